@@ -1,0 +1,380 @@
+//! Catalog reads: the category tree, listings and product pages.
+
+use super::{
+    Category, CategoryId, CategoryPage, CategoryPath, Crumb, HomePage, Page, PageRequest,
+    ProductCard, ProductDetail, ProductId, Rating, Sku, Slug, Sort, Variant, VariantId,
+    VariantOption,
+};
+use crate::db::{Db, placeholders};
+use crate::inventory::Inventory;
+use crate::{Currency, Money};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use std::collections::HashMap;
+
+/// Why a catalog read failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("no such product")]
+    ProductNotFound,
+    #[error("no such category")]
+    CategoryNotFound,
+    /// Stored data that breaks the catalog's own rules (a bad currency code, say).
+    #[error("corrupt catalog data: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// The catalog's read side.
+#[derive(Clone, Debug)]
+pub struct Catalog {
+    db: Db,
+    inventory: Inventory,
+}
+
+const CARD_COLUMNS: &str = "p.id, p.external_id, p.slug, p.title, p.brand, p.rating, \
+    p.price_from, p.price_to, p.currency, c.name AS category_name";
+
+impl Catalog {
+    pub fn new(db: Db) -> Self {
+        Self {
+            inventory: Inventory::new(db.clone()),
+            db,
+        }
+    }
+
+    /// Every category, root first and then by name within each level, with how many
+    /// products it and its descendants hold.
+    pub async fn categories(&self) -> Result<Vec<Category>, CatalogError> {
+        let rows = sqlx::query(
+            "SELECT id, parent_id, name, path, depth FROM categories ORDER BY depth, name",
+        )
+        .fetch_all(self.db.pool())
+        .await?;
+        let counts: Vec<(i64, i64)> =
+            sqlx::query_as("SELECT category_id, COUNT(*) FROM products GROUP BY category_id")
+                .fetch_all(self.db.pool())
+                .await?;
+        let direct: HashMap<i64, i64> = counts.into_iter().collect();
+        let mut categories = rows
+            .iter()
+            .map(|r| {
+                Ok(Category {
+                    id: CategoryId::new(r.try_get("id")?),
+                    parent_id: r.try_get::<Option<i64>, _>("parent_id")?.map(CategoryId::new),
+                    name: r.try_get("name")?,
+                    path: stored_path(r.try_get("path")?)?,
+                    depth: u32::try_from(r.try_get::<i64, _>("depth")?).unwrap_or(0),
+                    product_count: 0,
+                })
+            })
+            .collect::<Result<Vec<_>, CatalogError>>()?;
+        // Roll each category's own count up to every ancestor.
+        let by_path: HashMap<String, usize> = categories
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.path.as_str().to_string(), i))
+            .collect();
+        let own: Vec<(CategoryPath, u64)> = categories
+            .iter()
+            .map(|c| {
+                let n = direct.get(&c.id.get()).copied().unwrap_or(0);
+                (c.path.clone(), u64::try_from(n).unwrap_or(0))
+            })
+            .collect();
+        for (path, n) in own {
+            for ancestor in path.lineage() {
+                if let Some(i) = by_path.get(&ancestor) {
+                    categories[*i].product_count += n;
+                }
+            }
+        }
+        Ok(categories)
+    }
+
+    /// The home page: departments, the best-rated products and the newest.
+    pub async fn home(&self) -> Result<HomePage, CatalogError> {
+        let categories = self.categories().await?;
+        let product_count = categories
+            .iter()
+            .filter(|c| c.depth == 0)
+            .map(|c| c.product_count)
+            .sum();
+        let featured = self
+            .list(None, Sort::Featured, PageRequest { page: 1, per_page: 8 })
+            .await?
+            .items;
+        let newest = self
+            .list(None, Sort::Newest, PageRequest { page: 1, per_page: 4 })
+            .await?
+            .items;
+        Ok(HomePage {
+            departments: categories.into_iter().filter(|c| c.depth == 0).collect(),
+            featured,
+            newest,
+            product_count,
+        })
+    }
+
+    /// One page of products, in `category` and its descendants if given.
+    pub async fn list(
+        &self,
+        category: Option<&CategoryPath>,
+        sort: Sort,
+        page: PageRequest,
+    ) -> Result<Page<ProductCard>, CatalogError> {
+        let filter = match category {
+            Some(_) => {
+                "WHERE p.category_id IN \
+                 (SELECT id FROM categories WHERE path = $1 OR path LIKE $2)"
+            }
+            None => "WHERE $1 = $1 AND $2 = $2",
+        };
+        let order = match sort {
+            Sort::Featured => "p.rating DESC NULLS LAST, p.id",
+            Sort::PriceAsc => "p.price_from, p.id",
+            Sort::PriceDesc => "p.price_from DESC, p.id",
+            Sort::Newest => "p.created_at DESC, p.id DESC",
+            Sort::Name => "LOWER(p.title), p.id",
+        };
+        let (path, prefix) = match category {
+            Some(c) => (c.as_str().to_string(), format!("{c}/%")),
+            None => (String::new(), String::new()),
+        };
+        let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM products p {filter}"))
+            .bind(&path)
+            .bind(&prefix)
+            .fetch_one(self.db.pool())
+            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {CARD_COLUMNS} FROM products p JOIN categories c ON c.id = p.category_id \
+             {filter} ORDER BY {order} LIMIT $3 OFFSET $4"
+        ))
+        .bind(&path)
+        .bind(&prefix)
+        .bind(i64::from(page.per_page))
+        .bind(page.offset())
+        .fetch_all(self.db.pool())
+        .await?;
+        let mut items = rows.iter().map(card).collect::<Result<Vec<_>, _>>()?;
+        self.fill_availability(&mut items).await?;
+        Ok(Page {
+            items,
+            total: u64::try_from(total).unwrap_or(0),
+            page: page.page,
+            per_page: page.per_page,
+        })
+    }
+
+    /// A category's page: the category, its children, and a page of its products.
+    pub async fn category_page(
+        &self,
+        path: &CategoryPath,
+        sort: Sort,
+        page: PageRequest,
+    ) -> Result<CategoryPage, CatalogError> {
+        let categories = self.categories().await?;
+        let category = categories
+            .iter()
+            .find(|c| c.path == *path)
+            .cloned()
+            .ok_or(CatalogError::CategoryNotFound)?;
+        let breadcrumbs = crumbs(&categories, path);
+        let children = categories
+            .iter()
+            .filter(|c| c.parent_id == Some(category.id) && c.product_count > 0)
+            .cloned()
+            .collect();
+        let products = self.list(Some(path), sort, page).await?;
+        Ok(CategoryPage {
+            category,
+            breadcrumbs,
+            children,
+            sort,
+            products,
+        })
+    }
+
+    /// A product by its slug.
+    pub async fn product_by_slug(&self, slug: &str) -> Result<ProductDetail, CatalogError> {
+        // A string that cannot be a slug cannot name a product; no need to ask the database.
+        let slug = Slug::parse(slug).map_err(|_| CatalogError::ProductNotFound)?;
+        self.product_where(Key::Slug(slug)).await
+    }
+
+    /// A product by its id.
+    pub async fn product_by_id(&self, id: ProductId) -> Result<ProductDetail, CatalogError> {
+        self.product_where(Key::Id(id)).await
+    }
+
+    async fn product_where(&self, key: Key) -> Result<ProductDetail, CatalogError> {
+        let condition = match key {
+            Key::Slug(_) => "p.slug = $1",
+            Key::Id(_) => "p.id = $1",
+        };
+        let sql = format!(
+            "SELECT p.id, p.external_id, p.source, p.slug, p.title, p.description, p.brand, \
+             p.product_class, p.rating, s.name AS seller, c.path AS category_path \
+             FROM products p JOIN sellers s ON s.id = p.seller_id \
+             JOIN categories c ON c.id = p.category_id WHERE {condition}"
+        );
+        let query = sqlx::query(&sql);
+        let query = match &key {
+            Key::Slug(slug) => query.bind(slug.as_str()),
+            Key::Id(id) => query.bind(id.get()),
+        };
+        let row = query
+            .fetch_optional(self.db.pool())
+            .await?
+            .ok_or(CatalogError::ProductNotFound)?;
+        let id: i64 = row.try_get("id")?;
+        let category_path = stored_path(row.try_get("category_path")?)?;
+
+        let lineage = category_path.lineage();
+        let crumb_sql = format!(
+            "SELECT name, path FROM categories WHERE path IN ({}) ORDER BY depth",
+            placeholders(1, lineage.len())
+        );
+        let mut crumb_query = sqlx::query(&crumb_sql);
+        for p in &lineage {
+            crumb_query = crumb_query.bind(p);
+        }
+        let breadcrumbs = crumb_query
+            .fetch_all(self.db.pool())
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(Crumb {
+                    name: r.try_get("name")?,
+                    path: stored_path(r.try_get("path")?)?,
+                })
+            })
+            .collect::<Result<Vec<_>, CatalogError>>()?;
+
+        let variant_rows = sqlx::query(
+            "SELECT id, sku, options, price_amount, currency FROM variants \
+             WHERE product_id = $1 ORDER BY position, id",
+        )
+        .bind(id)
+        .fetch_all(self.db.pool())
+        .await?;
+        let mut variants = variant_rows
+            .iter()
+            .map(|r| {
+                let options: String = r.try_get("options")?;
+                Ok(Variant {
+                    id: VariantId::new(r.try_get("id")?),
+                    sku: Sku::parse(&r.try_get::<String, _>("sku")?)
+                        .map_err(|e| CatalogError::Corrupt(e.to_string()))?,
+                    options: serde_json::from_str::<Vec<VariantOption>>(&options)
+                        .map_err(|e| CatalogError::Corrupt(format!("variant options: {e}")))?,
+                    price: money(r.try_get("price_amount")?, &r.try_get::<String, _>("currency")?)?,
+                    available: 0,
+                })
+            })
+            .collect::<Result<Vec<_>, CatalogError>>()?;
+        let ids: Vec<VariantId> = variants.iter().map(|v| v.id).collect();
+        let available = self.inventory.available(&ids).await?;
+        for v in &mut variants {
+            v.available = available.get(&v.id).copied().unwrap_or(0);
+        }
+
+        Ok(ProductDetail {
+            id: ProductId::new(id),
+            external_id: row.try_get("external_id")?,
+            source: row.try_get("source")?,
+            slug: stored_slug(row.try_get("slug")?)?,
+            title: row.try_get("title")?,
+            description: row.try_get("description")?,
+            brand: row.try_get("brand")?,
+            product_class: row.try_get("product_class")?,
+            rating: rating(row.try_get("rating")?)?,
+            seller: row.try_get("seller")?,
+            breadcrumbs,
+            variants,
+        })
+    }
+
+    /// Sets each card's live availability: its variants' ids in one query, their stock in one.
+    async fn fill_availability(&self, cards: &mut [ProductCard]) -> Result<(), CatalogError> {
+        if cards.is_empty() {
+            return Ok(());
+        }
+        let sql = format!(
+            "SELECT id, product_id FROM variants WHERE product_id IN ({})",
+            placeholders(1, cards.len())
+        );
+        let mut query = sqlx::query_as::<_, (i64, i64)>(&sql);
+        for c in cards.iter() {
+            query = query.bind(c.id.get());
+        }
+        let pairs = query.fetch_all(self.db.pool()).await?;
+        let ids: Vec<VariantId> = pairs.iter().map(|(v, _)| VariantId::new(*v)).collect();
+        let available = self.inventory.available(&ids).await?;
+        let mut per_product: HashMap<i64, i64> = HashMap::new();
+        for (variant, product) in pairs {
+            *per_product.entry(product).or_default() +=
+                available.get(&VariantId::new(variant)).copied().unwrap_or(0);
+        }
+        for c in cards {
+            c.available = per_product.get(&c.id.get()).copied().unwrap_or(0);
+        }
+        Ok(())
+    }
+}
+
+/// How a product page names its product.
+enum Key {
+    Slug(Slug),
+    Id(ProductId),
+}
+
+fn card(r: &AnyRow) -> Result<ProductCard, CatalogError> {
+    let currency: String = r.try_get("currency")?;
+    let from: i64 = r.try_get("price_from")?;
+    let to: i64 = r.try_get("price_to")?;
+    Ok(ProductCard {
+        id: ProductId::new(r.try_get("id")?),
+        external_id: r.try_get("external_id")?,
+        slug: stored_slug(r.try_get("slug")?)?,
+        title: r.try_get("title")?,
+        brand: r.try_get("brand")?,
+        category: r.try_get("category_name")?,
+        price_from: money(from, &currency)?,
+        price_varies: to != from,
+        rating: rating(r.try_get("rating")?)?,
+        available: 0,
+    })
+}
+
+fn crumbs(categories: &[Category], path: &CategoryPath) -> Vec<Crumb> {
+    path.lineage()
+        .iter()
+        .filter_map(|p| categories.iter().find(|c| c.path.as_str() == p))
+        .map(|c| Crumb {
+            name: c.name.clone(),
+            path: c.path.clone(),
+        })
+        .collect()
+}
+
+fn money(amount: i64, currency: &str) -> Result<Money, CatalogError> {
+    let currency = Currency::parse(currency).map_err(|e| CatalogError::Corrupt(e.to_string()))?;
+    Ok(Money::new(amount, currency))
+}
+
+fn rating(hundredths: Option<i64>) -> Result<Option<Rating>, CatalogError> {
+    hundredths
+        .map(Rating::from_hundredths)
+        .transpose()
+        .map_err(|e| CatalogError::Corrupt(e.to_string()))
+}
+
+fn stored_slug(text: String) -> Result<Slug, CatalogError> {
+    Slug::parse(&text).map_err(|e| CatalogError::Corrupt(format!("{text}: {e}")))
+}
+
+fn stored_path(text: String) -> Result<CategoryPath, CatalogError> {
+    CategoryPath::parse(&text).map_err(|e| CatalogError::Corrupt(format!("{text}: {e}")))
+}

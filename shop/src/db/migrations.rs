@@ -1,0 +1,85 @@
+//! The schema, compiled into the binary so that it runs from any folder.
+//!
+//! `migrations/sqlite` and `migrations/postgres` hold one schema in two dialects; a
+//! migration is added to both folders and listed in both tables below (a test checks that
+//! every file is listed and that both sets produce the same tables and columns).
+
+use super::Backend;
+use futures_core::future::BoxFuture;
+use sqlx::error::BoxDynError;
+use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+use std::borrow::Cow;
+
+/// (version, description, SQL) for each dialect, in order.
+pub(crate) const SQLITE: &[(i64, &str, &str)] = &[(
+    1,
+    "catalog and inventory",
+    include_str!("../../../migrations/sqlite/0001_catalog_and_inventory.sql"),
+)];
+
+pub(crate) const POSTGRES: &[(i64, &str, &str)] = &[(
+    1,
+    "catalog and inventory",
+    include_str!("../../../migrations/postgres/0001_catalog_and_inventory.sql"),
+)];
+
+#[derive(Debug)]
+struct Embedded(&'static [(i64, &'static str, &'static str)]);
+
+impl<'s> MigrationSource<'s> for Embedded {
+    fn resolve(self) -> BoxFuture<'s, Result<Vec<Migration>, BoxDynError>> {
+        Box::pin(async move {
+            Ok(self
+                .0
+                .iter()
+                .map(|(version, description, sql)| {
+                    Migration::new(
+                        *version,
+                        Cow::Borrowed(*description),
+                        MigrationType::Simple,
+                        Cow::Borrowed(*sql),
+                        false,
+                    )
+                })
+                .collect())
+        })
+    }
+}
+
+pub(crate) async fn migrator(backend: Backend) -> Result<Migrator, sqlx::migrate::MigrateError> {
+    Migrator::new(Embedded(match backend {
+        Backend::Sqlite => SQLITE,
+        Backend::Postgres => POSTGRES,
+    }))
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(dir: &str) -> Vec<String> {
+        let path = format!("{}/../migrations/{dir}", env!("CARGO_MANIFEST_DIR"));
+        let mut names: Vec<String> = std::fs::read_dir(path)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".sql"))
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn every_migration_file_is_embedded_in_both_dialects() {
+        let sqlite = files("sqlite");
+        let postgres = files("postgres");
+        assert_eq!(sqlite, postgres, "both dialects must have the same migration files");
+        assert_eq!(sqlite.len(), SQLITE.len());
+        assert_eq!(postgres.len(), POSTGRES.len());
+        for (i, name) in sqlite.iter().enumerate() {
+            let version: i64 = name[..4].parse().unwrap();
+            assert_eq!(SQLITE[i].0, version, "{name}");
+            assert_eq!(POSTGRES[i].0, version, "{name}");
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! Inventory: stock of each SKU in each warehouse, and the audit trail of every change.
+//!
+//! Invariants (enforced by the schema's CHECK constraints, so no code path can break them):
+//! - `available`, `held` and `committed` are never negative;
+//! - conservation: `available + held + committed = received` on every stock row;
+//! - every change to a stock row is one conditional statement on that row (never a
+//!   read-modify-write) and is recorded in `stock_movements` with its reason.
+//!
+//! What a shopper sees as "available" is the sum of `available` over warehouses, read live.
+
+#[cfg(feature = "server")]
+mod store;
+#[cfg(feature = "server")]
+pub use store::{Inventory, ensure_warehouse, receive_initial};
+
+use serde::{Deserialize, Serialize};
+
+/// Why a stock row changed, as recorded in the audit trail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StockReason {
+    /// First stock of a SKU in a warehouse, from a catalog import.
+    Import,
+}
+
+impl StockReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StockReason::Import => "import",
+        }
+    }
+}
+
+/// How a shop window describes a live quantity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StockStatus {
+    InStock,
+    /// Few enough that a shopper should hurry (and the page says how many).
+    LowStock(i64),
+    OutOfStock,
+}
+
+impl StockStatus {
+    /// At or below this many units the page says "only N left".
+    pub const LOW: i64 = 5;
+
+    pub fn of(available: i64) -> Self {
+        match available {
+            n if n <= 0 => StockStatus::OutOfStock,
+            n if n <= Self::LOW => StockStatus::LowStock(n),
+            _ => StockStatus::InStock,
+        }
+    }
+
+    pub fn label(self) -> String {
+        match self {
+            StockStatus::InStock => "In stock".to_string(),
+            StockStatus::LowStock(n) => format!("Only {n} left"),
+            StockStatus::OutOfStock => "Out of stock".to_string(),
+        }
+    }
+
+    pub fn is_available(self) -> bool {
+        !matches!(self, StockStatus::OutOfStock)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stock_status_reads_like_a_shop() {
+        assert_eq!(StockStatus::of(0).label(), "Out of stock");
+        assert_eq!(StockStatus::of(-3), StockStatus::OutOfStock);
+        assert_eq!(StockStatus::of(3).label(), "Only 3 left");
+        assert_eq!(StockStatus::of(40).label(), "In stock");
+    }
+}

@@ -1,0 +1,146 @@
+//! Stock rows and the audit trail in the database.
+
+use super::StockReason;
+use crate::catalog::VariantId;
+use crate::clock::Millis;
+use crate::db::{AnyConnection, Db, placeholders};
+use sqlx::Row;
+use std::collections::HashMap;
+
+/// Reads of live stock.
+#[derive(Clone, Debug)]
+pub struct Inventory {
+    db: Db,
+}
+
+impl Inventory {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    /// Live units available for each of `variants`, summed over warehouses, in one query.
+    /// A variant without stock rows is absent from the map (and so has none).
+    pub async fn available(
+        &self,
+        variants: &[VariantId],
+    ) -> Result<HashMap<VariantId, i64>, sqlx::Error> {
+        if variants.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let sql = format!(
+            "SELECT variant_id, CAST(SUM(available) AS BIGINT) AS available FROM stock_levels \
+             WHERE variant_id IN ({}) GROUP BY variant_id",
+            placeholders(1, variants.len())
+        );
+        let mut query = sqlx::query(&sql);
+        for v in variants {
+            query = query.bind(v.get());
+        }
+        let rows = query.fetch_all(self.db.pool()).await?;
+        rows.iter()
+            .map(|r| Ok((VariantId::new(r.try_get("variant_id")?), r.try_get("available")?)))
+            .collect()
+    }
+}
+
+/// The id of the warehouse with `code`, creating it if needed.
+pub async fn ensure_warehouse(
+    conn: &mut AnyConnection,
+    code: &str,
+    name: &str,
+    now: Millis,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO warehouses (code, name, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (code) DO NOTHING",
+    )
+    .bind(code)
+    .bind(name)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query_scalar("SELECT id FROM warehouses WHERE code = $1")
+        .bind(code)
+        .fetch_one(&mut *conn)
+        .await
+}
+
+/// Receives the first stock of a SKU in a warehouse. Does nothing (and returns `false`) if
+/// the SKU already has a stock row there: from then on its stock changes only through sales,
+/// holds and adjustments, never by being overwritten.
+pub async fn receive_initial(
+    conn: &mut AnyConnection,
+    variant_id: i64,
+    warehouse_id: i64,
+    quantity: i64,
+    reference: &str,
+    now: Millis,
+) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query(
+        "INSERT INTO stock_levels (variant_id, warehouse_id, available, held, committed, \
+         received, updated_at) VALUES ($1, $2, $3, 0, 0, $3, $4) \
+         ON CONFLICT (variant_id, warehouse_id) DO NOTHING",
+    )
+    .bind(variant_id)
+    .bind(warehouse_id)
+    .bind(quantity)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1;
+    if inserted {
+        record_movement(
+            conn,
+            variant_id,
+            warehouse_id,
+            StockReason::Import,
+            reference,
+            Deltas {
+                available: quantity,
+                received: quantity,
+                ..Deltas::default()
+            },
+            now,
+        )
+        .await?;
+    }
+    Ok(inserted)
+}
+
+/// How one change moved each column of a stock row.
+#[derive(Clone, Copy, Debug, Default)]
+struct Deltas {
+    available: i64,
+    held: i64,
+    committed: i64,
+    received: i64,
+}
+
+async fn record_movement(
+    conn: &mut AnyConnection,
+    variant_id: i64,
+    warehouse_id: i64,
+    reason: StockReason,
+    reference: &str,
+    d: Deltas,
+    now: Millis,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO stock_movements (variant_id, warehouse_id, reason, reference, \
+         delta_available, delta_held, delta_committed, delta_received, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(variant_id)
+    .bind(warehouse_id)
+    .bind(reason.as_str())
+    .bind(reference)
+    .bind(d.available)
+    .bind(d.held)
+    .bind(d.committed)
+    .bind(d.received)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

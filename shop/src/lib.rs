@@ -1,0 +1,18 @@
+//! Emporium's business logic, one module per bounded context (see docs/ARCHITECTURE.md).
+//!
+//! The default build holds only the types and rules that the browser needs too (money, ids,
+//! validated inputs, the shapes of catalog pages), so it compiles to wasm. The `server` feature
+//! adds storage (sqlx over SQLite or PostgreSQL) and the services that use it.
+
+pub mod catalog;
+pub mod input;
+pub mod inventory;
+pub mod money;
+
+#[cfg(feature = "server")]
+pub mod clock;
+#[cfg(feature = "server")]
+pub mod db;
+
+pub use input::InvalidInput;
+pub use money::{Currency, Money};

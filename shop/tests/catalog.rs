@@ -1,0 +1,276 @@
+//! The catalog and its importer against a real database: SQLite by default, PostgreSQL when
+//! `EMPORIUM_TEST_BACKEND=postgres` (cargo xtask test runs both).
+
+use indicatif::ProgressBar;
+use shop::catalog::import::{self, ImportError};
+use shop::catalog::{Catalog, CatalogError, CategoryPath, PageRequest, Sort};
+use shop::db::scratch::ScratchDb;
+
+const DUMMYJSON: &str = include_str!("../../datasets/dummyjson/products.json");
+const WANDS: &str = include_str!("../../datasets/wands/product.tsv");
+const NOW: i64 = 1_780_000_000_000;
+
+async fn import_file(db: &shop::db::Db, name: &str, text: &str) -> import::ImportReport {
+    let rows = import::parse(name, text).expect("file parses");
+    import::apply(db, rows, NOW, &ProgressBar::hidden())
+        .await
+        .expect("import succeeds")
+}
+
+async fn demo_shop() -> ScratchDb {
+    let scratch = ScratchDb::new().await.expect("scratch database");
+    import_file(&scratch.db, "products.json", DUMMYJSON).await;
+    import_file(&scratch.db, "product.tsv", WANDS).await;
+    scratch
+}
+
+async fn count(db: &shop::db::Db, table: &str) -> i64 {
+    sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+        .fetch_one(db.pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_demo_catalog_imports_every_real_product() {
+    let scratch = ScratchDb::new().await.unwrap();
+    let dummy = import_file(&scratch.db, "products.json", DUMMYJSON).await;
+    let wands = import_file(&scratch.db, "product.tsv", WANDS).await;
+
+    assert_eq!(dummy.created, 194);
+    assert_eq!(wands.created, 390);
+    assert!(dummy.skipped.is_empty() && wands.skipped.is_empty(), "{dummy:?} {wands:?}");
+    assert_eq!(count(&scratch.db, "products").await, 584);
+
+    // WANDS products keep their dataset id: search evaluation depends on it.
+    let external: Option<String> = sqlx::query_scalar(
+        "SELECT external_id FROM products WHERE source = 'wands' AND title LIKE 'King Tufted%'",
+    )
+    .fetch_optional(scratch.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(external.as_deref(), Some("13"));
+}
+
+#[tokio::test]
+async fn reimporting_updates_in_place_and_never_duplicates() {
+    let scratch = demo_shop().await;
+    let before = count(&scratch.db, "products").await;
+    let stock_before: i64 = sqlx::query_scalar("SELECT CAST(SUM(received) AS BIGINT) FROM stock_levels")
+        .fetch_one(scratch.db.pool())
+        .await
+        .unwrap();
+
+    let again = import_file(&scratch.db, "products.json", DUMMYJSON).await;
+    assert_eq!((again.created, again.updated, again.unchanged), (0, 0, 194));
+
+    let edited = DUMMYJSON.replacen("Essence Mascara Lash Princess", "Essence Mascara Lash Queen", 1);
+    let edited = edited.replacen("\"price\": 9.99", "\"price\": 8.49", 1);
+    let report = import_file(&scratch.db, "products.json", &edited).await;
+    assert_eq!((report.created, report.updated), (0, 1));
+
+    assert_eq!(count(&scratch.db, "products").await, before);
+    let catalog = Catalog::new(scratch.db.clone());
+    let product = catalog.product_by_slug("essence-mascara-lash-princess").await.unwrap();
+    assert_eq!(product.title, "Essence Mascara Lash Queen", "the slug stays, the title changes");
+    assert_eq!(product.variants[0].price.amount, 849);
+    let stock_after: i64 = sqlx::query_scalar("SELECT CAST(SUM(received) AS BIGINT) FROM stock_levels")
+        .fetch_one(scratch.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(stock_before, stock_after, "re-import never receives stock twice");
+}
+
+#[tokio::test]
+async fn bad_rows_are_reported_with_their_line_and_the_rest_load() {
+    let scratch = ScratchDb::new().await.unwrap();
+    let text = r#"[
+  {"id": 1, "title": "Good Lipstick", "category": "beauty", "price": 9.99, "stock": 3, "sku": "LIP-1"},
+  {"id": 2, "title": "Negative", "category": "beauty", "price": -1, "stock": 3},
+  {"id": 3, "title": "Thief", "category": "beauty", "price": 2, "stock": 1, "sku": "LIP-1"},
+  {"id": 4, "title": "Huge stock", "category": "beauty", "price": 2, "stock": -5},
+  {"id": 5, "title": "Good Perfume", "category": "fragrances", "price": 40, "stock": 3, "sku": "PER-5"}
+]"#;
+    let report = import_file(&scratch.db, "feed.json", text).await;
+    assert_eq!(report.created, 2);
+    let lines: Vec<usize> = report.skipped.iter().map(|e| e.line).collect();
+    assert_eq!(lines, [3, 4, 5]);
+    assert!(report.skipped[0].reason.contains("price"));
+    assert!(report.skipped[1].reason.contains("LIP-1"), "{}", report.skipped[1]);
+    assert!(report.skipped[2].reason.contains("stock"));
+    assert_eq!(count(&scratch.db, "products").await, 2);
+    assert_eq!(count(&scratch.db, "variants").await, 3, "lipstick + perfume's two sizes");
+}
+
+#[tokio::test]
+async fn a_row_refused_after_creating_its_category_leaves_no_trace() {
+    let scratch = ScratchDb::new().await.unwrap();
+    // Row 2 creates the new category "Other / Gadgets" and then fails on its SKU; row 3 in the
+    // same category must still load (the rolled-back category is created again).
+    let text = r#"[
+  {"id": 1, "title": "Lipstick", "category": "beauty", "price": 9.99, "stock": 3, "sku": "DUP"},
+  {"id": 2, "title": "Gadget A", "category": "gadgets", "price": 5, "stock": 1, "sku": "DUP"},
+  {"id": 3, "title": "Gadget B", "category": "gadgets", "price": 5, "stock": 1, "sku": "GAD-B"}
+]"#;
+    let report = import_file(&scratch.db, "feed.json", text).await;
+    assert_eq!(report.created, 2, "{report:?}");
+    let catalog = Catalog::new(scratch.db.clone());
+    let gadgets = CategoryPath::parse("other/gadgets").unwrap();
+    let page = catalog.list(Some(&gadgets), Sort::Name, PageRequest::default()).await.unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].title, "Gadget B");
+}
+
+#[tokio::test]
+async fn a_corrupt_file_is_refused_and_changes_nothing() {
+    let scratch = demo_shop().await;
+    let before = count(&scratch.db, "products").await;
+    let truncated = &DUMMYJSON[..DUMMYJSON.len() / 2];
+    let err = import::parse("products.json", truncated).unwrap_err();
+    assert!(matches!(err, ImportError::File(ref m) if m.contains("products.json")), "{err}");
+    let err = import::parse("notes.txt", "hello").unwrap_err();
+    assert!(err.to_string().contains("unknown format"), "{err}");
+    assert_eq!(count(&scratch.db, "products").await, before);
+}
+
+#[tokio::test]
+async fn listings_paginate_sort_and_count_descendants() {
+    let scratch = demo_shop().await;
+    let catalog = Catalog::new(scratch.db.clone());
+    let furniture = CategoryPath::parse("furniture").unwrap();
+
+    let categories = catalog.categories().await.unwrap();
+    let top = categories.iter().find(|c| c.path == furniture).unwrap();
+    let page1 = catalog
+        .list(Some(&furniture), Sort::PriceAsc, PageRequest { page: 1, per_page: 10 })
+        .await
+        .unwrap();
+    assert_eq!(page1.total, top.product_count, "a department counts its subcategories");
+    assert!(page1.total > 100);
+    assert_eq!(page1.items.len(), 10);
+    let prices: Vec<i64> = page1.items.iter().map(|c| c.price_from.amount).collect();
+    assert!(prices.windows(2).all(|w| w[0] <= w[1]), "{prices:?}");
+
+    let page2 = catalog
+        .list(Some(&furniture), Sort::PriceAsc, PageRequest { page: 2, per_page: 10 })
+        .await
+        .unwrap();
+    assert!(page2.items[0].price_from.amount >= prices[9]);
+    assert!(page1.items.iter().all(|a| page2.items.iter().all(|b| a.id != b.id)));
+
+    let beyond = catalog
+        .list(Some(&furniture), Sort::PriceAsc, PageRequest { page: 500, per_page: 10 })
+        .await
+        .unwrap();
+    assert!(beyond.items.is_empty());
+    assert_eq!(beyond.total, page1.total);
+
+    let desc = catalog
+        .list(None, Sort::PriceDesc, PageRequest { page: 1, per_page: 5 })
+        .await
+        .unwrap();
+    assert!(desc.items.windows(2).all(|w| w[0].price_from.amount >= w[1].price_from.amount));
+    assert_eq!(desc.total, 584);
+}
+
+#[tokio::test]
+async fn a_product_page_has_variants_with_live_availability() {
+    let scratch = demo_shop().await;
+    let catalog = Catalog::new(scratch.db.clone());
+    let bed = catalog
+        .product_by_slug("king-tufted-low-profile-standard-bed")
+        .await
+        .unwrap();
+    assert_eq!(bed.external_id, "13");
+    let sizes: Vec<String> = bed.variants.iter().map(|v| v.label()).collect();
+    assert_eq!(sizes, ["Twin", "Full", "Queen", "King"]);
+    assert_eq!(bed.breadcrumbs.first().unwrap().name, "Furniture");
+
+    // Availability is the live stock rows, summed over warehouses.
+    let live: i64 = sqlx::query_scalar(
+        "SELECT CAST(SUM(s.available) AS BIGINT) FROM stock_levels s \
+         JOIN variants v ON v.id = s.variant_id WHERE v.sku = $1",
+    )
+    .bind(bed.variants[2].sku.as_str())
+    .fetch_one(scratch.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(bed.variants[2].available, live);
+
+    let by_id = catalog.product_by_id(bed.id).await.unwrap();
+    assert_eq!(by_id, bed);
+}
+
+#[tokio::test]
+async fn unknown_products_and_categories_are_not_found() {
+    let scratch = demo_shop().await;
+    let catalog = Catalog::new(scratch.db.clone());
+    for slug in ["no-such-product", "../etc/passwd", "", "DROP TABLE products"] {
+        assert!(matches!(
+            catalog.product_by_slug(slug).await,
+            Err(CatalogError::ProductNotFound)
+        ));
+    }
+    let missing = CategoryPath::parse("no/such/category").unwrap();
+    assert!(matches!(
+        catalog.category_page(&missing, Sort::Featured, PageRequest::default()).await,
+        Err(CatalogError::CategoryNotFound)
+    ));
+}
+
+#[tokio::test]
+async fn stock_conserves_what_was_received() {
+    let scratch = demo_shop().await;
+    let broken: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM stock_levels WHERE available + held + committed <> received",
+    )
+    .fetch_one(scratch.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(broken, 0);
+    // Every unit received is in the audit trail.
+    let received: i64 = sqlx::query_scalar("SELECT CAST(SUM(received) AS BIGINT) FROM stock_levels")
+        .fetch_one(scratch.db.pool())
+        .await
+        .unwrap();
+    let moved: i64 = sqlx::query_scalar(
+        "SELECT CAST(SUM(delta_received) AS BIGINT) FROM stock_movements",
+    )
+    .fetch_one(scratch.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(received, moved);
+    // And the schema itself refuses a row that breaks conservation.
+    let violation = sqlx::query("UPDATE stock_levels SET available = available + 1")
+        .execute(scratch.db.pool())
+        .await;
+    assert!(violation.is_err());
+}
+
+#[tokio::test]
+async fn the_synthetic_catalog_is_the_same_every_time() {
+    let a = ScratchDb::new().await.unwrap();
+    let report = import::apply(&a.db, import::synthetic(300), NOW, &ProgressBar::hidden())
+        .await
+        .unwrap();
+    assert_eq!(report.created, 300);
+    let again = import::apply(&a.db, import::synthetic(300), NOW, &ProgressBar::hidden())
+        .await
+        .unwrap();
+    assert_eq!(again.unchanged, 300);
+    let fingerprint: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT sku, price_amount FROM variants ORDER BY sku",
+    )
+    .fetch_all(a.db.pool())
+    .await
+    .unwrap();
+    let b = ScratchDb::new().await.unwrap();
+    import::apply(&b.db, import::synthetic(300), NOW, &ProgressBar::hidden())
+        .await
+        .unwrap();
+    let other: Vec<(String, i64)> = sqlx::query_as("SELECT sku, price_amount FROM variants ORDER BY sku")
+        .fetch_all(b.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(fingerprint, other);
+}
