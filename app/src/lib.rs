@@ -1,1 +1,75 @@
+//! Emporium's user interface: the shell, the routes and the pages, plus the `#[server]`
+//! functions that are the UI's HTTP boundary into `shop`.
+//!
+//! Built twice: with `ssr` (native, linked into the server, server functions call `shop`)
+//! and with `hydrate` (wasm, server functions become HTTP calls).
 
+pub mod cart;
+pub mod catalog;
+pub mod error;
+pub mod layout;
+#[cfg(feature = "ssr")]
+pub mod services;
+
+use leptos::prelude::*;
+use leptos_meta::{Link, Meta, MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{SsrMode, path};
+
+/// The HTML document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The app: layout and routes.
+///
+/// Every route renders with `SsrMode::Async`: the server waits for the page's data and sends
+/// complete HTML. That makes every page readable without JavaScript (out-of-order streaming
+/// needs scripts to put its chunks in place), lets a page's data decide its HTTP status
+/// (404 for an unknown product), and puts titles into `<head>`.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Effects run only in the browser, after hydration: mark <body> so tests (and anyone
+    // curious) can tell a hydrated page from server-rendered HTML.
+    #[cfg(feature = "hydrate")]
+    Effect::new(|_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "");
+        }
+    });
+    view! {
+        <Stylesheet id="leptos" href="/pkg/emporium.css"/>
+        <Link rel="icon" href="/favicon.svg" type_="image/svg+xml"/>
+        <Meta name="theme-color" content="#1f3a2e"/>
+        <Title formatter=|text: String| format!("{text} · Emporium")/>
+        <Router>
+            <a class="skip-link" href="#main">"Skip to content"</a>
+            <layout::Header/>
+            <main id="main">
+                <Routes fallback=error::NotFound>
+                    <Route path=path!("/") view=catalog::HomeRoute ssr=SsrMode::Async/>
+                    <Route path=path!("/c/*path") view=catalog::CategoryRoute ssr=SsrMode::Async/>
+                    <Route path=path!("/p/:slug") view=catalog::ProductRoute ssr=SsrMode::Async/>
+                    <Route path=path!("/search") view=catalog::SearchRoute ssr=SsrMode::Async/>
+                    <Route path=path!("/cart") view=cart::CartRoute ssr=SsrMode::Async/>
+                </Routes>
+            </main>
+            <layout::Footer/>
+        </Router>
+    }
+}

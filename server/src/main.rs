@@ -1,1 +1,167 @@
-fn main() {}
+//! `server`: run the shop, apply migrations, import catalogs.
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use server::config::Settings;
+use shop::catalog::import;
+use shop::clock::{Clock, SystemClock};
+use shop::db::{Db, DbOptions};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "server", version, about = "Emporium, a storefront")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the shop (the default): migrate, import the demo catalog on first start, serve.
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Import products from DummyJSON (.json) or WANDS (.tsv) files, or generate a synthetic
+    /// catalog. Exits with 2 if some rows were skipped (each is listed with its line).
+    Import {
+        /// Files to import, in order.
+        files: Vec<PathBuf>,
+        /// Generate N synthetic products (deterministic; up to 1,000,000) instead.
+        #[arg(long, value_name = "N", conflicts_with = "files")]
+        synthetic: Option<usize>,
+        /// Import the built-in demo catalog.
+        #[arg(long, conflicts_with_all = ["files", "synthetic"])]
+        demo: bool,
+    },
+}
+
+const MAX_SYNTHETIC: usize = 1_000_000;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: invalid configuration: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    server::telemetry::init(settings.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli, settings)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let state = server::prepare(&settings).await?;
+            let listener = tokio::net::TcpListener::bind(settings.addr)
+                .await
+                .with_context(|| format!("cannot listen on {}", settings.addr))?;
+            tracing::info!("Emporium is open on http://{}", listener.local_addr()?);
+            server::serve(
+                listener,
+                state,
+                server::shutdown_signal(),
+                Duration::from_secs(settings.shutdown_grace_secs),
+            )
+            .await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            connect(&settings).await?;
+            println!("migrations applied");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import {
+            files,
+            synthetic,
+            demo,
+        } => {
+            let db = connect(&settings).await?;
+            let now = SystemClock.now();
+            let mut skipped = 0;
+            if demo {
+                for (name, report) in server::demo::import_all(&db, now).await? {
+                    skipped += print_report(&name, &report);
+                }
+            } else if let Some(n) = synthetic {
+                if n == 0 || n > MAX_SYNTHETIC {
+                    bail!("--synthetic takes a number from 1 to {MAX_SYNTHETIC}");
+                }
+                let bar = progress(n as u64);
+                let report = import::apply(&db, import::synthetic(n), now, &bar).await?;
+                bar.finish_and_clear();
+                skipped += print_report(&format!("synthetic({n})"), &report);
+            } else if files.is_empty() {
+                bail!("name files to import, or use --synthetic N or --demo");
+            } else {
+                for file in files {
+                    let name = file.display().to_string();
+                    let text = std::fs::read_to_string(&file)
+                        .with_context(|| format!("cannot read {name}"))?;
+                    let rows = import::parse(&name, &text)?;
+                    let bar = progress(rows.len() as u64);
+                    let report = import::apply(&db, rows, now, &bar).await?;
+                    bar.finish_and_clear();
+                    skipped += print_report(&name, &report);
+                }
+            }
+            Ok(if skipped > 0 {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+    }
+}
+
+async fn connect(settings: &Settings) -> anyhow::Result<Db> {
+    let db = Db::connect(&settings.database_url(), &DbOptions::default()).await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+fn progress(len: u64) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} {bar:40} {pos}/{len} products ({per_sec}, {eta} left)",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// Prints what an import did; returns how many rows it skipped.
+fn print_report(name: &str, r: &import::ImportReport) -> usize {
+    println!(
+        "{name}: {} rows: {} created, {} updated, {} unchanged, {} skipped",
+        r.rows(),
+        r.created,
+        r.updated,
+        r.unchanged,
+        r.skipped.len()
+    );
+    for e in &r.skipped {
+        println!("  skipped {e}");
+    }
+    r.skipped.len()
+}

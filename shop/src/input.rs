@@ -34,12 +34,7 @@ pub fn parse_bounded(
     min: u32,
     max: u32,
 ) -> Result<u32, InvalidInput> {
-    let refuse = || {
-        InvalidInput::new(
-            field,
-            format!("must be a whole number from {min} to {max}"),
-        )
-    };
+    let refuse = || InvalidInput::new(field, format!("must be a whole number from {min} to {max}"));
     let Some(raw) = raw.filter(|r| !r.is_empty()) else {
         return Ok(default);
     };
@@ -63,7 +58,16 @@ mod tests {
         assert_eq!(parse_bounded("page", None, 1, 1, 10), Ok(1));
         assert_eq!(parse_bounded("page", Some(""), 1, 1, 10), Ok(1));
         assert_eq!(parse_bounded("page", Some("7"), 1, 1, 10), Ok(7));
-        for bad in ["0", "11", "-1", "+2", " 3", "1e1", "abc", "99999999999999999999"] {
+        for bad in [
+            "0",
+            "11",
+            "-1",
+            "+2",
+            " 3",
+            "1e1",
+            "abc",
+            "99999999999999999999",
+        ] {
             let err = parse_bounded("page", Some(bad), 1, 1, 10).unwrap_err();
             assert_eq!(err.field, "page", "{bad}");
             assert!(err.message.contains("1 to 10"), "{bad}: {}", err.message);

@@ -108,13 +108,14 @@ impl Money {
                 "has more than {digits} decimal places for {currency}"
             )));
         }
-        let whole: i64 = whole
-            .trim_start_matches('0')
-            .parse()
-            .or_else(|e: std::num::ParseIntError| match e.kind() {
-                std::num::IntErrorKind::Empty => Ok(0),
-                _ => Err(refuse("is too large")),
-            })?;
+        let whole: i64 =
+            whole
+                .trim_start_matches('0')
+                .parse()
+                .or_else(|e: std::num::ParseIntError| match e.kind() {
+                    std::num::IntErrorKind::Empty => Ok(0),
+                    _ => Err(refuse("is too large")),
+                })?;
         if whole > MAX_UNIT_PRICE_MAJOR {
             return Err(refuse("is too large"));
         }
@@ -128,7 +129,10 @@ impl Money {
 
     /// `self × quantity`, or `None` on overflow.
     pub fn checked_mul(self, quantity: i64) -> Option<Money> {
-        Some(Money::new(self.amount.checked_mul(quantity)?, self.currency))
+        Some(Money::new(
+            self.amount.checked_mul(quantity)?,
+            self.currency,
+        ))
     }
 
     /// `self + other`, or `None` on overflow or when the currencies differ.
@@ -197,12 +201,26 @@ mod tests {
         assert_eq!(Money::parse_price("0.5", usd).unwrap().amount, 50);
         assert_eq!(Money::parse_price("12.340", usd).unwrap().amount, 1234);
         assert_eq!(Money::parse_price("0", usd).unwrap().amount, 0);
-        assert_eq!(Money::parse_price("1500", Currency::JPY).unwrap().amount, 1500);
+        assert_eq!(
+            Money::parse_price("1500", Currency::JPY).unwrap().amount,
+            1500
+        );
     }
 
     #[test]
     fn malformed_or_absurd_prices_are_refused() {
-        for bad in ["", "-1", "1.999", "1e3", "abc", ".5", "5.", "1.2.3", " 1", "99999999999"] {
+        for bad in [
+            "",
+            "-1",
+            "1.999",
+            "1e3",
+            "abc",
+            ".5",
+            "5.",
+            "1.2.3",
+            " 1",
+            "99999999999",
+        ] {
             assert!(Money::parse_price(bad, Currency::USD).is_err(), "{bad}");
         }
         assert!(Money::parse_price("10.5", Currency::JPY).is_err());

@@ -3,7 +3,7 @@
 
 use indicatif::ProgressBar;
 use shop::catalog::import::{self, ImportError};
-use shop::catalog::{Catalog, CatalogError, CategoryPath, PageRequest, Sort};
+use shop::catalog::{Catalog, CatalogError, CategoryPath, PageRequest, SearchText, Sort};
 use shop::db::scratch::ScratchDb;
 
 const DUMMYJSON: &str = include_str!("../../datasets/dummyjson/products.json");
@@ -39,7 +39,10 @@ async fn the_demo_catalog_imports_every_real_product() {
 
     assert_eq!(dummy.created, 194);
     assert_eq!(wands.created, 390);
-    assert!(dummy.skipped.is_empty() && wands.skipped.is_empty(), "{dummy:?} {wands:?}");
+    assert!(
+        dummy.skipped.is_empty() && wands.skipped.is_empty(),
+        "{dummy:?} {wands:?}"
+    );
     assert_eq!(count(&scratch.db, "products").await, 584);
 
     // WANDS products keep their dataset id: search evaluation depends on it.
@@ -56,29 +59,44 @@ async fn the_demo_catalog_imports_every_real_product() {
 async fn reimporting_updates_in_place_and_never_duplicates() {
     let scratch = demo_shop().await;
     let before = count(&scratch.db, "products").await;
-    let stock_before: i64 = sqlx::query_scalar("SELECT CAST(SUM(received) AS BIGINT) FROM stock_levels")
-        .fetch_one(scratch.db.pool())
-        .await
-        .unwrap();
+    let stock_before: i64 =
+        sqlx::query_scalar("SELECT CAST(SUM(received) AS BIGINT) FROM stock_levels")
+            .fetch_one(scratch.db.pool())
+            .await
+            .unwrap();
 
     let again = import_file(&scratch.db, "products.json", DUMMYJSON).await;
     assert_eq!((again.created, again.updated, again.unchanged), (0, 0, 194));
 
-    let edited = DUMMYJSON.replacen("Essence Mascara Lash Princess", "Essence Mascara Lash Queen", 1);
+    let edited = DUMMYJSON.replacen(
+        "Essence Mascara Lash Princess",
+        "Essence Mascara Lash Queen",
+        1,
+    );
     let edited = edited.replacen("\"price\": 9.99", "\"price\": 8.49", 1);
     let report = import_file(&scratch.db, "products.json", &edited).await;
     assert_eq!((report.created, report.updated), (0, 1));
 
     assert_eq!(count(&scratch.db, "products").await, before);
     let catalog = Catalog::new(scratch.db.clone());
-    let product = catalog.product_by_slug("essence-mascara-lash-princess").await.unwrap();
-    assert_eq!(product.title, "Essence Mascara Lash Queen", "the slug stays, the title changes");
-    assert_eq!(product.variants[0].price.amount, 849);
-    let stock_after: i64 = sqlx::query_scalar("SELECT CAST(SUM(received) AS BIGINT) FROM stock_levels")
-        .fetch_one(scratch.db.pool())
+    let product = catalog
+        .product_by_slug("essence-mascara-lash-princess")
         .await
         .unwrap();
-    assert_eq!(stock_before, stock_after, "re-import never receives stock twice");
+    assert_eq!(
+        product.title, "Essence Mascara Lash Queen",
+        "the slug stays, the title changes"
+    );
+    assert_eq!(product.variants[0].price.amount, 849);
+    let stock_after: i64 =
+        sqlx::query_scalar("SELECT CAST(SUM(received) AS BIGINT) FROM stock_levels")
+            .fetch_one(scratch.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        stock_before, stock_after,
+        "re-import never receives stock twice"
+    );
 }
 
 #[tokio::test]
@@ -96,10 +114,18 @@ async fn bad_rows_are_reported_with_their_line_and_the_rest_load() {
     let lines: Vec<usize> = report.skipped.iter().map(|e| e.line).collect();
     assert_eq!(lines, [3, 4, 5]);
     assert!(report.skipped[0].reason.contains("price"));
-    assert!(report.skipped[1].reason.contains("LIP-1"), "{}", report.skipped[1]);
+    assert!(
+        report.skipped[1].reason.contains("LIP-1"),
+        "{}",
+        report.skipped[1]
+    );
     assert!(report.skipped[2].reason.contains("stock"));
     assert_eq!(count(&scratch.db, "products").await, 2);
-    assert_eq!(count(&scratch.db, "variants").await, 3, "lipstick + perfume's two sizes");
+    assert_eq!(
+        count(&scratch.db, "variants").await,
+        3,
+        "lipstick + perfume's two sizes"
+    );
 }
 
 #[tokio::test]
@@ -116,7 +142,10 @@ async fn a_row_refused_after_creating_its_category_leaves_no_trace() {
     assert_eq!(report.created, 2, "{report:?}");
     let catalog = Catalog::new(scratch.db.clone());
     let gadgets = CategoryPath::parse("other/gadgets").unwrap();
-    let page = catalog.list(Some(&gadgets), Sort::Name, PageRequest::default()).await.unwrap();
+    let page = catalog
+        .list(Some(&gadgets), Sort::Name, PageRequest::default())
+        .await
+        .unwrap();
     assert_eq!(page.items.len(), 1);
     assert_eq!(page.items[0].title, "Gadget B");
 }
@@ -127,7 +156,10 @@ async fn a_corrupt_file_is_refused_and_changes_nothing() {
     let before = count(&scratch.db, "products").await;
     let truncated = &DUMMYJSON[..DUMMYJSON.len() / 2];
     let err = import::parse("products.json", truncated).unwrap_err();
-    assert!(matches!(err, ImportError::File(ref m) if m.contains("products.json")), "{err}");
+    assert!(
+        matches!(err, ImportError::File(ref m) if m.contains("products.json")),
+        "{err}"
+    );
     let err = import::parse("notes.txt", "hello").unwrap_err();
     assert!(err.to_string().contains("unknown format"), "{err}");
     assert_eq!(count(&scratch.db, "products").await, before);
@@ -142,34 +174,74 @@ async fn listings_paginate_sort_and_count_descendants() {
     let categories = catalog.categories().await.unwrap();
     let top = categories.iter().find(|c| c.path == furniture).unwrap();
     let page1 = catalog
-        .list(Some(&furniture), Sort::PriceAsc, PageRequest { page: 1, per_page: 10 })
+        .list(
+            Some(&furniture),
+            Sort::PriceAsc,
+            PageRequest {
+                page: 1,
+                per_page: 10,
+            },
+        )
         .await
         .unwrap();
-    assert_eq!(page1.total, top.product_count, "a department counts its subcategories");
+    assert_eq!(
+        page1.total, top.product_count,
+        "a department counts its subcategories"
+    );
     assert!(page1.total > 100);
     assert_eq!(page1.items.len(), 10);
     let prices: Vec<i64> = page1.items.iter().map(|c| c.price_from.amount).collect();
     assert!(prices.windows(2).all(|w| w[0] <= w[1]), "{prices:?}");
 
     let page2 = catalog
-        .list(Some(&furniture), Sort::PriceAsc, PageRequest { page: 2, per_page: 10 })
+        .list(
+            Some(&furniture),
+            Sort::PriceAsc,
+            PageRequest {
+                page: 2,
+                per_page: 10,
+            },
+        )
         .await
         .unwrap();
     assert!(page2.items[0].price_from.amount >= prices[9]);
-    assert!(page1.items.iter().all(|a| page2.items.iter().all(|b| a.id != b.id)));
+    assert!(
+        page1
+            .items
+            .iter()
+            .all(|a| page2.items.iter().all(|b| a.id != b.id))
+    );
 
     let beyond = catalog
-        .list(Some(&furniture), Sort::PriceAsc, PageRequest { page: 500, per_page: 10 })
+        .list(
+            Some(&furniture),
+            Sort::PriceAsc,
+            PageRequest {
+                page: 500,
+                per_page: 10,
+            },
+        )
         .await
         .unwrap();
     assert!(beyond.items.is_empty());
     assert_eq!(beyond.total, page1.total);
 
     let desc = catalog
-        .list(None, Sort::PriceDesc, PageRequest { page: 1, per_page: 5 })
+        .list(
+            None,
+            Sort::PriceDesc,
+            PageRequest {
+                page: 1,
+                per_page: 5,
+            },
+        )
         .await
         .unwrap();
-    assert!(desc.items.windows(2).all(|w| w[0].price_from.amount >= w[1].price_from.amount));
+    assert!(
+        desc.items
+            .windows(2)
+            .all(|w| w[0].price_from.amount >= w[1].price_from.amount)
+    );
     assert_eq!(desc.total, 584);
 }
 
@@ -205,7 +277,12 @@ async fn a_product_page_has_variants_with_live_availability() {
 async fn unknown_products_and_categories_are_not_found() {
     let scratch = demo_shop().await;
     let catalog = Catalog::new(scratch.db.clone());
-    for slug in ["no-such-product", "../etc/passwd", "", "DROP TABLE products"] {
+    for slug in [
+        "no-such-product",
+        "../etc/passwd",
+        "",
+        "DROP TABLE products",
+    ] {
         assert!(matches!(
             catalog.product_by_slug(slug).await,
             Err(CatalogError::ProductNotFound)
@@ -213,7 +290,9 @@ async fn unknown_products_and_categories_are_not_found() {
     }
     let missing = CategoryPath::parse("no/such/category").unwrap();
     assert!(matches!(
-        catalog.category_page(&missing, Sort::Featured, PageRequest::default()).await,
+        catalog
+            .category_page(&missing, Sort::Featured, PageRequest::default())
+            .await,
         Err(CatalogError::CategoryNotFound)
     ));
 }
@@ -229,16 +308,16 @@ async fn stock_conserves_what_was_received() {
     .unwrap();
     assert_eq!(broken, 0);
     // Every unit received is in the audit trail.
-    let received: i64 = sqlx::query_scalar("SELECT CAST(SUM(received) AS BIGINT) FROM stock_levels")
-        .fetch_one(scratch.db.pool())
-        .await
-        .unwrap();
-    let moved: i64 = sqlx::query_scalar(
-        "SELECT CAST(SUM(delta_received) AS BIGINT) FROM stock_movements",
-    )
-    .fetch_one(scratch.db.pool())
-    .await
-    .unwrap();
+    let received: i64 =
+        sqlx::query_scalar("SELECT CAST(SUM(received) AS BIGINT) FROM stock_levels")
+            .fetch_one(scratch.db.pool())
+            .await
+            .unwrap();
+    let moved: i64 =
+        sqlx::query_scalar("SELECT CAST(SUM(delta_received) AS BIGINT) FROM stock_movements")
+            .fetch_one(scratch.db.pool())
+            .await
+            .unwrap();
     assert_eq!(received, moved);
     // And the schema itself refuses a row that breaks conservation.
     let violation = sqlx::query("UPDATE stock_levels SET available = available + 1")
@@ -258,19 +337,54 @@ async fn the_synthetic_catalog_is_the_same_every_time() {
         .await
         .unwrap();
     assert_eq!(again.unchanged, 300);
-    let fingerprint: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT sku, price_amount FROM variants ORDER BY sku",
-    )
-    .fetch_all(a.db.pool())
-    .await
-    .unwrap();
+    let fingerprint: Vec<(String, i64)> =
+        sqlx::query_as("SELECT sku, price_amount FROM variants ORDER BY sku")
+            .fetch_all(a.db.pool())
+            .await
+            .unwrap();
     let b = ScratchDb::new().await.unwrap();
     import::apply(&b.db, import::synthetic(300), NOW, &ProgressBar::hidden())
         .await
         .unwrap();
-    let other: Vec<(String, i64)> = sqlx::query_as("SELECT sku, price_amount FROM variants ORDER BY sku")
-        .fetch_all(b.db.pool())
+    let other: Vec<(String, i64)> =
+        sqlx::query_as("SELECT sku, price_amount FROM variants ORDER BY sku")
+            .fetch_all(b.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(fingerprint, other);
+}
+
+#[tokio::test]
+async fn plain_search_finds_every_word_and_survives_any_input() {
+    let scratch = demo_shop().await;
+    let catalog = Catalog::new(scratch.db.clone());
+    let beds = catalog
+        .search(&SearchText::parse("tufted BED"), PageRequest::default())
         .await
         .unwrap();
-    assert_eq!(fingerprint, other);
+    assert!(beds.total >= 1);
+    assert!(beds.items.iter().all(|c| {
+        let t = c.title.to_lowercase();
+        t.contains("tufted") && (t.contains("bed") || c.category.to_lowercase().contains("bed"))
+    }));
+    for absurd in [
+        "",
+        "%%%",
+        "' OR 1=1 --",
+        "title:(x) AND y*",
+        &"z".repeat(5000),
+    ] {
+        let page = catalog
+            .search(&SearchText::parse(absurd), PageRequest::default())
+            .await;
+        assert!(page.is_ok(), "{absurd:.20}");
+    }
+    let none = catalog
+        .search(&SearchText::parse("%"), PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        none.total, 0,
+        "a bare wildcard matches nothing rather than everything"
+    );
 }

@@ -1,1 +1,43 @@
-fn main() {}
+//! `cargo xtask …`: the README's commands.
+//!
+//! - `cargo xtask run`  — install what is missing, build the release server and the hydrate
+//!   bundle, then run the shop (data in `data/`, on http://127.0.0.1:3000 by default).
+//! - `cargo xtask test` — install what is missing, then fmt, clippy (native and wasm), every
+//!   Rust test on SQLite (and PostgreSQL when `EMPORIUM_TEST_POSTGRES_URL` is set), and the
+//!   Playwright suite against a release build. Ends with one summary line.
+//! - `cargo xtask build` — just build the server and the site.
+//!
+//! The build is the one cargo-leptos would do (server with `ssr`, `frontend` for wasm32 with
+//! the `wasm-release` profile, wasm-bindgen, CSS and `public/` into `target/site`), driven
+//! with plain cargo so that nobody has to install cargo-leptos or wasm-opt first.
+
+mod build;
+mod setup;
+mod test;
+mod util;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("run") => build::run(&args[1..]),
+        Some("build") => build::build_all(false).map(|_| ExitCode::SUCCESS),
+        Some("test") => test::test(&args[1..]),
+        Some("help" | "--help" | "-h") | None => {
+            eprintln!("usage: cargo xtask <run|test|build> [-- server args]");
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(other) => {
+            eprintln!("unknown xtask command `{other}`; try `cargo xtask help`");
+            Ok(ExitCode::FAILURE)
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("xtask: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -2,7 +2,7 @@
 
 use super::{
     Category, CategoryId, CategoryPage, CategoryPath, Crumb, HomePage, Page, PageRequest,
-    ProductCard, ProductDetail, ProductId, Rating, Sku, Slug, Sort, Variant, VariantId,
+    ProductCard, ProductDetail, ProductId, Rating, SearchText, Sku, Slug, Sort, Variant, VariantId,
     VariantOption,
 };
 use crate::db::{Db, placeholders};
@@ -62,7 +62,9 @@ impl Catalog {
             .map(|r| {
                 Ok(Category {
                     id: CategoryId::new(r.try_get("id")?),
-                    parent_id: r.try_get::<Option<i64>, _>("parent_id")?.map(CategoryId::new),
+                    parent_id: r
+                        .try_get::<Option<i64>, _>("parent_id")?
+                        .map(CategoryId::new),
                     name: r.try_get("name")?,
                     path: stored_path(r.try_get("path")?)?,
                     depth: u32::try_from(r.try_get::<i64, _>("depth")?).unwrap_or(0),
@@ -102,11 +104,25 @@ impl Catalog {
             .map(|c| c.product_count)
             .sum();
         let featured = self
-            .list(None, Sort::Featured, PageRequest { page: 1, per_page: 8 })
+            .list(
+                None,
+                Sort::Featured,
+                PageRequest {
+                    page: 1,
+                    per_page: 8,
+                },
+            )
             .await?
             .items;
         let newest = self
-            .list(None, Sort::Newest, PageRequest { page: 1, per_page: 4 })
+            .list(
+                None,
+                Sort::Newest,
+                PageRequest {
+                    page: 1,
+                    per_page: 4,
+                },
+            )
             .await?
             .items;
         Ok(HomePage {
@@ -157,6 +173,68 @@ impl Catalog {
         .bind(page.offset())
         .fetch_all(self.db.pool())
         .await?;
+        let mut items = rows.iter().map(card).collect::<Result<Vec<_>, _>>()?;
+        self.fill_availability(&mut items).await?;
+        Ok(Page {
+            items,
+            total: u64::try_from(total).unwrap_or(0),
+            page: page.page,
+            per_page: page.per_page,
+        })
+    }
+
+    /// Products whose title, brand or category name contains every search word, best rated
+    /// first. This is the plain database search; the search index (when there is one) is
+    /// better, and this stays as its fallback.
+    pub async fn search(
+        &self,
+        text: &SearchText,
+        page: PageRequest,
+    ) -> Result<Page<ProductCard>, CatalogError> {
+        if text.is_empty() {
+            return Ok(Page {
+                items: vec![],
+                total: 0,
+                page: page.page,
+                per_page: page.per_page,
+            });
+        }
+        // Terms are letters and digits only (see `SearchText`), so they hold no LIKE wildcards.
+        let filter = (1..=text.terms.len())
+            .map(|i| {
+                format!(
+                    "(LOWER(p.title) LIKE ${i} OR LOWER(COALESCE(p.brand, '')) LIKE ${i} \
+                     OR LOWER(c.name) LIKE ${i})"
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let n = text.terms.len();
+        let patterns: Vec<String> = text.terms.iter().map(|t| format!("%{t}%")).collect();
+        let count_sql = format!(
+            "SELECT COUNT(*) FROM products p JOIN categories c ON c.id = p.category_id \
+             WHERE {filter}"
+        );
+        let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+        for p in &patterns {
+            count = count.bind(p);
+        }
+        let total = count.fetch_one(self.db.pool()).await?;
+        let sql = format!(
+            "SELECT {CARD_COLUMNS} FROM products p JOIN categories c ON c.id = p.category_id \
+             WHERE {filter} ORDER BY p.rating DESC NULLS LAST, p.id LIMIT ${} OFFSET ${}",
+            n + 1,
+            n + 2
+        );
+        let mut query = sqlx::query(&sql);
+        for p in &patterns {
+            query = query.bind(p);
+        }
+        let rows = query
+            .bind(i64::from(page.per_page))
+            .bind(page.offset())
+            .fetch_all(self.db.pool())
+            .await?;
         let mut items = rows.iter().map(card).collect::<Result<Vec<_>, _>>()?;
         self.fill_availability(&mut items).await?;
         Ok(Page {
@@ -269,7 +347,10 @@ impl Catalog {
                         .map_err(|e| CatalogError::Corrupt(e.to_string()))?,
                     options: serde_json::from_str::<Vec<VariantOption>>(&options)
                         .map_err(|e| CatalogError::Corrupt(format!("variant options: {e}")))?,
-                    price: money(r.try_get("price_amount")?, &r.try_get::<String, _>("currency")?)?,
+                    price: money(
+                        r.try_get("price_amount")?,
+                        &r.try_get::<String, _>("currency")?,
+                    )?,
                     available: 0,
                 })
             })
@@ -314,8 +395,10 @@ impl Catalog {
         let available = self.inventory.available(&ids).await?;
         let mut per_product: HashMap<i64, i64> = HashMap::new();
         for (variant, product) in pairs {
-            *per_product.entry(product).or_default() +=
-                available.get(&VariantId::new(variant)).copied().unwrap_or(0);
+            *per_product.entry(product).or_default() += available
+                .get(&VariantId::new(variant))
+                .copied()
+                .unwrap_or(0);
         }
         for c in cards {
             c.available = per_product.get(&c.id.get()).copied().unwrap_or(0);

@@ -138,10 +138,14 @@ impl Slug {
         let mut out = String::with_capacity(text.len());
         for c in text.chars() {
             let folded = match c {
-                'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' => 'a',
+                'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' => {
+                    'a'
+                }
                 'è' | 'é' | 'ê' | 'ë' | 'È' | 'É' | 'Ê' | 'Ë' => 'e',
                 'ì' | 'í' | 'î' | 'ï' | 'Ì' | 'Í' | 'Î' | 'Ï' => 'i',
-                'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' | 'Ø' => 'o',
+                'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' | 'Ø' => {
+                    'o'
+                }
                 'ù' | 'ú' | 'û' | 'ü' | 'Ù' | 'Ú' | 'Û' | 'Ü' => 'u',
                 'ç' | 'Ç' => 'c',
                 'ñ' | 'Ñ' => 'n',
@@ -204,10 +208,7 @@ impl CategoryPath {
         }
         for part in text.split('/') {
             Slug::parse(part).map_err(|_| {
-                InvalidInput::new(
-                    "category",
-                    "must be a category path such as furniture/beds",
-                )
+                InvalidInput::new("category", "must be a category path such as furniture/beds")
             })?;
         }
         Ok(CategoryPath(text.to_string()))
@@ -511,6 +512,35 @@ impl ProductDetail {
     }
 }
 
+/// A shopper's search box text, reduced to what a plain database search can use: up to eight
+/// lower-case words of letters and digits. Symbols, query syntax and absurd lengths are
+/// dropped rather than refused, so any input gives a sensible page.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchText {
+    /// What the shopper typed, trimmed and cut to 200 characters, for showing back.
+    pub raw: String,
+    pub terms: Vec<String>,
+}
+
+impl SearchText {
+    pub const MAX_TERMS: usize = 8;
+
+    pub fn parse(text: &str) -> Self {
+        let raw: String = text.trim().chars().take(200).collect();
+        let terms = raw
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(|w| w.chars().take(40).collect::<String>().to_lowercase())
+            .take(Self::MAX_TERMS)
+            .collect();
+        Self { raw, terms }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
+}
+
 /// What the home page shows.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HomePage {
@@ -538,7 +568,16 @@ mod tests {
     #[test]
     fn ids_parse_only_positive_integers() {
         assert_eq!(ProductId::parse("42").unwrap().get(), 42);
-        for bad in ["", "0", "-1", "abc", "1e3", "4 2", "99999999999999999999", "9223372036854775808"] {
+        for bad in [
+            "",
+            "0",
+            "-1",
+            "abc",
+            "1e3",
+            "4 2",
+            "99999999999999999999",
+            "9223372036854775808",
+        ] {
             assert!(ProductId::parse(bad).is_err(), "{bad}");
         }
         assert_eq!(ProductId::parse("x").unwrap_err().field, "id");
@@ -546,9 +585,20 @@ mod tests {
 
     #[test]
     fn slugs_are_made_from_any_title() {
-        assert_eq!(Slug::from_text("Essence Mascara Lash Princess").unwrap().as_str(), "essence-mascara-lash-princess");
-        assert_eq!(Slug::from_text("Décor & Pillows").unwrap().as_str(), "decor-and-pillows");
-        assert_eq!(Slug::from_text("70.87'' H x 70.87'' W").unwrap().as_str(), "70-87-h-x-70-87-w");
+        assert_eq!(
+            Slug::from_text("Essence Mascara Lash Princess")
+                .unwrap()
+                .as_str(),
+            "essence-mascara-lash-princess"
+        );
+        assert_eq!(
+            Slug::from_text("Décor & Pillows").unwrap().as_str(),
+            "decor-and-pillows"
+        );
+        assert_eq!(
+            Slug::from_text("70.87'' H x 70.87'' W").unwrap().as_str(),
+            "70-87-h-x-70-87-w"
+        );
         assert_eq!(Slug::from_text("!!!"), None);
         assert!(Slug::parse("Bad Slug").is_err());
         assert!(Slug::parse("a--b").is_err());
@@ -573,8 +623,14 @@ mod tests {
 
     #[test]
     fn pagination_is_bounded() {
-        assert_eq!(PageRequest::parse(None, None).unwrap(), PageRequest::default());
-        assert_eq!(PageRequest::parse(Some("3"), Some("10")).unwrap().offset(), 20);
+        assert_eq!(
+            PageRequest::parse(None, None).unwrap(),
+            PageRequest::default()
+        );
+        assert_eq!(
+            PageRequest::parse(Some("3"), Some("10")).unwrap().offset(),
+            20
+        );
         assert!(PageRequest::parse(Some("0"), None).is_err());
         assert!(PageRequest::parse(None, Some("101")).is_err());
         assert!(PageRequest::parse(Some("abc"), None).is_err());
@@ -589,10 +645,30 @@ mod tests {
     }
 
     #[test]
+    fn search_text_keeps_words_and_drops_syntax() {
+        let t = SearchText::parse("  King BED* AND title:(oak) %_ ");
+        assert_eq!(t.terms, ["king", "bed", "and", "title", "oak"]);
+        assert!(SearchText::parse("!!! *** ---").is_empty());
+        let long = SearchText::parse(&"word ".repeat(5000));
+        assert_eq!(long.terms.len(), SearchText::MAX_TERMS);
+        assert!(long.raw.chars().count() <= 200);
+    }
+
+    #[test]
     fn page_counts_round_up() {
-        let page = Page::<()> { items: vec![], total: 49, page: 1, per_page: 24 };
+        let page = Page::<()> {
+            items: vec![],
+            total: 49,
+            page: 1,
+            per_page: 24,
+        };
         assert_eq!(page.total_pages(), 3);
-        let empty = Page::<()> { items: vec![], total: 0, page: 1, per_page: 24 };
+        let empty = Page::<()> {
+            items: vec![],
+            total: 0,
+            page: 1,
+            per_page: 24,
+        };
         assert_eq!(empty.total_pages(), 0);
     }
 }

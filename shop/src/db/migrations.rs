@@ -73,7 +73,10 @@ mod tests {
     fn every_migration_file_is_embedded_in_both_dialects() {
         let sqlite = files("sqlite");
         let postgres = files("postgres");
-        assert_eq!(sqlite, postgres, "both dialects must have the same migration files");
+        assert_eq!(
+            sqlite, postgres,
+            "both dialects must have the same migration files"
+        );
         assert_eq!(sqlite.len(), SQLITE.len());
         assert_eq!(postgres.len(), POSTGRES.len());
         for (i, name) in sqlite.iter().enumerate() {

@@ -93,12 +93,11 @@ impl Db {
             Backend::Sqlite => prepare_sqlite_url(url)?,
             Backend::Postgres => url.to_string(),
         };
-        let connect_options = AnyConnectOptions::from_str(&url).map_err(|source| {
-            DbError::Connect {
+        let connect_options =
+            AnyConnectOptions::from_str(&url).map_err(|source| DbError::Connect {
                 url: redact(&url),
                 source,
-            }
-        })?;
+            })?;
         let busy_ms = options.busy_timeout.as_millis();
         let pool = AnyPoolOptions::new()
             .max_connections(options.max_connections)
@@ -133,7 +132,10 @@ impl Db {
     /// Applies this backend's migrations that have not run yet. Safe to call from several
     /// processes at once (sqlx takes an advisory lock on PostgreSQL).
     pub async fn migrate(&self) -> Result<(), DbError> {
-        migrations::migrator(self.backend).await?.run(&self.pool).await?;
+        migrations::migrator(self.backend)
+            .await?
+            .run(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -215,6 +217,18 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// True when `err` means the database is not answering (as opposed to a query that is wrong):
+/// the caller should report "unavailable" and may retry later.
+pub fn is_unavailable(err: &sqlx::Error) -> bool {
+    matches!(
+        err,
+        sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+    )
+}
+
 /// True when `err` is a unique-constraint violation (on either backend).
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
@@ -226,8 +240,14 @@ mod tests {
 
     #[test]
     fn backend_comes_from_the_scheme() {
-        assert_eq!(Backend::of_url("sqlite://data/x.db").unwrap(), Backend::Sqlite);
-        assert_eq!(Backend::of_url("postgres://u@h/db").unwrap(), Backend::Postgres);
+        assert_eq!(
+            Backend::of_url("sqlite://data/x.db").unwrap(),
+            Backend::Sqlite
+        );
+        assert_eq!(
+            Backend::of_url("postgres://u@h/db").unwrap(),
+            Backend::Postgres
+        );
         assert!(Backend::of_url("mysql://u@h/db").is_err());
     }
 
@@ -244,7 +264,10 @@ mod tests {
 
     #[test]
     fn passwords_never_reach_logs() {
-        assert_eq!(redact("postgres://shop:secret@db/emporium"), "postgres://shop:***@db/emporium");
+        assert_eq!(
+            redact("postgres://shop:secret@db/emporium"),
+            "postgres://shop:***@db/emporium"
+        );
         assert_eq!(redact("sqlite://data/x.db"), "sqlite://data/x.db");
     }
 

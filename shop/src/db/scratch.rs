@@ -44,9 +44,8 @@ impl ScratchDb {
             Backend::Sqlite => Self::sqlite().await,
             Backend::Postgres => {
                 #[allow(clippy::expect_used)]
-                let url = std::env::var("EMPORIUM_TEST_POSTGRES_URL").expect(
-                    "EMPORIUM_TEST_BACKEND=postgres needs EMPORIUM_TEST_POSTGRES_URL",
-                );
+                let url = std::env::var("EMPORIUM_TEST_POSTGRES_URL")
+                    .expect("EMPORIUM_TEST_BACKEND=postgres needs EMPORIUM_TEST_POSTGRES_URL");
                 Self::postgres(&url).await
             }
         }
@@ -100,11 +99,7 @@ impl ScratchDb {
         )
         .await?;
         db.migrate().await?;
-        Ok(Self {
-            db,
-            dir: None,
-            url,
-        })
+        Ok(Self { db, dir: None, url })
     }
 }
 

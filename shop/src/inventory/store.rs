@@ -38,7 +38,12 @@ impl Inventory {
         }
         let rows = query.fetch_all(self.db.pool()).await?;
         rows.iter()
-            .map(|r| Ok((VariantId::new(r.try_get("variant_id")?), r.try_get("available")?)))
+            .map(|r| {
+                Ok((
+                    VariantId::new(r.try_get("variant_id")?),
+                    r.try_get("available")?,
+                ))
+            })
             .collect()
     }
 }

@@ -9,7 +9,8 @@ use crate::catalog::{Sku, VariantOption};
 use crate::{Currency, Money};
 
 /// The two demo warehouses. Stock of a variant is split between them.
-pub const WAREHOUSES: [(&str, &str); 2] = [("main", "Main warehouse"), ("east", "East coast depot")];
+pub const WAREHOUSES: [(&str, &str); 2] =
+    [("main", "Main warehouse"), ("east", "East coast depot")];
 
 /// A stable 64-bit FNV-1a hash of `parts`, each followed by a separator byte.
 pub fn stable_hash(parts: &[&str]) -> u64 {
@@ -90,7 +91,11 @@ fn class_price_range(class: &str) -> (i64, i64) {
 /// A WANDS product's base price: in its class's range, ending in .99 like shop prices do.
 pub fn wands_price(external_id: &str, class: &str) -> i64 {
     let (lo, hi) = class_price_range(class);
-    let dollars = pick(stable_hash(&["wands-price", external_id]), lo / 100, hi / 100);
+    let dollars = pick(
+        stable_hash(&["wands-price", external_id]),
+        lo / 100,
+        hi / 100,
+    );
     dollars * 100 + 99
 }
 
@@ -114,8 +119,18 @@ fn variant_axis(category: &[String], class: &str) -> Option<(&'static str, &'sta
     const LAPTOP: &[Option_] = &[("16 GB · 512 GB", 100), ("32 GB · 1 TB", 125)];
     const PHONE: &[Option_] = &[("128 GB", 100), ("256 GB", 115), ("512 GB", 135)];
     const APPAREL: &[Option_] = &[("S", 100), ("M", 100), ("L", 100), ("XL", 100)];
-    const MENS_SHOES: &[Option_] = &[("EU 41", 100), ("EU 42", 100), ("EU 43", 100), ("EU 44", 100)];
-    const WOMENS_SHOES: &[Option_] = &[("EU 37", 100), ("EU 38", 100), ("EU 39", 100), ("EU 40", 100)];
+    const MENS_SHOES: &[Option_] = &[
+        ("EU 41", 100),
+        ("EU 42", 100),
+        ("EU 43", 100),
+        ("EU 44", 100),
+    ];
+    const WOMENS_SHOES: &[Option_] = &[
+        ("EU 37", 100),
+        ("EU 38", 100),
+        ("EU 39", 100),
+        ("EU 40", 100),
+    ];
     if class.contains("bed") && !class.contains("bedding") && !class.contains("daybed") {
         return Some(("Size", BED));
     }
@@ -169,7 +184,11 @@ pub fn variants(
             let sku = Sku::parse(&sku_text).unwrap_or_else(|_| base_sku.clone());
             // Round the scaled price to a whole dollar minus a cent, as shops price.
             let scaled = base_price * i64::from(*percent) / 100;
-            let price = if *percent == 100 { base_price } else { (scaled / 100) * 100 + 99 };
+            let price = if *percent == 100 {
+                base_price
+            } else {
+                (scaled / 100) * 100 + 99
+            };
             // Stock is spread over the variants; the remainder goes to the first ones.
             let i = i64::try_from(i).unwrap_or(0);
             let share = total_stock / n + i64::from(i < total_stock % n);
@@ -205,7 +224,9 @@ pub fn split_stock(external_id: &str, sku: &str, total: i64) -> Vec<StockInput> 
 /// Title-cases a lower-case WANDS name: `king tufted bed` → `King Tufted Bed`, and
 /// `70.87 '' h` → `70.87" H`.
 pub fn title_case(name: &str) -> String {
-    const SMALL: [&str; 12] = ["a", "an", "and", "by", "for", "in", "of", "on", "or", "the", "to", "with"];
+    const SMALL: [&str; 12] = [
+        "a", "an", "and", "by", "for", "in", "of", "on", "or", "the", "to", "with",
+    ];
     let name = name.replace(" ''", "\"").replace("''", "\"");
     let mut out = Vec::new();
     for (i, word) in name.split_whitespace().enumerate() {
@@ -288,7 +309,15 @@ mod tests {
     #[test]
     fn other_products_keep_one_variant() {
         let sku = Sku::parse("BEA-1").unwrap();
-        let v = variants("1", &sku, 999, Currency::USD, 5, &["Beauty".into(), "Makeup".into()], "");
+        let v = variants(
+            "1",
+            &sku,
+            999,
+            Currency::USD,
+            5,
+            &["Beauty".into(), "Makeup".into()],
+            "",
+        );
         assert_eq!(v.len(), 1);
         assert!(v[0].options.is_empty());
         assert_eq!(v[0].price.amount, 999);

@@ -79,7 +79,9 @@ pub(super) fn parse(text: &str) -> Result<Vec<ParsedRow>, String> {
     let refuse = |e: serde_json::Error| format!("not a DummyJSON product list: {e}");
     // Rows stay unparsed (`RawValue`) here so that one bad row cannot refuse the file.
     let items: Vec<&RawValue> = if text.trim_start().starts_with('{') {
-        serde_json::from_str::<Wrapped>(text).map_err(refuse)?.products
+        serde_json::from_str::<Wrapped>(text)
+            .map_err(refuse)?
+            .products
     } else {
         serde_json::from_str(text).map_err(refuse)?
     };
@@ -123,7 +125,8 @@ fn row(raw: &str) -> Result<ProductInput, String> {
     if p.description.chars().count() > 10_000 {
         return Err("description is longer than 10,000 characters".into());
     }
-    let price = Money::parse_price(&p.price.to_string(), Currency::USD).map_err(|e| e.to_string())?;
+    let price =
+        Money::parse_price(&p.price.to_string(), Currency::USD).map_err(|e| e.to_string())?;
     let rating = match p.rating {
         Some(r) if r.is_finite() => {
             Some(Rating::from_hundredths((r * 100.0).round() as i64).map_err(|e| e.to_string())?)
@@ -140,7 +143,10 @@ fn row(raw: &str) -> Result<ProductInput, String> {
         None => Sku::parse(&format!("DJ-{external_id}")).map_err(|e| e.to_string())?,
     };
     let category = category_path(p.category.trim());
-    let brand = p.brand.map(|b| b.trim().to_string()).filter(|b| !b.is_empty());
+    let brand = p
+        .brand
+        .map(|b| b.trim().to_string())
+        .filter(|b| !b.is_empty());
     let variants = derive::variants(
         &external_id,
         &sku,
@@ -177,13 +183,22 @@ mod tests {
   {"id": 4, "title": "Chair", "category": "furniture", "price": "cheap"}
 ]"#;
         let rows = parse(text).unwrap();
-        assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), [2, 3, 4, 5]);
+        assert_eq!(
+            rows.iter().map(|r| r.line).collect::<Vec<_>>(),
+            [2, 3, 4, 5]
+        );
         let first = rows[0].product.as_ref().unwrap();
         assert_eq!(first.variants[0].price.amount, 999);
         assert_eq!(first.category, ["Beauty", "Makeup"]);
         assert!(rows[1].product.as_ref().unwrap_err().contains("title"));
         assert!(rows[2].product.as_ref().unwrap_err().contains("price"));
-        assert!(rows[3].product.as_ref().unwrap_err().contains("invalid type"));
+        assert!(
+            rows[3]
+                .product
+                .as_ref()
+                .unwrap_err()
+                .contains("invalid type")
+        );
     }
 
     #[test]

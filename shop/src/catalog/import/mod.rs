@@ -322,7 +322,14 @@ async fn write_product(
                 .execute(&mut *conn)
                 .await?;
             }
-            (id, if same { Outcome::Unchanged } else { Outcome::Updated })
+            (
+                id,
+                if same {
+                    Outcome::Unchanged
+                } else {
+                    Outcome::Updated
+                },
+            )
         }
         None => {
             let slug = free_slug(conn, &input.title).await?;
@@ -471,13 +478,12 @@ async fn free_slug(conn: &mut AnyConnection, title: &str) -> Result<Slug, RowFai
     let base = Slug::from_text(title).ok_or_else(|| {
         RowFailure::Refused("title has no letters or digits to make a link from".into())
     })?;
-    let taken: Vec<String> = sqlx::query_scalar(
-        "SELECT slug FROM products WHERE slug = $1 OR slug LIKE $2",
-    )
-    .bind(base.as_str())
-    .bind(format!("{base}-%"))
-    .fetch_all(&mut *conn)
-    .await?;
+    let taken: Vec<String> =
+        sqlx::query_scalar("SELECT slug FROM products WHERE slug = $1 OR slug LIKE $2")
+            .bind(base.as_str())
+            .bind(format!("{base}-%"))
+            .fetch_all(&mut *conn)
+            .await?;
     if !taken.iter().any(|s| s == base.as_str()) {
         return Ok(base);
     }

@@ -2,30 +2,120 @@
 //! the same `n` always gives the same products, prices and stock.
 
 use super::{ParsedRow, ProductInput, derive};
-use crate::catalog::{Rating, Sku};
 use crate::Currency;
+use crate::catalog::{Rating, Sku};
 
 const DEPARTMENTS: [(&str, [&str; 6]); 8] = [
-    ("Furniture", ["Sofas", "Beds", "Tables", "Chairs", "Desks", "Bookcases"]),
-    ("Lighting", ["Floor Lamps", "Table Lamps", "Pendants", "Sconces", "Chandeliers", "Outdoor Lights"]),
-    ("Kitchen & Tabletop", ["Cookware", "Bakeware", "Knives", "Dinnerware", "Glassware", "Storage"]),
-    ("Rugs", ["Area Rugs", "Runners", "Outdoor Rugs", "Rug Pads", "Doormats", "Kids Rugs"]),
-    ("Electronics", ["Laptops", "Smartphones", "Tablets", "Headphones", "Speakers", "Cameras"]),
-    ("Clothing", ["Shirts", "Dresses", "Jackets", "Knitwear", "Trousers", "Shoes"]),
-    ("Beauty", ["Fragrances", "Skin Care", "Makeup", "Hair Care", "Bath", "Tools"]),
-    ("Sports & Outdoors", ["Camping", "Cycling", "Fitness", "Running", "Climbing", "Water Sports"]),
+    (
+        "Furniture",
+        ["Sofas", "Beds", "Tables", "Chairs", "Desks", "Bookcases"],
+    ),
+    (
+        "Lighting",
+        [
+            "Floor Lamps",
+            "Table Lamps",
+            "Pendants",
+            "Sconces",
+            "Chandeliers",
+            "Outdoor Lights",
+        ],
+    ),
+    (
+        "Kitchen & Tabletop",
+        [
+            "Cookware",
+            "Bakeware",
+            "Knives",
+            "Dinnerware",
+            "Glassware",
+            "Storage",
+        ],
+    ),
+    (
+        "Rugs",
+        [
+            "Area Rugs",
+            "Runners",
+            "Outdoor Rugs",
+            "Rug Pads",
+            "Doormats",
+            "Kids Rugs",
+        ],
+    ),
+    (
+        "Electronics",
+        [
+            "Laptops",
+            "Smartphones",
+            "Tablets",
+            "Headphones",
+            "Speakers",
+            "Cameras",
+        ],
+    ),
+    (
+        "Clothing",
+        [
+            "Shirts", "Dresses", "Jackets", "Knitwear", "Trousers", "Shoes",
+        ],
+    ),
+    (
+        "Beauty",
+        [
+            "Fragrances",
+            "Skin Care",
+            "Makeup",
+            "Hair Care",
+            "Bath",
+            "Tools",
+        ],
+    ),
+    (
+        "Sports & Outdoors",
+        [
+            "Camping",
+            "Cycling",
+            "Fitness",
+            "Running",
+            "Climbing",
+            "Water Sports",
+        ],
+    ),
 ];
 const ADJECTIVES: [&str; 16] = [
-    "Classic", "Modern", "Rustic", "Compact", "Deluxe", "Everyday", "Nordic", "Urban", "Coastal",
-    "Vintage", "Essential", "Premium", "Studio", "Heritage", "Minimal", "Grand",
+    "Classic",
+    "Modern",
+    "Rustic",
+    "Compact",
+    "Deluxe",
+    "Everyday",
+    "Nordic",
+    "Urban",
+    "Coastal",
+    "Vintage",
+    "Essential",
+    "Premium",
+    "Studio",
+    "Heritage",
+    "Minimal",
+    "Grand",
 ];
 const MATERIALS: [&str; 12] = [
     "Oak", "Walnut", "Linen", "Steel", "Ceramic", "Wool", "Cotton", "Bamboo", "Marble", "Leather",
     "Glass", "Brass",
 ];
 const BRANDS: [&str; 10] = [
-    "Aldgate", "Brightwell", "Corvina", "Dunmore", "Elmhurst", "Fairlane", "Greystone", "Halden",
-    "Ivywood", "Juniper",
+    "Aldgate",
+    "Brightwell",
+    "Corvina",
+    "Dunmore",
+    "Elmhurst",
+    "Fairlane",
+    "Greystone",
+    "Halden",
+    "Ivywood",
+    "Juniper",
 ];
 
 /// The `n` products of the synthetic catalog, generated lazily.
@@ -81,8 +171,10 @@ mod tests {
         let b: Vec<_> = synthetic(50).collect();
         assert_eq!(a, b);
         assert!(a.iter().all(|r| r.product.is_ok()));
-        let titles: std::collections::HashSet<_> =
-            a.iter().map(|r| r.product.as_ref().unwrap().title.clone()).collect();
+        let titles: std::collections::HashSet<_> = a
+            .iter()
+            .map(|r| r.product.as_ref().unwrap().title.clone())
+            .collect();
         assert_eq!(titles.len(), 50, "titles are unique");
     }
 }

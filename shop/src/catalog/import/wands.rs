@@ -59,7 +59,10 @@ fn row<'a>(
     home_of: &dyn Fn(&str) -> Option<&'a str>,
 ) -> Result<ProductInput, String> {
     let [id, name, class, path] = fields else {
-        return Err(format!("expected 4 tab-separated fields, found {}", fields.len()));
+        return Err(format!(
+            "expected 4 tab-separated fields, found {}",
+            fields.len()
+        ));
     };
     let id = id.trim();
     if id.is_empty() || id.len() > 18 || !id.bytes().all(|b| b.is_ascii_digit()) {
@@ -127,9 +130,27 @@ mod tests {
     fn bad_rows_are_reported_and_a_wrong_header_refuses_the_file() {
         let text = format!("{HEADER}\nabc\tname\tc\tp\n5\t\tc\tp\n6\tonly two\n");
         let rows = parse(&text).unwrap();
-        assert!(rows[0].product.as_ref().unwrap_err().contains("not a number"));
-        assert!(rows[1].product.as_ref().unwrap_err().contains("product_name"));
-        assert!(rows[2].product.as_ref().unwrap_err().contains("4 tab-separated"));
+        assert!(
+            rows[0]
+                .product
+                .as_ref()
+                .unwrap_err()
+                .contains("not a number")
+        );
+        assert!(
+            rows[1]
+                .product
+                .as_ref()
+                .unwrap_err()
+                .contains("product_name")
+        );
+        assert!(
+            rows[2]
+                .product
+                .as_ref()
+                .unwrap_err()
+                .contains("4 tab-separated")
+        );
         assert!(parse("id,name\n1,x\n").is_err());
     }
 }

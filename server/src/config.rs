@@ -1,0 +1,127 @@
+//! Typed settings, layered: built-in defaults, then an optional `emporium.toml` (or the file
+//! named by `EMPORIUM_CONFIG`), then `EMPORIUM_*` environment variables.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable, for a terminal.
+    #[default]
+    Pretty,
+    /// One JSON object per line, for a log collector.
+    Json,
+}
+
+/// Everything the server can be configured with. See the README's Configuration section.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Where to listen (`EMPORIUM_ADDR`).
+    pub addr: SocketAddr,
+    /// The folder for the database file and other local state (`EMPORIUM_DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; defaults to `sqlite://<data_dir>/emporium.db`
+    /// (`EMPORIUM_DATABASE_URL`).
+    pub database_url: Option<String>,
+    /// Upper bound on pooled database connections (`EMPORIUM_DB_MAX_CONNECTIONS`).
+    pub db_max_connections: u32,
+    /// The built site: `pkg/` with the wasm, JS and CSS, plus `public/`'s files
+    /// (`EMPORIUM_SITE_ROOT`; cargo-leptos's `LEPTOS_SITE_ROOT` is honoured too).
+    pub site_root: PathBuf,
+    /// `pretty` or `json` (`EMPORIUM_LOG_FORMAT`). Levels come from `RUST_LOG`.
+    pub log_format: LogFormat,
+    /// Import the demo catalog into an empty shop on first start (`EMPORIUM_DEMO_CATALOG`).
+    pub demo_catalog: bool,
+    /// How long in-flight requests get to finish after SIGTERM (`EMPORIUM_SHUTDOWN_GRACE_SECS`).
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            data_dir: PathBuf::from("data"),
+            database_url: None,
+            db_max_connections: 16,
+            site_root: PathBuf::from("target/site"),
+            log_format: LogFormat::Pretty,
+            demo_catalog: true,
+            shutdown_grace_secs: 10,
+        }
+    }
+}
+
+impl Settings {
+    /// Loads settings from the default layers.
+    pub fn load() -> Result<Self, figment::Error> {
+        let file = std::env::var_os("EMPORIUM_CONFIG")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("emporium.toml"));
+        Self::from_layers(&file)
+    }
+
+    fn from_layers(file: &Path) -> Result<Self, figment::Error> {
+        Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::file(file))
+            // cargo-leptos tells the server where to listen and where the site is this way.
+            .merge(
+                Env::raw()
+                    .only(&["LEPTOS_SITE_ADDR", "LEPTOS_SITE_ROOT"])
+                    .map(|key| match key.as_str() {
+                        "LEPTOS_SITE_ADDR" => "addr".into(),
+                        _ => "site_root".into(),
+                    }),
+            )
+            .merge(Env::prefixed("EMPORIUM_").ignore(&["CONFIG"]))
+            .extract()
+    }
+
+    /// The database URL, derived from the data folder unless set.
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("emporium.db").display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_apply_in_order() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "emporium.toml",
+                "addr = \"127.0.0.1:4000\"\ndata_dir = \"from-file\"\ndemo_catalog = false\n",
+            )?;
+            jail.set_env("EMPORIUM_DATA_DIR", "from-env");
+            let s = Settings::from_layers(Path::new("emporium.toml"))?;
+            assert_eq!(s.addr.port(), 4000, "the file overrides the default");
+            assert_eq!(
+                s.data_dir,
+                PathBuf::from("from-env"),
+                "the environment overrides the file"
+            );
+            assert!(!s.demo_catalog);
+            assert_eq!(s.database_url(), "sqlite://from-env/emporium.db");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_the_key_named() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("EMPORIUM_ADDR", "not an address");
+            let err = Settings::from_layers(Path::new("missing.toml")).unwrap_err();
+            assert!(err.to_string().contains("addr"), "{err}");
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,149 @@
+//! The Emporium server: configuration, the HTTP router (pages, server functions, the JSON
+//! API, health), start-up (migrations, the demo catalog) and graceful shutdown.
+//! `main.rs` is the command line around it; tests drive it directly.
+
+pub mod api;
+pub mod config;
+pub mod demo;
+pub mod health;
+pub mod state;
+pub mod telemetry;
+
+use app::{App, shell};
+use axum::Router;
+use axum::routing::get;
+use config::Settings;
+use leptos::config::{Env, LeptosOptions};
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use shop::db::{Db, DbOptions};
+use state::AppState;
+use std::future::Future;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+/// Leptos's view of the settings: where the built site is, and the bundle's name.
+pub fn leptos_options(settings: &Settings) -> LeptosOptions {
+    // cargo-leptos's `watch` sets LEPTOS_ENV=DEV to get its reload script; default to PROD.
+    let env = match std::env::var("LEPTOS_ENV").as_deref() {
+        Ok("DEV" | "dev" | "development") => Env::DEV,
+        _ => Env::PROD,
+    };
+    LeptosOptions::builder()
+        .output_name("emporium")
+        .site_root(settings.site_root.display().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(settings.addr)
+        .env(env)
+        .build()
+}
+
+/// Connects to the database, applies migrations, and imports the demo catalog into a new
+/// shop if the settings ask for it.
+pub async fn prepare(settings: &Settings) -> anyhow::Result<AppState> {
+    let url = settings.database_url();
+    let db = Db::connect(
+        &url,
+        &DbOptions {
+            max_connections: settings.db_max_connections,
+            ..DbOptions::default()
+        },
+    )
+    .await?;
+    db.migrate().await?;
+    tracing::info!(database = %shop::db::redact(&url), "database ready");
+    let state = AppState::new(db, leptos_options(settings));
+    if settings.demo_catalog {
+        match demo::ensure_imported(&state.db, state.clock.now()).await? {
+            demo::Outcome::Imported(reports) => {
+                for (file, r) in reports {
+                    tracing::info!(
+                        file,
+                        created = r.created,
+                        skipped = r.skipped.len(),
+                        "imported demo catalog"
+                    );
+                }
+            }
+            demo::Outcome::AlreadyImported => {}
+            demo::Outcome::InProgressElsewhere => {
+                tracing::info!("another node is importing the demo catalog");
+            }
+        }
+    }
+    Ok(state)
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let services = state.services.clone();
+    let provide = move || provide_context(services.clone());
+    let options = state.leptos_options.clone();
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .nest("/api/v1", api::router())
+        .leptos_routes_with_context(&state, routes, provide.clone(), move || {
+            shell(options.clone())
+        })
+        // Static files from the site root, else the app's own 404 page.
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(provide, shell))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves, then lets in-flight requests finish for up to `grace`.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> std::io::Result<()> {
+    let db = state.db.clone();
+    let (stopping_tx, mut stopping_rx) = tokio::sync::watch::channel(false);
+    let server = axum::serve(listener, router(state)).with_graceful_shutdown(async move {
+        shutdown.await;
+        tracing::info!("shutting down: finishing requests in flight");
+        let _ = stopping_tx.send(true);
+    });
+    let deadline = async move {
+        let _ = stopping_rx.wait_for(|stopping| *stopping).await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        result = server => result?,
+        () = deadline => tracing::warn!(?grace, "requests still running after the grace period; stopping anyway"),
+    }
+    db.close().await;
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,145 @@
+//! The storefront JSON API, v1, over real HTTP.
+
+mod common;
+use common::spawn_app;
+
+#[tokio::test]
+async fn products_are_listed_with_paging_and_urls() {
+    let app = spawn_app().await;
+    let (status, body) = app.get_json("/api/v1/products?per_page=5&page=2").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["total"], 584);
+    assert_eq!(body["page"], 2);
+    assert_eq!(body["per_page"], 5);
+    let products = body["products"].as_array().unwrap();
+    assert_eq!(products.len(), 5);
+    for p in products {
+        assert!(p["id"].as_i64().unwrap() > 0);
+        assert!(p["external_id"].is_string());
+        assert!(p["title"].is_string());
+        assert!(p["url"].as_str().unwrap().starts_with("/p/"));
+        assert!(p["price_from"]["amount"].is_i64());
+        assert_eq!(p["price_from"]["currency"], "USD");
+    }
+    // The url is a page that exists.
+    let url = products[0]["url"].as_str().unwrap();
+    assert_eq!(app.get(url).await.status(), 200);
+}
+
+#[tokio::test]
+async fn products_can_be_filtered_by_category() {
+    let app = spawn_app().await;
+    let (status, body) = app
+        .get_json("/api/v1/products?category=furniture/bedroom-furniture&per_page=100")
+        .await;
+    assert_eq!(status, 200);
+    let total = body["total"].as_u64().unwrap();
+    assert!(total > 0 && total < 584);
+    let (_, categories) = app.get_json("/api/v1/categories").await;
+    let bedroom = categories["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["path"] == "furniture/bedroom-furniture")
+        .unwrap();
+    assert_eq!(bedroom["product_count"].as_u64().unwrap(), total);
+
+    let (status, body) = app
+        .get_json("/api/v1/products?category=no-such-thing")
+        .await;
+    assert_eq!(status, 404);
+    assert_eq!(body["error"], "not_found");
+}
+
+#[tokio::test]
+async fn a_product_has_variants_with_prices_and_live_availability() {
+    let app = spawn_app().await;
+    let (_, list) = app.get_json("/api/v1/products?category=furniture/bedroom-furniture/beds-and-headboards/beds&per_page=100").await;
+    let bed = list["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["external_id"] == "13")
+        .unwrap();
+    let (status, body) = app
+        .get_json(&format!("/api/v1/products/{}", bed["id"]))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["title"], "King Tufted Low Profile Standard Bed");
+    let variants = body["variants"].as_array().unwrap();
+    assert_eq!(variants.len(), 4);
+    assert_eq!(variants[2]["sku"], "WANDS-13-QUEEN");
+    assert_eq!(variants[2]["options"]["Size"], "Queen");
+    assert!(
+        variants[2]["price"]["amount"].as_i64().unwrap()
+            > variants[0]["price"]["amount"].as_i64().unwrap()
+    );
+
+    // `available` is the live stock: change the stock row and the API follows.
+    let sku = variants[2]["sku"].as_str().unwrap();
+    sqlx::query(
+        "UPDATE stock_levels SET available = 0, received = held + committed \
+         WHERE variant_id = (SELECT id FROM variants WHERE sku = $1)",
+    )
+    .bind(sku)
+    .execute(app.scratch.db.pool())
+    .await
+    .unwrap();
+    let (_, after) = app
+        .get_json(&format!("/api/v1/products/{}", bed["id"]))
+        .await;
+    assert_eq!(after["variants"][2]["available"], 0);
+}
+
+#[tokio::test]
+async fn malformed_requests_get_400_with_a_json_error() {
+    let app = spawn_app().await;
+    for path in [
+        "/api/v1/products/abc",
+        "/api/v1/products/-1",
+        "/api/v1/products/0",
+        "/api/v1/products/1e3",
+        "/api/v1/products/99999999999999999999999",
+        "/api/v1/products?page=abc",
+        "/api/v1/products?page=0",
+        "/api/v1/products?per_page=101",
+        "/api/v1/products?sort=sideways",
+        "/api/v1/products?category=../../etc",
+    ] {
+        let (status, body) = app.get_json(path).await;
+        assert_eq!(status, 400, "{path}");
+        assert_eq!(body["error"], "bad_request", "{path}");
+        assert!(body["message"].as_str().unwrap().len() > 5, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn unknown_things_get_404_with_a_json_error() {
+    let app = spawn_app().await;
+    for path in [
+        "/api/v1/products/999999",
+        "/api/v1/nothing-here",
+        "/api/v1/products/1/extra",
+    ] {
+        let (status, body) = app.get_json(path).await;
+        assert_eq!(status, 404, "{path}");
+        assert_eq!(body["error"], "not_found", "{path}");
+    }
+}
+
+#[tokio::test]
+async fn health_and_readiness_report_each_component() {
+    let app = spawn_app().await;
+    let (status, text) = app.get_text("/healthz").await;
+    assert_eq!((status, text.as_str()), (200, "ok"));
+    let (status, body) = app.get_json("/readyz").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["status"], "up");
+    assert_eq!(body["components"]["database"]["status"], "up");
+
+    // With the database gone the node says so, with a 503, instead of hanging or crashing.
+    app.scratch.db.close().await;
+    let (status, body) = app.get_json("/readyz").await;
+    assert_eq!(status, 503);
+    assert_eq!(body["components"]["database"]["status"], "down");
+}

@@ -1,0 +1,192 @@
+//! Building the server and the site exactly as cargo-leptos would, with plain cargo.
+
+use crate::setup;
+use crate::util::{self, step};
+use anyhow::{Context, Result, bail};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::Instant;
+
+/// The one profile for the server, the Rust tests and the browser suite (see Cargo.toml).
+pub const PROFILE: &str = "release";
+/// The hydrate bundle's size-optimised profile.
+pub const WASM_PROFILE: &str = "wasm-release";
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+
+/// Compiler diagnostics from the workspace's own crates.
+#[derive(Default)]
+pub struct Diagnostics {
+    pub warnings: usize,
+    pub errors: usize,
+}
+
+/// A cargo command set up to build the workspace's crates with clippy's lints (clippy-driver
+/// as the workspace rustc wrapper): linting then costs no extra compile, and `run` and `test`
+/// share every artifact because they build with the same wrapper.
+pub fn cargo_linted() -> Command {
+    let mut cmd = util::cargo();
+    if let Some(driver) = setup::clippy_driver() {
+        cmd.env("RUSTC_WORKSPACE_WRAPPER", driver);
+    }
+    cmd
+}
+
+/// Runs a cargo build command, printing diagnostics as they come and counting them.
+pub fn cargo_build(mut cmd: Command, what: &str) -> Result<Diagnostics> {
+    let started = Instant::now();
+    let mut child = cmd
+        .arg("--message-format=json-diagnostic-rendered-ansi")
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot start {what}"))?;
+    let mut diagnostics = Diagnostics::default();
+    let stdout = child.stdout.take().context("no stdout")?;
+    for line in BufReader::new(stdout).lines() {
+        let line = line?;
+        let Ok(message) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        if message["reason"] != "compiler-message" {
+            continue;
+        }
+        // Only the workspace's own crates (path dependencies) count.
+        let local = message["package_id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("path+file://"));
+        let level = message["message"]["level"].as_str().unwrap_or("");
+        if let Some(rendered) = message["message"]["rendered"].as_str() {
+            eprint!("{rendered}");
+        }
+        if local {
+            match level {
+                "warning" => diagnostics.warnings += 1,
+                "error" => diagnostics.errors += 1,
+                _ => {}
+            }
+        }
+    }
+    let status = child.wait()?;
+    if !status.success() {
+        bail!("{what} failed ({status})");
+    }
+    eprintln!("    {what}: done in {:.1?}", started.elapsed());
+    Ok(diagnostics)
+}
+
+/// Where the built pieces are.
+pub struct Built {
+    pub server: PathBuf,
+    pub site: PathBuf,
+    pub diagnostics: Diagnostics,
+}
+
+/// Builds the release server and the site. `with_tests` also builds every test target
+/// (what `cargo xtask test` needs), in the same cargo invocation so nothing compiles twice.
+pub fn build_all(with_tests: bool) -> Result<Built> {
+    setup::rust_tools(with_tests)?;
+    let root = util::root();
+    let mut diagnostics = Diagnostics::default();
+
+    step("Building the server (release)");
+    let mut native = cargo_linted();
+    if with_tests {
+        native.args(["test", "--workspace", "--exclude", "frontend", "--no-run"]);
+    } else {
+        native.args(["build", "-p", "server"]);
+    }
+    native.args(["--profile", PROFILE]);
+    let d = cargo_build(native, "native build")?;
+    diagnostics.warnings += d.warnings;
+
+    step("Building the hydrate bundle (wasm32, wasm-release)");
+    let mut wasm = cargo_linted();
+    wasm.args([
+        "build",
+        "-p",
+        "frontend",
+        "--target",
+        WASM_TARGET,
+        "--profile",
+        WASM_PROFILE,
+    ]);
+    let d = cargo_build(wasm, "wasm build")?;
+    diagnostics.warnings += d.warnings;
+
+    let site = root.join("target/site");
+    assemble_site(&root, &site)?;
+    Ok(Built {
+        server: root.join("target").join(PROFILE).join("server"),
+        site,
+        diagnostics,
+    })
+}
+
+/// wasm-bindgen the bundle into `site/pkg`, and copy the stylesheet and `public/` in.
+fn assemble_site(root: &Path, site: &Path) -> Result<()> {
+    step("Assembling the site");
+    let pkg = site.join("pkg");
+    std::fs::create_dir_all(&pkg)?;
+    let wasm = root
+        .join("target")
+        .join(WASM_TARGET)
+        .join(WASM_PROFILE)
+        .join("frontend.wasm");
+    util::run(
+        Command::new("wasm-bindgen")
+            .args([
+                "--target",
+                "web",
+                "--no-typescript",
+                "--out-name",
+                "emporium",
+                "--out-dir",
+            ])
+            .arg(&pkg)
+            .arg(&wasm),
+        "wasm-bindgen",
+    )?;
+    std::fs::copy(root.join("style/main.css"), pkg.join("emporium.css"))
+        .context("cannot copy style/main.css")?;
+    for entry in std::fs::read_dir(root.join("public"))? {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            std::fs::copy(entry.path(), site.join(entry.file_name()))?;
+        }
+    }
+    let size = std::fs::metadata(pkg.join("emporium_bg.wasm"))?.len();
+    eprintln!(
+        "    site ready in {} (wasm {} KB)",
+        site.display(),
+        size / 1024
+    );
+    Ok(())
+}
+
+/// `cargo xtask run [-- server args]`: build, then become the server.
+pub fn run(args: &[String]) -> Result<ExitCode> {
+    let built = build_all(false)?;
+    let args: Vec<&String> = args.iter().skip_while(|a| *a == "--").collect();
+    step("Starting Emporium");
+    let mut cmd = Command::new(&built.server);
+    cmd.args(args).current_dir(util::root());
+    if std::env::var_os("EMPORIUM_SITE_ROOT").is_none() {
+        cmd.env("EMPORIUM_SITE_ROOT", &built.site);
+    }
+    #[cfg(unix)]
+    {
+        // Replace this process, so Ctrl-C and SIGTERM reach the server directly.
+        use std::os::unix::process::CommandExt;
+        let err = cmd.exec();
+        Err(err).context("cannot start the server")
+    }
+    #[cfg(not(unix))]
+    {
+        let status = cmd.status()?;
+        Ok(if status.success() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        })
+    }
+}

@@ -1,0 +1,133 @@
+//! Installing what the build and the tests need, at pinned versions, only when missing.
+
+use crate::util::{self, has, output, run, step};
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The wasm-bindgen version in Cargo.lock: the CLI must match the library exactly.
+pub fn wasm_bindgen_version() -> Result<String> {
+    let lock = std::fs::read_to_string(util::root().join("Cargo.lock"))
+        .context("cannot read Cargo.lock")?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line == "name = \"wasm-bindgen\"" {
+            if let Some(version) = lines
+                .next()
+                .and_then(|l| l.strip_prefix("version = \""))
+                .and_then(|l| l.strip_suffix('"'))
+            {
+                return Ok(version.to_string());
+            }
+        }
+    }
+    bail!("Cargo.lock has no wasm-bindgen entry")
+}
+
+/// The Rust pieces: the wasm target, clippy and rustfmt, and the wasm-bindgen CLI.
+pub fn rust_tools(need_lints: bool) -> Result<()> {
+    let installed =
+        output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
+    if !installed
+        .lines()
+        .any(|l| l.trim() == "wasm32-unknown-unknown")
+    {
+        step("Installing the wasm32-unknown-unknown target");
+        run(
+            Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]),
+            "rustup target add",
+        )?;
+    }
+    if need_lints && (!has("clippy-driver") || !has("rustfmt")) {
+        step("Installing clippy and rustfmt");
+        run(
+            Command::new("rustup").args(["component", "add", "clippy", "rustfmt"]),
+            "rustup component add",
+        )?;
+    }
+    let wanted = wasm_bindgen_version()?;
+    let current = output(Command::new("wasm-bindgen").arg("--version")).unwrap_or_default();
+    if current.split_whitespace().nth(1) != Some(wanted.as_str()) {
+        step(&format!(
+            "Installing wasm-bindgen-cli {wanted} (about 6 minutes on two cores)"
+        ));
+        // Not --locked: the CLI's own lockfile names a crate version crates.io no longer has.
+        run(
+            util::cargo().args(["install", "wasm-bindgen-cli", "--version", &wanted]),
+            "cargo install wasm-bindgen-cli",
+        )?;
+    }
+    Ok(())
+}
+
+/// `clippy-driver`, used as the workspace's rustc wrapper so that the normal build also lints
+/// (no separate `cargo clippy` compile). `None` when clippy is not installed.
+pub fn clippy_driver() -> Option<PathBuf> {
+    let sysroot = output(Command::new("rustc").args(["--print", "sysroot"]))?;
+    let candidate = Path::new(&sysroot).join("bin").join("clippy-driver");
+    if candidate.exists() {
+        return Some(candidate);
+    }
+    has("clippy-driver").then(|| PathBuf::from("clippy-driver"))
+}
+
+/// The end-to-end suite's npm packages.
+pub fn npm_packages() -> Result<()> {
+    let dir = util::root().join("end2end");
+    let marker = dir.join("node_modules/@playwright/test/package.json");
+    if marker.exists() {
+        return Ok(());
+    }
+    if !has("npm") {
+        bail!(
+            "npm is missing: install Node.js 20 or newer (for example `apt-get install nodejs npm`)"
+        );
+    }
+    step("Installing the end-to-end test packages (npm ci)");
+    run(
+        Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+            .current_dir(&dir),
+        "npm ci",
+    )
+}
+
+/// A Chromium for Playwright: `CHROMIUM_PATH`, one already installed, or Debian's package.
+pub fn chromium() -> Result<PathBuf> {
+    if let Some(path) = std::env::var_os("CHROMIUM_PATH") {
+        return Ok(PathBuf::from(path));
+    }
+    let known = [
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        "/usr/bin/google-chrome",
+        "/usr/bin/google-chrome-stable",
+    ];
+    if let Some(found) = known.iter().map(PathBuf::from).find(|p| p.exists()) {
+        return Ok(found);
+    }
+    let is_root = output(Command::new("id").arg("-u")).as_deref() == Some("0");
+    if is_root && Path::new("/etc/debian_version").exists() {
+        step("Installing Debian's chromium for the browser tests");
+        let install = || {
+            Command::new("apt-get")
+                .args(["install", "-y", "--no-install-recommends", "chromium"])
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false)
+        };
+        if !install() {
+            run(Command::new("apt-get").arg("update"), "apt-get update")?;
+            if !install() {
+                bail!("apt-get install chromium failed");
+            }
+        }
+        return Ok(PathBuf::from("/usr/bin/chromium"));
+    }
+    bail!(
+        "no Chromium found. Install one (Debian/Ubuntu: `sudo apt-get install chromium`; \
+         macOS: install Google Chrome) or set CHROMIUM_PATH to its executable"
+    )
+}

@@ -1,0 +1,50 @@
+//! Running commands and finding the workspace.
+
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+/// The workspace root (xtask's manifest is one folder down).
+pub fn root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(Path::to_path_buf).unwrap_or(manifest)
+}
+
+/// `cargo`, as the one that started us (so toolchain overrides carry over).
+pub fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(root());
+    cmd
+}
+
+/// Prints a step heading.
+pub fn step(text: &str) {
+    eprintln!("\n\x1b[1m==> {text}\x1b[0m");
+}
+
+/// Runs `cmd`, failing with its description if it does not succeed.
+pub fn run(cmd: &mut Command, what: &str) -> Result<()> {
+    let started = Instant::now();
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start {what}"))?;
+    if !status.success() {
+        bail!("{what} failed ({status})");
+    }
+    eprintln!("    {what}: done in {:.1?}", started.elapsed());
+    Ok(())
+}
+
+/// The trimmed stdout of a command that succeeded, or `None`.
+pub fn output(cmd: &mut Command) -> Option<String> {
+    let out = cmd.output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// Whether a program answers `--version`.
+pub fn has(program: &str) -> bool {
+    output(Command::new(program).arg("--version")).is_some()
+}
