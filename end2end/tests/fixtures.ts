@@ -6,7 +6,12 @@ export const test = base.extend<{ page: Page }>({
   page: async ({ page }, use) => {
     const problems: string[] = [];
     page.on('console', (msg) => {
-      if (msg.type() === 'error') problems.push(`console: ${msg.text()}`);
+      if (msg.type() !== 'error') return;
+      // A 404 page's own status is logged by Chromium as a failed load; tests check the
+      // status of the document they open themselves.
+      const ownDocument = msg.location().url === page.url();
+      if (ownDocument && msg.text().startsWith('Failed to load resource')) return;
+      problems.push(`console: ${msg.text()} (${msg.location().url})`);
     });
     page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
     await use(page);

@@ -59,14 +59,14 @@ impl Default for Settings {
 
 impl Settings {
     /// Loads settings from the default layers.
-    pub fn load() -> Result<Self, figment::Error> {
+    pub fn load() -> Result<Self, Box<figment::Error>> {
         let file = std::env::var_os("EMPORIUM_CONFIG")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("emporium.toml"));
         Self::from_layers(&file)
     }
 
-    fn from_layers(file: &Path) -> Result<Self, figment::Error> {
+    fn from_layers(file: &Path) -> Result<Self, Box<figment::Error>> {
         Figment::from(Serialized::defaults(Settings::default()))
             .merge(Toml::file(file))
             // cargo-leptos tells the server where to listen and where the site is this way.
@@ -80,6 +80,7 @@ impl Settings {
             )
             .merge(Env::prefixed("EMPORIUM_").ignore(&["CONFIG"]))
             .extract()
+            .map_err(Box::new)
     }
 
     /// The database URL, derived from the data folder unless set.
@@ -91,6 +92,8 @@ impl Settings {
 }
 
 #[cfg(test)]
+// figment's test jail returns its own (large) error type; boxing it there buys nothing.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 
@@ -102,7 +105,7 @@ mod tests {
                 "addr = \"127.0.0.1:4000\"\ndata_dir = \"from-file\"\ndemo_catalog = false\n",
             )?;
             jail.set_env("EMPORIUM_DATA_DIR", "from-env");
-            let s = Settings::from_layers(Path::new("emporium.toml"))?;
+            let s = Settings::from_layers(Path::new("emporium.toml")).map_err(|e| *e)?;
             assert_eq!(s.addr.port(), 4000, "the file overrides the default");
             assert_eq!(
                 s.data_dir,

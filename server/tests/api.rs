@@ -1,5 +1,8 @@
 //! The storefront JSON API, v1, over real HTTP.
 
+// A test reports failure by panicking; helpers outside #[test] functions may too.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 use common::spawn_app;
 

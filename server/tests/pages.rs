@@ -1,5 +1,8 @@
 //! The storefront's pages over real HTTP: content, status codes, bad input.
 
+// A test reports failure by panicking; helpers outside #[test] functions may too.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 use common::spawn_app;
 

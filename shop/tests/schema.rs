@@ -1,5 +1,8 @@
 //! Both migration sets must build the same schema: same tables, same columns.
 
+// A test reports failure by panicking; helpers outside #[test] functions may too.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use shop::db::scratch::ScratchDb;
 use std::collections::BTreeMap;
 

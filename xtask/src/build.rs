@@ -133,7 +133,7 @@ fn assemble_site(root: &Path, site: &Path) -> Result<()> {
         .join(WASM_PROFILE)
         .join("frontend.wasm");
     util::run(
-        Command::new("wasm-bindgen")
+        Command::new(setup::wasm_bindgen())
             .args([
                 "--target",
                 "web",

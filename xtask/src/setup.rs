@@ -11,14 +11,13 @@ pub fn wasm_bindgen_version() -> Result<String> {
         .context("cannot read Cargo.lock")?;
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
-        if line == "name = \"wasm-bindgen\"" {
-            if let Some(version) = lines
+        if line == "name = \"wasm-bindgen\""
+            && let Some(version) = lines
                 .next()
                 .and_then(|l| l.strip_prefix("version = \""))
                 .and_then(|l| l.strip_suffix('"'))
-            {
-                return Ok(version.to_string());
-            }
+        {
+            return Ok(version.to_string());
         }
     }
     bail!("Cargo.lock has no wasm-bindgen entry")
@@ -46,7 +45,7 @@ pub fn rust_tools(need_lints: bool) -> Result<()> {
         )?;
     }
     let wanted = wasm_bindgen_version()?;
-    let current = output(Command::new("wasm-bindgen").arg("--version")).unwrap_or_default();
+    let current = output(Command::new(wasm_bindgen()).arg("--version")).unwrap_or_default();
     if current.split_whitespace().nth(1) != Some(wanted.as_str()) {
         step(&format!(
             "Installing wasm-bindgen-cli {wanted} (about 6 minutes on two cores)"
@@ -58,6 +57,18 @@ pub fn rust_tools(need_lints: bool) -> Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// The wasm-bindgen CLI: the one cargo installs (`$CARGO_HOME/bin`, which need not be on
+/// PATH), else whatever PATH has.
+pub fn wasm_bindgen() -> PathBuf {
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    cargo_home
+        .map(|h| h.join("bin").join("wasm-bindgen"))
+        .filter(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from("wasm-bindgen"))
 }
 
 /// `clippy-driver`, used as the workspace's rustc wrapper so that the normal build also lints

@@ -67,8 +67,13 @@ pub fn test(_args: &[String]) -> Result<ExitCode> {
     step("Browser tests (Playwright in Chromium, against the release build)");
     setup::npm_packages()?;
     let chromium = setup::chromium()?;
-    let (p, f) = playwright(&built.server, &built.site, &chromium)?;
+    let (p, f, stopped) = playwright(&built.server, &built.site, &chromium)?;
     tally.add("playwright", p, f);
+    // A server that does not stop cleanly on SIGTERM is a failure of its own.
+    if let Err(e) = &stopped {
+        eprintln!("    graceful shutdown: {e:#}");
+    }
+    tally.add("sigterm", usize::from(stopped.is_ok()), usize::from(stopped.is_err()));
 
     let ok = tally.failed == 0;
     println!(
@@ -131,7 +136,7 @@ fn cargo_test(env: &[(&str, &str)]) -> Result<(usize, usize)> {
 
 /// Starts the release server on a free port with its own data folder, runs Playwright
 /// against it, and stops it with SIGTERM (which it must survive gracefully).
-fn playwright(server: &Path, site: &Path, chromium: &Path) -> Result<(usize, usize)> {
+fn playwright(server: &Path, site: &Path, chromium: &Path) -> Result<(usize, usize, Result<()>)> {
     let root = util::root();
     let port = free_port()?;
     let data = std::env::temp_dir().join(format!("emporium-e2e-{}", std::process::id()));
@@ -170,14 +175,7 @@ fn playwright(server: &Path, site: &Path, chromium: &Path) -> Result<(usize, usi
     let stopped = stop_gracefully(&mut child);
     let _ = std::fs::remove_dir_all(&data);
     let (passed, failed) = result?;
-    // A server that does not stop cleanly on SIGTERM is a failure of its own.
-    match stopped {
-        Ok(()) => Ok((passed + 1, failed)),
-        Err(e) => {
-            eprintln!("    graceful shutdown: {e:#}");
-            Ok((passed, failed + 1))
-        }
-    }
+    Ok((passed, failed, stopped))
 }
 
 fn free_port() -> Result<u16> {

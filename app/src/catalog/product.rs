@@ -8,7 +8,7 @@ use crate::error::ErrorPage;
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
 use leptos_router::hooks::{use_params_map, use_query_map};
-use shop::catalog::ProductDetail;
+use shop::catalog::{ProductDetail, Variant};
 use shop::inventory::StockStatus;
 
 #[component]
@@ -32,15 +32,46 @@ pub fn ProductRoute() -> impl IntoView {
 #[component]
 fn ProductView(product: ProductDetail) -> impl IntoView {
     let query = use_query_map();
-    let product = StoredValue::new(product);
+    let variants = StoredValue::new(product.variants.clone());
+    // The chosen variant follows `?sku=`; an unknown or missing SKU means the first one.
     let selected = Memo::new(move |_| {
         let sku = query.read().get("sku");
-        product.with_value(|p| p.variant(sku.as_deref()).cloned())
+        variants.with_value(|vs| {
+            sku.and_then(|s| vs.iter().find(|v| v.sku.as_str() == s))
+                .or_else(|| vs.first())
+                .cloned()
+        })
     });
-    let p = product.get_value();
-    let url = p.url();
-    let description = p.description.chars().take(160).collect::<String>();
-    let option_names = p
+    let description = product.description.chars().take(160).collect::<String>();
+    let details = product.clone();
+    view! {
+        <Title text=product.title.clone()/>
+        <Meta name="description" content=description/>
+        <Breadcrumbs crumbs=product.breadcrumbs.clone()/>
+        <article class="product" data-product-id=product.id.get()>
+            <div class="product-media">
+                <Monogram title=product.title.clone()/>
+            </div>
+            <div class="product-info">
+                {product.brand.clone().map(|b| view! { <p class="brand">{b}</p> })}
+                <h1>{product.title.clone()}</h1>
+                <p class="byline">
+                    "Sold by " <span class="seller">{product.seller.clone()}</span>
+                    {product.rating.map(|r| view! { " · " <Stars stars=r.stars()/> })}
+                </p>
+                <Purchase product=product.clone() selected/>
+                <Details product=details/>
+            </div>
+        </article>
+    }
+    .into_any()
+}
+
+/// Price, availability and the variant chooser for the selected variant.
+#[component]
+fn Purchase(product: ProductDetail, selected: Memo<Option<Variant>>) -> impl IntoView {
+    let url = product.url();
+    let axis = product
         .variants
         .first()
         .map(|v| {
@@ -51,102 +82,101 @@ fn ProductView(product: ProductDetail) -> impl IntoView {
                 .join(" / ")
         })
         .unwrap_or_default();
-    let has_choice = p.variants.len() > 1;
-
-    let chips = p
-        .variants
-        .iter()
-        .map(|v| {
-            let sku = v.sku.to_string();
-            let href = format!("{url}?sku={sku}");
-            let is_selected = {
-                let sku = sku.clone();
-                move || selected.read().as_ref().is_some_and(|s| s.sku.as_str() == sku)
-            };
-            let is_selected_attr = is_selected.clone();
-            let sold_out = v.available <= 0;
-            let label = v.label();
-            view! {
-                <li>
-                    // A plain <a>: the router's <A> would mark every chip aria-current (they
-                    // share the page's path); `data-noscroll` keeps the page where it is.
-                    <a
-                        href=href
-                        data-noscroll=""
-                        class=move || {
-                            let mut class = String::from("chip");
-                            if is_selected() {
-                                class.push_str(" selected");
-                            }
-                            if sold_out {
-                                class.push_str(" sold-out");
-                            }
-                            class
-                        }
-                        aria-current=move || is_selected_attr().then_some("true")
-                        data-sku=sku.clone()
-                    >
-                        {label}
-                        {sold_out.then(|| view! { <span class="visually-hidden">" (sold out)"</span> })}
-                    </a>
-                </li>
-            }
-        })
-        .collect_view();
-
+    let chooser = (product.variants.len() > 1).then(|| {
+        let chips: Vec<AnyView> = product
+            .variants
+            .iter()
+            .map(|v| variant_chip(v, &url, selected))
+            .collect();
+        view! {
+            <fieldset class="variants">
+                <legend>
+                    {axis} ": "
+                    <strong data-testid="selected-variant">
+                        {move || selected.read().as_ref().map(Variant::label)}
+                    </strong>
+                </legend>
+                <ul>{chips}</ul>
+            </fieldset>
+        }
+    });
     view! {
-        <Title text=p.title.clone()/>
-        <Meta name="description" content=description/>
-        <Breadcrumbs crumbs=p.breadcrumbs.clone()/>
-        <article class="product" data-product-id=p.id.get()>
-            <div class="product-media">
-                <Monogram title=p.title.clone()/>
-            </div>
-            <div class="product-info">
-                {p.brand.clone().map(|b| view! { <p class="brand">{b}</p> })}
-                <h1>{p.title.clone()}</h1>
-                <p class="byline">
-                    "Sold by " <span class="seller">{p.seller.clone()}</span>
-                    {p.rating.map(|r| view! { " · " <Stars stars=r.stars()/> })}
-                </p>
-                <p class="price big" data-testid="price">
-                    {move || selected.read().as_ref().map(|v| v.price.to_string())}
-                </p>
-                {move || {
-                    selected
-                        .read()
-                        .as_ref()
-                        .map(|v| view! { <StockBadge status=StockStatus::of(v.available)/> })
-                }}
-                {has_choice
-                    .then(|| {
-                        view! {
-                            <fieldset class="variants">
-                                <legend>
-                                    {option_names} ": "
-                                    <strong data-testid="selected-variant">
-                                        {move || selected.read().as_ref().map(|v| v.label())}
-                                    </strong>
-                                </legend>
-                                <ul>{chips}</ul>
-                            </fieldset>
-                        }
-                    })}
-                <p class="sku">
-                    "SKU " <span data-testid="sku">
-                        {move || selected.read().as_ref().map(|v| v.sku.to_string())}
-                    </span>
-                </p>
-                <section class="description" aria-label="Description">
-                    <p>{p.description.clone()}</p>
-                </section>
-                <dl class="facts">
-                    {p.product_class.clone().map(|c| view! {
-                        <dt>"Type"</dt><dd>{c.replace('|', ", ")}</dd>
-                    })}
-                    <dt>"Product id"</dt><dd>{p.id.get()}</dd>
-                </dl>
-            </div>
-        </article>
+        <p class="price big" data-testid="price">
+            {move || selected.read().as_ref().map(|v| v.price.to_string())}
+        </p>
+        {move || {
+            selected
+                .read()
+                .as_ref()
+                .map(|v| view! { <StockBadge status=StockStatus::of(v.available)/> })
+        }}
+        {chooser}
+        <p class="sku">
+            "SKU "
+            <span data-testid="sku">
+                {move || selected.read().as_ref().map(|v| v.sku.to_string())}
+            </span>
+        </p>
     }
+    .into_any()
+}
+
+/// One variant as a link to itself. A plain `<a>`: the router's `<A>` would mark every chip
+/// `aria-current` (they share the page's path); `data-noscroll` keeps the page in place.
+fn variant_chip(v: &Variant, url: &str, selected: Memo<Option<Variant>>) -> AnyView {
+    let sku = v.sku.to_string();
+    let is_selected = {
+        let sku = sku.clone();
+        move || {
+            selected
+                .read()
+                .as_ref()
+                .is_some_and(|s| s.sku.as_str() == sku)
+        }
+    };
+    let is_selected_too = is_selected.clone();
+    let sold_out = v.available <= 0;
+    let class = move || {
+        let mut class = String::from("chip");
+        if is_selected() {
+            class.push_str(" selected");
+        }
+        if sold_out {
+            class.push_str(" sold-out");
+        }
+        class
+    };
+    view! {
+        <li>
+            <a
+                href=format!("{url}?sku={sku}")
+                data-noscroll=""
+                class=class
+                aria-current=move || is_selected_too().then_some("true")
+                data-sku=sku.clone()
+            >
+                {v.label()}
+                {sold_out.then(|| view! { <span class="visually-hidden">" (sold out)"</span> })}
+            </a>
+        </li>
+    }
+    .into_any()
+}
+
+/// The description and facts.
+#[component]
+fn Details(product: ProductDetail) -> impl IntoView {
+    view! {
+        <section class="description" aria-label="Description">
+            <p>{product.description}</p>
+        </section>
+        <dl class="facts">
+            {product
+                .product_class
+                .map(|c| view! { <dt>"Type"</dt><dd>{c.replace('|', ", ")}</dd> })}
+            <dt>"Product id"</dt>
+            <dd>{product.id.get()}</dd>
+        </dl>
+    }
+    .into_any()
 }

@@ -102,7 +102,11 @@ pub fn wands_price(external_id: &str, class: &str) -> i64 {
 /// A WANDS product's total stock: mostly a few dozen, about one in twelve sold out.
 pub fn wands_stock(external_id: &str) -> i64 {
     let h = stable_hash(&["wands-stock", external_id]);
-    if h % 12 == 0 { 0 } else { pick(h >> 8, 1, 60) }
+    if h.is_multiple_of(12) {
+        0
+    } else {
+        pick(h >> 8, 1, 60)
+    }
 }
 
 /// One row of a variant table: the option's value and the price as a percentage of base.
