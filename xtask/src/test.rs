@@ -73,7 +73,11 @@ pub fn test(_args: &[String]) -> Result<ExitCode> {
     if let Err(e) = &stopped {
         eprintln!("    graceful shutdown: {e:#}");
     }
-    tally.add("sigterm", usize::from(stopped.is_ok()), usize::from(stopped.is_err()));
+    tally.add(
+        "sigterm",
+        usize::from(stopped.is_ok()),
+        usize::from(stopped.is_err()),
+    );
 
     let ok = tally.failed == 0;
     println!(
