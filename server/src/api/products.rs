@@ -199,6 +199,6 @@ impl From<Category> for CategoryBody {
 pub async fn categories(State(state): State<AppState>) -> Result<Json<CategoryList>, ApiError> {
     let categories = state.services.catalog.categories().await?;
     Ok(Json(CategoryList {
-        categories: categories.into_iter().map(Into::into).collect(),
+        categories: categories.iter().cloned().map(Into::into).collect(),
     }))
 }

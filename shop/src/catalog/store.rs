@@ -11,9 +11,11 @@ use crate::{Currency, Money};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
 
-/// Why a catalog read failed.
-#[derive(Debug, thiserror::Error)]
+/// Why a catalog read failed. Cheap to clone, so a cached failure can be shared.
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum CatalogError {
     #[error("no such product")]
     ProductNotFound,
@@ -23,14 +25,26 @@ pub enum CatalogError {
     #[error("corrupt catalog data: {0}")]
     Corrupt(String),
     #[error(transparent)]
-    Database(#[from] sqlx::Error),
+    Database(Arc<sqlx::Error>),
 }
+
+impl From<sqlx::Error> for CatalogError {
+    fn from(e: sqlx::Error) -> Self {
+        CatalogError::Database(Arc::new(e))
+    }
+}
+
+/// How long the category tree (with its product counts) is served from memory. Counts a few
+/// seconds old are fine on a shop window; recounting a million products per page view is not.
+const CATEGORY_TTL: Duration = Duration::from_secs(30);
 
 /// The catalog's read side.
 #[derive(Clone, Debug)]
 pub struct Catalog {
     db: Db,
     inventory: Inventory,
+    /// The category tree, loaded by one request at a time when missing (single flight).
+    categories: moka::future::Cache<(), Arc<Vec<Category>>>,
 }
 
 const CARD_COLUMNS: &str = "p.id, p.external_id, p.slug, p.title, p.brand, p.rating, \
@@ -40,13 +54,29 @@ impl Catalog {
     pub fn new(db: Db) -> Self {
         Self {
             inventory: Inventory::new(db.clone()),
+            categories: moka::future::Cache::builder()
+                .max_capacity(1)
+                .time_to_live(CATEGORY_TTL)
+                .build(),
             db,
         }
     }
 
     /// Every category, root first and then by name within each level, with how many
-    /// products it and its descendants hold.
-    pub async fn categories(&self) -> Result<Vec<Category>, CatalogError> {
+    /// products it and its descendants hold (counted at most `CATEGORY_TTL` ago).
+    pub async fn categories(&self) -> Result<Arc<Vec<Category>>, CatalogError> {
+        self.categories
+            .try_get_with((), async { self.load_categories().await.map(Arc::new) })
+            .await
+            .map_err(|e| (*e).clone())
+    }
+
+    /// Forgets the cached category tree, so the next read counts afresh.
+    pub async fn invalidate_categories(&self) {
+        self.categories.invalidate(&()).await;
+    }
+
+    async fn load_categories(&self) -> Result<Vec<Category>, CatalogError> {
         let rows = sqlx::query(
             "SELECT id, parent_id, name, path, depth FROM categories ORDER BY depth, name",
         )
@@ -126,7 +156,7 @@ impl Catalog {
             .await?
             .items;
         Ok(HomePage {
-            departments: categories.into_iter().filter(|c| c.depth == 0).collect(),
+            departments: categories.iter().filter(|c| c.depth == 0).cloned().collect(),
             featured,
             newest,
             product_count,

@@ -11,17 +11,31 @@ use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 use std::borrow::Cow;
 
 /// (version, description, SQL) for each dialect, in order.
-pub(crate) const SQLITE: &[(i64, &str, &str)] = &[(
-    1,
-    "catalog and inventory",
-    include_str!("../../../migrations/sqlite/0001_catalog_and_inventory.sql"),
-)];
+pub(crate) const SQLITE: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "catalog and inventory",
+        include_str!("../../../migrations/sqlite/0001_catalog_and_inventory.sql"),
+    ),
+    (
+        2,
+        "listing indexes",
+        include_str!("../../../migrations/sqlite/0002_listing_indexes.sql"),
+    ),
+];
 
-pub(crate) const POSTGRES: &[(i64, &str, &str)] = &[(
-    1,
-    "catalog and inventory",
-    include_str!("../../../migrations/postgres/0001_catalog_and_inventory.sql"),
-)];
+pub(crate) const POSTGRES: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "catalog and inventory",
+        include_str!("../../../migrations/postgres/0001_catalog_and_inventory.sql"),
+    ),
+    (
+        2,
+        "listing indexes",
+        include_str!("../../../migrations/postgres/0002_listing_indexes.sql"),
+    ),
+];
 
 #[derive(Debug)]
 struct Embedded(&'static [(i64, &'static str, &'static str)]);

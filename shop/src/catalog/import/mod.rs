@@ -474,25 +474,34 @@ async fn write_variant(
 }
 
 /// A slug for a new product: its title's, or that with `-2`, `-3`, … when taken.
+///
+/// Each probe is an equality lookup on the unique index (a `LIKE 'slug-%'` scan would make a
+/// large import quadratic: SQLite cannot use an index for a case-insensitive LIKE).
 async fn free_slug(conn: &mut AnyConnection, title: &str) -> Result<Slug, RowFailure> {
     let base = Slug::from_text(title).ok_or_else(|| {
         RowFailure::Refused("title has no letters or digits to make a link from".into())
     })?;
-    let taken: Vec<String> =
-        sqlx::query_scalar("SELECT slug FROM products WHERE slug = $1 OR slug LIKE $2")
-            .bind(base.as_str())
-            .bind(format!("{base}-%"))
-            .fetch_all(&mut *conn)
+    for n in 1..=MAX_SLUG_PROBES {
+        let candidate = if n == 1 {
+            base.to_string()
+        } else {
+            format!("{base}-{n}")
+        };
+        let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM products WHERE slug = $1")
+            .bind(&candidate)
+            .fetch_optional(&mut *conn)
             .await?;
-    if !taken.iter().any(|s| s == base.as_str()) {
-        return Ok(base);
+        if taken.is_none() {
+            return Slug::parse(&candidate).map_err(|e| RowFailure::Refused(e.to_string()));
+        }
     }
-    (2..)
-        .map(|n| format!("{base}-{n}"))
-        .find(|candidate| !taken.contains(candidate))
-        .and_then(|s| Slug::parse(&s).ok())
-        .ok_or_else(|| RowFailure::Refused("no free link for this title".into()))
+    Err(RowFailure::Refused(format!(
+        "{MAX_SLUG_PROBES} products already have this title; give this one a distinct title"
+    )))
 }
+
+/// How many `-2`, `-3`, … suffixes to try before refusing a title.
+const MAX_SLUG_PROBES: u32 = 100;
 
 async fn seller_id(
     conn: &mut AnyConnection,
