@@ -84,7 +84,7 @@ mod from_shop {
                 CatalogError::CategoryNotFound => {
                     AppError::NotFound("We couldn't find that category.".into())
                 }
-                CatalogError::Database(ref db) if shop::db::is_unavailable(&db) => {
+                CatalogError::Database(ref db) if shop::db::is_unavailable(db) => {
                     tracing::warn!(error = %e, "database unavailable");
                     AppError::Unavailable
                 }

@@ -21,6 +21,8 @@ use state::AppState;
 use std::future::Future;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
 use tower_http::trace::TraceLayer;
 
 /// Leptos's view of the settings: where the built site is, and the bundle's name.
@@ -93,6 +95,16 @@ pub fn router(state: AppState) -> Router {
             AppState,
             _,
         >(provide, shell))
+        // Pages and JSON are compressed per response; the site's large files are served
+        // precompressed (xtask writes .br/.gz beside them), and wasm is never compressed on
+        // the fly: a megabyte of brotli per request would cost more than it saves.
+        .layer(
+            CompressionLayer::new().compress_when(
+                SizeAbove::new(1024)
+                    .and(NotForContentType::new("application/wasm"))
+                    .and(NotForContentType::IMAGES),
+            ),
+        )
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -129,3 +129,22 @@ async fn static_files_are_served_and_missing_ones_are_404() {
     let (status, _) = app.get_text("/pkg/does-not-exist.js").await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn pages_are_compressed_for_browsers_that_accept_it() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .get(app.url("/c/furniture"))
+        .header("accept-encoding", "br, gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-encoding"], "br");
+    let plain = app.get("/c/furniture").await;
+    assert!(
+        plain.headers().get("content-encoding").is_none(),
+        "and plain for those that don't"
+    );
+}

@@ -63,7 +63,7 @@ impl From<CatalogError> for ApiError {
         match e {
             CatalogError::ProductNotFound => ApiError::not_found("no product with that id"),
             CatalogError::CategoryNotFound => ApiError::not_found("no category with that path"),
-            CatalogError::Database(ref db) if shop::db::is_unavailable(&db) => {
+            CatalogError::Database(ref db) if shop::db::is_unavailable(db) => {
                 tracing::warn!(error = %e, "database unavailable");
                 ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,

@@ -156,7 +156,11 @@ impl Catalog {
             .await?
             .items;
         Ok(HomePage {
-            departments: categories.iter().filter(|c| c.depth == 0).cloned().collect(),
+            departments: categories
+                .iter()
+                .filter(|c| c.depth == 0)
+                .cloned()
+                .collect(),
             featured,
             newest,
             product_count,
