@@ -132,6 +132,37 @@ fn assemble_site(root: &Path, site: &Path) -> Result<()> {
         .join(WASM_TARGET)
         .join(WASM_PROFILE)
         .join("frontend.wasm");
+    // A second run with an unchanged bundle skips wasm-bindgen and the compression.
+    let bundle = pkg.join("emporium_bg.wasm.br");
+    let fresh = modified(&bundle).is_some_and(|out| modified(&wasm).is_some_and(|w| out > w));
+    if !fresh {
+        bindgen_and_compress(&wasm, &pkg)?;
+    }
+    std::fs::copy(root.join("style/main.css"), pkg.join("emporium.css"))
+        .context("cannot copy style/main.css")?;
+    precompress(&pkg.join("emporium.css"))?;
+    for entry in std::fs::read_dir(root.join("public"))? {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            std::fs::copy(entry.path(), site.join(entry.file_name()))?;
+        }
+    }
+    let size = |name: &str| std::fs::metadata(pkg.join(name)).map(|m| m.len() / 1024);
+    eprintln!(
+        "    site ready in {} (wasm {} KB, {} KB brotli)",
+        site.display(),
+        size("emporium_bg.wasm")?,
+        size("emporium_bg.wasm.br")?
+    );
+    Ok(())
+}
+
+fn modified(path: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// Generates the JS glue and the final wasm into `pkg`, then precompresses both.
+fn bindgen_and_compress(wasm: &Path, pkg: &Path) -> Result<()> {
     util::run(
         Command::new(setup::wasm_bindgen())
             .args([
@@ -144,28 +175,14 @@ fn assemble_site(root: &Path, site: &Path) -> Result<()> {
             // The name section is most of an unstripped bundle's size; see Cargo.toml.
             .args(["--remove-name-section", "--remove-producers-section"])
             .arg("--out-dir")
-            .arg(&pkg)
-            .arg(&wasm),
+            .arg(pkg)
+            .arg(wasm),
         "wasm-bindgen",
     )?;
-    std::fs::copy(root.join("style/main.css"), pkg.join("emporium.css"))
-        .context("cannot copy style/main.css")?;
-    for entry in std::fs::read_dir(root.join("public"))? {
-        let entry = entry?;
-        if entry.file_type()?.is_file() {
-            std::fs::copy(entry.path(), site.join(entry.file_name()))?;
-        }
-    }
-    for name in ["emporium_bg.wasm", "emporium.js", "emporium.css"] {
+    // The .wasm last: its .br's age is what marks the bundle as up to date.
+    for name in ["emporium.js", "emporium_bg.wasm"] {
         precompress(&pkg.join(name))?;
     }
-    let size = |name: &str| std::fs::metadata(pkg.join(name)).map(|m| m.len() / 1024);
-    eprintln!(
-        "    site ready in {} (wasm {} KB, {} KB brotli)",
-        site.display(),
-        size("emporium_bg.wasm")?,
-        size("emporium_bg.wasm.br")?
-    );
     Ok(())
 }
 
