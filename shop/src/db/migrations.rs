@@ -1,7 +1,7 @@
 //! The schema, compiled into the binary so that it runs from any folder.
 //!
 //! `migrations/sqlite` and `migrations/postgres` hold one schema in two dialects; a
-//! migration is added to both folders and listed in both tables below (a test checks that
+//! migration is added to both folders and listed once in `embed!` below (a test checks that
 //! every file is listed and that both sets produce the same tables and columns).
 
 use super::Backend;
@@ -10,32 +10,24 @@ use sqlx::error::BoxDynError;
 use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 use std::borrow::Cow;
 
-/// (version, description, SQL) for each dialect, in order.
-pub(crate) const SQLITE: &[(i64, &str, &str)] = &[
-    (
-        1,
-        "catalog and inventory",
-        include_str!("../../../migrations/sqlite/0001_catalog_and_inventory.sql"),
-    ),
-    (
-        2,
-        "listing indexes",
-        include_str!("../../../migrations/sqlite/0002_listing_indexes.sql"),
-    ),
-];
+/// Lists each migration once and embeds its file from both dialect folders, giving
+/// `SQLITE` and `POSTGRES`: (version, description, SQL), in order.
+macro_rules! embed {
+    ($($version:literal, $description:literal, $file:literal;)*) => {
+        pub(crate) const SQLITE: &[(i64, &str, &str)] = &[$(
+            ($version, $description, include_str!(concat!("../../../migrations/sqlite/", $file))),
+        )*];
+        pub(crate) const POSTGRES: &[(i64, &str, &str)] = &[$(
+            ($version, $description, include_str!(concat!("../../../migrations/postgres/", $file))),
+        )*];
+    };
+}
 
-pub(crate) const POSTGRES: &[(i64, &str, &str)] = &[
-    (
-        1,
-        "catalog and inventory",
-        include_str!("../../../migrations/postgres/0001_catalog_and_inventory.sql"),
-    ),
-    (
-        2,
-        "listing indexes",
-        include_str!("../../../migrations/postgres/0002_listing_indexes.sql"),
-    ),
-];
+embed! {
+    1, "catalog and inventory", "0001_catalog_and_inventory.sql";
+    2, "listing indexes", "0002_listing_indexes.sql";
+    3, "reservations", "0003_reservations.sql";
+}
 
 #[derive(Debug)]
 struct Embedded(&'static [(i64, &'static str, &'static str)]);

@@ -229,6 +229,22 @@ pub fn is_unavailable(err: &sqlx::Error) -> bool {
     )
 }
 
+/// True when `err` is a transient conflict that the same transaction, run again, will get
+/// past: a PostgreSQL serialization failure or deadlock, or SQLite still busy after its
+/// busy timeout.
+pub fn is_retryable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => matches!(
+            db.code().as_deref(),
+            // 40001 serialization_failure, 40P01 deadlock_detected; SQLite 5 BUSY, 6 LOCKED
+            // (and their extended codes, which keep the primary code in the low byte).
+            Some("40001" | "40P01" | "5" | "6" | "261" | "262" | "517")
+        ),
+        sqlx::Error::PoolTimedOut => true,
+        _ => false,
+    }
+}
+
 /// True when `err` is a unique-constraint violation (on either backend).
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())

@@ -9,6 +9,8 @@
 //! What a shopper sees as "available" is the sum of `available` over warehouses, read live.
 
 #[cfg(feature = "server")]
+pub mod holds;
+#[cfg(feature = "server")]
 mod store;
 #[cfg(feature = "server")]
 pub use store::{Inventory, ensure_warehouse, receive_initial};
@@ -21,12 +23,30 @@ use serde::{Deserialize, Serialize};
 pub enum StockReason {
     /// First stock of a SKU in a warehouse, from a catalog import.
     Import,
+    /// New units received.
+    Receive,
+    /// Held for a checkout in progress.
+    Reserve,
+    /// A checkout was confirmed: held units are sold.
+    Commit,
+    /// A checkout failed or was abandoned: held units are available again.
+    Release,
+    /// A hold outlived its expiry and the sweeper returned it.
+    Expire,
+    /// Sold units came back into stock (a return passed inspection).
+    Restock,
 }
 
 impl StockReason {
     pub fn as_str(self) -> &'static str {
         match self {
             StockReason::Import => "import",
+            StockReason::Receive => "receive",
+            StockReason::Reserve => "reserve",
+            StockReason::Commit => "commit",
+            StockReason::Release => "release",
+            StockReason::Expire => "expire",
+            StockReason::Restock => "restock",
         }
     }
 }

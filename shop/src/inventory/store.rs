@@ -115,14 +115,15 @@ pub async fn receive_initial(
 
 /// How one change moved each column of a stock row.
 #[derive(Clone, Copy, Debug, Default)]
-struct Deltas {
-    available: i64,
-    held: i64,
-    committed: i64,
-    received: i64,
+pub(super) struct Deltas {
+    pub available: i64,
+    pub held: i64,
+    pub committed: i64,
+    pub received: i64,
 }
 
-async fn record_movement(
+/// Appends one change to the audit trail (inside the transaction that made the change).
+pub(super) async fn record_movement(
     conn: &mut AnyConnection,
     variant_id: i64,
     warehouse_id: i64,

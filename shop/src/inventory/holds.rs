@@ -1,0 +1,457 @@
+//! Holds: reserve, extend, commit and release stock for a checkout, and sweep expired holds.
+//!
+//! Every change to a stock row is one conditional `UPDATE … WHERE available >= $q` (or
+//! `held >= $q`), so no interleaving of transactions on either database can take a row
+//! below zero; a change that loses a race simply affects no row. A hold's own status moves
+//! only from `held` (`WHERE status = 'held'`), so a hold is committed or released once,
+//! whoever — the checkout, the sweeper, the recovery worker — gets there first.
+
+use super::StockReason;
+use super::store::{Deltas, record_movement};
+use crate::catalog::VariantId;
+use crate::clock::Millis;
+use crate::db::AnyConnection;
+use sqlx::Row;
+
+/// Why stock could not be held or committed.
+#[derive(Debug, thiserror::Error)]
+pub enum HoldError {
+    /// Not enough units of `variant` across all warehouses.
+    #[error("only {available} of variant {variant} available, {requested} requested")]
+    OutOfStock {
+        variant: VariantId,
+        requested: i64,
+        available: i64,
+    },
+    /// A hold this checkout relied on is gone (released by the sweeper, say).
+    #[error("the stock held for checkout {checkout} was released")]
+    HoldLost { checkout: String },
+    /// A stock row did not hold what its holds say it should: a bug, never a shopper's doing.
+    #[error("stock row of variant {variant} in warehouse {warehouse} disagrees with its holds")]
+    Inconsistent { variant: i64, warehouse: i64 },
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// How many times a reservation re-reads the stock rows after losing a race for them (on
+/// PostgreSQL; SQLite's write transactions are serialised and never race).
+const MAX_RACES: usize = 8;
+
+/// Holds `lines` for `checkout` until `expires_at`, inside the caller's transaction: all lines
+/// or none (the caller rolls back on error). Lines for the same variant are summed first.
+/// Each variant is held in one warehouse when one has enough, else split across warehouses.
+pub async fn reserve(
+    conn: &mut AnyConnection,
+    checkout: &str,
+    lines: &[(VariantId, i64)],
+    expires_at: Millis,
+    now: Millis,
+) -> Result<(), HoldError> {
+    let mut wanted: Vec<(VariantId, i64)> = Vec::new();
+    for (variant, quantity) in lines {
+        match wanted.iter_mut().find(|(v, _)| v == variant) {
+            Some((_, q)) => *q += quantity,
+            None => wanted.push((*variant, *quantity)),
+        }
+    }
+    // A stable order of rows to lock keeps two checkouts from deadlocking on PostgreSQL.
+    wanted.sort_by_key(|(v, _)| *v);
+    for (variant, quantity) in wanted {
+        reserve_variant(conn, checkout, variant, quantity, expires_at, now).await?;
+    }
+    Ok(())
+}
+
+async fn reserve_variant(
+    conn: &mut AnyConnection,
+    checkout: &str,
+    variant: VariantId,
+    quantity: i64,
+    expires_at: Millis,
+    now: Millis,
+) -> Result<(), HoldError> {
+    // Fast path, one statement: the warehouse with the most units, if it has enough.
+    let whole: Option<i64> = sqlx::query_scalar(
+        "UPDATE stock_levels SET available = available - $2, held = held + $2, updated_at = $3 \
+         WHERE variant_id = $1 AND available >= $2 AND warehouse_id = ( \
+             SELECT warehouse_id FROM stock_levels WHERE variant_id = $1 AND available >= $2 \
+             ORDER BY available DESC, warehouse_id LIMIT 1) \
+         RETURNING warehouse_id",
+    )
+    .bind(variant.get())
+    .bind(quantity)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(warehouse) = whole {
+        return record_hold(
+            conn, checkout, variant, warehouse, quantity, expires_at, now,
+        )
+        .await;
+    }
+
+    // Split across warehouses: take what each has, in warehouse order (one lock order for
+    // every checkout, so two of them cannot deadlock on PostgreSQL). Each take is
+    // conditional; a take that loses a race to another checkout re-reads and tries again.
+    let mut remaining = quantity;
+    for _ in 0..MAX_RACES {
+        let rows = sqlx::query(
+            "SELECT warehouse_id, available FROM stock_levels \
+             WHERE variant_id = $1 AND available > 0 ORDER BY warehouse_id",
+        )
+        .bind(variant.get())
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut total = 0_i64;
+        for row in &rows {
+            total += row.try_get::<i64, _>("available")?;
+        }
+        if total < remaining {
+            return Err(HoldError::OutOfStock {
+                variant,
+                requested: quantity,
+                available: total + (quantity - remaining),
+            });
+        }
+        let mut raced = false;
+        for row in &rows {
+            if remaining == 0 {
+                break;
+            }
+            let warehouse: i64 = row.try_get("warehouse_id")?;
+            let take = remaining.min(row.try_get("available")?);
+            let taken = sqlx::query(
+                "UPDATE stock_levels SET available = available - $3, held = held + $3, \
+                 updated_at = $4 WHERE variant_id = $1 AND warehouse_id = $2 AND available >= $3",
+            )
+            .bind(variant.get())
+            .bind(warehouse)
+            .bind(take)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+                == 1;
+            if taken {
+                record_hold(conn, checkout, variant, warehouse, take, expires_at, now).await?;
+                remaining -= take;
+            } else {
+                raced = true;
+            }
+        }
+        if remaining == 0 {
+            return Ok(());
+        }
+        if !raced {
+            break;
+        }
+    }
+    Err(HoldError::OutOfStock {
+        variant,
+        requested: quantity,
+        available: quantity - remaining,
+    })
+}
+
+async fn record_hold(
+    conn: &mut AnyConnection,
+    checkout: &str,
+    variant: VariantId,
+    warehouse: i64,
+    quantity: i64,
+    expires_at: Millis,
+    now: Millis,
+) -> Result<(), HoldError> {
+    sqlx::query(
+        "INSERT INTO reservations (checkout_id, variant_id, warehouse_id, quantity, status, \
+         expires_at, created_at, updated_at) VALUES ($1, $2, $3, $4, 'held', $5, $6, $6)",
+    )
+    .bind(checkout)
+    .bind(variant.get())
+    .bind(warehouse)
+    .bind(quantity)
+    .bind(expires_at)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    record_movement(
+        conn,
+        variant.get(),
+        warehouse,
+        StockReason::Reserve,
+        checkout,
+        Deltas {
+            available: -quantity,
+            held: quantity,
+            ..Deltas::default()
+        },
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// One hold row.
+struct HoldRow {
+    id: i64,
+    variant: i64,
+    warehouse: i64,
+    quantity: i64,
+}
+
+async fn held_rows(conn: &mut AnyConnection, checkout: &str) -> Result<Vec<HoldRow>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, variant_id, warehouse_id, quantity FROM reservations \
+         WHERE checkout_id = $1 AND status = 'held' ORDER BY variant_id, warehouse_id, id",
+    )
+    .bind(checkout)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(HoldRow {
+                id: r.try_get("id")?,
+                variant: r.try_get("variant_id")?,
+                warehouse: r.try_get("warehouse_id")?,
+                quantity: r.try_get("quantity")?,
+            })
+        })
+        .collect()
+}
+
+/// Gives `checkout`'s holds more time (payment is starting). Returns how many were extended.
+pub async fn extend(
+    conn: &mut AnyConnection,
+    checkout: &str,
+    expires_at: Millis,
+    now: Millis,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE reservations SET expires_at = $2, updated_at = $3 \
+         WHERE checkout_id = $1 AND status = 'held' AND expires_at < $2",
+    )
+    .bind(checkout)
+    .bind(expires_at)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected())
+}
+
+/// Turns `checkout`'s holds into sold stock (`held` → `committed`), inside the caller's
+/// transaction. Fails with `HoldLost` if the checkout has no holds left; the caller rolls
+/// back.
+pub async fn commit(
+    conn: &mut AnyConnection,
+    checkout: &str,
+    now: Millis,
+) -> Result<(), HoldError> {
+    let holds = held_rows(conn, checkout).await?;
+    if holds.is_empty() {
+        return Err(HoldError::HoldLost {
+            checkout: checkout.to_string(),
+        });
+    }
+    for hold in holds {
+        if !settle(conn, &hold, "committed", now).await? {
+            return Err(HoldError::HoldLost {
+                checkout: checkout.to_string(),
+            });
+        }
+        let moved = sqlx::query(
+            "UPDATE stock_levels SET held = held - $3, committed = committed + $3, updated_at = $4 \
+             WHERE variant_id = $1 AND warehouse_id = $2 AND held >= $3",
+        )
+        .bind(hold.variant)
+        .bind(hold.warehouse)
+        .bind(hold.quantity)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        if moved != 1 {
+            return Err(HoldError::Inconsistent {
+                variant: hold.variant,
+                warehouse: hold.warehouse,
+            });
+        }
+        record_movement(
+            conn,
+            hold.variant,
+            hold.warehouse,
+            StockReason::Commit,
+            checkout,
+            Deltas {
+                held: -hold.quantity,
+                committed: hold.quantity,
+                ..Deltas::default()
+            },
+            now,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Returns `checkout`'s held units to `available`, inside the caller's transaction.
+/// Idempotent: holds already released or committed are left alone. Returns units released.
+pub async fn release(
+    conn: &mut AnyConnection,
+    checkout: &str,
+    reason: StockReason,
+    now: Millis,
+) -> Result<i64, HoldError> {
+    let mut released = 0;
+    for hold in held_rows(conn, checkout).await? {
+        if !settle(conn, &hold, "released", now).await? {
+            continue;
+        }
+        let moved = sqlx::query(
+            "UPDATE stock_levels SET held = held - $3, available = available + $3, updated_at = $4 \
+             WHERE variant_id = $1 AND warehouse_id = $2 AND held >= $3",
+        )
+        .bind(hold.variant)
+        .bind(hold.warehouse)
+        .bind(hold.quantity)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        if moved != 1 {
+            return Err(HoldError::Inconsistent {
+                variant: hold.variant,
+                warehouse: hold.warehouse,
+            });
+        }
+        record_movement(
+            conn,
+            hold.variant,
+            hold.warehouse,
+            reason,
+            checkout,
+            Deltas {
+                held: -hold.quantity,
+                available: hold.quantity,
+                ..Deltas::default()
+            },
+            now,
+        )
+        .await?;
+        released += hold.quantity;
+    }
+    Ok(released)
+}
+
+/// Moves one hold out of `held`; false if someone else already did.
+async fn settle(
+    conn: &mut AnyConnection,
+    hold: &HoldRow,
+    status: &str,
+    now: Millis,
+) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE reservations SET status = $2, updated_at = $3 WHERE id = $1 AND status = 'held'",
+    )
+    .bind(hold.id)
+    .bind(status)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Checkouts with holds that expired before `now`, oldest first, at most `limit`.
+pub async fn expired_checkouts(
+    conn: &mut AnyConnection,
+    now: Millis,
+    limit: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT checkout_id FROM reservations WHERE status = 'held' AND expires_at < $1 \
+         GROUP BY checkout_id ORDER BY MIN(expires_at) LIMIT $2",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await
+}
+
+/// New units arriving in a warehouse (`received` and `available` both grow).
+pub async fn receive(
+    conn: &mut AnyConnection,
+    variant: VariantId,
+    warehouse: i64,
+    quantity: i64,
+    reference: &str,
+    now: Millis,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO stock_levels (variant_id, warehouse_id, available, held, committed, \
+         received, updated_at) VALUES ($1, $2, $3, 0, 0, $3, $4) \
+         ON CONFLICT (variant_id, warehouse_id) DO UPDATE SET \
+         available = stock_levels.available + excluded.available, \
+         received = stock_levels.received + excluded.received, updated_at = excluded.updated_at",
+    )
+    .bind(variant.get())
+    .bind(warehouse)
+    .bind(quantity)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    record_movement(
+        conn,
+        variant.get(),
+        warehouse,
+        StockReason::Receive,
+        reference,
+        Deltas {
+            available: quantity,
+            received: quantity,
+            ..Deltas::default()
+        },
+        now,
+    )
+    .await
+}
+
+/// Sold units coming back into stock (a return passed inspection): `committed` → `available`.
+/// Refuses (returns false) to restock more than was sold from that warehouse.
+pub async fn restock(
+    conn: &mut AnyConnection,
+    variant: VariantId,
+    warehouse: i64,
+    quantity: i64,
+    reference: &str,
+    now: Millis,
+) -> Result<bool, sqlx::Error> {
+    let moved = sqlx::query(
+        "UPDATE stock_levels SET committed = committed - $3, available = available + $3, \
+         updated_at = $4 WHERE variant_id = $1 AND warehouse_id = $2 AND committed >= $3",
+    )
+    .bind(variant.get())
+    .bind(warehouse)
+    .bind(quantity)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1;
+    if moved {
+        record_movement(
+            conn,
+            variant.get(),
+            warehouse,
+            StockReason::Restock,
+            reference,
+            Deltas {
+                committed: -quantity,
+                available: quantity,
+                ..Deltas::default()
+            },
+            now,
+        )
+        .await?;
+    }
+    Ok(moved)
+}
