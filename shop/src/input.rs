@@ -49,9 +49,40 @@ pub fn parse_bounded(
     }
 }
 
+/// Checks a client-chosen token (an idempotency key, an operation id): 8 to 64 characters of
+/// letters, digits, `-` and `_`, so it is safe in logs, URLs and database keys.
+pub fn parse_token(field: &str, text: &str) -> Result<String, InvalidInput> {
+    let ok = (8..=64).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(text.to_string())
+    } else {
+        Err(InvalidInput::new(
+            field,
+            "must be 8 to 64 letters, digits, '-' or '_'",
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_are_short_and_plain() {
+        assert!(parse_token("key", "7c9e6679-7425-40de-944b-e07fc1f90ae7").is_ok());
+        for bad in [
+            "short",
+            "has space in it",
+            "semi;colon;x",
+            &"x".repeat(65),
+            "ünïcödé-key",
+        ] {
+            assert!(parse_token("key", bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn bounded_numbers_accept_only_plain_digits_in_range() {

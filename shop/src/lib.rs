@@ -4,6 +4,7 @@
 //! validated inputs, the shapes of catalog pages), so it compiles to wasm. The `server` feature
 //! adds storage (sqlx over SQLite or PostgreSQL) and the services that use it.
 
+pub mod cart;
 pub mod catalog;
 pub mod input;
 pub mod inventory;

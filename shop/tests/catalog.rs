@@ -9,30 +9,8 @@ use shop::catalog::import::{self, ImportError};
 use shop::catalog::{Catalog, CatalogError, CategoryPath, PageRequest, SearchText, Sort};
 use shop::db::scratch::ScratchDb;
 
-const DUMMYJSON: &str = include_str!("../../datasets/dummyjson/products.json");
-const WANDS: &str = include_str!("../../datasets/wands/product.tsv");
-const NOW: i64 = 1_780_000_000_000;
-
-async fn import_file(db: &shop::db::Db, name: &str, text: &str) -> import::ImportReport {
-    let rows = import::parse(name, text).expect("file parses");
-    import::apply(db, rows, NOW, &ProgressBar::hidden())
-        .await
-        .expect("import succeeds")
-}
-
-async fn demo_shop() -> ScratchDb {
-    let scratch = ScratchDb::new().await.expect("scratch database");
-    import_file(&scratch.db, "products.json", DUMMYJSON).await;
-    import_file(&scratch.db, "product.tsv", WANDS).await;
-    scratch
-}
-
-async fn count(db: &shop::db::Db, table: &str) -> i64 {
-    sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
-        .fetch_one(db.pool())
-        .await
-        .unwrap()
-}
+mod common;
+use common::{DUMMYJSON, NOW, WANDS, count, demo_shop, import_file};
 
 #[tokio::test]
 async fn the_demo_catalog_imports_every_real_product() {

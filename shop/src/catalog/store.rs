@@ -3,7 +3,7 @@
 use super::{
     Category, CategoryId, CategoryPage, CategoryPath, Crumb, HomePage, Page, PageRequest,
     ProductCard, ProductDetail, ProductId, Rating, SearchText, Sku, Slug, Sort, Variant, VariantId,
-    VariantOption,
+    VariantOption, VariantSummary,
 };
 use crate::db::{Db, placeholders};
 use crate::inventory::Inventory;
@@ -411,6 +411,37 @@ impl Catalog {
         })
     }
 
+    /// The variants with `ids`, with their product's title and current price, in one query.
+    pub async fn variants(
+        &self,
+        ids: &[VariantId],
+    ) -> Result<HashMap<VariantId, VariantSummary>, CatalogError> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let sql = format!(
+            "{VARIANT_SUMMARY} WHERE v.id IN ({})",
+            placeholders(1, ids.len())
+        );
+        let mut query = sqlx::query(&sql);
+        for id in ids {
+            query = query.bind(id.get());
+        }
+        let rows = query.fetch_all(self.db.pool()).await?;
+        rows.iter()
+            .map(|r| variant_summary(r).map(|v| (v.id, v)))
+            .collect()
+    }
+
+    /// The variant with `sku`, if there is one.
+    pub async fn variant_by_sku(&self, sku: &Sku) -> Result<Option<VariantSummary>, CatalogError> {
+        let row = sqlx::query(&format!("{VARIANT_SUMMARY} WHERE v.sku = $1"))
+            .bind(sku.as_str())
+            .fetch_optional(self.db.pool())
+            .await?;
+        row.as_ref().map(variant_summary).transpose()
+    }
+
     /// Sets each card's live availability: its variants' ids in one query, their stock in one.
     async fn fill_availability(&self, cards: &mut [ProductCard]) -> Result<(), CatalogError> {
         if cards.is_empty() {
@@ -439,6 +470,27 @@ impl Catalog {
         }
         Ok(())
     }
+}
+
+const VARIANT_SUMMARY: &str = "SELECT v.id, v.sku, v.product_id, v.options, v.price_amount, \
+    v.currency, p.title, p.slug FROM variants v JOIN products p ON p.id = v.product_id";
+
+fn variant_summary(r: &AnyRow) -> Result<VariantSummary, CatalogError> {
+    let options: String = r.try_get("options")?;
+    Ok(VariantSummary {
+        id: VariantId::new(r.try_get("id")?),
+        sku: Sku::parse(&r.try_get::<String, _>("sku")?)
+            .map_err(|e| CatalogError::Corrupt(e.to_string()))?,
+        product_id: ProductId::new(r.try_get("product_id")?),
+        title: r.try_get("title")?,
+        slug: stored_slug(r.try_get("slug")?)?,
+        options: serde_json::from_str(&options)
+            .map_err(|e| CatalogError::Corrupt(format!("variant options: {e}")))?,
+        price: money(
+            r.try_get("price_amount")?,
+            &r.try_get::<String, _>("currency")?,
+        )?,
+    })
 }
 
 /// How a product page names its product.

@@ -481,6 +481,29 @@ impl Variant {
     }
 }
 
+/// One variant with what a cart or an order needs to name it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VariantSummary {
+    pub id: VariantId,
+    pub sku: Sku,
+    pub product_id: ProductId,
+    pub title: String,
+    pub slug: Slug,
+    pub options: Vec<VariantOption>,
+    pub price: Money,
+}
+
+impl VariantSummary {
+    /// `Size: Queen`, or empty for a product without options.
+    pub fn options_label(&self) -> String {
+        self.options
+            .iter()
+            .map(|o| format!("{}: {}", o.name, o.value))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 /// Everything the product page shows.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ProductDetail {

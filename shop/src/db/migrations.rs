@@ -27,6 +27,7 @@ embed! {
     1, "catalog and inventory", "0001_catalog_and_inventory.sql";
     2, "listing indexes", "0002_listing_indexes.sql";
     3, "reservations", "0003_reservations.sql";
+    4, "carts", "0004_carts.sql";
 }
 
 #[derive(Debug)]

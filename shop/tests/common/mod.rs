@@ -1,0 +1,57 @@
+//! Shared set-up for the shop's integration tests.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use indicatif::ProgressBar;
+use shop::catalog::import;
+use shop::db::scratch::ScratchDb;
+
+pub const DUMMYJSON: &str = include_str!("../../../datasets/dummyjson/products.json");
+pub const WANDS: &str = include_str!("../../../datasets/wands/product.tsv");
+pub const NOW: i64 = 1_780_000_000_000;
+
+pub async fn import_file(db: &shop::db::Db, name: &str, text: &str) -> import::ImportReport {
+    let rows = import::parse(name, text).expect("file parses");
+    import::apply(db, rows, NOW, &ProgressBar::hidden())
+        .await
+        .expect("import succeeds")
+}
+
+/// A scratch database holding the demo catalog.
+pub async fn demo_shop() -> ScratchDb {
+    let scratch = ScratchDb::new().await.expect("scratch database");
+    import_file(&scratch.db, "products.json", DUMMYJSON).await;
+    import_file(&scratch.db, "product.tsv", WANDS).await;
+    scratch
+}
+
+pub async fn count(db: &shop::db::Db, table: &str) -> i64 {
+    sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+        .fetch_one(db.pool())
+        .await
+        .unwrap()
+}
+
+/// Sets a variant's available stock to exactly `available` (all of it in its first warehouse,
+/// none in the others), keeping every row conserved.
+pub async fn set_available(db: &shop::db::Db, sku: &str, available: i64) {
+    sqlx::query(
+        "UPDATE stock_levels SET available = 0, received = held + committed \
+         WHERE variant_id = (SELECT id FROM variants WHERE sku = $1)",
+    )
+    .bind(sku)
+    .execute(db.pool())
+    .await
+    .unwrap();
+    sqlx::query(
+        "UPDATE stock_levels SET available = $2, received = $2 + held + committed \
+         WHERE variant_id = (SELECT id FROM variants WHERE sku = $1) AND warehouse_id = \
+         (SELECT MIN(warehouse_id) FROM stock_levels WHERE variant_id = \
+          (SELECT id FROM variants WHERE sku = $1))",
+    )
+    .bind(sku)
+    .bind(available)
+    .execute(db.pool())
+    .await
+    .unwrap();
+}
