@@ -40,6 +40,16 @@ pub struct Settings {
     pub demo_catalog: bool,
     /// How long in-flight requests get to finish after SIGTERM (`EMPORIUM_SHUTDOWN_GRACE_SECS`).
     pub shutdown_grace_secs: u64,
+    /// Where the shop finds the payment gateway (`EMPORIUM_GATEWAY_URL`).
+    pub gateway_url: String,
+    /// How long one gateway call may take before it counts as lost
+    /// (`EMPORIUM_GATEWAY_TIMEOUT_MS`).
+    pub gateway_timeout_ms: u64,
+    /// Where `server gateway` listens (`EMPORIUM_GATEWAY_ADDR`).
+    pub gateway_addr: SocketAddr,
+    /// The gateway simulator's own ledger; defaults to `sqlite://<data_dir>/gateway.db`
+    /// (`EMPORIUM_GATEWAY_DATABASE_URL`).
+    pub gateway_database_url: Option<String>,
 }
 
 impl Default for Settings {
@@ -53,6 +63,10 @@ impl Default for Settings {
             log_format: LogFormat::Pretty,
             demo_catalog: true,
             shutdown_grace_secs: 10,
+            gateway_url: "http://127.0.0.1:3099".into(),
+            gateway_timeout_ms: 3000,
+            gateway_addr: SocketAddr::from(([127, 0, 0, 1], 3099)),
+            gateway_database_url: None,
         }
     }
 }
@@ -81,6 +95,13 @@ impl Settings {
             .merge(Env::prefixed("EMPORIUM_").ignore(&["CONFIG"]))
             .extract()
             .map_err(Box::new)
+    }
+
+    /// The gateway simulator's ledger URL, derived from the data folder unless set.
+    pub fn gateway_database_url(&self) -> String {
+        self.gateway_database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("gateway.db").display()))
     }
 
     /// The database URL, derived from the data folder unless set.

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod config;
 pub mod demo;
+pub mod gateway;
 pub mod health;
 pub mod state;
 pub mod telemetry;

@@ -24,6 +24,8 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Run the payment gateway simulator (its own port and ledger database).
+    Gateway,
     /// Import products from DummyJSON (.json) or WANDS (.tsv) files, or generate a synthetic
     /// catalog. Exits with 2 if some rows were skipped (each is listed with its line).
     Import {
@@ -84,6 +86,20 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
                 Duration::from_secs(settings.shutdown_grace_secs),
             )
             .await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Gateway => {
+            let state = server::gateway::prepare(&settings.gateway_database_url()).await?;
+            let listener = tokio::net::TcpListener::bind(settings.gateway_addr)
+                .await
+                .with_context(|| format!("cannot listen on {}", settings.gateway_addr))?;
+            tracing::info!(
+                "payment gateway simulator on http://{}",
+                listener.local_addr()?
+            );
+            axum::serve(listener, server::gateway::router(state))
+                .with_graceful_shutdown(server::shutdown_signal())
+                .await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {

@@ -9,11 +9,14 @@ pub mod catalog;
 pub mod input;
 pub mod inventory;
 pub mod money;
+pub mod payments;
 
 #[cfg(feature = "server")]
 pub mod clock;
 #[cfg(feature = "server")]
 pub mod db;
+#[cfg(feature = "server")]
+pub mod resilience;
 
 pub use input::InvalidInput;
 pub use money::{Currency, Money};
