@@ -6,15 +6,21 @@
 
 pub mod cart;
 pub mod catalog;
+pub mod checkout;
 pub mod input;
 pub mod inventory;
 pub mod money;
+pub mod orders;
 pub mod payments;
 
 #[cfg(feature = "server")]
 pub mod clock;
 #[cfg(feature = "server")]
 pub mod db;
+#[cfg(feature = "server")]
+pub mod events;
+#[cfg(feature = "server")]
+pub mod fulfillment;
 #[cfg(feature = "server")]
 pub mod resilience;
 

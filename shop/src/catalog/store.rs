@@ -416,21 +416,8 @@ impl Catalog {
         &self,
         ids: &[VariantId],
     ) -> Result<HashMap<VariantId, VariantSummary>, CatalogError> {
-        if ids.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let sql = format!(
-            "{VARIANT_SUMMARY} WHERE v.id IN ({})",
-            placeholders(1, ids.len())
-        );
-        let mut query = sqlx::query(&sql);
-        for id in ids {
-            query = query.bind(id.get());
-        }
-        let rows = query.fetch_all(self.db.pool()).await?;
-        rows.iter()
-            .map(|r| variant_summary(r).map(|v| (v.id, v)))
-            .collect()
+        let mut conn = self.db.pool().acquire().await?;
+        variants_in(&mut conn, ids).await
     }
 
     /// The variant with `sku`, if there is one.
@@ -470,6 +457,29 @@ impl Catalog {
         }
         Ok(())
     }
+}
+
+/// `Catalog::variants` inside the caller's transaction (the checkout prices its snapshot in
+/// the same transaction that reads the cart).
+pub async fn variants_in(
+    conn: &mut crate::db::AnyConnection,
+    ids: &[VariantId],
+) -> Result<HashMap<VariantId, VariantSummary>, CatalogError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "{VARIANT_SUMMARY} WHERE v.id IN ({})",
+        placeholders(1, ids.len())
+    );
+    let mut query = sqlx::query(&sql);
+    for id in ids {
+        query = query.bind(id.get());
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
+    rows.iter()
+        .map(|r| variant_summary(r).map(|v| (v.id, v)))
+        .collect()
 }
 
 const VARIANT_SUMMARY: &str = "SELECT v.id, v.sku, v.product_id, v.options, v.price_amount, \

@@ -28,6 +28,7 @@ embed! {
     2, "listing indexes", "0002_listing_indexes.sql";
     3, "reservations", "0003_reservations.sql";
     4, "carts", "0004_carts.sql";
+    5, "checkout, orders and the outbox", "0005_checkout_orders_outbox.sql";
 }
 
 #[derive(Debug)]

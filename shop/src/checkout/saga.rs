@@ -1,0 +1,903 @@
+//! The checkout saga's steps. See the module documentation for the design.
+
+use super::store::{self, Attempt, Ending, NewAttempt};
+use super::{CheckoutLine, CheckoutRequest, CheckoutState, CheckoutView, IdempotencyKey};
+use crate::cart::{self, CartId};
+use crate::catalog::{CatalogError, variants_in};
+use crate::clock::{Clock, Millis};
+use crate::db::Db;
+use crate::events::{self, ORDER_CONFIRMED};
+use crate::inventory::StockReason;
+use crate::inventory::holds::{self, HoldError};
+use crate::orders;
+use crate::payments::{CardNumber, ChargeOutcome, Gateway, RefundOutcome};
+use crate::{Currency, Money};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use std::time::Duration;
+
+use CheckoutState::*;
+
+/// Runs `$body` (an expression of type `Result<Tx<T>, CheckoutError>` that uses `$tx`, a
+/// `&mut AnyConnection`) in a write transaction: committed or rolled back as it says, rolled
+/// back on `Err`, and run again (a bounded number of times) when the database reports a
+/// transient conflict. A macro rather than a function taking an async closure, because the
+/// futures of such closures cannot be proven `Send` for every borrow, and axum needs `Send`.
+macro_rules! transaction {
+    ($service:expr, $tx:ident => $body:expr) => {{
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let mut conn = $service.db.begin_write().await?;
+            let result: Result<
+                $crate::checkout::saga::Tx<_>,
+                $crate::checkout::saga::CheckoutError,
+            > = {
+                let $tx: &mut $crate::db::AnyConnection = &mut conn;
+                async { $body }.await
+            };
+            match result {
+                Ok($crate::checkout::saga::Tx::Rollback(value)) => {
+                    conn.rollback().await?;
+                    break value;
+                }
+                Ok($crate::checkout::saga::Tx::Commit(value)) => match conn.commit().await {
+                    Ok(()) => break value,
+                    Err(e) if $crate::db::is_retryable(&e) && tries < 4 => continue,
+                    Err(e) => return Err(e.into()),
+                },
+                Err($crate::checkout::saga::CheckoutError::Database(e))
+                    if $crate::db::is_retryable(&e) && tries < 4 =>
+                {
+                    let _ = conn.rollback().await;
+                    continue;
+                }
+                Err(e) => {
+                    let _ = conn.rollback().await;
+                    return Err(e);
+                }
+            }
+        }
+    }};
+}
+pub(super) use transaction;
+
+/// Timings of the saga.
+#[derive(Clone, Debug)]
+pub struct CheckoutConfig {
+    /// How long stock is held for a checkout that has not started paying.
+    pub hold_ttl: Duration,
+    /// How long holds last once payment starts (they are not swept while money moves).
+    pub payment_hold_ttl: Duration,
+    /// How long the request that started an attempt owns it before the recovery worker may
+    /// take over. Must exceed the longest gateway call with its retries.
+    pub lease: Duration,
+    /// How long after a failed attempt whose payment had started `reconcile` checks the
+    /// gateway once more for a charge that surfaced late.
+    pub settle: Duration,
+    /// Test-only fault injection: abort the process right after committing this state, as a
+    /// crash at that recovery point would.
+    pub crash_after: Option<CheckoutState>,
+}
+
+impl Default for CheckoutConfig {
+    fn default() -> Self {
+        Self {
+            hold_ttl: Duration::from_secs(15 * 60),
+            payment_hold_ttl: Duration::from_secs(60 * 60),
+            lease: Duration::from_secs(60),
+            settle: Duration::from_secs(60),
+            crash_after: None,
+        }
+    }
+}
+
+/// What a `place_order` call (or a status poll) comes to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Placed {
+    /// The attempt is over; this is its answer, the same bytes for every request with its key.
+    Answer {
+        checkout_id: String,
+        status: u16,
+        body: String,
+    },
+    /// This request started the attempt and it is still settling (the payment's outcome is
+    /// not known yet); poll the checkout.
+    Pending {
+        checkout_id: String,
+        state: CheckoutState,
+    },
+    /// Another request with the same key is running it now.
+    InFlight {
+        checkout_id: String,
+        state: CheckoutState,
+    },
+}
+
+/// Failures that are not an attempt's outcome (nothing is stored for them).
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum CheckoutError {
+    #[error("this Idempotency-Key was already used for a different checkout request")]
+    KeyReused,
+    #[error("no such cart")]
+    CartNotFound,
+    #[error("no such checkout")]
+    NotFound,
+    #[error("checkout data is corrupt: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Database(Arc<sqlx::Error>),
+}
+
+impl From<sqlx::Error> for CheckoutError {
+    fn from(e: sqlx::Error) -> Self {
+        CheckoutError::Database(Arc::new(e))
+    }
+}
+
+impl From<CatalogError> for CheckoutError {
+    fn from(e: CatalogError) -> Self {
+        match e {
+            CatalogError::Database(db) => CheckoutError::Database(db),
+            other => CheckoutError::Corrupt(other.to_string()),
+        }
+    }
+}
+
+impl From<HoldError> for CheckoutError {
+    fn from(e: HoldError) -> Self {
+        match e {
+            HoldError::Database(db) => db.into(),
+            other => CheckoutError::Corrupt(other.to_string()),
+        }
+    }
+}
+
+impl From<orders::OrderError> for CheckoutError {
+    fn from(e: orders::OrderError) -> Self {
+        match e {
+            orders::OrderError::Database(db) => CheckoutError::Database(db),
+            other => CheckoutError::Corrupt(other.to_string()),
+        }
+    }
+}
+
+/// What one recovery pass did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RecoveryReport {
+    pub resumed: usize,
+    pub finished: usize,
+    pub still_pending: usize,
+}
+
+/// The checkout service. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Checkouts {
+    pub(super) db: Db,
+    pub(super) gateway: Gateway,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) config: CheckoutConfig,
+}
+
+/// How a transaction body wants its transaction to end.
+pub(super) enum Tx<T> {
+    Commit(T),
+    Rollback(T),
+}
+
+/// Where a step left the attempt.
+enum Step {
+    /// It moved on (or someone else moved it): look again.
+    Continue,
+    /// Stop here with this result.
+    Stop(Placed),
+}
+
+/// A failure that ends an attempt, with the answer to store.
+struct Failure {
+    code: &'static str,
+    message: String,
+    status: u16,
+    extra: serde_json::Value,
+}
+
+impl Failure {
+    fn new(code: &'static str, status: u16, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            status,
+            extra: json!({}),
+        }
+    }
+
+    fn with(mut self, extra: serde_json::Value) -> Self {
+        self.extra = extra;
+        self
+    }
+}
+
+fn ms(d: Duration) -> Millis {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn new_checkout_id() -> String {
+    use rand::Rng;
+    let bytes: [u8; 12] = rand::rng().random();
+    format!(
+        "co_{}",
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    )
+}
+
+/// A stable hash of everything that makes two requests "the same request". The card number
+/// itself is left out (its last four digits stand in) so that no hash of it is stored.
+fn fingerprint(request: &CheckoutRequest) -> String {
+    let canonical = json!({
+        "cart": request.cart.as_str(),
+        "email": request.email.as_str(),
+        "address": request.address,
+        "card_last4": request.card.last4(),
+        "expected_total": request.expected_total,
+    });
+    Sha256::digest(canonical.to_string())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl Checkouts {
+    pub fn new(db: Db, gateway: Gateway, clock: Arc<dyn Clock>, config: CheckoutConfig) -> Self {
+        Self {
+            db,
+            gateway,
+            clock,
+            config,
+        }
+    }
+
+    pub fn gateway(&self) -> &Gateway {
+        &self.gateway
+    }
+
+    /// Places an order for the request's cart, once per `key` however often it is called.
+    pub async fn place_order(
+        &self,
+        key: &IdempotencyKey,
+        request: &CheckoutRequest,
+    ) -> Result<Placed, CheckoutError> {
+        let id = match self.claim(key, request).await? {
+            Ok(id) => id,
+            Err(placed) => return Ok(placed),
+        };
+        self.drive(&id, Some(&request.card)).await
+    }
+
+    /// The attempt as the status page shows it.
+    pub async fn view(&self, id: &str) -> Result<CheckoutView, CheckoutError> {
+        let mut conn = self.db.pool().acquire().await?;
+        let a = store::load(&mut conn, id)
+            .await?
+            .ok_or(CheckoutError::NotFound)?;
+        Ok(CheckoutView {
+            id: a.id,
+            state: a.state,
+            total: a.total,
+            lines: a.lines,
+            email: a.email,
+            order_id: a.order_id,
+            failure_code: a.failure_code,
+            failure_message: a.failure_message,
+        })
+    }
+
+    /// Step 1: the attempt's id, or (`Err`) the result of a request that needs no new attempt.
+    async fn claim(
+        &self,
+        key: &IdempotencyKey,
+        request: &CheckoutRequest,
+    ) -> Result<Result<String, Placed>, CheckoutError> {
+        let owner = format!("cart:{}", request.cart);
+        let fingerprint = fingerprint(request);
+        for attempt in 0..3 {
+            let now = self.clock.now();
+            let mut tx = self.db.begin_write().await?;
+            if let Some(existing) = store::find(&mut tx, &owner, key.as_str()).await? {
+                tx.rollback().await?;
+                if existing.fingerprint != fingerprint {
+                    return Err(CheckoutError::KeyReused);
+                }
+                return Ok(Err(replay_or_in_flight(existing)));
+            }
+            let cart_exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM carts WHERE id = $1")
+                .bind(request.cart.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+            if cart_exists.is_none() {
+                return Err(CheckoutError::CartNotFound);
+            }
+            let priced = price_cart(&mut tx, &request.cart).await?;
+            let id = new_checkout_id();
+            let (lines, total) = match &priced {
+                Ok((lines, total)) => (lines.clone(), *total),
+                Err(_) => (vec![], Money::new(0, Currency::USD)),
+            };
+            let inserted = store::insert(
+                &mut tx,
+                &NewAttempt {
+                    id: &id,
+                    owner: &owner,
+                    key: key.as_str(),
+                    fingerprint: &fingerprint,
+                    cart_id: request.cart.as_str(),
+                    email: request.email.as_str(),
+                    address: &request.address,
+                    lines: &lines,
+                    total,
+                    card_last4: request.card.last4(),
+                    lease_until: now + ms(self.config.lease),
+                },
+                now,
+            )
+            .await;
+            match inserted {
+                Ok(()) => {}
+                // The same key raced in from another request: go round and find it.
+                Err(e) if crate::db::is_unique_violation(&e) && attempt < 2 => continue,
+                Err(e) => return Err(e.into()),
+            }
+            // A cart that cannot be bought as priced ends here, with its answer stored so
+            // that the key keeps meaning this outcome.
+            let failure = match priced {
+                Err(failure) => Some(failure),
+                Ok(_) => match request.expected_total {
+                    Some(seen) if seen != total.amount => Some(
+                        Failure::new(
+                            "total_changed",
+                            409,
+                            format!(
+                                "Prices changed since you looked: the total is now {total}. \
+                                 Please review and confirm the new total."
+                            ),
+                        )
+                        .with(json!({ "total": total })),
+                    ),
+                    _ => None,
+                },
+            };
+            if let Some(failure) = failure {
+                let body = failure_body(&id, &failure);
+                store::finish(
+                    &mut tx,
+                    &id,
+                    &[Claimed],
+                    &Ending {
+                        state: Failed,
+                        order_id: None,
+                        failure_code: Some(failure.code),
+                        failure_message: Some(&failure.message),
+                        status: failure.status,
+                        body: &body,
+                    },
+                    now,
+                )
+                .await?;
+                tx.commit().await?;
+                return Ok(Err(Placed::Answer {
+                    checkout_id: id,
+                    status: failure.status,
+                    body,
+                }));
+            }
+            tx.commit().await?;
+            self.crash_point(Claimed);
+            return Ok(Ok(id));
+        }
+        Err(CheckoutError::Corrupt("could not claim the key".into()))
+    }
+
+    /// Runs the attempt from wherever it is until it ends or must wait. `card` is present
+    /// only in the request that started it: without it (recovery), an attempt that has not
+    /// reached the gateway yet can only be abandoned.
+    pub(super) async fn drive(
+        &self,
+        id: &str,
+        card: Option<&CardNumber>,
+    ) -> Result<Placed, CheckoutError> {
+        // Each step moves the attempt at least one state forward, so this ends; the bound is
+        // a guard against a bug looping forever.
+        for _ in 0..32 {
+            let attempt = {
+                let mut conn = self.db.pool().acquire().await?;
+                store::load(&mut conn, id)
+                    .await?
+                    .ok_or(CheckoutError::NotFound)?
+            };
+            let step = match (attempt.state, card) {
+                (Confirmed | Failed, _) => return Ok(replay_or_in_flight(attempt)),
+                (Claimed, Some(_)) => self.reserve(&attempt).await?,
+                (Reserved, Some(card)) => self.pay(&attempt, card).await?,
+                (Claimed | Reserved, None) => {
+                    let failure = Failure::new(
+                        "checkout_interrupted",
+                        503,
+                        "Checkout was interrupted before payment; nothing was charged. \
+                         Please try again.",
+                    );
+                    self.fail(&attempt, &[Claimed, Reserved], failure).await?
+                }
+                (Paying | PaymentUnknown, _) => self.settle_payment(&attempt).await?,
+                (Paid, _) => self.confirm(&attempt).await?,
+                (Compensating, _) => self.compensate(&attempt).await?,
+            };
+            if let Step::Stop(placed) = step {
+                return Ok(placed);
+            }
+        }
+        Err(CheckoutError::Corrupt(format!(
+            "checkout {id} did not settle"
+        )))
+    }
+
+    /// Step 2: hold the stock.
+    async fn reserve(&self, a: &Attempt) -> Result<Step, CheckoutError> {
+        let now = self.clock.now();
+        let lines: Vec<_> = a.lines.iter().map(|l| (l.variant_id, l.quantity)).collect();
+        let shortfall = transaction!(self, tx => {
+            if !store::advance(
+                tx,
+                &a.id,
+                &[Claimed],
+                Reserved,
+                now + ms(self.config.lease),
+                now,
+            )
+            .await?
+            {
+                return Ok(Tx::Rollback(None));
+            }
+            match holds::reserve(tx, &a.id, &lines, now + ms(self.config.hold_ttl), now).await {
+                Ok(()) => Ok(Tx::Commit(Some(Ok(())))),
+                // All lines or none: the holds taken so far roll back with the state.
+                Err(HoldError::OutOfStock {
+                    variant, available, ..
+                }) => Ok(Tx::Rollback(Some(Err((variant, available))))),
+                Err(e) => Err(e.into()),
+            }
+        });
+        match shortfall {
+            None | Some(Ok(())) => {
+                if shortfall.is_some() {
+                    self.crash_point(Reserved);
+                }
+                Ok(Step::Continue)
+            }
+            Some(Err((variant, available))) => {
+                let line = a.lines.iter().find(|l| l.variant_id == variant);
+                let sku = line.map(|l| l.sku.to_string()).unwrap_or_default();
+                let title = line.map(|l| l.title.as_str()).unwrap_or("An item");
+                let failure = Failure::new(
+                    "out_of_stock",
+                    409,
+                    format!("{title} ({sku}) sold out: only {available} left."),
+                )
+                .with(json!({ "sku": sku, "available": available }));
+                self.fail(a, &[Claimed], failure).await
+            }
+        }
+    }
+
+    /// Step 3: take the money.
+    async fn pay(&self, a: &Attempt, card: &CardNumber) -> Result<Step, CheckoutError> {
+        let now = self.clock.now();
+        let started = transaction!(self, tx => {
+            if !store::advance(
+                tx,
+                &a.id,
+                &[Reserved],
+                Paying,
+                now + ms(self.config.lease),
+                now,
+            )
+            .await?
+            {
+                return Ok(Tx::Rollback(false));
+            }
+            store::mark_payment_started(tx, &a.id, now).await?;
+            holds::extend(tx, &a.id, now + ms(self.config.payment_hold_ttl), now).await?;
+            Ok(Tx::Commit(true))
+        });
+        if !started {
+            return Ok(Step::Continue);
+        }
+        self.crash_point(Paying);
+        // The attempt's id is the gateway's idempotency key: fixed, and stored, before the call.
+        let outcome = match self.gateway.charge(&a.id, a.total, card).await {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::error!(checkout = %a.id, error = %e, "the gateway refused the charge request");
+                ChargeOutcome::Unknown {
+                    reason: e.to_string(),
+                }
+            }
+        };
+        let now = self.clock.now();
+        match outcome {
+            ChargeOutcome::Succeeded { charge_id } => {
+                transaction!(self, tx => {
+                    if store::advance(tx, &a.id, &[Paying], Paid, now + ms(self.config.lease), now)
+                        .await?
+                    {
+                        store::set_charge(tx, &a.id, &charge_id).await?;
+                    }
+                    Ok(Tx::Commit(()))
+                });
+                self.crash_point(Paid);
+                Ok(Step::Continue)
+            }
+            ChargeOutcome::Declined { code } => {
+                let failure = Failure::new(
+                    "card_declined",
+                    402,
+                    format!(
+                        "Your card was declined ({}). Nothing was charged.",
+                        code.replace('_', " ")
+                    ),
+                )
+                .with(json!({ "decline_code": code }));
+                self.fail(a, &[Paying], failure).await
+            }
+            ChargeOutcome::NotSent { reason } => {
+                tracing::warn!(checkout = %a.id, %reason, "payment gateway unreachable");
+                let failure = Failure::new(
+                    "payment_unavailable",
+                    503,
+                    "Payments are unavailable right now; nothing was charged. Please try again shortly.",
+                );
+                self.fail(a, &[Paying], failure).await
+            }
+            ChargeOutcome::Unknown { reason } => {
+                tracing::warn!(checkout = %a.id, %reason, "payment outcome unknown");
+                transaction!(self, tx => {
+                    store::advance(
+                        tx,
+                        &a.id,
+                        &[Paying],
+                        PaymentUnknown,
+                        now + ms(self.config.lease),
+                        now,
+                    )
+                    .await?;
+                    Ok(Tx::Commit(()))
+                });
+                Ok(Step::Continue)
+            }
+        }
+    }
+
+    /// Settles an attempt whose charge may or may not have happened, by asking the gateway
+    /// about its key.
+    async fn settle_payment(&self, a: &Attempt) -> Result<Step, CheckoutError> {
+        let record = match self.gateway.lookup(&a.id).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(checkout = %a.id, error = %e, "cannot settle the payment yet");
+                let now = self.clock.now();
+                transaction!(self, tx => {
+                    store::advance(
+                        tx,
+                        &a.id,
+                        &[Paying],
+                        PaymentUnknown,
+                        now + ms(self.config.lease),
+                        now,
+                    )
+                    .await?;
+                    Ok(Tx::Commit(()))
+                });
+                return Ok(Step::Stop(Placed::Pending {
+                    checkout_id: a.id.clone(),
+                    state: PaymentUnknown,
+                }));
+            }
+        };
+        let now = self.clock.now();
+        match record {
+            Some(r) if r.succeeded() => {
+                transaction!(self, tx => {
+                    if store::advance(
+                        tx,
+                        &a.id,
+                        &[Paying, PaymentUnknown],
+                        Paid,
+                        now + ms(self.config.lease),
+                        now,
+                    )
+                    .await?
+                    {
+                        store::set_charge(tx, &a.id, &r.id).await?;
+                    }
+                    Ok(Tx::Commit(()))
+                });
+                Ok(Step::Continue)
+            }
+            Some(r) => {
+                let code = r.decline_code.unwrap_or_else(|| "card_declined".into());
+                let failure = Failure::new(
+                    "card_declined",
+                    402,
+                    format!(
+                        "Your card was declined ({}). Nothing was charged.",
+                        code.replace('_', " ")
+                    ),
+                )
+                .with(json!({ "decline_code": code }));
+                self.fail(a, &[Paying, PaymentUnknown], failure).await
+            }
+            None => {
+                let failure = Failure::new(
+                    "payment_failed",
+                    503,
+                    "The payment did not go through; nothing was charged. Please try again.",
+                );
+                self.fail(a, &[Paying, PaymentUnknown], failure).await
+            }
+        }
+    }
+
+    /// Step 4: the money is in; make it an order.
+    async fn confirm(&self, a: &Attempt) -> Result<Step, CheckoutError> {
+        let now = self.clock.now();
+        let Some(charge_id) = a.charge_id.as_deref() else {
+            return Err(CheckoutError::Corrupt(format!(
+                "paid checkout {} has no charge",
+                a.id
+            )));
+        };
+        let confirmed = transaction!(self, tx => {
+            // Claim the transition first: whoever else confirms this attempt now waits
+            // for this transaction and then finds nothing to do.
+            if !store::advance(
+                tx,
+                &a.id,
+                &[Paid],
+                Confirmed,
+                now + ms(self.config.lease),
+                now,
+            )
+            .await?
+            {
+                return Ok(Tx::Rollback(None));
+            }
+            match holds::commit(tx, &a.id, now).await {
+                Ok(()) => {}
+                Err(HoldError::HoldLost { .. }) => return Ok(Tx::Rollback(Some(Err(())))),
+                Err(e) => return Err(e.into()),
+            }
+            let order = orders::create(
+                tx, &a.id, &a.email, &a.address, &a.lines, a.total, charge_id, now,
+            )
+            .await?;
+            let cart =
+                CartId::parse(&a.cart_id).map_err(|e| CheckoutError::Corrupt(e.to_string()))?;
+            let bought: Vec<_> = a.lines.iter().map(|l| (l.variant_id, l.quantity)).collect();
+            cart::remove_bought(tx, &cart, &bought, now).await?;
+            events::emit(
+                tx,
+                ORDER_CONFIRMED,
+                order.as_str(),
+                &json!({ "order_id": order.as_str(), "checkout_id": a.id }),
+                now,
+            )
+            .await?;
+            let body = json!({
+                "checkout_id": a.id,
+                "status": "confirmed",
+                "order_id": order.as_str(),
+                "total": a.total,
+            })
+            .to_string();
+            store::finish(
+                tx,
+                &a.id,
+                &[Confirmed],
+                &Ending {
+                    state: Confirmed,
+                    order_id: Some(order.as_str()),
+                    failure_code: None,
+                    failure_message: None,
+                    status: 201,
+                    body: &body,
+                },
+                now,
+            )
+            .await?;
+            Ok(Tx::Commit(Some(Ok(()))))
+        });
+        match confirmed {
+            None | Some(Ok(())) => {
+                if confirmed.is_some() {
+                    self.crash_point(Confirmed);
+                }
+                Ok(Step::Continue)
+            }
+            Some(Err(())) => {
+                // The holds are gone (an operator released them, say): the money must go back.
+                tracing::error!(checkout = %a.id, "paid checkout lost its stock; refunding");
+                transaction!(self, tx => {
+                    store::advance(
+                        tx,
+                        &a.id,
+                        &[Paid],
+                        Compensating,
+                        now + ms(self.config.lease),
+                        now,
+                    )
+                    .await?;
+                    Ok(Tx::Commit(()))
+                });
+                Ok(Step::Continue)
+            }
+        }
+    }
+
+    /// Step 5: give the money back and let the stock go.
+    async fn compensate(&self, a: &Attempt) -> Result<Step, CheckoutError> {
+        let Some(charge_id) = a.charge_id.as_deref() else {
+            return Err(CheckoutError::Corrupt(format!(
+                "checkout {} has no charge to refund",
+                a.id
+            )));
+        };
+        let refund_key = format!("refund-{}", a.id);
+        match self.gateway.refund(&refund_key, charge_id, a.total).await {
+            Ok(RefundOutcome::Refunded { .. }) => {
+                let failure = Failure::new(
+                    "out_of_stock",
+                    409,
+                    "An item sold out while your payment went through. Your payment has been refunded in full.",
+                )
+                .with(json!({ "refunded": true }));
+                self.fail(a, &[Compensating], failure).await
+            }
+            Ok(RefundOutcome::Unknown { reason }) => {
+                tracing::warn!(checkout = %a.id, %reason, "refund not settled yet");
+                Ok(Step::Stop(Placed::Pending {
+                    checkout_id: a.id.clone(),
+                    state: Compensating,
+                }))
+            }
+            Err(e) => {
+                tracing::error!(checkout = %a.id, error = %e, "refund refused");
+                Ok(Step::Stop(Placed::Pending {
+                    checkout_id: a.id.clone(),
+                    state: Compensating,
+                }))
+            }
+        }
+    }
+
+    /// Ends the attempt as failed (from one of `from`), releasing any holds, storing the answer.
+    async fn fail(
+        &self,
+        a: &Attempt,
+        from: &[CheckoutState],
+        failure: Failure,
+    ) -> Result<Step, CheckoutError> {
+        let now = self.clock.now();
+        let body = failure_body(&a.id, &failure);
+        transaction!(self, tx => {
+            let ending = Ending {
+                state: Failed,
+                order_id: None,
+                failure_code: Some(failure.code),
+                failure_message: Some(&failure.message),
+                status: failure.status,
+                body: &body,
+            };
+            if store::finish(tx, &a.id, from, &ending, now).await? {
+                holds::release(tx, &a.id, StockReason::Release, now).await?;
+            }
+            Ok(Tx::Commit(()))
+        });
+        Ok(Step::Continue)
+    }
+
+    fn crash_point(&self, state: CheckoutState) {
+        if self.config.crash_after == Some(state) {
+            tracing::error!(
+                state = state.as_str(),
+                "EMPORIUM_TEST_CRASH_AFTER: aborting"
+            );
+            std::process::abort();
+        }
+    }
+}
+
+/// The stored answer of a finished attempt, or "still running".
+fn replay_or_in_flight(a: Attempt) -> Placed {
+    match (a.state.is_terminal(), a.response) {
+        (true, Some((status, body))) => Placed::Answer {
+            checkout_id: a.id,
+            status,
+            body,
+        },
+        _ => Placed::InFlight {
+            checkout_id: a.id,
+            state: a.state,
+        },
+    }
+}
+
+fn failure_body(id: &str, f: &Failure) -> String {
+    let mut body = json!({
+        "checkout_id": id,
+        "status": "failed",
+        "error": f.code,
+        "message": f.message,
+    });
+    if let (Some(map), Some(extra)) = (body.as_object_mut(), f.extra.as_object()) {
+        for (k, v) in extra {
+            map.insert(k.clone(), v.clone());
+        }
+    }
+    body.to_string()
+}
+
+/// The cart's lines priced now, or why the cart cannot be checked out.
+async fn price_cart(
+    conn: &mut crate::db::AnyConnection,
+    cart: &CartId,
+) -> Result<Result<(Vec<CheckoutLine>, Money), Failure>, CheckoutError> {
+    let stored = cart::stored_lines(conn, cart).await?;
+    if stored.is_empty() {
+        return Ok(Err(Failure::new("cart_empty", 422, "Your cart is empty.")));
+    }
+    let ids: Vec<_> = stored.iter().map(|l| l.variant).collect();
+    let variants = variants_in(conn, &ids).await?;
+    let mut lines = Vec::new();
+    let mut total: Option<Money> = None;
+    for line in stored {
+        let Some(v) = variants.get(&line.variant) else {
+            continue;
+        };
+        let Some(line_total) = v.price.checked_mul(line.quantity) else {
+            return Ok(Err(Failure::new(
+                "invalid_cart",
+                422,
+                "The cart's total is too large.",
+            )));
+        };
+        total = match total {
+            None => Some(line_total),
+            Some(t) => match t.checked_add(line_total) {
+                Some(sum) => Some(sum),
+                None => {
+                    return Ok(Err(Failure::new(
+                        "invalid_cart",
+                        422,
+                        "The cart mixes currencies or its total is too large.",
+                    )));
+                }
+            },
+        };
+        lines.push(CheckoutLine {
+            variant_id: v.id,
+            sku: v.sku.clone(),
+            title: v.title.clone(),
+            options: v.options_label(),
+            quantity: line.quantity,
+            unit_price: v.price.amount,
+        });
+    }
+    match total {
+        Some(total) if total.amount > 0 => Ok(Ok((lines, total))),
+        Some(_) => Ok(Err(Failure::new(
+            "invalid_cart",
+            422,
+            "The cart's total is zero.",
+        ))),
+        None => Ok(Err(Failure::new("cart_empty", 422, "Your cart is empty."))),
+    }
+}

@@ -1,0 +1,172 @@
+//! Events: the transactional outbox and its dispatcher.
+//!
+//! A change that others care about writes its event with `emit`, inside the transaction that
+//! makes the change, so the two commit or roll back together. The dispatcher delivers each
+//! event at least once to the handler for its topic: it leases a batch (a conditional update
+//! on `locked_until`, so several nodes never deliver the same event at the same time),
+//! retries a failure with exponential backoff, and after `MAX_ATTEMPTS` marks the event dead
+//! for an operator to look at and replay. Handlers are therefore idempotent.
+
+use crate::clock::Millis;
+use crate::db::{AnyConnection, Db};
+use futures_core::future::BoxFuture;
+use sqlx::Row;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The topic written when an order is confirmed; payload `{ "order_id" }`.
+pub const ORDER_CONFIRMED: &str = "order_confirmed";
+
+/// Deliveries before an event is declared dead.
+pub const MAX_ATTEMPTS: i64 = 10;
+/// How long a dispatcher may hold an event before another may try it.
+const LEASE_MS: Millis = 30_000;
+
+/// Appends an event to the outbox (inside the caller's transaction).
+pub async fn emit(
+    conn: &mut AnyConnection,
+    topic: &str,
+    aggregate_id: &str,
+    payload: &serde_json::Value,
+    now: Millis,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO outbox (topic, aggregate_id, payload, created_at, attempts, available_at, \
+         locked_until) VALUES ($1, $2, $3, $4, 0, $4, 0)",
+    )
+    .bind(topic)
+    .bind(aggregate_id)
+    .bind(payload.to_string())
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// One event as a handler receives it.
+#[derive(Clone, Debug)]
+pub struct Event {
+    pub id: i64,
+    pub topic: String,
+    pub aggregate_id: String,
+    pub payload: serde_json::Value,
+    pub attempts: i64,
+}
+
+/// Handles one event; an `Err` is retried later.
+pub type Handler = Arc<dyn Fn(Event) -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
+
+/// What one dispatch pass did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DispatchReport {
+    pub delivered: usize,
+    pub failed: usize,
+    pub dead: usize,
+}
+
+/// Delivers outbox events to handlers by topic.
+#[derive(Clone)]
+pub struct Dispatcher {
+    db: Db,
+    handlers: HashMap<&'static str, Handler>,
+}
+
+impl std::fmt::Debug for Dispatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dispatcher")
+            .field("topics", &self.handlers.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Dispatcher {
+    pub fn new(db: Db) -> Self {
+        Self {
+            db,
+            handlers: HashMap::new(),
+        }
+    }
+
+    pub fn on(mut self, topic: &'static str, handler: Handler) -> Self {
+        self.handlers.insert(topic, handler);
+        self
+    }
+
+    /// Delivers up to `batch` due events, oldest first.
+    pub async fn dispatch(&self, now: Millis, batch: i64) -> Result<DispatchReport, sqlx::Error> {
+        let candidates = sqlx::query(
+            "SELECT id, topic, aggregate_id, payload, attempts, locked_until FROM outbox \
+             WHERE delivered_at IS NULL AND dead_at IS NULL AND available_at <= $1 \
+             AND locked_until < $1 ORDER BY id LIMIT $2",
+        )
+        .bind(now)
+        .bind(batch)
+        .fetch_all(self.db.pool())
+        .await?;
+        let mut report = DispatchReport::default();
+        for row in candidates {
+            let id: i64 = row.try_get("id")?;
+            let seen_lock: i64 = row.try_get("locked_until")?;
+            // Lease it; if another dispatcher got there first, leave it to them.
+            let leased = sqlx::query(
+                "UPDATE outbox SET locked_until = $3 WHERE id = $1 AND locked_until = $2 \
+                 AND delivered_at IS NULL",
+            )
+            .bind(id)
+            .bind(seen_lock)
+            .bind(now + LEASE_MS)
+            .execute(self.db.pool())
+            .await?
+            .rows_affected()
+                == 1;
+            if !leased {
+                continue;
+            }
+            let event = Event {
+                id,
+                topic: row.try_get("topic")?,
+                aggregate_id: row.try_get("aggregate_id")?,
+                payload: serde_json::from_str(&row.try_get::<String, _>("payload")?)
+                    .unwrap_or(serde_json::Value::Null),
+                attempts: row.try_get("attempts")?,
+            };
+            let outcome = match self.handlers.get(event.topic.as_str()) {
+                Some(handler) => handler(event.clone()).await,
+                None => Err(format!("no handler for topic {}", event.topic)),
+            };
+            match outcome {
+                Ok(()) => {
+                    sqlx::query("UPDATE outbox SET delivered_at = $2, attempts = attempts + 1 WHERE id = $1")
+                        .bind(id)
+                        .bind(now)
+                        .execute(self.db.pool())
+                        .await?;
+                    report.delivered += 1;
+                }
+                Err(error) => {
+                    let attempts = event.attempts + 1;
+                    let dead = attempts >= MAX_ATTEMPTS;
+                    let backoff = 1000 * (1_i64 << attempts.min(10));
+                    tracing::warn!(event = id, topic = %event.topic, attempts, %error, "event delivery failed");
+                    sqlx::query(
+                        "UPDATE outbox SET attempts = $2, last_error = $3, available_at = $4, \
+                         locked_until = 0, dead_at = $5 WHERE id = $1",
+                    )
+                    .bind(id)
+                    .bind(attempts)
+                    .bind(&error)
+                    .bind(now + backoff)
+                    .bind(dead.then_some(now))
+                    .execute(self.db.pool())
+                    .await?;
+                    if dead {
+                        report.dead += 1;
+                    } else {
+                        report.failed += 1;
+                    }
+                }
+            }
+        }
+        Ok(report)
+    }
+}

@@ -1,0 +1,17 @@
+//! Orders: created by the checkout's confirm step, then moved along an explicit state machine
+//! (`OrderStatus::next`) by fulfillment and, later, operators.
+//!
+//! Invariants:
+//! - one order per checkout (`orders.checkout_id` is unique), written in the same transaction
+//!   that commits the stock and announces `order_confirmed`;
+//! - a status moves only to one of `OrderStatus::next`, with a conditional update on the
+//!   current status, and every move is kept in `order_history`;
+//! - a guest's order is found only with its unguessable id and the e-mail it was placed with.
+
+mod types;
+pub use types::*;
+
+#[cfg(feature = "server")]
+mod store;
+#[cfg(feature = "server")]
+pub use store::{OrderError, Orders, advance, create};
