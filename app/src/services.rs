@@ -3,12 +3,21 @@
 
 use crate::error::AppError;
 use leptos::prelude::use_context;
+use shop::cart::Carts;
 use shop::catalog::Catalog;
+use shop::checkout::Checkouts;
+use shop::clock::Clock;
+use shop::orders::Orders;
+use std::sync::Arc;
 
 /// Everything a server function may call into.
 #[derive(Clone, Debug)]
 pub struct Services {
     pub catalog: Catalog,
+    pub carts: Carts,
+    pub checkouts: Checkouts,
+    pub orders: Orders,
+    pub clock: Arc<dyn Clock>,
 }
 
 /// The request's services. Missing services are a wiring bug, reported once and shown to

@@ -50,6 +50,18 @@ pub struct Settings {
     /// The gateway simulator's own ledger; defaults to `sqlite://<data_dir>/gateway.db`
     /// (`EMPORIUM_GATEWAY_DATABASE_URL`).
     pub gateway_database_url: Option<String>,
+    /// How long stock is held for a checkout before payment (`EMPORIUM_RESERVATION_TTL_SECS`).
+    pub reservation_ttl_secs: u64,
+    /// How often expired holds are swept (`EMPORIUM_SWEEP_INTERVAL_SECS`).
+    pub sweep_interval_secs: u64,
+    /// How often interrupted checkouts are looked for (`EMPORIUM_RECOVERY_INTERVAL_SECS`).
+    pub recovery_interval_secs: u64,
+    /// How long a checkout request owns its attempt before recovery may take over
+    /// (`EMPORIUM_CHECKOUT_LEASE_SECS`); must exceed a gateway call with its retries.
+    pub checkout_lease_secs: u64,
+    /// Test-only: abort right after a checkout commits this state (`EMPORIUM_TEST_CRASH_AFTER`,
+    /// one of claimed, reserved, paying, paid, confirmed). Never set it in production.
+    pub test_crash_after: Option<String>,
 }
 
 impl Default for Settings {
@@ -67,6 +79,11 @@ impl Default for Settings {
             gateway_timeout_ms: 3000,
             gateway_addr: SocketAddr::from(([127, 0, 0, 1], 3099)),
             gateway_database_url: None,
+            reservation_ttl_secs: 15 * 60,
+            sweep_interval_secs: 60,
+            recovery_interval_secs: 30,
+            checkout_lease_secs: 60,
+            test_crash_after: None,
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod gateway;
 pub mod health;
 pub mod state;
 pub mod telemetry;
+pub mod workers;
 
 use app::{App, shell};
 use axum::Router;
@@ -56,7 +57,7 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<AppState> {
     .await?;
     db.migrate().await?;
     tracing::info!(database = %shop::db::redact(&url), "database ready");
-    let state = AppState::new(db, leptos_options(settings));
+    let state = AppState::new(db, settings, leptos_options(settings));
     if settings.demo_catalog {
         match demo::ensure_imported(&state.db, state.clock.now()).await? {
             demo::Outcome::Imported(reports) => {
@@ -117,7 +118,6 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
     grace: Duration,
 ) -> std::io::Result<()> {
-    let db = state.db.clone();
     let (stopping_tx, mut stopping_rx) = tokio::sync::watch::channel(false);
     let server = axum::serve(listener, router(state)).with_graceful_shutdown(async move {
         shutdown.await;
@@ -132,7 +132,6 @@ pub async fn serve(
         result = server => result?,
         () = deadline => tracing::warn!(?grace, "requests still running after the grace period; stopping anyway"),
     }
-    db.close().await;
     Ok(())
 }
 

@@ -75,6 +75,8 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let state = server::prepare(&settings).await?;
+            let workers = server::workers::spawn(&state, &settings);
+            let db = state.db.clone();
             let listener = tokio::net::TcpListener::bind(settings.addr)
                 .await
                 .with_context(|| format!("cannot listen on {}", settings.addr))?;
@@ -86,6 +88,9 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
                 Duration::from_secs(settings.shutdown_grace_secs),
             )
             .await?;
+            // Workers first: they may be mid-pass on the database.
+            workers.shutdown().await;
+            db.close().await;
             Ok(ExitCode::SUCCESS)
         }
         Command::Gateway => {

@@ -1,13 +1,19 @@
 //! The application state, built once at start-up and handed to every handler and (through
 //! Leptos context) every server function. Tests build their own.
 
+use crate::config::Settings;
 use app::services::Services;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
+use shop::cart::Carts;
 use shop::catalog::Catalog;
+use shop::checkout::{CheckoutConfig, CheckoutState, Checkouts};
 use shop::clock::{Clock, SystemClock};
 use shop::db::Db;
+use shop::orders::Orders;
+use shop::payments::{Gateway, GatewayConfig};
 use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Clone, Debug)]
 pub struct AppState {
@@ -18,14 +24,43 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(db: Db, leptos_options: LeptosOptions) -> Self {
+    /// The state for these settings, on the wall clock.
+    pub fn new(db: Db, settings: &Settings, leptos_options: LeptosOptions) -> Self {
+        Self::with_clock(db, settings, leptos_options, Arc::new(SystemClock))
+    }
+
+    pub fn with_clock(
+        db: Db,
+        settings: &Settings,
+        leptos_options: LeptosOptions,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let catalog = Catalog::new(db.clone());
+        let gateway = Gateway::new(GatewayConfig {
+            timeout: Duration::from_millis(settings.gateway_timeout_ms),
+            ..GatewayConfig::new(&settings.gateway_url)
+        });
+        let checkout_config = CheckoutConfig {
+            hold_ttl: Duration::from_secs(settings.reservation_ttl_secs),
+            lease: Duration::from_secs(settings.checkout_lease_secs),
+            settle: Duration::from_secs(settings.checkout_lease_secs),
+            crash_after: settings
+                .test_crash_after
+                .as_deref()
+                .and_then(CheckoutState::parse),
+            ..CheckoutConfig::default()
+        };
         Self {
             services: Services {
-                catalog: Catalog::new(db.clone()),
+                carts: Carts::new(db.clone(), catalog.clone()),
+                checkouts: Checkouts::new(db.clone(), gateway, clock.clone(), checkout_config),
+                orders: Orders::new(db.clone()),
+                catalog,
+                clock: clock.clone(),
             },
             leptos_options,
             db,
-            clock: Arc::new(SystemClock),
+            clock,
         }
     }
 }

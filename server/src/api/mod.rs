@@ -1,19 +1,34 @@
 //! The storefront JSON API, v1 (documented in docs/API.md). Handlers parse every input into
 //! `shop` types first, so a malformed value is a 400 with a message, never a 500.
 
+mod carts;
+mod checkouts;
 mod error;
+mod orders;
 mod products;
 
 pub use error::ApiError;
 
 use crate::state::AppState;
 use axum::Router;
-use axum::routing::get;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post, put};
+
+/// No request body the API accepts comes near this; anything larger is refused with 413
+/// before it is read.
+const BODY_LIMIT: usize = 64 * 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/products", get(products::list))
         .route("/products/{id}", get(products::show))
         .route("/categories", get(products::categories))
+        .route("/carts", post(carts::create))
+        .route("/carts/{cart_id}", get(carts::show))
+        .route("/carts/{cart_id}/lines/{sku}", put(carts::set_line))
+        .route("/checkouts", post(checkouts::create))
+        .route("/checkouts/{id}", get(checkouts::show))
+        .route("/orders/{id}", get(orders::show))
         .fallback(error::not_found)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
 }

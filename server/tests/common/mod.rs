@@ -12,6 +12,8 @@ use tokio::sync::oneshot;
 
 pub struct TestApp {
     pub base: String,
+    /// The payment gateway simulator this shop talks to.
+    pub gateway: String,
     pub client: reqwest::Client,
     pub scratch: ScratchDb,
     stop: Option<oneshot::Sender<()>>,
@@ -38,6 +40,35 @@ impl TestApp {
         (status, body)
     }
 
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: Option<&str>,
+        body: &serde_json::Value,
+    ) -> (u16, String) {
+        let mut request = self.client.request(method, self.url(path)).json(body);
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        let response = request.send().await.expect("request reaches the server");
+        (
+            response.status().as_u16(),
+            response.text().await.unwrap_or_default(),
+        )
+    }
+
+    pub async fn ledger(&self) -> serde_json::Value {
+        self.client
+            .get(format!("{}/v1/ledger", self.gateway))
+            .send()
+            .await
+            .expect("the gateway answers")
+            .json()
+            .await
+            .expect("a ledger")
+    }
+
     pub async fn get_text(&self, path: &str) -> (u16, String) {
         let response = self.get(path).await;
         (
@@ -54,16 +85,38 @@ impl TestApp {
     }
 }
 
+/// A gateway simulator on port 0 with a ledger in a temporary folder (kept for the process).
+pub async fn spawn_gateway() -> String {
+    let dir = tempfile::tempdir().expect("a temp dir").keep();
+    let url = format!("sqlite://{}", dir.join("gateway.db").display());
+    let state = server::gateway::prepare(&url)
+        .await
+        .expect("the gateway starts");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let base = format!("http://{}", listener.local_addr().expect("an address"));
+    tokio::spawn(async move { axum::serve(listener, server::gateway::router(state)).await });
+    base
+}
+
 pub async fn spawn_app() -> TestApp {
     let scratch = ScratchDb::new().await.expect("scratch database");
     server::demo::import_all(&scratch.db, SystemClock.now())
         .await
         .expect("demo catalog imports");
+    let gateway = spawn_gateway().await;
     let settings = Settings {
         addr: "127.0.0.1:0".parse().expect("an address"),
+        gateway_url: gateway.clone(),
+        gateway_timeout_ms: 500,
         ..Settings::default()
     };
-    let state = AppState::new(scratch.db.clone(), server::leptos_options(&settings));
+    let state = AppState::new(
+        scratch.db.clone(),
+        &settings,
+        server::leptos_options(&settings),
+    );
     let listener = tokio::net::TcpListener::bind(settings.addr)
         .await
         .expect("a port");
@@ -79,6 +132,7 @@ pub async fn spawn_app() -> TestApp {
     ));
     TestApp {
         base,
+        gateway,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()

@@ -1,0 +1,116 @@
+//! `POST /checkouts` (with `Idempotency-Key`), `GET /checkouts/{id}`.
+
+use super::ApiError;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+use shop::cart::CartId;
+use shop::checkout::{Address, CheckoutRequest, Email, IdempotencyKey, Placed};
+use shop::payments::CardNumber;
+
+#[derive(Deserialize)]
+pub struct CheckoutBody {
+    cart_id: String,
+    email: String,
+    shipping_address: Address,
+    payment: Payment,
+    /// The total the client showed the shopper, in minor units; if the server's total
+    /// differs, the checkout stops with `total_changed`. Prices are never taken from the
+    /// request: any other price-like field is ignored.
+    #[serde(default)]
+    expected_total: Option<ExpectedTotal>,
+}
+
+#[derive(Deserialize)]
+struct Payment {
+    card_number: String,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ExpectedTotal {
+    Amount(i64),
+    Money { amount: i64 },
+}
+
+/// `POST /api/v1/checkouts`
+pub async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<CheckoutBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let key = headers
+        .get("idempotency-key")
+        .ok_or_else(|| ApiError::bad_request("the Idempotency-Key header is required"))?
+        .to_str()
+        .map_err(|_| ApiError::bad_request("the Idempotency-Key header must be plain text"))?;
+    let key = IdempotencyKey::parse(key)?;
+    let Json(body) = body?;
+    let request = CheckoutRequest {
+        cart: CartId::parse(&body.cart_id)
+            .map_err(|_| ApiError::not_found("no cart with that id"))?,
+        email: Email::parse(&body.email)?,
+        address: body.shipping_address.checked()?,
+        card: CardNumber::parse(&body.payment.card_number)?,
+        expected_total: body.expected_total.map(|t| match t {
+            ExpectedTotal::Amount(a) | ExpectedTotal::Money { amount: a } => a,
+        }),
+    };
+    let placed = state.services.checkouts.place_order(&key, &request).await?;
+    Ok(placed_response(placed))
+}
+
+/// How a checkout result goes on the wire. A finished attempt's stored answer is sent as
+/// stored, byte for byte.
+pub fn placed_response(placed: Placed) -> Response {
+    match placed {
+        Placed::Answer { status, body, .. } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+        }
+        Placed::Pending { checkout_id, state } => (
+            StatusCode::ACCEPTED,
+            Json(json!({
+                "checkout_id": checkout_id,
+                "status": state,
+                "message": "the payment is being confirmed; poll the checkout",
+            })),
+        )
+            .into_response(),
+        Placed::InFlight { checkout_id, state } => (
+            StatusCode::CONFLICT,
+            Json(json!({
+                "error": "in_flight",
+                "checkout_id": checkout_id,
+                "status": state,
+                "message": "a request with this Idempotency-Key is still being processed",
+            })),
+        )
+            .into_response(),
+    }
+}
+
+/// `GET /api/v1/checkouts/{id}`
+pub async fn show(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Path(id) = id?;
+    if !id.starts_with("co_") || id.len() > 40 {
+        return Err(ApiError::not_found("no checkout with that id"));
+    }
+    let view = state.services.checkouts.view(&id).await?;
+    Ok(Json(json!({
+        "checkout_id": view.id,
+        "status": view.state,
+        "total": view.total,
+        "order_id": view.order_id,
+        "error": view.failure_code,
+        "message": view.failure_message,
+    })))
+}

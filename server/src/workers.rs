@@ -1,0 +1,103 @@
+//! Background workers: checkout recovery and reconciliation, the hold sweeper, and the outbox
+//! dispatcher. Each runs once at start and then on its interval; a failed pass is logged and
+//! the next one tries again. Dropping `Workers` stops them.
+
+use crate::config::Settings;
+use crate::state::AppState;
+use shop::events::{Dispatcher, ORDER_CONFIRMED};
+use std::time::Duration;
+use tokio::task::JoinSet;
+
+/// How often the outbox is polled for new events.
+const DISPATCH_EVERY: Duration = Duration::from_millis(500);
+/// Rows handled per pass, so that one pass never runs for long.
+const BATCH: i64 = 200;
+
+/// The running workers; they stop when this is dropped.
+pub struct Workers(JoinSet<()>);
+
+impl Workers {
+    pub async fn shutdown(mut self) {
+        self.0.abort_all();
+        while self.0.join_next().await.is_some() {}
+    }
+}
+
+pub fn spawn(state: &AppState, settings: &Settings) -> Workers {
+    let mut set = JoinSet::new();
+    let checkouts = state.services.checkouts.clone();
+    every(
+        &mut set,
+        Duration::from_secs(settings.recovery_interval_secs),
+        "recovery",
+        move || {
+            let checkouts = checkouts.clone();
+            async move {
+                let report = checkouts.recover(BATCH).await.map_err(|e| e.to_string())?;
+                if report.resumed > 0 {
+                    tracing::info!(?report, "recovery pass");
+                }
+                let refunded = checkouts
+                    .reconcile(BATCH)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if refunded > 0 {
+                    tracing::warn!(refunded, "refunded charges of failed checkouts");
+                }
+                Ok(())
+            }
+        },
+    );
+    let checkouts = state.services.checkouts.clone();
+    every(
+        &mut set,
+        Duration::from_secs(settings.sweep_interval_secs),
+        "sweeper",
+        move || {
+            let checkouts = checkouts.clone();
+            async move {
+                let released = checkouts.sweep(BATCH).await.map_err(|e| e.to_string())?;
+                if released > 0 {
+                    tracing::info!(released, "released expired holds");
+                }
+                Ok(())
+            }
+        },
+    );
+    let dispatcher = Dispatcher::new(state.db.clone()).on(
+        ORDER_CONFIRMED,
+        shop::fulfillment::on_order_confirmed(state.db.clone(), state.clock.clone()),
+    );
+    let clock = state.clock.clone();
+    every(&mut set, DISPATCH_EVERY, "outbox", move || {
+        let dispatcher = dispatcher.clone();
+        let now = clock.now();
+        async move {
+            dispatcher
+                .dispatch(now, BATCH)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(())
+        }
+    });
+    Workers(set)
+}
+
+/// Runs `pass` now and then every `period` (at least a second apart for long periods,
+/// never more often than `period`).
+fn every<F, Fut>(set: &mut JoinSet<()>, period: Duration, name: &'static str, pass: F)
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), String>> + Send,
+{
+    set.spawn(async move {
+        let mut ticker = tokio::time::interval(period.max(Duration::from_millis(50)));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            if let Err(error) = pass().await {
+                tracing::warn!(worker = name, %error, "background pass failed");
+            }
+        }
+    });
+}

@@ -1,0 +1,267 @@
+//! Carts, checkouts and orders through the JSON API, over real HTTP, against the gateway
+//! simulator.
+
+// A test reports failure by panicking; helpers outside #[test] functions may too.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+use common::{TestApp, spawn_app};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+async fn new_cart(app: &TestApp) -> String {
+    let (status, body) = app
+        .send_json(Method::POST, "/api/v1/carts", None, &json!({}))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    serde_json::from_str::<Value>(&body).unwrap()["cart_id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn set_line(app: &TestApp, cart: &str, sku: &str, quantity: Value) -> (u16, Value) {
+    let (status, body) = app
+        .send_json(
+            Method::PUT,
+            &format!("/api/v1/carts/{cart}/lines/{sku}"),
+            None,
+            &json!({ "quantity": quantity }),
+        )
+        .await;
+    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+}
+
+fn checkout_body(cart: &str, card: &str) -> Value {
+    json!({
+        "cart_id": cart,
+        "email": "ana@example.com",
+        "shipping_address": {
+            "name": "Ana Lima", "line1": "1 Main St", "city": "Springfield",
+            "postal_code": "12345", "country": "US"
+        },
+        "payment": { "card_number": card },
+    })
+}
+
+#[tokio::test]
+async fn a_cart_is_built_line_by_line_with_bounds() {
+    let app = spawn_app().await;
+    let cart = new_cart(&app).await;
+    let (status, body) = set_line(&app, &cart, "WANDS-13-QUEEN", json!(2)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["lines"][0]["quantity"], 2);
+    assert_eq!(body["item_count"], 2);
+    let (_, again) = set_line(&app, &cart, "WANDS-13-QUEEN", json!(2)).await;
+    assert_eq!(
+        again["lines"], body["lines"],
+        "setting the same quantity twice is one change"
+    );
+
+    for bad in [json!(-1), json!(100), json!("two"), json!(1.5), json!(null)] {
+        let (status, body) = set_line(&app, &cart, "WANDS-13-QUEEN", bad.clone()).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert_eq!(body["error"], "bad_request");
+    }
+    let (status, _) = set_line(&app, &cart, "NO-SUCH-SKU", json!(1)).await;
+    assert_eq!(status, 404);
+    let (status, _) = set_line(&app, "not-a-cart", "WANDS-13-QUEEN", json!(1)).await;
+    assert_eq!(status, 404);
+    let (status, body) = set_line(&app, &cart, "WANDS-13-QUEEN", json!(99)).await;
+    assert_eq!(status, 409, "more than is available: {body}");
+    assert_eq!(body["error"], "insufficient_stock");
+    let (status, body) = set_line(&app, &cart, "WANDS-13-QUEEN", json!(0)).await;
+    assert_eq!(status, 200);
+    assert!(body["lines"].as_array().unwrap().is_empty());
+
+    let huge = json!({ "quantity": 1, "padding": "x".repeat(100_000) });
+    let (status, _) = app
+        .send_json(
+            Method::PUT,
+            &format!("/api/v1/carts/{cart}/lines/WANDS-13-QUEEN"),
+            None,
+            &huge,
+        )
+        .await;
+    assert_eq!(status, 413);
+}
+
+#[tokio::test]
+async fn a_purchase_through_the_api_makes_one_order_and_one_charge() {
+    let app = spawn_app().await;
+    let cart = new_cart(&app).await;
+    set_line(&app, &cart, "WANDS-13-KING", json!(1)).await;
+    let (_, cart_body) = app.get_json(&format!("/api/v1/carts/{cart}")).await;
+    let total = cart_body["subtotal"]["amount"].as_i64().unwrap();
+
+    // Tampered prices in the request are ignored: the server prices the cart itself.
+    let mut body = checkout_body(&cart, "4242424242424242");
+    body["total"] = json!({ "amount": 1, "currency": "USD" });
+    body["lines"] = json!([{ "sku": "WANDS-13-KING", "unit_price": 1 }]);
+    let (status, first) = app
+        .send_json(
+            Method::POST,
+            "/api/v1/checkouts",
+            Some("api-key-000001"),
+            &body,
+        )
+        .await;
+    assert_eq!(status, 201, "{first}");
+    let placed: Value = serde_json::from_str(&first).unwrap();
+    assert_eq!(placed["status"], "confirmed");
+    assert_eq!(placed["total"]["amount"], total);
+    assert_eq!(app.ledger().await["charges"][0]["amount"], total);
+
+    let (status, again) = app
+        .send_json(
+            Method::POST,
+            "/api/v1/checkouts",
+            Some("api-key-000001"),
+            &body,
+        )
+        .await;
+    assert_eq!(
+        (status, again.as_str()),
+        (201, first.as_str()),
+        "replayed byte for byte"
+    );
+    let mut changed = body.clone();
+    changed["email"] = json!("other@example.com");
+    let (status, reused) = app
+        .send_json(
+            Method::POST,
+            "/api/v1/checkouts",
+            Some("api-key-000001"),
+            &changed,
+        )
+        .await;
+    assert_eq!(status, 422, "{reused}");
+
+    let checkout = placed["checkout_id"].as_str().unwrap();
+    let (status, view) = app.get_json(&format!("/api/v1/checkouts/{checkout}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(view["order_id"], placed["order_id"]);
+
+    let order = placed["order_id"].as_str().unwrap();
+    let (status, public) = app.get_json(&format!("/api/v1/orders/{order}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(public["lines"][0]["sku"], "WANDS-13-KING");
+    assert!(
+        public.get("shipping_address").is_none(),
+        "no personal data without the e-mail"
+    );
+    let (_, private) = app
+        .get_json(&format!("/api/v1/orders/{order}?email=ANA@example.com"))
+        .await;
+    assert_eq!(private["shipping_address"]["city"], "Springfield");
+    assert_eq!(app.ledger().await["charges"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn checkout_requests_are_checked_before_anything_happens() {
+    let app = spawn_app().await;
+    let cart = new_cart(&app).await;
+    set_line(&app, &cart, "WANDS-13-TWIN", json!(1)).await;
+    let good = checkout_body(&cart, "4242424242424242");
+    let (status, body) = app
+        .send_json(Method::POST, "/api/v1/checkouts", None, &good)
+        .await;
+    assert_eq!(status, 400, "a key is required: {body}");
+    for bad_key in ["short", "has spaces in it", &"k".repeat(65)] {
+        let (status, _) = app
+            .send_json(Method::POST, "/api/v1/checkouts", Some(bad_key), &good)
+            .await;
+        assert_eq!(status, 400, "{bad_key}");
+    }
+    let mut bad = good.clone();
+    bad["payment"]["card_number"] = json!("4242424242424241");
+    let (status, body) = app
+        .send_json(
+            Method::POST,
+            "/api/v1/checkouts",
+            Some("bad-card-key-1"),
+            &bad,
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let mut bad = good.clone();
+    bad["email"] = json!("not-an-email");
+    assert_eq!(
+        app.send_json(
+            Method::POST,
+            "/api/v1/checkouts",
+            Some("bad-mail-key-1"),
+            &bad
+        )
+        .await
+        .0,
+        400
+    );
+    let mut bad = good.clone();
+    bad["shipping_address"]["country"] = json!("Atlantis");
+    assert_eq!(
+        app.send_json(
+            Method::POST,
+            "/api/v1/checkouts",
+            Some("bad-addr-key-1"),
+            &bad
+        )
+        .await
+        .0,
+        400
+    );
+    let (status, _) = app
+        .send_json(
+            Method::POST,
+            "/api/v1/checkouts",
+            Some("unknown-cart-1"),
+            &checkout_body("0123456789abcdef0123456789abcdef", "4242424242424242"),
+        )
+        .await;
+    assert_eq!(status, 404);
+    assert!(
+        app.ledger().await["charges"].as_array().unwrap().is_empty(),
+        "nothing was charged"
+    );
+    let orders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM checkouts")
+        .fetch_one(app.scratch.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(orders, 0, "nothing was written");
+}
+
+#[tokio::test]
+async fn a_declined_card_is_402_and_a_shortfall_is_409_naming_the_sku() {
+    let app = spawn_app().await;
+    let cart = new_cart(&app).await;
+    set_line(&app, &cart, "WANDS-13-TWIN", json!(1)).await;
+    let (status, body) = app
+        .send_json(
+            Method::POST,
+            "/api/v1/checkouts",
+            Some("declined-api-1"),
+            &checkout_body(&cart, "4000000000009995"),
+        )
+        .await;
+    assert_eq!(status, 402, "{body}");
+    assert!(body.contains("insufficient_funds"));
+
+    sqlx::query("UPDATE stock_levels SET available = 0, received = held + committed WHERE variant_id = (SELECT id FROM variants WHERE sku = 'WANDS-13-TWIN')")
+        .execute(app.scratch.db.pool())
+        .await
+        .unwrap();
+    let (status, body) = app
+        .send_json(
+            Method::POST,
+            "/api/v1/checkouts",
+            Some("sold-out-api-1"),
+            &checkout_body(&cart, "4242424242424242"),
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (body["error"].as_str(), body["sku"].as_str()),
+        (Some("out_of_stock"), Some("WANDS-13-TWIN"))
+    );
+}
