@@ -1,18 +1,243 @@
-//! The cart page. Carts themselves arrive with checkout; until then every cart is empty,
-//! which is what this page truthfully says.
+//! The cart page and the cart's server functions. Every form posts to a server function that
+//! ends in a redirect, so each works as a plain form without JavaScript, and with it the
+//! router follows the redirect without a reload. Outcomes travel in the query string
+//! (`?error=stock&sku=…`), never in server-side flash state.
 
+use crate::catalog::cards::Monogram;
+use crate::error::ErrorPage;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
+use leptos_router::hooks::{use_location, use_query_map};
+use shop::cart::{Cart, CartLine, LineNotice};
+
+/// The shopper's cart, or `None` when they have none yet.
+#[server(prefix = "/rpc", endpoint = "cart/load")]
+pub async fn load_cart() -> Result<Option<Cart>, crate::error::AppError> {
+    let Some(id) = crate::session::cart_from_cookie() else {
+        return Ok(None);
+    };
+    let services = crate::services::services()?;
+    match services.carts.get(&id).await {
+        Ok(cart) => Ok(Some(cart)),
+        Err(shop::cart::CartError::CartNotFound) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A fresh random token for a form (an add-to-cart operation id, say), made on the server so
+/// the page and its hydrated copy agree.
+#[server(prefix = "/rpc", endpoint = "token")]
+pub async fn fresh_token() -> Result<String, crate::error::AppError> {
+    Ok(shop::checkout::IdempotencyKey::generate()
+        .as_str()
+        .to_string())
+}
+
+/// Adds `quantity` of `sku`; the same `op` twice adds once (a double-clicked button).
+#[server(prefix = "/rpc", endpoint = "cart/add")]
+pub async fn add_to_cart(
+    sku: String,
+    quantity: String,
+    op: String,
+) -> Result<(), crate::error::AppError> {
+    use crate::session::{ensure_cart, redirect};
+    use shop::cart::{CartError, Quantity};
+    use shop::catalog::Sku;
+    let services = crate::services::services()?;
+    let Ok(sku) = Sku::parse(&sku) else {
+        redirect("/cart?error=unknown_sku");
+        return Ok(());
+    };
+    // Errors go back to the product page the shopper came from.
+    let back = match services.catalog.variant_by_sku(&sku).await? {
+        Some(v) => format!("{}?sku={sku}", shop::catalog::product_url(&v.slug)),
+        None => {
+            redirect("/cart?error=unknown_sku");
+            return Ok(());
+        }
+    };
+    let Ok(quantity) = Quantity::parse(&quantity) else {
+        redirect(&format!("{back}&error=quantity"));
+        return Ok(());
+    };
+    let op = shop::input::parse_token("op", &op).ok();
+    let cart = ensure_cart(&services).await?;
+    let now = services.clock.now();
+    match services
+        .carts
+        .add(&cart, &sku, quantity, op.as_deref(), now)
+        .await
+    {
+        Ok(_) => redirect(&format!("/cart?added={sku}")),
+        Err(CartError::InsufficientStock { available, .. }) => {
+            redirect(&format!("{back}&error=stock&available={available}"))
+        }
+        Err(CartError::TooMany { .. }) => redirect(&format!("{back}&error=too_many")),
+        Err(CartError::MixedCurrency { .. }) => redirect(&format!("{back}&error=currency")),
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
+}
+
+/// Sets a line's quantity (0 removes it).
+#[server(prefix = "/rpc", endpoint = "cart/set")]
+pub async fn set_cart_line(sku: String, quantity: String) -> Result<(), crate::error::AppError> {
+    use crate::session::{cart_from_cookie, redirect};
+    use shop::cart::{CartError, LineQuantity};
+    use shop::catalog::Sku;
+    let services = crate::services::services()?;
+    let (Some(cart), Ok(sku)) = (cart_from_cookie(), Sku::parse(&sku)) else {
+        redirect("/cart");
+        return Ok(());
+    };
+    let Ok(quantity) = LineQuantity::parse(&quantity) else {
+        redirect(&format!("/cart?error=quantity&sku={sku}"));
+        return Ok(());
+    };
+    let now = services.clock.now();
+    match services.carts.set_line(&cart, &sku, quantity, now).await {
+        Ok(_) | Err(CartError::CartNotFound | CartError::UnknownSku(_)) => redirect("/cart"),
+        Err(CartError::InsufficientStock { available, .. }) => redirect(&format!(
+            "/cart?error=stock&sku={sku}&available={available}"
+        )),
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
+}
+
+/// A sentence for an `?error=` code on the cart and product pages.
+pub fn cart_error_message(code: &str, available: Option<String>) -> String {
+    match code {
+        "stock" => match available.as_deref() {
+            Some("0") => "Sorry, that just sold out.".to_string(),
+            Some(n) => format!("Only {n} left in stock, so we couldn't add that many."),
+            None => "There isn't enough in stock for that.".to_string(),
+        },
+        "quantity" => "Please choose a quantity from 1 to 99.".to_string(),
+        "too_many" => "You can order at most 99 of one item.".to_string(),
+        "currency" => "That item is priced in another currency than your cart.".to_string(),
+        "unknown_sku" => "We couldn't find that item.".to_string(),
+        _ => "Something about that request wasn't right; please try again.".to_string(),
+    }
+}
 
 #[component]
 pub fn CartRoute() -> impl IntoView {
+    let location = use_location();
+    let query = use_query_map();
+    // Refetch whenever the query changes: every cart form ends in a redirect back here.
+    let cart = Resource::new(move || location.search.get(), |_| load_cart());
+    let notice = move || {
+        let q = query.read();
+        if let Some(code) = q.get("error") {
+            Some((
+                "notice error",
+                cart_error_message(&code, q.get("available")),
+            ))
+        } else {
+            q.get("added")
+                .map(|_| ("notice success", "Added to your cart.".to_string()))
+        }
+    };
     view! {
         <Title text="Your cart"/>
         <section class="cart">
             <h1>"Your cart"</h1>
-            <p class="empty">"Your cart is empty."</p>
-            <p><A href="/" attr:class="button">"Continue shopping"</A></p>
+            {move || notice().map(|(class, text)| view! { <p class=class role="status">{text}</p> })}
+            <Suspense fallback=|| view! { <p class="loading">"Loading your cart…"</p> }>
+                {move || Suspend::new(async move {
+                    match cart.await {
+                        Ok(Some(cart)) if !cart.is_empty() => view! { <CartView cart/> }.into_any(),
+                        Ok(_) => view! {
+                            <p class="empty">"Your cart is empty."</p>
+                            <p><A href="/" attr:class="button">"Continue shopping"</A></p>
+                        }
+                        .into_any(),
+                        Err(error) => view! { <ErrorPage error/> }.into_any(),
+                    }
+                })}
+            </Suspense>
         </section>
     }
+}
+
+#[component]
+fn CartView(cart: Cart) -> impl IntoView {
+    let buyable = cart.is_buyable();
+    let subtotal = cart.subtotal.map(|m| m.to_string()).unwrap_or_default();
+    let lines: Vec<AnyView> = cart.lines.into_iter().map(line_view).collect();
+    view! {
+        <ul class="cart-lines">{lines}</ul>
+        <div class="cart-summary">
+            <p class="subtotal">
+                "Subtotal (" {cart.item_count} " items): "
+                <strong data-testid="subtotal">{subtotal}</strong>
+            </p>
+            {if buyable {
+                view! { <A href="/checkout" attr:class="button">"Check out"</A> }.into_any()
+            } else {
+                view! {
+                    <p class="notice error">
+                        "Some items are no longer available in the quantity you chose. "
+                        "Lower the quantity or remove them to check out."
+                    </p>
+                }
+                .into_any()
+            }}
+        </div>
+    }
+    .into_any()
+}
+
+fn line_view(line: CartLine) -> AnyView {
+    let set = ServerAction::<SetCartLine>::new();
+    let remove = ServerAction::<SetCartLine>::new();
+    let notices: Vec<AnyView> = line
+        .notices
+        .iter()
+        .map(|n| {
+            let text = match n {
+                LineNotice::OutOfStock => "Sold out".to_string(),
+                LineNotice::OnlyLeft { available } => format!("Only {available} left"),
+                LineNotice::PriceChanged { was, now } => {
+                    format!("Price changed from {was} to {now}")
+                }
+            };
+            view! { <li>{text}</li> }.into_any()
+        })
+        .collect();
+    let sku = line.sku.to_string();
+    let (set_sku, remove_sku) = (sku.clone(), sku.clone());
+    let title = line.title.clone();
+    let quantity = line.quantity.get();
+    let max = line.available.clamp(1, 99);
+    view! {
+        <li class="cart-line" data-sku=sku>
+            <a href=line.url() class="thumb" aria-hidden="true" tabindex="-1">
+                <Monogram title=line.title.clone()/>
+            </a>
+            <div class="line-info">
+                <a href=line.url() class="line-title">{line.title.clone()}</a>
+                <p class="line-options">{line.options.clone()}</p>
+                <p class="line-price">{line.unit_price.to_string()} " each"</p>
+                <ul class="line-notices">{notices}</ul>
+            </div>
+            <ActionForm action=set attr:class="line-quantity">
+                <input type="hidden" name="sku" value=set_sku/>
+                <label>
+                    <span class="visually-hidden">"Quantity of " {title}</span>
+                    <input type="number" name="quantity" min="1" max=max value=quantity required/>
+                </label>
+                <button type="submit" class="secondary">"Update"</button>
+            </ActionForm>
+            <p class="line-total">{line.line_total.to_string()}</p>
+            <ActionForm action=remove attr:class="line-remove">
+                <input type="hidden" name="sku" value=remove_sku/>
+                <input type="hidden" name="quantity" value="0"/>
+                <button type="submit" class="link">"Remove"</button>
+            </ActionForm>
+        </li>
+    }
+    .into_any()
 }

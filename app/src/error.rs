@@ -95,6 +95,64 @@ mod from_shop {
             }
         }
     }
+
+    impl From<shop::cart::CartError> for AppError {
+        fn from(e: shop::cart::CartError) -> Self {
+            use shop::cart::CartError::*;
+            match e {
+                CartNotFound => AppError::NotFound("We couldn't find that cart.".into()),
+                UnknownSku(_) => AppError::NotFound("We couldn't find that product.".into()),
+                InsufficientStock { available, .. } => {
+                    AppError::BadRequest(format!("Only {available} left in stock."))
+                }
+                TooMany { .. } => AppError::BadRequest("At most 99 of an item per order.".into()),
+                MixedCurrency { .. } => AppError::BadRequest(
+                    "That item is priced in another currency than your cart.".into(),
+                ),
+                Catalog(c) => c.into(),
+                Database(ref db) if shop::db::is_unavailable(db) => AppError::Unavailable,
+                Database(_) => {
+                    tracing::error!(error = %e, "cart operation failed");
+                    AppError::Internal
+                }
+            }
+        }
+    }
+
+    impl From<shop::checkout::CheckoutError> for AppError {
+        fn from(e: shop::checkout::CheckoutError) -> Self {
+            use shop::checkout::CheckoutError::*;
+            match e {
+                KeyReused => AppError::BadRequest(
+                    "This checkout form was already submitted with other details. Please start again from your cart.".into(),
+                ),
+                CartNotFound => AppError::NotFound("We couldn't find your cart.".into()),
+                NotFound => AppError::NotFound("We couldn't find that checkout.".into()),
+                Database(ref db) if shop::db::is_unavailable(db) => AppError::Unavailable,
+                other => {
+                    tracing::error!(error = %other, "checkout failed");
+                    AppError::Internal
+                }
+            }
+        }
+    }
+
+    impl From<shop::orders::OrderError> for AppError {
+        fn from(e: shop::orders::OrderError) -> Self {
+            match e {
+                shop::orders::OrderError::NotFound => {
+                    AppError::NotFound("We couldn't find that order.".into())
+                }
+                shop::orders::OrderError::Database(ref db) if shop::db::is_unavailable(db) => {
+                    AppError::Unavailable
+                }
+                other => {
+                    tracing::error!(error = %other, "order read failed");
+                    AppError::Internal
+                }
+            }
+        }
+    }
 }
 
 /// Sets the HTTP status of the page being rendered on the server (a no-op in the browser).

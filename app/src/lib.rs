@@ -6,10 +6,14 @@
 
 pub mod cart;
 pub mod catalog;
+pub mod checkout;
 pub mod error;
 pub mod layout;
+pub mod orders;
 #[cfg(feature = "ssr")]
 pub mod services;
+#[cfg(feature = "ssr")]
+pub mod session;
 
 use leptos::prelude::*;
 use leptos_meta::{Link, Meta, MetaTags, Stylesheet, Title, provide_meta_context};
@@ -67,6 +71,14 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/p/:slug") view=catalog::ProductRoute ssr=SsrMode::Async/>
                     <Route path=path!("/search") view=catalog::SearchRoute ssr=SsrMode::Async/>
                     <Route path=path!("/cart") view=cart::CartRoute ssr=SsrMode::Async/>
+                    <Route path=path!("/checkout") view=checkout::CheckoutRoute ssr=SsrMode::Async/>
+                    <Route
+                        path=path!("/checkout/:id")
+                        view=checkout::CheckoutStatusRoute
+                        ssr=SsrMode::Async
+                    />
+                    <Route path=path!("/orders") view=orders::OrderLookupRoute ssr=SsrMode::Async/>
+                    <Route path=path!("/orders/:id") view=orders::OrderRoute ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <layout::Footer/>

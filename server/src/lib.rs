@@ -85,7 +85,23 @@ pub fn router(state: AppState) -> Router {
     let services = state.services.clone();
     let provide = move || provide_context(services.clone());
     let options = state.leptos_options.clone();
+    // The bundle (wasm, JS, CSS) straight from disk: brotli or gzip files when the browser
+    // takes them, conditional requests answered with 304. The names carry no hash, so the
+    // browser revalidates each time (`no-cache`) rather than keeping a stale bundle.
+    let pkg = tower::ServiceBuilder::new()
+        .layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
+            http::header::CACHE_CONTROL,
+            http::HeaderValue::from_static("no-cache"),
+        ))
+        .service(
+            tower_http::services::ServeDir::new(
+                std::path::Path::new(&*state.leptos_options.site_root).join("pkg"),
+            )
+            .precompressed_br()
+            .precompressed_gzip(),
+        );
     Router::new()
+        .nest_service("/pkg", pkg)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .nest("/api/v1", api::router())

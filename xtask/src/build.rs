@@ -211,10 +211,22 @@ fn with_suffix(file: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// `cargo xtask run [-- server args]`: build, then become the server.
+/// `cargo xtask run [-- server args]`: build, start the payment gateway simulator beside the
+/// shop (unless `EMPORIUM_GATEWAY_URL` points elsewhere), then become the server.
 pub fn run(args: &[String]) -> Result<ExitCode> {
     let built = build_all(false)?;
     let args: Vec<&String> = args.iter().skip_while(|a| *a == "--").collect();
+    let serving = args.is_empty() || args.first().is_some_and(|a| *a == "serve");
+    if serving && std::env::var_os("EMPORIUM_GATEWAY_URL").is_none() {
+        step("Starting the payment gateway simulator");
+        // It shares the shop's process group, so Ctrl-C stops both. If its port is taken (a
+        // second shop beside the first), it exits and the shop uses the running one.
+        Command::new(&built.server)
+            .arg("gateway")
+            .current_dir(util::root())
+            .spawn()
+            .context("cannot start the gateway simulator")?;
+    }
     step("Starting Emporium");
     let mut cmd = Command::new(&built.server);
     cmd.args(args).current_dir(util::root());

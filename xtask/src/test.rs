@@ -143,23 +143,42 @@ fn cargo_test(env: &[(&str, &str)]) -> Result<(usize, usize)> {
 fn playwright(server: &Path, site: &Path, chromium: &Path) -> Result<(usize, usize, Result<()>)> {
     let root = util::root();
     let port = free_port()?;
+    let gateway_port = free_port()?;
     let data = std::env::temp_dir().join(format!("emporium-e2e-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
+    // The payment gateway simulator: its own process and ledger, as in production.
+    let mut gateway = Command::new(server)
+        .arg("gateway")
+        .env("EMPORIUM_GATEWAY_ADDR", format!("127.0.0.1:{gateway_port}"))
+        .env("EMPORIUM_DATA_DIR", &data)
+        .env("RUST_LOG", "warn")
+        .current_dir(&root)
+        .spawn()
+        .context("cannot start the gateway simulator")?;
     let mut child = Command::new(server)
         .env("EMPORIUM_ADDR", format!("127.0.0.1:{port}"))
         .env("EMPORIUM_DATA_DIR", &data)
         .env("EMPORIUM_SITE_ROOT", site)
+        .env(
+            "EMPORIUM_GATEWAY_URL",
+            format!("http://127.0.0.1:{gateway_port}"),
+        )
         .env("RUST_LOG", "warn")
         .current_dir(&root)
         .spawn()
         .context("cannot start the server")?;
     let result = (|| -> Result<(usize, usize)> {
-        wait_ready(port, &mut child)?;
+        wait_ready(gateway_port, "/healthz", &mut gateway)?;
+        wait_ready(port, "/readyz", &mut child)?;
         let results = root.join("end2end/test-results/results.json");
         let _ = std::fs::remove_file(&results);
         let status = Command::new("npx")
             .args(["playwright", "test"])
             .env("EMPORIUM_BASE_URL", format!("http://127.0.0.1:{port}"))
+            .env(
+                "EMPORIUM_GATEWAY_URL",
+                format!("http://127.0.0.1:{gateway_port}"),
+            )
             .env("CHROMIUM_PATH", chromium)
             .current_dir(root.join("end2end"))
             .status()
@@ -177,6 +196,7 @@ fn playwright(server: &Path, site: &Path, chromium: &Path) -> Result<(usize, usi
         Ok((passed, failed))
     })();
     let stopped = stop_gracefully(&mut child);
+    let _ = stop_gracefully(&mut gateway);
     let _ = std::fs::remove_dir_all(&data);
     let (passed, failed) = result?;
     Ok((passed, failed, stopped))
@@ -187,14 +207,14 @@ fn free_port() -> Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
-/// Polls `/readyz` until it answers 200, the server exits, or a minute passes.
-fn wait_ready(port: u16, child: &mut Child) -> Result<()> {
+/// Polls `path` until it answers 200, the process exits, or a minute passes.
+fn wait_ready(port: u16, path: &str, child: &mut Child) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
         if let Some(status) = child.try_wait()? {
             bail!("the server exited before it was ready ({status})");
         }
-        if http_status(port, "/readyz").ok() == Some(200) {
+        if http_status(port, path).ok() == Some(200) {
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(200));

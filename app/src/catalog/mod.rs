@@ -2,7 +2,7 @@
 //! feed them. Each server function is a short adapter: parse the arguments into `shop`
 //! types, call one service, map the error.
 
-mod cards;
+pub(crate) mod cards;
 mod category;
 mod home;
 mod product;

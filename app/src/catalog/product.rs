@@ -17,11 +17,15 @@ pub fn ProductRoute() -> impl IntoView {
     // Only the slug keys the resource: choosing a variant changes the query, not the data.
     let slug = move || params.read().get("slug").unwrap_or_default();
     let product = Resource::new(slug, load_product);
+    // The add-to-cart form's operation id, made on the server so that a double click (and a
+    // resubmitted form) adds once.
+    let op = Resource::new(|| (), |_| crate::cart::fresh_token());
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading product…"</p> }>
             {move || Suspend::new(async move {
+                let op = op.await.unwrap_or_default();
                 match product.await {
-                    Ok(product) => view! { <ProductView product/> }.into_any(),
+                    Ok(product) => view! { <ProductView product op/> }.into_any(),
                     Err(error) => view! { <ErrorPage error/> }.into_any(),
                 }
             })}
@@ -30,7 +34,7 @@ pub fn ProductRoute() -> impl IntoView {
 }
 
 #[component]
-fn ProductView(product: ProductDetail) -> impl IntoView {
+fn ProductView(product: ProductDetail, op: String) -> impl IntoView {
     let query = use_query_map();
     let variants = StoredValue::new(product.variants.clone());
     // The chosen variant follows `?sku=`; an unknown or missing SKU means the first one.
@@ -60,6 +64,7 @@ fn ProductView(product: ProductDetail) -> impl IntoView {
                     {product.rating.map(|r| view! { " · " <Stars stars=r.stars()/> })}
                 </p>
                 <Purchase product=product.clone() selected/>
+                <AddToCart selected op/>
                 <Details product=details/>
             </div>
         </article>
@@ -117,6 +122,49 @@ fn Purchase(product: ProductDetail, selected: Memo<Option<Variant>>) -> impl Int
                 {move || selected.read().as_ref().map(|v| v.sku.to_string())}
             </span>
         </p>
+    }
+    .into_any()
+}
+
+/// The add-to-cart form for the selected variant. A plain form post without JavaScript.
+#[component]
+fn AddToCart(selected: Memo<Option<Variant>>, op: String) -> impl IntoView {
+    let add = ServerAction::<crate::cart::AddToCart>::new();
+    let pending = add.pending();
+    let query = use_query_map();
+    let error = move || {
+        let q = query.read();
+        q.get("error")
+            .map(|code| crate::cart::cart_error_message(&code, q.get("available")))
+    };
+    let sku = move || {
+        selected
+            .read()
+            .as_ref()
+            .map(|v| v.sku.to_string())
+            .unwrap_or_default()
+    };
+    let sold_out = move || selected.read().as_ref().is_none_or(|v| v.available <= 0);
+    let max = move || {
+        selected
+            .read()
+            .as_ref()
+            .map(|v| v.available.clamp(1, 99))
+            .unwrap_or(1)
+    };
+    view! {
+        {move || error().map(|m| view! { <p class="notice error" role="alert">{m}</p> })}
+        <ActionForm action=add attr:class="add-to-cart">
+            <input type="hidden" name="sku" value=sku/>
+            <input type="hidden" name="op" value=op/>
+            <label class="quantity">
+                "Quantity"
+                <input type="number" name="quantity" min="1" max=max value="1" required/>
+            </label>
+            <button type="submit" disabled=move || sold_out() || pending.get()>
+                {move || if sold_out() { "Sold out" } else { "Add to cart" }}
+            </button>
+        </ActionForm>
     }
     .into_any()
 }

@@ -69,24 +69,20 @@ fn error(status: StatusCode, kind: &str, message: impl Into<String>) -> Response
     (status, Json(body)).into_response()
 }
 
-fn idempotency_key(headers: &HeaderMap) -> Result<String, Response> {
+/// The request's `Idempotency-Key`, or the 400 to answer with.
+fn idempotency_key(headers: &HeaderMap) -> Result<String, Box<Response>> {
+    let refuse = |message: String| {
+        Box::new(error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            message,
+        ))
+    };
     let key = headers
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| {
-            error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request_error",
-                "the Idempotency-Key header is required",
-            )
-        })?;
-    shop::input::parse_token("Idempotency-Key", key).map_err(|e| {
-        error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request_error",
-            e.to_string(),
-        )
-    })
+        .ok_or_else(|| refuse("the Idempotency-Key header is required".into()))?;
+    shop::input::parse_token("Idempotency-Key", key).map_err(|e| refuse(e.to_string()))
 }
 
 #[derive(Deserialize)]
@@ -103,7 +99,7 @@ async fn create_charge(
 ) -> Response {
     let key = match idempotency_key(&headers) {
         Ok(k) => k,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let request: ChargeRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
@@ -220,7 +216,7 @@ async fn create_refund(
 ) -> Response {
     let key = match idempotency_key(&headers) {
         Ok(k) => k,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let request: RefundRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,

@@ -82,6 +82,16 @@ impl Carts {
         Ok(found.is_some())
     }
 
+    /// How many items the cart holds (0 for an unknown cart): one cheap query, for headers.
+    pub async fn item_count(&self, id: &CartId) -> Result<i64, CartError> {
+        Ok(sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(quantity), 0) AS BIGINT) FROM cart_lines WHERE cart_id = $1",
+        )
+        .bind(id.as_str())
+        .fetch_one(self.db.pool())
+        .await?)
+    }
+
     /// The cart with current prices, live availability and notices per line.
     pub async fn get(&self, id: &CartId) -> Result<Cart, CartError> {
         if !self.exists(id).await? {

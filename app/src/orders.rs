@@ -1,0 +1,148 @@
+//! Order pages: an order's status and contents, and finding an order by number and e-mail.
+
+use crate::error::ErrorPage;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+use shop::orders::Order;
+
+/// An order by its (unguessable) id. The page shows its status and contents; the e-mail is
+/// masked and the address left out, since the link may be shared.
+#[server(prefix = "/rpc", endpoint = "orders/load")]
+pub async fn load_order(id: String) -> Result<Order, crate::error::AppError> {
+    let id = shop::orders::OrderId::parse(&id)
+        .map_err(|_| crate::error::AppError::NotFound("We couldn't find that order.".into()))?;
+    let services = crate::services::services()?;
+    let mut order = services.orders.get(&id).await?;
+    order.email = mask_email(&order.email);
+    order.shipping_address = shop::checkout::Address {
+        name: String::new(),
+        line1: String::new(),
+        line2: String::new(),
+        city: order.shipping_address.city,
+        postal_code: String::new(),
+        country: order.shipping_address.country,
+    };
+    Ok(order)
+}
+
+#[cfg(feature = "ssr")]
+fn mask_email(email: &str) -> String {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}•••@{domain}")
+        }
+        None => "•••".into(),
+    }
+}
+
+/// Finds a guest's order from its number and e-mail; a mismatch and an unknown number look
+/// the same.
+#[server(prefix = "/rpc", endpoint = "orders/lookup")]
+pub async fn lookup_order(order: String, email: String) -> Result<(), crate::error::AppError> {
+    use crate::session::redirect;
+    let services = crate::services::services()?;
+    let found = match shop::orders::OrderId::parse(order.trim()) {
+        Ok(id) => services.orders.lookup(&id, &email).await.ok(),
+        Err(_) => None,
+    };
+    match found {
+        Some(order) => redirect(&format!("/orders/{}", order.id)),
+        None => redirect("/orders?notfound=1"),
+    }
+    Ok(())
+}
+
+#[component]
+pub fn OrderRoute() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let order = Resource::new(id, load_order);
+    #[cfg(feature = "hydrate")]
+    {
+        use std::time::Duration;
+        // Status moves on its own (fulfillment); keep the page current while it is open.
+        if let Ok(handle) =
+            set_interval_with_handle(move || order.refetch(), Duration::from_secs(5))
+        {
+            on_cleanup(move || handle.clear());
+        }
+    }
+    view! {
+        <Title text="Your order"/>
+        <Transition fallback=|| view! { <p class="loading">"Loading your order…"</p> }>
+            {move || Suspend::new(async move {
+                match order.await {
+                    Ok(order) => view! { <OrderView order/> }.into_any(),
+                    Err(error) => view! { <ErrorPage error/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn OrderView(order: Order) -> impl IntoView {
+    let currency = order.total.currency;
+    let lines: Vec<AnyView> = order
+        .lines
+        .iter()
+        .map(|l| {
+            let price = shop::Money::new(l.unit_price * l.quantity, currency).to_string();
+            view! {
+                <li>
+                    <span>{format!("{} × {}", l.quantity, l.title)}</span>
+                    <span class="muted">{l.options.clone()}</span>
+                    <span>{price}</span>
+                </li>
+            }
+            .into_any()
+        })
+        .collect();
+    let history: Vec<AnyView> = order
+        .history
+        .iter()
+        .map(|h| view! { <li>{h.status.label()}</li> }.into_any())
+        .collect();
+    view! {
+        <section class="order">
+            <h1>"Order " <span class="order-number">{order.id.to_string()}</span></h1>
+            <p class="lead">
+                "Status: " <strong data-testid="order-status">{order.status.label()}</strong>
+            </p>
+            <ol class="timeline" aria-label="Order history">{history}</ol>
+            <h2>"Items"</h2>
+            <ul class="order-lines">{lines}</ul>
+            <p class="total">"Total " <strong>{order.total.to_string()}</strong></p>
+            <p class="muted">
+                "Confirmation sent to " {order.email.clone()} ". Shipping to "
+                {order.shipping_address.city.clone()} ", " {order.shipping_address.country.clone()} "."
+            </p>
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+pub fn OrderLookupRoute() -> impl IntoView {
+    let lookup = ServerAction::<LookupOrder>::new();
+    let query = use_query_map();
+    let not_found = move || query.read().get("notfound").is_some();
+    view! {
+        <Title text="Find your order"/>
+        <section class="order-lookup">
+            <h1>"Find your order"</h1>
+            <Show when=not_found>
+                <p class="notice error" role="alert">
+                    "We couldn't find an order with that number and e-mail address."
+                </p>
+            </Show>
+            <ActionForm action=lookup attr:class="lookup-form">
+                <label>"Order number" <input name="order" required maxlength="40" placeholder="ord_…"/></label>
+                <label>"E-mail used for the order" <input type="email" name="email" required maxlength="254"/></label>
+                <button type="submit">"Find order"</button>
+            </ActionForm>
+        </section>
+    }
+}
