@@ -804,12 +804,16 @@ impl Checkouts {
         Ok(Step::Continue)
     }
 
+    /// Test-only: dies here, as `kill -9` would kill it, if configured to.
     fn crash_point(&self, state: CheckoutState) {
         if self.config.crash_after == Some(state) {
             tracing::error!(
                 state = state.as_str(),
-                "EMPORIUM_TEST_CRASH_AFTER: aborting"
+                "EMPORIUM_TEST_CRASH_AFTER: killing the process"
             );
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &std::process::id().to_string()])
+                .status();
             std::process::abort();
         }
     }
