@@ -3,6 +3,7 @@
 //! `main.rs` is the command line around it; tests drive it directly.
 
 pub mod api;
+pub mod bench;
 pub mod config;
 pub mod demo;
 pub mod gateway;

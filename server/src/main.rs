@@ -26,6 +26,11 @@ enum Command {
     Migrate,
     /// Run the payment gateway simulator (its own port and ledger database).
     Gateway,
+    /// Benchmarks that need no running shop (see BENCHMARKS.md).
+    Bench {
+        #[command(subcommand)]
+        which: Bench,
+    },
     /// Import products from DummyJSON (.json) or WANDS (.tsv) files, or generate a synthetic
     /// catalog. Exits with 2 if some rows were skipped (each is listed with its line).
     Import {
@@ -37,6 +42,20 @@ enum Command {
         /// Import the built-in demo catalog.
         #[arg(long, conflicts_with_all = ["files", "synthetic"])]
         demo: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum Bench {
+    /// Holds per second on one SKU next to the raw conditional UPDATE rate, same run.
+    HotSku {
+        /// `sqlite` (a fresh file) or a PostgreSQL URL (a fresh schema in it).
+        #[arg(long, default_value = "sqlite")]
+        database: String,
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+        #[arg(long, default_value_t = 32)]
+        tasks: usize,
     },
 }
 
@@ -105,6 +124,30 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
             axum::serve(listener, server::gateway::router(state))
                 .with_graceful_shutdown(server::shutdown_signal())
                 .await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            which:
+                Bench::HotSku {
+                    database,
+                    seconds,
+                    tasks,
+                },
+        } => {
+            let rates = server::bench::hot_sku(&database, seconds, tasks).await?;
+            let raw = rates.first().map(|r| r.per_second).unwrap_or(1.0);
+            println!(
+                "hot SKU, {tasks} tasks, {seconds} s each, on {}",
+                shop::db::redact(&database)
+            );
+            for rate in &rates {
+                println!(
+                    "  {:<55} {:>10.0}/s  {:>5.2}× raw",
+                    rate.name,
+                    rate.per_second,
+                    rate.per_second / raw
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {

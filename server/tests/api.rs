@@ -6,7 +6,7 @@
 mod common;
 use common::spawn_app;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn products_are_listed_with_paging_and_urls() {
     let app = spawn_app().await;
     let (status, body) = app.get_json("/api/v1/products?per_page=5&page=2").await;
@@ -29,7 +29,7 @@ async fn products_are_listed_with_paging_and_urls() {
     assert_eq!(app.get(url).await.status(), 200);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn products_can_be_filtered_by_category() {
     let app = spawn_app().await;
     let (status, body) = app
@@ -54,7 +54,7 @@ async fn products_can_be_filtered_by_category() {
     assert_eq!(body["error"], "not_found");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_product_has_variants_with_prices_and_live_availability() {
     let app = spawn_app().await;
     let (_, list) = app.get_json("/api/v1/products?category=furniture/bedroom-furniture/beds-and-headboards/beds&per_page=100").await;
@@ -94,7 +94,7 @@ async fn a_product_has_variants_with_prices_and_live_availability() {
     assert_eq!(after["variants"][2]["available"], 0);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_requests_get_400_with_a_json_error() {
     let app = spawn_app().await;
     for path in [
@@ -116,7 +116,7 @@ async fn malformed_requests_get_400_with_a_json_error() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_things_get_404_with_a_json_error() {
     let app = spawn_app().await;
     for path in [
@@ -130,7 +130,7 @@ async fn unknown_things_get_404_with_a_json_error() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_and_readiness_report_each_component() {
     let app = spawn_app().await;
     let (status, text) = app.get_text("/healthz").await;

@@ -44,7 +44,7 @@ fn checkout_body(cart: &str, card: &str) -> Value {
     })
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cart_is_built_line_by_line_with_bounds() {
     let app = spawn_app().await;
     let cart = new_cart(&app).await;
@@ -86,7 +86,7 @@ async fn a_cart_is_built_line_by_line_with_bounds() {
     assert_eq!(status, 413);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_purchase_through_the_api_makes_one_order_and_one_charge() {
     let app = spawn_app().await;
     let cart = new_cart(&app).await;
@@ -157,7 +157,7 @@ async fn a_purchase_through_the_api_makes_one_order_and_one_charge() {
     assert_eq!(app.ledger().await["charges"].as_array().unwrap().len(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn checkout_requests_are_checked_before_anything_happens() {
     let app = spawn_app().await;
     let cart = new_cart(&app).await;
@@ -230,7 +230,7 @@ async fn checkout_requests_are_checked_before_anything_happens() {
     assert_eq!(orders, 0, "nothing was written");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_declined_card_is_402_and_a_shortfall_is_409_naming_the_sku() {
     let app = spawn_app().await;
     let cart = new_cart(&app).await;

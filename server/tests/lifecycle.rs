@@ -24,7 +24,7 @@ async fn product_count(scratch: &ScratchDb) -> i64 {
         .unwrap()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_start_never_reimports_the_demo_catalog() {
     let scratch = ScratchDb::new().await.unwrap();
     let settings = settings_for(&scratch);
@@ -40,7 +40,7 @@ async fn a_second_start_never_reimports_the_demo_catalog() {
     assert_eq!(product_count(&scratch).await, 583);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nodes_starting_together_import_the_demo_catalog_once() {
     let scratch = ScratchDb::new().await.unwrap();
     let settings = settings_for(&scratch);
@@ -61,7 +61,7 @@ async fn nodes_starting_together_import_the_demo_catalog_once() {
     assert_eq!(slugs, 584);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_stops_cleanly_when_asked() {
     let mut app = spawn_app().await;
     assert_eq!(app.get("/healthz").await.status(), 200);

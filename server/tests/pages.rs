@@ -6,7 +6,7 @@
 mod common;
 use common::spawn_app;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_home_page_lists_departments_and_products() {
     let app = spawn_app().await;
     let (status, html) = app.get_text("/").await;
@@ -21,7 +21,7 @@ async fn the_home_page_lists_departments_and_products() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_category_page_lists_its_products_with_pagination() {
     let app = spawn_app().await;
     let (status, html) = app.get_text("/c/furniture?sort=price_asc").await;
@@ -46,7 +46,7 @@ async fn a_category_page_lists_its_products_with_pagination() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_paging_is_a_clear_400_not_a_crash() {
     let app = spawn_app().await;
     for query in [
@@ -65,7 +65,7 @@ async fn malformed_paging_is_a_clear_400_not_a_crash() {
     assert!(html.contains("The page must be a whole number from 1 to 10000."));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_product_page_shows_the_chosen_variant() {
     let app = spawn_app().await;
     let (status, html) = app
@@ -89,7 +89,7 @@ async fn a_product_page_shows_the_chosen_variant() {
     assert_eq!(status, 200);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_products_categories_and_routes_are_real_404s() {
     let app = spawn_app().await;
     for path in [
@@ -106,7 +106,7 @@ async fn unknown_products_categories_and_routes_are_real_404s() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_finds_products_and_survives_absurd_queries() {
     let app = spawn_app().await;
     let (status, html) = app.get_text("/search?q=tufted+bed").await;
@@ -119,7 +119,7 @@ async fn search_finds_products_and_survives_absurd_queries() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn static_files_are_served_and_missing_ones_are_404() {
     let app = spawn_app().await;
     let response = app.get("/favicon.ico").await;
@@ -130,7 +130,7 @@ async fn static_files_are_served_and_missing_ones_are_404() {
     assert_eq!(status, 404);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_are_compressed_for_browsers_that_accept_it() {
     let app = spawn_app().await;
     let response = app

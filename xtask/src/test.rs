@@ -94,6 +94,10 @@ pub fn test(_args: &[String]) -> Result<ExitCode> {
     })
 }
 
+/// A test pass that runs longer than this has hung: it is killed and counted as a failure,
+/// so that CI reports it instead of running into its own time limit.
+const TEST_PASS_LIMIT: Duration = Duration::from_secs(20 * 60);
+
 /// Runs the workspace's Rust tests with `env`; returns (passed, failed).
 fn cargo_test(env: &[(&str, &str)]) -> Result<(usize, usize)> {
     let mut cmd = build::cargo_linted();
@@ -108,7 +112,29 @@ fn cargo_test(env: &[(&str, &str)]) -> Result<(usize, usize)> {
     ])
     .envs(env.iter().copied())
     .stdout(Stdio::piped());
+    // Its own process group, so the watchdog can stop cargo and the test binaries together.
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let mut child = cmd.spawn().context("cannot start cargo test")?;
+    let finished = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watchdog = {
+        let finished = finished.clone();
+        let group = child.id();
+        std::thread::spawn(move || {
+            let started = Instant::now();
+            while started.elapsed() < TEST_PASS_LIMIT {
+                if finished.load(std::sync::atomic::Ordering::SeqCst) {
+                    return false;
+                }
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            eprintln!("\nxtask: the test pass ran past {TEST_PASS_LIMIT:?}; stopping it");
+            let _ = Command::new("kill")
+                .args(["-KILL", &format!("-{group}")])
+                .status();
+            true
+        })
+    };
     let stdout = child.stdout.take().context("no stdout")?;
     let (mut passed, mut failed) = (0, 0);
     for line in BufReader::new(stdout).lines() {
@@ -131,8 +157,10 @@ fn cargo_test(env: &[(&str, &str)]) -> Result<(usize, usize)> {
         }
     }
     let status = child.wait()?;
-    if !status.success() && failed == 0 {
-        // A test binary that crashed, or a build failure, with no failed test counted.
+    finished.store(true, std::sync::atomic::Ordering::SeqCst);
+    let timed_out = watchdog.join().unwrap_or(false);
+    if (!status.success() && failed == 0) || timed_out {
+        // A test binary that crashed or hung, or a build failure, with no failed test counted.
         failed += 1;
     }
     Ok((passed, failed))

@@ -1,5 +1,9 @@
 //! `spawn_app()`: the real server on port 0 with a scratch database of its own (SQLite or
 //! PostgreSQL, as `EMPORIUM_TEST_BACKEND` says), holding the demo catalog.
+//!
+//! Tests that use it run on a multi-threaded runtime, as the server does in production: the
+//! server shares the test's runtime, and a single thread would let one blocking wait inside
+//! a render stall the test. Every request has a timeout, so a stall fails instead of hanging.
 
 #![allow(dead_code)]
 
@@ -135,6 +139,7 @@ pub async fn spawn_app() -> TestApp {
         gateway,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
             .build()
             .expect("a client"),
         scratch,
