@@ -8,6 +8,7 @@ pub mod config;
 pub mod demo;
 pub mod gateway;
 pub mod health;
+pub mod loadgen;
 pub mod state;
 pub mod telemetry;
 pub mod workers;

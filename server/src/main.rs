@@ -26,6 +26,13 @@ enum Command {
     Migrate,
     /// Run the payment gateway simulator (its own port and ledger database).
     Gateway,
+    /// Load against a running shop (see BENCHMARKS.md).
+    Loadgen {
+        #[command(subcommand)]
+        which: Loadgen,
+    },
+    /// Sets a SKU's available stock (receiving or writing off the difference, audited).
+    Stock { sku: String, available: i64 },
     /// Benchmarks that need no running shop (see BENCHMARKS.md).
     Bench {
         #[command(subcommand)]
@@ -56,6 +63,29 @@ enum Bench {
         seconds: u64,
         #[arg(long, default_value_t = 32)]
         tasks: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum Loadgen {
+    /// N buyers for S units of one SKU, all at once; checks the invariants afterwards.
+    FlashSale {
+        /// The shop's base URL.
+        #[arg(long, default_value = "http://127.0.0.1:3000")]
+        shop: String,
+        /// The gateway simulator's base URL (for faults and the ledger).
+        #[arg(long, default_value = "http://127.0.0.1:3099")]
+        gateway: String,
+        #[arg(long, default_value = "WANDS-13-KING")]
+        sku: String,
+        #[arg(long, default_value_t = 1000)]
+        buyers: usize,
+        #[arg(long, default_value_t = 100)]
+        units: i64,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 20)]
+        gateway_latency_ms: u64,
     },
 }
 
@@ -148,6 +178,83 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
                     rate.per_second / raw
                 );
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Loadgen {
+            which:
+                Loadgen::FlashSale {
+                    shop,
+                    gateway,
+                    sku,
+                    buyers,
+                    units,
+                    concurrency,
+                    gateway_latency_ms,
+                },
+        } => {
+            let run = server::loadgen::FlashSale {
+                shop,
+                gateway,
+                database_url: settings.database_url(),
+                sku,
+                buyers,
+                units,
+                concurrency,
+                gateway_latency_ms,
+            };
+            let report = server::loadgen::flash_sale(&run).await?;
+            println!(
+                "flash sale: {} buyers, {} units of {}, {} in flight, gateway +{} ms",
+                run.buyers, run.units, run.sku, run.concurrency, run.gateway_latency_ms
+            );
+            println!(
+                "  {:.0} checkouts/s over {:.2} s; p50 {:.1} ms, p99 {:.1} ms",
+                report.checkouts_per_second(),
+                report.seconds,
+                report.p50_ms,
+                report.p99_ms
+            );
+            println!(
+                "  {} confirmed, {} sold out, {} other",
+                report.confirmed,
+                report.sold_out,
+                report.other.len()
+            );
+            for (status, body) in report.other.iter().take(5) {
+                println!("    {status}: {body}");
+            }
+            if report.violations.is_empty() {
+                println!("  invariants: all hold");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                for v in &report.violations {
+                    println!("  VIOLATION: {v}");
+                }
+                Ok(ExitCode::FAILURE)
+            }
+        }
+        Command::Stock { sku, available } => {
+            let db = connect(&settings).await?;
+            let sku = shop::catalog::Sku::parse(&sku)?;
+            let variant: i64 = sqlx::query_scalar("SELECT id FROM variants WHERE sku = $1")
+                .bind(sku.as_str())
+                .fetch_optional(db.pool())
+                .await?
+                .with_context(|| format!("no SKU {sku}"))?;
+            if available < 0 {
+                bail!("stock cannot be negative");
+            }
+            let mut tx = db.begin_write().await?;
+            shop::inventory::holds::set_available(
+                &mut tx,
+                shop::catalog::VariantId::new(variant),
+                available,
+                "cli",
+                SystemClock.now(),
+            )
+            .await?;
+            tx.commit().await?;
+            println!("{sku}: {available} available");
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {

@@ -201,3 +201,37 @@ async fn the_cart_shows_live_stock_and_price_changes() {
     let view = carts.get(&cart).await.unwrap();
     assert!(view.lines[0].notices.contains(&LineNotice::OutOfStock));
 }
+
+#[tokio::test]
+async fn a_crowd_filling_carts_at_once_never_deadlocks_the_pool() {
+    // More concurrent shoppers than pooled connections: each cart write must use only its
+    // own transaction's connection, or the writers wait on each other until timeouts.
+    let shop = demo_shop().await;
+    let carts = Carts::new(shop.db.clone(), Catalog::new(shop.db.clone()));
+    set_available(&shop.db, "WANDS-13-TWIN", 1000).await;
+    let started = std::time::Instant::now();
+    let tasks: Vec<_> = (0..100)
+        .map(|_| {
+            let carts = carts.clone();
+            tokio::spawn(async move {
+                let cart = carts.create(NOW).await.unwrap();
+                carts
+                    .set_line(&cart, &sku("WANDS-13-TWIN"), LineQuantity::Set(q(1)), NOW)
+                    .await
+                    .unwrap();
+                carts
+                    .add(&cart, &sku("WANDS-13-TWIN"), q(1), None, NOW)
+                    .await
+                    .unwrap();
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "took {:?}: writers waited on each other",
+        started.elapsed()
+    );
+}

@@ -271,9 +271,9 @@ impl Carts {
         variant: &VariantSummary,
         quantity: i64,
     ) -> Result<(), CartError> {
-        let available = self
-            .inventory
-            .available(&[variant.id])
+        // On the transaction's own connection: asking the pool for a second one while holding
+        // the write lock would deadlock once every pooled connection waits on that lock.
+        let available = crate::inventory::available_in(conn, &[variant.id])
             .await?
             .get(&variant.id)
             .copied()

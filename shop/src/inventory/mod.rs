@@ -13,7 +13,7 @@ pub mod holds;
 #[cfg(feature = "server")]
 mod store;
 #[cfg(feature = "server")]
-pub use store::{Inventory, ensure_warehouse, receive_initial};
+pub use store::{Inventory, available_in, ensure_warehouse, receive_initial};
 
 use serde::{Deserialize, Serialize};
 
@@ -35,6 +35,8 @@ pub enum StockReason {
     Expire,
     /// Sold units came back into stock (a return passed inspection).
     Restock,
+    /// Units written off (damaged, lost, miscounted): `available` and `received` both shrink.
+    WriteOff,
 }
 
 impl StockReason {
@@ -47,6 +49,7 @@ impl StockReason {
             StockReason::Release => "release",
             StockReason::Expire => "expire",
             StockReason::Restock => "restock",
+            StockReason::WriteOff => "write_off",
         }
     }
 }

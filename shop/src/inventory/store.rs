@@ -27,25 +27,37 @@ impl Inventory {
         if variants.is_empty() {
             return Ok(HashMap::new());
         }
-        let sql = format!(
-            "SELECT variant_id, CAST(SUM(available) AS BIGINT) AS available FROM stock_levels \
-             WHERE variant_id IN ({}) GROUP BY variant_id",
-            placeholders(1, variants.len())
-        );
-        let mut query = sqlx::query(&sql);
-        for v in variants {
-            query = query.bind(v.get());
-        }
-        let rows = query.fetch_all(self.db.pool()).await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    VariantId::new(r.try_get("variant_id")?),
-                    r.try_get("available")?,
-                ))
-            })
-            .collect()
+        let mut conn = self.db.pool().acquire().await?;
+        available_in(&mut conn, variants).await
     }
+}
+
+/// `Inventory::available` on a given connection (inside a transaction that holds it).
+pub async fn available_in(
+    conn: &mut AnyConnection,
+    variants: &[VariantId],
+) -> Result<HashMap<VariantId, i64>, sqlx::Error> {
+    if variants.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "SELECT variant_id, CAST(SUM(available) AS BIGINT) AS available FROM stock_levels \
+             WHERE variant_id IN ({}) GROUP BY variant_id",
+        placeholders(1, variants.len())
+    );
+    let mut query = sqlx::query(&sql);
+    for v in variants {
+        query = query.bind(v.get());
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                VariantId::new(r.try_get("variant_id")?),
+                r.try_get("available")?,
+            ))
+        })
+        .collect()
 }
 
 /// The id of the warehouse with `code`, creating it if needed.

@@ -1,0 +1,253 @@
+//! `server loadgen flash-sale`: a flash sale against a running shop, through its JSON API.
+//!
+//! Sets the gateway's latency, gives one SKU exactly `units` in stock, fills one cart per
+//! buyer, then sends every buyer's checkout at once (at most `concurrency` in flight) and
+//! reports checkouts per second and latency. Afterwards it checks the invariants against the
+//! shop's database and the gateway's ledger and fails if any is broken.
+
+use anyhow::{Context, bail};
+use serde_json::{Value, json};
+use shop::catalog::Sku;
+use shop::db::{Db, DbOptions};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct FlashSale {
+    pub shop: String,
+    pub gateway: String,
+    pub database_url: String,
+    pub sku: String,
+    pub buyers: usize,
+    pub units: i64,
+    pub concurrency: usize,
+    pub gateway_latency_ms: u64,
+}
+
+/// What happened.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub confirmed: usize,
+    pub sold_out: usize,
+    pub other: Vec<(u16, String)>,
+    pub seconds: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub violations: Vec<String>,
+}
+
+impl Report {
+    pub fn checkouts_per_second(&self) -> f64 {
+        (self.confirmed + self.sold_out + self.other.len()) as f64 / self.seconds.max(1e-9)
+    }
+}
+
+pub async fn flash_sale(run: &FlashSale) -> anyhow::Result<Report> {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .pool_max_idle_per_host(run.concurrency)
+        .build()?;
+    http.post(format!("{}/v1/faults", run.gateway))
+        .json(&json!({ "latency_ms": run.gateway_latency_ms }))
+        .send()
+        .await
+        .context("cannot reach the gateway")?
+        .error_for_status()?;
+
+    let db = Db::connect(&run.database_url, &DbOptions::default()).await?;
+    let sku = Sku::parse(&run.sku)?;
+    let variant: i64 = sqlx::query_scalar("SELECT id FROM variants WHERE sku = $1")
+        .bind(sku.as_str())
+        .fetch_optional(db.pool())
+        .await?
+        .with_context(|| format!("no SKU {sku} in the shop"))?;
+    let variant = shop::catalog::VariantId::new(variant);
+    let ledger_before = ledger_size(&http, &run.gateway).await?;
+    let orders_before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders")
+        .fetch_one(db.pool())
+        .await?;
+
+    // Enough stock for every cart to be filled, then exactly `units` for the sale.
+    set_stock(&db, variant, run.buyers as i64).await?;
+    let limit = Arc::new(Semaphore::new(run.concurrency));
+    let mut carts = Vec::with_capacity(run.buyers);
+    let mut fills = tokio::task::JoinSet::new();
+    for _ in 0..run.buyers {
+        let (http, shop, sku, limit) = (
+            http.clone(),
+            run.shop.clone(),
+            run.sku.clone(),
+            limit.clone(),
+        );
+        fills.spawn(async move {
+            let _permit = limit.acquire().await?;
+            let created: Value = http
+                .post(format!("{shop}/api/v1/carts"))
+                .send()
+                .await?
+                .json()
+                .await?;
+            let cart = created["cart_id"]
+                .as_str()
+                .context("no cart id")?
+                .to_string();
+            http.put(format!("{shop}/api/v1/carts/{cart}/lines/{sku}"))
+                .json(&json!({ "quantity": 1 }))
+                .send()
+                .await?
+                .error_for_status()?;
+            anyhow::Ok(cart)
+        });
+    }
+    while let Some(cart) = fills.join_next().await {
+        carts.push(cart??);
+    }
+    set_stock(&db, variant, run.units).await?;
+
+    // The sale.
+    let started = Instant::now();
+    let mut sale = tokio::task::JoinSet::new();
+    for (i, cart) in carts.into_iter().enumerate() {
+        let (http, shop, limit) = (http.clone(), run.shop.clone(), limit.clone());
+        sale.spawn(async move {
+            let _permit = limit.acquire().await?;
+            let sent = Instant::now();
+            let response = http
+                .post(format!("{shop}/api/v1/checkouts"))
+                .header("Idempotency-Key", format!("flash-{}-{i}", std::process::id()))
+                .json(&json!({
+                    "cart_id": cart,
+                    "email": format!("buyer{i}@example.com"),
+                    "shipping_address": { "name": "Buyer", "line1": "1 Sale St", "city": "Springfield",
+                                          "postal_code": "12345", "country": "US" },
+                    "payment": { "card_number": "4242424242424242" },
+                }))
+                .send()
+                .await?;
+            let status = response.status().as_u16();
+            let body = response.text().await?;
+            anyhow::Ok((status, body, sent.elapsed()))
+        });
+    }
+    let mut report = Report::default();
+    let mut latencies = Vec::with_capacity(run.buyers);
+    while let Some(result) = sale.join_next().await {
+        let (status, body, latency) = result??;
+        latencies.push(latency.as_secs_f64() * 1000.0);
+        match status {
+            201 => report.confirmed += 1,
+            409 if body.contains("out_of_stock") => report.sold_out += 1,
+            _ => report.other.push((status, body)),
+        }
+    }
+    report.seconds = started.elapsed().as_secs_f64();
+    latencies.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 - 1.0) * q).round() as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    report.p50_ms = at(0.50);
+    report.p99_ms = at(0.99);
+
+    // The invariants, against the database and the ledger.
+    let expected = run.units.min(run.buyers as i64);
+    let orders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders")
+        .fetch_one(db.pool())
+        .await?;
+    if orders - orders_before != expected {
+        report.violations.push(format!(
+            "{} orders for {expected} units",
+            orders - orders_before
+        ));
+    }
+    let broken: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM stock_levels WHERE available < 0 OR held < 0 OR committed < 0 \
+         OR available + held + committed <> received",
+    )
+    .fetch_one(db.pool())
+    .await?;
+    if broken > 0 {
+        report
+            .violations
+            .push(format!("{broken} stock rows oversold or not conserved"));
+    }
+    let leaked: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM reservations r JOIN checkouts c ON c.id = r.checkout_id \
+         WHERE r.status = 'held' AND c.state IN ('confirmed', 'failed')",
+    )
+    .fetch_one(db.pool())
+    .await?;
+    if leaked > 0 {
+        report
+            .violations
+            .push(format!("{leaked} holds of finished checkouts"));
+    }
+    let ledger: Value = http
+        .get(format!("{}/v1/ledger", run.gateway))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let charges = ledger["charges"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let new_charges = &charges[ledger_before.min(charges.len())..];
+    for charge in new_charges.iter().filter(|c| c["status"] == "succeeded") {
+        let key = charge["idempotency_key"].as_str().unwrap_or_default();
+        let orders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE checkout_id = $1")
+            .bind(key)
+            .fetch_one(db.pool())
+            .await?;
+        let refunded = ledger["refunds"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|r| r["charge_id"] == charge["id"]));
+        if (orders == 1) == refunded {
+            report.violations.push(format!(
+                "charge {key}: {orders} orders, refunded {refunded}"
+            ));
+        }
+    }
+    if new_charges.len() as i64 != expected {
+        report.violations.push(format!(
+            "{} charges for {expected} units",
+            new_charges.len()
+        ));
+    }
+    db.close().await;
+    Ok(report)
+}
+
+async fn ledger_size(http: &reqwest::Client, gateway: &str) -> anyhow::Result<usize> {
+    let ledger: Value = http
+        .get(format!("{gateway}/v1/ledger"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(ledger["charges"].as_array().map(Vec::len).unwrap_or(0))
+}
+
+async fn set_stock(db: &Db, variant: shop::catalog::VariantId, units: i64) -> anyhow::Result<()> {
+    let mut tx = db.begin_write().await?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    shop::inventory::holds::set_available(&mut tx, variant, units, "loadgen", now).await?;
+    tx.commit().await?;
+    let available: i64 = sqlx::query_scalar(
+        "SELECT CAST(SUM(available) AS BIGINT) FROM stock_levels WHERE variant_id = $1",
+    )
+    .bind(variant.get())
+    .fetch_one(db.pool())
+    .await?;
+    if available != units {
+        bail!("could not set the stock to {units} (it is {available}: some is held)");
+    }
+    Ok(())
+}
