@@ -109,8 +109,36 @@ pub async fn hot_sku(url: &str, seconds: u64, tasks: usize) -> anyhow::Result<Ve
     })
     .await?;
     rates.push(Rate {
-        name: "reservation (hold + record + audit, one transaction)",
+        name: "reservation, one transaction each",
         per_second: reservations,
+    });
+
+    // The path checkouts take: the group-committing writer.
+    let clock_now = 1_780_000_000_000;
+    let batcher =
+        shop::checkout::ReserveBatcher::spawn(db.clone(), move || shop::checkout::Stamp {
+            now: clock_now,
+            lease_until: clock_now + 60_000,
+            hold_until: clock_now + 900_000,
+        });
+    let counter = Arc::new(AtomicU64::new(0));
+    let batched = run(tasks, duration, {
+        move |_| {
+            let batcher = batcher.clone();
+            let holder = format!("batch-{}", counter.fetch_add(1, Ordering::Relaxed));
+            async move {
+                let held = batcher
+                    .hold(&holder, vec![(variant, 1)])
+                    .await
+                    .map_err(|e| anyhow::anyhow!(e))?;
+                Ok(held == shop::checkout::Reserved::Held)
+            }
+        }
+    })
+    .await?;
+    rates.push(Rate {
+        name: "reservation, group-committed (the checkout's path)",
+        per_second: batched,
     });
     db.close().await;
     Ok(rates)

@@ -665,3 +665,75 @@ async fn a_charge_that_surfaces_after_a_checkout_failed_is_refunded() {
     assert_eq!(h.checkouts.reconcile(100).await.unwrap(), 0, "once");
     h.assert_invariants().await;
 }
+
+#[tokio::test]
+async fn mixed_carts_racing_in_batches_commit_whole_orders_only() {
+    let h = harness().await;
+    // Three SKUs with little stock; carts of one, two and three lines race for them. However
+    // the writer batches them, each order holds all of its lines and stock adds up.
+    for (sku, units) in [
+        ("WANDS-13-TWIN", 7),
+        ("WANDS-13-FULL", 5),
+        ("WANDS-13-KING", 4),
+    ] {
+        h.set_stock(sku, units).await;
+    }
+    let shapes: [&[(&str, i64)]; 4] = [
+        &[("WANDS-13-TWIN", 1)],
+        &[("WANDS-13-FULL", 1), ("WANDS-13-TWIN", 1)],
+        &[("WANDS-13-KING", 2)],
+        &[
+            ("WANDS-13-KING", 1),
+            ("WANDS-13-FULL", 1),
+            ("WANDS-13-TWIN", 1),
+        ],
+    ];
+    let mut carts = Vec::new();
+    for i in 0..40 {
+        carts.push(h.cart(shapes[i % shapes.len()]).await);
+    }
+    let tasks: Vec<_> = carts
+        .iter()
+        .enumerate()
+        .map(|(i, cart)| {
+            let checkouts = h.checkouts.clone();
+            let request = h.request(cart, GOOD_CARD);
+            tokio::spawn(async move {
+                checkouts
+                    .place_order(&key(&format!("mixed-key-{i:04}")), &request)
+                    .await
+            })
+        })
+        .collect();
+    let mut confirmed = 0;
+    for t in tasks {
+        let (status, body) = answer(&t.await.unwrap().unwrap());
+        match status {
+            201 => confirmed += 1,
+            409 => assert_eq!(body["error"], "out_of_stock"),
+            other => panic!("{other}: {body}"),
+        }
+    }
+    assert!(confirmed > 0);
+    for sku in ["WANDS-13-TWIN", "WANDS-13-FULL", "WANDS-13-KING"] {
+        let sold: i64 = sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(quantity), 0) AS BIGINT) FROM order_lines WHERE sku = $1",
+        )
+        .bind(sku)
+        .fetch_one(h.scratch.db.pool())
+        .await
+        .unwrap();
+        let committed: i64 = sqlx::query_scalar(
+            "SELECT CAST(SUM(committed) AS BIGINT) FROM stock_levels s JOIN variants v ON v.id = s.variant_id WHERE v.sku = $1",
+        )
+        .bind(sku)
+        .fetch_one(h.scratch.db.pool())
+        .await
+        .unwrap();
+        assert_eq!(
+            sold, committed,
+            "{sku}: what orders say was sold is what stock committed"
+        );
+    }
+    h.assert_invariants().await;
+}

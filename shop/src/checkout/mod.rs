@@ -28,6 +28,8 @@
 //! outcome.
 
 #[cfg(feature = "server")]
+mod batch;
+#[cfg(feature = "server")]
 mod recovery;
 #[cfg(feature = "server")]
 mod saga;
@@ -37,5 +39,7 @@ mod types;
 
 pub use types::*;
 
+#[cfg(feature = "server")]
+pub use batch::{ReserveBatcher, Reserved, Stamp};
 #[cfg(feature = "server")]
 pub use saga::{CheckoutConfig, CheckoutError, Checkouts, Placed, RecoveryReport};

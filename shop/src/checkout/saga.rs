@@ -178,6 +178,8 @@ pub struct Checkouts {
     pub(super) gateway: Gateway,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) config: CheckoutConfig,
+    /// Group commit for the reserve step (see `batch`).
+    reserver: super::batch::ReserveBatcher,
 }
 
 /// How a transaction body wants its transaction to end.
@@ -248,8 +250,23 @@ fn fingerprint(request: &CheckoutRequest) -> String {
 }
 
 impl Checkouts {
+    /// The service. Starts the reservation writer, so it must be called inside a Tokio
+    /// runtime.
     pub fn new(db: Db, gateway: Gateway, clock: Arc<dyn Clock>, config: CheckoutConfig) -> Self {
+        let stamp = {
+            let clock = clock.clone();
+            let (lease, hold) = (ms(config.lease), ms(config.hold_ttl));
+            move || {
+                let now = clock.now();
+                super::batch::Stamp {
+                    now,
+                    lease_until: now + lease,
+                    hold_until: now + hold,
+                }
+            }
+        };
         Self {
+            reserver: super::batch::ReserveBatcher::spawn(db.clone(), stamp),
             db,
             gateway,
             clock,
@@ -440,40 +457,16 @@ impl Checkouts {
         )))
     }
 
-    /// Step 2: hold the stock.
+    /// Step 2: hold the stock (in the next group-committed batch).
     async fn reserve(&self, a: &Attempt) -> Result<Step, CheckoutError> {
-        let now = self.clock.now();
         let lines: Vec<_> = a.lines.iter().map(|l| (l.variant_id, l.quantity)).collect();
-        let shortfall = transaction!(self, tx => {
-            if !store::advance(
-                tx,
-                &a.id,
-                &[Claimed],
-                Reserved,
-                now + ms(self.config.lease),
-                now,
-            )
-            .await?
-            {
-                return Ok(Tx::Rollback(None));
-            }
-            match holds::reserve(tx, &a.id, &lines, now + ms(self.config.hold_ttl), now).await {
-                Ok(()) => Ok(Tx::Commit(Some(Ok(())))),
-                // All lines or none: the holds taken so far roll back with the state.
-                Err(HoldError::OutOfStock {
-                    variant, available, ..
-                }) => Ok(Tx::Rollback(Some(Err((variant, available))))),
-                Err(e) => Err(e.into()),
-            }
-        });
-        match shortfall {
-            None | Some(Ok(())) => {
-                if shortfall.is_some() {
-                    self.crash_point(Reserved);
-                }
+        match self.reserver.reserve(&a.id, lines).await? {
+            super::batch::Reserved::Held => {
+                self.crash_point(Reserved);
                 Ok(Step::Continue)
             }
-            Some(Err((variant, available))) => {
+            super::batch::Reserved::Moved => Ok(Step::Continue),
+            super::batch::Reserved::Short { variant, available } => {
                 let line = a.lines.iter().find(|l| l.variant_id == variant);
                 let sku = line.map(|l| l.sku.to_string()).unwrap_or_default();
                 let title = line.map(|l| l.title.as_str()).unwrap_or("An item");

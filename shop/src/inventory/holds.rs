@@ -153,6 +153,75 @@ async fn reserve_variant(
     })
 }
 
+/// Holds `quantity` units of `variant` for each of `holders` (checkout id, quantity), all in
+/// one warehouse, with three statements however many holders there are: one conditional
+/// `UPDATE` for their total, one insert for the holds, one for the audit trail. Returns
+/// `false`, having written nothing, when no single warehouse has the total.
+pub async fn reserve_batch(
+    conn: &mut AnyConnection,
+    variant: VariantId,
+    holders: &[(&str, i64)],
+    expires_at: Millis,
+    now: Millis,
+) -> Result<bool, HoldError> {
+    if holders.is_empty() {
+        return Ok(true);
+    }
+    let total: i64 = holders.iter().map(|(_, q)| q).sum();
+    let warehouse: Option<i64> = sqlx::query_scalar(
+        "UPDATE stock_levels SET available = available - $2, held = held + $2, updated_at = $3 \
+         WHERE variant_id = $1 AND available >= $2 AND warehouse_id = ( \
+             SELECT warehouse_id FROM stock_levels WHERE variant_id = $1 AND available >= $2 \
+             ORDER BY available DESC, warehouse_id LIMIT 1) \
+         RETURNING warehouse_id",
+    )
+    .bind(variant.get())
+    .bind(total)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(warehouse) = warehouse else {
+        return Ok(false);
+    };
+    // Values shared by every row are bound once ($1 to $4); each holder adds its checkout id
+    // and quantity ($5 and $6 for the first, $7 and $8 for the second, …).
+    let per_holder = |row: &dyn Fn(usize, usize) -> String| {
+        (0..holders.len())
+            .map(|i| row(5 + 2 * i, 6 + 2 * i))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let holds = format!(
+        "INSERT INTO reservations (variant_id, warehouse_id, expires_at, created_at, \
+         checkout_id, quantity, status, updated_at) VALUES {}",
+        per_holder(&|c, q| format!("($1, $2, $3, $4, ${c}, ${q}, 'held', $4)"))
+    );
+    let mut insert = sqlx::query(&holds)
+        .bind(variant.get())
+        .bind(warehouse)
+        .bind(expires_at)
+        .bind(now);
+    for (checkout, quantity) in holders {
+        insert = insert.bind(*checkout).bind(*quantity);
+    }
+    insert.execute(&mut *conn).await?;
+    let audit = format!(
+        "INSERT INTO stock_movements (variant_id, warehouse_id, reason, created_at, reference, \
+         delta_held, delta_available, delta_committed, delta_received) VALUES {}",
+        per_holder(&|c, q| format!("($1, $2, $3, $4, ${c}, ${q}, 0 - ${q}, 0, 0)"))
+    );
+    let mut insert = sqlx::query(&audit)
+        .bind(variant.get())
+        .bind(warehouse)
+        .bind(StockReason::Reserve.as_str())
+        .bind(now);
+    for (checkout, quantity) in holders {
+        insert = insert.bind(*checkout).bind(*quantity);
+    }
+    insert.execute(&mut *conn).await?;
+    Ok(true)
+}
+
 async fn record_hold(
     conn: &mut AnyConnection,
     checkout: &str,
