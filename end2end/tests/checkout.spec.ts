@@ -26,13 +26,9 @@ async function findVariant(
   throw new Error(`no variant in ${category} fits`);
 }
 
+/** Live stock of `sku`, read through the API record of the product page at `url`. */
 async function available(request: APIRequestContext, url: string, sku: string): Promise<number> {
-  const slug = url.split('?')[0];
-  const list = await (await request.get(`/api/v1/products?per_page=100&category=`)).json();
-  void list;
-  // The product page's own API record, found through its listing id.
-  const page = await request.get(slug);
-  const html = await page.text();
+  const html = await (await request.get(url.split('?')[0])).text();
   const id = /data-product-id="(\d+)"/.exec(html)?.[1];
   const detail = await (await request.get(`/api/v1/products/${id}`)).json();
   return detail.variants.find((v: any) => v.sku === sku).available;
