@@ -169,7 +169,7 @@ async fn one_sku(db: &Db) -> anyhow::Result<(VariantId, i64)> {
     .fetch_one(&mut *tx)
     .await?;
     let warehouse = shop::inventory::ensure_warehouse(&mut tx, "main", "Main", 0).await?;
-    holds::receive(
+    shop::inventory::adjust::receive(
         &mut tx,
         VariantId::new(variant),
         warehouse,

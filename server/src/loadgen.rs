@@ -238,7 +238,7 @@ async fn set_stock(db: &Db, variant: shop::catalog::VariantId, units: i64) -> an
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0);
-    shop::inventory::holds::set_available(&mut tx, variant, units, "loadgen", now).await?;
+    shop::inventory::adjust::set_available(&mut tx, variant, units, "loadgen", now).await?;
     tx.commit().await?;
     let available: i64 = sqlx::query_scalar(
         "SELECT CAST(SUM(available) AS BIGINT) FROM stock_levels WHERE variant_id = $1",

@@ -245,7 +245,7 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
                 bail!("stock cannot be negative");
             }
             let mut tx = db.begin_write().await?;
-            shop::inventory::holds::set_available(
+            shop::inventory::adjust::set_available(
                 &mut tx,
                 shop::catalog::VariantId::new(variant),
                 available,

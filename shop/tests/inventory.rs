@@ -8,6 +8,7 @@ use shop::catalog::VariantId;
 use shop::db::Db;
 use shop::db::scratch::ScratchDb;
 use shop::inventory::StockReason;
+use shop::inventory::adjust;
 use shop::inventory::holds::{self, HoldError};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -59,7 +60,7 @@ async fn stocked(per_warehouse: &[&[i64]]) -> (ScratchDb, Vec<VariantId>) {
         .await
         .unwrap();
         for (w, quantity) in stock.iter().enumerate() {
-            holds::receive(
+            adjust::receive(
                 &mut tx,
                 VariantId::new(id),
                 warehouses[w],
@@ -310,12 +311,12 @@ async fn restock_never_returns_more_than_was_sold() {
         .await
         .unwrap();
     assert!(
-        !holds::restock(&mut tx, v[0], warehouse, 3, "return", NOW)
+        !adjust::restock(&mut tx, v[0], warehouse, 3, "return", NOW)
             .await
             .unwrap()
     );
     assert!(
-        holds::restock(&mut tx, v[0], warehouse, 1, "return", NOW)
+        adjust::restock(&mut tx, v[0], warehouse, 1, "return", NOW)
             .await
             .unwrap()
     );

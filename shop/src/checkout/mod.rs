@@ -30,6 +30,8 @@
 #[cfg(feature = "server")]
 mod batch;
 #[cfg(feature = "server")]
+mod claim;
+#[cfg(feature = "server")]
 mod recovery;
 #[cfg(feature = "server")]
 mod saga;

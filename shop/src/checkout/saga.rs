@@ -1,9 +1,9 @@
 //! The checkout saga's steps. See the module documentation for the design.
 
-use super::store::{self, Attempt, Ending, NewAttempt};
-use super::{CheckoutLine, CheckoutRequest, CheckoutState, CheckoutView, IdempotencyKey};
+use super::store::{self, Attempt, Ending};
+use super::{CheckoutRequest, CheckoutState, CheckoutView, IdempotencyKey};
 use crate::cart::{self, CartId};
-use crate::catalog::{CatalogError, variants_in};
+use crate::catalog::CatalogError;
 use crate::clock::{Clock, Millis};
 use crate::db::Db;
 use crate::events::{self, ORDER_CONFIRMED};
@@ -11,9 +11,7 @@ use crate::inventory::StockReason;
 use crate::inventory::holds::{self, HoldError};
 use crate::orders;
 use crate::payments::{CardNumber, ChargeOutcome, Gateway, RefundOutcome};
-use crate::{Currency, Money};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -197,15 +195,15 @@ enum Step {
 }
 
 /// A failure that ends an attempt, with the answer to store.
-struct Failure {
-    code: &'static str,
-    message: String,
-    status: u16,
-    extra: serde_json::Value,
+pub(super) struct Failure {
+    pub code: &'static str,
+    pub message: String,
+    pub status: u16,
+    pub extra: serde_json::Value,
 }
 
 impl Failure {
-    fn new(code: &'static str, status: u16, message: impl Into<String>) -> Self {
+    pub fn new(code: &'static str, status: u16, message: impl Into<String>) -> Self {
         Self {
             code,
             message: message.into(),
@@ -214,39 +212,27 @@ impl Failure {
         }
     }
 
-    fn with(mut self, extra: serde_json::Value) -> Self {
+    pub fn with(mut self, extra: serde_json::Value) -> Self {
         self.extra = extra;
         self
     }
+
+    /// The card was refused with the gateway's `code`.
+    fn declined(code: &str) -> Self {
+        Failure::new(
+            "card_declined",
+            402,
+            format!(
+                "Your card was declined ({}). Nothing was charged.",
+                code.replace('_', " ")
+            ),
+        )
+        .with(json!({ "decline_code": code }))
+    }
 }
 
-fn ms(d: Duration) -> Millis {
+pub(super) fn ms(d: Duration) -> Millis {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
-}
-
-fn new_checkout_id() -> String {
-    use rand::Rng;
-    let bytes: [u8; 12] = rand::rng().random();
-    format!(
-        "co_{}",
-        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    )
-}
-
-/// A stable hash of everything that makes two requests "the same request". The card number
-/// itself is left out (its last four digits stand in) so that no hash of it is stored.
-fn fingerprint(request: &CheckoutRequest) -> String {
-    let canonical = json!({
-        "cart": request.cart.as_str(),
-        "email": request.email.as_str(),
-        "address": request.address,
-        "card_last4": request.card.last4(),
-        "expected_total": request.expected_total,
-    });
-    Sha256::digest(canonical.to_string())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 impl Checkouts {
@@ -307,111 +293,6 @@ impl Checkouts {
             failure_code: a.failure_code,
             failure_message: a.failure_message,
         })
-    }
-
-    /// Step 1: the attempt's id, or (`Err`) the result of a request that needs no new attempt.
-    async fn claim(
-        &self,
-        key: &IdempotencyKey,
-        request: &CheckoutRequest,
-    ) -> Result<Result<String, Placed>, CheckoutError> {
-        let owner = format!("cart:{}", request.cart);
-        let fingerprint = fingerprint(request);
-        for attempt in 0..3 {
-            let now = self.clock.now();
-            let mut tx = self.db.begin_write().await?;
-            if let Some(existing) = store::find(&mut tx, &owner, key.as_str()).await? {
-                tx.rollback().await?;
-                if existing.fingerprint != fingerprint {
-                    return Err(CheckoutError::KeyReused);
-                }
-                return Ok(Err(replay_or_in_flight(existing)));
-            }
-            let cart_exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM carts WHERE id = $1")
-                .bind(request.cart.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-            if cart_exists.is_none() {
-                return Err(CheckoutError::CartNotFound);
-            }
-            let priced = price_cart(&mut tx, &request.cart).await?;
-            let id = new_checkout_id();
-            let (lines, total) = match &priced {
-                Ok((lines, total)) => (lines.clone(), *total),
-                Err(_) => (vec![], Money::new(0, Currency::USD)),
-            };
-            let inserted = store::insert(
-                &mut tx,
-                &NewAttempt {
-                    id: &id,
-                    owner: &owner,
-                    key: key.as_str(),
-                    fingerprint: &fingerprint,
-                    cart_id: request.cart.as_str(),
-                    email: request.email.as_str(),
-                    address: &request.address,
-                    lines: &lines,
-                    total,
-                    card_last4: request.card.last4(),
-                    lease_until: now + ms(self.config.lease),
-                },
-                now,
-            )
-            .await;
-            match inserted {
-                Ok(()) => {}
-                // The same key raced in from another request: go round and find it.
-                Err(e) if crate::db::is_unique_violation(&e) && attempt < 2 => continue,
-                Err(e) => return Err(e.into()),
-            }
-            // A cart that cannot be bought as priced ends here, with its answer stored so
-            // that the key keeps meaning this outcome.
-            let failure = match priced {
-                Err(failure) => Some(failure),
-                Ok(_) => match request.expected_total {
-                    Some(seen) if seen != total.amount => Some(
-                        Failure::new(
-                            "total_changed",
-                            409,
-                            format!(
-                                "Prices changed since you looked: the total is now {total}. \
-                                 Please review and confirm the new total."
-                            ),
-                        )
-                        .with(json!({ "total": total })),
-                    ),
-                    _ => None,
-                },
-            };
-            if let Some(failure) = failure {
-                let body = failure_body(&id, &failure);
-                store::finish(
-                    &mut tx,
-                    &id,
-                    &[Claimed],
-                    &Ending {
-                        state: Failed,
-                        order_id: None,
-                        failure_code: Some(failure.code),
-                        failure_message: Some(&failure.message),
-                        status: failure.status,
-                        body: &body,
-                    },
-                    now,
-                )
-                .await?;
-                tx.commit().await?;
-                return Ok(Err(Placed::Answer {
-                    checkout_id: id,
-                    status: failure.status,
-                    body,
-                }));
-            }
-            tx.commit().await?;
-            self.crash_point(Claimed);
-            return Ok(Ok(id));
-        }
-        Err(CheckoutError::Corrupt("could not claim the key".into()))
     }
 
     /// Runs the attempt from wherever it is until it ends or must wait. `card` is present
@@ -530,16 +411,7 @@ impl Checkouts {
                 Ok(Step::Continue)
             }
             ChargeOutcome::Declined { code } => {
-                let failure = Failure::new(
-                    "card_declined",
-                    402,
-                    format!(
-                        "Your card was declined ({}). Nothing was charged.",
-                        code.replace('_', " ")
-                    ),
-                )
-                .with(json!({ "decline_code": code }));
-                self.fail(a, &[Paying], failure).await
+                self.fail(a, &[Paying], Failure::declined(&code)).await
             }
             ChargeOutcome::NotSent { reason } => {
                 tracing::warn!(checkout = %a.id, %reason, "payment gateway unreachable");
@@ -617,16 +489,8 @@ impl Checkouts {
             }
             Some(r) => {
                 let code = r.decline_code.unwrap_or_else(|| "card_declined".into());
-                let failure = Failure::new(
-                    "card_declined",
-                    402,
-                    format!(
-                        "Your card was declined ({}). Nothing was charged.",
-                        code.replace('_', " ")
-                    ),
-                )
-                .with(json!({ "decline_code": code }));
-                self.fail(a, &[Paying, PaymentUnknown], failure).await
+                self.fail(a, &[Paying, PaymentUnknown], Failure::declined(&code))
+                    .await
             }
             None => {
                 let failure = Failure::new(
@@ -798,7 +662,7 @@ impl Checkouts {
     }
 
     /// Test-only: dies here, as `kill -9` would kill it, if configured to.
-    fn crash_point(&self, state: CheckoutState) {
+    pub(super) fn crash_point(&self, state: CheckoutState) {
         if self.config.crash_after == Some(state) {
             tracing::error!(
                 state = state.as_str(),
@@ -813,7 +677,7 @@ impl Checkouts {
 }
 
 /// The stored answer of a finished attempt, or "still running".
-fn replay_or_in_flight(a: Attempt) -> Placed {
+pub(super) fn replay_or_in_flight(a: Attempt) -> Placed {
     match (a.state.is_terminal(), a.response) {
         (true, Some((status, body))) => Placed::Answer {
             checkout_id: a.id,
@@ -827,7 +691,7 @@ fn replay_or_in_flight(a: Attempt) -> Placed {
     }
 }
 
-fn failure_body(id: &str, f: &Failure) -> String {
+pub(super) fn failure_body(id: &str, f: &Failure) -> String {
     let mut body = json!({
         "checkout_id": id,
         "status": "failed",
@@ -840,61 +704,4 @@ fn failure_body(id: &str, f: &Failure) -> String {
         }
     }
     body.to_string()
-}
-
-/// The cart's lines priced now, or why the cart cannot be checked out.
-async fn price_cart(
-    conn: &mut crate::db::AnyConnection,
-    cart: &CartId,
-) -> Result<Result<(Vec<CheckoutLine>, Money), Failure>, CheckoutError> {
-    let stored = cart::stored_lines(conn, cart).await?;
-    if stored.is_empty() {
-        return Ok(Err(Failure::new("cart_empty", 422, "Your cart is empty.")));
-    }
-    let ids: Vec<_> = stored.iter().map(|l| l.variant).collect();
-    let variants = variants_in(conn, &ids).await?;
-    let mut lines = Vec::new();
-    let mut total: Option<Money> = None;
-    for line in stored {
-        let Some(v) = variants.get(&line.variant) else {
-            continue;
-        };
-        let Some(line_total) = v.price.checked_mul(line.quantity) else {
-            return Ok(Err(Failure::new(
-                "invalid_cart",
-                422,
-                "The cart's total is too large.",
-            )));
-        };
-        total = match total {
-            None => Some(line_total),
-            Some(t) => match t.checked_add(line_total) {
-                Some(sum) => Some(sum),
-                None => {
-                    return Ok(Err(Failure::new(
-                        "invalid_cart",
-                        422,
-                        "The cart mixes currencies or its total is too large.",
-                    )));
-                }
-            },
-        };
-        lines.push(CheckoutLine {
-            variant_id: v.id,
-            sku: v.sku.clone(),
-            title: v.title.clone(),
-            options: v.options_label(),
-            quantity: line.quantity,
-            unit_price: v.price.amount,
-        });
-    }
-    match total {
-        Some(total) if total.amount > 0 => Ok(Ok((lines, total))),
-        Some(_) => Ok(Err(Failure::new(
-            "invalid_cart",
-            422,
-            "The cart's total is zero.",
-        ))),
-        None => Ok(Err(Failure::new("cart_empty", 422, "Your cart is empty."))),
-    }
 }

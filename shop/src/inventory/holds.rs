@@ -7,7 +7,7 @@
 //! whoever — the checkout, the sweeper, the recovery worker — gets there first.
 
 use super::StockReason;
-use super::store::{Deltas, record_movement};
+use super::store::{Bucket, Deltas, record_movement, shift};
 use crate::catalog::VariantId;
 use crate::clock::Millis;
 use crate::db::AnyConnection;
@@ -120,20 +120,20 @@ async fn reserve_variant(
             }
             let warehouse: i64 = row.try_get("warehouse_id")?;
             let take = remaining.min(row.try_get("available")?);
-            let taken = sqlx::query(
-                "UPDATE stock_levels SET available = available - $3, held = held + $3, \
-                 updated_at = $4 WHERE variant_id = $1 AND warehouse_id = $2 AND available >= $3",
+            let taken = shift(
+                conn,
+                variant.get(),
+                warehouse,
+                take,
+                Bucket::Available,
+                Bucket::Held,
+                StockReason::Reserve,
+                checkout,
+                now,
             )
-            .bind(variant.get())
-            .bind(warehouse)
-            .bind(take)
-            .bind(now)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected()
-                == 1;
+            .await?;
             if taken {
-                record_hold(conn, checkout, variant, warehouse, take, expires_at, now).await?;
+                insert_hold(conn, checkout, variant, warehouse, take, expires_at, now).await?;
                 remaining -= take;
             } else {
                 raced = true;
@@ -222,6 +222,7 @@ pub async fn reserve_batch(
     Ok(true)
 }
 
+/// Records a hold already taken on the stock row by the fast path: its row and its audit row.
 async fn record_hold(
     conn: &mut AnyConnection,
     checkout: &str,
@@ -231,17 +232,9 @@ async fn record_hold(
     expires_at: Millis,
     now: Millis,
 ) -> Result<(), HoldError> {
-    sqlx::query(
-        "INSERT INTO reservations (checkout_id, variant_id, warehouse_id, quantity, status, \
-         expires_at, created_at, updated_at) VALUES ($1, $2, $3, $4, 'held', $5, $6, $6)",
+    insert_hold(
+        conn, checkout, variant, warehouse, quantity, expires_at, now,
     )
-    .bind(checkout)
-    .bind(variant.get())
-    .bind(warehouse)
-    .bind(quantity)
-    .bind(expires_at)
-    .bind(now)
-    .execute(&mut *conn)
     .await?;
     record_movement(
         conn,
@@ -256,6 +249,31 @@ async fn record_hold(
         },
         now,
     )
+    .await?;
+    Ok(())
+}
+
+/// The hold's own row.
+async fn insert_hold(
+    conn: &mut AnyConnection,
+    checkout: &str,
+    variant: VariantId,
+    warehouse: i64,
+    quantity: i64,
+    expires_at: Millis,
+    now: Millis,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO reservations (checkout_id, variant_id, warehouse_id, quantity, status, \
+         expires_at, created_at, updated_at) VALUES ($1, $2, $3, $4, 'held', $5, $6, $6)",
+    )
+    .bind(checkout)
+    .bind(variant.get())
+    .bind(warehouse)
+    .bind(quantity)
+    .bind(expires_at)
+    .bind(now)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
@@ -327,37 +345,24 @@ pub async fn commit(
                 checkout: checkout.to_string(),
             });
         }
-        let moved = sqlx::query(
-            "UPDATE stock_levels SET held = held - $3, committed = committed + $3, updated_at = $4 \
-             WHERE variant_id = $1 AND warehouse_id = $2 AND held >= $3",
+        let moved = shift(
+            conn,
+            hold.variant,
+            hold.warehouse,
+            hold.quantity,
+            Bucket::Held,
+            Bucket::Committed,
+            StockReason::Commit,
+            checkout,
+            now,
         )
-        .bind(hold.variant)
-        .bind(hold.warehouse)
-        .bind(hold.quantity)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-        if moved != 1 {
+        .await?;
+        if !moved {
             return Err(HoldError::Inconsistent {
                 variant: hold.variant,
                 warehouse: hold.warehouse,
             });
         }
-        record_movement(
-            conn,
-            hold.variant,
-            hold.warehouse,
-            StockReason::Commit,
-            checkout,
-            Deltas {
-                held: -hold.quantity,
-                committed: hold.quantity,
-                ..Deltas::default()
-            },
-            now,
-        )
-        .await?;
     }
     Ok(())
 }
@@ -375,37 +380,24 @@ pub async fn release(
         if !settle(conn, &hold, "released", now).await? {
             continue;
         }
-        let moved = sqlx::query(
-            "UPDATE stock_levels SET held = held - $3, available = available + $3, updated_at = $4 \
-             WHERE variant_id = $1 AND warehouse_id = $2 AND held >= $3",
+        let moved = shift(
+            conn,
+            hold.variant,
+            hold.warehouse,
+            hold.quantity,
+            Bucket::Held,
+            Bucket::Available,
+            reason,
+            checkout,
+            now,
         )
-        .bind(hold.variant)
-        .bind(hold.warehouse)
-        .bind(hold.quantity)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-        if moved != 1 {
+        .await?;
+        if !moved {
             return Err(HoldError::Inconsistent {
                 variant: hold.variant,
                 warehouse: hold.warehouse,
             });
         }
-        record_movement(
-            conn,
-            hold.variant,
-            hold.warehouse,
-            reason,
-            checkout,
-            Deltas {
-                held: -hold.quantity,
-                available: hold.quantity,
-                ..Deltas::default()
-            },
-            now,
-        )
-        .await?;
         released += hold.quantity;
     }
     Ok(released)
@@ -444,159 +436,4 @@ pub async fn expired_checkouts(
     .bind(limit)
     .fetch_all(&mut *conn)
     .await
-}
-
-/// New units arriving in a warehouse (`received` and `available` both grow).
-pub async fn receive(
-    conn: &mut AnyConnection,
-    variant: VariantId,
-    warehouse: i64,
-    quantity: i64,
-    reference: &str,
-    now: Millis,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO stock_levels (variant_id, warehouse_id, available, held, committed, \
-         received, updated_at) VALUES ($1, $2, $3, 0, 0, $3, $4) \
-         ON CONFLICT (variant_id, warehouse_id) DO UPDATE SET \
-         available = stock_levels.available + excluded.available, \
-         received = stock_levels.received + excluded.received, updated_at = excluded.updated_at",
-    )
-    .bind(variant.get())
-    .bind(warehouse)
-    .bind(quantity)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    record_movement(
-        conn,
-        variant.get(),
-        warehouse,
-        StockReason::Receive,
-        reference,
-        Deltas {
-            available: quantity,
-            received: quantity,
-            ..Deltas::default()
-        },
-        now,
-    )
-    .await
-}
-
-/// Units written off from what is available (damaged, lost, a miscount): `available` and
-/// `received` shrink together. Refuses (returns false) to write off more than is available;
-/// held and sold units are never touched.
-pub async fn write_off(
-    conn: &mut AnyConnection,
-    variant: VariantId,
-    warehouse: i64,
-    quantity: i64,
-    reference: &str,
-    now: Millis,
-) -> Result<bool, sqlx::Error> {
-    let moved = sqlx::query(
-        "UPDATE stock_levels SET available = available - $3, received = received - $3, \
-         updated_at = $4 WHERE variant_id = $1 AND warehouse_id = $2 AND available >= $3",
-    )
-    .bind(variant.get())
-    .bind(warehouse)
-    .bind(quantity)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected()
-        == 1;
-    if moved {
-        record_movement(
-            conn,
-            variant.get(),
-            warehouse,
-            StockReason::WriteOff,
-            reference,
-            Deltas {
-                available: -quantity,
-                received: -quantity,
-                ..Deltas::default()
-            },
-            now,
-        )
-        .await?;
-    }
-    Ok(moved)
-}
-
-/// Sets a variant's available units to exactly `target`, receiving or writing off the
-/// difference in its stock rows (first warehouse first), with `reference` in the audit trail.
-pub async fn set_available(
-    conn: &mut AnyConnection,
-    variant: VariantId,
-    target: i64,
-    reference: &str,
-    now: Millis,
-) -> Result<(), sqlx::Error> {
-    let rows: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT warehouse_id, available FROM stock_levels WHERE variant_id = $1 ORDER BY warehouse_id",
-    )
-    .bind(variant.get())
-    .fetch_all(&mut *conn)
-    .await?;
-    let current: i64 = rows.iter().map(|(_, a)| a).sum();
-    if target > current {
-        let warehouse = match rows.first() {
-            Some((w, _)) => *w,
-            None => super::ensure_warehouse(conn, "main", "Main warehouse", now).await?,
-        };
-        receive(conn, variant, warehouse, target - current, reference, now).await?;
-    } else {
-        let mut excess = current - target;
-        for (warehouse, available) in rows.iter().rev() {
-            let take = excess.min(*available);
-            if take > 0 && write_off(conn, variant, *warehouse, take, reference, now).await? {
-                excess -= take;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Sold units coming back into stock (a return passed inspection): `committed` → `available`.
-/// Refuses (returns false) to restock more than was sold from that warehouse.
-pub async fn restock(
-    conn: &mut AnyConnection,
-    variant: VariantId,
-    warehouse: i64,
-    quantity: i64,
-    reference: &str,
-    now: Millis,
-) -> Result<bool, sqlx::Error> {
-    let moved = sqlx::query(
-        "UPDATE stock_levels SET committed = committed - $3, available = available + $3, \
-         updated_at = $4 WHERE variant_id = $1 AND warehouse_id = $2 AND committed >= $3",
-    )
-    .bind(variant.get())
-    .bind(warehouse)
-    .bind(quantity)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected()
-        == 1;
-    if moved {
-        record_movement(
-            conn,
-            variant.get(),
-            warehouse,
-            StockReason::Restock,
-            reference,
-            Deltas {
-                committed: -quantity,
-                available: quantity,
-                ..Deltas::default()
-            },
-            now,
-        )
-        .await?;
-    }
-    Ok(moved)
 }

@@ -9,6 +9,8 @@
 //! What a shopper sees as "available" is the sum of `available` over warehouses, read live.
 
 #[cfg(feature = "server")]
+pub mod adjust;
+#[cfg(feature = "server")]
 pub mod holds;
 #[cfg(feature = "server")]
 mod store;

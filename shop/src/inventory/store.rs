@@ -162,3 +162,64 @@ pub(super) async fn record_movement(
     .await?;
     Ok(())
 }
+
+/// The three places a unit on a stock row can be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Bucket {
+    Available,
+    Held,
+    Committed,
+}
+
+impl Bucket {
+    fn column(self) -> &'static str {
+        match self {
+            Bucket::Available => "available",
+            Bucket::Held => "held",
+            Bucket::Committed => "committed",
+        }
+    }
+}
+
+/// Moves `quantity` units of one stock row from one bucket to another with one conditional
+/// `UPDATE` (`WHERE from >= quantity`), and records the move in the audit trail. Returns
+/// `false`, having written nothing, when `from` holds fewer units.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn shift(
+    conn: &mut AnyConnection,
+    variant: i64,
+    warehouse: i64,
+    quantity: i64,
+    from: Bucket,
+    to: Bucket,
+    reason: StockReason,
+    reference: &str,
+    now: Millis,
+) -> Result<bool, sqlx::Error> {
+    // The column names are the enum's own constants, never input.
+    let (f, t) = (from.column(), to.column());
+    let moved = sqlx::query(&format!(
+        "UPDATE stock_levels SET {f} = {f} - $3, {t} = {t} + $3, updated_at = $4 \
+         WHERE variant_id = $1 AND warehouse_id = $2 AND {f} >= $3"
+    ))
+    .bind(variant)
+    .bind(warehouse)
+    .bind(quantity)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1;
+    if moved {
+        let mut deltas = Deltas::default();
+        for (bucket, delta) in [(from, -quantity), (to, quantity)] {
+            match bucket {
+                Bucket::Available => deltas.available += delta,
+                Bucket::Held => deltas.held += delta,
+                Bucket::Committed => deltas.committed += delta,
+            }
+        }
+        record_movement(conn, variant, warehouse, reason, reference, deltas, now).await?;
+    }
+    Ok(moved)
+}
