@@ -12,6 +12,7 @@ pub mod inventory;
 pub mod money;
 pub mod orders;
 pub mod payments;
+pub mod search;
 
 #[cfg(feature = "server")]
 pub mod clock;

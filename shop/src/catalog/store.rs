@@ -429,31 +429,42 @@ impl Catalog {
         row.as_ref().map(variant_summary).transpose()
     }
 
-    /// Sets each card's live availability: its variants' ids in one query, their stock in one.
-    async fn fill_availability(&self, cards: &mut [ProductCard]) -> Result<(), CatalogError> {
-        if cards.is_empty() {
-            return Ok(());
+    /// Live units available per product, summed over variants and warehouses: the
+    /// product's variants in one query, their stock in one.
+    pub async fn availability(
+        &self,
+        products: &[ProductId],
+    ) -> Result<HashMap<ProductId, i64>, CatalogError> {
+        if products.is_empty() {
+            return Ok(HashMap::new());
         }
         let sql = format!(
             "SELECT id, product_id FROM variants WHERE product_id IN ({})",
-            placeholders(1, cards.len())
+            placeholders(1, products.len())
         );
         let mut query = sqlx::query_as::<_, (i64, i64)>(&sql);
-        for c in cards.iter() {
-            query = query.bind(c.id.get());
+        for p in products {
+            query = query.bind(p.get());
         }
         let pairs = query.fetch_all(self.db.pool()).await?;
         let ids: Vec<VariantId> = pairs.iter().map(|(v, _)| VariantId::new(*v)).collect();
         let available = self.inventory.available(&ids).await?;
-        let mut per_product: HashMap<i64, i64> = HashMap::new();
+        let mut per_product: HashMap<ProductId, i64> = HashMap::new();
         for (variant, product) in pairs {
-            *per_product.entry(product).or_default() += available
+            *per_product.entry(ProductId::new(product)).or_default() += available
                 .get(&VariantId::new(variant))
                 .copied()
                 .unwrap_or(0);
         }
+        Ok(per_product)
+    }
+
+    /// Sets each card's live availability.
+    async fn fill_availability(&self, cards: &mut [ProductCard]) -> Result<(), CatalogError> {
+        let ids: Vec<ProductId> = cards.iter().map(|c| c.id).collect();
+        let available = self.availability(&ids).await?;
         for c in cards {
-            c.available = per_product.get(&c.id.get()).copied().unwrap_or(0);
+            c.available = available.get(&c.id).copied().unwrap_or(0);
         }
         Ok(())
     }

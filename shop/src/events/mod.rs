@@ -16,6 +16,13 @@ use std::sync::Arc;
 
 /// The topic written when an order is confirmed; payload `{ "order_id" }`.
 pub const ORDER_CONFIRMED: &str = "order_confirmed";
+/// A product was created or changed (title, price, variants…); payload `{ "product_id" }`.
+pub const PRODUCT_CHANGED: &str = "product_changed";
+/// A product was removed; payload `{ "product_id" }`.
+pub const PRODUCT_DELETED: &str = "product_deleted";
+/// A stock row ran out or came back; payload `{ "variant_id", "product_id" }`. Consumers
+/// recheck the product (other rows may still have units).
+pub const STOCK_CHANGED: &str = "stock_changed";
 
 /// Deliveries before an event is declared dead.
 pub const MAX_ATTEMPTS: i64 = 10;
@@ -41,6 +48,20 @@ pub async fn emit(
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// Announces that stock of `variant` ran out or came back (inside the changing transaction).
+pub async fn stock_crossed(
+    conn: &mut AnyConnection,
+    variant: i64,
+    now: Millis,
+) -> Result<(), sqlx::Error> {
+    let product: Option<i64> = sqlx::query_scalar("SELECT product_id FROM variants WHERE id = $1")
+        .bind(variant)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let payload = serde_json::json!({ "variant_id": variant, "product_id": product });
+    emit(conn, STOCK_CHANGED, &variant.to_string(), &payload, now).await
 }
 
 /// One event as a handler receives it.
@@ -92,17 +113,25 @@ impl Dispatcher {
         self
     }
 
-    /// Delivers up to `batch` due events, oldest first.
+    /// Delivers up to `batch` due events of its topics, oldest first. Events of other topics
+    /// are left alone: consumers that follow the outbox by position (the search indexer on
+    /// every node) read them without marking them.
     pub async fn dispatch(&self, now: Millis, batch: i64) -> Result<DispatchReport, sqlx::Error> {
-        let candidates = sqlx::query(
+        if self.handlers.is_empty() {
+            return Ok(DispatchReport::default());
+        }
+        let topics: Vec<&str> = self.handlers.keys().copied().collect();
+        let sql = format!(
             "SELECT id, topic, aggregate_id, payload, attempts, locked_until FROM outbox \
              WHERE delivered_at IS NULL AND dead_at IS NULL AND available_at <= $1 \
-             AND locked_until < $1 ORDER BY id LIMIT $2",
-        )
-        .bind(now)
-        .bind(batch)
-        .fetch_all(self.db.pool())
-        .await?;
+             AND locked_until < $1 AND topic IN ({}) ORDER BY id LIMIT $2",
+            crate::db::placeholders(3, topics.len())
+        );
+        let mut query = sqlx::query(&sql).bind(now).bind(batch);
+        for topic in topics {
+            query = query.bind(topic);
+        }
+        let candidates = query.fetch_all(self.db.pool()).await?;
         let mut report = DispatchReport::default();
         for row in candidates {
             let id: i64 = row.try_get("id")?;

@@ -16,19 +16,23 @@ pub async fn receive(
     reference: &str,
     now: Millis,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    let available: i64 = sqlx::query_scalar(
         "INSERT INTO stock_levels (variant_id, warehouse_id, available, held, committed, \
          received, updated_at) VALUES ($1, $2, $3, 0, 0, $3, $4) \
          ON CONFLICT (variant_id, warehouse_id) DO UPDATE SET \
          available = stock_levels.available + excluded.available, \
-         received = stock_levels.received + excluded.received, updated_at = excluded.updated_at",
+         received = stock_levels.received + excluded.received, updated_at = excluded.updated_at \
+         RETURNING available",
     )
     .bind(variant.get())
     .bind(warehouse)
     .bind(quantity)
     .bind(now)
-    .execute(&mut *conn)
+    .fetch_one(&mut *conn)
     .await?;
+    if quantity > 0 && available == quantity {
+        crate::events::stock_crossed(conn, variant.get(), now).await?;
+    }
     record_movement(
         conn,
         variant.get(),
@@ -56,18 +60,21 @@ pub async fn write_off(
     reference: &str,
     now: Millis,
 ) -> Result<bool, sqlx::Error> {
-    let moved = sqlx::query(
+    let left: Option<i64> = sqlx::query_scalar(
         "UPDATE stock_levels SET available = available - $3, received = received - $3, \
-         updated_at = $4 WHERE variant_id = $1 AND warehouse_id = $2 AND available >= $3",
+         updated_at = $4 WHERE variant_id = $1 AND warehouse_id = $2 AND available >= $3 \
+         RETURNING available",
     )
     .bind(variant.get())
     .bind(warehouse)
     .bind(quantity)
     .bind(now)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected()
-        == 1;
+    .fetch_optional(&mut *conn)
+    .await?;
+    let moved = left.is_some();
+    if left == Some(0) && quantity > 0 {
+        crate::events::stock_crossed(conn, variant.get(), now).await?;
+    }
     if moved {
         record_movement(
             conn,

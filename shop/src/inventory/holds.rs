@@ -71,18 +71,7 @@ async fn reserve_variant(
     now: Millis,
 ) -> Result<(), HoldError> {
     // Fast path, one statement: the warehouse with the most units, if it has enough.
-    let whole: Option<i64> = sqlx::query_scalar(
-        "UPDATE stock_levels SET available = available - $2, held = held + $2, updated_at = $3 \
-         WHERE variant_id = $1 AND available >= $2 AND warehouse_id = ( \
-             SELECT warehouse_id FROM stock_levels WHERE variant_id = $1 AND available >= $2 \
-             ORDER BY available DESC, warehouse_id LIMIT 1) \
-         RETURNING warehouse_id",
-    )
-    .bind(variant.get())
-    .bind(quantity)
-    .bind(now)
-    .fetch_optional(&mut *conn)
-    .await?;
+    let whole = take_whole(conn, variant, quantity, now).await?;
     if let Some(warehouse) = whole {
         return record_hold(
             conn, checkout, variant, warehouse, quantity, expires_at, now,
@@ -153,6 +142,33 @@ async fn reserve_variant(
     })
 }
 
+/// Takes `quantity` units of `variant` from the one warehouse with the most, if it has
+/// enough: one conditional statement. Returns the warehouse, or `None` (nothing written).
+/// Announces the stock row running out.
+async fn take_whole(
+    conn: &mut AnyConnection,
+    variant: VariantId,
+    quantity: i64,
+    now: Millis,
+) -> Result<Option<i64>, sqlx::Error> {
+    let taken: Option<(i64, i64)> = sqlx::query_as(
+        "UPDATE stock_levels SET available = available - $2, held = held + $2, updated_at = $3 \
+         WHERE variant_id = $1 AND available >= $2 AND warehouse_id = ( \
+             SELECT warehouse_id FROM stock_levels WHERE variant_id = $1 AND available >= $2 \
+             ORDER BY available DESC, warehouse_id LIMIT 1) \
+         RETURNING warehouse_id, available",
+    )
+    .bind(variant.get())
+    .bind(quantity)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some((_, 0)) = taken {
+        crate::events::stock_crossed(conn, variant.get(), now).await?;
+    }
+    Ok(taken.map(|(warehouse, _)| warehouse))
+}
+
 /// Holds `quantity` units of `variant` for each of `holders` (checkout id, quantity), all in
 /// one warehouse, with three statements however many holders there are: one conditional
 /// `UPDATE` for their total, one insert for the holds, one for the audit trail. Returns
@@ -168,18 +184,7 @@ pub async fn reserve_batch(
         return Ok(true);
     }
     let total: i64 = holders.iter().map(|(_, q)| q).sum();
-    let warehouse: Option<i64> = sqlx::query_scalar(
-        "UPDATE stock_levels SET available = available - $2, held = held + $2, updated_at = $3 \
-         WHERE variant_id = $1 AND available >= $2 AND warehouse_id = ( \
-             SELECT warehouse_id FROM stock_levels WHERE variant_id = $1 AND available >= $2 \
-             ORDER BY available DESC, warehouse_id LIMIT 1) \
-         RETURNING warehouse_id",
-    )
-    .bind(variant.get())
-    .bind(total)
-    .bind(now)
-    .fetch_optional(&mut *conn)
-    .await?;
+    let warehouse = take_whole(conn, variant, total, now).await?;
     let Some(warehouse) = warehouse else {
         return Ok(false);
     };

@@ -198,18 +198,24 @@ pub(super) async fn shift(
 ) -> Result<bool, sqlx::Error> {
     // The column names are the enum's own constants, never input.
     let (f, t) = (from.column(), to.column());
-    let moved = sqlx::query(&format!(
+    let available: Option<i64> = sqlx::query_scalar(&format!(
         "UPDATE stock_levels SET {f} = {f} - $3, {t} = {t} + $3, updated_at = $4 \
-         WHERE variant_id = $1 AND warehouse_id = $2 AND {f} >= $3"
+         WHERE variant_id = $1 AND warehouse_id = $2 AND {f} >= $3 RETURNING available"
     ))
     .bind(variant)
     .bind(warehouse)
     .bind(quantity)
     .bind(now)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected()
-        == 1;
+    .fetch_optional(&mut *conn)
+    .await?;
+    let moved = available.is_some();
+    if let Some(available) = available {
+        let ran_out = from == Bucket::Available && available == 0;
+        let came_back = to == Bucket::Available && available == quantity;
+        if ran_out || came_back {
+            crate::events::stock_crossed(conn, variant, now).await?;
+        }
+    }
     if moved {
         let mut deltas = Deltas::default();
         for (bucket, delta) in [(from, -quantity), (to, quantity)] {

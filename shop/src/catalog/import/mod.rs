@@ -397,6 +397,16 @@ async fn write_product(
             outcome = Outcome::Updated;
         }
     }
+    if !matches!(outcome, Outcome::Unchanged) {
+        crate::events::emit(
+            conn,
+            crate::events::PRODUCT_CHANGED,
+            &product_id.to_string(),
+            &serde_json::json!({ "product_id": product_id }),
+            now,
+        )
+        .await?;
+    }
     Ok(outcome)
 }
 

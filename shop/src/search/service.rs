@@ -1,0 +1,395 @@
+//! The search service pages and the API call: the index when it is ready, the plain database
+//! search when it is not, and live stock for whatever is shown.
+
+use super::engine::{Engine, EngineError, Location};
+use super::indexer::{Indexer, IndexerError};
+use super::query;
+use super::types::{Hit, SearchQuery, SearchResults, SearchSort, Suggestion};
+use crate::Currency;
+use crate::Money;
+use crate::catalog::{
+    Catalog, CatalogError, PageRequest, ProductId, Rating, SearchText, Slug, Sort,
+};
+use crate::db::Db;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tantivy::TantivyDocument;
+use tantivy::schema::Value;
+
+/// Where the index is in its life.
+#[derive(Clone, Debug)]
+enum State {
+    /// Being opened or built; the database answers meanwhile.
+    Building,
+    Ready(Arc<Engine>),
+    /// It could not be opened or built; the database answers.
+    Failed(String),
+}
+
+/// How search is doing, for `/readyz` and `/metrics`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SearchHealth {
+    pub ready: bool,
+    pub detail: String,
+    pub documents: u64,
+    /// Searches answered by the database fallback since start.
+    pub degraded_queries: u64,
+    pub queries: u64,
+}
+
+/// The search service. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Search {
+    state: Arc<RwLock<State>>,
+    catalog: Catalog,
+    queries: Arc<AtomicU64>,
+    degraded: Arc<AtomicU64>,
+}
+
+/// How often the indexer looks at the outbox.
+const FOLLOW_EVERY: Duration = Duration::from_millis(200);
+
+impl Search {
+    /// Opens the index at `location` (building it from the database if needed, in the
+    /// background) and starts the indexer task that keeps it fresh. Until the index is ready,
+    /// searches are answered from the database.
+    pub fn start(db: Db, catalog: Catalog, location: Location) -> Self {
+        let search = Search {
+            state: Arc::new(RwLock::new(State::Building)),
+            catalog,
+            queries: Arc::default(),
+            degraded: Arc::default(),
+        };
+        let state = search.state.clone();
+        tokio::spawn(async move {
+            let mut indexer = match open(&db, &location).await {
+                Ok((engine, indexer)) => {
+                    set(&state, State::Ready(engine));
+                    indexer
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "search index unavailable; searching the database");
+                    set(&state, State::Failed(e.to_string()));
+                    return;
+                }
+            };
+            let mut failures = 0u32;
+            loop {
+                tokio::time::sleep(FOLLOW_EVERY).await;
+                match indexer.follow().await {
+                    Ok(_) => failures = 0,
+                    Err(e) => {
+                        failures += 1;
+                        tracing::warn!(error = %e, failures, "search indexer pass failed");
+                        if failures >= 50 {
+                            set(&state, State::Failed(e.to_string()));
+                        }
+                    }
+                }
+            }
+        });
+        search
+    }
+
+    /// A search that never uses an index: the database answers everything (and says so).
+    pub fn database_only(catalog: Catalog) -> Self {
+        Search {
+            state: Arc::new(RwLock::new(State::Failed("no index configured".into()))),
+            catalog,
+            queries: Arc::default(),
+            degraded: Arc::default(),
+        }
+    }
+
+    fn engine(&self) -> Option<Arc<Engine>> {
+        match &*self.state.read().unwrap_or_else(|p| p.into_inner()) {
+            State::Ready(engine) => Some(engine.clone()),
+            _ => None,
+        }
+    }
+
+    /// Waits until the index is ready (or has failed), at most `limit`. True when ready.
+    pub async fn wait_ready(&self, limit: Duration) -> bool {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            match &*self.state.read().unwrap_or_else(|p| p.into_inner()) {
+                State::Ready(_) => return true,
+                State::Failed(_) => return false,
+                State::Building => {}
+            }
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub fn health(&self) -> SearchHealth {
+        let (ready, detail, documents) =
+            match &*self.state.read().unwrap_or_else(|p| p.into_inner()) {
+                State::Ready(e) => (true, "index".to_string(), e.num_docs()),
+                State::Building => (false, "index building; database fallback".to_string(), 0),
+                State::Failed(why) => (false, format!("database fallback: {why}"), 0),
+            };
+        SearchHealth {
+            ready,
+            detail,
+            documents,
+            degraded_queries: self.degraded.load(Ordering::Relaxed),
+            queries: self.queries.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Runs a search; never fails for the shopper's words, only if the database fails too.
+    pub async fn search(&self, q: &SearchQuery) -> Result<SearchResults, CatalogError> {
+        self.queries.fetch_add(1, Ordering::Relaxed);
+        if let Some(engine) = self.engine() {
+            let query = q.clone();
+            match tokio::task::spawn_blocking(move || hits(&engine, &query)).await {
+                Ok(Ok(mut results)) => {
+                    self.fill_stock(&mut results.hits).await?;
+                    return Ok(results);
+                }
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "search failed; answering from the database")
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "search task failed; answering from the database")
+                }
+            }
+        }
+        self.degraded.fetch_add(1, Ordering::Relaxed);
+        self.fallback(q).await
+    }
+
+    /// Autocomplete: up to six products and four categories for what has been typed so far.
+    pub async fn suggest(&self, text: &str) -> Result<Vec<Suggestion>, CatalogError> {
+        let text: String = text.trim_start().chars().take(100).collect();
+        if text.trim().chars().count() < 2 {
+            return Ok(vec![]);
+        }
+        let needle = text.trim().to_lowercase();
+        let mut out: Vec<Suggestion> = self
+            .catalog
+            .categories()
+            .await?
+            .iter()
+            .filter(|c| {
+                c.product_count > 0
+                    && c.name
+                        .to_lowercase()
+                        .split_whitespace()
+                        .any(|w| w.starts_with(&needle))
+            })
+            .take(4)
+            .map(|c| Suggestion {
+                kind: "category".into(),
+                label: c.name.clone(),
+                url: c.url(),
+            })
+            .collect();
+        if let Some(engine) = self.engine() {
+            let docs =
+                tokio::task::spawn_blocking(move || query::suggest_titles(&engine, &text, 6)).await;
+            if let Ok(Ok(docs)) = docs {
+                let fields = Engine::open_fields();
+                for doc in docs {
+                    let title = text_of(&doc, fields.title);
+                    let slug = text_of(&doc, fields.slug);
+                    if let Ok(slug) = Slug::parse(&slug) {
+                        out.insert(
+                            out.len().min(6),
+                            Suggestion {
+                                kind: "product".into(),
+                                label: title,
+                                url: crate::catalog::product_url(&slug),
+                            },
+                        );
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Product ids like `product` (more-like-this over the index); empty without an index.
+    pub async fn similar(&self, product: ProductId, limit: usize) -> Vec<ProductId> {
+        let Some(engine) = self.engine() else {
+            return vec![];
+        };
+        let id = u64::try_from(product.get()).unwrap_or(0);
+        match tokio::task::spawn_blocking(move || query::similar(&engine, id, limit)).await {
+            Ok(Ok(ids)) => ids
+                .into_iter()
+                .filter_map(|i| i64::try_from(i).ok())
+                .map(ProductId::new)
+                .collect(),
+            _ => vec![],
+        }
+    }
+
+    async fn fill_stock(&self, hits: &mut [Hit]) -> Result<(), CatalogError> {
+        let ids: Vec<ProductId> = hits.iter().map(|h| h.product_id).collect();
+        let stock = self.catalog.availability(&ids).await?;
+        for hit in hits {
+            hit.available = stock.get(&hit.product_id).copied().unwrap_or(0);
+        }
+        Ok(())
+    }
+
+    /// The plain database search: words in titles, brands and category names, or a category
+    /// listing when there are no words. Facets are left empty.
+    async fn fallback(&self, q: &SearchQuery) -> Result<SearchResults, CatalogError> {
+        let page = PageRequest {
+            page: q.page,
+            per_page: q.per_page,
+        };
+        let text = SearchText::parse(&q.text);
+        let cards = if text.is_empty() {
+            let sort = match q.sort {
+                SearchSort::Relevance | SearchSort::Rating => Sort::Featured,
+                SearchSort::PriceAsc => Sort::PriceAsc,
+                SearchSort::PriceDesc => Sort::PriceDesc,
+                SearchSort::Newest => Sort::Newest,
+            };
+            match self.catalog.list(q.category.as_ref(), sort, page).await {
+                Err(CatalogError::CategoryNotFound) => self.catalog.list(None, sort, page).await?,
+                other => other?,
+            }
+        } else {
+            self.catalog.search(&text, page).await?
+        };
+        Ok(SearchResults {
+            query: q.clone(),
+            total: cards.total,
+            hits: cards
+                .items
+                .into_iter()
+                .map(|c| Hit {
+                    title_html: escape(&c.title),
+                    snippet_html: String::new(),
+                    product_id: c.id,
+                    external_id: c.external_id,
+                    slug: c.slug,
+                    title: c.title,
+                    brand: c.brand,
+                    category: c.category,
+                    price_from: c.price_from,
+                    price_varies: c.price_varies,
+                    rating: c.rating,
+                    available: c.available,
+                })
+                .collect(),
+            facets: Default::default(),
+            did_you_mean: None,
+            degraded: true,
+        })
+    }
+}
+
+fn set(state: &RwLock<State>, new: State) {
+    *state.write().unwrap_or_else(|p| p.into_inner()) = new;
+}
+
+#[derive(Debug, thiserror::Error)]
+enum OpenError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    Indexer(#[from] IndexerError),
+}
+
+async fn open(db: &Db, location: &Location) -> Result<(Arc<Engine>, Indexer), OpenError> {
+    let location = location.clone();
+    let (engine, checkpoint) = tokio::task::spawn_blocking(move || Engine::open(&location))
+        .await
+        .map_err(IndexerError::from)??;
+    let engine = Arc::new(engine);
+    let mut indexer = Indexer::new(db.clone(), engine.clone(), checkpoint)?;
+    if checkpoint.is_none() {
+        let started = std::time::Instant::now();
+        let docs = indexer.rebuild(&indicatif::ProgressBar::hidden()).await?;
+        tracing::info!(docs, elapsed = ?started.elapsed(), "search index built");
+    }
+    Ok((engine, indexer))
+}
+
+/// Runs the query and turns the documents into hits (stock still to be filled).
+fn hits(engine: &Engine, q: &SearchQuery) -> tantivy::Result<SearchResults> {
+    let found = query::run(engine, q)?;
+    let f = &engine.fields;
+    let hits = found
+        .docs
+        .iter()
+        .zip(found.title_snippets)
+        .zip(found.description_snippets)
+        .filter_map(|(((_, doc), title_html), snippet_html)| {
+            let title = text_of(doc, f.title);
+            let u = |field| doc.get_first(field).and_then(|v| v.as_u64()).unwrap_or(0);
+            let currency = Currency::parse(&text_of(doc, f.currency)).unwrap_or(Currency::USD);
+            let rating = u(f.rating);
+            Some(Hit {
+                product_id: ProductId::new(i64::try_from(u(f.product_id)).ok()?),
+                external_id: text_of(doc, f.external_id),
+                slug: Slug::parse(&text_of(doc, f.slug)).ok()?,
+                title_html: if title_html.is_empty() {
+                    escape(&title)
+                } else {
+                    title_html
+                },
+                snippet_html,
+                title,
+                brand: Some(text_of(doc, f.brand)).filter(|b| !b.is_empty()),
+                category: text_of(doc, f.category_name),
+                price_from: Money::new(i64::try_from(u(f.price)).unwrap_or(0), currency),
+                price_varies: u(f.price_varies) == 1,
+                rating: (rating > 0)
+                    .then(|| Rating::from_hundredths(i64::try_from(rating - 1).unwrap_or(0)).ok())
+                    .flatten(),
+                available: 0,
+            })
+        })
+        .collect();
+    // Category facet labels come from the documents' own names where possible.
+    let mut facets = found.facets;
+    for value in &mut facets.categories {
+        value.label = value
+            .value
+            .rsplit('/')
+            .next()
+            .unwrap_or("")
+            .replace('-', " ");
+    }
+    Ok(SearchResults {
+        query: q.clone(),
+        total: found.total,
+        hits,
+        facets,
+        did_you_mean: found.did_you_mean,
+        degraded: false,
+    })
+}
+
+fn text_of(doc: &TantivyDocument, field: tantivy::schema::Field) -> String {
+    doc.get_first(field)
+        .and_then(|v| v.as_str())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// HTML-escapes text for the `*_html` fields.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}

@@ -1,0 +1,260 @@
+//! Search against a real database and a real (in-memory) Tantivy index: relevance basics,
+//! typos and prefixes, facets and filters, hostile input, freshness and the fallback.
+
+// A test reports failure by panicking; helpers outside #[test] functions may too.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+use common::{DUMMYJSON, NOW, demo_shop, import_file, set_available};
+use shop::catalog::{Catalog, CategoryPath};
+use shop::search::{Location, Search, SearchParams, SearchQuery, SearchSort};
+use std::time::{Duration, Instant};
+
+async fn ready(scratch: &shop::db::scratch::ScratchDb) -> Search {
+    let search = Search::start(
+        scratch.db.clone(),
+        Catalog::new(scratch.db.clone()),
+        Location::Ram,
+    );
+    assert!(
+        search.wait_ready(Duration::from_secs(30)).await,
+        "{:?}",
+        search.health()
+    );
+    search
+}
+
+fn q(text: &str) -> SearchQuery {
+    SearchQuery::parse(&SearchParams {
+        q: Some(text.into()),
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+fn titles(r: &shop::search::SearchResults) -> Vec<String> {
+    r.hits.iter().map(|h| h.title.to_lowercase()).collect()
+}
+
+#[tokio::test]
+async fn words_typos_and_prefixes_find_the_product() {
+    let shop = demo_shop().await;
+    let search = ready(&shop).await;
+    for text in [
+        "tufted bed",
+        "tuftd bed",
+        "king tufted",
+        "TUFTED  Béd",
+        "tufte",
+    ] {
+        let r = search.search(&q(text)).await.unwrap();
+        assert!(!r.degraded);
+        assert!(
+            titles(&r).iter().take(5).any(|t| t.contains("tufted")),
+            "{text}: {:?}",
+            titles(&r)
+        );
+    }
+    let r = search.search(&q("fountain")).await.unwrap();
+    assert!(r.total >= 10, "stems and plurals: {}", r.total);
+    assert!(
+        r.hits[0].title_html.contains("<b>"),
+        "{}",
+        r.hits[0].title_html
+    );
+}
+
+#[tokio::test]
+async fn facets_count_and_filters_narrow() {
+    let shop = demo_shop().await;
+    let search = ready(&shop).await;
+    let all = search.search(&q("")).await.unwrap();
+    assert_eq!(all.total, 584, "an empty query lists everything");
+    let furniture = all
+        .facets
+        .categories
+        .iter()
+        .find(|c| c.value == "furniture")
+        .unwrap();
+
+    let mut filtered = q("");
+    filtered.category = Some(CategoryPath::parse("furniture").unwrap());
+    let r = search.search(&filtered).await.unwrap();
+    assert_eq!(r.total, furniture.count);
+    assert!(
+        r.facets
+            .categories
+            .iter()
+            .all(|c| c.value.starts_with("furniture/"))
+    );
+
+    let mut cheap = q("lamp");
+    cheap.max_price = Some(5_099);
+    cheap.sort = SearchSort::PriceAsc;
+    let r = search.search(&cheap).await.unwrap();
+    assert!(r.hits.iter().all(|h| h.price_from.amount <= 5_099));
+    let prices: Vec<i64> = r.hits.iter().map(|h| h.price_from.amount).collect();
+    let mut sorted = prices.clone();
+    sorted.sort();
+    assert_eq!(prices, sorted);
+
+    let mut in_stock = q("");
+    in_stock.in_stock = true;
+    let r = search.search(&in_stock).await.unwrap();
+    assert_eq!(r.total, all.facets.in_stock);
+    assert!(r.hits.iter().all(|h| h.available > 0));
+}
+
+#[tokio::test]
+async fn hostile_and_absurd_queries_get_a_page() {
+    let shop = demo_shop().await;
+    let search = ready(&shop).await;
+    let long = "bed ".repeat(2000);
+    for text in [
+        "title:(x) AND y*",
+        "!!! ### ***",
+        "\"unbalanced",
+        "*",
+        "a the of",
+        &long,
+        "zzzzqqqq",
+        "ñandú 🛏️",
+    ] {
+        let r = search.search(&q(text)).await;
+        assert!(r.is_ok(), "{text:.30}");
+    }
+    let r = search.search(&q("fuontain")).await.unwrap();
+    assert!(r.total > 0, "a swap is a typo too");
+    let none = search.search(&q("xyzzyplugh")).await.unwrap();
+    assert_eq!(none.total, 0);
+}
+
+#[tokio::test]
+async fn out_of_stock_products_rank_last_and_stock_is_live() {
+    let shop = demo_shop().await;
+    let search = ready(&shop).await;
+    let r = search.search(&q("bed")).await.unwrap();
+    let first_out = r.hits.iter().position(|h| h.available == 0);
+    if let Some(i) = first_out {
+        assert!(
+            r.hits[i..].iter().all(|h| h.available == 0),
+            "sold-out products come after the rest"
+        );
+    }
+    // The badge is read live: sell out the top hit's SKUs without telling the index.
+    let top = r.hits[0].product_id;
+    sqlx::query("UPDATE stock_levels SET received = received - available, available = 0 WHERE variant_id IN (SELECT id FROM variants WHERE product_id = $1)")
+        .bind(top.get())
+        .execute(shop.db.pool())
+        .await
+        .unwrap();
+    let again = search.search(&q("bed")).await.unwrap();
+    let hit = again.hits.iter().find(|h| h.product_id == top).unwrap();
+    assert_eq!(hit.available, 0);
+}
+
+#[tokio::test]
+async fn changes_are_searchable_within_a_second() {
+    let shop = demo_shop().await;
+    let search = ready(&shop).await;
+    // A re-import renames a product: the change goes through the outbox to the index.
+    let renamed = DUMMYJSON.replacen(
+        "Essence Mascara Lash Princess",
+        "Essence Mascara Quokkaberry",
+        1,
+    );
+    import_file(&shop.db, "products.json", &renamed).await;
+    let started = Instant::now();
+    loop {
+        let r = search.search(&q("quokkaberry")).await.unwrap();
+        if r.total == 1 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "not searchable after {:?}",
+            started.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    // A SKU running out through a sale reaches the index's in-stock filter promptly too.
+    let r = search.search(&q("quokkaberry")).await.unwrap();
+    let sku: String = sqlx::query_scalar("SELECT sku FROM variants WHERE product_id = $1")
+        .bind(r.hits[0].product_id.get())
+        .fetch_one(shop.db.pool())
+        .await
+        .unwrap();
+    set_available(&shop.db, &sku, 1).await;
+    let variant: i64 = sqlx::query_scalar("SELECT id FROM variants WHERE sku = $1")
+        .bind(&sku)
+        .fetch_one(shop.db.pool())
+        .await
+        .unwrap();
+    let mut tx = shop.db.begin_write().await.unwrap();
+    shop::inventory::holds::reserve(
+        &mut tx,
+        "co_test",
+        &[(shop::catalog::VariantId::new(variant), 1)],
+        NOW + 1000,
+        NOW,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let mut filter = q("quokkaberry");
+    filter.in_stock = true;
+    let started = Instant::now();
+    loop {
+        if search.search(&filter).await.unwrap().total == 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "stock change not indexed"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+#[tokio::test]
+async fn without_an_index_the_database_answers() {
+    let shop = demo_shop().await;
+    let search = Search::database_only(Catalog::new(shop.db.clone()));
+    let r = search.search(&q("tufted bed")).await.unwrap();
+    assert!(r.degraded);
+    assert!(titles(&r).iter().any(|t| t.contains("tufted")));
+    assert_eq!(search.health().degraded_queries, 1);
+    assert!(!search.health().ready);
+}
+
+#[tokio::test]
+async fn suggestions_follow_the_letters_typed() {
+    let shop = demo_shop().await;
+    let search = ready(&shop).await;
+    let s = search.suggest("fount").await.unwrap();
+    assert!(
+        s.iter()
+            .any(|s| s.kind == "product" && s.label.to_lowercase().contains("fountain")),
+        "{s:?}"
+    );
+    let s = search.suggest("furn").await.unwrap();
+    assert!(
+        s.iter()
+            .any(|s| s.kind == "category" && s.label == "Furniture"),
+        "{s:?}"
+    );
+    assert!(
+        search.suggest("f").await.unwrap().is_empty(),
+        "one letter is too little"
+    );
+}
+
+#[tokio::test]
+async fn similar_products_share_words() {
+    let shop = demo_shop().await;
+    let search = ready(&shop).await;
+    let r = search.search(&q("fountain")).await.unwrap();
+    let similar = search.similar(r.hits[0].product_id, 5).await;
+    assert!(!similar.is_empty());
+    assert!(!similar.contains(&r.hits[0].product_id));
+}
