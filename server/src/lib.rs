@@ -6,6 +6,7 @@ pub mod api;
 pub mod bench;
 pub mod config;
 pub mod demo;
+pub mod evaluate;
 pub mod gateway;
 pub mod health;
 pub mod loadgen;

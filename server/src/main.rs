@@ -33,6 +33,15 @@ enum Command {
     },
     /// Sets a SKU's available stock (receiving or writing off the difference, audited).
     Stock { sku: String, available: i64 },
+    /// Mean NDCG@10 of search on the WANDS judgments, with and without typos.
+    EvalSearch {
+        /// Print each query's score.
+        #[arg(long)]
+        verbose: bool,
+        /// Keep the import's invented stock (sold-out products rank last, as in the shop).
+        #[arg(long)]
+        as_shown: bool,
+    },
     /// Benchmarks that need no running shop (see BENCHMARKS.md).
     Bench {
         #[command(subcommand)]
@@ -255,6 +264,31 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
             .await?;
             tx.commit().await?;
             println!("{sku}: {available} available");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::EvalSearch { verbose, as_shown } => {
+            let evaluation = server::evaluate::run(as_shown).await?;
+            if verbose {
+                for (i, ((judged, clean, typo), top)) in
+                    evaluation.per_query.iter().zip(&evaluation.top).enumerate()
+                {
+                    println!("  {clean:.3}  {typo:.3}  {}", judged.text);
+                    if std::env::var_os("EMPORIUM_EVAL_TOP").is_some() {
+                        for (gain, title) in top {
+                            println!("        {gain} {title}");
+                        }
+                        for missed in &evaluation.missed[i] {
+                            println!("        missed {missed}");
+                        }
+                    }
+                }
+            }
+            println!(
+                "mean NDCG@10 over {} WANDS queries: {:.3} (with one typo per query: {:.3})",
+                evaluation.per_query.len(),
+                evaluation.mean(),
+                evaluation.mean_with_typos()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {

@@ -250,3 +250,21 @@ pub fn run(args: &[String]) -> Result<ExitCode> {
         })
     }
 }
+
+/// Builds, then runs one of the server's own commands (`server <command> <args>`) from the
+/// workspace root, passing its exit status on.
+pub fn server_command(command: &[&str], args: &[String]) -> Result<ExitCode> {
+    let built = build_all(false)?;
+    step(&format!("server {}", command.join(" ")));
+    let status = Command::new(&built.server)
+        .args(command)
+        .args(args.iter().skip_while(|a| *a == "--"))
+        .current_dir(util::root())
+        .status()
+        .context("cannot start the server")?;
+    Ok(if status.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

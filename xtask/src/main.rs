@@ -6,6 +6,7 @@
 //!   Rust test on SQLite (and PostgreSQL when `EMPORIUM_TEST_POSTGRES_URL` is set), and the
 //!   Playwright suite against a release build. Ends with one summary line.
 //! - `cargo xtask build` — just build the server and the site.
+//! - `cargo xtask eval-search [--verbose]` — mean NDCG@10 of search on the WANDS judgments.
 //!
 //! The build is the one cargo-leptos would do (server with `ssr`, `frontend` for wasm32 with
 //! the `wasm-release` profile, wasm-bindgen, CSS and `public/` into `target/site`), driven
@@ -24,8 +25,9 @@ fn main() -> ExitCode {
         Some("run") => build::run(&args[1..]),
         Some("build") => build::build_all(false).map(|_| ExitCode::SUCCESS),
         Some("test") => test::test(&args[1..]),
+        Some("eval-search") => build::server_command(&["eval-search"], &args[1..]),
         Some("help" | "--help" | "-h") | None => {
-            eprintln!("usage: cargo xtask <run|test|build> [-- server args]");
+            eprintln!("usage: cargo xtask <run|test|build|eval-search> [-- server args]");
             Ok(ExitCode::SUCCESS)
         }
         Some(other) => {

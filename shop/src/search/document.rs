@@ -116,14 +116,13 @@ fn document(
         category_names.last().cloned().unwrap_or_default(),
     );
     doc.add_text(f.seller, r.try_get::<String, _>("seller")?);
-    doc.add_text(
-        f.all,
-        format!(
-            "{title} {} {class} {} {description}",
-            brand.unwrap_or_default(),
-            category_names.join(" ")
-        ),
+    let all = format!(
+        "{title} {} {class} {} {description}",
+        brand.unwrap_or_default(),
+        category_names.join(" ")
     );
+    doc.add_text(f.all_raw, &all);
+    doc.add_text(f.all, all);
     doc.add_u64(f.price, u64::try_from(price_from).unwrap_or(0));
     doc.add_u64(f.price_varies, u64::from(price_to != price_from));
     doc.add_text(f.currency, r.try_get::<String, _>("currency")?);

@@ -13,6 +13,8 @@
 mod types;
 pub use types::*;
 
+pub mod eval;
+
 #[cfg(feature = "server")]
 mod document;
 #[cfg(feature = "server")]
@@ -25,6 +27,8 @@ mod query;
 mod schema;
 #[cfg(feature = "server")]
 mod service;
+#[cfg(feature = "server")]
+mod synonyms;
 #[cfg(feature = "server")]
 pub use engine::{Checkpoint, Engine, Location};
 #[cfg(feature = "server")]

@@ -1,16 +1,20 @@
 //! Turning a shopper's words into a Tantivy query, and running it with facets.
 //!
 //! The words are analysed like the index (lower case, accents folded, English stems), and
-//! never parsed as query syntax, so `title:(x) AND *` is just three words. Each word becomes
-//! a disjunction over the fields (title weighs most, then brand and class, then category,
-//! then description) of the word itself, words one or two typos away (by word length,
-//! keeping the first letter), and — for the last word while the shopper is still typing —
-//! words it begins. A result must match most of the words (all of one or two, all but one
-//! of three, …), earns more for matching the title as a phrase, and products that are out of
-//! stock rank after those that are not, whatever the order.
+//! never parsed as query syntax, so `title:(x) AND *` is just three words. Words run together
+//! ("roomtables") are split where both halves are real words. Each word becomes a sum over
+//! the fields (title weighs most, then brand and class, then category, then description) of
+//! the word itself, its synonyms from the shop's list (`synonyms.txt`), words one or two typos
+//! away when the index does not know it (by length, keeping the first letter), and — for the
+//! last word while the shopper is still typing — words it begins. A result must match most of
+//! the words (all of one or two, all but one of three, …) unless that finds less than a page,
+//! when any word will do. Products matching more of the words rank first, then by BM25 with a
+//! bonus for the title matching as a phrase, and products that are out of stock rank after
+//! those that are not, whatever the order.
 
 use super::engine::Engine;
-use super::schema::analyzer;
+use super::schema::{analyzer, raw_analyzer};
+use super::synonyms::synonyms;
 use super::types::{FacetValue, Facets, SearchQuery, SearchSort};
 use crate::catalog::CategoryPath;
 use std::collections::HashMap;
@@ -38,10 +42,18 @@ const FIELD_BOOSTS: [(&str, f32); 5] = [
     ("description", 0.6),
 ];
 
+/// A word's score is the sum over the fields it matches (BM25F-like), not only the best one.
+const FIELD_TIE: f32 = 1.0;
+
+/// Each query word a product matches adds this much: more than a word's BM25 score across
+/// the fields, so products matching more of the words come first, BM25 ordering the rest.
+const PER_WORD: f32 = 20.0;
+
 /// How much a candidate word counts, by how it was found.
 const EXACT: f32 = 1.0;
 const PREFIX: f32 = 0.8;
 const TYPO: f32 = 0.55;
+const SYNONYM: f32 = 0.45;
 
 /// Price bands for the facet, in minor units: [low, high).
 pub const PRICE_BANDS: [(u64, Option<u64>); 7] = [
@@ -54,71 +66,116 @@ pub const PRICE_BANDS: [(u64, Option<u64>); 7] = [
     (100_000, None),
 ];
 
-/// One analysed word of the query and the index words it stands for.
+/// One word of the query and the index words it stands for.
 #[derive(Clone, Debug)]
 pub struct Word {
-    /// The word as analysed (stemmed).
+    /// The word as typed (lower case, accents folded).
+    pub text: String,
+    /// Its stem, as the index stores words.
     pub stem: String,
-    /// Candidate index words and their weights.
+    /// Whether the index has the stem itself.
+    pub known: bool,
+    /// Candidate index stems and their weights.
     pub candidates: Vec<(String, f32)>,
-    /// The best correction, when the word itself is not in the index.
+    /// The closest real word, when the typed one is not in the index.
     pub correction: Option<String>,
 }
 
-/// Analyses `text` into words (stop words dropped) with their candidates from the index's
-/// vocabulary. `typing` treats the last word as unfinished (prefix matching).
+/// Splits `text` into words (stop words dropped) and finds each one's candidates in the
+/// index: its own stem if the index has it; otherwise the surface words one or two typos away
+/// (by length, first letter kept), stemmed; and, when `typing`, the words the last one begins.
 pub fn words(searcher: &Searcher, engine: &Engine, text: &str, typing: bool) -> Vec<Word> {
-    let mut analyzer = analyzer();
-    let mut stems = Vec::new();
-    let mut raw_last = String::new();
+    let mut raw = raw_analyzer();
+    let mut typed = Vec::new();
     {
-        let mut stream = analyzer.token_stream(text);
+        let mut stream = raw.token_stream(text);
         while let Some(token) = stream.next() {
-            stems.push(token.text.clone());
+            typed.push(token.text.clone());
         }
     }
-    if let Some(last) = text
-        .split(|c: char| !c.is_alphanumeric())
-        .rfind(|w| !w.is_empty())
-    {
-        raw_last = fold(last);
-    }
     let typing = typing && !text.ends_with(char::is_whitespace);
-    let n = stems.len();
-    let vocabulary = Vocabulary::new(searcher, engine.fields.all);
-    stems
+    let stems = Vocabulary::new(searcher, engine.fields.all);
+    let surface = Vocabulary::new(searcher, engine.fields.all_raw);
+    let mut stemmer = analyzer();
+    let mut stem = |w: &str| {
+        let mut stream = stemmer.token_stream(w);
+        let mut out = String::new();
+        while let Some(t) = stream.next() {
+            out.push_str(&t.text);
+        }
+        out
+    };
+    // Words run together ("roomtables") are split where both halves are words the index
+    // knows (the last word is left alone while it is still being typed).
+    let last = typed.len().saturating_sub(1);
+    let typed: Vec<String> = typed
         .into_iter()
         .enumerate()
-        .filter(|(_, s)| !STOP_WORDS.contains(&s.as_str()) && s.chars().count() <= 40)
-        .map(|(i, stem)| {
-            let mut candidates = Vec::new();
-            let known = vocabulary.doc_freq(&stem) > 0;
-            if known {
-                candidates.push((stem.clone(), EXACT));
+        .flat_map(|(i, w)| {
+            if (typing && i == last) || surface.doc_freq(&w) > 0 {
+                return vec![w];
             }
-            let mut correction = None;
-            let len = stem.chars().count();
-            let distance = match len {
-                0..=3 => 0,
-                4..=7 => 1,
-                _ => 2,
-            };
-            if distance > 0 {
-                let near = vocabulary.near(&stem, distance, 4);
-                if !known {
-                    correction = near.first().cloned();
+            match split_compound(&w, &surface, typo_distance(&w)) {
+                Some((a, b)) => vec![a, b],
+                None => vec![w],
+            }
+        })
+        .collect();
+    let n = typed.len();
+    typed
+        .into_iter()
+        .enumerate()
+        .filter(|(_, w)| !STOP_WORDS.contains(&w.as_str()) && w.chars().count() <= 40)
+        .map(|(i, text)| {
+            let own = stem(&text);
+            let known = stems.doc_freq(&own) > 0;
+            let mut candidates: Vec<(String, f32)> = Vec::new();
+            let mut add = |s: String, weight: f32| {
+                if !s.is_empty() && !candidates.iter().any(|(c, _)| *c == s) {
+                    candidates.push((s, weight));
                 }
-                candidates.extend(near.into_iter().map(|w| (w, TYPO)));
-            }
-            if typing && i + 1 == n && raw_last.chars().count() >= 2 {
-                for w in vocabulary.starting_with(&raw_last, 8) {
-                    if !candidates.iter().any(|(c, _)| *c == w) {
-                        candidates.push((w, PREFIX));
+            };
+            if known {
+                add(own.clone(), EXACT);
+                // A real but rare word one typo from a common one ("loving room") stands
+                // for both.
+                if text.chars().count() >= 5 && surface.doc_freq(&text) <= RARE {
+                    let own_freq = surface.doc_freq(&text);
+                    if let Some(common) = surface
+                        .near(&text, 1, 1)
+                        .into_iter()
+                        .find(|w| surface.doc_freq(w) >= own_freq.max(1) * 10)
+                    {
+                        add(stem(&common), TYPO);
                     }
                 }
             }
+            for synonym in synonyms().of(&text) {
+                let s = stem(synonym);
+                if stems.doc_freq(&s) > 0 {
+                    add(s, SYNONYM);
+                }
+            }
+            let mut correction = None;
+            if !known {
+                let distance = typo_distance(&text);
+                if distance > 0 {
+                    let near = surface.near(&text, distance, 4);
+                    correction = near.first().cloned();
+                    for w in near {
+                        add(stem(&w), TYPO);
+                    }
+                }
+            }
+            if typing && i + 1 == n && text.chars().count() >= 2 {
+                for w in surface.starting_with(&text, 8) {
+                    add(stem(&w), PREFIX);
+                }
+            }
             Word {
-                stem,
+                text,
+                stem: own,
+                known,
                 candidates,
                 correction,
             }
@@ -126,23 +183,56 @@ pub fn words(searcher: &Searcher, engine: &Engine, text: &str, typing: bool) -> 
         .collect()
 }
 
-/// Lower-cases and folds accents the way the analyzer does, without stemming (a word being
-/// typed is matched as a prefix of index words).
-fn fold(word: &str) -> String {
-    let mut analyzer =
-        tantivy::tokenizer::TextAnalyzer::builder(tantivy::tokenizer::SimpleTokenizer::default())
-            .filter(tantivy::tokenizer::LowerCaser)
-            .filter(tantivy::tokenizer::AsciiFoldingFilter)
-            .build();
-    let mut out = String::new();
-    let mut stream = analyzer.token_stream(word);
-    while let Some(t) = stream.next() {
-        out.push_str(&t.text);
+/// A known word this rare may be a typo of a common one.
+const RARE: u64 = 2;
+
+/// How many typos a word of this length may carry: none up to three letters, one up to
+/// seven, two beyond.
+fn typo_distance(word: &str) -> usize {
+    match word.chars().count() {
+        0..=3 => 0,
+        4..=7 => 1,
+        _ => 2,
     }
-    out
 }
 
-/// The index's words (of the `all` field), across segments.
+/// Splits a word the index does not know into two it does (each at least three letters),
+/// preferring the split whose rarer half is most common. Failing that, and only when the
+/// whole word is not simply a typo (nothing within `distance`), one half may carry a typo.
+fn split_compound(word: &str, surface: &Vocabulary, distance: usize) -> Option<(String, String)> {
+    let chars: Vec<char> = word.chars().collect();
+    if chars.len() < 6 || chars.len() > 30 {
+        return None;
+    }
+    let halves = |at: usize| -> (String, String) {
+        (chars[..at].iter().collect(), chars[at..].iter().collect())
+    };
+    let exact = (3..=chars.len() - 3)
+        .filter_map(|at| {
+            let (a, b) = halves(at);
+            let weakest = surface.doc_freq(&a).min(surface.doc_freq(&b));
+            (weakest > 0).then_some((weakest, a, b))
+        })
+        .max_by_key(|(weakest, _, _)| *weakest)
+        .map(|(_, a, b)| (a, b));
+    // Else one half as typed and the other one typo from a word ("roomtbales").
+    if exact.is_some() || (distance > 0 && !surface.near(word, distance, 1).is_empty()) {
+        return exact;
+    }
+    exact.or_else(|| {
+        (3..=chars.len() - 3).find_map(|at| {
+            let (a, b) = halves(at);
+            let fix = |w: &str| surface.near(w, 1, 1).into_iter().next();
+            match (surface.doc_freq(&a) > 0, surface.doc_freq(&b) > 0) {
+                (true, false) if b.chars().count() >= 5 => fix(&b).map(|b| (a, b)),
+                (false, true) if a.chars().count() >= 5 => fix(&a).map(|a| (a, b)),
+                _ => None,
+            }
+        })
+    })
+}
+
+/// The index's words (of one field), across segments.
 struct Vocabulary<'a> {
     searcher: &'a Searcher,
     field: Field,
@@ -202,7 +292,13 @@ impl<'a> Vocabulary<'a> {
                 .then(b.1.1.cmp(&a.1.1))
                 .then(a.0.cmp(&b.0))
         });
-        ranked.into_iter().take(limit).map(|(w, _)| w).collect()
+        let closest = ranked.first().map_or(0, |(_, (d, _))| *d);
+        ranked
+            .into_iter()
+            .take_while(|(_, (d, _))| *d == closest)
+            .take(limit)
+            .map(|(w, _)| w)
+            .collect()
     }
 
     fn scan(&self, lower: &[u8], upper: &[u8], mut visit: impl FnMut(&str, u64)) {
@@ -256,7 +352,7 @@ pub fn edit_distance(a: &[char], b: &[char], max: usize) -> Option<usize> {
 }
 
 /// The text part of the query: one clause per word, most of which must match.
-pub fn text_query(engine: &Engine, words: &[Word]) -> Option<Box<dyn Query>> {
+pub fn text_query(engine: &Engine, words: &[Word], relaxed: bool) -> Option<Box<dyn Query>> {
     let schema = engine.index.schema();
     let usable: Vec<&Word> = words.iter().filter(|w| !w.candidates.is_empty()).collect();
     if usable.is_empty() {
@@ -287,14 +383,27 @@ pub fn text_query(engine: &Engine, words: &[Word]) -> Option<Box<dyn Query>> {
                     Box::new(BooleanQuery::new(alternatives)) as Box<dyn Query>
                 })
                 .collect();
+            let dismax = DisjunctionMaxQuery::with_tie_breaker(per_field, FIELD_TIE);
+            let inner: Box<dyn Query> = Box::new(dismax);
+            let bonus = ConstScoreQuery::new(inner.box_clone(), PER_WORD);
             (
                 Occur::Should,
-                Box::new(DisjunctionMaxQuery::with_tie_breaker(per_field, 0.3)) as Box<dyn Query>,
+                Box::new(BooleanQuery::new(vec![
+                    (Occur::Should, inner),
+                    (Occur::Should, Box::new(bonus) as Box<dyn Query>),
+                ])) as Box<dyn Query>,
             )
         })
         .collect();
+    // Most known words must match (all of one or two, all but one of three…); a word the
+    // index does not know (a typo) only adds evidence through its corrections.
+    let unknown = usable.iter().filter(|w| !w.known).count();
     let n = clauses.len();
-    let required = n - n / 3;
+    let required = if relaxed {
+        1
+    } else {
+        (n - n / 3).saturating_sub(unknown).max(1)
+    };
     // Words next to each other in the title, as typed, earn a bonus.
     let exact: Vec<&str> = usable
         .iter()
@@ -492,26 +601,44 @@ pub struct Found {
     pub description_snippets: Vec<String>,
 }
 
-/// Runs `q` against the engine: a page of documents, the total, facet counts, snippets.
-pub fn run(engine: &Engine, q: &SearchQuery) -> tantivy::Result<Found> {
-    let searcher = engine.reader.searcher();
-    let words = words(&searcher, engine, &q.text, false);
-    let text = text_query(engine, &words);
+/// Below this many results for "most words", a search relaxes to "any word".
+const RELAX_BELOW: usize = 10;
+
+/// The whole query: filters, and the words (strict or relaxed).
+fn query_for(
+    engine: &Engine,
+    q: &SearchQuery,
+    words: &[Word],
+    relaxed: bool,
+) -> (BooleanQuery, bool) {
+    let text = text_query(engine, words, relaxed);
     let has_text = text.is_some();
     let mut clauses = filters(engine, q);
     if let Some(text) = text {
         clauses.push((Occur::Must, text));
-    } else if !q.text.trim().is_empty()
-        && words.iter().all(|w| w.candidates.is_empty())
-        && !words.is_empty()
-    {
+    } else if !q.text.trim().is_empty() && !words.is_empty() {
         // Words that match nothing at all: nothing to show (but maybe a correction).
         clauses.push((Occur::Must, Box::new(tantivy::query::EmptyQuery)));
     }
     if clauses.is_empty() {
         clauses.push((Occur::Must, Box::new(AllQuery)));
     }
-    let query = BooleanQuery::new(clauses);
+    (BooleanQuery::new(clauses), has_text)
+}
+
+/// Runs `q` against the engine: a page of documents, the total, facet counts, snippets.
+pub fn run(engine: &Engine, q: &SearchQuery) -> tantivy::Result<Found> {
+    let searcher = engine.reader.searcher();
+    let words = words(&searcher, engine, &q.text, false);
+    // Most words first; when that finds too little to fill a first page, any word, ranked by
+    // how much of the query each product matches (products matching more words score more).
+    let strict = query_for(engine, q, &words, false);
+    let strict_total = searcher.search(&strict.0, &Count)?;
+    let (query, has_text) = if strict_total < RELAX_BELOW && words.len() > 1 {
+        query_for(engine, q, &words, true)
+    } else {
+        strict
+    };
 
     let mut categories = FacetCollector::for_field("category_facet");
     let parent = q
@@ -590,7 +717,7 @@ pub fn run(engine: &Engine, q: &SearchQuery) -> tantivy::Result<Found> {
     let did_you_mean = (total == 0 && words.iter().any(|w| w.correction.is_some())).then(|| {
         words
             .iter()
-            .map(|w| w.correction.clone().unwrap_or_else(|| w.stem.clone()))
+            .map(|w| w.correction.clone().unwrap_or_else(|| w.text.clone()))
             .collect::<Vec<_>>()
             .join(" ")
     });

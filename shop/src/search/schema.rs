@@ -12,11 +12,14 @@ use tantivy::tokenizer::{
 
 /// Bumped whenever the schema or the analyzer changes: an index of another version is
 /// rebuilt from the database.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The analyzer of every text field: words of letters and digits, lower-cased, accents
 /// folded, English stems (so "beds" finds "bed").
 pub const ANALYZER: &str = "emporium_en";
+
+/// The same without stems: the surface words shoppers type, for typo and prefix candidates.
+pub const RAW_ANALYZER: &str = "emporium_raw";
 
 /// Every field, by role.
 #[derive(Clone, Copy, Debug)]
@@ -33,9 +36,11 @@ pub struct Fields {
     pub category_facet: Field,
     pub category_name: Field,
     pub seller: Field,
-    /// Everything a shopper might type, in one field: the vocabulary that typo tolerance,
-    /// prefixes and "did you mean" draw their candidate words from.
+    /// Everything a shopper might type, in one field, stemmed.
     pub all: Field,
+    /// The same words unstemmed: the vocabulary that typo tolerance, prefixes and "did you
+    /// mean" draw their candidates from (a typo breaks a stem, not a surface word).
+    pub all_raw: Field,
     /// Lowest variant price, minor units.
     pub price: Field,
     pub price_varies: Field,
@@ -51,6 +56,11 @@ impl Fields {
     /// The schema and its field handles.
     pub fn build() -> (Schema, Fields) {
         let mut b = Schema::builder();
+        let raw = TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(RAW_ANALYZER)
+                .set_index_option(IndexRecordOption::Basic),
+        );
         let text = |stored: bool| {
             let indexing = TextFieldIndexing::default()
                 .set_tokenizer(ANALYZER)
@@ -77,6 +87,7 @@ impl Fields {
             category_name: b.add_text_field("category_name", STORED),
             seller: b.add_text_field("seller", STRING | STORED),
             all: b.add_text_field("all", text(false)),
+            all_raw: b.add_text_field("all_raw", raw),
             price: b.add_u64_field("price", FAST | STORED),
             price_varies: b.add_u64_field("price_varies", STORED),
             currency: b.add_text_field("currency", STORED),
@@ -88,15 +99,19 @@ impl Fields {
     }
 }
 
-/// Registers the analyzer with an index (every open and create must).
+/// Registers the analyzers with an index (every open and create must).
 pub fn register_analyzer(index: &Index) {
-    let analyzer = TextAnalyzer::builder(SimpleTokenizer::default())
+    index.tokenizers().register(ANALYZER, analyzer());
+    index.tokenizers().register(RAW_ANALYZER, raw_analyzer());
+}
+
+/// Surface words: lower-cased, accents folded, not stemmed.
+pub fn raw_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
-        .filter(Stemmer::new(Language::English))
-        .build();
-    index.tokenizers().register(ANALYZER, analyzer);
+        .build()
 }
 
 /// The analyzer on its own, for analysing query text the same way the index was.
