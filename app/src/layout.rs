@@ -1,7 +1,7 @@
 //! The frame around every page: header with the search box and cart link, and the footer.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
+use leptos_router::components::{A, Form};
 use leptos_router::hooks::{use_location, use_query_map};
 
 /// How many items are in the shopper's cart; `None` without a cart (and then no database
@@ -17,8 +17,6 @@ pub async fn cart_item_count() -> Result<Option<i64>, crate::error::AppError> {
 
 #[component]
 pub fn Header() -> impl IntoView {
-    let query = use_query_map();
-    let q = move || query.read().get("q").unwrap_or_default();
     let location = use_location();
     // The count follows every navigation (each cart change ends in one).
     let cart_count = Resource::new(
@@ -29,18 +27,7 @@ pub fn Header() -> impl IntoView {
         <header class="site-header">
             <div class="bar">
                 <A href="/" attr:class="logo">"Emporium"</A>
-                <form class="search" role="search" action="/search" method="get">
-                    <label for="site-search" class="visually-hidden">"Search products"</label>
-                    <input
-                        id="site-search"
-                        type="search"
-                        name="q"
-                        placeholder="Search products"
-                        maxlength="200"
-                        prop:value=q
-                    />
-                    <button type="submit">"Search"</button>
-                </form>
+                <SearchBox/>
                 <nav class="account" aria-label="Your shop">
                     <A href="/orders">"Orders"</A>
                     <A href="/cart" attr:class="cart-link">
@@ -56,6 +43,162 @@ pub fn Header() -> impl IntoView {
                 </nav>
             </div>
         </header>
+    }
+}
+
+/// The header's search box: a plain GET form to `/search` (all it is without JavaScript),
+/// with suggestions as the shopper types once hydrated — debounced, fetched from the
+/// `suggest` server function, and navigable with the arrow keys, Enter and Escape (the
+/// WAI-ARIA combobox pattern).
+#[component]
+fn SearchBox() -> impl IntoView {
+    use crate::catalog::suggest;
+    use leptos::ev::KeyboardEvent;
+    use shop::search::Suggestion;
+    use std::time::Duration;
+
+    let query = use_query_map();
+    let location = use_location();
+    let initial = query.read_untracked().get("q").unwrap_or_default();
+    let text = RwSignal::new(initial.clone());
+    let suggestions = RwSignal::new(Vec::<Suggestion>::new());
+    let open = RwSignal::new(false);
+    let active = RwSignal::new(None::<usize>);
+    // Each keystroke starts a generation; only the latest one's answer is shown.
+    let generation = StoredValue::new(0u64);
+    // A navigation (a search, a chosen suggestion) closes the list and shows the query.
+    Effect::new(move |_| {
+        location.pathname.track();
+        text.set(query.read().get("q").unwrap_or_default());
+        open.set(false);
+        active.set(None);
+    });
+    let close = move || {
+        open.set(false);
+        active.set(None);
+    };
+    let on_input = move |ev| {
+        let value = event_target_value(&ev);
+        text.set(value.clone());
+        active.set(None);
+        generation.update_value(|g| *g += 1);
+        let mine = generation.get_value();
+        if value.trim().chars().count() < 2 {
+            suggestions.set(vec![]);
+            open.set(false);
+            return;
+        }
+        set_timeout(
+            move || {
+                if generation.get_value() != mine {
+                    return;
+                }
+                leptos::task::spawn_local(async move {
+                    if let Ok(list) = suggest(value).await
+                        && generation.get_value() == mine
+                    {
+                        open.set(!list.is_empty());
+                        suggestions.set(list);
+                    }
+                });
+            },
+            Duration::from_millis(150),
+        );
+    };
+    let navigate = leptos_router::hooks::use_navigate();
+    let on_keydown = move |ev: KeyboardEvent| {
+        let n = suggestions.with_untracked(Vec::len);
+        match ev.key().as_str() {
+            "ArrowDown" if n > 0 => {
+                ev.prevent_default();
+                open.set(true);
+                active.update(|a| *a = Some(a.map_or(0, |i| (i + 1) % n)));
+            }
+            "ArrowUp" if n > 0 => {
+                ev.prevent_default();
+                open.set(true);
+                active.update(|a| *a = Some(a.map_or(n - 1, |i| (i + n - 1) % n)));
+            }
+            "Enter" => {
+                let chosen = active
+                    .get_untracked()
+                    .filter(|_| open.get_untracked())
+                    .and_then(|i| suggestions.with_untracked(|s| s.get(i).map(|s| s.url.clone())));
+                if let Some(url) = chosen {
+                    ev.prevent_default();
+                    close();
+                    navigate(&url, Default::default());
+                }
+            }
+            "Escape" => close(),
+            _ => {}
+        }
+    };
+    let status = move || match (open.get(), suggestions.with(Vec::len)) {
+        (false, _) | (true, 0) => String::new(),
+        (true, 1) => "1 suggestion. Use the arrow keys to choose.".into(),
+        (true, n) => format!("{n} suggestions. Use the arrow keys to choose."),
+    };
+    view! {
+        <Form method="GET" action="/search" attr:class="search" attr:role="search">
+            <label for="site-search" class="visually-hidden">"Search products"</label>
+            <div class="combo">
+                <input
+                    id="site-search"
+                    type="search"
+                    name="q"
+                    placeholder="Search products"
+                    maxlength="200"
+                    autocomplete="off"
+                    role="combobox"
+                    aria-autocomplete="list"
+                    aria-controls="search-suggestions"
+                    aria-expanded=move || if open.get() { "true" } else { "false" }
+                    aria-activedescendant=move || active.get().map(|i| format!("suggestion-{i}"))
+                    value=initial
+                    prop:value=text
+                    on:input=on_input
+                    on:keydown=on_keydown
+                    on:blur=move |_| close()
+                />
+                <ul
+                    id="search-suggestions"
+                    role="listbox"
+                    aria-label="Suggestions"
+                    class="suggestions"
+                    hidden=move || !open.get()
+                    // Keep the focus in the box, so a click on a suggestion is not a blur.
+                    on:mousedown=|ev| ev.prevent_default()
+                >
+                    {move || {
+                        suggestions
+                            .get()
+                            .into_iter()
+                            .enumerate()
+                            .map(|(i, s)| {
+                                let selected = move || active.get() == Some(i);
+                                let kind = if s.kind == "category" { "Category" } else { "Product" };
+                                view! {
+                                    <li
+                                        role="option"
+                                        id=format!("suggestion-{i}")
+                                        class:active=selected
+                                        aria-selected=move || if selected() { "true" } else { "false" }
+                                    >
+                                        <a href=s.url.clone() tabindex="-1" on:click=move |_| close()>
+                                            <span class="kind">{kind}</span>
+                                            {s.label.clone()}
+                                        </a>
+                                    </li>
+                                }
+                            })
+                            .collect_view()
+                    }}
+                </ul>
+                <p class="visually-hidden" role="status" aria-live="polite">{status}</p>
+            </div>
+            <button type="submit">"Search"</button>
+        </Form>
     }
 }
 

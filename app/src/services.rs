@@ -8,6 +8,7 @@ use shop::catalog::Catalog;
 use shop::checkout::Checkouts;
 use shop::clock::Clock;
 use shop::orders::Orders;
+use shop::search::{Recommender, Search};
 use std::sync::Arc;
 
 /// Everything a server function may call into.
@@ -17,6 +18,8 @@ pub struct Services {
     pub carts: Carts,
     pub checkouts: Checkouts,
     pub orders: Orders,
+    pub search: Search,
+    pub recommender: Recommender,
     pub clock: Arc<dyn Clock>,
 }
 

@@ -59,6 +59,12 @@ pub struct Settings {
     /// How long a checkout request owns its attempt before recovery may take over
     /// (`EMPORIUM_CHECKOUT_LEASE_SECS`); must exceed a gateway call with its retries.
     pub checkout_lease_secs: u64,
+    /// The search index folder, or `ram` for an in-memory index rebuilt at every start;
+    /// defaults to `<data_dir>/search` (`EMPORIUM_SEARCH_INDEX`). Each node keeps its own.
+    pub search_index: Option<String>,
+    /// How often "customers also bought" is recomputed from confirmed orders
+    /// (`EMPORIUM_RECOMMEND_INTERVAL_SECS`).
+    pub recommend_interval_secs: u64,
     /// Test-only: abort right after a checkout commits this state (`EMPORIUM_TEST_CRASH_AFTER`,
     /// one of claimed, reserved, paying, paid, confirmed). Never set it in production.
     pub test_crash_after: Option<String>,
@@ -83,6 +89,8 @@ impl Default for Settings {
             sweep_interval_secs: 60,
             recovery_interval_secs: 30,
             checkout_lease_secs: 60,
+            search_index: None,
+            recommend_interval_secs: 300,
             test_crash_after: None,
         }
     }
@@ -119,6 +127,15 @@ impl Settings {
         self.gateway_database_url
             .clone()
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("gateway.db").display()))
+    }
+
+    /// Where the search index lives, derived from the data folder unless set.
+    pub fn search_location(&self) -> shop::search::Location {
+        match self.search_index.as_deref() {
+            Some("ram") => shop::search::Location::Ram,
+            Some(dir) => shop::search::Location::Dir(PathBuf::from(dir)),
+            None => shop::search::Location::Dir(self.data_dir.join("search")),
+        }
     }
 
     /// The database URL, derived from the data folder unless set.

@@ -61,6 +61,24 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readines
         },
     };
     components.insert("database", database);
+    let search = state.services.search.health();
+    components.insert(
+        "search",
+        Component {
+            // Without the index, searches still answer from the database: degraded, not down.
+            status: if search.ready {
+                Status::Up
+            } else {
+                Status::Degraded
+            },
+            latency_ms: None,
+            detail: Some(if search.ready {
+                format!("index of {} products", search.documents)
+            } else {
+                search.detail
+            }),
+        },
+    );
     let status = if components.values().any(|c| c.status == Status::Down) {
         Status::Down
     } else if components.values().any(|c| c.status == Status::Degraded) {
@@ -74,4 +92,46 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readines
         StatusCode::OK
     };
     (code, Json(Readiness { status, components }))
+}
+
+/// `GET /metrics`: the node's counters and gauges in Prometheus' text format.
+pub async fn metrics(State(state): State<AppState>) -> impl axum::response::IntoResponse {
+    let search = state.services.search.health();
+    let mut out = String::new();
+    let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
+        out.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+        ));
+    };
+    metric(
+        "emporium_search_index_ready",
+        "gauge",
+        "1 when searches use the index, 0 while the database answers them (degraded).",
+        u64::from(search.ready),
+    );
+    metric(
+        "emporium_search_documents",
+        "gauge",
+        "Products in this node's search index.",
+        search.documents,
+    );
+    metric(
+        "emporium_search_queries_total",
+        "counter",
+        "Searches answered since start.",
+        search.queries,
+    );
+    metric(
+        "emporium_search_degraded_queries_total",
+        "counter",
+        "Searches the database answered because the index was unavailable.",
+        search.degraded_queries,
+    );
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        out,
+    )
 }

@@ -107,6 +107,7 @@ pub fn router(state: AppState) -> Router {
         .nest_service("/pkg", pkg)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
         .nest("/api/v1", api::router())
         .leptos_routes_with_context(&state, routes, provide.clone(), move || {
             shell(options.clone())

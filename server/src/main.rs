@@ -33,6 +33,8 @@ enum Command {
     },
     /// Sets a SKU's available stock (receiving or writing off the difference, audited).
     Stock { sku: String, available: i64 },
+    /// Rebuild the search index from the database (stop the node using it first).
+    Reindex,
     /// Mean NDCG@10 of search on the WANDS judgments, with and without typos.
     EvalSearch {
         /// Print each query's score.
@@ -288,6 +290,28 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
                 evaluation.per_query.len(),
                 evaluation.mean(),
                 evaluation.mean_with_typos()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Reindex => {
+            let db = connect(&settings).await?;
+            let location = settings.search_location();
+            let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM products")
+                .fetch_one(db.pool())
+                .await?;
+            let bar = progress(u64::try_from(total).unwrap_or(0));
+            let started = std::time::Instant::now();
+            let indexed = shop::search::reindex(&db, &location, &bar)
+                .await
+                .with_context(|| {
+                    format!(
+                        "cannot rebuild the search index at {location:?} (is a node running on it?)"
+                    )
+                })?;
+            bar.finish_and_clear();
+            println!(
+                "indexed {indexed} products in {:.1} s into {location:?}",
+                started.elapsed().as_secs_f64()
             );
             Ok(ExitCode::SUCCESS)
         }

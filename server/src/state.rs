@@ -12,6 +12,7 @@ use shop::clock::{Clock, SystemClock};
 use shop::db::Db;
 use shop::orders::Orders;
 use shop::payments::{Gateway, GatewayConfig};
+use shop::search::{Recommender, Search};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -50,8 +51,11 @@ impl AppState {
                 .and_then(CheckoutState::parse),
             ..CheckoutConfig::default()
         };
+        let search = Search::start(db.clone(), catalog.clone(), settings.search_location());
         Self {
             services: Services {
+                recommender: Recommender::new(db.clone(), catalog.clone(), search.clone()),
+                search,
                 carts: Carts::new(db.clone(), catalog.clone()),
                 checkouts: Checkouts::new(db.clone(), gateway, clock.clone(), checkout_config),
                 orders: Orders::new(db.clone()),

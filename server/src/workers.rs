@@ -1,5 +1,5 @@
-//! Background workers: checkout recovery and reconciliation, the hold sweeper, and the outbox
-//! dispatcher. Each runs once at start and then on its interval; a failed pass is logged and
+//! Background workers: checkout recovery and reconciliation, the hold sweeper, the outbox
+//! dispatcher, and the "customers also bought" recompute. Each runs once at start and then on its interval; a failed pass is logged and
 //! the next one tries again. Dropping `Workers` stops them.
 
 use crate::config::Settings;
@@ -60,6 +60,20 @@ pub fn spawn(state: &AppState, settings: &Settings) -> Workers {
                 if released > 0 {
                     tracing::info!(released, "released expired holds");
                 }
+                Ok(())
+            }
+        },
+    );
+    let recommender = state.services.recommender.clone();
+    every(
+        &mut set,
+        Duration::from_secs(settings.recommend_interval_secs),
+        "recommendations",
+        move || {
+            let recommender = recommender.clone();
+            async move {
+                let pairs = recommender.recompute().await.map_err(|e| e.to_string())?;
+                tracing::debug!(pairs, "recomputed customers-also-bought");
                 Ok(())
             }
         },

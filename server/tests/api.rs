@@ -139,10 +139,117 @@ async fn health_and_readiness_report_each_component() {
     assert_eq!(status, 200);
     assert_eq!(body["status"], "up");
     assert_eq!(body["components"]["database"]["status"], "up");
+    assert_eq!(body["components"]["search"]["status"], "up");
+    let (status, metrics) = app.get_text("/metrics").await;
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains("emporium_search_index_ready 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("emporium_search_documents 584"),
+        "{metrics}"
+    );
 
     // With the database gone the node says so, with a 503, instead of hanging or crashing.
     app.scratch.db.close().await;
     let (status, body) = app.get_json("/readyz").await;
     assert_eq!(status, 503);
     assert_eq!(body["components"]["database"]["status"], "down");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_returns_hits_with_live_stock_and_facets() {
+    let app = spawn_app().await;
+    let (status, body) = app
+        .get_json("/api/v1/search?q=wall+clock&per_page=5&sort=relevance")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["total"].as_u64().unwrap() >= 5);
+    assert_eq!(body["per_page"], 5);
+    let hits = body["hits"].as_array().unwrap();
+    assert_eq!(hits.len(), 5);
+    for h in hits {
+        assert!(h["product_id"].as_i64().unwrap() > 0);
+        assert!(h["external_id"].is_string());
+        assert!(h["price"]["amount"].is_i64());
+        assert!(h["available"].is_i64());
+        assert!(h["url"].as_str().unwrap().starts_with("/p/"));
+    }
+    assert!(hits[0]["title_html"].as_str().unwrap().contains("<b>"));
+    let facets = &body["facets"];
+    assert!(!facets["categories"].as_array().unwrap().is_empty());
+    assert!(!facets["price_bands"].as_array().unwrap().is_empty());
+    assert_eq!(body["degraded"], false);
+
+    // Filters narrow; a price range keeps to its bounds.
+    let (_, cheap) = app
+        .get_json("/api/v1/search?q=wall+clock&max_price=60&in_stock=true")
+        .await;
+    for h in cheap["hits"].as_array().unwrap() {
+        assert!(h["price"]["amount"].as_i64().unwrap() <= 6099);
+        assert!(h["available"].as_i64().unwrap() > 0);
+    }
+    // Price ascending is ascending.
+    let (_, sorted) = app
+        .get_json("/api/v1/search?q=clock&sort=price_asc&per_page=50")
+        .await;
+    let prices: Vec<i64> = sorted["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["available"].as_i64().unwrap() > 0)
+        .map(|h| h["price"]["amount"].as_i64().unwrap())
+        .collect();
+    assert!(prices.windows(2).all(|w| w[0] <= w[1]), "{prices:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_refuses_bad_filters_and_survives_hostile_words() {
+    let app = spawn_app().await;
+    for bad in [
+        "min_price=-1",
+        "max_price=abc",
+        "sort=sideways",
+        "page=0",
+        "per_page=100000",
+        "in_stock=maybe",
+        "category=../../etc",
+    ] {
+        let (status, body) = app.get_json(&format!("/api/v1/search?q=bed&{bad}")).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert_eq!(body["error"], "bad_request");
+    }
+    let long = "bed ".repeat(2000);
+    for q in [
+        "%22%22%22",
+        "title%3A(x)+AND+*",
+        "%2A%3F%7E%5E%5B%5D%7B%7D",
+        long.as_str(),
+        "%F0%9F%9B%8F%EF%B8%8F",
+    ] {
+        let (status, body) = app.get_json(&format!("/api/v1/search?q={q}")).await;
+        assert_eq!(status, 200, "{q:.20}: {body}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suggestions_name_products_and_categories() {
+    let app = spawn_app().await;
+    let (status, body) = app.get_json("/api/v1/suggest?q=lapt").await;
+    assert_eq!(status, 200);
+    let suggestions = body["suggestions"].as_array().unwrap();
+    assert!(
+        suggestions
+            .iter()
+            .any(|s| s["kind"] == "category" && s["label"] == "Laptops")
+    );
+    assert!(suggestions.iter().any(|s| s["kind"] == "product"));
+    for s in suggestions {
+        let url = s["url"].as_str().unwrap();
+        assert_eq!(app.get(url).await.status(), 200, "{url}");
+    }
+    let (status, body) = app.get_json("/api/v1/suggest?q=").await;
+    assert_eq!(status, 200);
+    assert!(body["suggestions"].as_array().unwrap().is_empty());
 }

@@ -13,6 +13,7 @@ use std::time::Duration;
 fn settings_for(scratch: &ScratchDb) -> Settings {
     Settings {
         database_url: Some(scratch.url.clone()),
+        search_index: Some("ram".into()),
         ..Settings::default()
     }
 }

@@ -117,6 +117,34 @@ async fn search_finds_products_and_survives_absurd_queries() {
         let (status, _) = app.get_text(&format!("/search?q={q}")).await;
         assert_eq!(status, 200, "{q:.20}");
     }
+    // Facets are links to the narrowed search; a typo gets "did you mean".
+    let (_, html) = app.get_text("/search?q=wall+clock").await;
+    assert!(html.contains("data-facet=\"category\""), "category facet");
+    assert!(
+        html.contains("href=\"/search?q=wall+clock&amp;category="),
+        "facet links"
+    );
+    let (_, html) = app.get_text("/search?q=fountian").await;
+    assert!(html.contains("data-testid=\"did-you-mean\""));
+    let (_, html) = app.get_text("/search?q=zzqqxxvv").await;
+    assert!(html.contains("data-testid=\"no-results\""));
+    // A malformed filter is a clear 400 page.
+    let (status, html) = app.get_text("/search?q=bed&min_price=abc").await;
+    assert_eq!(status, 400);
+    assert!(html.contains("min price"), "names the filter");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_product_page_recommends_other_products() {
+    let app = spawn_app().await;
+    let (_, html) = app.get_text("/search?q=fountain").await;
+    let at = html.find("href=\"/p/").unwrap() + 6;
+    let url = &html[at..at + html[at..].find('"').unwrap()];
+    let (status, page) = app.get_text(url).await;
+    assert_eq!(status, 200);
+    // No orders yet: similar products, each a link to a product page.
+    assert!(page.contains("Similar products"), "{url}");
+    assert!(page.contains("data-testid=\"recommendations\""));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -258,3 +258,140 @@ async fn similar_products_share_words() {
     assert!(!similar.is_empty());
     assert!(!similar.contains(&r.hits[0].product_id));
 }
+
+#[tokio::test]
+async fn ranking_rules_split_run_together_words_use_synonyms_and_correct_typos() {
+    let shop = demo_shop().await;
+    let search = ready(&shop).await;
+    // Two words run together are read as the two words.
+    let r = search.search(&q("wallclock")).await.unwrap();
+    assert!(
+        titles(&r)[0].contains("wall clock"),
+        "wallclock: {:?}",
+        titles(&r)
+    );
+    // A synonym from the shop's list finds what the catalog calls it.
+    let r = search.search(&q("couch")).await.unwrap();
+    assert!(
+        titles(&r).iter().take(5).any(|t| t.contains("sofa")),
+        "couch: {:?}",
+        titles(&r)
+    );
+    // Products matching more of the words come before those matching fewer.
+    let r = search.search(&q("decorative wall clock")).await.unwrap();
+    let full = |t: &String| t.contains("wall") && t.contains("clock");
+    let first_partial = titles(&r)
+        .iter()
+        .position(|t| !full(t))
+        .unwrap_or(r.hits.len());
+    assert!(first_partial >= 3, "{:?}", titles(&r));
+    assert!(titles(&r)[first_partial..].iter().all(|t| !full(t)));
+    // A typo is read as the closest real word, and the page says so.
+    let r = search.search(&q("fountian")).await.unwrap();
+    assert!(r.total > 0);
+    assert_eq!(r.did_you_mean.as_deref(), Some("fountain"));
+    assert_eq!(
+        search.search(&q("fountain")).await.unwrap().did_you_mean,
+        None
+    );
+}
+
+#[tokio::test]
+async fn an_unusable_index_folder_degrades_to_the_database() {
+    let shop = demo_shop().await;
+    let dir = tempfile::tempdir().unwrap();
+    // A file where the index folder should be: the index cannot be opened or created.
+    let path = dir.path().join("search");
+    std::fs::write(&path, b"not a folder").unwrap();
+    let search = Search::start(
+        shop.db.clone(),
+        Catalog::new(shop.db.clone()),
+        Location::Dir(path),
+    );
+    assert!(!search.wait_ready(Duration::from_secs(10)).await);
+    let health = search.health();
+    assert!(!health.ready);
+    assert!(health.detail.contains("database"), "{}", health.detail);
+    let r = search.search(&q("tufted bed")).await.unwrap();
+    assert!(r.degraded);
+    assert!(titles(&r).iter().any(|t| t.contains("tufted")));
+}
+
+#[tokio::test]
+async fn a_corrupt_index_folder_is_rebuilt_from_the_database() {
+    let shop = demo_shop().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("search");
+    std::fs::create_dir_all(&path).unwrap();
+    std::fs::write(path.join("meta.json"), b"{ this is not an index").unwrap();
+    let search = Search::start(
+        shop.db.clone(),
+        Catalog::new(shop.db.clone()),
+        Location::Dir(path),
+    );
+    assert!(search.wait_ready(Duration::from_secs(30)).await);
+    assert_eq!(search.health().documents, 584);
+    assert!(!search.search(&q("fountain")).await.unwrap().degraded);
+}
+
+#[tokio::test]
+async fn recommendations_come_from_co_purchases_else_similar_products() {
+    use shop::search::{RecommendationKind, Recommender};
+    let shop = demo_shop().await;
+    let search = ready(&shop).await;
+    let catalog = Catalog::new(shop.db.clone());
+    let recommender = Recommender::new(shop.db.clone(), catalog.clone(), search.clone());
+    let products: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT MIN(id), product_id FROM variants GROUP BY product_id ORDER BY product_id LIMIT 4",
+    )
+    .fetch_all(shop.db.pool())
+    .await
+    .unwrap();
+    let (a, b, c, d) = (products[0], products[1], products[2], products[3]);
+    // No orders yet: similar products.
+    let before = recommender
+        .for_product(shop::catalog::ProductId::new(a.1))
+        .await
+        .unwrap();
+    assert_eq!(before.kind, RecommendationKind::Similar);
+    // Two orders with A and B, one with A and C, a cancelled one with A and D.
+    for (order, status, lines) in [
+        ("o1", "confirmed", vec![a, b]),
+        ("o2", "delivered", vec![a, b, c]),
+        ("o3", "cancelled", vec![a, d]),
+    ] {
+        sqlx::query("INSERT INTO orders (id, checkout_id, email, status, total_amount, currency, shipping_address, charge_id, created_at, updated_at) VALUES ($1, $1, 'r@example.com', $2, 100, 'USD', '{}', 'ch', 0, 0)")
+            .bind(order)
+            .bind(status)
+            .execute(shop.db.pool())
+            .await
+            .unwrap();
+        for (position, (variant, _)) in lines.into_iter().enumerate() {
+            sqlx::query("INSERT INTO order_lines (order_id, position, variant_id, sku, title, options, quantity, unit_price, currency) VALUES ($1, $2, $3, 's', 't', '', 1, 100, 'USD')")
+                .bind(order)
+                .bind(i64::try_from(position).unwrap())
+                .bind(variant)
+                .execute(shop.db.pool())
+                .await
+                .unwrap();
+        }
+    }
+    assert!(recommender.recompute().await.unwrap() > 0);
+    let after = recommender
+        .for_product(shop::catalog::ProductId::new(a.1))
+        .await
+        .unwrap();
+    assert_eq!(after.kind, RecommendationKind::AlsoBought);
+    let ids: Vec<i64> = after.products.iter().map(|p| p.id.get()).collect();
+    assert_eq!(
+        &ids[..2],
+        &[b.1, c.1],
+        "most often bought together first: {ids:?}"
+    );
+    assert!(!ids.contains(&d.1), "a cancelled order counts for nothing");
+    assert!(!ids.contains(&a.1));
+    assert!(
+        ids.len() > 2 && ids.len() <= shop::search::SHOWN_RECOMMENDATIONS,
+        "topped up with similar ones: {ids:?}"
+    );
+}

@@ -15,7 +15,9 @@ pub use search::SearchRoute;
 
 use crate::error::AppError;
 use leptos::prelude::*;
-use shop::catalog::{CategoryPage, HomePage, Page, ProductCard, ProductDetail};
+use leptos::server_fn::codec::GetUrl;
+use shop::catalog::{CategoryPage, HomePage, ProductDetail};
+use shop::search::{Recommendations, SearchParams, SearchResults, Suggestion};
 
 #[server(prefix = "/rpc", endpoint = "catalog/home")]
 pub async fn load_home() -> Result<HomePage, AppError> {
@@ -47,14 +49,45 @@ pub async fn load_product(slug: String) -> Result<ProductDetail, AppError> {
     Ok(services.catalog.product_by_slug(&slug).await?)
 }
 
-#[server(prefix = "/rpc", endpoint = "catalog/search")]
-pub async fn search_catalog(
-    q: String,
-    page: Option<String>,
-) -> Result<Page<ProductCard>, AppError> {
-    use shop::catalog::{PageRequest, SearchText};
-    let text = SearchText::parse(&q);
-    let page = PageRequest::parse(page.as_deref(), None)?;
+/// "Customers also bought" (or similar products) for the product page.
+#[server(prefix = "/rpc", endpoint = "catalog/recommendations", input = GetUrl)]
+pub async fn load_recommendations(product_id: i64) -> Result<Recommendations, AppError> {
     let services = crate::services::services()?;
-    Ok(services.catalog.search(&text, page).await?)
+    let id = shop::catalog::ProductId::new(product_id);
+    Ok((*services.recommender.for_product(id).await?).clone())
+}
+
+/// A page of search results, with a fresh add-to-cart operation id per hit (so a double
+/// click adds once).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SearchPage {
+    pub results: SearchResults,
+    pub ops: Vec<String>,
+}
+
+/// Search with filters, sort and paging, from the raw query-string values; a malformed
+/// filter (`?min_price=abc`) is refused with a message naming it.
+#[server(prefix = "/rpc", endpoint = "catalog/search")]
+pub async fn search_products(params: SearchParams) -> Result<SearchPage, AppError> {
+    let query = shop::search::SearchQuery::parse(&params)?;
+    let services = crate::services::services()?;
+    let results = services.search.search(&query).await?;
+    let ops = results
+        .hits
+        .iter()
+        .map(|_| {
+            shop::checkout::IdempotencyKey::generate()
+                .as_str()
+                .to_string()
+        })
+        .collect();
+    Ok(SearchPage { results, ops })
+}
+
+/// Autocomplete for the header's search box: products and categories for what has been
+/// typed so far. Cheap enough to call per keystroke (the box debounces anyway).
+#[server(prefix = "/rpc", endpoint = "catalog/suggest", input = GetUrl)]
+pub async fn suggest(q: String) -> Result<Vec<Suggestion>, AppError> {
+    let services = crate::services::services()?;
+    Ok(services.search.suggest(&q).await?)
 }

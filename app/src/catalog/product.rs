@@ -2,7 +2,7 @@
 //! each is a page load that renders the chosen variant; once hydrated the router turns it
 //! into a client-side navigation, and price and availability update without a reload.
 
-use super::cards::{Breadcrumbs, Monogram, Stars, StockBadge};
+use super::cards::{Breadcrumbs, Monogram, ProductGrid, Stars, StockBadge};
 use super::load_product;
 use crate::error::ErrorPage;
 use leptos::prelude::*;
@@ -68,8 +68,34 @@ fn ProductView(product: ProductDetail, op: String) -> impl IntoView {
                 <Details product=details/>
             </div>
         </article>
+        <Recommended product_id=product.id.get()/>
     }
     .into_any()
+}
+
+/// "Customers also bought" (or, before anyone has, similar products). Optional: if they
+/// cannot be loaded the page simply goes without.
+#[component]
+fn Recommended(product_id: i64) -> impl IntoView {
+    use shop::search::RecommendationKind;
+    let list = Resource::new(move || product_id, super::load_recommendations);
+    view! {
+        <Suspense>
+            {move || Suspend::new(async move {
+                let list = list.await.ok().filter(|l| !l.products.is_empty())?;
+                let heading = match list.kind {
+                    RecommendationKind::AlsoBought => "Customers also bought",
+                    RecommendationKind::Similar => "Similar products",
+                };
+                Some(view! {
+                    <section class="recommendations" data-testid="recommendations" data-kind=format!("{:?}", list.kind)>
+                        <h2>{heading}</h2>
+                        <ProductGrid products=list.products empty=""/>
+                    </section>
+                })
+            })}
+        </Suspense>
+    }
 }
 
 /// Price, availability and the variant chooser for the selected variant.

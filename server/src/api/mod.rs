@@ -6,6 +6,7 @@ mod checkouts;
 mod error;
 mod orders;
 mod products;
+mod search;
 
 pub use error::ApiError;
 
@@ -23,6 +24,8 @@ pub fn router() -> Router<AppState> {
         .route("/products", get(products::list))
         .route("/products/{id}", get(products::show))
         .route("/categories", get(products::categories))
+        .route("/search", get(search::search))
+        .route("/suggest", get(search::suggest))
         .route("/carts", post(carts::create))
         .route("/carts/{cart_id}", get(carts::show))
         .route("/carts/{cart_id}/lines/{sku}", put(carts::set_line))

@@ -114,12 +114,22 @@ pub async fn spawn_app() -> TestApp {
         addr: "127.0.0.1:0".parse().expect("an address"),
         gateway_url: gateway.clone(),
         gateway_timeout_ms: 500,
+        search_index: Some("ram".into()),
         ..Settings::default()
     };
     let state = AppState::new(
         scratch.db.clone(),
         &settings,
         server::leptos_options(&settings),
+    );
+    // Tests start from a built index (the building phase has tests of its own).
+    assert!(
+        state
+            .services
+            .search
+            .wait_ready(Duration::from_secs(30))
+            .await,
+        "the search index builds"
     );
     let listener = tokio::net::TcpListener::bind(settings.addr)
         .await

@@ -19,4 +19,4 @@ pub mod import;
 #[cfg(feature = "server")]
 mod store;
 #[cfg(feature = "server")]
-pub use store::{Catalog, CatalogError, variants_in};
+pub use store::{Catalog, CatalogError, ListingStock, variants_in};

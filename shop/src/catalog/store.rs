@@ -6,6 +6,14 @@ use super::{
     VariantOption, VariantSummary,
 };
 use crate::db::{Db, placeholders};
+
+/// A listed product's live stock (see [`Catalog::listing_stock`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListingStock {
+    pub available: i64,
+    /// The SKU when the product has exactly one variant.
+    pub only_sku: Option<Sku>,
+}
 use crate::inventory::Inventory;
 use crate::{Currency, Money};
 use sqlx::Row;
@@ -435,28 +443,75 @@ impl Catalog {
         &self,
         products: &[ProductId],
     ) -> Result<HashMap<ProductId, i64>, CatalogError> {
+        Ok(self
+            .listing_stock(products)
+            .await?
+            .into_iter()
+            .map(|(id, stock)| (id, stock.available))
+            .collect())
+    }
+
+    /// Live units available per product (all variants, all warehouses), and the SKU of
+    /// products that have only one variant (a listing can offer "add to cart" for those):
+    /// two queries for the whole page.
+    pub async fn listing_stock(
+        &self,
+        products: &[ProductId],
+    ) -> Result<HashMap<ProductId, ListingStock>, CatalogError> {
         if products.is_empty() {
             return Ok(HashMap::new());
         }
         let sql = format!(
-            "SELECT id, product_id FROM variants WHERE product_id IN ({})",
+            "SELECT id, product_id, sku FROM variants WHERE product_id IN ({})",
             placeholders(1, products.len())
         );
-        let mut query = sqlx::query_as::<_, (i64, i64)>(&sql);
+        let mut query = sqlx::query_as::<_, (i64, i64, String)>(&sql);
         for p in products {
             query = query.bind(p.get());
         }
-        let pairs = query.fetch_all(self.db.pool()).await?;
-        let ids: Vec<VariantId> = pairs.iter().map(|(v, _)| VariantId::new(*v)).collect();
+        let rows = query.fetch_all(self.db.pool()).await?;
+        let ids: Vec<VariantId> = rows.iter().map(|(v, _, _)| VariantId::new(*v)).collect();
         let available = self.inventory.available(&ids).await?;
-        let mut per_product: HashMap<ProductId, i64> = HashMap::new();
-        for (variant, product) in pairs {
-            *per_product.entry(ProductId::new(product)).or_default() += available
+        let mut per_product: HashMap<ProductId, (ListingStock, usize)> = HashMap::new();
+        for (variant, product, sku) in rows {
+            let (stock, variants) = per_product.entry(ProductId::new(product)).or_default();
+            stock.available += available
                 .get(&VariantId::new(variant))
                 .copied()
                 .unwrap_or(0);
+            *variants += 1;
+            stock.only_sku = (*variants == 1).then(|| Sku::parse(&sku).ok()).flatten();
         }
-        Ok(per_product)
+        Ok(per_product
+            .into_iter()
+            .map(|(id, (stock, _))| (id, stock))
+            .collect())
+    }
+
+    /// The cards of these products, in the order given (unknown ids left out), with live
+    /// availability.
+    pub async fn cards(&self, ids: &[ProductId]) -> Result<Vec<ProductCard>, CatalogError> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let sql = format!(
+            "SELECT {CARD_COLUMNS} FROM products p JOIN categories c ON c.id = p.category_id \
+             WHERE p.id IN ({})",
+            placeholders(1, ids.len())
+        );
+        let mut query = sqlx::query(&sql);
+        for id in ids {
+            query = query.bind(id.get());
+        }
+        let rows = query.fetch_all(self.db.pool()).await?;
+        let mut found: HashMap<ProductId, ProductCard> = HashMap::new();
+        for row in &rows {
+            let c = card(row)?;
+            found.insert(c.id, c);
+        }
+        let mut items: Vec<ProductCard> = ids.iter().filter_map(|id| found.remove(id)).collect();
+        self.fill_availability(&mut items).await?;
+        Ok(items)
     }
 
     /// Sets each card's live availability.

@@ -29,6 +29,7 @@ embed! {
     3, "reservations", "0003_reservations.sql";
     4, "carts", "0004_carts.sql";
     5, "checkout, orders and the outbox", "0005_checkout_orders_outbox.sql";
+    6, "customers also bought", "0006_recommendations.sql";
 }
 
 #[derive(Debug)]

@@ -24,6 +24,8 @@ mod indexer;
 #[cfg(feature = "server")]
 mod query;
 #[cfg(feature = "server")]
+mod recommend;
+#[cfg(feature = "server")]
 mod schema;
 #[cfg(feature = "server")]
 mod service;
@@ -34,4 +36,6 @@ pub use engine::{Checkpoint, Engine, Location};
 #[cfg(feature = "server")]
 pub use indexer::{Indexer, IndexerError};
 #[cfg(feature = "server")]
-pub use service::{Search, SearchHealth, escape};
+pub use recommend::{Recommender, SHOWN as SHOWN_RECOMMENDATIONS};
+#[cfg(feature = "server")]
+pub use service::{OpenError, Search, SearchHealth, escape, reindex};

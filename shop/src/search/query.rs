@@ -714,13 +714,17 @@ pub fn run(engine: &Engine, q: &SearchQuery) -> tantivy::Result<Found> {
         })
         .collect();
 
-    let did_you_mean = (total == 0 && words.iter().any(|w| w.correction.is_some())).then(|| {
-        words
-            .iter()
-            .map(|w| w.correction.clone().unwrap_or_else(|| w.text.clone()))
-            .collect::<Vec<_>>()
-            .join(" ")
-    });
+    // A word the index does not know was read as its closest real word: say which.
+    let did_you_mean = words
+        .iter()
+        .any(|w| !w.known && w.correction.is_some())
+        .then(|| {
+            words
+                .iter()
+                .map(|w| w.correction.clone().unwrap_or_else(|| w.text.clone()))
+                .collect::<Vec<_>>()
+                .join(" ")
+        });
     Ok(Found {
         total: u64::try_from(total).unwrap_or(0),
         docs,

@@ -149,6 +149,7 @@ impl Search {
             match tokio::task::spawn_blocking(move || hits(&engine, &query)).await {
                 Ok(Ok(mut results)) => {
                     self.fill_stock(&mut results.hits).await?;
+                    self.name_categories(&mut results.facets.categories).await;
                     return Ok(results);
                 }
                 Ok(Err(e)) => {
@@ -160,7 +161,23 @@ impl Search {
             }
         }
         self.degraded.fetch_add(1, Ordering::Relaxed);
-        self.fallback(q).await
+        let mut results = self.fallback(q).await?;
+        self.fill_stock(&mut results.hits).await?;
+        Ok(results)
+    }
+
+    /// Gives category facet values their catalog names (the index knows only paths).
+    async fn name_categories(&self, values: &mut [super::types::FacetValue]) {
+        if values.is_empty() {
+            return;
+        }
+        if let Ok(all) = self.catalog.categories().await {
+            for value in values {
+                if let Some(c) = all.iter().find(|c| c.path.as_str() == value.value) {
+                    value.label = c.name.clone();
+                }
+            }
+        }
     }
 
     /// Autocomplete: up to six products and four categories for what has been typed so far.
@@ -231,9 +248,11 @@ impl Search {
 
     async fn fill_stock(&self, hits: &mut [Hit]) -> Result<(), CatalogError> {
         let ids: Vec<ProductId> = hits.iter().map(|h| h.product_id).collect();
-        let stock = self.catalog.availability(&ids).await?;
+        let mut stock = self.catalog.listing_stock(&ids).await?;
         for hit in hits {
-            hit.available = stock.get(&hit.product_id).copied().unwrap_or(0);
+            let live = stock.remove(&hit.product_id).unwrap_or_default();
+            hit.available = live.available;
+            hit.only_sku = live.only_sku;
         }
         Ok(())
     }
@@ -279,6 +298,7 @@ impl Search {
                     price_varies: c.price_varies,
                     rating: c.rating,
                     available: c.available,
+                    only_sku: None,
                 })
                 .collect(),
             facets: Default::default(),
@@ -293,11 +313,26 @@ fn set(state: &RwLock<State>, new: State) {
 }
 
 #[derive(Debug, thiserror::Error)]
-enum OpenError {
+pub enum OpenError {
     #[error(transparent)]
     Engine(#[from] EngineError),
     #[error(transparent)]
     Indexer(#[from] IndexerError),
+}
+
+/// Rebuilds the index at `location` from the database, whatever state it is in: the
+/// `server reindex` command. Fails (touching nothing) if a running node holds the index.
+pub async fn reindex(
+    db: &Db,
+    location: &Location,
+    progress: &indicatif::ProgressBar,
+) -> Result<u64, OpenError> {
+    let location = location.clone();
+    let (engine, checkpoint) = tokio::task::spawn_blocking(move || Engine::open(&location))
+        .await
+        .map_err(IndexerError::from)??;
+    let mut indexer = Indexer::new(db.clone(), Arc::new(engine), checkpoint)?;
+    Ok(indexer.rebuild(progress).await?)
 }
 
 async fn open(db: &Db, location: &Location) -> Result<(Arc<Engine>, Indexer), OpenError> {
@@ -348,6 +383,7 @@ fn hits(engine: &Engine, q: &SearchQuery) -> tantivy::Result<SearchResults> {
                     .then(|| Rating::from_hundredths(i64::try_from(rating - 1).unwrap_or(0)).ok())
                     .flatten(),
                 available: 0,
+                only_sku: None,
             })
         })
         .collect();

@@ -1,6 +1,6 @@
 //! What a search asks and answers, as the pages and the API see it.
 
-use crate::catalog::{CategoryPath, ProductId, Rating, Slug, product_url};
+use crate::catalog::{CategoryPath, ProductId, Rating, Sku, Slug, product_url};
 use crate::input::parse_bounded;
 use crate::{InvalidInput, Money};
 use serde::{Deserialize, Serialize};
@@ -236,6 +236,9 @@ pub struct Hit {
     pub rating: Option<Rating>,
     /// Live units available (from inventory, not from the index).
     pub available: i64,
+    /// The SKU of a product with a single variant, so a listing can add it to the cart.
+    #[serde(default)]
+    pub only_sku: Option<Sku>,
 }
 
 impl Hit {
@@ -271,7 +274,8 @@ pub struct SearchResults {
     pub total: u64,
     pub hits: Vec<Hit>,
     pub facets: Facets,
-    /// A corrected query when the typed one found little.
+    /// The query with its unknown words replaced by the closest real ones, when the search
+    /// read them so ("did you mean …?").
     pub did_you_mean: Option<String>,
     /// True when the index was unavailable and the plain database search answered.
     pub degraded: bool,
@@ -291,6 +295,21 @@ pub struct Suggestion {
     pub kind: String,
     pub label: String,
     pub url: String,
+}
+
+/// Recommendations beside a product (see `Recommender`).
+/// Which kind of list it is, so the page can say so honestly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecommendationKind {
+    AlsoBought,
+    Similar,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Recommendations {
+    pub kind: RecommendationKind,
+    pub products: Vec<crate::catalog::ProductCard>,
 }
 
 #[cfg(test)]
