@@ -1,7 +1,7 @@
 //! The frame around every page: header with the search box and cart link, and the footer.
 
 use leptos::prelude::*;
-use leptos_router::components::{A, Form};
+use leptos_router::components::A;
 use leptos_router::hooks::{use_location, use_query_map};
 
 /// How many items are in the shopper's cart; `None` without a cart (and then no database
@@ -106,6 +106,7 @@ fn SearchBox() -> impl IntoView {
         );
     };
     let navigate = leptos_router::hooks::use_navigate();
+    let submit_to = navigate.clone();
     let on_keydown = move |ev: KeyboardEvent| {
         let n = suggestions.with_untracked(Vec::len);
         match ev.key().as_str() {
@@ -130,7 +131,11 @@ fn SearchBox() -> impl IntoView {
                     navigate(&url, Default::default());
                 }
             }
-            "Escape" => close(),
+            // A search box clears itself on Escape; with the list open, Escape only closes it.
+            "Escape" if open.get_untracked() => {
+                ev.prevent_default();
+                close();
+            }
             _ => {}
         }
     };
@@ -140,7 +145,16 @@ fn SearchBox() -> impl IntoView {
         (true, n) => format!("{n} suggestions. Use the arrow keys to choose."),
     };
     view! {
-        <Form method="GET" action="/search" attr:class="search" attr:role="search">
+        <form
+            method="get"
+            action="/search"
+            class="search"
+            role="search"
+            on:submit=move |ev| {
+                close();
+                crate::forms::navigate_on_submit(&ev, &submit_to);
+            }
+        >
             <label for="site-search" class="visually-hidden">"Search products"</label>
             <div class="combo">
                 <input
@@ -198,7 +212,7 @@ fn SearchBox() -> impl IntoView {
                 <p class="visually-hidden" role="status" aria-live="polite">{status}</p>
             </div>
             <button type="submit">"Search"</button>
-        </Form>
+        </form>
     }
 }
 

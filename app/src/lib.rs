@@ -8,6 +8,7 @@ pub mod cart;
 pub mod catalog;
 pub mod checkout;
 pub mod error;
+pub mod forms;
 pub mod layout;
 pub mod orders;
 #[cfg(feature = "ssr")]

@@ -208,3 +208,132 @@ where
     }
     Ok(done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
 }
+
+/// What `server bench search` measured.
+#[derive(Debug)]
+pub struct SearchBench {
+    pub products: u64,
+    pub reindex: Duration,
+    pub index_bytes: u64,
+    pub queries: usize,
+    /// (name, p50, p90, p99, max)
+    pub rows: Vec<(&'static str, [Duration; 4])>,
+    pub rss_after_build: u64,
+    pub rss_peak: u64,
+}
+
+/// Search at scale: makes sure `dir` holds a SQLite catalog of `products` synthetic products
+/// (importing them the first time: minutes for a million), rebuilds the index from it
+/// (timed, like `server reindex`), then runs a log of `queries` varied queries through the
+/// index path, a bare Tantivy baseline and the full path with live stock.
+pub async fn search(
+    dir: &std::path::Path,
+    products: usize,
+    queries: usize,
+) -> anyhow::Result<SearchBench> {
+    use shop::catalog::{Catalog, import};
+    use shop::search::bench::{Latencies, index_latencies, query_log};
+    use shop::search::{Location, Search};
+
+    std::fs::create_dir_all(dir)?;
+    let url = format!("sqlite://{}", dir.join("catalog.db").display());
+    let db = Db::connect(&url, &shop::db::DbOptions::default()).await?;
+    db.migrate().await?;
+    let count = |db: Db| async move {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM products")
+            .fetch_one(db.pool())
+            .await
+    };
+    let have = usize::try_from(count(db.clone()).await?).unwrap_or(0);
+    if have < products {
+        anyhow::ensure!(
+            have == 0,
+            "{url} holds {have} products, not {products}: use another --dir"
+        );
+        eprintln!("importing {products} synthetic products into {url} (once)…");
+        let bar = indicatif::ProgressBar::new(products as u64);
+        import::apply(&db, import::synthetic(products), 0, &bar).await?;
+        bar.finish_and_clear();
+    }
+
+    let index = dir.join("index");
+    if index.exists() {
+        std::fs::remove_dir_all(&index)?;
+    }
+    let location = Location::Dir(index.clone());
+    let started = Instant::now();
+    let indexed = shop::search::reindex(&db, &location, &indicatif::ProgressBar::hidden()).await?;
+    let reindex = started.elapsed();
+    let index_bytes = folder_size(&index);
+
+    let search = Search::start(db.clone(), Catalog::new(db.clone()), location);
+    anyhow::ensure!(
+        search.wait_ready(Duration::from_secs(120)).await,
+        "the index did not open: {:?}",
+        search.health()
+    );
+    let rss_after_build = memory("VmRSS:");
+    let log = query_log(queries, products);
+    // Warm the caches (the index's files, the term dictionaries) as a running node would be.
+    let warm = query_log(200.min(queries), products);
+    let _ = tokio::task::block_in_place(|| index_latencies(&search, &warm));
+    let (ours, bare) = tokio::task::block_in_place(|| index_latencies(&search, &log))
+        .ok_or_else(|| anyhow::anyhow!("the index is not ready"))?;
+    let mut full = Latencies::default();
+    for q in &log {
+        let started = Instant::now();
+        let results = search.search(q).await?;
+        full.0.push(started.elapsed());
+        anyhow::ensure!(!results.degraded, "a search fell back to the database");
+    }
+    let row = |name, l: &Latencies| {
+        (
+            name,
+            [
+                l.percentile(0.5),
+                l.percentile(0.9),
+                l.percentile(0.99),
+                l.percentile(1.0),
+            ],
+        )
+    };
+    Ok(SearchBench {
+        products: indexed,
+        reindex,
+        index_bytes,
+        queries: log.len(),
+        rows: vec![
+            row("bare Tantivy (OR of terms, top 20)", &bare),
+            row("index path (top 20 + facets + snippets)", &ours),
+            row("full search (+ live stock from SQLite)", &full),
+        ],
+        rss_after_build,
+        rss_peak: memory("VmHWM:"),
+    })
+}
+
+fn folder_size(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| e.metadata().ok())
+                .filter(|m| m.is_file())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// A line of /proc/self/status in bytes (0 where there is none).
+fn memory(key: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}

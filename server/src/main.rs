@@ -65,6 +65,18 @@ enum Command {
 
 #[derive(Subcommand)]
 enum Bench {
+    /// Search at scale: reindex time, index size, memory, and query latencies (index path,
+    /// bare Tantivy baseline, full path with live stock) over a varied query log.
+    Search {
+        /// Synthetic products (imported into `--dir` the first time).
+        #[arg(long, default_value_t = 1_000_000)]
+        products: usize,
+        #[arg(long, default_value_t = 1000)]
+        queries: usize,
+        /// Where the catalog database and the index are kept between runs.
+        #[arg(long, default_value = "target/bench-search")]
+        dir: PathBuf,
+    },
     /// Holds per second on one SKU next to the raw conditional UPDATE rate, same run.
     HotSku {
         /// `sqlite` (a fresh file) or a PostgreSQL URL (a fresh schema in it).
@@ -165,6 +177,39 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
             axum::serve(listener, server::gateway::router(state))
                 .with_graceful_shutdown(server::shutdown_signal())
                 .await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            which:
+                Bench::Search {
+                    products,
+                    queries,
+                    dir,
+                },
+        } => {
+            let b = server::bench::search(&dir, products, queries).await?;
+            let ms = |d: Duration| format!("{:.3}", d.as_secs_f64() * 1000.0);
+            println!(
+                "search at {} products: reindex {:.1} s ({:.0} products/s), index {:.0} MB, RSS after opening {:.0} MB (peak {:.0} MB)",
+                b.products,
+                b.reindex.as_secs_f64(),
+                b.products as f64 / b.reindex.as_secs_f64(),
+                b.index_bytes as f64 / 1e6,
+                b.rss_after_build as f64 / 1e6,
+                b.rss_peak as f64 / 1e6,
+            );
+            println!("{} queries; latency in ms", b.queries);
+            println!("| path | p50 | p90 | p99 | max |");
+            println!("|---|---:|---:|---:|---:|");
+            for (name, [p50, p90, p99, max]) in &b.rows {
+                println!(
+                    "| {name} | {} | {} | {} | {} |",
+                    ms(*p50),
+                    ms(*p90),
+                    ms(*p99),
+                    ms(*max)
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench {

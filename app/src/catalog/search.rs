@@ -7,7 +7,6 @@ use super::{SearchPage, search_products};
 use crate::error::ErrorPage;
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
-use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 use shop::catalog::Page;
 use shop::inventory::StockStatus;
@@ -286,8 +285,14 @@ fn PriceForm(q: SearchQuery) -> impl IntoView {
         .map(|p| (p / 100).to_string())
         .unwrap_or_default();
     let keep = hidden_fields(&q, &["min_price", "max_price", "page"]);
+    let navigate = leptos_router::hooks::use_navigate();
     view! {
-        <Form method="GET" action="/search" attr:class="price-form">
+        <form
+            method="get"
+            action="/search"
+            class="price-form"
+            on:submit=move |ev| crate::forms::navigate_on_submit(&ev, &navigate)
+        >
             <fieldset>
                 <legend>"Price range ($)"</legend>
                 {keep}
@@ -299,7 +304,7 @@ fn PriceForm(q: SearchQuery) -> impl IntoView {
                 </label>
                 <button type="submit">"Go"</button>
             </fieldset>
-        </Form>
+        </form>
     }
 }
 
@@ -388,8 +393,14 @@ fn ActiveFilters(q: SearchQuery) -> impl IntoView {
 fn SortForm(q: SearchQuery) -> impl IntoView {
     let sort = q.sort;
     let keep = hidden_fields(&q, &["sort", "page"]);
+    let navigate = leptos_router::hooks::use_navigate();
     view! {
-        <Form method="GET" action="/search" attr:class="sort-form">
+        <form
+            method="get"
+            action="/search"
+            class="sort-form"
+            on:submit=move |ev| crate::forms::navigate_on_submit(&ev, &navigate)
+        >
             {keep}
             <label for="sort">"Sort by"</label>
             <select id="sort" name="sort">
@@ -405,7 +416,7 @@ fn SortForm(q: SearchQuery) -> impl IntoView {
                     .collect_view()}
             </select>
             <button type="submit">"Apply"</button>
-        </Form>
+        </form>
     }
 }
 

@@ -16,6 +16,8 @@ pub use types::*;
 pub mod eval;
 
 #[cfg(feature = "server")]
+pub mod bench;
+#[cfg(feature = "server")]
 mod document;
 #[cfg(feature = "server")]
 mod engine;

@@ -102,7 +102,7 @@ impl Search {
         }
     }
 
-    fn engine(&self) -> Option<Arc<Engine>> {
+    pub(super) fn engine(&self) -> Option<Arc<Engine>> {
         match &*self.state.read().unwrap_or_else(|p| p.into_inner()) {
             State::Ready(engine) => Some(engine.clone()),
             _ => None,
@@ -351,7 +351,7 @@ async fn open(db: &Db, location: &Location) -> Result<(Arc<Engine>, Indexer), Op
 }
 
 /// Runs the query and turns the documents into hits (stock still to be filled).
-fn hits(engine: &Engine, q: &SearchQuery) -> tantivy::Result<SearchResults> {
+pub(super) fn hits(engine: &Engine, q: &SearchQuery) -> tantivy::Result<SearchResults> {
     let found = query::run(engine, q)?;
     let f = &engine.fields;
     let hits = found

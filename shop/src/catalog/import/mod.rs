@@ -17,7 +17,7 @@ mod dummyjson;
 mod synthetic;
 mod wands;
 
-pub use synthetic::synthetic;
+pub use synthetic::{synthetic, synthetic_vocabulary};
 
 use super::{Rating, Sku, Slug, VariantOption};
 use crate::Money;

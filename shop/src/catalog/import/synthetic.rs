@@ -119,6 +119,18 @@ const BRANDS: [&str; 10] = [
 ];
 
 /// The `n` products of the synthetic catalog, generated lazily.
+/// The words synthetic products are made of (adjectives, materials, item nouns, brands), for
+/// building realistic query logs against a synthetic catalog.
+pub fn synthetic_vocabulary() -> Vec<&'static str> {
+    let mut words: Vec<&'static str> = ADJECTIVES.to_vec();
+    words.extend(MATERIALS);
+    for (_, leaves) in DEPARTMENTS {
+        words.extend(leaves.iter().map(|l| l.trim_end_matches('s')));
+    }
+    words.extend(BRANDS);
+    words
+}
+
 pub fn synthetic(n: usize) -> impl Iterator<Item = ParsedRow> {
     (0..n).map(|i| ParsedRow {
         line: i + 1,

@@ -1,0 +1,112 @@
+import { test, expect, hydrated } from './fixtures';
+
+test('typing in the header box suggests products, and choosing one opens it', async ({ page }) => {
+  await page.goto('/');
+  await hydrated(page);
+  const box = page.getByRole('combobox', { name: 'Search products' });
+  await box.pressSequentially('fount', { delay: 40 });
+  const list = page.getByRole('listbox', { name: 'Suggestions' });
+  await expect(list).toBeVisible();
+  await expect(box).toHaveAttribute('aria-expanded', 'true');
+  const options = list.getByRole('option');
+  await expect(options.first()).toBeVisible();
+  expect(await options.count()).toBeGreaterThan(1);
+
+  // The arrow keys move through the suggestions; Enter opens the chosen one.
+  await box.press('ArrowDown');
+  await expect(options.first()).toHaveAttribute('aria-selected', 'true');
+  await expect(box).toHaveAttribute('aria-activedescendant', 'suggestion-0');
+  await box.press('ArrowDown');
+  await expect(options.nth(1)).toHaveAttribute('aria-selected', 'true');
+  const chosen = (await options.nth(1).innerText()).replace(/^(Product|Category)\s*/i, '').trim();
+  await box.press('Enter');
+  await expect(page).toHaveURL(/\/(p|c)\//);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText(chosen);
+  await expect(list).toBeHidden();
+});
+
+test('Escape closes the suggestions and Enter then searches what was typed', async ({ page }) => {
+  await page.goto('/');
+  await hydrated(page);
+  const box = page.getByRole('combobox', { name: 'Search products' });
+  await box.pressSequentially('wall clock', { delay: 30 });
+  await expect(page.getByRole('listbox', { name: 'Suggestions' })).toBeVisible();
+  await box.press('Escape');
+  await expect(page.getByRole('listbox', { name: 'Suggestions' })).toBeHidden();
+  await box.press('Enter');
+  await expect(page).toHaveURL(/\/search\?q=wall\+clock$/);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Results for “wall clock”');
+  await expect(page.locator('.product-card').first()).toContainText(/clock/i);
+  await expect(box).toHaveValue('wall clock');
+});
+
+test('facets narrow the results and the filter can be removed', async ({ page }) => {
+  await page.goto('/search?q=fountain');
+  await hydrated(page);
+  const count = async () =>
+    Number((await page.getByTestId('result-count').innerText()).replace(/\D/g, ''));
+  const all = await count();
+  expect(all).toBeGreaterThan(5);
+
+  // A price band: every card's price falls inside it, and the count drops.
+  const band = page.locator('[data-facet="price"] a').first();
+  const label = await band.innerText();
+  const [, lo, hi] = label.match(/\$(\d+)\s*–\s*\$(\d+)/) ?? [];
+  await band.click();
+  await expect(page).toHaveURL(/min_price=\d+/);
+  await expect(page.locator('.active-filters')).toContainText('Price');
+  const narrowed = await count();
+  expect(narrowed).toBeLessThan(all);
+  const prices = await page
+    .locator('.product-card .price')
+    .evaluateAll((els) => els.map((e) => Number((e.textContent ?? '').replace(/[^0-9.]/g, ''))));
+  expect(prices.length).toBeGreaterThan(0);
+  if (lo && hi) {
+    for (const p of prices) {
+      expect(p).toBeGreaterThanOrEqual(Number(lo));
+      expect(p).toBeLessThan(Number(hi));
+    }
+  }
+
+  // "In stock only" leaves only cards that say they are in stock.
+  await page.locator('[data-facet="in_stock"] a').click();
+  await expect(page).toHaveURL(/in_stock=true/);
+  for (const badge of await page.getByTestId('stock').allInnerTexts()) {
+    expect(badge).toMatch(/In stock|Only \d+ left/);
+  }
+
+  // Removing the price filter widens the search again, keeping the stock filter.
+  await page.getByRole('link', { name: /Remove filter Price/ }).click();
+  await expect(page).not.toHaveURL(/min_price/);
+  await expect(page).toHaveURL(/in_stock=true/);
+  expect(await count()).toBeGreaterThanOrEqual(narrowed);
+});
+
+test('a misspelt search says what it searched for instead', async ({ page }) => {
+  await page.goto('/search?q=fountian');
+  await hydrated(page);
+  const hint = page.getByTestId('did-you-mean');
+  await expect(hint).toContainText('fountain');
+  await expect(page.locator('.product-card').first()).toContainText(/fountain/i);
+  await hint.getByRole('link').click();
+  await expect(page).toHaveURL(/q=fountain$/);
+  await expect(page.getByTestId('did-you-mean')).toHaveCount(0);
+});
+
+test('a search that finds nothing offers a way on', async ({ page }) => {
+  await page.goto('/search?q=zzqqxxvv&in_stock=true');
+  await hydrated(page);
+  await expect(page.getByTestId('no-results')).toBeVisible();
+  await page.getByRole('link', { name: 'Search again without the filters' }).click();
+  await expect(page).toHaveURL(/\/search\?q=zzqqxxvv$/);
+});
+
+test('a result can go straight into the cart', async ({ page }) => {
+  await page.goto('/search?q=wall+decor');
+  await hydrated(page);
+  const card = page.locator('.product-card', { has: page.locator('.quick-add') }).first();
+  const title = (await card.locator('.card-title').innerText()).trim();
+  await card.getByRole('button', { name: 'Add to cart' }).click();
+  await expect(page).toHaveURL(/\/cart/);
+  await expect(page.locator('main')).toContainText(title);
+});
