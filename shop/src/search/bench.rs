@@ -12,11 +12,15 @@ use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
 use tantivy::schema::IndexRecordOption;
 
-/// `n` varied queries for a synthetic catalog of `products`: one to three words from its
-/// vocabulary, some with a typo, some naming a product number, a fifth with filters, a
-/// tenth sorted, a tenth on a later page. Deterministic.
+/// `n` varied queries for a synthetic catalog of `products`, shaped like a shop's search
+/// log: an item alone ("floor lamp") or with a style or material ("walnut desk"), a brand
+/// with or without an item, three-word queries, a few with a product number; one in ten
+/// with a typo, a fifth with filters, a tenth sorted, a tenth on a later page.
+/// Deterministic.
 pub fn query_log(n: usize, products: usize) -> Vec<SearchQuery> {
-    let words = synthetic_vocabulary();
+    let vocabulary = synthetic_vocabulary();
+    let (modifiers, rest) = vocabulary.split_at(16 + 12);
+    let (items, brands) = rest.split_at(rest.len() - 10);
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut next = move |m: usize| -> usize {
         seed ^= seed << 13;
@@ -26,10 +30,19 @@ pub fn query_log(n: usize, products: usize) -> Vec<SearchQuery> {
     };
     (0..n)
         .map(|_| {
-            let count = [1, 1, 1, 2, 2, 2, 2, 3, 3, 4][next(10)];
-            let mut text: Vec<String> = (0..count)
-                .map(|_| words[next(words.len())].to_lowercase())
-                .collect();
+            let shape = next(20);
+            let mut pick = |from: &[&str]| from[next(from.len())].to_lowercase();
+            let mut text: Vec<String> = match shape {
+                0..=6 => vec![pick(items)],
+                7..=13 => vec![pick(modifiers), pick(items)],
+                14 => vec![pick(brands)],
+                15..=16 => vec![pick(brands), pick(items)],
+                17..=18 => vec![pick(modifiers), pick(modifiers), pick(items)],
+                _ => vec![pick(items), String::new()],
+            };
+            if let Some(last) = text.last_mut().filter(|w| w.is_empty()) {
+                *last = next(products).to_string();
+            }
             if next(10) == 0 {
                 // A typo: two neighbouring letters swapped.
                 let w = &mut text[0];
@@ -39,9 +52,6 @@ pub fn query_log(n: usize, products: usize) -> Vec<SearchQuery> {
                     chars.swap(at, at + 1);
                     *w = chars.into_iter().collect();
                 }
-            }
-            if next(10) == 0 {
-                text.push(next(products).to_string());
             }
             let mut p = SearchParams {
                 q: Some(text.join(" ")),

@@ -107,10 +107,12 @@ fn document(
     if let Some(b) = brand.as_deref().filter(|b| !b.is_empty()) {
         doc.add_text(f.brand, b);
         doc.add_facet(f.brand_facet, Facet::from_path([b]));
+        doc.add_text(f.brand_key, b);
     }
     doc.add_text(f.class, &class);
     doc.add_text(f.category, category_names.join(" "));
     doc.add_facet(f.category_facet, Facet::from_path(path.split('/')));
+    doc.add_text(f.category_key, &path);
     doc.add_text(
         f.category_name,
         category_names.last().cloned().unwrap_or_default(),

@@ -8,9 +8,9 @@
 //! away when the index does not know it (by length, keeping the first letter), and — for the
 //! last word while the shopper is still typing — words it begins. A result must match most of
 //! the words (all of one or two, all but one of three, …) unless that finds less than a page,
-//! when any word will do. Products matching more of the words rank first, then by BM25 with a
-//! bonus for the title matching as a phrase, and products that are out of stock rank after
-//! those that are not, whatever the order.
+//! when any word will do (products matching more of the words then score more). BM25 orders
+//! the results, with a bonus for the title matching as a phrase, and products that are out of
+//! stock rank after those that are not, whatever the order.
 
 use super::engine::Engine;
 use super::schema::{analyzer, raw_analyzer};
@@ -19,10 +19,10 @@ use super::types::{FacetValue, Facets, SearchQuery, SearchSort};
 use crate::catalog::CategoryPath;
 use std::collections::HashMap;
 use std::ops::Bound;
-use tantivy::collector::{Collector, Count, FacetCollector, SegmentCollector, TopDocs};
+use tantivy::collector::{Collector, SegmentCollector, TopDocs};
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, MoreLikeThisQuery,
-    Occur, PhraseQuery, Query, RangeQuery, TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, MoreLikeThisQuery, Occur, PhraseQuery,
+    Query, RangeQuery, TermQuery,
 };
 use tantivy::schema::{Facet, Field, IndexRecordOption, Value};
 use tantivy::{DocAddress, DocId, Score, Searcher, SegmentReader, TantivyDocument, Term};
@@ -33,7 +33,8 @@ const STOP_WORDS: &[&str] = &[
     "or", "the", "to", "with", "without",
 ];
 
-/// How much a match in each field counts.
+/// How much a match in each field counts; a word's score is the sum over the fields it
+/// matches (BM25F-like), not only the best one.
 const FIELD_BOOSTS: [(&str, f32); 5] = [
     ("title", 3.0),
     ("brand", 2.0),
@@ -42,12 +43,9 @@ const FIELD_BOOSTS: [(&str, f32); 5] = [
     ("description", 0.6),
 ];
 
-/// A word's score is the sum over the fields it matches (BM25F-like), not only the best one.
-const FIELD_TIE: f32 = 1.0;
-
-/// Each query word a product matches adds this much: more than a word's BM25 score across
-/// the fields, so products matching more of the words come first, BM25 ordering the rest.
-const PER_WORD: f32 = 20.0;
+/// Added to the score of products in stock when ordering by relevance: more than any text
+/// score, small enough for an f32 to keep the text scores' order.
+const IN_STOCK_BONUS: f32 = 10_000.0;
 
 /// How much a candidate word counts, by how it was found.
 const EXACT: f32 = 1.0;
@@ -112,7 +110,7 @@ pub fn words(searcher: &Searcher, engine: &Engine, text: &str, typing: bool) -> 
         .into_iter()
         .enumerate()
         .flat_map(|(i, w)| {
-            if (typing && i == last) || surface.doc_freq(&w) > 0 {
+            if (typing && i == last) || has_digit(&w) || surface.doc_freq(&w) > 0 {
                 return vec![w];
             }
             match split_compound(&w, &surface, typo_distance(&w)) {
@@ -158,7 +156,12 @@ pub fn words(searcher: &Searcher, engine: &Engine, text: &str, typing: bool) -> 
             }
             let mut correction = None;
             if !known {
-                let distance = typo_distance(&text);
+                // Numbers (sizes, model numbers) are never "corrected".
+                let distance = if has_digit(&text) {
+                    0
+                } else {
+                    typo_distance(&text)
+                };
                 if distance > 0 {
                     let near = surface.near(&text, distance, 4);
                     correction = near.first().cloned();
@@ -185,6 +188,10 @@ pub fn words(searcher: &Searcher, engine: &Engine, text: &str, typing: bool) -> 
 
 /// A known word this rare may be a typo of a common one.
 const RARE: u64 = 2;
+
+fn has_digit(word: &str) -> bool {
+    word.chars().any(|c| c.is_ascii_digit())
+}
 
 /// How many typos a word of this length may carry: none up to three letters, one up to
 /// seven, two beyond.
@@ -361,37 +368,28 @@ pub fn text_query(engine: &Engine, words: &[Word], relaxed: bool) -> Option<Box<
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = usable
         .iter()
         .map(|word| {
-            let per_field: Vec<Box<dyn Query>> = FIELD_BOOSTS
+            // The sum over fields and candidates, as one flat union (cheaper to iterate than
+            // nested ones).
+            let terms: Vec<(Occur, Box<dyn Query>)> = FIELD_BOOSTS
                 .iter()
                 .filter_map(|(name, boost)| schema.get_field(name).ok().map(|f| (f, *boost)))
-                .map(|(field, boost)| {
-                    let alternatives: Vec<(Occur, Box<dyn Query>)> = word
-                        .candidates
-                        .iter()
-                        .map(|(w, weight)| {
-                            let term = TermQuery::new(
-                                Term::from_field_text(field, w),
-                                IndexRecordOption::WithFreqs,
-                            );
-                            (
-                                Occur::Should,
-                                Box::new(BoostQuery::new(Box::new(term), boost * weight))
-                                    as Box<dyn Query>,
-                            )
-                        })
-                        .collect();
-                    Box::new(BooleanQuery::new(alternatives)) as Box<dyn Query>
+                .flat_map(|(field, boost)| {
+                    word.candidates.iter().map(move |(w, weight)| {
+                        let term = TermQuery::new(
+                            Term::from_field_text(field, w),
+                            IndexRecordOption::WithFreqs,
+                        );
+                        (
+                            Occur::Should,
+                            Box::new(BoostQuery::new(Box::new(term), boost * weight))
+                                as Box<dyn Query>,
+                        )
+                    })
                 })
                 .collect();
-            let dismax = DisjunctionMaxQuery::with_tie_breaker(per_field, FIELD_TIE);
-            let inner: Box<dyn Query> = Box::new(dismax);
-            let bonus = ConstScoreQuery::new(inner.box_clone(), PER_WORD);
             (
                 Occur::Should,
-                Box::new(BooleanQuery::new(vec![
-                    (Occur::Should, inner),
-                    (Occur::Should, Box::new(bonus) as Box<dyn Query>),
-                ])) as Box<dyn Query>,
+                Box::new(BooleanQuery::new(terms)) as Box<dyn Query>,
             )
         })
         .collect();
@@ -527,27 +525,77 @@ pub fn top_docs(
         })
 }
 
-/// Counts for the price bands and the in-stock facet, in the same pass as the search.
-pub struct Stats;
+/// Every facet count in the same pass as the search, from fast columns: one ordinal per
+/// document for its leaf category and its brand (counted per segment in a vector, named at
+/// the end), its price band and whether it is in stock.
+pub struct Counts;
 
-pub struct StatsSegment {
-    price: Option<std::sync::Arc<dyn tantivy::columnar::ColumnValues<u64>>>,
-    in_stock: Option<std::sync::Arc<dyn tantivy::columnar::ColumnValues<u64>>>,
-    bands: [u64; PRICE_BANDS.len()],
-    available: u64,
+type Column = std::sync::Arc<dyn tantivy::columnar::ColumnValues<u64>>;
+
+/// A document's ordinal in a string column: straight from the values when every document
+/// has one (the common case), else through the column's index.
+#[inline]
+fn ordinal(
+    full: &Option<Column>,
+    column: &Option<tantivy::columnar::StrColumn>,
+    doc: DocId,
+) -> Option<u64> {
+    match full {
+        Some(values) => Some(values.get_val(doc)),
+        None => column.as_ref().and_then(|c| c.ords().first(doc)),
+    }
 }
 
-impl Collector for Stats {
-    type Fruit = ([u64; PRICE_BANDS.len()], u64);
-    type Child = StatsSegment;
+fn full_values(column: &Option<tantivy::columnar::StrColumn>) -> Option<Column> {
+    let ords = column.as_ref()?.ords();
+    matches!(ords.index, tantivy::columnar::ColumnIndex::Full).then(|| ords.values.clone())
+}
 
-    fn for_segment(&self, _: u32, segment: &SegmentReader) -> tantivy::Result<StatsSegment> {
+pub struct CountsSegment {
+    category_full: Option<Column>,
+    brand_full: Option<Column>,
+    category: Option<tantivy::columnar::StrColumn>,
+    brand: Option<tantivy::columnar::StrColumn>,
+    price: Option<Column>,
+    in_stock: Option<Column>,
+    categories: Vec<u64>,
+    brands: Vec<u64>,
+    bands: [u64; PRICE_BANDS.len()],
+    available: u64,
+    matched: u64,
+}
+
+/// What [`Counts`] gathered: leaf category path → count, brand → count, price bands,
+/// products in stock.
+#[derive(Default)]
+pub struct Counted {
+    pub matched: u64,
+    pub categories: HashMap<String, u64>,
+    pub brands: HashMap<String, u64>,
+    pub bands: [u64; PRICE_BANDS.len()],
+    pub available: u64,
+}
+
+impl Collector for Counts {
+    type Fruit = Counted;
+    type Child = CountsSegment;
+
+    fn for_segment(&self, _: u32, segment: &SegmentReader) -> tantivy::Result<CountsSegment> {
         let fast = segment.fast_fields();
-        Ok(StatsSegment {
+        let category = fast.str("category_key")?;
+        let brand = fast.str("brand_key")?;
+        Ok(CountsSegment {
+            category_full: full_values(&category),
+            brand_full: full_values(&brand),
+            categories: vec![0; category.as_ref().map_or(0, |c| c.num_terms())],
+            brands: vec![0; brand.as_ref().map_or(0, |c| c.num_terms())],
+            category,
+            brand,
             price: fast.u64("price").ok().map(|c| c.first_or_default_col(0)),
             in_stock: fast.u64("in_stock").ok().map(|c| c.first_or_default_col(0)),
             bands: [0; PRICE_BANDS.len()],
             available: 0,
+            matched: 0,
         })
     }
 
@@ -555,29 +603,42 @@ impl Collector for Stats {
         false
     }
 
-    fn merge_fruits(&self, fruits: Vec<Self::Fruit>) -> tantivy::Result<Self::Fruit> {
-        let mut bands = [0; PRICE_BANDS.len()];
-        let mut available = 0;
-        for (b, a) in fruits {
-            for (total, n) in bands.iter_mut().zip(b) {
-                *total += n;
+    fn merge_fruits(&self, fruits: Vec<Counted>) -> tantivy::Result<Counted> {
+        let mut total = Counted::default();
+        for fruit in fruits {
+            for (k, v) in fruit.categories {
+                *total.categories.entry(k).or_default() += v;
             }
-            available += a;
+            for (k, v) in fruit.brands {
+                *total.brands.entry(k).or_default() += v;
+            }
+            for (t, n) in total.bands.iter_mut().zip(fruit.bands) {
+                *t += n;
+            }
+            total.available += fruit.available;
+            total.matched += fruit.matched;
         }
-        Ok((bands, available))
+        Ok(total)
     }
 }
 
-impl SegmentCollector for StatsSegment {
-    type Fruit = ([u64; PRICE_BANDS.len()], u64);
+impl SegmentCollector for CountsSegment {
+    type Fruit = Counted;
 
     fn collect(&mut self, doc: DocId, _: Score) {
+        self.matched += 1;
+        if let Some(ord) = ordinal(&self.category_full, &self.category, doc) {
+            self.categories[ord as usize] += 1;
+        }
+        if let Some(ord) = ordinal(&self.brand_full, &self.brand, doc) {
+            self.brands[ord as usize] += 1;
+        }
         if let Some(price) = &self.price {
             let p = price.get_val(doc);
-            if let Some(i) = PRICE_BANDS
+            let band = PRICE_BANDS
                 .iter()
-                .position(|(lo, hi)| p >= *lo && hi.is_none_or(|h| p < h))
-            {
+                .position(|(lo, hi)| p >= *lo && hi.is_none_or(|h| p < h));
+            if let Some(i) = band {
                 self.bands[i] += 1;
             }
         }
@@ -586,9 +647,47 @@ impl SegmentCollector for StatsSegment {
         }
     }
 
-    fn harvest(self) -> Self::Fruit {
-        (self.bands, self.available)
+    fn harvest(self) -> Counted {
+        let name = |column: &Option<tantivy::columnar::StrColumn>, counts: Vec<u64>| {
+            let mut out = HashMap::new();
+            if let Some(column) = column {
+                let mut text = String::new();
+                for (ord, n) in counts.into_iter().enumerate().filter(|(_, n)| *n > 0) {
+                    if column.ord_to_str(ord as u64, &mut text).unwrap_or(false) {
+                        out.insert(text.clone(), n);
+                    }
+                }
+            }
+            out
+        };
+        Counted {
+            categories: name(&self.category, self.categories),
+            brands: name(&self.brand, self.brands),
+            bands: self.bands,
+            available: self.available,
+            matched: self.matched,
+        }
     }
+}
+
+/// Rolls leaf-category counts up to the children of `parent` (the departments at the top).
+fn children_counts(leaves: &HashMap<String, u64>, parent: Option<&str>) -> Vec<(String, u64)> {
+    let mut out: HashMap<String, u64> = HashMap::new();
+    for (path, n) in leaves {
+        let rest = match parent {
+            None => Some(path.as_str()),
+            Some(p) => path.strip_prefix(p).and_then(|r| r.strip_prefix('/')),
+        };
+        if let Some(rest) = rest {
+            let child = rest.split('/').next().unwrap_or(rest);
+            let key = match parent {
+                None => child.to_string(),
+                Some(p) => format!("{p}/{child}"),
+            };
+            *out.entry(key).or_default() += n;
+        }
+    }
+    out.into_iter().collect()
 }
 
 /// What one search run found, before live stock is added.
@@ -616,6 +715,20 @@ fn query_for(
     let mut clauses = filters(engine, q);
     if let Some(text) = text {
         clauses.push((Occur::Must, text));
+        if q.sort == SearchSort::Relevance {
+            // In-stock products first, as a score bonus larger than any text score, so the
+            // plain top-by-score collector (no per-document sort key) orders them.
+            clauses.push((
+                Occur::Should,
+                Box::new(ConstScoreQuery::new(
+                    Box::new(TermQuery::new(
+                        Term::from_field_u64(engine.fields.in_stock, 1),
+                        IndexRecordOption::Basic,
+                    )),
+                    IN_STOCK_BONUS,
+                )),
+            ));
+        }
     } else if !q.text.trim().is_empty() && !words.is_empty() {
         // Words that match nothing at all: nothing to show (but maybe a correction).
         clauses.push((Occur::Must, Box::new(tantivy::query::EmptyQuery)));
@@ -632,32 +745,30 @@ pub fn run(engine: &Engine, q: &SearchQuery) -> tantivy::Result<Found> {
     let words = words(&searcher, engine, &q.text, false);
     // Most words first; when that finds too little to fill a first page, any word, ranked by
     // how much of the query each product matches (products matching more words score more).
-    let strict = query_for(engine, q, &words, false);
-    let strict_total = searcher.search(&strict.0, &Count)?;
-    let (query, has_text) = if strict_total < RELAX_BELOW && words.len() > 1 {
-        query_for(engine, q, &words, true)
-    } else {
-        strict
-    };
-
-    let mut categories = FacetCollector::for_field("category_facet");
-    let parent = q
-        .category
-        .as_ref()
-        .map(category_facet)
-        .unwrap_or_else(Facet::root);
-    categories.add_facet(parent.clone());
-    let mut brands = FacetCollector::for_field("brand_facet");
-    brands.add_facet(Facet::root());
-    let (top, total, (category_counts, brand_counts), (bands, available)) = searcher.search(
-        &query,
-        &(
-            top_docs(engine, q, has_text),
-            Count,
-            (categories, brands),
-            Stats,
-        ),
-    )?;
+    let collect =
+        |query: &BooleanQuery, has_text: bool| -> tantivy::Result<(Vec<DocAddress>, Counted)> {
+            if has_text && q.sort == SearchSort::Relevance {
+                let per_page = usize::try_from(q.per_page).unwrap_or(24);
+                let offset = usize::try_from(q.page.saturating_sub(1)).unwrap_or(0) * per_page;
+                let top = TopDocs::with_limit(per_page)
+                    .and_offset(offset)
+                    .order_by_score();
+                let (top, counted) = searcher.search(query, &(top, Counts))?;
+                Ok((top.into_iter().map(|(_, a)| a).collect(), counted))
+            } else {
+                let (top, counted) =
+                    searcher.search(query, &(top_docs(engine, q, has_text), Counts))?;
+                Ok((top.into_iter().map(|(_, a)| a).collect(), counted))
+            }
+        };
+    let (mut query, mut has_text) = query_for(engine, q, &words, false);
+    let mut found = collect(&query, has_text)?;
+    if found.1.matched < RELAX_BELOW as u64 && words.len() > 1 {
+        (query, has_text) = query_for(engine, q, &words, true);
+        found = collect(&query, has_text)?;
+    }
+    let (top, counted) = found;
+    let total = counted.matched;
 
     let mut title_gen =
         tantivy::snippet::SnippetGenerator::create(&searcher, &query, engine.fields.title)?;
@@ -668,34 +779,36 @@ pub fn run(engine: &Engine, q: &SearchQuery) -> tantivy::Result<Found> {
     let mut docs = Vec::with_capacity(top.len());
     let mut title_snippets = Vec::with_capacity(top.len());
     let mut description_snippets = Vec::with_capacity(top.len());
-    for (_, address) in top {
+    for address in top {
         let doc: TantivyDocument = searcher.doc(address)?;
         title_snippets.push(title_gen.snippet_from_doc(&doc).to_html());
         description_snippets.push(description_gen.snippet_from_doc(&doc).to_html());
         docs.push((address, doc));
     }
 
-    let mut category_values: Vec<FacetValue> = category_counts
-        .get(parent.clone())
-        .map(|(facet, count)| FacetValue {
-            value: facet.to_path().join("/"),
-            label: String::new(),
+    let parent = q.category.as_ref().map(|c| c.as_str().to_string());
+    let mut category_values: Vec<FacetValue> =
+        children_counts(&counted.categories, parent.as_deref())
+            .into_iter()
+            .map(|(value, count)| FacetValue {
+                value,
+                label: String::new(),
+                count,
+            })
+            .collect();
+    category_values.sort_by(|a, b| b.count.cmp(&a.count).then(a.value.cmp(&b.value)));
+    let mut brand_values: Vec<FacetValue> = counted
+        .brands
+        .into_iter()
+        .map(|(name, count)| FacetValue {
+            value: name.clone(),
+            label: name,
             count,
         })
         .collect();
-    category_values.sort_by(|a, b| b.count.cmp(&a.count).then(a.value.cmp(&b.value)));
-    let brand_values: Vec<FacetValue> = brand_counts
-        .top_k(Facet::root(), 20)
-        .into_iter()
-        .map(|(facet, count)| {
-            let name = facet.to_path().join("/");
-            FacetValue {
-                value: name.clone(),
-                label: name,
-                count,
-            }
-        })
-        .collect();
+    brand_values.sort_by(|a, b| b.count.cmp(&a.count).then(a.value.cmp(&b.value)));
+    brand_values.truncate(20);
+    let (bands, available) = (counted.bands, counted.available);
     let price_bands = PRICE_BANDS
         .iter()
         .zip(bands)
