@@ -839,7 +839,7 @@ pub fn run(engine: &Engine, q: &SearchQuery) -> tantivy::Result<Found> {
                 .join(" ")
         });
     Ok(Found {
-        total: u64::try_from(total).unwrap_or(0),
+        total,
         docs,
         facets: Facets {
             categories: category_values,
