@@ -76,6 +76,10 @@ enum Bench {
         /// Where the catalog database and the index are kept between runs.
         #[arg(long, default_value = "target/bench-search")]
         dir: PathBuf,
+        /// Only write the query log as `/api/v1/search` URLs to this file (one per line, for
+        /// an HTTP load tool) and exit.
+        #[arg(long)]
+        write_urls: Option<PathBuf>,
     },
     /// Holds per second on one SKU next to the raw conditional UPDATE rate, same run.
     HotSku {
@@ -185,8 +189,18 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
                     products,
                     queries,
                     dir,
+                    write_urls,
                 },
         } => {
+            if let Some(file) = write_urls {
+                let urls: Vec<String> = shop::search::bench::query_log(queries, products)
+                    .iter()
+                    .map(|q| q.url_with(|_| {}).replacen("/search", "/api/v1/search", 1))
+                    .collect();
+                std::fs::write(&file, urls.join("\n") + "\n")?;
+                println!("wrote {} URLs to {}", urls.len(), file.display());
+                return Ok(ExitCode::SUCCESS);
+            }
             let b = server::bench::search(&dir, products, queries).await?;
             let ms = |d: Duration| format!("{:.3}", d.as_secs_f64() * 1000.0);
             println!(
