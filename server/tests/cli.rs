@@ -81,3 +81,29 @@ async fn the_synthetic_catalog_is_bounded() {
     }
     assert_eq!(products(&scratch).await, 25);
 }
+
+#[tokio::test]
+async fn reindex_rebuilds_the_search_index_from_the_database() {
+    let scratch = ScratchDb::new().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = server(&scratch, &["import", "--synthetic", "300"]);
+    assert!(out.status.success());
+    let index = dir.path().join("index");
+    let reindex = || {
+        Command::new(env!("CARGO_BIN_EXE_server"))
+            .arg("reindex")
+            .env("EMPORIUM_DATABASE_URL", &scratch.url)
+            .env("EMPORIUM_SEARCH_INDEX", &index)
+            .env("RUST_LOG", "error")
+            .output()
+            .expect("the server binary runs")
+    };
+    let out = reindex();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("indexed 300 products"), "{stdout}");
+    assert!(index.join("meta.json").exists());
+    // Again over a valid index: rebuilt, not duplicated.
+    let out = reindex();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("indexed 300 products"));
+}
