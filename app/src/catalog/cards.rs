@@ -28,11 +28,7 @@ pub fn ProductGrid(products: Vec<ProductCard>, #[prop(into)] empty: String) -> i
 pub fn ProductCardView(product: ProductCard) -> impl IntoView {
     let url = product.url();
     let status = StockStatus::of(product.available);
-    let price = if product.price_varies {
-        format!("From {}", product.price_from)
-    } else {
-        product.price_from.to_string()
-    };
+    let price = price_label(&product.price_from, product.price_varies);
     view! {
         <article class="product-card" data-product-id=product.id.get()>
             <a href=url.clone() class="tile" aria-hidden="true" tabindex="-1">
@@ -51,6 +47,15 @@ pub fn ProductCardView(product: ProductCard) -> impl IntoView {
                 <StockBadge status/>
             </div>
         </article>
+    }
+}
+
+/// A listing's price: "From $x" when the variants' prices differ.
+pub fn price_label(lowest: &shop::Money, varies: bool) -> String {
+    if varies {
+        format!("From {lowest}")
+    } else {
+        lowest.to_string()
     }
 }
 

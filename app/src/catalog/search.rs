@@ -2,7 +2,7 @@
 //! control is a link or a GET form whose address is the whole search, so the page works the
 //! same without JavaScript and every state of it can be shared by URL.
 
-use super::cards::{Monogram, Pagination, Stars, StockBadge};
+use super::cards::{Monogram, Pagination, Stars, StockBadge, price_label};
 use super::{SearchPage, search_products};
 use crate::error::ErrorPage;
 use leptos::prelude::*;
@@ -125,11 +125,7 @@ fn Results(page: SearchPage) -> impl IntoView {
 fn HitCard(hit: Hit, op: String) -> impl IntoView {
     let url = hit.url();
     let status = StockStatus::of(hit.available);
-    let price = if hit.price_varies {
-        format!("From {}", hit.price_from)
-    } else {
-        hit.price_from.to_string()
-    };
+    let price = price_label(&hit.price_from, hit.price_varies);
     let add = hit
         .only_sku
         .clone()
