@@ -49,12 +49,32 @@ pub async fn load_product(slug: String) -> Result<ProductDetail, AppError> {
     Ok(services.catalog.product_by_slug(&slug).await?)
 }
 
-/// "Customers also bought" (or similar products) for the product page.
+/// "Customers also bought" (or similar products) for the product page, by the page's slug
+/// (so the page can ask for them at the same time as the product). Optional by nature: a
+/// slow or failing answer is an empty list after at most half a second, never a slow page.
 #[server(prefix = "/rpc", endpoint = "catalog/recommendations", input = GetUrl)]
-pub async fn load_recommendations(product_id: i64) -> Result<Recommendations, AppError> {
+pub async fn load_recommendations(slug: String) -> Result<Recommendations, AppError> {
+    use shop::search::RecommendationKind;
     let services = crate::services::services()?;
-    let id = shop::catalog::ProductId::new(product_id);
-    Ok((*services.recommender.for_product(id).await?).clone())
+    let none = Recommendations {
+        kind: RecommendationKind::Similar,
+        products: vec![],
+    };
+    let work = async {
+        let product = services.catalog.product_by_slug(&slug).await?;
+        services.recommender.for_product(product.id).await
+    };
+    match tokio::time::timeout(std::time::Duration::from_millis(500), work).await {
+        Ok(Ok(list)) => Ok((*list).clone()),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, slug, "recommendations unavailable");
+            Ok(none)
+        }
+        Err(_) => {
+            tracing::warn!(slug, "recommendations took too long; page shown without");
+            Ok(none)
+        }
+    }
 }
 
 /// A page of search results, with a fresh add-to-cart operation id per hit (so a double

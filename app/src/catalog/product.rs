@@ -20,12 +20,15 @@ pub fn ProductRoute() -> impl IntoView {
     // The add-to-cart form's operation id, made on the server so that a double click (and a
     // resubmitted form) adds once.
     let op = Resource::new(|| (), |_| crate::cart::fresh_token());
+    // Asked for beside the product, not from inside its view: a resource made while another
+    // resolves would make the server's render wait on it in a second round.
+    let recommendations = Resource::new(slug, super::load_recommendations);
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading product…"</p> }>
             {move || Suspend::new(async move {
                 let op = op.await.unwrap_or_default();
                 match product.await {
-                    Ok(product) => view! { <ProductView product op/> }.into_any(),
+                    Ok(product) => view! { <ProductView product op recommendations/> }.into_any(),
                     Err(error) => view! { <ErrorPage error/> }.into_any(),
                 }
             })}
@@ -34,7 +37,11 @@ pub fn ProductRoute() -> impl IntoView {
 }
 
 #[component]
-fn ProductView(product: ProductDetail, op: String) -> impl IntoView {
+fn ProductView(
+    product: ProductDetail,
+    op: String,
+    recommendations: Resource<Result<shop::search::Recommendations, crate::error::AppError>>,
+) -> impl IntoView {
     let query = use_query_map();
     let variants = StoredValue::new(product.variants.clone());
     // The chosen variant follows `?sku=`; an unknown or missing SKU means the first one.
@@ -68,7 +75,7 @@ fn ProductView(product: ProductDetail, op: String) -> impl IntoView {
                 <Details product=details/>
             </div>
         </article>
-        <Recommended product_id=product.id.get()/>
+        <Recommended list=recommendations/>
     }
     .into_any()
 }
@@ -76,9 +83,10 @@ fn ProductView(product: ProductDetail, op: String) -> impl IntoView {
 /// "Customers also bought" (or, before anyone has, similar products). Optional: if they
 /// cannot be loaded the page simply goes without.
 #[component]
-fn Recommended(product_id: i64) -> impl IntoView {
+fn Recommended(
+    list: Resource<Result<shop::search::Recommendations, crate::error::AppError>>,
+) -> impl IntoView {
     use shop::search::RecommendationKind;
-    let list = Resource::new(move || product_id, super::load_recommendations);
     view! {
         <Suspense>
             {move || Suspend::new(async move {
