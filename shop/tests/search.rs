@@ -177,6 +177,31 @@ async fn changes_are_searchable_within_a_second() {
         );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
+    // A price change is searchable (and filterable) within a second too.
+    let at = renamed.find("Essence Mascara Quokkaberry").unwrap();
+    let (head, tail) = renamed.split_at(at);
+    let repriced = format!(
+        "{head}{}",
+        tail.replacen("\"price\": 9.99", "\"price\": 12.49", 1)
+    );
+    assert_ne!(repriced, renamed, "the fixture's price was found");
+    import_file(&shop.db, "products.json", &repriced).await;
+    let mut over_ten = q("quokkaberry");
+    over_ten.min_price = Some(1_000);
+    let started = Instant::now();
+    loop {
+        let r = search.search(&over_ten).await.unwrap();
+        if r.total == 1 {
+            assert_eq!(r.hits[0].price_from.amount, 1249);
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "price change not searchable after {:?}",
+            started.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
     // A SKU running out through a sale reaches the index's in-stock filter promptly too.
     let r = search.search(&q("quokkaberry")).await.unwrap();
     let sku: String = sqlx::query_scalar("SELECT sku FROM variants WHERE product_id = $1")
