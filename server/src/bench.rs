@@ -220,6 +220,8 @@ pub struct SearchBench {
     pub rows: Vec<(&'static str, [Duration; 4])>,
     pub rss_after_build: u64,
     pub rss_peak: u64,
+    /// The slowest queries on the index path, with their time and how many products matched.
+    pub slowest: Vec<(Duration, u64, String)>,
 }
 
 /// Search at scale: makes sure `dir` holds a SQLite catalog of `products` synthetic products
@@ -280,12 +282,23 @@ pub async fn search(
     let (ours, bare) = tokio::task::block_in_place(|| index_latencies(&search, &log))
         .ok_or_else(|| anyhow::anyhow!("the index is not ready"))?;
     let mut full = Latencies::default();
+    let mut totals = Vec::with_capacity(log.len());
     for q in &log {
         let started = Instant::now();
         let results = search.search(q).await?;
         full.0.push(started.elapsed());
         anyhow::ensure!(!results.degraded, "a search fell back to the database");
+        totals.push(results.total);
     }
+    let mut slowest: Vec<(Duration, u64, String)> = ours
+        .0
+        .iter()
+        .zip(&totals)
+        .zip(&log)
+        .map(|((d, total), q)| (*d, *total, q.url_with(|_| {})))
+        .collect();
+    slowest.sort_by(|a, b| b.0.cmp(&a.0));
+    slowest.truncate(5);
     let row = |name, l: &Latencies| {
         (
             name,
@@ -309,6 +322,7 @@ pub async fn search(
         ],
         rss_after_build,
         rss_peak: memory("VmHWM:"),
+        slowest,
     })
 }
 

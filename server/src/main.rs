@@ -224,6 +224,10 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
                     ms(*max)
                 );
             }
+            println!("slowest on the index path:");
+            for (d, total, url) in &b.slowest {
+                println!("  {} ms, {total} matches: {url}", ms(*d));
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench {

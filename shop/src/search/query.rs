@@ -137,7 +137,8 @@ pub fn words(searcher: &Searcher, engine: &Engine, text: &str, typing: bool) -> 
                 add(own.clone(), EXACT);
                 // A real but rare word one typo from a common one ("loving room") stands
                 // for both.
-                if text.chars().count() >= 5 && surface.doc_freq(&text) <= RARE {
+                if text.chars().count() >= 5 && !has_digit(&text) && surface.doc_freq(&text) <= RARE
+                {
                     let own_freq = surface.doc_freq(&text);
                     if let Some(common) = surface
                         .near(&text, 1, 1)
@@ -393,15 +394,10 @@ pub fn text_query(engine: &Engine, words: &[Word], relaxed: bool) -> Option<Box<
             )
         })
         .collect();
-    // Most known words must match (all of one or two, all but one of three…); a word the
-    // index does not know (a typo) only adds evidence through its corrections.
-    let unknown = usable.iter().filter(|w| !w.known).count();
+    // Most words must match (all of one or two, all but one of three…); a misspelt word
+    // counts through its corrections like any other (words with none were left out above).
     let n = clauses.len();
-    let required = if relaxed {
-        1
-    } else {
-        (n - n / 3).saturating_sub(unknown).max(1)
-    };
+    let required = if relaxed { 1 } else { (n - n / 3).max(1) };
     // Words next to each other in the title, as typed, earn a bonus.
     let exact: Vec<&str> = usable
         .iter()
