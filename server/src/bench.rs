@@ -297,7 +297,7 @@ pub async fn search(
         .zip(&log)
         .map(|((d, total), q)| (*d, *total, q.url_with(|_| {})))
         .collect();
-    slowest.sort_by(|a, b| b.0.cmp(&a.0));
+    slowest.sort_by_key(|s| std::cmp::Reverse(s.0));
     slowest.truncate(5);
     let row = |name, l: &Latencies| {
         (
