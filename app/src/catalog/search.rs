@@ -449,35 +449,7 @@ fn NoResults(q: SearchQuery) -> impl IntoView {
 /// Hidden inputs carrying the search's current values, except `skip`, so that a form that
 /// changes one thing keeps the rest.
 fn hidden_fields(q: &SearchQuery, skip: &[&str]) -> impl IntoView + use<> {
-    let mut fields: Vec<(&'static str, String)> = Vec::new();
-    if !q.text.is_empty() {
-        fields.push(("q", q.text.clone()));
-    }
-    if let Some(c) = &q.category {
-        fields.push(("category", c.to_string()));
-    }
-    if let Some(b) = &q.brand {
-        fields.push(("brand", b.clone()));
-    }
-    if let Some(p) = q.min_price {
-        fields.push(("min_price", (p / 100).to_string()));
-    }
-    if let Some(p) = q.max_price {
-        fields.push(("max_price", (p / 100).to_string()));
-    }
-    if q.in_stock {
-        fields.push(("in_stock", "true".into()));
-    }
-    if let Some(r) = q.min_rating {
-        fields.push(("min_rating", (r / 100).to_string()));
-    }
-    if q.sort != SearchSort::Relevance {
-        fields.push(("sort", q.sort.as_str().into()));
-    }
-    if q.per_page != SearchQuery::DEFAULT_PER_PAGE {
-        fields.push(("per_page", q.per_page.to_string()));
-    }
-    fields
+    q.params()
         .into_iter()
         .filter(|(name, _)| !skip.contains(name))
         .map(|(name, value)| view! { <input type="hidden" name=name value=value/> })

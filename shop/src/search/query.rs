@@ -481,15 +481,12 @@ pub fn category_facet(path: &CategoryPath) -> Facet {
 /// The sort key: in-stock first, then the chosen order.
 type Key = (u64, f64);
 
-pub fn top_docs(
-    engine: &Engine,
-    q: &SearchQuery,
-    has_text: bool,
-) -> impl Collector<Fruit = Vec<(Key, DocAddress)>> + use<> {
+/// The page by a sort key read from fast fields: for every order but relevance with words
+/// (which goes by score alone; see `run`).
+pub fn top_docs(q: &SearchQuery) -> impl Collector<Fruit = Vec<(Key, DocAddress)>> + use<> {
     let per_page = usize::try_from(q.per_page).unwrap_or(24);
     let offset = usize::try_from(q.page.saturating_sub(1)).unwrap_or(0) * per_page;
     let sort = q.sort;
-    let _ = engine;
     TopDocs::with_limit(per_page)
         .and_offset(offset)
         .tweak_score(move |segment: &SegmentReader| {
@@ -508,7 +505,6 @@ pub fn top_docs(
                 };
                 let available = get(&in_stock);
                 let key = match sort {
-                    SearchSort::Relevance if has_text => f64::from(score),
                     SearchSort::Relevance | SearchSort::Rating => {
                         get(&rating) as f64 + f64::from(score) * 1e-6
                     }
@@ -752,8 +748,7 @@ pub fn run(engine: &Engine, q: &SearchQuery) -> tantivy::Result<Found> {
                 let (top, counted) = searcher.search(query, &(top, Counts))?;
                 Ok((top.into_iter().map(|(_, a)| a).collect(), counted))
             } else {
-                let (top, counted) =
-                    searcher.search(query, &(top_docs(engine, q, has_text), Counts))?;
+                let (top, counted) = searcher.search(query, &(top_docs(q), Counts))?;
                 Ok((top.into_iter().map(|(_, a)| a).collect(), counted))
             }
         };

@@ -1,7 +1,7 @@
 //! The search service pages and the API call: the index when it is ready, the plain database
 //! search when it is not, and live stock for whatever is shown.
 
-use super::engine::{Engine, EngineError, Location};
+use super::engine::{Checkpoint, Engine, EngineError, Location};
 use super::indexer::{Indexer, IndexerError};
 use super::query;
 use super::types::{Hit, SearchQuery, SearchResults, SearchSort, Suggestion};
@@ -327,21 +327,26 @@ pub async fn reindex(
     location: &Location,
     progress: &indicatif::ProgressBar,
 ) -> Result<u64, OpenError> {
-    let location = location.clone();
-    let (engine, checkpoint) = tokio::task::spawn_blocking(move || Engine::open(&location))
-        .await
-        .map_err(IndexerError::from)??;
-    let mut indexer = Indexer::new(db.clone(), Arc::new(engine), checkpoint)?;
+    let (_, mut indexer, _) = take_writer(db, location).await?;
     Ok(indexer.rebuild(progress).await?)
 }
 
-async fn open(db: &Db, location: &Location) -> Result<(Arc<Engine>, Indexer), OpenError> {
+/// Opens the index (off the runtime: it reads files) and takes its one writer.
+async fn take_writer(
+    db: &Db,
+    location: &Location,
+) -> Result<(Arc<Engine>, Indexer, Option<Checkpoint>), OpenError> {
     let location = location.clone();
     let (engine, checkpoint) = tokio::task::spawn_blocking(move || Engine::open(&location))
         .await
         .map_err(IndexerError::from)??;
     let engine = Arc::new(engine);
-    let mut indexer = Indexer::new(db.clone(), engine.clone(), checkpoint)?;
+    let indexer = Indexer::new(db.clone(), engine.clone(), checkpoint)?;
+    Ok((engine, indexer, checkpoint))
+}
+
+async fn open(db: &Db, location: &Location) -> Result<(Arc<Engine>, Indexer), OpenError> {
+    let (engine, mut indexer, checkpoint) = take_writer(db, location).await?;
     if checkpoint.is_none() {
         let started = std::time::Instant::now();
         let docs = indexer.rebuild(&indicatif::ProgressBar::hidden()).await?;

@@ -158,43 +158,53 @@ impl SearchQuery {
         })
     }
 
+    /// The query-string values of this search, in a fixed order, leaving out the defaults:
+    /// what its URL carries and what a form that changes one thing must keep.
+    pub fn params(&self) -> Vec<(&'static str, String)> {
+        let mut out: Vec<(&'static str, String)> = Vec::new();
+        if !self.text.is_empty() {
+            out.push(("q", self.text.clone()));
+        }
+        if let Some(c) = &self.category {
+            out.push(("category", c.to_string()));
+        }
+        if let Some(b) = &self.brand {
+            out.push(("brand", b.clone()));
+        }
+        if let Some(p) = self.min_price {
+            out.push(("min_price", (p / 100).to_string()));
+        }
+        if let Some(p) = self.max_price {
+            out.push(("max_price", (p / 100).to_string()));
+        }
+        if self.in_stock {
+            out.push(("in_stock", "true".into()));
+        }
+        if let Some(r) = self.min_rating {
+            out.push(("min_rating", (r / 100).to_string()));
+        }
+        if self.sort != SearchSort::Relevance {
+            out.push(("sort", self.sort.as_str().into()));
+        }
+        if self.per_page != Self::DEFAULT_PER_PAGE {
+            out.push(("per_page", self.per_page.to_string()));
+        }
+        if self.page > 1 {
+            out.push(("page", self.page.to_string()));
+        }
+        out
+    }
+
     /// The search page's address for this query with one thing changed by `edit`; empty
     /// values are left out, so URLs stay short and shareable.
     pub fn url_with(&self, edit: impl FnOnce(&mut SearchQuery)) -> String {
         let mut q = self.clone();
         edit(&mut q);
-        let mut parts = Vec::new();
-        let mut push = |k: &str, v: String| parts.push(format!("{k}={}", encode(&v)));
-        if !q.text.is_empty() {
-            push("q", q.text.clone());
-        }
-        if let Some(c) = &q.category {
-            push("category", c.to_string());
-        }
-        if let Some(b) = &q.brand {
-            push("brand", b.clone());
-        }
-        if let Some(p) = q.min_price {
-            push("min_price", (p / 100).to_string());
-        }
-        if let Some(p) = q.max_price {
-            push("max_price", (p / 100).to_string());
-        }
-        if q.in_stock {
-            push("in_stock", "true".into());
-        }
-        if let Some(r) = q.min_rating {
-            push("min_rating", (r / 100).to_string());
-        }
-        if q.sort != SearchSort::Relevance {
-            push("sort", q.sort.as_str().into());
-        }
-        if q.per_page != Self::DEFAULT_PER_PAGE {
-            push("per_page", q.per_page.to_string());
-        }
-        if q.page > 1 {
-            push("page", q.page.to_string());
-        }
+        let parts: Vec<String> = q
+            .params()
+            .into_iter()
+            .map(|(k, v)| format!("{k}={}", encode(&v)))
+            .collect();
         if parts.is_empty() {
             "/search".to_string()
         } else {
