@@ -23,6 +23,11 @@ pub fn Header() -> impl IntoView {
         move || location.pathname.get() + &location.search.get(),
         |_| cart_item_count(),
     );
+    // Whether the image store answers; followed on every navigation like the cart count.
+    let pictures = Resource::new(
+        move || location.pathname.get(),
+        |_| crate::catalog::pictures_available(),
+    );
     view! {
         <header class="site-header">
             <div class="bar">
@@ -42,6 +47,15 @@ pub fn Header() -> impl IntoView {
                     </A>
                 </nav>
             </div>
+            <Suspense>
+                {move || Suspend::new(async move {
+                    (pictures.await == Ok(false)).then(|| view! {
+                        <p class="images-note" role="status" data-testid="images-note">
+                            "Product images are temporarily unavailable. Everything else works as usual."
+                        </p>
+                    })
+                })}
+            </Suspense>
         </header>
     }
 }

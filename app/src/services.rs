@@ -3,12 +3,14 @@
 
 use crate::error::AppError;
 use leptos::prelude::use_context;
+use shop::assets::{Assets, Picture};
 use shop::cart::Carts;
-use shop::catalog::Catalog;
+use shop::catalog::{Catalog, ProductId};
 use shop::checkout::Checkouts;
 use shop::clock::Clock;
 use shop::orders::Orders;
 use shop::search::{Recommender, Search};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Everything a server function may call into.
@@ -20,6 +22,8 @@ pub struct Services {
     pub orders: Orders,
     pub search: Search,
     pub recommender: Recommender,
+    pub assets: Assets,
+    pub api_keys: shop::accounts::ApiKeys,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -30,4 +34,38 @@ pub fn services() -> Result<Services, AppError> {
         tracing::error!("Services were not provided to the Leptos context");
         AppError::Internal
     })
+}
+
+/// The live pictures of these products. Pictures are optional by nature: if they cannot be
+/// read, the page goes without them (and says nothing worse than a log line).
+pub async fn pictures(services: &Services, ids: &[ProductId]) -> HashMap<ProductId, Vec<Picture>> {
+    match services.assets.pictures_for(ids).await {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::warn!(error = %e, "pictures unavailable; page shown text-only");
+            HashMap::new()
+        }
+    }
+}
+
+/// Sets each item's first picture.
+pub async fn attach_first_pictures<T>(
+    services: &Services,
+    items: &mut [T],
+    id: impl Fn(&T) -> ProductId,
+    set: impl Fn(&mut T, Option<Picture>),
+) {
+    let ids: Vec<ProductId> = items.iter().map(&id).collect();
+    let mut found = pictures(services, &ids).await;
+    for item in items {
+        let first = found
+            .get_mut(&id(item))
+            .and_then(|p| (!p.is_empty()).then(|| p.remove(0)));
+        set(item, first);
+    }
+}
+
+/// Sets the pictures of every card in the list.
+pub async fn attach_card_pictures(services: &Services, cards: &mut [shop::catalog::ProductCard]) {
+    attach_first_pictures(services, cards, |c| c.id, |c, p| c.picture = p).await;
 }

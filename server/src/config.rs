@@ -38,6 +38,9 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Import the demo catalog into an empty shop on first start (`EMPORIUM_DEMO_CATALOG`).
     pub demo_catalog: bool,
+    /// Draw pictures for the demo catalog's products in the background after start
+    /// (`EMPORIUM_DEMO_PICTURES`).
+    pub demo_pictures: bool,
     /// How long in-flight requests get to finish after SIGTERM (`EMPORIUM_SHUTDOWN_GRACE_SECS`).
     pub shutdown_grace_secs: u64,
     /// Where the shop finds the payment gateway (`EMPORIUM_GATEWAY_URL`).
@@ -65,6 +68,24 @@ pub struct Settings {
     /// How often "customers also bought" is recomputed from confirmed orders
     /// (`EMPORIUM_RECOMMEND_INTERVAL_SECS`).
     pub recommend_interval_secs: u64,
+    /// Where product pictures are kept: a folder, or `s3://bucket/prefix` with the standard
+    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_REGION` variables; defaults to
+    /// `<data_dir>/assets` (`EMPORIUM_ASSET_STORE`).
+    pub asset_store: Option<String>,
+    /// An S3-compatible service's address, when it is not AWS (`EMPORIUM_S3_ENDPOINT`).
+    pub s3_endpoint: Option<String>,
+    /// S3 credentials in the shop's own settings (`EMPORIUM_S3_ACCESS_KEY_ID`,
+    /// `EMPORIUM_S3_SECRET_ACCESS_KEY`, `EMPORIUM_S3_REGION`), for when the standard
+    /// `AWS_*` variables cannot be used; all three or none.
+    pub s3_access_key_id: Option<String>,
+    pub s3_secret_access_key: Option<String>,
+    pub s3_region: Option<String>,
+    /// How often the image store is probed, so that its breaker opens (and closes again)
+    /// without waiting for a shopper to ask for a picture (`EMPORIUM_ASSET_PROBE_MS`).
+    pub asset_probe_ms: u64,
+    /// How long the image store's breaker stays open before probing again
+    /// (`EMPORIUM_ASSET_COOL_DOWN_MS`).
+    pub asset_cool_down_ms: u64,
     /// Test-only: abort right after a checkout commits this state (`EMPORIUM_TEST_CRASH_AFTER`,
     /// one of claimed, reserved, paying, paid, confirmed). Never set it in production.
     pub test_crash_after: Option<String>,
@@ -80,6 +101,7 @@ impl Default for Settings {
             site_root: PathBuf::from("target/site"),
             log_format: LogFormat::Pretty,
             demo_catalog: true,
+            demo_pictures: true,
             shutdown_grace_secs: 10,
             gateway_url: "http://127.0.0.1:3099".into(),
             gateway_timeout_ms: 3000,
@@ -91,6 +113,13 @@ impl Default for Settings {
             checkout_lease_secs: 60,
             search_index: None,
             recommend_interval_secs: 300,
+            asset_store: None,
+            s3_endpoint: None,
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            s3_region: None,
+            asset_probe_ms: 2000,
+            asset_cool_down_ms: 5000,
             test_crash_after: None,
         }
     }
@@ -127,6 +156,36 @@ impl Settings {
         self.gateway_database_url
             .clone()
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("gateway.db").display()))
+    }
+
+    /// Where pictures are kept, derived from the data folder unless set.
+    pub fn asset_location(&self) -> Result<shop::assets::StoreLocation, shop::assets::StoreError> {
+        use shop::assets::{S3Credentials, StoreLocation};
+        let mut location = match self.asset_store.as_deref() {
+            Some(value) => StoreLocation::parse(value, self.s3_endpoint.clone())?,
+            None => StoreLocation::Folder(self.data_dir.join("assets")),
+        };
+        if let StoreLocation::S3 { credentials, .. } = &mut location
+            && let (Some(id), Some(secret)) = (&self.s3_access_key_id, &self.s3_secret_access_key)
+        {
+            *credentials = Some(S3Credentials {
+                access_key_id: id.clone(),
+                secret_access_key: secret.clone(),
+                region: self.s3_region.clone().unwrap_or_else(|| "us-east-1".into()),
+            });
+        }
+        Ok(location)
+    }
+
+    /// The image store's client with this node's breaker settings.
+    pub fn asset_store(&self) -> Result<shop::assets::AssetStore, shop::assets::StoreError> {
+        shop::assets::AssetStore::open(
+            &self.asset_location()?,
+            shop::assets::StoreOptions {
+                cool_down: std::time::Duration::from_millis(self.asset_cool_down_ms),
+                ..shop::assets::StoreOptions::default()
+            },
+        )
     }
 
     /// Where the search index lives, derived from the data folder unless set.

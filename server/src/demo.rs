@@ -101,3 +101,49 @@ pub async fn import_all(db: &Db, now: Millis) -> Result<Vec<(String, ImportRepor
     }
     Ok(reports)
 }
+
+/// Draws a picture for every demo product that has none and puts it through the upload
+/// pipeline like any seller's image. Runs in the background after start: until a product's
+/// picture is ready, its pages show the monogram tile. Safe on several nodes at once (the
+/// drawings are deterministic, and one product never gets the same bytes twice).
+pub async fn draw_pictures(db: &Db, assets: &shop::assets::Assets) -> anyhow::Result<usize> {
+    use sqlx::Row;
+    let rows = sqlx::query(
+        "SELECT p.id, p.seller_id, p.title, c.path, COALESCE(p.product_class, '') AS class \
+         FROM products p JOIN categories c ON c.id = p.category_id \
+         WHERE p.source IN ('dummyjson', 'wands') \
+         AND NOT EXISTS (SELECT 1 FROM product_images i WHERE i.product_id = p.id) \
+         ORDER BY p.id",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    let mut drawn = 0;
+    for row in rows {
+        let (title, path, class): (String, String, String) = (
+            row.try_get("title")?,
+            row.try_get("path")?,
+            row.try_get("class")?,
+        );
+        let png =
+            tokio::task::spawn_blocking(move || shop::assets::art::png(&title, &path, &class))
+                .await?;
+        let result = assets
+            .upload(
+                shop::catalog::SellerId::new(row.try_get("seller_id")?),
+                shop::catalog::ProductId::new(row.try_get("id")?),
+                png,
+                shop::assets::UploadRequest::default(),
+            )
+            .await;
+        match result {
+            Ok(_) => drawn += 1,
+            // The store is down: the rest can wait for the next start.
+            Err(shop::assets::AssetError::StoreUnavailable(e)) => {
+                tracing::warn!(error = %e, drawn, "demo pictures paused: image store unavailable");
+                break;
+            }
+            Err(e) => tracing::warn!(error = %e, "a demo picture was refused"),
+        }
+    }
+    Ok(drawn)
+}

@@ -79,6 +79,29 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readines
             }),
         },
     );
+    let store = state.services.assets.store();
+    let breaker = store.state();
+    components.insert(
+        "assets",
+        Component {
+            // Without the image store, pages go text-only: degraded, never down.
+            status: if breaker == shop::resilience::BreakerState::Open {
+                Status::Degraded
+            } else {
+                Status::Up
+            },
+            latency_ms: Some(store.timeout().as_secs_f64() * 1000.0),
+            detail: Some(format!(
+                "{} (circuit {})",
+                store.describe(),
+                match breaker {
+                    shop::resilience::BreakerState::Closed => "closed",
+                    shop::resilience::BreakerState::Open => "open: pages are text-only",
+                    shop::resilience::BreakerState::HalfOpen => "half-open: probing",
+                }
+            )),
+        },
+    );
     let status = if components.values().any(|c| c.status == Status::Down) {
         Status::Down
     } else if components.values().any(|c| c.status == Status::Degraded) {
@@ -127,6 +150,47 @@ pub async fn metrics(State(state): State<AppState>) -> impl axum::response::Into
         "Searches the database answered because the index was unavailable.",
         search.degraded_queries,
     );
+    let store = state.services.assets.store();
+    let m = store.metrics();
+    let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+    metric(
+        "emporium_asset_store_available",
+        "gauge",
+        "1 while pictures are shown, 0 while the image store's breaker is open (text-only pages).",
+        u64::from(store.serving()),
+    );
+    metric(
+        "emporium_asset_store_calls_total",
+        "counter",
+        "Calls made to the image store.",
+        load(&m.calls),
+    );
+    metric(
+        "emporium_asset_store_failures_total",
+        "counter",
+        "Image store calls that failed or timed out.",
+        load(&m.failures),
+    );
+    metric(
+        "emporium_asset_store_rejected_total",
+        "counter",
+        "Image store calls refused at once because the breaker was open.",
+        load(&m.rejected),
+    );
+    out.push_str(
+        "# HELP emporium_asset_breaker_transitions_total Image store breaker state changes, by the state entered.\n\
+         # TYPE emporium_asset_breaker_transitions_total counter\n",
+    );
+    for (to, counter) in [
+        ("open", &m.opened),
+        ("half_open", &m.half_opened),
+        ("closed", &m.closed),
+    ] {
+        out.push_str(&format!(
+            "emporium_asset_breaker_transitions_total{{to=\"{to}\"}} {}\n",
+            load(counter)
+        ));
+    }
     (
         [(
             axum::http::header::CONTENT_TYPE,

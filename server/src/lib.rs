@@ -3,6 +3,7 @@
 //! `main.rs` is the command line around it; tests drive it directly.
 
 pub mod api;
+pub mod assets;
 pub mod bench;
 pub mod config;
 pub mod demo;
@@ -60,7 +61,7 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<AppState> {
     .await?;
     db.migrate().await?;
     tracing::info!(database = %shop::db::redact(&url), "database ready");
-    let state = AppState::new(db, settings, leptos_options(settings));
+    let state = AppState::new(db, settings, leptos_options(settings))?;
     if settings.demo_catalog {
         match demo::ensure_imported(&state.db, state.clock.now()).await? {
             demo::Outcome::Imported(reports) => {
@@ -78,6 +79,16 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<AppState> {
                 tracing::info!("another node is importing the demo catalog");
             }
         }
+    }
+    if settings.demo_catalog && settings.demo_pictures {
+        let (db, assets) = (state.db.clone(), state.services.assets.clone());
+        tokio::spawn(async move {
+            match demo::draw_pictures(&db, &assets).await {
+                Ok(0) => {}
+                Ok(drawn) => tracing::info!(drawn, "drew the demo catalog's pictures"),
+                Err(e) => tracing::warn!(error = %e, "demo pictures not drawn"),
+            }
+        });
     }
     Ok(state)
 }
@@ -108,6 +119,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        .route("/assets/s/{seller}/{hash}/{file}", get(assets::serve))
         .nest("/api/v1", api::router())
         .leptos_routes_with_context(&state, routes, provide.clone(), move || {
             shell(options.clone())

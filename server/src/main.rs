@@ -35,6 +35,16 @@ enum Command {
     Stock { sku: String, available: i64 },
     /// Rebuild the search index from the database (stop the node using it first).
     Reindex,
+    /// Make an API key for a seller (printed once; only its hash is kept). The seller's
+    /// tools send it as `Authorization: Bearer …` to `/api/v1/seller/…`.
+    SellerKey {
+        /// The seller's slug.
+        #[arg(long)]
+        seller: String,
+        /// What the key is for.
+        #[arg(long, default_value = "api")]
+        label: String,
+    },
     /// Mean NDCG@10 of search on the WANDS judgments, with and without typos.
     EvalSearch {
         /// Print each query's score.
@@ -306,6 +316,14 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
                 }
                 Ok(ExitCode::FAILURE)
             }
+        }
+        Command::SellerKey { seller, label } => {
+            let db = connect(&settings).await?;
+            let (_, key) = shop::accounts::ApiKeys::new(db.clone())
+                .issue(&seller, &label)
+                .await?;
+            println!("{key}");
+            Ok(ExitCode::SUCCESS)
         }
         Command::Stock { sku, available } => {
             let db = connect(&settings).await?;

@@ -5,6 +5,8 @@ use crate::config::Settings;
 use app::services::Services;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
+use shop::accounts::ApiKeys;
+use shop::assets::Assets;
 use shop::cart::Carts;
 use shop::catalog::Catalog;
 use shop::checkout::{CheckoutConfig, CheckoutState, Checkouts};
@@ -26,7 +28,7 @@ pub struct AppState {
 
 impl AppState {
     /// The state for these settings, on the wall clock.
-    pub fn new(db: Db, settings: &Settings, leptos_options: LeptosOptions) -> Self {
+    pub fn new(db: Db, settings: &Settings, leptos_options: LeptosOptions) -> anyhow::Result<Self> {
         Self::with_clock(db, settings, leptos_options, Arc::new(SystemClock))
     }
 
@@ -35,7 +37,7 @@ impl AppState {
         settings: &Settings,
         leptos_options: LeptosOptions,
         clock: Arc<dyn Clock>,
-    ) -> Self {
+    ) -> anyhow::Result<Self> {
         let catalog = Catalog::new(db.clone());
         let gateway = Gateway::new(GatewayConfig {
             timeout: Duration::from_millis(settings.gateway_timeout_ms),
@@ -52,10 +54,15 @@ impl AppState {
             ..CheckoutConfig::default()
         };
         let search = Search::start(db.clone(), catalog.clone(), settings.search_location());
-        Self {
+        let store = settings.asset_store()?;
+        store.spawn_prober(Duration::from_millis(settings.asset_probe_ms));
+        let assets = Assets::new(db.clone(), store);
+        Ok(Self {
             services: Services {
                 recommender: Recommender::new(db.clone(), catalog.clone(), search.clone()),
                 search,
+                assets,
+                api_keys: ApiKeys::new(db.clone()),
                 carts: Carts::new(db.clone(), catalog.clone()),
                 checkouts: Checkouts::new(db.clone(), gateway, clock.clone(), checkout_config),
                 orders: Orders::new(db.clone()),
@@ -65,7 +72,7 @@ impl AppState {
             leptos_options,
             db,
             clock,
-        }
+        })
     }
 }
 

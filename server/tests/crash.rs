@@ -96,6 +96,7 @@ impl Rig {
             ("EMPORIUM_ADDR", format!("127.0.0.1:{port}")),
             ("EMPORIUM_DATABASE_URL", self.scratch.url.clone()),
             ("EMPORIUM_DEMO_CATALOG", "false".into()),
+            ("EMPORIUM_DATA_DIR", self._dir.path().display().to_string()),
             ("EMPORIUM_SEARCH_INDEX", "ram".into()),
             ("EMPORIUM_GATEWAY_URL", self.gateway_url.clone()),
             ("EMPORIUM_CHECKOUT_LEASE_SECS", "1".into()),

@@ -14,6 +14,8 @@ fn settings_for(scratch: &ScratchDb) -> Settings {
     Settings {
         database_url: Some(scratch.url.clone()),
         search_index: Some("ram".into()),
+        asset_store: Some(tempfile::tempdir().unwrap().keep().display().to_string()),
+        demo_pictures: false,
         ..Settings::default()
     }
 }

@@ -4,6 +4,7 @@
 //! validated inputs, the shapes of catalog pages), so it compiles to wasm. The `server` feature
 //! adds storage (sqlx over SQLite or PostgreSQL) and the services that use it.
 
+pub mod assets;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;
@@ -14,6 +15,8 @@ pub mod orders;
 pub mod payments;
 pub mod search;
 
+#[cfg(feature = "server")]
+pub mod accounts;
 #[cfg(feature = "server")]
 pub mod clock;
 #[cfg(feature = "server")]

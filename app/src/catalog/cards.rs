@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 use leptos_router::components::A;
+use shop::assets::{ImageVariant, Picture};
 use shop::catalog::{Crumb, Page, ProductCard, category_url};
 use shop::inventory::StockStatus;
 
@@ -15,24 +16,31 @@ pub fn ProductGrid(products: Vec<ProductCard>, #[prop(into)] empty: String) -> i
         <ul class="product-grid">
             {products
                 .into_iter()
-                .map(|product| view! { <li><ProductCardView product/></li> })
+                .enumerate()
+                .map(|(i, product)| {
+                    // The first row loads at once; the rest as the shopper scrolls.
+                    let eager = i < EAGER_CARDS;
+                    view! { <li><ProductCardView product eager/></li> }
+                })
                 .collect_view()}
         </ul>
     }
     .into_any()
 }
 
-/// One product in a listing: a text-only tile (images arrive with the assets work), title,
-/// price and live stock.
+/// How many cards of a grid load their picture without waiting to be scrolled to.
+pub const EAGER_CARDS: usize = 4;
+
+/// One product in a listing: its picture (or a monogram tile), title, price and live stock.
 #[component]
-pub fn ProductCardView(product: ProductCard) -> impl IntoView {
+pub fn ProductCardView(product: ProductCard, #[prop(optional)] eager: bool) -> impl IntoView {
     let url = product.url();
     let status = StockStatus::of(product.available);
     let price = price_label(&product.price_from, product.price_varies);
     view! {
         <article class="product-card" data-product-id=product.id.get()>
             <a href=url.clone() class="tile" aria-hidden="true" tabindex="-1">
-                <Monogram title=product.title.clone()/>
+                <Tile title=product.title.clone() picture=product.picture eager/>
             </a>
             <div class="card-body">
                 <p class="card-category">{product.category}</p>
@@ -56,6 +64,49 @@ pub fn price_label(lowest: &shop::Money, varies: bool) -> String {
         format!("From {lowest}")
     } else {
         lowest.to_string()
+    }
+}
+
+/// A listing's square tile: the product's card-sized picture, letterboxed, with its size set
+/// so nothing shifts as it loads; the monogram when there is no picture to show.
+#[component]
+pub fn Tile(
+    title: String,
+    picture: Option<Picture>,
+    #[prop(optional)] eager: bool,
+) -> impl IntoView {
+    match picture {
+        Some(p) => view! {
+            <Img picture=p variant=ImageVariant::Card sizes="(max-width: 40rem) 50vw, 240px" eager/>
+        }
+        .into_any(),
+        None => view! { <Monogram title/> }.into_any(),
+    }
+}
+
+/// A responsive `<img>` for a picture, up to `variant`: width and height set (no layout
+/// shift), a `srcset` of the smaller variants, lazy unless `eager`. Decorative in tiles
+/// (the link beside it has the title), so the alt text is the picture's own.
+#[component]
+pub fn Img(
+    picture: Picture,
+    variant: ImageVariant,
+    sizes: &'static str,
+    #[prop(optional)] eager: bool,
+) -> impl IntoView {
+    let (width, height) = picture.size(variant);
+    view! {
+        <img
+            src=picture.src(variant)
+            srcset=picture.srcset(variant)
+            sizes=sizes
+            width=width
+            height=height
+            alt=picture.alt.clone()
+            loading=if eager { "eager" } else { "lazy" }
+            decoding="async"
+            data-picture=""
+        />
     }
 }
 

@@ -22,7 +22,10 @@ use shop::search::{Recommendations, SearchParams, SearchResults, Suggestion};
 #[server(prefix = "/rpc", endpoint = "catalog/home")]
 pub async fn load_home() -> Result<HomePage, AppError> {
     let services = crate::services::services()?;
-    Ok(services.catalog.home().await?)
+    let mut home = services.catalog.home().await?;
+    crate::services::attach_card_pictures(&services, &mut home.featured).await;
+    crate::services::attach_card_pictures(&services, &mut home.newest).await;
+    Ok(home)
 }
 
 /// One page of a category. Paging and sorting arrive as the raw query-string values so
@@ -40,13 +43,20 @@ pub async fn load_category(
     let page = PageRequest::parse(page.as_deref(), per_page.as_deref())?;
     let sort = Sort::parse(sort.as_deref())?;
     let services = crate::services::services()?;
-    Ok(services.catalog.category_page(&path, sort, page).await?)
+    let mut page = services.catalog.category_page(&path, sort, page).await?;
+    crate::services::attach_card_pictures(&services, &mut page.products.items).await;
+    Ok(page)
 }
 
 #[server(prefix = "/rpc", endpoint = "catalog/product")]
 pub async fn load_product(slug: String) -> Result<ProductDetail, AppError> {
     let services = crate::services::services()?;
-    Ok(services.catalog.product_by_slug(&slug).await?)
+    let mut product = services.catalog.product_by_slug(&slug).await?;
+    product.pictures = crate::services::pictures(&services, &[product.id])
+        .await
+        .remove(&product.id)
+        .unwrap_or_default();
+    Ok(product)
 }
 
 /// "Customers also bought" (or similar products) for the product page, by the page's slug
@@ -62,10 +72,12 @@ pub async fn load_recommendations(slug: String) -> Result<Recommendations, AppEr
     };
     let work = async {
         let product = services.catalog.product_by_slug(&slug).await?;
-        services.recommender.for_product(product.id).await
+        let mut list = (*services.recommender.for_product(product.id).await?).clone();
+        crate::services::attach_card_pictures(&services, &mut list.products).await;
+        Ok::<_, shop::catalog::CatalogError>(list)
     };
     match tokio::time::timeout(std::time::Duration::from_millis(500), work).await {
-        Ok(Ok(list)) => Ok((*list).clone()),
+        Ok(Ok(list)) => Ok(list),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, slug, "recommendations unavailable");
             Ok(none)
@@ -91,7 +103,14 @@ pub struct SearchPage {
 pub async fn search_products(params: SearchParams) -> Result<SearchPage, AppError> {
     let query = shop::search::SearchQuery::parse(&params)?;
     let services = crate::services::services()?;
-    let results = services.search.search(&query).await?;
+    let mut results = services.search.search(&query).await?;
+    crate::services::attach_first_pictures(
+        &services,
+        &mut results.hits,
+        |h| h.product_id,
+        |h, p| h.picture = p,
+    )
+    .await;
     let ops = results
         .hits
         .iter()
@@ -110,4 +129,11 @@ pub async fn search_products(params: SearchParams) -> Result<SearchPage, AppErro
 pub async fn suggest(q: String) -> Result<Vec<Suggestion>, AppError> {
     let services = crate::services::services()?;
     Ok(services.search.suggest(&q).await?)
+}
+
+/// Whether product pictures are being shown (false while the image store is failing and
+/// pages render text-only).
+#[server(prefix = "/rpc", endpoint = "assets/available", input = GetUrl)]
+pub async fn pictures_available() -> Result<bool, AppError> {
+    Ok(crate::services::services()?.assets.serving())
 }

@@ -2,7 +2,7 @@
 //! each is a page load that renders the chosen variant; once hydrated the router turns it
 //! into a client-side navigation, and price and availability update without a reload.
 
-use super::cards::{Breadcrumbs, Monogram, ProductGrid, Stars, StockBadge};
+use super::cards::{Breadcrumbs, Img, Monogram, ProductGrid, Stars, StockBadge};
 use super::load_product;
 use crate::error::ErrorPage;
 use leptos::prelude::*;
@@ -60,9 +60,7 @@ fn ProductView(
         <Meta name="description" content=description/>
         <Breadcrumbs crumbs=product.breadcrumbs.clone()/>
         <article class="product" data-product-id=product.id.get()>
-            <div class="product-media">
-                <Monogram title=product.title.clone()/>
-            </div>
+            <Gallery title=product.title.clone() pictures=product.pictures.clone()/>
             <div class="product-info">
                 {product.brand.clone().map(|b| view! { <p class="brand">{b}</p> })}
                 <h1>{product.title.clone()}</h1>
@@ -76,6 +74,39 @@ fn ProductView(
             </div>
         </article>
         <Recommended list=recommendations/>
+    }
+    .into_any()
+}
+
+/// The product's pictures: the first one large (above the fold, so not lazy), the others as
+/// thumbnails linking to their large versions; the monogram tile when there are none.
+#[component]
+fn Gallery(title: String, pictures: Vec<shop::assets::Picture>) -> impl IntoView {
+    use shop::assets::ImageVariant;
+    let mut pictures = pictures.into_iter();
+    let Some(main) = pictures.next() else {
+        return view! { <div class="product-media"><Monogram title/></div> }.into_any();
+    };
+    let zoom = main.zoomable.then(|| main.src(ImageVariant::Zoom));
+    let others: Vec<_> = pictures.collect();
+    view! {
+        <div class="product-media">
+            <Img picture=main variant=ImageVariant::Zoom sizes="(max-width: 50rem) 100vw, 480px" eager=true/>
+            {zoom.map(|href| view! { <a class="zoom-link" href=href>"View larger"</a> })}
+            {(!others.is_empty()).then(|| view! {
+                <ul class="thumbs">
+                    {others
+                        .into_iter()
+                        .map(|p| {
+                            let href = p.src(ImageVariant::Zoom);
+                            view! {
+                                <li><a href=href><Img picture=p variant=ImageVariant::Thumb sizes="80px"/></a></li>
+                            }
+                        })
+                        .collect_view()}
+                </ul>
+            })}
+        </div>
     }
     .into_any()
 }

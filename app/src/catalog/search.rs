@@ -2,7 +2,7 @@
 //! control is a link or a GET form whose address is the whole search, so the page works the
 //! same without JavaScript and every state of it can be shared by URL.
 
-use super::cards::{Monogram, Pagination, Stars, StockBadge, price_label};
+use super::cards::{EAGER_CARDS, Pagination, Stars, StockBadge, Tile, price_label};
 use super::{SearchPage, search_products};
 use crate::error::ErrorPage;
 use leptos::prelude::*;
@@ -107,7 +107,11 @@ fn Results(page: SearchPage) -> impl IntoView {
                             {hits
                                 .into_iter()
                                 .zip(ops.into_iter().chain(std::iter::repeat(String::new())))
-                                .map(|(hit, op)| view! { <li><HitCard hit op/></li> })
+                                .enumerate()
+                                .map(|(i, (hit, op))| {
+                                    let eager = i < EAGER_CARDS;
+                                    view! { <li><HitCard hit op eager/></li> }
+                                })
                                 .collect_view()}
                         </ul>
                     }
@@ -122,7 +126,7 @@ fn Results(page: SearchPage) -> impl IntoView {
 /// One result: the title with the matched words marked, a snippet, live stock, and an
 /// add-to-cart button for products with a single variant in stock.
 #[component]
-fn HitCard(hit: Hit, op: String) -> impl IntoView {
+fn HitCard(hit: Hit, op: String, eager: bool) -> impl IntoView {
     let url = hit.url();
     let status = StockStatus::of(hit.available);
     let price = price_label(&hit.price_from, hit.price_varies);
@@ -146,7 +150,7 @@ fn HitCard(hit: Hit, op: String) -> impl IntoView {
     view! {
         <article class="product-card" data-product-id=hit.product_id.get()>
             <a href=url.clone() class="tile" aria-hidden="true" tabindex="-1">
-                <Monogram title=hit.title.clone()/>
+                <Tile title=hit.title.clone() picture=hit.picture.clone() eager/>
             </a>
             <div class="card-body">
                 <p class="card-category">{hit.category.clone()}</p>

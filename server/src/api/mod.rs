@@ -7,17 +7,20 @@ mod error;
 mod orders;
 mod products;
 mod search;
+pub mod seller;
 
 pub use error::ApiError;
 
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 
 /// No request body the API accepts comes near this; anything larger is refused with 413
 /// before it is read.
 const BODY_LIMIT: usize = 64 * 1024;
+/// An image upload: the 10 MB image and its form's framing.
+const UPLOAD_LIMIT: usize = shop::assets::pipeline::MAX_BYTES + 64 * 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -32,6 +35,27 @@ pub fn router() -> Router<AppState> {
         .route("/checkouts", post(checkouts::create))
         .route("/checkouts/{id}", get(checkouts::show))
         .route("/orders/{id}", get(orders::show))
+        .route(
+            "/seller/products/{id}/images/{image}/approve",
+            post(seller::approve),
+        )
+        .route(
+            "/seller/products/{id}/images/{image}/restore",
+            post(seller::restore),
+        )
+        .route(
+            "/seller/products/{id}/images/{image}",
+            delete(seller::remove),
+        )
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        // Uploads get their own limit: a 10 MB image plus the form around it.
+        .merge(
+            Router::new()
+                .route(
+                    "/seller/products/{id}/images",
+                    post(seller::upload).get(seller::list),
+                )
+                .layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
+        )
 }

@@ -20,6 +20,10 @@ pub struct TestApp {
     pub gateway: String,
     pub client: reqwest::Client,
     pub scratch: ScratchDb,
+    /// The services the server runs with (for tests that reach behind the HTTP surface).
+    pub state: AppState,
+    /// The folder the image store keeps pictures in (unless the test chose S3).
+    pub assets_dir: std::path::PathBuf,
     stop: Option<oneshot::Sender<()>>,
     pub server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -105,23 +109,32 @@ pub async fn spawn_gateway() -> String {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// `spawn_app` with the settings adjusted first (an S3 store, faster breakers, …).
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let scratch = ScratchDb::new().await.expect("scratch database");
     server::demo::import_all(&scratch.db, SystemClock.now())
         .await
         .expect("demo catalog imports");
     let gateway = spawn_gateway().await;
-    let settings = Settings {
+    let assets_dir = tempfile::tempdir().expect("a temp dir").keep();
+    let mut settings = Settings {
         addr: "127.0.0.1:0".parse().expect("an address"),
         gateway_url: gateway.clone(),
         gateway_timeout_ms: 500,
         search_index: Some("ram".into()),
+        asset_store: Some(assets_dir.display().to_string()),
         ..Settings::default()
     };
+    adjust(&mut settings);
     let state = AppState::new(
         scratch.db.clone(),
         &settings,
         server::leptos_options(&settings),
-    );
+    )
+    .expect("the app state builds");
     // Tests start from a built index (the building phase has tests of its own).
     assert!(
         state
@@ -138,7 +151,7 @@ pub async fn spawn_app() -> TestApp {
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(server::serve(
         listener,
-        state,
+        state.clone(),
         async move {
             let _ = stopped.await;
         },
@@ -153,6 +166,8 @@ pub async fn spawn_app() -> TestApp {
             .build()
             .expect("a client"),
         scratch,
+        state,
+        assets_dir,
         stop: Some(stop),
         server,
     }

@@ -416,6 +416,7 @@ impl Catalog {
             seller: row.try_get("seller")?,
             breadcrumbs,
             variants,
+            pictures: Vec::new(),
         })
     }
 
@@ -590,6 +591,7 @@ fn card(r: &AnyRow) -> Result<ProductCard, CatalogError> {
         price_varies: to != from,
         rating: rating(r.try_get("rating")?)?,
         available: 0,
+        picture: None,
     })
 }
 

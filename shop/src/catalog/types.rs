@@ -441,6 +441,9 @@ pub struct ProductCard {
     pub rating: Option<Rating>,
     /// Live units available across all variants and warehouses.
     pub available: i64,
+    /// The first live picture, attached by the pages (none while the image store fails).
+    #[serde(default)]
+    pub picture: Option<crate::assets::Picture>,
 }
 
 impl ProductCard {
@@ -521,6 +524,9 @@ pub struct ProductDetail {
     pub breadcrumbs: Vec<Crumb>,
     /// In the seller's order; at least one.
     pub variants: Vec<Variant>,
+    /// Live pictures in display order, attached by the page (none while the store fails).
+    #[serde(default)]
+    pub pictures: Vec<crate::assets::Picture>,
 }
 
 impl ProductDetail {

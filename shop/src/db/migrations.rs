@@ -30,6 +30,7 @@ embed! {
     4, "carts", "0004_carts.sql";
     5, "checkout, orders and the outbox", "0005_checkout_orders_outbox.sql";
     6, "customers also bought", "0006_recommendations.sql";
+    7, "product images and seller API keys", "0007_product_images.sql";
 }
 
 #[derive(Debug)]

@@ -299,6 +299,7 @@ impl Search {
                     rating: c.rating,
                     available: c.available,
                     only_sku: None,
+                    picture: None,
                 })
                 .collect(),
             facets: Default::default(),
@@ -389,6 +390,7 @@ pub(super) fn hits(engine: &Engine, q: &SearchQuery) -> tantivy::Result<SearchRe
                     .flatten(),
                 available: 0,
                 only_sku: None,
+                picture: None,
             })
         })
         .collect();

@@ -249,6 +249,9 @@ pub struct Hit {
     /// The SKU of a product with a single variant, so a listing can add it to the cart.
     #[serde(default)]
     pub only_sku: Option<Sku>,
+    /// The first live picture, attached by the page (none while the image store fails).
+    #[serde(default)]
+    pub picture: Option<crate::assets::Picture>,
 }
 
 impl Hit {

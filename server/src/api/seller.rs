@@ -1,0 +1,261 @@
+//! The seller side of the API: `/api/v1/seller/…`, authenticated with a seller's API key
+//! (`Authorization: Bearer emp_sk_…`). Every handler takes the seller from the key, never from
+//! the request, and `shop` checks that the product belongs to that seller.
+
+use super::ApiError;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{FromRequestParts, Multipart, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use shop::assets::{AssetError, ProductImage, UploadRequest};
+use shop::catalog::{ProductId, SellerId};
+
+/// The seller a request's API key belongs to.
+pub struct Seller(pub SellerId);
+
+impl FromRequestParts<AppState> for Seller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let unauthorized = || {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "a seller API key is required: Authorization: Bearer emp_sk_…",
+            )
+        };
+        let key = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(unauthorized)?;
+        match state.services.api_keys.seller_for(key.trim()).await {
+            Ok(Some(seller)) => Ok(Seller(seller)),
+            Ok(None) => Err(unauthorized()),
+            Err(e) => Err(super::error::unexpected(
+                "seller key",
+                &e,
+                shop::db::is_unavailable(&e),
+            )),
+        }
+    }
+}
+
+impl From<AssetError> for ApiError {
+    fn from(e: AssetError) -> Self {
+        match e {
+            AssetError::NotFound => ApiError::not_found("no such product or image"),
+            AssetError::Refused(reason) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "image_refused",
+                reason.to_string(),
+            ),
+            AssetError::Invalid(message) => ApiError::bad_request(message),
+            AssetError::Busy => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "image processing is busy; try again shortly",
+            ),
+            AssetError::StoreUnavailable(cause) => {
+                tracing::warn!(error = %cause, "upload refused: image store unavailable");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "store_unavailable",
+                    "the image store is unavailable; the product is unchanged, try again later",
+                )
+            }
+            AssetError::Db(e) => {
+                super::error::unexpected("images", &e, shop::db::is_unavailable(&e))
+            }
+        }
+    }
+}
+
+fn product_id(raw: &str) -> Result<ProductId, ApiError> {
+    ProductId::parse(raw).map_err(|_| ApiError::not_found("no such product or image"))
+}
+
+fn image_id(raw: &str) -> Result<i64, ApiError> {
+    ProductId::parse(raw)
+        .map(ProductId::get)
+        .map_err(|_| ApiError::not_found("no such product or image"))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct UploadQuery {
+    alt: Option<String>,
+    replaces: Option<String>,
+}
+
+/// A file name is only a label: it never names anything in the store. One that carries a
+/// path (or bytes no file name has) is still refused, as a sign of a confused or hostile
+/// client.
+fn check_file_name(name: &str) -> Result<(), ApiError> {
+    let bad = name.contains(['/', '\\'])
+        || name.contains("..")
+        || name.chars().any(char::is_control)
+        || name.len() > 255;
+    if bad {
+        return Err(ApiError::bad_request(
+            "the file name must be a plain name, without a path",
+        ));
+    }
+    Ok(())
+}
+
+/// `POST /seller/products/{id}/images`: a `multipart/form-data` body with the file in an
+/// `image` field (and optionally `alt` and `replaces` fields), or the raw image bytes with an
+/// `image/*` content type (`?alt=&replaces=` in the query). 201 with the image and its
+/// quality report: `live`, or `needs_review` with reasons. 422 with the reason when refused.
+pub async fn upload(
+    State(state): State<AppState>,
+    Seller(seller): Seller,
+    Path(id): Path<String>,
+    Query(mut fields): Query<UploadQuery>,
+    headers: HeaderMap,
+    request: axum::extract::Request,
+) -> Result<Response, ApiError> {
+    let product = product_id(&id)?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "images are limited to 10 MB",
+        )
+    };
+    let bytes = if content_type.starts_with("multipart/form-data") {
+        let mut multipart =
+            <Multipart as axum::extract::FromRequest<AppState>>::from_request(request, &state)
+                .await
+                .map_err(|e| ApiError::bad_request(format!("malformed form: {}", e.body_text())))?;
+        let mut file = None;
+        while let Some(field) = multipart
+            .next_field()
+            .await
+            .map_err(|e| ApiError::bad_request(format!("malformed form: {e}")))?
+        {
+            match field.name().unwrap_or("") {
+                "image" => {
+                    if let Some(name) = field.file_name() {
+                        check_file_name(name)?;
+                    }
+                    let data = field.bytes().await.map_err(|e| {
+                        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                            too_large()
+                        } else {
+                            ApiError::bad_request(format!("malformed form: {e}"))
+                        }
+                    })?;
+                    file = Some(data.to_vec());
+                }
+                "alt" => fields.alt = Some(field.text().await.unwrap_or_default()),
+                "replaces" => fields.replaces = Some(field.text().await.unwrap_or_default()),
+                _ => {}
+            }
+        }
+        file.ok_or_else(|| ApiError::bad_request("the form has no `image` file field"))?
+    } else if content_type.starts_with("image/") || content_type == "application/octet-stream" {
+        if let Some(name) = headers
+            .get(header::CONTENT_DISPOSITION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split("filename=").nth(1))
+        {
+            check_file_name(name.trim_matches('"'))?;
+        }
+        axum::body::to_bytes(request.into_body(), shop::assets::pipeline::MAX_BYTES + 1)
+            .await
+            .map_err(|_| too_large())?
+            .to_vec()
+    } else {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the image as multipart/form-data (field `image`) or as an image/* body",
+        ));
+    };
+    let replaces = match fields.replaces.as_deref().map(str::trim) {
+        Some(raw) if !raw.is_empty() => Some(
+            ProductId::parse(raw)
+                .map(ProductId::get)
+                .map_err(|_| ApiError::bad_request("replaces must be an image id"))?,
+        ),
+        _ => None,
+    };
+    let image = state
+        .services
+        .assets
+        .upload(
+            seller,
+            product,
+            bytes,
+            UploadRequest {
+                alt: fields.alt,
+                replaces,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(image)).into_response())
+}
+
+/// `GET /seller/products/{id}/images`: every image of the product, in every state.
+pub async fn list(
+    State(state): State<AppState>,
+    Seller(seller): Seller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<ProductImage>>, ApiError> {
+    Ok(Json(
+        state.services.assets.list(seller, product_id(&id)?).await?,
+    ))
+}
+
+/// `POST /seller/products/{id}/images/{image}/approve`: shows an image held for review.
+pub async fn approve(
+    State(state): State<AppState>,
+    Seller(seller): Seller,
+    Path((id, image)): Path<(String, String)>,
+) -> Result<Json<ProductImage>, ApiError> {
+    let assets = &state.services.assets;
+    Ok(Json(
+        assets
+            .approve(seller, product_id(&id)?, image_id(&image)?)
+            .await?,
+    ))
+}
+
+/// `POST /seller/products/{id}/images/{image}/restore`: brings back a removed or replaced
+/// image (its bytes never left the store).
+pub async fn restore(
+    State(state): State<AppState>,
+    Seller(seller): Seller,
+    Path((id, image)): Path<(String, String)>,
+) -> Result<Json<ProductImage>, ApiError> {
+    let assets = &state.services.assets;
+    Ok(Json(
+        assets
+            .restore(seller, product_id(&id)?, image_id(&image)?)
+            .await?,
+    ))
+}
+
+/// `DELETE /seller/products/{id}/images/{image}`: takes an image off the product's pages.
+pub async fn remove(
+    State(state): State<AppState>,
+    Seller(seller): Seller,
+    Path((id, image)): Path<(String, String)>,
+) -> Result<Json<ProductImage>, ApiError> {
+    let assets = &state.services.assets;
+    Ok(Json(
+        assets
+            .remove(seller, product_id(&id)?, image_id(&image)?)
+            .await?,
+    ))
+}

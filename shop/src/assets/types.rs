@@ -1,0 +1,224 @@
+//! What pages and the API see of a product's pictures. Wasm-safe: no storage here.
+
+use serde::{Deserialize, Serialize};
+
+/// The sizes every picture is stored in. A variant is never upscaled: a small upload's
+/// variants are all its own size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImageVariant {
+    /// Suggestions, cart lines: 160 px on the long side.
+    Thumb,
+    /// Listings and the product page: 480 px.
+    Card,
+    /// The product page's large view: 1600 px.
+    Zoom,
+}
+
+impl ImageVariant {
+    pub const ALL: [ImageVariant; 3] = [Self::Thumb, Self::Card, Self::Zoom];
+
+    /// The longest side this variant is scaled down to.
+    pub fn long_side(self) -> u32 {
+        match self {
+            Self::Thumb => 160,
+            Self::Card => 480,
+            Self::Zoom => 1600,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Thumb => "thumb",
+            Self::Card => "card",
+            Self::Zoom => "zoom",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.name() == name)
+    }
+
+    /// The variant's size for a `width` × `height` original (aspect kept, never upscaled).
+    pub fn size_for(self, width: u32, height: u32) -> (u32, u32) {
+        let long = width.max(height);
+        if long <= self.long_side() || long == 0 {
+            return (width, height);
+        }
+        let scale = f64::from(self.long_side()) / f64::from(long);
+        let w = (f64::from(width) * scale).round().max(1.0) as u32;
+        let h = (f64::from(height) * scale).round().max(1.0) as u32;
+        (w, h)
+    }
+}
+
+/// A picture a shopper may see: an approved image of a product.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Picture {
+    /// `/assets/s/{seller}/{hash}`: a variant is at `{base}/{variant}.jpg`.
+    pub base: String,
+    /// The original's size (after orientation), from which each variant's size follows.
+    pub width: u32,
+    pub height: u32,
+    pub alt: String,
+    /// Whether the original was large enough for the zoom view.
+    pub zoomable: bool,
+}
+
+impl Picture {
+    pub fn src(&self, variant: ImageVariant) -> String {
+        format!("{}/{}.jpg", self.base, variant.name())
+    }
+
+    pub fn size(&self, variant: ImageVariant) -> (u32, u32) {
+        variant.size_for(self.width, self.height)
+    }
+
+    /// A `srcset` with each distinct variant width, up to `largest`.
+    pub fn srcset(&self, largest: ImageVariant) -> String {
+        let mut seen = Vec::new();
+        let mut out = Vec::new();
+        for v in ImageVariant::ALL {
+            if v.long_side() > largest.long_side() {
+                break;
+            }
+            let (w, _) = self.size(v);
+            if !seen.contains(&w) {
+                seen.push(w);
+                out.push(format!("{} {w}w", self.src(v)));
+            }
+        }
+        out.join(", ")
+    }
+}
+
+/// Where an image stands with shoppers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImageStatus {
+    /// Shown on the product's pages.
+    Live,
+    /// Accepted, but borderline: hidden from shoppers until the seller approves it.
+    NeedsReview,
+    /// Taken down by the seller (the bytes stay in the store; it can be restored).
+    Removed,
+    /// Superseded by a replacement (the bytes stay; it can be restored).
+    Replaced,
+}
+
+impl ImageStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Live => "live",
+            Self::NeedsReview => "needs_review",
+            Self::Removed => "removed",
+            Self::Replaced => "replaced",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Live, Self::NeedsReview, Self::Removed, Self::Replaced]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+/// The largest use an image's resolution is good for (by its long side).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResolutionTier {
+    /// At least [`Self::MIN_SIDE`] px on its short side, under [`Self::ZOOM`] on its long side.
+    Thumbnail,
+    /// At least [`Self::ZOOM`] px on the long side.
+    Zoom,
+    /// At least [`Self::PRINT`] px on the long side.
+    Print,
+}
+
+impl ResolutionTier {
+    /// Below this on the short side an image is refused.
+    pub const MIN_SIDE: u32 = 100;
+    pub const ZOOM: u32 = 1000;
+    pub const PRINT: u32 = 2400;
+
+    pub fn of(width: u32, height: u32) -> Option<Self> {
+        let (short, long) = (width.min(height), width.max(height));
+        if short < Self::MIN_SIDE {
+            None
+        } else if long >= Self::PRINT {
+            Some(Self::Print)
+        } else if long >= Self::ZOOM {
+            Some(Self::Zoom)
+        } else {
+            Some(Self::Thumbnail)
+        }
+    }
+}
+
+/// What the quality gate found.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QualityReport {
+    /// Variance of the Laplacian of the image at 512 px: low means few sharp edges (blur).
+    pub sharpness: f64,
+    pub tier: ResolutionTier,
+    /// Width over height.
+    pub aspect: f64,
+    /// Why the image needs review; empty when it went live.
+    pub reasons: Vec<String>,
+}
+
+/// One of a product's images as its seller sees it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProductImage {
+    pub id: i64,
+    pub product_id: i64,
+    pub status: ImageStatus,
+    pub position: i64,
+    /// Hex SHA-256 of the uploaded bytes: the image's name in the store.
+    pub hash: String,
+    pub width: u32,
+    pub height: u32,
+    pub alt: String,
+    pub quality: QualityReport,
+    /// The image this one replaced, if any.
+    pub replaces: Option<i64>,
+    pub picture: Picture,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variants_keep_the_aspect_and_never_upscale() {
+        assert_eq!(ImageVariant::Card.size_for(2000, 1000), (480, 240));
+        assert_eq!(ImageVariant::Zoom.size_for(1000, 3000), (533, 1600));
+        assert_eq!(ImageVariant::Zoom.size_for(120, 100), (120, 100));
+    }
+
+    #[test]
+    fn tiers_follow_the_long_side_and_tiny_images_have_none() {
+        assert_eq!(
+            ResolutionTier::of(120, 120),
+            Some(ResolutionTier::Thumbnail)
+        );
+        assert_eq!(ResolutionTier::of(1200, 800), Some(ResolutionTier::Zoom));
+        assert_eq!(ResolutionTier::of(3000, 2000), Some(ResolutionTier::Print));
+        assert_eq!(ResolutionTier::of(2000, 90), None);
+    }
+
+    #[test]
+    fn srcset_lists_distinct_widths_only() {
+        let p = Picture {
+            base: "/assets/s/1/ab".into(),
+            width: 300,
+            height: 200,
+            alt: String::new(),
+            zoomable: false,
+        };
+        assert_eq!(
+            p.srcset(ImageVariant::Zoom),
+            "/assets/s/1/ab/thumb.jpg 160w, /assets/s/1/ab/card.jpg 300w"
+        );
+    }
+}

@@ -1,0 +1,542 @@
+//! Assets: the upload pipeline against hostile and borderline files, the quality gate, the
+//! per-seller layout and versions in a local-folder store, and the breaker against a store
+//! that accepts connections and never answers. (The S3 path is tested against a real
+//! S3-compatible server in the server's tests.)
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+#[path = "common/images.rs"]
+mod images;
+
+use common::{DUMMYJSON, import_file};
+use shop::assets::pipeline::{self, Refusal};
+use shop::assets::{
+    AssetError, AssetStore, Assets, ImageStatus, ImageVariant, ResolutionTier, StoreError,
+    StoreLocation, StoreOptions, UploadRequest, object_key,
+};
+use shop::catalog::{ProductId, SellerId};
+use shop::db::scratch::ScratchDb;
+use std::time::{Duration, Instant};
+
+fn refusal(bytes: &[u8]) -> Refusal {
+    match pipeline::process(bytes) {
+        Ok(p) => panic!("accepted: {:?}", p.quality),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn the_real_type_comes_from_the_magic_bytes() {
+    assert!(matches!(refusal(b""), Refusal::Empty));
+    let html = b"<!doctype html><html><body>not a photo</body></html>";
+    assert!(
+        matches!(refusal(html), Refusal::NotAnImage(_)),
+        "an HTML page named .jpg"
+    );
+    let gif = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\xff\xff\xff\x00\x00\x00!";
+    let e = refusal(gif);
+    assert!(matches!(e, Refusal::NotAnImage(_)), "{e:?}");
+    assert!(e.to_string().contains("JPEG, PNG or WebP"), "{e}");
+    // PNG and WebP are taken as well as JPEG.
+    let photo = images::photo(1200, 900);
+    for format in [image::ImageFormat::Png, image::ImageFormat::WebP] {
+        let processed = pipeline::process(&images::encode(&photo, format)).unwrap();
+        assert!(processed.goes_live(), "{format:?}: {:?}", processed.quality);
+    }
+}
+
+#[test]
+fn bombs_truncated_and_huge_files_are_refused_before_harm() {
+    let started = Instant::now();
+    let e = refusal(&images::png_bomb(20_000));
+    assert_eq!(
+        e,
+        Refusal::TooManyPixels {
+            width: 20_000,
+            height: 20_000
+        }
+    );
+    assert!(e.to_string().contains("20000 × 20000"), "{e}");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "refused from the header alone"
+    );
+
+    let whole = images::jpeg(&images::photo(1200, 900));
+    let e = refusal(&whole[..whole.len() / 2]);
+    assert!(
+        matches!(e, Refusal::Unreadable(_)),
+        "a truncated JPEG: {e:?}"
+    );
+
+    let mut huge = whole.clone();
+    huge.resize(pipeline::MAX_BYTES + 1, 0);
+    assert!(matches!(refusal(&huge), Refusal::TooLarge(_)));
+}
+
+#[test]
+fn metadata_is_stripped_by_re_encoding() {
+    let photo = images::photo(1200, 900);
+    let upload = images::jpeg_with_gps(&photo);
+    assert!(
+        upload.windows(4).any(|w| w == b"Exif"),
+        "the fixture carries EXIF"
+    );
+    let processed = pipeline::process(&upload).unwrap();
+    assert_eq!(processed.variants.len(), 3);
+    for (variant, bytes) in &processed.variants {
+        assert!(
+            !bytes.windows(4).any(|w| w == b"Exif"),
+            "{variant:?} keeps EXIF"
+        );
+        assert!(
+            !bytes.windows(3).any(|w| w == b"GPS"),
+            "{variant:?} keeps GPS"
+        );
+        let decoded = image::load_from_memory(bytes).unwrap();
+        let expected = variant.size_for(1200, 900);
+        assert_eq!((decoded.width(), decoded.height()), expected, "{variant:?}");
+    }
+}
+
+#[test]
+fn the_quality_gate_passes_sharp_flags_blurred_and_grades_resolution() {
+    let photo = images::photo(1600, 1200);
+    let sharp = pipeline::process(&images::jpeg(&photo)).unwrap();
+    assert!(sharp.goes_live(), "{:?}", sharp.quality);
+    assert_eq!(sharp.quality.tier, ResolutionTier::Zoom);
+
+    // A slightly blurred copy is accepted for review, with the reason.
+    let soft = pipeline::process(&images::jpeg(&images::blurred(&photo, 1.5))).unwrap();
+    assert!(!soft.goes_live());
+    assert!(
+        soft.quality.reasons.iter().any(|r| r.contains("blurred")),
+        "{:?}",
+        soft.quality
+    );
+    assert!(soft.quality.sharpness < sharp.quality.sharpness / 2.0);
+
+    // A clearly blurred one is refused.
+    let e = refusal(&images::jpeg(&images::blurred(&photo, 4.0)));
+    assert!(matches!(e, Refusal::Blurred(_)), "{e:?}");
+
+    // A 120 px image fails the zoom tier: held for review, saying why.
+    let small = pipeline::process(&images::jpeg(&images::photo(120, 120))).unwrap();
+    assert_eq!(small.quality.tier, ResolutionTier::Thumbnail);
+    assert!(!small.goes_live());
+    assert!(
+        small.quality.reasons.iter().any(|r| r.contains("zoom")),
+        "{:?}",
+        small.quality
+    );
+    // Below 100 px on a side, or stretched past 4:1, it is refused.
+    assert!(matches!(
+        refusal(&images::jpeg(&images::photo(90, 90))),
+        Refusal::TooSmall { .. }
+    ));
+    assert!(matches!(
+        refusal(&images::jpeg(&images::photo(2000, 400))),
+        Refusal::BadAspect(_)
+    ));
+    // A print-size original is graded so.
+    let print = pipeline::process(&images::jpeg(&images::photo(2600, 1800))).unwrap();
+    assert_eq!(print.quality.tier, ResolutionTier::Print);
+}
+
+#[test]
+fn demo_pictures_pass_the_gate_and_are_deterministic() {
+    let a = shop::assets::art::png("Modern Sofa Bed", "furniture/sofas", "Sofas");
+    let b = shop::assets::art::png("Modern Sofa Bed", "furniture/sofas", "Sofas");
+    assert_eq!(pipeline::hex_sha256(&a), pipeline::hex_sha256(&b));
+    for (title, category, class) in [
+        ("Essence Mascara Lash Princess", "beauty", ""),
+        ("Annibale Colombo Bed", "furniture/beds", "Beds"),
+        ("1 x 2 Shelf", "furniture", "Bookcases"),
+    ] {
+        let p = pipeline::process(&shop::assets::art::png(title, category, class)).unwrap();
+        assert!(p.goes_live(), "{title}: {:?}", p.quality);
+    }
+}
+
+struct Rig {
+    scratch: ScratchDb,
+    dir: tempfile::TempDir,
+    assets: Assets,
+    /// A product of seller `a`, and one of seller `b`.
+    a: (SellerId, ProductId),
+    b: (SellerId, ProductId),
+}
+
+async fn rig() -> Rig {
+    let scratch = ScratchDb::new().await.unwrap();
+    import_file(&scratch.db, "products.json", DUMMYJSON).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = AssetStore::open(
+        &StoreLocation::Folder(dir.path().to_owned()),
+        StoreOptions::default(),
+    )
+    .unwrap();
+    let assets = Assets::new(scratch.db.clone(), store);
+    let first = |sql: &'static str| {
+        let db = scratch.db.clone();
+        async move {
+            let (p, s): (i64, i64) = sqlx::query_as(sql).fetch_one(db.pool()).await.unwrap();
+            (SellerId::new(s), ProductId::new(p))
+        }
+    };
+    let a = first("SELECT id, seller_id FROM products ORDER BY id LIMIT 1").await;
+    let b = {
+        let (p, s): (i64, i64) = sqlx::query_as(
+            "SELECT id, seller_id FROM products WHERE seller_id <> $1 ORDER BY id LIMIT 1",
+        )
+        .bind(a.0.get())
+        .fetch_one(scratch.db.pool())
+        .await
+        .unwrap();
+        (SellerId::new(s), ProductId::new(p))
+    };
+    Rig {
+        scratch,
+        dir,
+        assets,
+        a,
+        b,
+    }
+}
+
+fn files_under(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path.strip_prefix(dir).unwrap().display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn uploads_live_under_the_sellers_prefix_by_content_hash() {
+    let r = rig().await;
+    let (seller, product) = r.a;
+    let bytes = images::jpeg(&images::photo(1600, 1200));
+    let image = r
+        .assets
+        .upload(seller, product, bytes.clone(), UploadRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(image.status, ImageStatus::Live);
+    assert_eq!(image.hash, pipeline::hex_sha256(&bytes));
+    let files = files_under(r.dir.path());
+    let prefix = format!("sellers/{}/images/{}/", seller.get(), image.hash);
+    assert_eq!(
+        files,
+        ["card.jpg", "thumb.jpg", "zoom.jpg"]
+            .map(|f| format!("{prefix}{f}"))
+            .to_vec()
+    );
+    // The same bytes again: the same image, nothing new.
+    let again = r
+        .assets
+        .upload(seller, product, bytes, UploadRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(again.id, image.id);
+    assert_eq!(files_under(r.dir.path()).len(), 3);
+    // Shoppers see it, and it is served.
+    let shown = r.assets.pictures_for(&[product]).await.unwrap();
+    assert_eq!(shown[&product].len(), 1);
+    assert_eq!(
+        shown[&product][0].base,
+        format!("/assets/s/{}/{}", seller.get(), image.hash)
+    );
+    let card = r
+        .assets
+        .serve(seller, &image.hash, ImageVariant::Card)
+        .await
+        .unwrap();
+    assert_eq!(image::load_from_memory(&card).unwrap().width(), 480);
+}
+
+#[tokio::test]
+async fn no_seller_reaches_another_sellers_products_or_files() {
+    let r = rig().await;
+    let (a, a_product) = r.a;
+    let (b, b_product) = r.b;
+    let bytes = images::jpeg(&images::photo(1200, 900));
+    // Seller b cannot upload to, list, remove or restore a's product.
+    let e = r
+        .assets
+        .upload(b, a_product, bytes.clone(), UploadRequest::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, AssetError::NotFound), "{e:?}");
+    assert!(files_under(r.dir.path()).is_empty(), "nothing stored");
+    let image = r
+        .assets
+        .upload(a, a_product, bytes.clone(), UploadRequest::default())
+        .await
+        .unwrap();
+    assert!(matches!(
+        r.assets.list(b, a_product).await.unwrap_err(),
+        AssetError::NotFound
+    ));
+    assert!(matches!(
+        r.assets.remove(b, a_product, image.id).await.unwrap_err(),
+        AssetError::NotFound
+    ));
+    // Nor name a's image through its own product.
+    assert!(matches!(
+        r.assets.remove(b, b_product, image.id).await.unwrap_err(),
+        AssetError::NotFound
+    ));
+    assert!(matches!(
+        r.assets
+            .upload(
+                b,
+                b_product,
+                bytes.clone(),
+                UploadRequest {
+                    replaces: Some(image.id),
+                    ..Default::default()
+                }
+            )
+            .await
+            .unwrap_err(),
+        AssetError::NotFound
+    ));
+    // a's picture is not served under b's id, nor with a hash that is not one.
+    assert!(matches!(
+        r.assets.serve(b, &image.hash, ImageVariant::Card).await,
+        Err(AssetError::NotFound)
+    ));
+    for hash in [
+        "../../etc/passwd",
+        "..%2F..%2Fsellers",
+        &image.hash[..10],
+        "",
+    ] {
+        assert!(matches!(
+            r.assets.serve(a, hash, ImageVariant::Card).await,
+            Err(AssetError::NotFound)
+        ));
+    }
+    // The same bytes uploaded by b to its own product go under b's prefix, separately.
+    let theirs = r
+        .assets
+        .upload(b, b_product, bytes, UploadRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(theirs.hash, image.hash);
+    let files = files_under(r.dir.path());
+    assert_eq!(files.len(), 6);
+    assert!(
+        files
+            .iter()
+            .all(|f| f.starts_with(&format!("sellers/{}/", a.get()))
+                || f.starts_with(&format!("sellers/{}/", b.get())))
+    );
+    // Removing b's copy leaves a's shown.
+    r.assets.remove(b, b_product, theirs.id).await.unwrap();
+    assert!(
+        r.assets
+            .serve(a, &image.hash, ImageVariant::Card)
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn replacing_and_removing_keep_every_version_restorable() {
+    let r = rig().await;
+    let (seller, product) = r.a;
+    let v1 = r
+        .assets
+        .upload(
+            seller,
+            product,
+            images::jpeg(&images::photo(1200, 900)),
+            UploadRequest::default(),
+        )
+        .await
+        .unwrap();
+    let v2 = r
+        .assets
+        .upload(
+            seller,
+            product,
+            images::jpeg(&images::photo(1300, 1000)),
+            UploadRequest {
+                replaces: Some(v1.id),
+                alt: Some("The sofa, from the front".into()),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(v2.status, ImageStatus::Live);
+    assert_eq!(v2.replaces, Some(v1.id));
+    assert_eq!(v2.position, v1.position, "the replacement takes its place");
+    assert_eq!(v2.alt, "The sofa, from the front");
+    let list = r.assets.list(seller, product).await.unwrap();
+    assert_eq!(
+        list.iter().find(|i| i.id == v1.id).unwrap().status,
+        ImageStatus::Replaced
+    );
+    let shown = r.assets.pictures_for(&[product]).await.unwrap();
+    assert_eq!(shown[&product].len(), 1);
+    assert!(shown[&product][0].base.ends_with(&v2.hash));
+    // The old version's bytes are still in the store, and restoring brings it back.
+    let store = r.assets.store();
+    assert!(
+        store
+            .exists(&object_key(seller, &v1.hash, ImageVariant::Zoom))
+            .await
+            .unwrap()
+    );
+    r.assets.restore(seller, product, v1.id).await.unwrap();
+    assert_eq!(
+        r.assets.pictures_for(&[product]).await.unwrap()[&product].len(),
+        2
+    );
+    // Removing hides it from shoppers and from /assets, and keeps the bytes.
+    r.assets.remove(seller, product, v2.id).await.unwrap();
+    assert!(matches!(
+        r.assets.serve(seller, &v2.hash, ImageVariant::Card).await,
+        Err(AssetError::NotFound)
+    ));
+    assert!(
+        store
+            .exists(&object_key(seller, &v2.hash, ImageVariant::Card))
+            .await
+            .unwrap()
+    );
+    assert_eq!(files_under(r.dir.path()).len(), 6);
+}
+
+#[tokio::test]
+async fn a_borderline_image_waits_for_review_before_shoppers_see_it() {
+    let r = rig().await;
+    let (seller, product) = r.a;
+    let small = r
+        .assets
+        .upload(
+            seller,
+            product,
+            images::jpeg(&images::photo(300, 300)),
+            UploadRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(small.status, ImageStatus::NeedsReview);
+    assert!(!small.quality.reasons.is_empty());
+    assert!(r.assets.pictures_for(&[product]).await.unwrap().is_empty());
+    assert!(matches!(
+        r.assets
+            .serve(seller, &small.hash, ImageVariant::Thumb)
+            .await,
+        Err(AssetError::NotFound)
+    ));
+    r.assets.approve(seller, product, small.id).await.unwrap();
+    assert_eq!(
+        r.assets.pictures_for(&[product]).await.unwrap()[&product].len(),
+        1
+    );
+    assert!(
+        r.assets
+            .serve(seller, &small.hash, ImageVariant::Thumb)
+            .await
+            .is_ok()
+    );
+    // A refused upload stores nothing and records nothing.
+    let e = r
+        .assets
+        .upload(
+            seller,
+            product,
+            b"<html>".to_vec(),
+            UploadRequest::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, AssetError::Refused(Refusal::NotAnImage(_))),
+        "{e:?}"
+    );
+    assert_eq!(files_under(r.dir.path()).len(), 3);
+    assert_eq!(r.assets.list(seller, product).await.unwrap().len(), 1);
+    drop(r.scratch);
+}
+
+/// A TCP server that accepts connections and never answers: the worst kind of failing
+/// store, since nothing fails until a timeout says so.
+async fn black_hole() -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    (url, task)
+}
+
+#[tokio::test]
+async fn the_breaker_opens_on_a_silent_store_and_then_fails_fast() {
+    let (url, _hole) = black_hole().await;
+    let mut location = StoreLocation::parse("s3://pictures/shop", Some(url)).unwrap();
+    if let StoreLocation::S3 { credentials, .. } = &mut location {
+        *credentials = Some(shop::assets::S3Credentials {
+            access_key_id: "test".into(),
+            secret_access_key: "test".into(),
+            region: "us-east-1".into(),
+        });
+    }
+    let store = AssetStore::open(
+        &location,
+        StoreOptions {
+            failures_to_open: 3,
+            cool_down: Duration::from_millis(300),
+            max_timeout: Duration::from_millis(200),
+            min_timeout: Duration::from_millis(50),
+        },
+    )
+    .unwrap();
+    assert!(store.serving());
+    for _ in 0..3 {
+        let started = Instant::now();
+        let e = store.probe().await.unwrap_err();
+        assert!(
+            matches!(e, StoreError::Timeout(_) | StoreError::Store(_)),
+            "{e:?}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "bounded by the timeout"
+        );
+    }
+    assert!(!store.serving(), "open after three failures");
+    let started = Instant::now();
+    assert!(matches!(store.probe().await, Err(StoreError::Open)));
+    assert!(
+        started.elapsed() < Duration::from_millis(20),
+        "fails fast while open"
+    );
+    // After the cool-down one probe goes out; it fails, and the breaker opens again.
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert!(store.serving(), "half-open: pages may try again");
+    assert!(store.probe().await.is_err());
+    assert!(!store.serving());
+    let m = store.metrics();
+    use std::sync::atomic::Ordering::Relaxed;
+    assert_eq!(m.opened.load(Relaxed), 2);
+    assert_eq!(m.half_opened.load(Relaxed), 1);
+    assert!(m.rejected.load(Relaxed) >= 1);
+}
