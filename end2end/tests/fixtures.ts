@@ -25,3 +25,32 @@ export { expect };
 export async function hydrated(page: Page) {
   await expect(page.locator('body[data-hydrated]')).toHaveCount(1);
 }
+
+// The demo catalog's pictures are drawn in the background after start, in product order:
+// the first products get theirs within seconds.
+export const PRODUCT = '/p/essence-mascara-lash-princess';
+
+/** Waits until the product page's HTML carries a picture from the store. */
+export async function pictureReady(page: Page, path: string) {
+  await expect
+    .poll(async () => (await (await page.request.get(path)).text()).includes('/assets/s/'), {
+      timeout: 60_000,
+      intervals: [250, 500, 1000],
+    })
+    .toBe(true);
+}
+
+/** Records every image request that failed or came back with an error status. */
+export function watchImages(page: Page): string[] {
+  const failed: string[] = [];
+  page.on('requestfailed', (r) => {
+    if (r.resourceType() === 'image') failed.push(`${r.url()} ${r.failure()?.errorText}`);
+  });
+  page.on('response', (r) => {
+    if (r.request().resourceType() === 'image' && r.status() >= 400) {
+      failed.push(`${r.url()} ${r.status()}`);
+    }
+  });
+  return failed;
+}
+

@@ -85,10 +85,11 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readines
         "assets",
         Component {
             // Without the image store, pages go text-only: degraded, never down.
-            status: if breaker == shop::resilience::BreakerState::Open {
-                Status::Degraded
-            } else {
+            // Pictures are shown only while the breaker is closed (see `AssetStore::serving`).
+            status: if breaker == shop::resilience::BreakerState::Closed {
                 Status::Up
+            } else {
+                Status::Degraded
             },
             latency_ms: Some(store.timeout().as_secs_f64() * 1000.0),
             detail: Some(format!(

@@ -531,7 +531,10 @@ async fn the_breaker_opens_on_a_silent_store_and_then_fails_fast() {
     );
     // After the cool-down one probe goes out; it fails, and the breaker opens again.
     tokio::time::sleep(Duration::from_millis(350)).await;
-    assert!(store.serving(), "half-open: pages may try again");
+    assert!(
+        !store.serving(),
+        "half-open: pages wait for the probe's answer"
+    );
     assert!(store.probe().await.is_err());
     assert!(!store.serving());
     let m = store.metrics();

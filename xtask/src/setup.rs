@@ -82,6 +82,40 @@ pub fn clippy_driver() -> Option<PathBuf> {
     has("clippy-driver").then(|| PathBuf::from("clippy-driver"))
 }
 
+/// The S3-compatible server the asset tests run against: moto's server mode, pinned, in a
+/// virtual environment under `target/tools/moto` (PyPI is reachable where crates.io is).
+/// Returns the `moto_server` program.
+pub fn moto() -> Result<PathBuf> {
+    const PACKAGE: &str = "moto[server]==5.2.5";
+    let venv = util::root().join("target/tools/moto");
+    let program = venv.join("bin/moto_server");
+    let marker = venv.join("installed.txt");
+    if program.exists() && std::fs::read_to_string(&marker).ok().as_deref() == Some(PACKAGE) {
+        return Ok(program);
+    }
+    if !has("python3") {
+        bail!("python3 is missing: the S3 tests need it for moto (apt-get install python3-venv)");
+    }
+    step("Installing the S3-compatible test server (moto, from PyPI)");
+    run(
+        Command::new("python3")
+            .args(["-m", "venv", "--clear"])
+            .arg(&venv),
+        "python3 -m venv",
+    )?;
+    run(
+        Command::new(venv.join("bin/pip")).args([
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            PACKAGE,
+        ]),
+        "pip install moto",
+    )?;
+    std::fs::write(&marker, PACKAGE)?;
+    Ok(program)
+}
+
 /// The end-to-end suite's npm packages.
 pub fn npm_packages() -> Result<()> {
     let dir = util::root().join("end2end");

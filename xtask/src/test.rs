@@ -52,13 +52,21 @@ pub fn test(_args: &[String]) -> Result<ExitCode> {
         eprintln!("    clippy: {warnings} warning(s) in the workspace, printed above");
     }
 
+    let moto = setup::moto()?;
+    let moto = moto.to_string_lossy();
     step("Rust tests on SQLite");
-    let (p, f) = cargo_test(&[("EMPORIUM_TEST_BACKEND", "sqlite")])?;
+    let (p, f) = cargo_test(&[
+        ("EMPORIUM_TEST_BACKEND", "sqlite"),
+        ("EMPORIUM_TEST_MOTO_SERVER", &moto),
+    ])?;
     tally.add("rust/sqlite", p, f);
     match std::env::var("EMPORIUM_TEST_POSTGRES_URL") {
         Ok(_) => {
             step("Rust tests on PostgreSQL");
-            let (p, f) = cargo_test(&[("EMPORIUM_TEST_BACKEND", "postgres")])?;
+            let (p, f) = cargo_test(&[
+                ("EMPORIUM_TEST_BACKEND", "postgres"),
+                ("EMPORIUM_TEST_MOTO_SERVER", &moto),
+            ])?;
             tally.add("rust/postgres", p, f);
         }
         Err(_) => eprintln!("\n(EMPORIUM_TEST_POSTGRES_URL is not set: PostgreSQL pass skipped)"),
@@ -187,6 +195,9 @@ fn playwright(server: &Path, site: &Path, chromium: &Path) -> Result<(usize, usi
         .env("EMPORIUM_ADDR", format!("127.0.0.1:{port}"))
         .env("EMPORIUM_DATA_DIR", &data)
         .env("EMPORIUM_SITE_ROOT", site)
+        // Probe the image store often, so the store-down test sees the breaker move.
+        .env("EMPORIUM_ASSET_PROBE_MS", "250")
+        .env("EMPORIUM_ASSET_COOL_DOWN_MS", "1000")
         .env(
             "EMPORIUM_GATEWAY_URL",
             format!("http://127.0.0.1:{gateway_port}"),
@@ -203,6 +214,7 @@ fn playwright(server: &Path, site: &Path, chromium: &Path) -> Result<(usize, usi
         let status = Command::new("npx")
             .args(["playwright", "test"])
             .env("EMPORIUM_BASE_URL", format!("http://127.0.0.1:{port}"))
+            .env("EMPORIUM_DATA_DIR", &data)
             .env(
                 "EMPORIUM_GATEWAY_URL",
                 format!("http://127.0.0.1:{gateway_port}"),

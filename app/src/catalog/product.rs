@@ -90,8 +90,10 @@ fn Gallery(title: String, pictures: Vec<shop::assets::Picture>) -> impl IntoView
     let zoom = main.zoomable.then(|| main.src(ImageVariant::Zoom));
     let others: Vec<_> = pictures.collect();
     view! {
-        <div class="product-media">
-            <Img picture=main variant=ImageVariant::Zoom sizes="(max-width: 50rem) 100vw, 480px" eager=true/>
+        <div class="gallery">
+            <div class="product-media">
+                <Img picture=main variant=ImageVariant::Zoom sizes="(max-width: 50rem) 100vw, 480px" eager=true/>
+            </div>
             {zoom.map(|href| view! { <a class="zoom-link" href=href>"View larger"</a> })}
             {(!others.is_empty()).then(|| view! {
                 <ul class="thumbs">

@@ -145,9 +145,9 @@ pub async fn upload(
         {
             match field.name().unwrap_or("") {
                 "image" => {
-                    if let Some(name) = field.file_name() {
-                        check_file_name(name)?;
-                    }
+                    // The name is checked after the bytes are read, so that the client hears
+                    // the refusal instead of a connection cut mid-upload.
+                    let name = field.file_name().map(str::to_owned);
                     let data = field.bytes().await.map_err(|e| {
                         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                             too_large()
@@ -155,6 +155,9 @@ pub async fn upload(
                             ApiError::bad_request(format!("malformed form: {e}"))
                         }
                     })?;
+                    if let Some(name) = name {
+                        check_file_name(&name)?;
+                    }
                     file = Some(data.to_vec());
                 }
                 "alt" => fields.alt = Some(field.text().await.unwrap_or_default()),

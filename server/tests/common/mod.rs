@@ -172,3 +172,4 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         server,
     }
 }
+pub mod s3;

@@ -49,6 +49,9 @@ pub struct Assets {
     store: AssetStore,
     processing: Arc<tokio::sync::Semaphore>,
     shown: moka::future::Cache<(i64, String), bool>,
+    /// Each product's live pictures (empty for none), for pages: most pages would otherwise
+    /// spend a query on them.
+    pictures: moka::future::Cache<ProductId, Arc<Vec<Picture>>>,
 }
 
 impl std::fmt::Debug for Assets {
@@ -137,6 +140,10 @@ impl Assets {
             // Two images at a time: re-encoding is CPU work, and the shop has pages to serve.
             processing: Arc::new(tokio::sync::Semaphore::new(2)),
             shown: moka::future::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(SHOWN_FOR)
+                .build(),
+            pictures: moka::future::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(SHOWN_FOR)
                 .build(),
@@ -313,10 +320,17 @@ impl Assets {
             mark(&mut tx, old, ImageStatus::Replaced, now).await?;
         }
         tx.commit().await?;
-        self.shown.invalidate_all();
+        self.forget();
         self.by_hash(product, &processed.hash)
             .await?
             .ok_or(AssetError::NotFound)
+    }
+
+    /// Drops this node's cached answers after a change (other nodes' expire within
+    /// [`SHOWN_FOR`]).
+    fn forget(&self) {
+        self.shown.invalidate_all();
+        self.pictures.invalidate_all();
     }
 
     /// One of the seller's images.
@@ -381,7 +395,7 @@ impl Assets {
             .await?;
         }
         tx.commit().await?;
-        self.shown.invalidate_all();
+        self.forget();
         self.image(seller, product, image).await
     }
 
@@ -406,12 +420,12 @@ impl Assets {
         let mut tx = self.db.begin_write().await?;
         mark(&mut tx, image, ImageStatus::Removed, now_millis()).await?;
         tx.commit().await?;
-        self.shown.invalidate_all();
+        self.forget();
         self.image(seller, product, image).await
     }
 
-    /// The live pictures of each product, in display order; none at all while the store is
-    /// failing (the pages then render text-only rather than point at a dead store).
+    /// The live pictures of each product that has any, in display order; none at all while
+    /// the store is failing (the pages then render text-only rather than point at a dead store).
     pub async fn pictures_for(
         &self,
         products: &[ProductId],
@@ -420,13 +434,29 @@ impl Assets {
         if products.is_empty() || !self.serving() {
             return Ok(out);
         }
+        let mut missing = Vec::new();
+        for &p in products {
+            match self.pictures.get(&p).await {
+                Some(cached) => {
+                    if !cached.is_empty() {
+                        out.insert(p, (*cached).clone());
+                    }
+                }
+                None => missing.push(p),
+            }
+        }
+        if missing.is_empty() {
+            return Ok(out);
+        }
+        let mut found: HashMap<ProductId, Vec<Picture>> =
+            missing.iter().map(|&p| (p, Vec::new())).collect();
         let sql = format!(
             "SELECT product_id, seller_id, hash, width, height, alt FROM product_images \
              WHERE status = 'live' AND product_id IN ({}) ORDER BY product_id, position, id",
-            placeholders(1, products.len())
+            placeholders(1, missing.len())
         );
         let mut query = sqlx::query(&sql);
-        for p in products {
+        for p in &missing {
             query = query.bind(p.get());
         }
         for row in query.fetch_all(self.db.pool()).await? {
@@ -434,7 +464,8 @@ impl Assets {
             let height: i64 = row.try_get("height")?;
             let hash: String = row.try_get("hash")?;
             let alt: String = row.try_get("alt")?;
-            out.entry(ProductId::new(row.try_get("product_id")?))
+            found
+                .entry(ProductId::new(row.try_get("product_id")?))
                 .or_default()
                 .push(picture(
                     row.try_get("seller_id")?,
@@ -443,6 +474,14 @@ impl Assets {
                     u32::try_from(height).unwrap_or(0),
                     &alt,
                 ));
+        }
+        for (product, pictures) in found {
+            self.pictures
+                .insert(product, Arc::new(pictures.clone()))
+                .await;
+            if !pictures.is_empty() {
+                out.insert(product, pictures);
+            }
         }
         Ok(out)
     }

@@ -230,10 +230,11 @@ impl AssetStore {
         self.0.breaker.state()
     }
 
-    /// Whether pages should show pictures: the breaker is not open. (Half-open counts as
-    /// closed for pages: a probe is under way and most likely the store is back.)
+    /// Whether pages should show pictures: only while the breaker is closed. Half-open is
+    /// not enough: the probe may yet time out, and a page must not point at a store that has
+    /// not answered.
     pub fn serving(&self) -> bool {
-        self.0.breaker.state() != BreakerState::Open
+        self.0.breaker.state() == BreakerState::Closed
     }
 
     pub fn metrics(&self) -> &StoreMetrics {
@@ -336,9 +337,11 @@ impl AssetStore {
             BreakerState::HalfOpen => 0,
         };
         match after {
-            BreakerState::Open => {
+            // Logged once per outage, not at every failed probe.
+            BreakerState::Open if before == BreakerState::Closed => {
                 tracing::warn!(store = %self.0.describe, "image store failing: pictures hidden")
             }
+            BreakerState::Open => {}
             BreakerState::Closed => {
                 tracing::info!(store = %self.0.describe, "image store back: pictures shown")
             }

@@ -1,4 +1,6 @@
 //! Images for the assets tests, drawn in code: a photo-like scene (soft light, hard-edged
+
+#![allow(dead_code)]
 //! objects, fine texture, sensor grain), blurred copies, and hand-built hostile files.
 
 use image::{Rgb, RgbImage};
