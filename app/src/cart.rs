@@ -3,7 +3,7 @@
 //! router follows the redirect without a reload. Outcomes travel in the query string
 //! (`?error=stock&sku=…`), never in server-side flash state.
 
-use crate::catalog::cards::Monogram;
+use crate::catalog::cards::Tile;
 use crate::error::ErrorPage;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -19,7 +19,16 @@ pub async fn load_cart() -> Result<Option<Cart>, crate::error::AppError> {
     };
     let services = crate::services::services()?;
     match services.carts.get(&id).await {
-        Ok(cart) => Ok(Some(cart)),
+        Ok(mut cart) => {
+            crate::services::attach_first_pictures(
+                &services,
+                &mut cart.lines,
+                |l| l.product_id,
+                |l, p| l.picture = p,
+            )
+            .await;
+            Ok(Some(cart))
+        }
         Err(shop::cart::CartError::CartNotFound) => Ok(None),
         Err(e) => Err(e.into()),
     }
@@ -215,7 +224,7 @@ fn line_view(line: CartLine) -> AnyView {
     view! {
         <li class="cart-line" data-sku=sku>
             <a href=line.url() class="thumb" aria-hidden="true" tabindex="-1">
-                <Monogram title=line.title.clone()/>
+                <Tile title=line.title.clone() picture=line.picture.clone() eager=true small=true/>
             </a>
             <div class="line-info">
                 <a href=line.url() class="line-title">{line.title.clone()}</a>

@@ -535,6 +535,11 @@ async fn a_killed_or_silent_store_costs_pictures_never_pages() {
     let pages = shopper_pages(&app).await;
     let (_, html, _) = fetch(&app, &format!("/p/{BED}")).await;
     assert!(html.contains(&image.hash), "healthy: the picture is shown");
+    let (_, cart, _) = fetch(&app, &pages[4]).await;
+    assert!(
+        cart.contains(&format!("{}/thumb.jpg", image.picture.base)),
+        "healthy: the cart line has its thumbnail"
+    );
     assert_eq!(assets_status(&app).await, "up");
 
     // 1. The store's process is killed.

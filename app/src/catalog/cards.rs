@@ -74,8 +74,14 @@ pub fn Tile(
     title: String,
     picture: Option<Picture>,
     #[prop(optional)] eager: bool,
+    /// A thumbnail (cart lines) rather than a listing card.
+    #[prop(optional)]
+    small: bool,
 ) -> impl IntoView {
     match picture {
+        Some(p) if small => {
+            view! { <Img picture=p variant=ImageVariant::Thumb sizes="80px" eager/> }.into_any()
+        }
         Some(p) => view! {
             <Img picture=p variant=ImageVariant::Card sizes="(max-width: 40rem) 50vw, 240px" eager/>
         }

@@ -134,6 +134,7 @@ impl Carts {
             }
             lines.push(CartLine {
                 variant_id: v.id,
+                product_id: v.product_id,
                 sku: v.sku.clone(),
                 title: v.title.clone(),
                 slug: v.slug.clone(),
@@ -143,6 +144,7 @@ impl Carts {
                 line_total,
                 available,
                 notices,
+                picture: None,
             });
         }
         Ok(Cart {

@@ -1,6 +1,6 @@
 //! The cart's values.
 
-use crate::catalog::{Sku, Slug, VariantId, product_url};
+use crate::catalog::{ProductId, Sku, Slug, VariantId, product_url};
 use crate::{InvalidInput, Money};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -151,6 +151,7 @@ pub enum LineNotice {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CartLine {
     pub variant_id: VariantId,
+    pub product_id: ProductId,
     pub sku: Sku,
     pub title: String,
     pub slug: Slug,
@@ -161,6 +162,10 @@ pub struct CartLine {
     pub line_total: Money,
     pub available: i64,
     pub notices: Vec<LineNotice>,
+    /// The product's first live picture, attached by the cart page (none while the image
+    /// store fails).
+    #[serde(default)]
+    pub picture: Option<crate::assets::Picture>,
 }
 
 impl CartLine {
