@@ -93,9 +93,20 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<AppState> {
     Ok(state)
 }
 
+/// The app's routes, listed once per process. Listing them runs the whole app with resource
+/// loading suppressed through a process-global flag, and a resource first polled while any
+/// thread is listing never loads (leptos issue #4773): a page being served at that moment
+/// would hang. Listing once, before the first router exists, means no request is ever in
+/// flight while it happens (tests build many routers in one process).
+fn routes() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = routes();
     let services = state.services.clone();
     let provide = move || provide_context(services.clone());
     let options = state.leptos_options.clone();
