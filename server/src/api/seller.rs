@@ -220,18 +220,36 @@ pub async fn list(
     ))
 }
 
+/// What a seller can do to one of a product's images.
+#[derive(Clone, Copy, Debug)]
+enum Change {
+    Approve,
+    Restore,
+    Remove,
+}
+
+async fn change(
+    state: &AppState,
+    seller: SellerId,
+    (id, image): (String, String),
+    change: Change,
+) -> Result<Json<ProductImage>, ApiError> {
+    let (product, image) = (product_id(&id)?, image_id(&image)?);
+    let assets = &state.services.assets;
+    Ok(Json(match change {
+        Change::Approve => assets.approve(seller, product, image).await?,
+        Change::Restore => assets.restore(seller, product, image).await?,
+        Change::Remove => assets.remove(seller, product, image).await?,
+    }))
+}
+
 /// `POST /seller/products/{id}/images/{image}/approve`: shows an image held for review.
 pub async fn approve(
     State(state): State<AppState>,
     Seller(seller): Seller,
-    Path((id, image)): Path<(String, String)>,
+    Path(ids): Path<(String, String)>,
 ) -> Result<Json<ProductImage>, ApiError> {
-    let assets = &state.services.assets;
-    Ok(Json(
-        assets
-            .approve(seller, product_id(&id)?, image_id(&image)?)
-            .await?,
-    ))
+    change(&state, seller, ids, Change::Approve).await
 }
 
 /// `POST /seller/products/{id}/images/{image}/restore`: brings back a removed or replaced
@@ -239,26 +257,16 @@ pub async fn approve(
 pub async fn restore(
     State(state): State<AppState>,
     Seller(seller): Seller,
-    Path((id, image)): Path<(String, String)>,
+    Path(ids): Path<(String, String)>,
 ) -> Result<Json<ProductImage>, ApiError> {
-    let assets = &state.services.assets;
-    Ok(Json(
-        assets
-            .restore(seller, product_id(&id)?, image_id(&image)?)
-            .await?,
-    ))
+    change(&state, seller, ids, Change::Restore).await
 }
 
 /// `DELETE /seller/products/{id}/images/{image}`: takes an image off the product's pages.
 pub async fn remove(
     State(state): State<AppState>,
     Seller(seller): Seller,
-    Path((id, image)): Path<(String, String)>,
+    Path(ids): Path<(String, String)>,
 ) -> Result<Json<ProductImage>, ApiError> {
-    let assets = &state.services.assets;
-    Ok(Json(
-        assets
-            .remove(seller, product_id(&id)?, image_id(&image)?)
-            .await?,
-    ))
+    change(&state, seller, ids, Change::Remove).await
 }
