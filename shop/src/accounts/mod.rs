@@ -60,10 +60,10 @@ impl ApiKeys {
                 .map(|b| format!("{b:02x}"))
                 .collect::<String>()
         );
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-            .unwrap_or(0);
+        let now = {
+            use crate::clock::{Clock, SystemClock};
+            SystemClock.now()
+        };
         sqlx::query(
             "INSERT INTO seller_api_keys (key_hash, seller_id, label, created_at) \
              VALUES ($1, $2, $3, $4)",

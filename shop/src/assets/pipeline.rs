@@ -4,7 +4,7 @@
 //!
 //! Everything here is CPU work on bytes in memory; the service runs it on the blocking pool.
 
-use super::types::{ImageVariant, QualityReport, ResolutionTier};
+use super::types::{ImageVariant, QualityReport, ResolutionTier, fit_within};
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 use sha2::{Digest, Sha256};
 use std::io::Cursor;
@@ -237,7 +237,7 @@ pub fn sharpness(image: &DynamicImage) -> f64 {
     let grey = image.to_luma8();
     let (w, h) = grey.dimensions();
     let grey = if w.max(h) > 512 {
-        let (sw, sh) = ImageVariant::size_for_long(w, h, 512);
+        let (sw, sh) = fit_within(w, h, 512);
         image::imageops::resize(&grey, sw, sh, image::imageops::FilterType::Triangle)
     } else {
         grey
@@ -258,16 +258,6 @@ pub fn sharpness(image: &DynamicImage) -> f64 {
     }
     let mean = sum / n;
     sum_sq / n - mean * mean
-}
-
-impl ImageVariant {
-    fn size_for_long(width: u32, height: u32, long: u32) -> (u32, u32) {
-        let scale = f64::from(long) / f64::from(width.max(height));
-        (
-            (f64::from(width) * scale).round().max(1.0) as u32,
-            (f64::from(height) * scale).round().max(1.0) as u32,
-        )
-    }
 }
 
 pub fn hex_sha256(bytes: &[u8]) -> String {

@@ -87,10 +87,8 @@ fn picture(seller: i64, hash: &str, width: u32, height: u32, alt: &str) -> Pictu
 }
 
 fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+    use crate::clock::{Clock, SystemClock};
+    SystemClock.now()
 }
 
 const IMAGE_COLUMNS: &str = "id, product_id, seller_id, hash, status, position, width, height, \

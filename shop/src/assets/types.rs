@@ -41,15 +41,21 @@ impl ImageVariant {
 
     /// The variant's size for a `width` × `height` original (aspect kept, never upscaled).
     pub fn size_for(self, width: u32, height: u32) -> (u32, u32) {
-        let long = width.max(height);
-        if long <= self.long_side() || long == 0 {
-            return (width, height);
-        }
-        let scale = f64::from(self.long_side()) / f64::from(long);
-        let w = (f64::from(width) * scale).round().max(1.0) as u32;
-        let h = (f64::from(height) * scale).round().max(1.0) as u32;
-        (w, h)
+        fit_within(width, height, self.long_side())
     }
+}
+
+/// `width` × `height` scaled down so that its long side is at most `long` (aspect kept,
+/// never upscaled).
+pub fn fit_within(width: u32, height: u32, long: u32) -> (u32, u32) {
+    let longest = width.max(height);
+    if longest <= long || longest == 0 {
+        return (width, height);
+    }
+    let scale = f64::from(long) / f64::from(longest);
+    let w = (f64::from(width) * scale).round().max(1.0) as u32;
+    let h = (f64::from(height) * scale).round().max(1.0) as u32;
+    (w, h)
 }
 
 /// A picture a shopper may see: an approved image of a product.
