@@ -14,12 +14,21 @@ use shop::cart::{Cart, CartLine, LineNotice};
 /// The shopper's cart, or `None` when they have none yet.
 #[server(prefix = "/rpc", endpoint = "cart/load")]
 pub async fn load_cart() -> Result<Option<Cart>, crate::error::AppError> {
-    let Some(id) = crate::session::cart_from_cookie() else {
+    let services = crate::services::services()?;
+    let Some(id) = crate::session::current_cart(&services).await? else {
         return Ok(None);
     };
-    let services = crate::services::services()?;
     match services.carts.get(&id).await {
         Ok(mut cart) => {
+            let code = services.carts.coupon(&id).await?;
+            services
+                .coupons
+                .attach(&mut cart, code)
+                .await
+                .map_err(|e| {
+                    tracing::error!(error = %e, "coupon lookup failed");
+                    crate::error::AppError::Internal
+                })?;
             crate::services::attach_first_pictures(
                 &services,
                 &mut cart.lines,
@@ -92,11 +101,11 @@ pub async fn add_to_cart(
 /// Sets a line's quantity (0 removes it).
 #[server(prefix = "/rpc", endpoint = "cart/set")]
 pub async fn set_cart_line(sku: String, quantity: String) -> Result<(), crate::error::AppError> {
-    use crate::session::{cart_from_cookie, redirect};
+    use crate::session::{current_cart, redirect};
     use shop::cart::{CartError, LineQuantity};
     use shop::catalog::Sku;
     let services = crate::services::services()?;
-    let (Some(cart), Ok(sku)) = (cart_from_cookie(), Sku::parse(&sku)) else {
+    let (Some(cart), Ok(sku)) = (current_cart(&services).await?, Sku::parse(&sku)) else {
         redirect("/cart");
         return Ok(());
     };
@@ -115,6 +124,35 @@ pub async fn set_cart_line(sku: String, quantity: String) -> Result<(), crate::e
     Ok(())
 }
 
+/// Applies a coupon code to the cart, or removes it (`remove` set).
+#[server(prefix = "/rpc", endpoint = "cart/coupon")]
+pub async fn apply_coupon(
+    code: Option<String>,
+    remove: Option<String>,
+) -> Result<(), crate::error::AppError> {
+    use crate::session::{current_cart, redirect};
+    use shop::coupons::CouponCode;
+    let services = crate::services::services()?;
+    let Some(cart) = current_cart(&services).await? else {
+        redirect("/cart");
+        return Ok(());
+    };
+    let now = services.clock.now();
+    if remove.is_some() {
+        services.carts.set_coupon(&cart, None, now).await?;
+        redirect("/cart?coupon=removed");
+        return Ok(());
+    }
+    match CouponCode::parse(code.as_deref().unwrap_or("")) {
+        Ok(code) => {
+            services.carts.set_coupon(&cart, Some(&code), now).await?;
+            redirect("/cart?coupon=applied");
+        }
+        Err(_) => redirect("/cart?error=coupon"),
+    }
+    Ok(())
+}
+
 /// A sentence for an `?error=` code on the cart and product pages.
 pub fn cart_error_message(code: &str, available: Option<String>) -> String {
     match code {
@@ -127,6 +165,7 @@ pub fn cart_error_message(code: &str, available: Option<String>) -> String {
         "too_many" => "You can order at most 99 of one item.".to_string(),
         "currency" => "That item is priced in another currency than your cart.".to_string(),
         "unknown_sku" => "We couldn't find that item.".to_string(),
+        "coupon" => "Coupon codes are 3 to 32 letters, digits or dashes.".to_string(),
         _ => "Something about that request wasn't right; please try again.".to_string(),
     }
 }
@@ -144,16 +183,41 @@ pub fn CartRoute() -> impl IntoView {
                 "notice error",
                 cart_error_message(&code, q.get("available")),
             ))
+        } else if q.get("added").is_some() {
+            Some(("notice success", "Added to your cart.".to_string()))
+        } else if let Some(short) = q.get("short") {
+            Some(match short.as_str() {
+                "0" => (
+                    "notice success",
+                    "Your earlier order's items are back in your cart.".to_string(),
+                ),
+                n => (
+                    "notice",
+                    format!(
+                        "Your earlier order's items are in your cart, except {n} that can't be bought as before."
+                    ),
+                ),
+            })
         } else {
-            q.get("added")
-                .map(|_| ("notice success", "Added to your cart.".to_string()))
+            q.get("coupon").map(|c| match c.as_str() {
+                "applied" => ("notice success", "Coupon added.".to_string()),
+                _ => ("notice", "Coupon removed.".to_string()),
+            })
         }
+    };
+    let merged = move || {
+        query
+            .read()
+            .get("merged")
+            .map(|m| crate::account::decode_merge(&m))
+            .filter(|notes| !notes.is_empty())
     };
     view! {
         <Title text="Your cart"/>
         <section class="cart">
             <h1>"Your cart"</h1>
             {move || notice().map(|(class, text)| view! { <p class=class role="status">{text}</p> })}
+            {move || merged().map(|notes| view! { <MergeNotes notes/> })}
             <Suspense fallback=|| view! { <p class="loading">"Loading your cart…"</p> }>
                 {move || Suspend::new(async move {
                     match cart.await {
@@ -171,11 +235,44 @@ pub fn CartRoute() -> impl IntoView {
     }
 }
 
+/// What became of the guest cart's lines at sign-in.
+#[component]
+fn MergeNotes(notes: Vec<crate::account::MergeNote>) -> impl IntoView {
+    let items: Vec<AnyView> = notes
+        .into_iter()
+        .map(|n| {
+            let text = match n.kind.as_str() {
+                "kept" => format!("{}: kept ({})", n.sku, n.quantity),
+                "combined" => format!(
+                    "{}: combined with your saved cart, now {}",
+                    n.sku, n.quantity
+                ),
+                "reduced" => format!(
+                    "{}: reduced from {} to {}, all that is available",
+                    n.sku, n.wanted, n.quantity
+                ),
+                _ => format!("{}: removed, none left", n.sku),
+            };
+            view! { <li data-testid="merge-note" data-kind=n.kind>{text}</li> }.into_any()
+        })
+        .collect();
+    view! {
+        <div class="notice merge-notes" role="status">
+            <p>"You're signed in. We added your cart from before:"</p>
+            <ul>{items}</ul>
+        </div>
+    }
+}
+
 #[component]
 fn CartView(cart: Cart) -> impl IntoView {
     let buyable = cart.is_buyable();
     let subtotal = cart.subtotal.map(|m| m.to_string()).unwrap_or_default();
+    let total = cart.total().map(|m| m.to_string()).unwrap_or_default();
+    let coupon = cart.coupon.clone();
     let lines: Vec<AnyView> = cart.lines.into_iter().map(line_view).collect();
+    let apply = ServerAction::<ApplyCoupon>::new();
+    let remove = ServerAction::<ApplyCoupon>::new();
     view! {
         <ul class="cart-lines">{lines}</ul>
         <div class="cart-summary">
@@ -183,6 +280,31 @@ fn CartView(cart: Cart) -> impl IntoView {
                 "Subtotal (" {cart.item_count} " items): "
                 <strong data-testid="subtotal">{subtotal}</strong>
             </p>
+            {match coupon {
+                Some(c) => {
+                    let line = match (&c.discount, &c.problem) {
+                        (Some(d), _) => format!("Coupon {} ({}): −{}", c.code, c.label, d),
+                        (None, Some(problem)) => problem.clone(),
+                        (None, None) => format!("Coupon {}", c.code),
+                    };
+                    view! {
+                        <p class="coupon" data-testid="coupon">{line}</p>
+                        <ActionForm action=remove>
+                            <crate::account::CsrfField/>
+                            <input type="hidden" name="remove" value="1"/>
+                            <button type="submit" class="link">"Remove coupon"</button>
+                        </ActionForm>
+                        <p class="total">"Total: " <strong data-testid="cart-total">{total}</strong></p>
+                    }.into_any()
+                }
+                None => view! {
+                    <ActionForm action=apply attr:class="coupon-form">
+                        <crate::account::CsrfField/>
+                        <label>"Coupon code" <input name="code" maxlength="32" autocomplete="off"/></label>
+                        <button type="submit" class="secondary">"Apply"</button>
+                    </ActionForm>
+                }.into_any(),
+            }}
             {if buyable {
                 view! { <A href="/checkout" attr:class="button">"Check out"</A> }.into_any()
             } else {
@@ -233,6 +355,7 @@ fn line_view(line: CartLine) -> AnyView {
                 <ul class="line-notices">{notices}</ul>
             </div>
             <ActionForm action=set attr:class="line-quantity">
+                <crate::account::CsrfField/>
                 <input type="hidden" name="sku" value=set_sku/>
                 <label>
                     <span class="visually-hidden">"Quantity of " {title}</span>
@@ -242,6 +365,7 @@ fn line_view(line: CartLine) -> AnyView {
             </ActionForm>
             <p class="line-total">{line.line_total.to_string()}</p>
             <ActionForm action=remove attr:class="line-remove">
+                <crate::account::CsrfField/>
                 <input type="hidden" name="sku" value=remove_sku/>
                 <input type="hidden" name="quantity" value="0"/>
                 <button type="submit" class="link">"Remove"</button>

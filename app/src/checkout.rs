@@ -56,11 +56,11 @@ pub async fn place_order(
     country: String,
     card_number: String,
 ) -> Result<(), crate::error::AppError> {
-    use crate::session::{cart_from_cookie, redirect};
+    use crate::session::{current_cart, redirect};
     use shop::checkout::{Address, CheckoutError, CheckoutRequest, Email, IdempotencyKey, Placed};
     use shop::payments::CardNumber;
     let services = crate::services::services()?;
-    let Some(cart) = cart_from_cookie() else {
+    let Some(cart) = current_cart(&services).await? else {
         redirect("/cart");
         return Ok(());
     };
@@ -78,6 +78,7 @@ pub async fn place_order(
             )?,
             card: CardNumber::parse(&card_number)?,
             expected_total: expected_total.trim().parse().ok(),
+            user: crate::session::viewer().map(|v| v.user_id),
         })
     })();
     let request = match parsed {
@@ -161,12 +162,9 @@ pub fn CheckoutRoute() -> impl IntoView {
 fn CheckoutFormView(form: CheckoutForm) -> impl IntoView {
     let place = ServerAction::<PlaceOrder>::new();
     let pending = place.pending();
-    let total = form
-        .cart
-        .subtotal
-        .map(|m| m.to_string())
-        .unwrap_or_default();
-    let total_amount = form.cart.subtotal.map(|m| m.amount).unwrap_or(0);
+    // The total to charge: the subtotal less the coupon's discount (re-checked by the saga).
+    let total = form.cart.total().map(|m| m.to_string()).unwrap_or_default();
+    let total_amount = form.cart.total().map(|m| m.amount).unwrap_or(0);
     let lines: Vec<AnyView> = form
         .cart
         .lines
@@ -185,6 +183,7 @@ fn CheckoutFormView(form: CheckoutForm) -> impl IntoView {
     view! {
         <div class="checkout-grid">
             <ActionForm action=place attr:class="checkout-form">
+                <crate::account::CsrfField/>
                 <input type="hidden" name="key" value=form.key/>
                 <input type="hidden" name="expected_total" value=total_amount/>
                 <fieldset>

@@ -19,6 +19,12 @@ pub enum AppError {
     /// The request itself is wrong (a malformed page number, say): 400.
     #[error("{0}")]
     BadRequest(String),
+    /// The page or action needs a signed-in account: 401.
+    #[error("Please sign in to continue.")]
+    SignInRequired,
+    /// Signed in, but this is not theirs to see or change: 403.
+    #[error("You don't have access to this.")]
+    Forbidden,
     /// A dependency is down or overloaded; trying again later may work: 503.
     #[error("This part of the shop is unavailable right now. Please try again in a moment.")]
     Unavailable,
@@ -32,6 +38,8 @@ impl AppError {
         match self {
             AppError::NotFound(_) => 404,
             AppError::BadRequest(_) => 400,
+            AppError::SignInRequired => 401,
+            AppError::Forbidden => 403,
             AppError::Unavailable => 503,
             AppError::Internal => 500,
         }
@@ -41,6 +49,8 @@ impl AppError {
         match self {
             AppError::NotFound(_) => "Page not found",
             AppError::BadRequest(_) => "That request didn't look right",
+            AppError::SignInRequired => "Please sign in",
+            AppError::Forbidden => "Not available to you",
             AppError::Unavailable => "Temporarily unavailable",
             AppError::Internal => "Something went wrong",
         }
@@ -50,6 +60,15 @@ impl AppError {
 impl From<shop::InvalidInput> for AppError {
     fn from(e: shop::InvalidInput) -> Self {
         AppError::BadRequest(format!("The {} {}.", e.field.replace('_', " "), e.message))
+    }
+}
+
+impl From<shop::accounts::Denied> for AppError {
+    fn from(e: shop::accounts::Denied) -> Self {
+        match e {
+            shop::accounts::Denied::SignInRequired => AppError::SignInRequired,
+            shop::accounts::Denied::Forbidden => AppError::Forbidden,
+        }
     }
 }
 

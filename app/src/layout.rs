@@ -4,24 +4,39 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_location, use_query_map};
 
-/// How many items are in the shopper's cart; `None` without a cart (and then no database
-/// query at all, so pages for visitors without a cart cost nothing extra).
-#[server(prefix = "/rpc", endpoint = "cart/count")]
-pub async fn cart_item_count() -> Result<Option<i64>, crate::error::AppError> {
-    let Some(id) = crate::session::cart_from_cookie() else {
-        return Ok(None);
+/// What the header shows: the cart's item count and who is signed in.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct HeaderFacts {
+    /// `None` without a cart.
+    pub cart_count: Option<i64>,
+    pub viewer: Option<shop::accounts::Viewer>,
+}
+
+/// The header's facts. A guest without a cart costs no database query at all (the session
+/// was resolved by the server's session layer already).
+#[server(prefix = "/rpc", endpoint = "header")]
+pub async fn header_info() -> Result<HeaderFacts, crate::error::AppError> {
+    let viewer = crate::session::viewer();
+    let has_cookie = crate::session::cart_from_cookie().is_some();
+    let cart_count = if has_cookie || viewer.is_some() {
+        let services = crate::services::services()?;
+        match crate::session::current_cart(&services).await? {
+            Some(id) => services.carts.item_count(&id).await.ok(),
+            None => None,
+        }
+    } else {
+        None
     };
-    let services = crate::services::services()?;
-    Ok(services.carts.item_count(&id).await.ok())
+    Ok(HeaderFacts { cart_count, viewer })
 }
 
 #[component]
 pub fn Header() -> impl IntoView {
     let location = use_location();
     // The count follows every navigation (each cart change ends in one).
-    let cart_count = Resource::new(
+    let info = Resource::new(
         move || location.pathname.get() + &location.search.get(),
-        |_| cart_item_count(),
+        |_| header_info(),
     );
     // Whether the image store answers; followed on every navigation like the cart count.
     let pictures = Resource::new(
@@ -34,12 +49,32 @@ pub fn Header() -> impl IntoView {
                 <A href="/" attr:class="logo">"Emporium"</A>
                 <SearchBox/>
                 <nav class="account" aria-label="Your shop">
-                    <A href="/orders">"Orders"</A>
+                    <Suspense fallback=|| view! { <A href="/account/sign-in">"Sign in"</A> }>
+                        {move || Suspend::new(async move {
+                            match info.await.ok().and_then(|i| i.viewer) {
+                                Some(v) => {
+                                    let portal = match v.role {
+                                        shop::accounts::Role::Seller => Some(("/seller", "Seller portal")),
+                                        shop::accounts::Role::Admin => Some(("/admin", "Admin")),
+                                        shop::accounts::Role::Shopper => None,
+                                    };
+                                    view! {
+                                        {portal.map(|(href, text)| view! { <A href=href>{text}</A> })}
+                                        <A href="/account" attr:data-testid="account-link">"Account"</A>
+                                    }.into_any()
+                                }
+                                None => view! {
+                                    <A href="/orders">"Orders"</A>
+                                    <A href="/account/sign-in" attr:data-testid="sign-in-link">"Sign in"</A>
+                                }.into_any(),
+                            }
+                        })}
+                    </Suspense>
                     <A href="/cart" attr:class="cart-link">
                         "Cart"
                         <Suspense>
                             {move || Suspend::new(async move {
-                                cart_count.await.ok().flatten().filter(|n| *n > 0).map(|n| {
+                                info.await.ok().and_then(|i| i.cart_count).filter(|n| *n > 0).map(|n| {
                                     view! { <span class="cart-count" data-testid="cart-count">{n}</span> }
                                 })
                             })}

@@ -4,6 +4,7 @@
 //! Built twice: with `ssr` (native, linked into the server, server functions call `shop`)
 //! and with `hydrate` (wasm, server functions become HTTP calls).
 
+pub mod account;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;
@@ -23,6 +24,8 @@ use leptos_router::{SsrMode, path};
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    content_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -37,6 +40,28 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App/>
             </body>
         </html>
+    }
+}
+
+/// Sets the page's Content-Security-Policy: scripts only from the shop itself and the inline
+/// scripts Leptos writes with this response's nonce (hydration, resolved resources), wasm
+/// compiled from our own bundle, no inline styles, no framing, forms only to ourselves.
+#[cfg(feature = "ssr")]
+fn content_security_policy() {
+    let (Some(nonce), Some(response)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) else {
+        return;
+    };
+    let policy = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{}' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; \
+         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        &*nonce
+    );
+    if let Ok(value) = http::HeaderValue::from_str(&policy) {
+        response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
     }
 }
 
@@ -78,6 +103,9 @@ pub fn App() -> impl IntoView {
                         view=checkout::CheckoutStatusRoute
                         ssr=SsrMode::Async
                     />
+                    <Route path=path!("/account") view=account::AccountRoute ssr=SsrMode::Async/>
+                    <Route path=path!("/account/sign-in") view=account::SignInRoute ssr=SsrMode::Async/>
+                    <Route path=path!("/account/sign-up") view=account::SignUpRoute ssr=SsrMode::Async/>
                     <Route path=path!("/orders") view=orders::OrderLookupRoute ssr=SsrMode::Async/>
                     <Route path=path!("/orders/:id") view=orders::OrderRoute ssr=SsrMode::Async/>
                 </Routes>

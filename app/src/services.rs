@@ -24,6 +24,11 @@ pub struct Services {
     pub recommender: Recommender,
     pub assets: Assets,
     pub api_keys: shop::accounts::ApiKeys,
+    pub users: shop::accounts::Users,
+    pub sessions: shop::accounts::Sessions,
+    pub coupons: shop::coupons::Coupons,
+    /// Whether cookies are marked `Secure` (the shop is served over TLS).
+    pub secure_cookies: bool,
     pub clock: Arc<dyn Clock>,
 }
 

@@ -8,7 +8,9 @@ use crate::services::Services;
 use http::header::{COOKIE, SET_COOKIE};
 use http::request::Parts;
 use leptos::prelude::use_context;
-use shop::cart::CartId;
+use shop::accounts::sessions::COOKIE as SESSION_COOKIE;
+use shop::accounts::{SessionToken, Viewer, Visit};
+use shop::cart::{CartId, CartOwner};
 
 pub const CART_COOKIE: &str = "emporium_cart";
 /// Thirty days.
@@ -28,30 +30,117 @@ pub fn cart_from_cookie() -> Option<CartId> {
         .and_then(|(_, value)| CartId::parse(value.trim()).ok())
 }
 
-/// The request's cart if it exists, else a new one (and the cookie that names it).
+/// What the server's session layer found: the signed-in viewer (if any), the session token,
+/// the client's address.
+pub fn visit() -> Visit {
+    use_context::<Parts>()
+        .and_then(|parts| parts.extensions.get::<Visit>().cloned())
+        .unwrap_or_default()
+}
+
+/// The signed-in account, if any.
+pub fn viewer() -> Option<Viewer> {
+    visit().viewer
+}
+
+/// The cart this request may use: the cookie's cart if it is a guest cart or this account's,
+/// else (signed in) the account's saved cart. Never another account's cart, whatever the
+/// cookie says.
+pub async fn current_cart(services: &Services) -> Result<Option<CartId>, AppError> {
+    let viewer = viewer();
+    if let Some(id) = cart_from_cookie() {
+        match services.carts.owner(&id).await.map_err(AppError::from)? {
+            Some(CartOwner::Guest) => return Ok(Some(id)),
+            Some(CartOwner::Account(owner))
+                if viewer.as_ref().is_some_and(|v| v.user_id == owner) =>
+            {
+                return Ok(Some(id));
+            }
+            _ => {}
+        }
+    }
+    match viewer {
+        Some(v) => {
+            let saved = services
+                .carts
+                .of_account(v.user_id)
+                .await
+                .map_err(AppError::from)?;
+            if let Some(id) = &saved {
+                set_cart_cookie(id, services.secure_cookies);
+            }
+            Ok(saved)
+        }
+        None => Ok(None),
+    }
+}
+
+/// The request's cart if it has one, else a new one (the account's, when signed in) and the
+/// cookie that names it.
 pub async fn ensure_cart(services: &Services) -> Result<CartId, AppError> {
-    if let Some(id) = cart_from_cookie()
-        && services.carts.exists(&id).await.map_err(AppError::from)?
-    {
+    if let Some(id) = current_cart(services).await? {
         return Ok(id);
     }
-    let id = services
-        .carts
-        .create(services.clock.now())
-        .await
-        .map_err(AppError::from)?;
-    set_cart_cookie(&id);
+    let now = services.clock.now();
+    let id = services.carts.create(now).await.map_err(AppError::from)?;
+    if let Some(v) = viewer() {
+        services
+            .carts
+            .merge_at_sign_in(Some(&id), v.user_id, now)
+            .await
+            .map_err(AppError::from)?;
+    }
+    set_cart_cookie(&id, services.secure_cookies);
     Ok(id)
 }
 
-fn set_cart_cookie(id: &CartId) {
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        let cookie =
-            format!("{CART_COOKIE}={id}; Path=/; Max-Age={CART_MAX_AGE}; HttpOnly; SameSite=Lax");
-        if let Ok(value) = http::HeaderValue::from_str(&cookie) {
-            response.append_header(SET_COOKIE, value);
-        }
+fn append_cookie(cookie: &str) {
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>()
+        && let Ok(value) = http::HeaderValue::from_str(cookie)
+    {
+        response.append_header(SET_COOKIE, value);
     }
+}
+
+fn secure(secure: bool) -> &'static str {
+    if secure { "; Secure" } else { "" }
+}
+
+pub fn set_cart_cookie(id: &CartId, is_secure: bool) {
+    append_cookie(&format!(
+        "{CART_COOKIE}={id}; Path=/; Max-Age={CART_MAX_AGE}; HttpOnly; SameSite=Lax{}",
+        secure(is_secure)
+    ));
+}
+
+/// Starts the browser's signed-in session. No `Max-Age`: the cookie ends with the browser,
+/// and the server ends the session on its idle and absolute limits whatever the cookie does.
+pub fn set_session_cookie(token: &SessionToken, is_secure: bool) {
+    append_cookie(&format!(
+        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax{}",
+        token.as_str(),
+        secure(is_secure)
+    ));
+}
+
+/// Signs the browser out: the session cookie goes, and so does the cart cookie (the cart
+/// stays with the account, not on a shared computer).
+pub fn clear_cookies(is_secure: bool) {
+    for name in [SESSION_COOKIE, CART_COOKIE] {
+        append_cookie(&format!(
+            "{name}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{}",
+            secure(is_secure)
+        ));
+    }
+}
+
+/// The form token for this request's cookies (see `server::web::csrf`), for plain HTML forms
+/// in browsers that send neither `Origin` nor `Sec-Fetch-Site`.
+pub fn csrf_token() -> Option<String> {
+    if let Some(token) = visit().token {
+        return Some(token.csrf());
+    }
+    cart_from_cookie().map(|id| shop::accounts::sessions::csrf_for(id.as_str()))
 }
 
 /// Sends the browser to `path` (ASCII built from ids and fixed codes only): a 302 for a

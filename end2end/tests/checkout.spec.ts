@@ -1,57 +1,8 @@
-import { test, expect, hydrated } from './fixtures';
-import type { APIRequestContext, Page, Browser } from '@playwright/test';
+import { test, expect, hydrated, findVariant, available, addToCart, fillCheckout } from './fixtures';
+import type { Found } from './fixtures';
+import type { Page, Browser } from '@playwright/test';
 
 const gateway = process.env.EMPORIUM_GATEWAY_URL ?? 'http://127.0.0.1:3099';
-
-type Found = { url: string; sku: string; available: number; price: number };
-
-/**
- * A variant in `category` whose live stock satisfies `fits`, found through the API. Each test
- * shops in its own category so that tests running side by side never compete for stock.
- */
-async function findVariant(
-  request: APIRequestContext,
-  category: string,
-  fits: (available: number) => boolean,
-): Promise<Found> {
-  const list = await (await request.get(`/api/v1/products?category=${category}&per_page=100`)).json();
-  for (const p of list.products) {
-    const detail = await (await request.get(`/api/v1/products/${p.id}`)).json();
-    for (const v of detail.variants) {
-      if (fits(v.available)) {
-        return { url: `${detail.url}?sku=${v.sku}`, sku: v.sku, available: v.available, price: v.price.amount };
-      }
-    }
-  }
-  throw new Error(`no variant in ${category} fits`);
-}
-
-/** Live stock of `sku`, read through the API record of the product page at `url`. */
-async function available(request: APIRequestContext, url: string, sku: string): Promise<number> {
-  const html = await (await request.get(url.split('?')[0])).text();
-  const id = /data-product-id="(\d+)"/.exec(html)?.[1];
-  const detail = await (await request.get(`/api/v1/products/${id}`)).json();
-  return detail.variants.find((v: any) => v.sku === sku).available;
-}
-
-async function addToCart(page: Page, found: Found, js = true) {
-  await page.goto(found.url);
-  if (js) await hydrated(page);
-  await page.getByRole('button', { name: 'Add to cart' }).click();
-  await expect(page).toHaveURL(/\/cart\?added=/);
-  await expect(page.locator(`.cart-line[data-sku="${found.sku}"]`)).toBeVisible();
-}
-
-async function fillCheckout(page: Page, email: string, card = '4242 4242 4242 4242') {
-  await page.getByRole('link', { name: 'Check out' }).click();
-  await expect(page).toHaveURL(/\/checkout$/);
-  await page.getByLabel('E-mail').fill(email);
-  await page.getByLabel('Full name').fill('Ana Lima');
-  await page.getByLabel('Address', { exact: true }).fill('1 Main St');
-  await page.getByLabel('City').fill('Springfield');
-  await page.getByLabel('Postal code').fill('12345');
-  await page.getByLabel('Card number').fill(card);
-}
 
 test('a shopper buys a product from the product page to the order page', async ({ page, request }) => {
   const found = await findVariant(request, 'beauty', (n) => n >= 5);

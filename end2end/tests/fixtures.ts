@@ -1,4 +1,5 @@
 import { test as base, expect, Page } from '@playwright/test';
+import type { APIRequestContext } from '@playwright/test';
 
 // Every page a test opens must be free of console errors and uncaught exceptions: a
 // hydration mismatch or a missing file shows up there first.
@@ -52,5 +53,56 @@ export function watchImages(page: Page): string[] {
     }
   });
   return failed;
+}
+
+
+export type Found = { url: string; sku: string; available: number; price: number };
+
+/**
+ * A variant in `category` whose live stock satisfies `fits`, found through the API. Each test
+ * shops in its own category so that tests running side by side never compete for stock.
+ */
+export async function findVariant(
+  request: APIRequestContext,
+  category: string,
+  fits: (available: number) => boolean,
+): Promise<Found> {
+  const list = await (await request.get(`/api/v1/products?category=${category}&per_page=100`)).json();
+  for (const p of list.products) {
+    const detail = await (await request.get(`/api/v1/products/${p.id}`)).json();
+    for (const v of detail.variants) {
+      if (fits(v.available)) {
+        return { url: `${detail.url}?sku=${v.sku}`, sku: v.sku, available: v.available, price: v.price.amount };
+      }
+    }
+  }
+  throw new Error(`no variant in ${category} fits`);
+}
+
+/** Live stock of `sku`, read through the API record of the product page at `url`. */
+export async function available(request: APIRequestContext, url: string, sku: string): Promise<number> {
+  const html = await (await request.get(url.split('?')[0])).text();
+  const id = /data-product-id="(\d+)"/.exec(html)?.[1];
+  const detail = await (await request.get(`/api/v1/products/${id}`)).json();
+  return detail.variants.find((v: any) => v.sku === sku).available;
+}
+
+export async function addToCart(page: Page, found: Found, js = true) {
+  await page.goto(found.url);
+  if (js) await hydrated(page);
+  await page.getByRole('button', { name: 'Add to cart' }).click();
+  await expect(page).toHaveURL(/\/cart\?added=/);
+  await expect(page.locator(`.cart-line[data-sku="${found.sku}"]`)).toBeVisible();
+}
+
+export async function fillCheckout(page: Page, email: string, card = '4242 4242 4242 4242') {
+  await page.getByRole('link', { name: 'Check out' }).click();
+  await expect(page).toHaveURL(/\/checkout$/);
+  await page.getByLabel('E-mail').fill(email);
+  await page.getByLabel('Full name').fill('Ana Lima');
+  await page.getByLabel('Address', { exact: true }).fill('1 Main St');
+  await page.getByLabel('City').fill('Springfield');
+  await page.getByLabel('Postal code').fill('12345');
+  await page.getByLabel('Card number').fill(card);
 }
 

@@ -89,6 +89,21 @@ pub struct Settings {
     /// Test-only: abort right after a checkout commits this state (`EMPORIUM_TEST_CRASH_AFTER`,
     /// one of claimed, reserved, paying, paid, confirmed). Never set it in production.
     pub test_crash_after: Option<String>,
+    /// A signed-in session ends after this long unused (`EMPORIUM_SESSION_IDLE_MINUTES`).
+    pub session_idle_minutes: u64,
+    /// …and this long after sign-in whatever happens (`EMPORIUM_SESSION_ABSOLUTE_HOURS`).
+    pub session_absolute_hours: u64,
+    /// Marks cookies `Secure` and sends HSTS: set it when the shop is served over TLS
+    /// (`EMPORIUM_SECURE_COOKIES`).
+    pub secure_cookies: bool,
+    /// Per-address request rate limits by route class (`EMPORIUM_RATE_LIMITS`; on by default,
+    /// off for load tests).
+    pub rate_limits: bool,
+    /// Take the client's address from the last `X-Forwarded-For` entry (only behind a proxy
+    /// you run: `EMPORIUM_TRUST_FORWARDED_FOR`).
+    pub trust_forwarded_for: bool,
+    /// Failed sign-ins allowed per account per 15 minutes (`EMPORIUM_SIGN_IN_FAILURES`).
+    pub sign_in_failures: i64,
 }
 
 impl Default for Settings {
@@ -121,6 +136,12 @@ impl Default for Settings {
             asset_probe_ms: 2000,
             asset_cool_down_ms: 5000,
             test_crash_after: None,
+            session_idle_minutes: 120,
+            session_absolute_hours: 7 * 24,
+            secure_cookies: false,
+            rate_limits: true,
+            trust_forwarded_for: false,
+            sign_in_failures: 5,
         }
     }
 }

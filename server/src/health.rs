@@ -192,6 +192,17 @@ pub async fn metrics(State(state): State<AppState>) -> impl axum::response::Into
             load(counter)
         ));
     }
+    if let Some(limits) = state.rate_limits.as_deref() {
+        out.push_str(
+            "# HELP emporium_rate_limited_total Requests refused with 429, by route class.\n\
+             # TYPE emporium_rate_limited_total counter\n",
+        );
+        for (class, n) in limits.refusals() {
+            out.push_str(&format!(
+                "emporium_rate_limited_total{{class=\"{class}\"}} {n}\n"
+            ));
+        }
+    }
     (
         [(
             axum::http::header::CONTENT_TYPE,

@@ -13,10 +13,12 @@ pub mod health;
 pub mod loadgen;
 pub mod state;
 pub mod telemetry;
+pub mod web;
 pub mod workers;
 
 use app::{App, shell};
 use axum::Router;
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::get;
 use config::Settings;
 use leptos::config::{Env, LeptosOptions};
@@ -150,6 +152,11 @@ pub fn router(state: AppState) -> Router {
                     .and(NotForContentType::IMAGES),
             ),
         )
+        .layer(from_fn(web::csrf))
+        .layer(from_fn(web::limit_rpc_body))
+        .layer(from_fn_with_state(state.clone(), web::session))
+        .layer(from_fn_with_state(state.clone(), web::rate_limit))
+        .layer(from_fn_with_state(state.clone(), web::security_headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -162,7 +169,8 @@ pub async fn serve(
     grace: Duration,
 ) -> std::io::Result<()> {
     let (stopping_tx, mut stopping_rx) = tokio::sync::watch::channel(false);
-    let server = axum::serve(listener, router(state)).with_graceful_shutdown(async move {
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown.await;
         tracing::info!("shutting down: finishing requests in flight");
         let _ = stopping_tx.send(true);

@@ -45,6 +45,34 @@ enum Command {
         #[arg(long, default_value = "api")]
         label: String,
     },
+    /// Manage accounts.
+    Users {
+        #[command(subcommand)]
+        which: Users,
+    },
+    /// Create a coupon (admins can also use POST /api/v1/admin/coupons).
+    Coupon {
+        /// The code shoppers type (3–32 letters, digits, - or _).
+        #[arg(long)]
+        code: String,
+        /// Percent off (1–100).
+        #[arg(long, conflicts_with = "amount", required_unless_present = "amount")]
+        percent: Option<i64>,
+        /// Amount off in minor units (cents).
+        #[arg(long)]
+        amount: Option<i64>,
+        #[arg(long, default_value = "USD")]
+        currency: String,
+        /// Uses per customer (by e-mail).
+        #[arg(long)]
+        per_customer: Option<i64>,
+        /// Uses in total.
+        #[arg(long)]
+        total: Option<i64>,
+        /// Valid for this many hours from now.
+        #[arg(long)]
+        hours: Option<i64>,
+    },
     /// Mean NDCG@10 of search on the WANDS judgments, with and without typos.
     EvalSearch {
         /// Print each query's score.
@@ -70,6 +98,23 @@ enum Command {
         /// Import the built-in demo catalog.
         #[arg(long, conflicts_with_all = ["files", "synthetic"])]
         demo: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum Users {
+    /// Create an account. The password is read from EMPORIUM_PASSWORD or, without it, from the
+    /// first line of standard input (never from a flag: flags end up in shell history and
+    /// `ps`).
+    Create {
+        #[arg(long)]
+        email: String,
+        /// shopper, seller or admin.
+        #[arg(long, default_value = "shopper")]
+        role: String,
+        /// The seller's slug (required for, and only for, seller accounts).
+        #[arg(long)]
+        seller: Option<String>,
     },
 }
 
@@ -323,6 +368,70 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
                 .issue(&seller, &label)
                 .await?;
             println!("{key}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Users {
+            which:
+                Users::Create {
+                    email,
+                    role,
+                    seller,
+                },
+        } => {
+            let role = shop::accounts::Role::parse(&role)?;
+            let password = match std::env::var("EMPORIUM_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            let db = connect(&settings).await?;
+            let users = shop::accounts::Users::new(
+                db.clone(),
+                std::sync::Arc::new(SystemClock),
+                shop::accounts::Throttle::new(db, shop::accounts::ThrottleConfig::default()),
+            );
+            let viewer = users
+                .create(&email, &password, role, seller.as_deref())
+                .await?;
+            println!(
+                "created {} ({}) as user {}",
+                viewer.email, viewer.role, viewer.user_id
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Coupon {
+            code,
+            percent,
+            amount,
+            currency,
+            per_customer,
+            total,
+            hours,
+        } => {
+            use shop::coupons::{CouponCode, Coupons, Discount, NewCoupon};
+            let discount = match (percent, amount) {
+                (Some(p), _) => Discount::Percent(p),
+                (None, Some(a)) => {
+                    Discount::Amount(shop::Money::new(a, shop::Currency::parse(&currency)?))
+                }
+                (None, None) => bail!("give --percent or --amount"),
+            };
+            let db = connect(&settings).await?;
+            let now = SystemClock.now();
+            let code = CouponCode::parse(&code)?;
+            Coupons::new(db, std::sync::Arc::new(SystemClock))
+                .create(&NewCoupon {
+                    code: code.clone(),
+                    discount,
+                    per_customer_limit: per_customer,
+                    total_limit: total,
+                    expires_at: hours.map(|h| now + h * 3_600_000),
+                })
+                .await?;
+            println!("created coupon {code} ({})", discount.label());
             Ok(ExitCode::SUCCESS)
         }
         Command::Stock { sku, available } => {

@@ -5,12 +5,13 @@ use crate::config::Settings;
 use app::services::Services;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
-use shop::accounts::ApiKeys;
+use shop::accounts::{ApiKeys, SessionConfig, Sessions, Throttle, ThrottleConfig, Users};
 use shop::assets::Assets;
 use shop::cart::Carts;
 use shop::catalog::Catalog;
 use shop::checkout::{CheckoutConfig, CheckoutState, Checkouts};
 use shop::clock::{Clock, SystemClock};
+use shop::coupons::Coupons;
 use shop::db::Db;
 use shop::orders::Orders;
 use shop::payments::{Gateway, GatewayConfig};
@@ -24,6 +25,9 @@ pub struct AppState {
     pub db: Db,
     pub services: Services,
     pub clock: Arc<dyn Clock>,
+    pub settings: Arc<Settings>,
+    /// Per-address rate limits, unless the settings turn them off.
+    pub rate_limits: Option<Arc<crate::web::RateLimits>>,
 }
 
 impl AppState {
@@ -63,6 +67,27 @@ impl AppState {
                 search,
                 assets,
                 api_keys: ApiKeys::new(db.clone()),
+                users: Users::new(
+                    db.clone(),
+                    clock.clone(),
+                    Throttle::new(
+                        db.clone(),
+                        ThrottleConfig {
+                            per_account: settings.sign_in_failures,
+                            ..ThrottleConfig::default()
+                        },
+                    ),
+                ),
+                sessions: Sessions::new(
+                    db.clone(),
+                    clock.clone(),
+                    SessionConfig {
+                        idle_ms: millis(settings.session_idle_minutes * 60),
+                        absolute_ms: millis(settings.session_absolute_hours * 3600),
+                    },
+                ),
+                coupons: Coupons::new(db.clone(), clock.clone()),
+                secure_cookies: settings.secure_cookies,
                 carts: Carts::new(db.clone(), catalog.clone()),
                 checkouts: Checkouts::new(db.clone(), gateway, clock.clone(), checkout_config),
                 orders: Orders::new(db.clone()),
@@ -72,8 +97,15 @@ impl AppState {
             leptos_options,
             db,
             clock,
+            rate_limits: crate::web::rate_limits(settings),
+            settings: Arc::new(settings.clone()),
         })
     }
+}
+
+/// Seconds as the clock's milliseconds.
+fn millis(secs: u64) -> i64 {
+    i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX)
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -64,6 +64,30 @@ pub fn spawn(state: &AppState, settings: &Settings) -> Workers {
             }
         },
     );
+    let (sessions, users, clock) = (
+        state.services.sessions.clone(),
+        state.services.users.clone(),
+        state.clock.clone(),
+    );
+    every(
+        &mut set,
+        Duration::from_secs(settings.sweep_interval_secs),
+        "sessions",
+        move || {
+            let (sessions, users, now) = (sessions.clone(), users.clone(), clock.now());
+            async move {
+                let ended = sessions.sweep().await.map_err(|e| e.to_string())?;
+                users
+                    .forget_old_failures(now)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if ended > 0 {
+                    tracing::debug!(ended, "dropped expired sessions");
+                }
+                Ok(())
+            }
+        },
+    );
     let recommender = state.services.recommender.clone();
     every(
         &mut set,

@@ -96,6 +96,7 @@ impl Harness {
             address: Address::parse("Ana", "1 Main St", "", "Springfield", "12345", "US").unwrap(),
             card: CardNumber::parse(card).unwrap(),
             expected_total: None,
+            user: None,
         }
     }
 
@@ -736,4 +737,205 @@ async fn mixed_carts_racing_in_batches_commit_whole_orders_only() {
         );
     }
     h.assert_invariants().await;
+}
+
+mod coupons {
+    use super::*;
+    use shop::coupons::{CouponCode, Coupons, Discount, NewCoupon};
+
+    impl Harness {
+        async fn coupon(
+            &self,
+            code: &str,
+            discount: Discount,
+            per_customer: Option<i64>,
+            total: Option<i64>,
+        ) {
+            Coupons::new(self.scratch.db.clone(), Arc::new(self.clock.clone()))
+                .create(&NewCoupon {
+                    code: CouponCode::parse(code).unwrap(),
+                    discount,
+                    per_customer_limit: per_customer,
+                    total_limit: total,
+                    expires_at: Some(self.clock.now() + 3_600_000),
+                })
+                .await
+                .unwrap();
+        }
+
+        async fn cart_with_coupon(&self, code: &str) -> CartId {
+            let cart = self.cart(&[("WANDS-13-TWIN", 1)]).await;
+            self.carts
+                .set_coupon(
+                    &cart,
+                    Some(&CouponCode::parse(code).unwrap()),
+                    self.clock.now(),
+                )
+                .await
+                .unwrap();
+            cart
+        }
+    }
+
+    fn as_customer(mut request: CheckoutRequest, n: usize) -> CheckoutRequest {
+        request.email = Email::parse(&format!("buyer{n}@example.com")).unwrap();
+        request
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn fifty_simultaneous_checkouts_redeem_a_single_use_coupon_once() {
+        let h = Arc::new(harness().await);
+        h.set_stock("WANDS-13-TWIN", 100).await;
+        h.coupon("ONCE", Discount::Percent(20), None, Some(1)).await;
+        let mut carts = Vec::new();
+        for _ in 0..50 {
+            carts.push(h.cart_with_coupon("once").await);
+        }
+        let barrier = Arc::new(tokio::sync::Barrier::new(50));
+        let tasks: Vec<_> = carts
+            .into_iter()
+            .enumerate()
+            .map(|(n, cart)| {
+                let (h, barrier) = (h.clone(), barrier.clone());
+                tokio::spawn(async move {
+                    let request = as_customer(h.request(&cart, GOOD_CARD), n);
+                    barrier.wait().await;
+                    let placed = h
+                        .checkouts
+                        .place_order(&key(&format!("coupon-race-{n:04}")), &request)
+                        .await
+                        .unwrap();
+                    answer(&placed)
+                })
+            })
+            .collect();
+        let mut confirmed = 0;
+        let mut used_up = 0;
+        for task in tasks {
+            let (status, body) = task.await.unwrap();
+            match body["status"].as_str() {
+                Some("confirmed") => confirmed += 1,
+                _ if body["error"] == "coupon_used_up" => {
+                    assert_eq!(status, 409);
+                    used_up += 1;
+                }
+                _ => panic!("unexpected answer {status} {body}"),
+            }
+        }
+        assert_eq!(
+            (confirmed, used_up),
+            (1, 49),
+            "one redemption, 49 clear refusals"
+        );
+        assert_eq!(
+            h.scalar("SELECT redeemed FROM coupons WHERE code = 'ONCE'")
+                .await,
+            1
+        );
+        assert_eq!(h.scalar("SELECT COUNT(*) FROM coupon_redemptions").await, 1);
+        let (total, discount): (i64, i64) =
+            sqlx::query_as("SELECT total_amount, discount_amount FROM orders")
+                .fetch_one(h.scratch.db.pool())
+                .await
+                .unwrap();
+        assert!(discount > 0);
+        let ledger = h.ledger().await;
+        let charges = ledger["charges"].as_array().unwrap();
+        assert_eq!(charges.len(), 1, "the refused checkouts charged nothing");
+        assert_eq!(
+            charges[0]["amount"], total,
+            "the discounted total is what was charged"
+        );
+        h.assert_invariants().await;
+    }
+
+    #[tokio::test]
+    async fn a_failed_checkout_gives_its_coupon_back_and_a_customer_limit_holds() {
+        let h = harness().await;
+        h.set_stock("WANDS-13-TWIN", 10).await;
+        h.coupon(
+            "WELCOME",
+            Discount::Amount(shop::Money::new(500, shop::Currency::USD)),
+            Some(1),
+            None,
+        )
+        .await;
+        // Declined card: the checkout fails and the redemption is returned.
+        let cart = h.cart_with_coupon("WELCOME").await;
+        let placed = h
+            .checkouts
+            .place_order(&key("coupon-decline-1"), &h.request(&cart, DECLINED_CARD))
+            .await
+            .unwrap();
+        assert_eq!(answer(&placed).0, 402);
+        assert_eq!(
+            h.scalar("SELECT redeemed FROM coupons WHERE code = 'WELCOME'")
+                .await,
+            0
+        );
+        assert_eq!(h.scalar("SELECT COUNT(*) FROM coupon_redemptions").await, 0);
+        // So the same customer can use it once…
+        let placed = h
+            .checkouts
+            .place_order(&key("coupon-use-0001"), &h.request(&cart, GOOD_CARD))
+            .await
+            .unwrap();
+        let (status, body) = answer(&placed);
+        assert_eq!(status, 201, "{body}");
+        // …and not twice.
+        let again = h.cart_with_coupon("WELCOME").await;
+        let placed = h
+            .checkouts
+            .place_order(&key("coupon-use-0002"), &h.request(&again, GOOD_CARD))
+            .await
+            .unwrap();
+        let (status, body) = answer(&placed);
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (409, Some("coupon_used_by_you"))
+        );
+        // Another customer still can.
+        let placed = h
+            .checkouts
+            .place_order(
+                &key("coupon-use-0003"),
+                &as_customer(h.request(&again, GOOD_CARD), 7),
+            )
+            .await
+            .unwrap();
+        assert_eq!(answer(&placed).0, 201);
+        assert_eq!(
+            h.scalar("SELECT redeemed FROM coupons WHERE code = 'WELCOME'")
+                .await,
+            2
+        );
+        h.assert_invariants().await;
+    }
+
+    #[tokio::test]
+    async fn unknown_and_expired_coupons_stop_the_checkout_before_any_charge() {
+        let h = harness().await;
+        h.set_stock("WANDS-13-TWIN", 10).await;
+        let cart = h.cart_with_coupon("NOSUCH").await;
+        let placed = h
+            .checkouts
+            .place_order(&key("coupon-unknown-1"), &h.request(&cart, GOOD_CARD))
+            .await
+            .unwrap();
+        let (status, body) = answer(&placed);
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (409, Some("coupon_unknown"))
+        );
+        h.coupon("SOON", Discount::Percent(10), None, None).await;
+        h.clock.advance(3_600_001);
+        let cart = h.cart_with_coupon("SOON").await;
+        let placed = h
+            .checkouts
+            .place_order(&key("coupon-expired-1"), &h.request(&cart, GOOD_CARD))
+            .await
+            .unwrap();
+        assert_eq!(answer(&placed).1["error"], "coupon_expired");
+        assert_eq!(h.ledger().await["charges"].as_array().unwrap().len(), 0);
+    }
 }

@@ -4,10 +4,12 @@
 //! validated inputs, the shapes of catalog pages), so it compiles to wasm. The `server` feature
 //! adds storage (sqlx over SQLite or PostgreSQL) and the services that use it.
 
+pub mod accounts;
 pub mod assets;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;
+pub mod coupons;
 pub mod input;
 pub mod inventory;
 pub mod money;
@@ -15,8 +17,6 @@ pub mod orders;
 pub mod payments;
 pub mod search;
 
-#[cfg(feature = "server")]
-pub mod accounts;
 #[cfg(feature = "server")]
 pub mod clock;
 #[cfg(feature = "server")]

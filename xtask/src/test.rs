@@ -198,6 +198,8 @@ fn playwright(server: &Path, site: &Path, chromium: &Path) -> Result<(usize, usi
         // Probe the image store often, so the store-down test sees the breaker move.
         .env("EMPORIUM_ASSET_PROBE_MS", "250")
         .env("EMPORIUM_ASSET_COOL_DOWN_MS", "1000")
+        // Many browser contexts share one address here; the limits have tests of their own.
+        .env("EMPORIUM_RATE_LIMITS", "false")
         .env(
             "EMPORIUM_GATEWAY_URL",
             format!("http://127.0.0.1:{gateway_port}"),
@@ -215,6 +217,7 @@ fn playwright(server: &Path, site: &Path, chromium: &Path) -> Result<(usize, usi
             .args(["playwright", "test"])
             .env("EMPORIUM_BASE_URL", format!("http://127.0.0.1:{port}"))
             .env("EMPORIUM_DATA_DIR", &data)
+            .env("EMPORIUM_SERVER_BIN", server)
             .env(
                 "EMPORIUM_GATEWAY_URL",
                 format!("http://127.0.0.1:{gateway_port}"),

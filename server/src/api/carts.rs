@@ -2,6 +2,7 @@
 
 use super::ApiError;
 use crate::state::AppState;
+use axum::Extension;
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
@@ -9,14 +10,20 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use shop::Money;
-use shop::cart::{Cart, CartId, LineNotice, LineQuantity};
+use shop::accounts::Visit;
+use shop::cart::{Cart, CartId, CartOwner, LineNotice, LineQuantity};
 use shop::catalog::Sku;
+use shop::coupons::{AppliedCoupon, CouponCode};
 
 #[derive(Serialize)]
 pub struct CartBody {
     cart_id: String,
     lines: Vec<LineBody>,
     subtotal: Option<Money>,
+    /// The coupon on the cart and what it takes off now (or why it would not apply).
+    coupon: Option<AppliedCoupon>,
+    /// What checkout will charge: the subtotal less the coupon's discount.
+    total: Option<Money>,
     item_count: i64,
     buyable: bool,
 }
@@ -38,6 +45,8 @@ impl From<Cart> for CartBody {
     fn from(c: Cart) -> Self {
         Self {
             buyable: c.is_buyable(),
+            total: c.total(),
+            coupon: c.coupon.clone(),
             cart_id: c.id.to_string(),
             subtotal: c.subtotal,
             item_count: c.item_count,
@@ -68,14 +77,89 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(json!({ "cart_id": id.as_str() }))))
 }
 
+/// The cart, if this request may use it: a guest cart by its id, an account's cart only
+/// with that account's session (another's looks absent).
+async fn usable(state: &AppState, visit: &Visit, id: &str) -> Result<CartId, ApiError> {
+    let none = || ApiError::not_found("no cart with that id");
+    let id = CartId::parse(id).map_err(|_| none())?;
+    match state.services.carts.owner(&id).await? {
+        Some(CartOwner::Guest) => Ok(id),
+        Some(CartOwner::Account(owner))
+            if visit.viewer.as_ref().is_some_and(|v| v.user_id == owner) =>
+        {
+            Ok(id)
+        }
+        _ => Err(none()),
+    }
+}
+
+/// The cart with its coupon shown.
+async fn body(state: &AppState, id: &CartId) -> Result<CartBody, ApiError> {
+    let mut cart = state.services.carts.get(id).await?;
+    let code = state.services.carts.coupon(id).await?;
+    state
+        .services
+        .coupons
+        .attach(&mut cart, code)
+        .await
+        .map_err(|e| super::error::unexpected("coupon", &e, shop::db::is_unavailable(&e)))?;
+    Ok(cart.into())
+}
+
+fn visit_of(visit: Option<Extension<Visit>>) -> Visit {
+    visit.map(|Extension(v)| v).unwrap_or_default()
+}
+
 /// `GET /api/v1/carts/{cart_id}`
 pub async fn show(
     State(state): State<AppState>,
+    visit: Option<Extension<Visit>>,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<CartBody>, ApiError> {
     let Path(id) = id?;
-    let id = CartId::parse(&id).map_err(|_| ApiError::not_found("no cart with that id"))?;
-    Ok(Json(state.services.carts.get(&id).await?.into()))
+    let id = usable(&state, &visit_of(visit), &id).await?;
+    Ok(Json(body(&state, &id).await?))
+}
+
+#[derive(Deserialize)]
+pub struct SetCoupon {
+    code: String,
+}
+
+/// `PUT /api/v1/carts/{cart_id}/coupon` with `{ "code": "…" }`: applies a coupon (the answer
+/// shows whether it applies now; checkout decides).
+pub async fn set_coupon(
+    State(state): State<AppState>,
+    visit: Option<Extension<Visit>>,
+    path: Result<Path<String>, PathRejection>,
+    request: Result<Json<SetCoupon>, JsonRejection>,
+) -> Result<Json<CartBody>, ApiError> {
+    let Path(id) = path?;
+    let id = usable(&state, &visit_of(visit), &id).await?;
+    let Json(request) = request?;
+    let code = CouponCode::parse(&request.code)?;
+    state
+        .services
+        .carts
+        .set_coupon(&id, Some(&code), state.clock.now())
+        .await?;
+    Ok(Json(body(&state, &id).await?))
+}
+
+/// `DELETE /api/v1/carts/{cart_id}/coupon`
+pub async fn remove_coupon(
+    State(state): State<AppState>,
+    visit: Option<Extension<Visit>>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<CartBody>, ApiError> {
+    let Path(id) = path?;
+    let id = usable(&state, &visit_of(visit), &id).await?;
+    state
+        .services
+        .carts
+        .set_coupon(&id, None, state.clock.now())
+        .await?;
+    Ok(Json(body(&state, &id).await?))
 }
 
 #[derive(Deserialize)]
@@ -86,18 +170,19 @@ pub struct SetLine {
 /// `PUT /api/v1/carts/{cart_id}/lines/{sku}` with `{ "quantity": n }` (0 removes the line).
 pub async fn set_line(
     State(state): State<AppState>,
+    visit: Option<Extension<Visit>>,
     path: Result<Path<(String, String)>, PathRejection>,
-    body: Result<Json<SetLine>, JsonRejection>,
+    request: Result<Json<SetLine>, JsonRejection>,
 ) -> Result<Json<CartBody>, ApiError> {
     let Path((id, sku)) = path?;
-    let id = CartId::parse(&id).map_err(|_| ApiError::not_found("no cart with that id"))?;
+    let id = usable(&state, &visit_of(visit), &id).await?;
     let sku = Sku::parse(&sku)?;
-    let Json(body) = body?;
-    let quantity = LineQuantity::new(body.quantity)?;
-    let cart = state
+    let Json(request) = request?;
+    let quantity = LineQuantity::new(request.quantity)?;
+    state
         .services
         .carts
         .set_line(&id, &sku, quantity, state.clock.now())
         .await?;
-    Ok(Json(cart.into()))
+    Ok(Json(body(&state, &id).await?))
 }

@@ -42,8 +42,10 @@ enum ExpectedTotal {
 pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
+    visit: Option<axum::Extension<shop::accounts::Visit>>,
     body: Result<Json<CheckoutBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
+    let visit = visit.map(|axum::Extension(v)| v).unwrap_or_default();
     let key = headers
         .get("idempotency-key")
         .ok_or_else(|| ApiError::bad_request("the Idempotency-Key header is required"))?
@@ -60,6 +62,7 @@ pub async fn create(
         expected_total: body.expected_total.map(|t| match t {
             ExpectedTotal::Amount(a) | ExpectedTotal::Money { amount: a } => a,
         }),
+        user: visit.viewer.map(|v| v.user_id),
     };
     let placed = state.services.checkouts.place_order(&key, &request).await?;
     Ok(placed_response(placed))

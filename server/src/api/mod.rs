@@ -1,6 +1,7 @@
 //! The storefront JSON API, v1 (documented in docs/API.md). Handlers parse every input into
 //! `shop` types first, so a malformed value is a 400 with a message, never a 500.
 
+mod admin;
 mod carts;
 mod checkouts;
 mod error;
@@ -8,6 +9,7 @@ mod orders;
 mod products;
 mod search;
 pub mod seller;
+pub mod session;
 
 pub use error::ApiError;
 
@@ -32,6 +34,15 @@ pub fn router() -> Router<AppState> {
         .route("/carts", post(carts::create))
         .route("/carts/{cart_id}", get(carts::show))
         .route("/carts/{cart_id}/lines/{sku}", put(carts::set_line))
+        .route(
+            "/carts/{cart_id}/coupon",
+            put(carts::set_coupon).delete(carts::remove_coupon),
+        )
+        .route("/session", post(session::create).delete(session::delete))
+        .route(
+            "/admin/coupons",
+            post(admin::create_coupon).get(admin::list_coupons),
+        )
         .route("/checkouts", post(checkouts::create))
         .route("/checkouts/{id}", get(checkouts::show))
         .route("/orders/{id}", get(orders::show))

@@ -24,15 +24,23 @@ impl FromRequestParts<AppState> for Seller {
             ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
-                "a seller API key is required: Authorization: Bearer emp_sk_…",
+                "sign in as a seller, or send a seller API key: Authorization: Bearer emp_sk_…",
             )
         };
         let key = parts
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(unauthorized)?;
+            .and_then(|v| v.strip_prefix("Bearer "));
+        // No key: a signed-in seller account's session will do (the same checks follow).
+        let Some(key) = key else {
+            let viewer = super::session::visit(parts).viewer;
+            return match shop::accounts::Viewer::require_seller(viewer.as_ref()) {
+                Ok(seller) => Ok(Seller(seller)),
+                Err(shop::accounts::Denied::SignInRequired) => Err(unauthorized()),
+                Err(denied) => Err(super::session::denied(denied)),
+            };
+        };
         match state.services.api_keys.seller_for(key.trim()).await {
             Ok(Some(seller)) => Ok(Seller(seller)),
             Ok(None) => Err(unauthorized()),

@@ -126,6 +126,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         gateway_timeout_ms: 500,
         search_index: Some("ram".into()),
         asset_store: Some(assets_dir.display().to_string()),
+        // Tests send bursts from one address; the rate-limit test turns limits back on.
+        rate_limits: false,
         ..Settings::default()
     };
     adjust(&mut settings);

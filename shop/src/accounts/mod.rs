@@ -1,93 +1,34 @@
-//! Accounts. For now: sellers' API keys, which the seller routes of the JSON API accept as
-//! `Authorization: Bearer …` (sign-in, sessions and roles come with the accounts issue and will
-//! sit beside them).
+//! Accounts: who is asking, and what they may touch.
 //!
-//! A key is 32 random bytes shown once; only its SHA-256 is stored, so a leaked database does
-//! not leak working keys.
+//! - `types`: roles and the signed-in viewer (wasm-safe: the pages show them).
+//! - `password`: argon2id hashing on the blocking pool, a bounded number at a time.
+//! - `users`: sign-up, sign-in, password changes, the `users create` bootstrap.
+//! - `sessions`: database-backed sessions behind a 256-bit cookie token.
+//! - `throttle`: failed sign-ins counted per account and per address.
+//! - `keys`: sellers' API keys.
+//!
+//! Authorization lives here too (`types::Viewer::require_*`), so every entry point (page,
+//! server function, JSON route) asks the same question in the same place.
 
-use crate::catalog::SellerId;
-use crate::db::Db;
-use rand::RngCore;
-use sha2::{Digest, Sha256};
+pub mod types;
 
-/// The prefix of every key, so that a key pasted somewhere it should not be is recognisable.
-const PREFIX: &str = "emp_sk_";
+#[cfg(feature = "server")]
+mod keys;
+#[cfg(feature = "server")]
+pub mod password;
+#[cfg(feature = "server")]
+pub mod sessions;
+#[cfg(feature = "server")]
+pub mod throttle;
+#[cfg(feature = "server")]
+pub mod users;
 
-#[derive(Debug, thiserror::Error)]
-pub enum KeyError {
-    #[error("no seller {0:?}")]
-    NoSuchSeller(String),
-    #[error(transparent)]
-    Db(#[from] sqlx::Error),
-}
-
-fn digest(key: &str) -> String {
-    Sha256::digest(key.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// Sellers' API keys.
-#[derive(Clone, Debug)]
-pub struct ApiKeys {
-    db: Db,
-}
-
-impl ApiKeys {
-    pub fn new(db: Db) -> Self {
-        Self { db }
-    }
-
-    /// Makes a new key for the seller with this slug; returns the seller and the key (the
-    /// only time it is ever shown).
-    pub async fn issue(
-        &self,
-        seller_slug: &str,
-        label: &str,
-    ) -> Result<(SellerId, String), KeyError> {
-        let seller: Option<i64> = sqlx::query_scalar("SELECT id FROM sellers WHERE slug = $1")
-            .bind(seller_slug)
-            .fetch_optional(self.db.pool())
-            .await?;
-        let seller = seller.ok_or_else(|| KeyError::NoSuchSeller(seller_slug.to_owned()))?;
-        let mut secret = [0_u8; 32];
-        rand::rng().fill_bytes(&mut secret);
-        let key = format!(
-            "{PREFIX}{}",
-            secret
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-        );
-        let now = {
-            use crate::clock::{Clock, SystemClock};
-            SystemClock.now()
-        };
-        sqlx::query(
-            "INSERT INTO seller_api_keys (key_hash, seller_id, label, created_at) \
-             VALUES ($1, $2, $3, $4)",
-        )
-        .bind(digest(&key))
-        .bind(seller)
-        .bind(label)
-        .bind(now)
-        .execute(self.db.pool())
-        .await?;
-        Ok((SellerId::new(seller), key))
-    }
-
-    /// The seller a presented key belongs to, if it is a live key.
-    pub async fn seller_for(&self, key: &str) -> Result<Option<SellerId>, sqlx::Error> {
-        if !key.starts_with(PREFIX) || key.len() != PREFIX.len() + 64 {
-            return Ok(None);
-        }
-        let seller: Option<i64> = sqlx::query_scalar(
-            "SELECT seller_id FROM seller_api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
-        )
-        .bind(digest(key))
-        .fetch_optional(self.db.pool())
-        .await?;
-        Ok(seller.map(SellerId::new))
-    }
-}
+#[cfg(feature = "server")]
+pub use keys::{ApiKeys, KeyError};
+#[cfg(feature = "server")]
+pub use sessions::{SessionConfig, SessionToken, Sessions, Visit};
+#[cfg(feature = "server")]
+pub use throttle::{Throttle, ThrottleConfig};
+pub use types::{Denied, Role, UserId, Viewer};
+#[cfg(feature = "server")]
+pub use users::{AccountError, Users};

@@ -12,6 +12,10 @@ mod types;
 pub use types::*;
 
 #[cfg(feature = "server")]
+mod owners;
+#[cfg(feature = "server")]
 mod store;
+#[cfg(feature = "server")]
+pub use owners::CartOwner;
 #[cfg(feature = "server")]
 pub use store::{CartError, Carts, StoredLine, remove_bought, stored_lines};

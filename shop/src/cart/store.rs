@@ -48,9 +48,9 @@ pub struct StoredLine {
 /// The cart service.
 #[derive(Clone, Debug)]
 pub struct Carts {
-    db: Db,
+    pub(super) db: Db,
     catalog: Catalog,
-    inventory: Inventory,
+    pub(super) inventory: Inventory,
 }
 
 impl Carts {
@@ -152,6 +152,7 @@ impl Carts {
             lines,
             subtotal,
             item_count,
+            coupon: None,
         })
     }
 

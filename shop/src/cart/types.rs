@@ -187,6 +187,62 @@ pub struct Cart {
     /// `None` for an empty cart.
     pub subtotal: Option<Money>,
     pub item_count: i64,
+    /// The coupon applied to the cart, with what it takes off now (or why it would not).
+    #[serde(default)]
+    pub coupon: Option<crate::coupons::AppliedCoupon>,
+}
+
+impl Cart {
+    /// What checkout will charge as the cart stands: the subtotal less the coupon's discount.
+    pub fn total(&self) -> Option<Money> {
+        let subtotal = self.subtotal?;
+        let off = self
+            .coupon
+            .as_ref()
+            .and_then(|c| c.discount)
+            .map_or(0, |d| d.amount);
+        Some(Money::new(subtotal.amount - off, subtotal.currency))
+    }
+}
+
+/// What became of a guest cart's line when the shopper signed in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MergedLine {
+    pub sku: Sku,
+    pub title: String,
+    pub outcome: MergeOutcome,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum MergeOutcome {
+    /// Moved over as it was.
+    Kept { quantity: i64 },
+    /// Added to the same item already in the account's cart.
+    Combined { quantity: i64 },
+    /// Fewer than wanted: only `quantity` can be bought now.
+    Reduced { wanted: i64, quantity: i64 },
+    /// None left: dropped.
+    Removed { wanted: i64 },
+}
+
+impl MergedLine {
+    pub fn describe(&self) -> String {
+        match self.outcome {
+            MergeOutcome::Kept { quantity } => format!("{} × {}: kept", quantity, self.title),
+            MergeOutcome::Combined { quantity } => {
+                format!(
+                    "{}: combined with your saved cart, now {}",
+                    self.title, quantity
+                )
+            }
+            MergeOutcome::Reduced { wanted, quantity } => format!(
+                "{}: reduced from {} to {}, all that is available",
+                self.title, wanted, quantity
+            ),
+            MergeOutcome::Removed { .. } => format!("{}: removed, none left", self.title),
+        }
+    }
 }
 
 impl Cart {

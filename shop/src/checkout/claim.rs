@@ -6,8 +6,10 @@ use super::saga::{
 };
 use super::store::{self, Ending, NewAttempt};
 use super::{CheckoutLine, CheckoutRequest, CheckoutState::*, IdempotencyKey};
+use crate::accounts::UserId;
 use crate::cart::{self, CartId};
 use crate::catalog::variants_in;
+use crate::coupons::{self, CouponCode};
 use crate::{Currency, Money};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -31,17 +33,46 @@ impl Checkouts {
                 }
                 return Ok(Err(replay_or_in_flight(existing)));
             }
-            let cart_exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM carts WHERE id = $1")
-                .bind(request.cart.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-            if cart_exists.is_none() {
+            let cart: Option<(Option<i64>, Option<String>)> =
+                sqlx::query_as("SELECT user_id, coupon_code FROM carts WHERE id = $1")
+                    .bind(request.cart.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let Some((cart_owner, coupon)) = cart else {
+                return Err(CheckoutError::CartNotFound);
+            };
+            // An account's cart is checked out only by that account.
+            if cart_owner.is_some() && cart_owner != request.user.map(UserId::get) {
                 return Err(CheckoutError::CartNotFound);
             }
-            let priced = price_cart(&mut tx, &request.cart).await?;
+            let coupon = coupon.and_then(|c| CouponCode::parse(&c).ok());
+            let mut priced = price_cart(&mut tx, &request.cart).await?;
             let id = new_checkout_id();
+            // The coupon is redeemed here, in the claim's transaction: the limit holds however
+            // many checkouts race for it, and a failed checkout gives it back (`fail`).
+            let mut discount = 0;
+            let mut redeemed_code = None;
+            if let (Some(code), Ok((_, subtotal))) = (&coupon, &priced) {
+                let customer = request.email.as_str().to_lowercase();
+                match coupons::redeem(&mut tx, code, &customer, &id, *subtotal, now).await? {
+                    Ok(redeemed) => {
+                        discount = redeemed.discount.amount;
+                        redeemed_code = Some(code.as_str());
+                    }
+                    Err(refusal) => {
+                        priced = Err(Failure::new(
+                            refusal.code(),
+                            409,
+                            format!("{refusal} Remove it from your cart to check out without it."),
+                        ));
+                    }
+                }
+            }
             let (lines, total) = match &priced {
-                Ok((lines, total)) => (lines.clone(), *total),
+                Ok((lines, subtotal)) => (
+                    lines.clone(),
+                    Money::new(subtotal.amount - discount, subtotal.currency),
+                ),
                 Err(_) => (vec![], Money::new(0, Currency::USD)),
             };
             let inserted = store::insert(
@@ -58,6 +89,9 @@ impl Checkouts {
                     total,
                     card_last4: request.card.last4(),
                     lease_until: now + ms(self.config.lease),
+                    user_id: request.user.map(UserId::get),
+                    coupon: redeemed_code,
+                    discount,
                 },
                 now,
             )
@@ -88,6 +122,7 @@ impl Checkouts {
                 },
             };
             if let Some(failure) = failure {
+                coupons::release(&mut tx, &id).await?;
                 let body = failure_body(&id, &failure);
                 store::finish(
                     &mut tx,
@@ -137,6 +172,7 @@ fn fingerprint(request: &CheckoutRequest) -> String {
         "address": request.address,
         "card_last4": request.card.last4(),
         "expected_total": request.expected_total,
+        "user": request.user,
     });
     Sha256::digest(canonical.to_string())
         .iter()

@@ -655,6 +655,7 @@ impl Checkouts {
             };
             if store::finish(tx, &a.id, from, &ending, now).await? {
                 holds::release(tx, &a.id, StockReason::Release, now).await?;
+                crate::coupons::release(tx, &a.id).await?;
             }
             Ok(Tx::Commit(()))
         });

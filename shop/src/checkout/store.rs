@@ -105,6 +105,10 @@ pub(super) struct NewAttempt<'a> {
     pub total: Money,
     pub card_last4: &'a str,
     pub lease_until: Millis,
+    pub user_id: Option<i64>,
+    /// The coupon redeemed for it, and what it took off `total`.
+    pub coupon: Option<&'a str>,
+    pub discount: i64,
 }
 
 pub(super) async fn insert(
@@ -115,8 +119,9 @@ pub(super) async fn insert(
     sqlx::query(
         "INSERT INTO checkouts (id, owner, idempotency_key, fingerprint, cart_id, state, email, \
          shipping_address, lines, total_amount, currency, card_last4, lease_until, \
-         recovery_attempts, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, 'claimed', $6, $7, $8, $9, $10, $11, $12, 0, $13, $13)",
+         recovery_attempts, created_at, updated_at, user_id, coupon_code, discount_amount) \
+         VALUES ($1, $2, $3, $4, $5, 'claimed', $6, $7, $8, $9, $10, $11, $12, 0, $13, $13, \
+         $14, $15, $16)",
     )
     .bind(a.id)
     .bind(a.owner)
@@ -131,6 +136,9 @@ pub(super) async fn insert(
     .bind(a.card_last4)
     .bind(a.lease_until)
     .bind(now)
+    .bind(a.user_id)
+    .bind(a.coupon)
+    .bind(a.discount)
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -177,6 +177,8 @@ pub struct CheckoutRequest {
     /// The total the shopper saw. If the server's total differs, the checkout stops and asks
     /// the shopper to confirm the new one. `None` (API clients) accepts the server's total.
     pub expected_total: Option<i64>,
+    /// The signed-in account placing the order (it then appears in their order history).
+    pub user: Option<crate::accounts::UserId>,
 }
 
 /// Where a checkout attempt is. Each state is a recovery point.

@@ -31,6 +31,8 @@ embed! {
     5, "checkout, orders and the outbox", "0005_checkout_orders_outbox.sql";
     6, "customers also bought", "0006_recommendations.sql";
     7, "product images and seller API keys", "0007_product_images.sql";
+    8, "accounts, sessions and coupons", "0008_accounts_and_coupons.sql";
+    9, "refunds and returned items", "0009_refunds.sql";
 }
 
 #[derive(Debug)]

@@ -199,3 +199,54 @@ impl Dispatcher {
         Ok(report)
     }
 }
+
+/// An event the dispatcher gave up on, for the admin's dead-letter list.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct DeadLetter {
+    pub id: i64,
+    pub topic: String,
+    pub aggregate_id: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub created_at: Millis,
+    pub dead_at: Millis,
+}
+
+/// Dead events, most recent first.
+pub async fn dead_letters(db: &Db, limit: i64) -> Result<Vec<DeadLetter>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, topic, aggregate_id, attempts, last_error, created_at, dead_at FROM outbox \
+         WHERE dead_at IS NOT NULL ORDER BY dead_at DESC, id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(DeadLetter {
+                id: r.try_get("id")?,
+                topic: r.try_get("topic")?,
+                aggregate_id: r.try_get("aggregate_id")?,
+                attempts: r.try_get("attempts")?,
+                last_error: r.try_get("last_error")?,
+                created_at: r.try_get("created_at")?,
+                dead_at: r.try_get("dead_at")?,
+            })
+        })
+        .collect()
+}
+
+/// Puts a dead event back in the queue with a fresh set of attempts (its handler is
+/// idempotent, so a replay of something that half-happened is safe). False if it was not dead.
+pub async fn replay(db: &Db, id: i64, now: Millis) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE outbox SET dead_at = NULL, attempts = 0, available_at = $2, locked_until = 0 \
+         WHERE id = $1 AND dead_at IS NOT NULL AND delivered_at IS NULL",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(db.pool())
+    .await?
+    .rows_affected()
+        == 1)
+}

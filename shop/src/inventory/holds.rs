@@ -442,3 +442,40 @@ pub async fn expired_checkouts(
     .fetch_all(&mut *conn)
     .await
 }
+
+/// A hold that is still in place, for the admin's list.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct ActiveHold {
+    pub checkout_id: String,
+    pub sku: String,
+    pub warehouse: String,
+    pub quantity: i64,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+}
+
+/// Holds still in place, the soonest to expire first.
+pub async fn active(db: &crate::db::Db, limit: i64) -> Result<Vec<ActiveHold>, sqlx::Error> {
+    let rows: Vec<(String, String, String, i64, Millis, Millis)> = sqlx::query_as(
+        "SELECT r.checkout_id, v.sku, w.code, r.quantity, r.created_at, r.expires_at \
+         FROM reservations r JOIN variants v ON v.id = r.variant_id \
+         JOIN warehouses w ON w.id = r.warehouse_id \
+         WHERE r.status = 'held' ORDER BY r.expires_at, r.id LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(checkout_id, sku, warehouse, quantity, created_at, expires_at)| ActiveHold {
+                checkout_id,
+                sku,
+                warehouse,
+                quantity,
+                created_at,
+                expires_at,
+            },
+        )
+        .collect())
+}

@@ -12,6 +12,8 @@ mod types;
 pub use types::*;
 
 #[cfg(feature = "server")]
+pub mod refunds;
+#[cfg(feature = "server")]
 mod store;
 #[cfg(feature = "server")]
-pub use store::{OrderError, Orders, advance, create};
+pub use store::{OrderError, OrderFilter, Orders, advance, create};

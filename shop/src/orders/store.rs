@@ -1,6 +1,7 @@
 //! Orders in the database.
 
-use super::{Order, OrderId, OrderStatus, StatusChange};
+use super::{Order, OrderId, OrderStatus, OrderSummary, StatusChange};
+use crate::accounts::UserId;
 use crate::checkout::{Address, CheckoutLine};
 use crate::clock::Millis;
 use crate::db::{AnyConnection, Db};
@@ -43,10 +44,11 @@ pub async fn create(
 ) -> Result<OrderId, OrderError> {
     let id = OrderId::generate();
     let address = serde_json::to_string(address).map_err(|e| OrderError::Corrupt(e.to_string()))?;
-    sqlx::query(
+    let inserted = sqlx::query(
         "INSERT INTO orders (id, checkout_id, email, status, total_amount, currency, \
-         shipping_address, charge_id, created_at, updated_at) \
-         VALUES ($1, $2, $3, 'confirmed', $4, $5, $6, $7, $8, $8)",
+         shipping_address, charge_id, created_at, updated_at, user_id, discount_amount) \
+         SELECT $1, $2, $3, 'confirmed', $4, $5, $6, $7, $8, $8, c.user_id, c.discount_amount \
+         FROM checkouts c WHERE c.id = $2",
     )
     .bind(id.as_str())
     .bind(checkout_id)
@@ -58,6 +60,10 @@ pub async fn create(
     .bind(now)
     .execute(&mut *conn)
     .await?;
+    // The order takes its account and discount from its checkout row, which must exist.
+    if inserted.rows_affected() != 1 {
+        return Err(OrderError::Corrupt(format!("no checkout {checkout_id}")));
+    }
     for (position, line) in lines.iter().enumerate() {
         sqlx::query(
             "INSERT INTO order_lines (order_id, position, variant_id, sku, title, options, \
@@ -137,6 +143,16 @@ async fn record_history(
     Ok(())
 }
 
+/// Which orders a list shows.
+#[derive(Clone, Debug, Default)]
+pub struct OrderFilter {
+    pub user: Option<UserId>,
+    pub seller: Option<crate::catalog::SellerId>,
+    pub status: Option<OrderStatus>,
+    /// Part of the e-mail or the order number.
+    pub query: Option<String>,
+}
+
 /// Reads of orders.
 #[derive(Clone, Debug)]
 pub struct Orders {
@@ -150,8 +166,8 @@ impl Orders {
 
     pub async fn get(&self, id: &OrderId) -> Result<Order, OrderError> {
         let row = sqlx::query(
-            "SELECT id, status, email, total_amount, currency, shipping_address, created_at \
-             FROM orders WHERE id = $1",
+            "SELECT id, status, email, total_amount, currency, shipping_address, created_at, \
+             discount_amount FROM orders WHERE id = $1",
         )
         .bind(id.as_str())
         .fetch_optional(self.db.pool())
@@ -206,7 +222,144 @@ impl Orders {
             lines,
             history,
             created_at: row.try_get("created_at")?,
+            discount: row.try_get("discount_amount")?,
         })
+    }
+
+    /// The account that placed the order, if any (`Err(NotFound)` for no such order).
+    pub async fn owner(&self, id: &OrderId) -> Result<Option<UserId>, OrderError> {
+        let row: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT user_id FROM orders WHERE id = $1")
+                .bind(id.as_str())
+                .fetch_optional(self.db.pool())
+                .await?;
+        Ok(row.ok_or(OrderError::NotFound)?.map(UserId::new))
+    }
+
+    /// An account's orders, newest first: one page of `per_page`, and how many there are.
+    pub async fn for_account(
+        &self,
+        user: UserId,
+        page: i64,
+        per_page: i64,
+    ) -> Result<(Vec<OrderSummary>, i64), OrderError> {
+        self.list(
+            &OrderFilter {
+                user: Some(user),
+                ..OrderFilter::default()
+            },
+            page,
+            per_page,
+        )
+        .await
+    }
+
+    /// Orders matching `filter`, newest first: one page and how many match in all. With a
+    /// seller in the filter, only orders holding that seller's items, and each summary counts
+    /// only those items (a seller never sees what other sellers sold in the same order).
+    pub async fn list(
+        &self,
+        filter: &OrderFilter,
+        page: i64,
+        per_page: i64,
+    ) -> Result<(Vec<OrderSummary>, i64), OrderError> {
+        let mut conditions = vec!["1 = 1".to_owned()];
+        let mut binds: Vec<String> = Vec::new();
+        let mut ints: Vec<i64> = Vec::new();
+        // Text parameters first ($1…), then integers, so each keeps its type on both backends.
+        if let Some(status) = filter.status {
+            binds.push(status.as_str().to_owned());
+            conditions.push(format!("o.status = ${}", binds.len()));
+        }
+        if let Some(q) = filter
+            .query
+            .as_deref()
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+        {
+            binds.push(format!("%{}%", q.to_lowercase().replace(['%', '_'], "")));
+            conditions.push(format!(
+                "(LOWER(o.email) LIKE ${n} OR o.id LIKE ${n})",
+                n = binds.len()
+            ));
+        }
+        let int_at = |ints: &Vec<i64>| binds.len() + ints.len();
+        if let Some(user) = filter.user {
+            ints.push(user.get());
+            conditions.push(format!("o.user_id = ${}", int_at(&ints)));
+        }
+        let seller_lines = match filter.seller {
+            Some(seller) => {
+                ints.push(seller.get());
+                let n = int_at(&ints);
+                conditions.push(format!(
+                    "EXISTS (SELECT 1 FROM order_lines sl JOIN variants sv ON sv.id = sl.variant_id \
+                     JOIN products sp ON sp.id = sv.product_id \
+                     WHERE sl.order_id = o.id AND sp.seller_id = ${n})"
+                ));
+                format!(
+                    " AND l.variant_id IN (SELECT v.id FROM variants v JOIN products p \
+                     ON p.id = v.product_id WHERE p.seller_id = ${n})"
+                )
+            }
+            None => String::new(),
+        };
+        let where_sql = conditions.join(" AND ");
+        let count_sql = format!("SELECT COUNT(*) FROM orders o WHERE {where_sql}");
+        let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+        for b in &binds {
+            count = count.bind(b);
+        }
+        for i in &ints {
+            count = count.bind(i);
+        }
+        let total: i64 = count.fetch_one(self.db.pool()).await?;
+        let (limit_at, offset_at) = (int_at(&ints) + 1, int_at(&ints) + 2);
+        let total_sql = if filter.seller.is_some() {
+            format!(
+                "CAST((SELECT COALESCE(SUM(l.quantity * l.unit_price), 0) FROM order_lines l \
+                 WHERE l.order_id = o.id{seller_lines}) AS BIGINT)"
+            )
+        } else {
+            "o.total_amount".to_owned()
+        };
+        let sql = format!(
+            "SELECT o.id, o.status, o.email, {total_sql} AS total_amount, o.currency, o.created_at, \
+                    CAST((SELECT COALESCE(SUM(l.quantity), 0) FROM order_lines l \
+                          WHERE l.order_id = o.id{seller_lines}) AS BIGINT) AS items \
+             FROM orders o WHERE {where_sql} \
+             ORDER BY o.created_at DESC, o.id DESC LIMIT ${limit_at} OFFSET ${offset_at}"
+        );
+        let mut query = sqlx::query(&sql);
+        for b in &binds {
+            query = query.bind(b);
+        }
+        for i in &ints {
+            query = query.bind(i);
+        }
+        let rows = query
+            .bind(per_page)
+            .bind((page.max(1) - 1) * per_page)
+            .fetch_all(self.db.pool())
+            .await?;
+        let corrupt = |e: &dyn std::fmt::Display| OrderError::Corrupt(e.to_string());
+        let orders = rows
+            .iter()
+            .map(|r| {
+                let status: String = r.try_get("status")?;
+                let currency = Currency::parse(&r.try_get::<String, _>("currency")?)
+                    .map_err(|e| corrupt(&e))?;
+                Ok(OrderSummary {
+                    id: OrderId::parse(&r.try_get::<String, _>("id")?).map_err(|e| corrupt(&e))?,
+                    status: OrderStatus::parse(&status).ok_or_else(|| corrupt(&status))?,
+                    email: r.try_get("email")?,
+                    total: Money::new(r.try_get("total_amount")?, currency),
+                    items: r.try_get("items")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect::<Result<Vec<_>, OrderError>>()?;
+        Ok((orders, total))
     }
 
     /// A guest's order: found only when the e-mail matches too (case-insensitively). A wrong

@@ -153,6 +153,20 @@ pub struct Order {
     pub lines: Vec<CheckoutLine>,
     pub history: Vec<StatusChange>,
     pub created_at: i64,
+    /// What a coupon took off the lines' sum (`total` is what was charged).
+    #[serde(default)]
+    pub discount: i64,
+}
+
+/// An order in a list (a customer's history, the admin's orders).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OrderSummary {
+    pub id: OrderId,
+    pub status: OrderStatus,
+    pub email: String,
+    pub total: Money,
+    pub items: i64,
+    pub created_at: i64,
 }
 
 #[cfg(test)]

@@ -1,0 +1,121 @@
+import { test, expect, hydrated, findVariant, addToCart, fillCheckout } from './fixtures';
+import type { Page } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+
+const PASSWORD = 'a long enough passphrase';
+
+function uniqueEmail(who: string) {
+  return `${who}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
+}
+
+async function signUp(page: Page, email: string) {
+  await page.goto('/account/sign-up');
+  await hydrated(page);
+  await page.getByLabel('E-mail').fill(email);
+  await page.getByLabel(/^Password/).fill(PASSWORD);
+  await page.getByRole('button', { name: 'Create account' }).click();
+}
+
+async function signIn(page: Page, email: string) {
+  await page.goto('/account/sign-in');
+  await hydrated(page);
+  await page.getByLabel('E-mail').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+test('a shopper signs up, buys, finds the order in their history and buys it again', async ({ page, request }) => {
+  const email = uniqueEmail('history');
+  await signUp(page, email);
+  await expect(page).toHaveURL(/\/account$/);
+  await expect(page.getByTestId('account-email')).toHaveText(email);
+  await expect(page.getByTestId('no-orders')).toBeVisible();
+  await expect(page.getByTestId('account-link')).toBeVisible();
+
+  const found = await findVariant(request, 'electronics', (n) => n >= 4);
+  await addToCart(page, found);
+  await fillCheckout(page, email);
+  await page.getByRole('button', { name: 'Place order' }).click();
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Thank you! Your order is confirmed.');
+  const orderId = await page.getByTestId('order-id').innerText();
+
+  await page.getByTestId('account-link').click();
+  await expect(page.getByTestId('history-order')).toHaveCount(1);
+  await expect(page.getByTestId('history-order')).toContainText(orderId);
+  await page.getByRole('button', { name: 'Buy again' }).click();
+  await expect(page).toHaveURL(/\/cart\?reordered=/);
+  await expect(page.locator(`.cart-line[data-sku="${found.sku}"]`)).toBeVisible();
+
+  // Signing out takes the cart off this browser; signing back in brings it back.
+  await page.getByTestId('account-link').click();
+  await page.getByTestId('sign-out').click();
+  await expect(page).toHaveURL(/\/account\/sign-in\?signed_out=1/);
+  await expect(page.getByTestId('sign-in-link')).toBeVisible();
+  await page.goto('/cart');
+  await expect(page.getByText('Your cart is empty.')).toBeVisible();
+  await signIn(page, email);
+  await expect(page).toHaveURL(/\/account$/);
+  await page.goto('/cart');
+  await expect(page.locator(`.cart-line[data-sku="${found.sku}"]`)).toBeVisible();
+});
+
+test('a guest cart is merged into the account cart at sign-in, line by line', async ({ browser, request }) => {
+  const email = uniqueEmail('merge');
+  const found = await findVariant(request, 'clothing', (n) => n >= 5);
+  // Earlier visit: an account with one of the item saved in its cart.
+  const earlier = await browser.newContext();
+  const first = await earlier.newPage();
+  await signUp(first, email);
+  await expect(first).toHaveURL(/\/account$/);
+  await addToCart(first, found);
+  await earlier.close();
+
+  // Today, as a guest on another device: one more, then sign in.
+  const today = await browser.newContext();
+  const page = await today.newPage();
+  await addToCart(page, found);
+  await signIn(page, email);
+  await expect(page).toHaveURL(/\/cart\?merged=/);
+  await expect(page.getByTestId('merge-note')).toHaveAttribute('data-kind', 'combined');
+  await expect(page.locator(`.cart-line[data-sku="${found.sku}"] input[name="quantity"]`)).toHaveValue('2');
+  await today.close();
+});
+
+test('wrong passwords and unknown accounts get the same answer', async ({ page }) => {
+  const email = uniqueEmail('nobody');
+  await signIn(page, email);
+  await expect(page.getByTestId('sign-in-error')).toHaveText("That e-mail and password don't match an account.");
+  const taken = uniqueEmail('taken');
+  await signUp(page, taken);
+  await expect(page).toHaveURL(/\/account$/);
+  await page.getByTestId('sign-out').click();
+  await page.goto('/account/sign-in');
+  await hydrated(page);
+  await page.getByLabel('E-mail').fill(taken);
+  await page.getByLabel('Password').fill('not the password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByTestId('sign-in-error')).toHaveText("That e-mail and password don't match an account.");
+});
+
+test('a coupon in the cart lowers what checkout charges', async ({ page, request }) => {
+  const server = process.env.EMPORIUM_SERVER_BIN;
+  if (!server) throw new Error('EMPORIUM_SERVER_BIN must name the server binary (cargo xtask test sets it)');
+  const code = `PW${Date.now()}`;
+  execFileSync(server!, ['coupon', '--code', code, '--percent', '10', '--total', '1'], {
+    env: { ...process.env, RUST_LOG: 'warn' },
+  });
+  const found = await findVariant(request, 'accessories', (n) => n >= 3);
+  await addToCart(page, found);
+  await page.getByLabel('Coupon code').fill(code.toLowerCase());
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await expect(page).toHaveURL(/coupon=applied/);
+  await expect(page.getByTestId('coupon')).toContainText(`Coupon ${code} (10% off)`);
+  const total = await page.getByTestId('cart-total').innerText();
+  await fillCheckout(page, uniqueEmail('coupon'));
+  await expect(page.locator('main')).toContainText(total);
+  await page.getByRole('button', { name: 'Place order' }).click();
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Thank you! Your order is confirmed.');
+  const orderId = await page.getByTestId('order-id').innerText();
+  const order = await (await request.get(`/api/v1/orders/${orderId}`)).json();
+  expect(order.total.amount).toBe(found.price - Math.floor(found.price / 10));
+});

@@ -1,0 +1,149 @@
+//! `POST /session` (`{ "email", "password" }`: sets the session cookie) and
+//! `DELETE /session`, and the `Viewer` extractors the other routes use.
+
+use super::ApiError;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+use shop::accounts::sessions::COOKIE;
+use shop::accounts::{AccountError, Denied, Viewer, Visit};
+
+/// The request's `Visit` (resolved by `web::session`; empty if that layer did not run).
+pub fn visit(parts: &Parts) -> Visit {
+    parts.extensions.get::<Visit>().cloned().unwrap_or_default()
+}
+
+/// A signed-in account; 401 otherwise.
+pub struct SignedIn(pub Viewer);
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, ApiError> {
+        visit(parts)
+            .viewer
+            .map(SignedIn)
+            .ok_or_else(|| denied(Denied::SignInRequired))
+    }
+}
+
+/// An admin; 401 for a guest, 403 for anyone else.
+pub struct Admin(pub Viewer);
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, ApiError> {
+        let viewer = visit(parts).viewer;
+        Viewer::require_admin(viewer.as_ref())
+            .map(|v| Admin(v.clone()))
+            .map_err(denied)
+    }
+}
+
+pub fn denied(d: Denied) -> ApiError {
+    match d {
+        Denied::SignInRequired => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "sign in first: POST /api/v1/session",
+        ),
+        Denied::Forbidden => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "this account may not do that",
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Credentials {
+    email: String,
+    password: String,
+}
+
+fn cookie(value: &str, state: &AppState) -> Option<HeaderValue> {
+    let secure = if state.settings.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax{secure}"
+    ))
+    .ok()
+}
+
+/// `POST /api/v1/session`
+pub async fn create(
+    State(state): State<AppState>,
+    parts: Parts,
+    body: Result<Json<Credentials>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(body) = body?;
+    let visit = visit(&parts);
+    let viewer = match state
+        .services
+        .users
+        .sign_in(&body.email, &body.password, &visit.address)
+        .await
+    {
+        Ok(v) => v,
+        Err(AccountError::WrongCredentials) => {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "wrong_credentials",
+                "that email and password do not match an account",
+            ));
+        }
+        Err(e @ AccountError::Throttled { .. }) => {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "throttled",
+                e.to_string(),
+            ));
+        }
+        Err(e) => return Err(super::error::unexpected("sign-in", &e, false)),
+    };
+    let token = state
+        .services
+        .sessions
+        .start(viewer.user_id, visit.token.as_ref())
+        .await
+        .map_err(|e| super::error::unexpected("session", &e, shop::db::is_unavailable(&e)))?;
+    let mut response = (StatusCode::CREATED, Json(json!({ "user": viewer }))).into_response();
+    if let Some(c) = cookie(token.as_str(), &state) {
+        response.headers_mut().append(header::SET_COOKIE, c);
+    }
+    Ok(response)
+}
+
+/// `DELETE /api/v1/session`
+pub async fn delete(State(state): State<AppState>, parts: Parts) -> Result<Response, ApiError> {
+    if let Some(token) = visit(&parts).token {
+        state
+            .services
+            .sessions
+            .end(&token)
+            .await
+            .map_err(|e| super::error::unexpected("sign-out", &e, shop::db::is_unavailable(&e)))?;
+    }
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let secure = if state.settings.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    if let Ok(c) = HeaderValue::from_str(&format!(
+        "{COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{secure}"
+    )) {
+        response.headers_mut().append(header::SET_COOKIE, c);
+    }
+    Ok(response)
+}

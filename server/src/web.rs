@@ -1,0 +1,480 @@
+//! The layers every request passes before it reaches a page, a server function or the JSON
+//! API: who is asking (the session), whether a state-changing request really comes from our
+//! own pages (CSRF), how often this address may ask (rate limits), and the security headers
+//! on every answer.
+
+use crate::api::ApiError;
+use crate::state::AppState;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use governor::clock::{Clock as _, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{Method, StatusCode};
+use shop::accounts::sessions::{COOKIE as SESSION_COOKIE, csrf_for};
+use shop::accounts::{SessionToken, Visit};
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The guest cart's cookie (named by the app).
+const CART_COOKIE: &str = app::session::CART_COOKIE;
+/// The form field (or `X-CSRF-Token` header) that carries the CSRF token.
+pub const CSRF_FIELD: &str = "csrf_token";
+
+/// The value of cookie `name` in these headers.
+pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v.trim())
+}
+
+/// The client's address: the socket's peer, or behind a trusted proxy the last
+/// `X-Forwarded-For` entry (the one our proxy added).
+fn client_address(request: &Request, trust_forwarded_for: bool) -> Option<IpAddr> {
+    if trust_forwarded_for
+        && let Some(ip) = request
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|v| v.trim().parse().ok())
+    {
+        return Some(ip);
+    }
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip())
+}
+
+/// Resolves the session cookie into a `Visit` extension. A cookie naming no live session is
+/// dropped from the browser.
+pub async fn session(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let address = client_address(&request, state.settings.trust_forwarded_for)
+        .map(|ip| ip.to_string())
+        .unwrap_or_else(|| "unknown".into());
+    let token = cookie(request.headers(), SESSION_COOKIE).and_then(SessionToken::parse);
+    let presented = cookie(request.headers(), SESSION_COOKIE).is_some();
+    let viewer = match &token {
+        Some(token) => match state.services.sessions.resolve(token).await {
+            Ok(viewer) => viewer,
+            Err(e) => {
+                tracing::error!(error = %e, "session lookup failed; treating as signed out");
+                None
+            }
+        },
+        None => None,
+    };
+    let stale = presented && viewer.is_none();
+    request.extensions_mut().insert(Visit {
+        token: token.filter(|_| viewer.is_some()),
+        viewer,
+        address,
+    });
+    let mut response = next.run(request).await;
+    if stale && !response.headers().contains_key(header::SET_COOKIE) {
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            HeaderValue::from_static(
+                "emporium_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax",
+            ),
+        );
+    }
+    response
+}
+
+fn is_safe(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    )
+}
+
+/// Refuses state-changing requests that another site made the browser send.
+///
+/// Browsers say where a request comes from: `Sec-Fetch-Site` (all current browsers) must be
+/// `same-origin` (or `none`, typed by the user); without it, `Origin` must be this host.
+/// A request with neither carries ambient authority only if it has our cookies; then it must
+/// carry the form token derived from the cookie (`csrf_token` field or `X-CSRF-Token`).
+/// Requests with no cookies (API clients with a bearer key, curl) have nothing to forge.
+pub async fn csrf(request: Request, next: Next) -> Response {
+    if is_safe(request.method()) {
+        return next.run(request).await;
+    }
+    let headers = request.headers();
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return match site.as_bytes() {
+            b"same-origin" | b"none" => next.run(request).await,
+            _ => refuse_cross_site(),
+        };
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+        let origin_host = origin
+            .to_str()
+            .ok()
+            .and_then(|o| o.split_once("://"))
+            .map(|(_, rest)| rest);
+        return match (origin_host, host) {
+            (Some(o), Some(h)) if o.eq_ignore_ascii_case(h) => next.run(request).await,
+            _ => refuse_cross_site(),
+        };
+    }
+    let secret = cookie(headers, SESSION_COOKIE)
+        .or_else(|| cookie(headers, CART_COOKIE))
+        .map(str::to_owned);
+    let Some(secret) = secret else {
+        return next.run(request).await;
+    };
+    let expected = csrf_for(&secret);
+    if headers
+        .get("x-csrf-token")
+        .is_some_and(|t| t.as_bytes() == expected.as_bytes())
+    {
+        return next.run(request).await;
+    }
+    // A plain form post: look for the field in the (small) body, then hand the body on.
+    let is_form = headers.get(header::CONTENT_TYPE).is_some_and(|c| {
+        c.as_bytes()
+            .starts_with(b"application/x-www-form-urlencoded")
+    });
+    if !is_form {
+        return refuse_cross_site();
+    }
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, FORM_LIMIT).await else {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "The form is too large.",
+        )
+        .into_response();
+    };
+    let found = form_urlencoded_value(&bytes, CSRF_FIELD);
+    if found.as_deref() != Some(expected.as_str()) {
+        return refuse_cross_site();
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+/// The largest form body read while looking for its token.
+const FORM_LIMIT: usize = 64 * 1024;
+
+fn form_urlencoded_value(body: &[u8], name: &str) -> Option<String> {
+    std::str::from_utf8(body)
+        .ok()?
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+fn refuse_cross_site() -> Response {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "cross_site_request",
+        "This request did not come from the shop's own pages, so it was refused.",
+    )
+    .into_response()
+}
+
+/// The largest body a server function takes (its forms are a few fields).
+const RPC_LIMIT: usize = 64 * 1024;
+
+/// Bounds server functions' bodies: 413 up front for a declared length over the limit, and a
+/// body that grows past it while streaming is cut off.
+pub async fn limit_rpc_body(request: Request, next: Next) -> Response {
+    if !request.uri().path().starts_with("/rpc/") {
+        return next.run(request).await;
+    }
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > RPC_LIMIT) {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "The request is too large.",
+        )
+        .into_response();
+    }
+    next.run(request.map(|b| Body::new(http_body_util::Limited::new(b, RPC_LIMIT))))
+        .await
+}
+
+/// Which limit a request counts against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RouteClass {
+    Browse,
+    Cart,
+    Checkout,
+    SignIn,
+    Api,
+    /// Static files, pictures, health: not limited here (they are cheap and cacheable).
+    Free,
+}
+
+impl RouteClass {
+    pub fn of(method: &Method, path: &str) -> Self {
+        let write = !is_safe(method);
+        if path.starts_with("/pkg/")
+            || path.starts_with("/assets/")
+            || matches!(path, "/healthz" | "/readyz" | "/metrics" | "/favicon.ico")
+        {
+            RouteClass::Free
+        } else if path.starts_with("/rpc/account/sign-") || path == "/api/v1/session" && write {
+            RouteClass::SignIn
+        } else if path.starts_with("/rpc/checkout/place") || (path == "/api/v1/checkouts" && write)
+        {
+            RouteClass::Checkout
+        } else if path.starts_with("/rpc/cart/") || (path.starts_with("/api/v1/carts") && write) {
+            RouteClass::Cart
+        } else if path.starts_with("/api/") {
+            RouteClass::Api
+        } else {
+            RouteClass::Browse
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            RouteClass::Browse => "browse",
+            RouteClass::Cart => "cart",
+            RouteClass::Checkout => "checkout",
+            RouteClass::SignIn => "sign_in",
+            RouteClass::Api => "api",
+            RouteClass::Free => "free",
+        }
+    }
+}
+
+/// One keyed limiter per route class, keyed by client address.
+#[derive(Debug)]
+pub struct RateLimits {
+    browse: DefaultKeyedRateLimiter<IpAddr>,
+    cart: DefaultKeyedRateLimiter<IpAddr>,
+    checkout: DefaultKeyedRateLimiter<IpAddr>,
+    sign_in: DefaultKeyedRateLimiter<IpAddr>,
+    api: DefaultKeyedRateLimiter<IpAddr>,
+    checks: AtomicU64,
+    pub refused: [AtomicU64; 5],
+}
+
+fn per_minute(n: u32, burst: u32) -> Quota {
+    let n = NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+    Quota::per_minute(n).allow_burst(burst)
+}
+
+impl Default for RateLimits {
+    /// Generous for people, tight where guessing or abuse is the risk.
+    fn default() -> Self {
+        Self {
+            browse: DefaultKeyedRateLimiter::keyed(per_minute(1200, 200)),
+            cart: DefaultKeyedRateLimiter::keyed(per_minute(240, 60)),
+            checkout: DefaultKeyedRateLimiter::keyed(per_minute(30, 10)),
+            sign_in: DefaultKeyedRateLimiter::keyed(per_minute(20, 10)),
+            api: DefaultKeyedRateLimiter::keyed(per_minute(1200, 200)),
+            checks: AtomicU64::new(0),
+            refused: Default::default(),
+        }
+    }
+}
+
+impl RateLimits {
+    fn limiter(&self, class: RouteClass) -> Option<(&DefaultKeyedRateLimiter<IpAddr>, usize)> {
+        Some(match class {
+            RouteClass::Browse => (&self.browse, 0),
+            RouteClass::Cart => (&self.cart, 1),
+            RouteClass::Checkout => (&self.checkout, 2),
+            RouteClass::SignIn => (&self.sign_in, 3),
+            RouteClass::Api => (&self.api, 4),
+            RouteClass::Free => return None,
+        })
+    }
+
+    /// `Err(seconds to wait)` when the address is over its limit for the class.
+    pub fn check(&self, class: RouteClass, ip: IpAddr) -> Result<(), u64> {
+        let Some((limiter, index)) = self.limiter(class) else {
+            return Ok(());
+        };
+        // Forget idle addresses now and then, so the tables stay small.
+        if self.checks.fetch_add(1, Ordering::Relaxed) % 10_000 == 9_999 {
+            for l in [
+                &self.browse,
+                &self.cart,
+                &self.checkout,
+                &self.sign_in,
+                &self.api,
+            ] {
+                l.retain_recent();
+                l.shrink_to_fit();
+            }
+        }
+        limiter.check_key(&ip).map_err(|not_until| {
+            self.refused[index].fetch_add(1, Ordering::Relaxed);
+            not_until
+                .wait_time_from(DefaultClock::default().now())
+                .as_secs()
+                .max(1)
+        })
+    }
+
+    /// Refusals so far, by class name (for `/metrics`).
+    pub fn refusals(&self) -> Vec<(&'static str, u64)> {
+        [
+            RouteClass::Browse,
+            RouteClass::Cart,
+            RouteClass::Checkout,
+            RouteClass::SignIn,
+            RouteClass::Api,
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.name(), self.refused[i].load(Ordering::Relaxed)))
+        .collect()
+    }
+}
+
+/// Answers 429 with `Retry-After` when the client's address is over its class's limit.
+pub async fn rate_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let Some(limits) = state.rate_limits.as_deref() else {
+        return next.run(request).await;
+    };
+    let class = RouteClass::of(request.method(), request.uri().path());
+    let Some(ip) = client_address(&request, state.settings.trust_forwarded_for) else {
+        return next.run(request).await;
+    };
+    match limits.check(class, ip) {
+        Ok(()) => next.run(request).await,
+        Err(wait) => {
+            let mut response = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("Too many requests; try again in {wait} s."),
+            )
+            .into_response();
+            if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            response
+        }
+    }
+}
+
+/// The headers every answer carries. Pages set their own Content-Security-Policy (with the
+/// request's nonce, see `app::shell`); everything else gets one that allows nothing.
+pub async fn security_headers(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    let h = response.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        );
+    }
+    if state.settings.secure_cookies {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    response
+}
+
+/// Keeps the state's rate limiters alive beside the settings.
+pub fn rate_limits(settings: &crate::config::Settings) -> Option<Arc<RateLimits>> {
+    settings
+        .rate_limits
+        .then(|| Arc::new(RateLimits::default()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_fall_into_their_classes() {
+        let post = Method::POST;
+        let get = Method::GET;
+        assert_eq!(
+            RouteClass::of(&post, "/rpc/account/sign-in"),
+            RouteClass::SignIn
+        );
+        assert_eq!(RouteClass::of(&post, "/api/v1/session"), RouteClass::SignIn);
+        assert_eq!(
+            RouteClass::of(&post, "/rpc/checkout/place"),
+            RouteClass::Checkout
+        );
+        assert_eq!(
+            RouteClass::of(&post, "/api/v1/checkouts"),
+            RouteClass::Checkout
+        );
+        assert_eq!(RouteClass::of(&post, "/rpc/cart/add"), RouteClass::Cart);
+        assert_eq!(RouteClass::of(&get, "/api/v1/products"), RouteClass::Api);
+        assert_eq!(RouteClass::of(&get, "/p/some-product"), RouteClass::Browse);
+        assert_eq!(RouteClass::of(&get, "/pkg/emporium.wasm"), RouteClass::Free);
+        assert_eq!(
+            RouteClass::of(&get, "/assets/s/a/b/c.jpg"),
+            RouteClass::Free
+        );
+    }
+
+    #[test]
+    fn a_limit_refuses_past_its_burst_per_address() {
+        let limits = RateLimits::default();
+        let a: IpAddr = [10, 0, 0, 1].into();
+        let b: IpAddr = [10, 0, 0, 2].into();
+        let allowed = (0..30)
+            .filter(|_| limits.check(RouteClass::SignIn, a).is_ok())
+            .count();
+        assert_eq!(allowed, 10, "the sign-in burst");
+        assert!(
+            limits.check(RouteClass::SignIn, b).is_ok(),
+            "another address is not affected"
+        );
+        assert!(
+            limits.check(RouteClass::Browse, a).is_ok(),
+            "nor another class"
+        );
+        assert_eq!(limits.refusals()[3], ("sign_in", 20));
+    }
+
+    #[test]
+    fn form_tokens_are_found_by_exact_name() {
+        assert_eq!(
+            form_urlencoded_value(b"a=1&csrf_token=abc&b=2", CSRF_FIELD),
+            Some("abc".into())
+        );
+        assert_eq!(form_urlencoded_value(b"xcsrf_token=abc", CSRF_FIELD), None);
+    }
+}

@@ -1,0 +1,500 @@
+//! Accounts over HTTP: sessions (fixation, sign-out everywhere), who may touch what (guest,
+//! shopper, seller A, seller B, admin), CSRF, security headers, rate limits, and sign-in
+//! answers that say nothing about which accounts exist.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{TestApp, spawn_app, spawn_app_with};
+use reqwest::Method;
+use serde_json::{Value, json};
+use shop::accounts::Role;
+use std::time::{Duration, Instant};
+
+const BED: &str = "king-tufted-low-profile-standard-bed";
+const PASSWORD: &str = "correct horse battery";
+
+async fn seller_of(app: &TestApp, product_slug: &str) -> (i64, String) {
+    sqlx::query_as(
+        "SELECT p.id, s.slug FROM products p JOIN sellers s ON s.id = p.seller_id WHERE p.slug = $1",
+    )
+    .bind(product_slug)
+    .fetch_one(app.scratch.db.pool())
+    .await
+    .unwrap()
+}
+
+async fn other_seller(app: &TestApp, not: &str) -> String {
+    sqlx::query_scalar("SELECT slug FROM sellers WHERE slug <> $1 ORDER BY id LIMIT 1")
+        .bind(not)
+        .fetch_one(app.scratch.db.pool())
+        .await
+        .unwrap()
+}
+
+async fn account(app: &TestApp, email: &str, role: Role, seller: Option<&str>) {
+    app.state
+        .services
+        .users
+        .create(email, PASSWORD, role, seller)
+        .await
+        .unwrap();
+}
+
+/// Signs in over the API; returns the session cookie's value.
+async fn sign_in(app: &TestApp, email: &str, password: &str) -> (u16, Option<String>, Value) {
+    let response = app
+        .client
+        .post(app.url("/api/v1/session"))
+        .json(&json!({ "email": email, "password": password }))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("emporium_session=") && !c.starts_with("emporium_session=;"))
+        .map(|c| c.split(';').next().unwrap().to_owned());
+    (status, cookie, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn as_(
+    app: &TestApp,
+    cookie: Option<&str>,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = app.client.request(method, app.url(path));
+    if let Some(cookie) = cookie {
+        // Same-origin, as a browser on our own pages says.
+        request = request
+            .header("Cookie", cookie)
+            .header("Sec-Fetch-Site", "same-origin");
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_rotate_at_sign_in_and_end_everywhere() {
+    let app = spawn_app().await;
+    account(&app, "ana@example.com", Role::Shopper, None).await;
+    // A token planted before sign-in (fixation) is not adopted: the server makes a new one.
+    let planted = format!("emporium_session={}", "ab".repeat(32));
+    let response = app
+        .client
+        .post(app.url("/api/v1/session"))
+        .header("Cookie", &planted)
+        .header("Sec-Fetch-Site", "same-origin")
+        .json(&json!({ "email": "ana@example.com", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+    let issued = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("emporium_session=") && !c.starts_with("emporium_session=;"))
+        .unwrap()
+        .to_owned();
+    assert!(
+        issued.contains("HttpOnly") && issued.contains("SameSite=Lax"),
+        "{issued}"
+    );
+    let first = issued.split(';').next().unwrap().to_owned();
+    assert_ne!(first, planted);
+    assert_eq!(
+        as_(
+            &app,
+            Some(&planted),
+            Method::GET,
+            "/api/v1/admin/coupons",
+            None
+        )
+        .await
+        .0,
+        401
+    );
+    // A second sign-in (another device) gets another token; both work…
+    let (_, second, body) = sign_in(&app, "ANA@example.com", PASSWORD).await;
+    assert_eq!(body["user"]["email"], "ana@example.com");
+    let second = second.unwrap();
+    assert_ne!(first, second);
+    let page = |cookie: String| {
+        let app = &app;
+        async move {
+            let html = app
+                .client
+                .get(app.url("/account"))
+                .header("Cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            html.contains("Signed in as")
+        }
+    };
+    assert!(page(first.clone()).await && page(second.clone()).await);
+    // …until the account signs out everywhere.
+    let user = app
+        .state
+        .services
+        .users
+        .by_email("ana@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        app.state
+            .services
+            .sessions
+            .end_all(user.user_id)
+            .await
+            .unwrap(),
+        2
+    );
+    assert!(!page(first).await && !page(second.clone()).await);
+    // DELETE /session ends just this one.
+    let (_, third, _) = sign_in(&app, "ana@example.com", PASSWORD).await;
+    let third = third.unwrap();
+    let (status, _) = as_(&app, Some(&third), Method::DELETE, "/api/v1/session", None).await;
+    assert_eq!(status, 204);
+    assert!(!page(third).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_answers_the_same_for_unknown_accounts_and_wrong_passwords() {
+    let app = spawn_app().await;
+    account(&app, "ben@example.com", Role::Shopper, None).await;
+    let mut wrong = Vec::new();
+    let mut unknown = Vec::new();
+    for i in 0..4 {
+        let t = Instant::now();
+        let a = sign_in(&app, "ben@example.com", &format!("not it {i}")).await;
+        wrong.push(t.elapsed());
+        let t = Instant::now();
+        let b = sign_in(&app, &format!("nobody{i}@example.com"), "not it at all").await;
+        unknown.push(t.elapsed());
+        assert_eq!((a.0, &a.2), (b.0, &b.2), "the same status and body");
+        assert_eq!(a.0, 401);
+    }
+    wrong.sort();
+    unknown.sort();
+    // Both check an argon2 hash of the same cost: medians within a factor of two.
+    let ratio = wrong[2].as_secs_f64() / unknown[2].as_secs_f64();
+    assert!(
+        (0.5..2.0).contains(&ratio),
+        "wrong {wrong:?} unknown {unknown:?}"
+    );
+    // The fifth failure locks the account for the window — even for the right password,
+    // and with the same words for an account that does not exist.
+    sign_in(&app, "ben@example.com", "fifth failure").await;
+    let (status, cookie, body) = sign_in(&app, "ben@example.com", PASSWORD).await;
+    assert_eq!((status, cookie), (429, None), "{body}");
+    for i in 0..5 {
+        sign_in(&app, "ghost@example.com", &format!("guess {i}")).await;
+    }
+    let (status, _, ghost) = sign_in(&app, "ghost@example.com", "guess").await;
+    assert_eq!(status, 429);
+    assert_eq!(ghost["error"], body["error"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_role_reaches_only_its_own() {
+    let app = spawn_app().await;
+    let (product, seller_a) = seller_of(&app, BED).await;
+    let seller_b = other_seller(&app, &seller_a).await;
+    account(&app, "shopper@example.com", Role::Shopper, None).await;
+    account(&app, "a@example.com", Role::Seller, Some(&seller_a)).await;
+    account(&app, "b@example.com", Role::Seller, Some(&seller_b)).await;
+    account(&app, "admin@example.com", Role::Admin, None).await;
+    let mut cookies = vec![("guest", None)];
+    for (who, email) in [
+        ("shopper", "shopper@example.com"),
+        ("seller A", "a@example.com"),
+        ("seller B", "b@example.com"),
+        ("admin", "admin@example.com"),
+    ] {
+        cookies.push((who, sign_in(&app, email, PASSWORD).await.1));
+    }
+    let images = format!("/api/v1/seller/products/{product}/images");
+    let coupon = json!({ "code": "TEN", "kind": "percent", "value": 10 });
+    // (route, [guest, shopper, seller A, seller B, admin])
+    let matrix: Vec<(Method, &str, Option<Value>, [u16; 5])> = vec![
+        (Method::GET, &images, None, [401, 403, 200, 404, 403]),
+        (
+            Method::GET,
+            "/api/v1/admin/coupons",
+            None,
+            [401, 403, 403, 403, 200],
+        ),
+        (
+            Method::POST,
+            "/api/v1/admin/coupons",
+            Some(coupon),
+            [401, 403, 403, 403, 201],
+        ),
+    ];
+    for (method, path, body, expected) in matrix {
+        for ((who, cookie), want) in cookies.iter().zip(expected) {
+            let (status, answer) =
+                as_(&app, cookie.as_deref(), method.clone(), path, body.clone()).await;
+            assert_eq!(status, want, "{who} {method} {path}: {answer}");
+        }
+    }
+    // A cart that belongs to an account is reached by that account only.
+    let shopper = cookies[1].1.clone().unwrap();
+    let (_, cart) = as_(&app, Some(&shopper), Method::POST, "/api/v1/carts", None).await;
+    let cart_id = cart["cart_id"].as_str().unwrap().to_owned();
+    let user = app
+        .state
+        .services
+        .users
+        .by_email("shopper@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let guest_cart = shop::cart::CartId::parse(&cart_id).unwrap();
+    app.state
+        .services
+        .carts
+        .merge_at_sign_in(Some(&guest_cart), user.user_id, 0)
+        .await
+        .unwrap();
+    let path = format!("/api/v1/carts/{cart_id}");
+    assert_eq!(
+        as_(&app, Some(&shopper), Method::GET, &path, None).await.0,
+        200
+    );
+    assert_eq!(
+        as_(&app, None, Method::GET, &path, None).await.0,
+        404,
+        "the id alone no longer opens it"
+    );
+    let other = cookies[2].1.clone();
+    assert_eq!(
+        as_(&app, other.as_deref(), Method::GET, &path, None)
+            .await
+            .0,
+        404
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cross_site_writes_are_refused_and_our_own_go_through() {
+    let app = spawn_app().await;
+    let cart = "emporium_cart=0123456789abcdef0123456789abcdef";
+    let post = |headers: Vec<(&'static str, String)>, body: String| {
+        let app = &app;
+        async move {
+            let mut request = app
+                .client
+                .post(app.url("/rpc/cart/coupon"))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(body);
+            for (k, v) in headers {
+                request = request.header(k, v);
+            }
+            request.send().await.unwrap().status().as_u16()
+        }
+    };
+    let host = app.base.trim_start_matches("http://").to_owned();
+    // A form on another site, posted by the shopper's browser.
+    assert_eq!(
+        post(
+            vec![
+                ("Sec-Fetch-Site", "cross-site".into()),
+                ("Cookie", cart.into())
+            ],
+            "code=FREE".into()
+        )
+        .await,
+        403
+    );
+    assert_eq!(
+        post(
+            vec![
+                ("Origin", "https://evil.example".into()),
+                ("Cookie", cart.into())
+            ],
+            "code=FREE".into()
+        )
+        .await,
+        403
+    );
+    assert_eq!(
+        post(
+            vec![("Origin", "null".into()), ("Cookie", cart.into())],
+            "code=FREE".into()
+        )
+        .await,
+        403
+    );
+    // No Origin, no Sec-Fetch-Site, but our cookie: the form token decides.
+    assert_eq!(
+        post(vec![("Cookie", cart.into())], "code=FREE".into()).await,
+        403
+    );
+    let token = shop::accounts::sessions::csrf_for("0123456789abcdef0123456789abcdef");
+    assert_ne!(
+        post(
+            vec![("Cookie", cart.into())],
+            format!("code=FREE&csrf_token={token}")
+        )
+        .await,
+        403
+    );
+    // Our own pages.
+    assert_ne!(
+        post(
+            vec![
+                ("Sec-Fetch-Site", "same-origin".into()),
+                ("Cookie", cart.into())
+            ],
+            "code=FREE".into()
+        )
+        .await,
+        403
+    );
+    assert_ne!(
+        post(
+            vec![
+                ("Origin", format!("http://{host}")),
+                ("Cookie", cart.into())
+            ],
+            "code=FREE".into()
+        )
+        .await,
+        403
+    );
+    // A cross-site JSON API write with the shopper's session is refused too.
+    let (status, _) = app
+        .send_json(Method::POST, "/api/v1/carts", None, &json!({}))
+        .await;
+    assert_eq!(
+        status, 201,
+        "no cookies, nothing to forge: API clients are unaffected"
+    );
+    let refused = app
+        .client
+        .post(app.url("/api/v1/carts"))
+        .header("Cookie", cart)
+        .header("Origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 403);
+    assert_eq!(
+        refused.json::<Value>().await.unwrap()["error"],
+        "cross_site_request"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_carry_a_nonce_policy_and_every_answer_the_security_headers() {
+    let app = spawn_app().await;
+    let response = app.get(&format!("/p/{BED}")).await;
+    let headers = response.headers().clone();
+    let html = response.text().await.unwrap();
+    let csp = headers["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("a nonce in the policy");
+    assert!(nonce.len() >= 16);
+    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("'wasm-unsafe-eval'"));
+    assert!(!csp.contains("unsafe-inline"));
+    // Every inline script carries the nonce; no inline style attributes are left.
+    for script in html.split("<script").skip(1) {
+        let tag = script.split('>').next().unwrap();
+        assert!(
+            tag.contains("src=") || tag.contains(&format!("nonce=\"{nonce}\"")),
+            "{tag}"
+        );
+    }
+    assert!(!html.contains(" style=\""), "no inline styles");
+    for response in [
+        app.get("/").await,
+        app.get("/api/v1/products").await,
+        app.get("/healthz").await,
+    ] {
+        let h = response.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["referrer-policy"], "strict-origin-when-cross-origin");
+        assert_eq!(h["x-frame-options"], "DENY");
+        assert!(h.contains_key("content-security-policy"));
+    }
+    // A second page gets another nonce.
+    let again = app.get(&format!("/p/{BED}")).await;
+    assert_ne!(
+        again.headers()["content-security-policy"].to_str().unwrap(),
+        csp
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bursts_past_a_route_class_limit_get_429_with_retry_after() {
+    let app = spawn_app_with(|s| s.rate_limits = true).await;
+    let mut statuses = Vec::new();
+    let mut retry_after = None;
+    for i in 0..14 {
+        let response = app
+            .client
+            .post(app.url("/api/v1/session"))
+            .json(&json!({ "email": format!("x{i}@example.com"), "password": "wrong password" }))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status().as_u16());
+        if response.status().as_u16() == 429 {
+            retry_after = response.headers().get("retry-after").cloned();
+        }
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 401).count(),
+        10,
+        "{statuses:?}"
+    );
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 4);
+    assert!(retry_after.is_some());
+    // Browsing is another class, untouched by the sign-in burst.
+    assert_eq!(app.get("/").await.status().as_u16(), 200);
+    let metrics = app.get_text("/metrics").await.1;
+    assert!(
+        metrics.contains("emporium_rate_limited_total{class=\"sign_in\"} 4"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_server_function_bodies_are_refused_before_reading() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .post(app.url("/rpc/account/sign-in"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header("Sec-Fetch-Site", "same-origin")
+        .body(format!("email=a%40b.c&password={}", "x".repeat(100 * 1024)))
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 413);
+}

@@ -1,0 +1,154 @@
+//! Roles and the signed-in viewer, as the server checks them and the pages show them.
+
+use crate::catalog::SellerId;
+use crate::input::InvalidInput;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// An account's id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UserId(i64);
+
+impl UserId {
+    pub const fn new(raw: i64) -> Self {
+        Self(raw)
+    }
+    pub const fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// What an account may do. A seller account is bound to one seller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Shopper,
+    Seller,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Shopper => "shopper",
+            Role::Seller => "seller",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self, InvalidInput> {
+        match text {
+            "shopper" => Ok(Role::Shopper),
+            "seller" => Ok(Role::Seller),
+            "admin" => Ok(Role::Admin),
+            _ => Err(InvalidInput::new(
+                "role",
+                "must be one of shopper, seller, admin",
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The signed-in account behind a request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Viewer {
+    pub user_id: UserId,
+    pub email: String,
+    pub role: Role,
+    /// The seller a seller account acts for (and its slug, for links).
+    pub seller: Option<(SellerId, String)>,
+}
+
+/// Why a request may not do what it asked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Denied {
+    #[error("please sign in first")]
+    SignInRequired,
+    #[error("you do not have access to this")]
+    Forbidden,
+}
+
+impl Viewer {
+    /// Any signed-in account.
+    pub fn require(viewer: Option<&Viewer>) -> Result<&Viewer, Denied> {
+        viewer.ok_or(Denied::SignInRequired)
+    }
+
+    /// An admin.
+    pub fn require_admin(viewer: Option<&Viewer>) -> Result<&Viewer, Denied> {
+        match Self::require(viewer)? {
+            v if v.role == Role::Admin => Ok(v),
+            _ => Err(Denied::Forbidden),
+        }
+    }
+
+    /// A seller account: the seller it acts for. Admins are not sellers: they see every
+    /// seller's data through the admin pages, never by acting as one.
+    pub fn require_seller(viewer: Option<&Viewer>) -> Result<SellerId, Denied> {
+        match Self::require(viewer)? {
+            Viewer {
+                role: Role::Seller,
+                seller: Some((seller, _)),
+                ..
+            } => Ok(*seller),
+            _ => Err(Denied::Forbidden),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn viewer(role: Role, seller: Option<i64>) -> Viewer {
+        Viewer {
+            user_id: UserId::new(1),
+            email: "a@example.com".into(),
+            role,
+            seller: seller.map(|s| (SellerId::new(s), format!("s{s}"))),
+        }
+    }
+
+    #[test]
+    fn roles_are_checked_by_kind_and_seller() {
+        assert_eq!(Viewer::require(None), Err(Denied::SignInRequired));
+        assert_eq!(Viewer::require_admin(None), Err(Denied::SignInRequired));
+        let shopper = viewer(Role::Shopper, None);
+        let seller = viewer(Role::Seller, Some(7));
+        let admin = viewer(Role::Admin, None);
+        assert_eq!(
+            Viewer::require_admin(Some(&shopper)),
+            Err(Denied::Forbidden)
+        );
+        assert_eq!(Viewer::require_admin(Some(&seller)), Err(Denied::Forbidden));
+        assert!(Viewer::require_admin(Some(&admin)).is_ok());
+        assert_eq!(Viewer::require_seller(Some(&seller)), Ok(SellerId::new(7)));
+        assert_eq!(Viewer::require_seller(Some(&admin)), Err(Denied::Forbidden));
+        assert_eq!(
+            Viewer::require_seller(Some(&shopper)),
+            Err(Denied::Forbidden)
+        );
+    }
+
+    #[test]
+    fn roles_parse_from_their_names_only() {
+        for role in [Role::Shopper, Role::Seller, Role::Admin] {
+            assert_eq!(Role::parse(role.as_str()), Ok(role));
+        }
+        assert!(Role::parse("Admin").is_err());
+        assert!(Role::parse("root").is_err());
+    }
+}

@@ -1,0 +1,223 @@
+//! Accounts: sign-up, sign-in, password changes, and creating accounts of any role.
+
+use super::password::{self, HashError, NewPassword};
+use super::throttle::Throttle;
+use super::types::{Role, UserId, Viewer};
+use crate::catalog::SellerId;
+use crate::checkout::Email;
+use crate::clock::Clock;
+use crate::db::Db;
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error(transparent)]
+    Invalid(#[from] crate::InvalidInput),
+    /// The same words for a wrong password and an unknown email.
+    #[error("that email and password do not match an account")]
+    WrongCredentials,
+    #[error("too many failed sign-ins: try again in {minutes} minute(s)")]
+    Throttled { minutes: i64 },
+    /// Sign-up with an email that has an account. Shown as `WrongCredentials`-like wording
+    /// by the pages; `users create` says it plainly.
+    #[error("an account with this email already exists")]
+    EmailTaken,
+    #[error("no seller {0:?}")]
+    NoSuchSeller(String),
+    #[error("a seller account needs --seller, and only seller accounts take one")]
+    SellerMismatch,
+    #[error(transparent)]
+    Hash(#[from] HashError),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+#[derive(Clone, Debug)]
+pub struct Users {
+    db: Db,
+    clock: Arc<dyn Clock>,
+    throttle: Throttle,
+}
+
+type ViewerRow = (i64, String, String, Option<i64>, Option<String>);
+
+fn viewer_from(row: ViewerRow) -> Option<Viewer> {
+    let (id, email, role, seller, slug) = row;
+    Some(Viewer {
+        user_id: UserId::new(id),
+        email,
+        role: Role::parse(&role).ok()?,
+        seller: seller.map(|s| (SellerId::new(s), slug.unwrap_or_default())),
+    })
+}
+
+const VIEWER_SELECT: &str = "SELECT u.id, u.email, u.role, u.seller_id, s.slug FROM users u \
+                             LEFT JOIN sellers s ON s.id = u.seller_id";
+
+impl Users {
+    pub fn new(db: Db, clock: Arc<dyn Clock>, throttle: Throttle) -> Self {
+        Self {
+            db,
+            clock,
+            throttle,
+        }
+    }
+
+    /// Creates an account. `seller` (a seller's slug) is required for, and only for, sellers.
+    pub async fn create(
+        &self,
+        email: &str,
+        password: &str,
+        role: Role,
+        seller: Option<&str>,
+    ) -> Result<Viewer, AccountError> {
+        let email = Email::parse(email)?.as_str().to_lowercase();
+        let password = NewPassword::parse(password)?;
+        let seller_id = match (role, seller) {
+            (Role::Seller, Some(slug)) => {
+                let id: Option<i64> = sqlx::query_scalar("SELECT id FROM sellers WHERE slug = $1")
+                    .bind(slug)
+                    .fetch_optional(self.db.pool())
+                    .await?;
+                Some(id.ok_or_else(|| AccountError::NoSuchSeller(slug.to_owned()))?)
+            }
+            (Role::Seller, None) | (_, Some(_)) => return Err(AccountError::SellerMismatch),
+            _ => None,
+        };
+        // Hash first, so that a taken email costs the same time as a new one.
+        let hash = password::hash(&password).await?;
+        let now = self.clock.now();
+        let inserted: Result<i64, sqlx::Error> = sqlx::query_scalar(
+            "INSERT INTO users (email, password_hash, role, seller_id, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+        )
+        .bind(&email)
+        .bind(&hash)
+        .bind(role.as_str())
+        .bind(seller_id)
+        .bind(now)
+        .fetch_one(self.db.pool())
+        .await;
+        let id = match inserted {
+            Ok(id) => id,
+            Err(e) if crate::db::is_unique_violation(&e) => return Err(AccountError::EmailTaken),
+            Err(e) => return Err(e.into()),
+        };
+        self.viewer(UserId::new(id))
+            .await?
+            .ok_or(AccountError::WrongCredentials)
+    }
+
+    /// A new shopper account.
+    pub async fn sign_up(&self, email: &str, password: &str) -> Result<Viewer, AccountError> {
+        self.create(email, password, Role::Shopper, None).await
+    }
+
+    /// The account these credentials open. `address` is the client's, for throttling.
+    pub async fn sign_in(
+        &self,
+        email: &str,
+        password: &str,
+        address: &str,
+    ) -> Result<Viewer, AccountError> {
+        // A malformed email is simply a wrong one (still checked against a decoy hash).
+        let email = email.trim().to_lowercase();
+        let now = self.clock.now();
+        if let Some(until) = self.throttle.blocked_until(&email, address, now).await? {
+            return Err(AccountError::Throttled {
+                minutes: ((until - now) + 59_999) / 60_000,
+            });
+        }
+        let row: Option<(i64, String)> =
+            sqlx::query_as("SELECT id, password_hash FROM users WHERE email = $1")
+                .bind(&email)
+                .fetch_optional(self.db.pool())
+                .await?;
+        let password = password
+            .chars()
+            .take(password::MAX_LENGTH + 1)
+            .collect::<String>();
+        let matched = password::verify(&password, row.as_ref().map(|(_, h)| h.as_str())).await?;
+        match row {
+            Some((id, _)) if matched => {
+                self.throttle.succeeded(&email).await?;
+                self.viewer(UserId::new(id))
+                    .await?
+                    .ok_or(AccountError::WrongCredentials)
+            }
+            _ => {
+                self.throttle.failed(&email, address, now).await?;
+                Err(AccountError::WrongCredentials)
+            }
+        }
+    }
+
+    /// Changes the password after checking the current one. The caller ends the account's
+    /// other sessions.
+    pub async fn change_password(
+        &self,
+        user: UserId,
+        current: &str,
+        new: &str,
+    ) -> Result<(), AccountError> {
+        let new = NewPassword::parse(new)?;
+        let stored: Option<String> =
+            sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+                .bind(user.get())
+                .fetch_optional(self.db.pool())
+                .await?;
+        if !password::verify(current, stored.as_deref()).await? {
+            return Err(AccountError::WrongCredentials);
+        }
+        let hash = password::hash(&new).await?;
+        sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+            .bind(hash)
+            .bind(self.clock.now())
+            .bind(user.get())
+            .execute(self.db.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Changes an account's role (the caller ends its sessions, so the new role starts
+    /// with a new token).
+    pub async fn set_role(
+        &self,
+        user: UserId,
+        role: Role,
+        seller: Option<SellerId>,
+    ) -> Result<(), AccountError> {
+        if (role == Role::Seller) != seller.is_some() {
+            return Err(AccountError::SellerMismatch);
+        }
+        sqlx::query("UPDATE users SET role = $1, seller_id = $2, updated_at = $3 WHERE id = $4")
+            .bind(role.as_str())
+            .bind(seller.map(SellerId::get))
+            .bind(self.clock.now())
+            .bind(user.get())
+            .execute(self.db.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Forgets sign-in failure windows that have run out.
+    pub async fn forget_old_failures(&self, now: crate::clock::Millis) -> Result<u64, sqlx::Error> {
+        self.throttle.sweep(now).await
+    }
+
+    pub async fn viewer(&self, user: UserId) -> Result<Option<Viewer>, sqlx::Error> {
+        let row: Option<ViewerRow> = sqlx::query_as(&format!("{VIEWER_SELECT} WHERE u.id = $1"))
+            .bind(user.get())
+            .fetch_optional(self.db.pool())
+            .await?;
+        Ok(row.and_then(viewer_from))
+    }
+
+    pub async fn by_email(&self, email: &str) -> Result<Option<Viewer>, sqlx::Error> {
+        let row: Option<ViewerRow> = sqlx::query_as(&format!("{VIEWER_SELECT} WHERE u.email = $1"))
+            .bind(email.trim().to_lowercase())
+            .fetch_optional(self.db.pool())
+            .await?;
+        Ok(row.and_then(viewer_from))
+    }
+}
