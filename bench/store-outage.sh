@@ -24,7 +24,7 @@ EMPORIUM_DATA_DIR="$dir" EMPORIUM_ADDR=127.0.0.1:3500 RUST_LOG=warn \
   EMPORIUM_SEARCH_INDEX=ram EMPORIUM_GATEWAY_URL=http://127.0.0.1:9 \
   EMPORIUM_ASSET_STORE=s3://bench/shop EMPORIUM_S3_ENDPOINT=http://127.0.0.1:3511 \
   EMPORIUM_S3_ACCESS_KEY_ID=bench EMPORIUM_S3_SECRET_ACCESS_KEY=bench \
-  EMPORIUM_ASSET_PROBE_MS=250 EMPORIUM_ASSET_COOL_DOWN_MS=1000 \
+  EMPORIUM_ASSET_PROBE_MS=250 EMPORIUM_ASSET_COOL_DOWN_MS=1000 EMPORIUM_RATE_LIMITS=false \
   target/release/server &
 for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:3500$PAGE" | grep -q /assets/s/ && break; sleep 0.2; done
 curl -sf "http://127.0.0.1:3500$PAGE" | grep -q /assets/s/ || { echo "no picture on $PAGE"; exit 1; }

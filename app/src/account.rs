@@ -13,6 +13,7 @@ use shop::accounts::Viewer;
 use shop::orders::OrderSummary;
 
 /// Only our own paths are followed after sign-in (never `//evil.example` or a URL).
+#[cfg_attr(not(feature = "ssr"), allow(dead_code))]
 fn local_path(next: Option<&str>) -> Option<String> {
     let next = next?.trim();
     (next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && next.is_ascii())

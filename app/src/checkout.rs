@@ -92,7 +92,16 @@ pub async fn place_order(
         redirect("/checkout?invalid=form");
         return Ok(());
     };
-    match services.checkouts.place_order(&key, &request).await {
+    // On a task of its own: a shopper who closes the tab (or double-clicks, which aborts the
+    // first request) must not stop the saga halfway and leave the attempt to recovery.
+    let checkouts = services.checkouts.clone();
+    let placed = tokio::spawn(async move { checkouts.place_order(&key, &request).await })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "checkout task failed");
+            crate::error::AppError::Internal
+        })?;
+    match placed {
         Ok(Placed::Answer { checkout_id, .. })
         | Ok(Placed::Pending { checkout_id, .. })
         | Ok(Placed::InFlight { checkout_id, .. }) => redirect(&format!("/checkout/{checkout_id}")),

@@ -5,13 +5,17 @@
 //! and with `hydrate` (wasm, server functions become HTTP calls).
 
 pub mod account;
+pub mod admin;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;
 pub mod error;
+pub mod format;
 pub mod forms;
+pub mod health;
 pub mod layout;
 pub mod orders;
+pub mod seller;
 #[cfg(feature = "ssr")]
 pub mod services;
 #[cfg(feature = "ssr")]
@@ -24,8 +28,6 @@ use leptos_router::{SsrMode, path};
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    content_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -40,28 +42,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App/>
             </body>
         </html>
-    }
-}
-
-/// Sets the page's Content-Security-Policy: scripts only from the shop itself and the inline
-/// scripts Leptos writes with this response's nonce (hydration, resolved resources), wasm
-/// compiled from our own bundle, no inline styles, no framing, forms only to ourselves.
-#[cfg(feature = "ssr")]
-fn content_security_policy() {
-    let (Some(nonce), Some(response)) = (
-        leptos::nonce::use_nonce(),
-        use_context::<leptos_axum::ResponseOptions>(),
-    ) else {
-        return;
-    };
-    let policy = format!(
-        "default-src 'self'; script-src 'self' 'nonce-{}' 'wasm-unsafe-eval'; \
-         style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; \
-         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-        &*nonce
-    );
-    if let Ok(value) = http::HeaderValue::from_str(&policy) {
-        response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
     }
 }
 
@@ -103,6 +83,13 @@ pub fn App() -> impl IntoView {
                         view=checkout::CheckoutStatusRoute
                         ssr=SsrMode::Async
                     />
+                    <Route path=path!("/seller") view=seller::SellerDashboardRoute ssr=SsrMode::Async/>
+                    <Route path=path!("/seller/products") view=seller::SellerProductsRoute ssr=SsrMode::Async/>
+                    <Route path=path!("/seller/products/:id") view=seller::SellerProductRoute ssr=SsrMode::Async/>
+                    <Route path=path!("/seller/orders") view=seller::SellerOrdersRoute ssr=SsrMode::Async/>
+                    <Route path=path!("/admin") view=admin::AdminRoute ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/orders") view=admin::AdminOrdersRoute ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/orders/:id") view=admin::AdminOrderRoute ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=account::AccountRoute ssr=SsrMode::Async/>
                     <Route path=path!("/account/sign-in") view=account::SignInRoute ssr=SsrMode::Async/>
                     <Route path=path!("/account/sign-up") view=account::SignUpRoute ssr=SsrMode::Async/>

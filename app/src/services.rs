@@ -16,6 +16,8 @@ use std::sync::Arc;
 /// Everything a server function may call into.
 #[derive(Clone, Debug)]
 pub struct Services {
+    /// For the admin's reads that belong to no one service (dead letters, holds, health).
+    pub db: shop::db::Db,
     pub catalog: Catalog,
     pub carts: Carts,
     pub checkouts: Checkouts,
@@ -27,6 +29,8 @@ pub struct Services {
     pub users: shop::accounts::Users,
     pub sessions: shop::accounts::Sessions,
     pub coupons: shop::coupons::Coupons,
+    pub refunds: shop::orders::refunds::Refunds,
+    pub portal: shop::portal::Portal,
     /// Whether cookies are marked `Secure` (the shop is served over TLS).
     pub secure_cookies: bool,
     pub clock: Arc<dyn Clock>,

@@ -77,7 +77,7 @@ test('a guest cart is merged into the account cart at sign-in, line by line', as
   await signIn(page, email);
   await expect(page).toHaveURL(/\/cart\?merged=/);
   await expect(page.getByTestId('merge-note')).toHaveAttribute('data-kind', 'combined');
-  await expect(page.locator(`.cart-line[data-sku="${found.sku}"] input[name="quantity"]`)).toHaveValue('2');
+  await expect(page.locator(`.cart-line[data-sku="${found.sku}"] input[type="number"]`)).toHaveValue('2');
   await today.close();
 });
 

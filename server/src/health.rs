@@ -2,120 +2,23 @@
 //! component, so a load balancer can take a node out without anyone guessing why.
 
 use crate::state::AppState;
+pub use app::health::{Component, Readiness, Status};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Serialize;
-use std::collections::BTreeMap;
-use std::time::Duration;
-
-/// A component's state. `Degraded` components are reported but do not make the node unready
-/// (the shop still sells without them); `Down` ones do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Up,
-    Degraded,
-    Down,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Component {
-    pub status: Status,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub latency_ms: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Readiness {
-    pub status: Status,
-    pub components: BTreeMap<&'static str, Component>,
-}
 
 pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// How long a readiness probe waits for the database before calling it down.
-const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
-
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
-    let mut components = BTreeMap::new();
-    let database = match tokio::time::timeout(PROBE_TIMEOUT, state.db.ping()).await {
-        Ok(Ok(latency)) => Component {
-            status: Status::Up,
-            latency_ms: Some(latency.as_secs_f64() * 1000.0),
-            detail: Some(format!("{:?}", state.db.backend()).to_lowercase()),
-        },
-        Ok(Err(e)) => Component {
-            status: Status::Down,
-            latency_ms: None,
-            detail: Some(e.to_string()),
-        },
-        Err(_) => Component {
-            status: Status::Down,
-            latency_ms: None,
-            detail: Some(format!("no answer within {PROBE_TIMEOUT:?}")),
-        },
-    };
-    components.insert("database", database);
-    let search = state.services.search.health();
-    components.insert(
-        "search",
-        Component {
-            // Without the index, searches still answer from the database: degraded, not down.
-            status: if search.ready {
-                Status::Up
-            } else {
-                Status::Degraded
-            },
-            latency_ms: None,
-            detail: Some(if search.ready {
-                format!("index of {} products", search.documents)
-            } else {
-                search.detail
-            }),
-        },
-    );
-    let store = state.services.assets.store();
-    let breaker = store.state();
-    components.insert(
-        "assets",
-        Component {
-            // Without the image store, pages go text-only: degraded, never down.
-            // Pictures are shown only while the breaker is closed (see `AssetStore::serving`).
-            status: if breaker == shop::resilience::BreakerState::Closed {
-                Status::Up
-            } else {
-                Status::Degraded
-            },
-            latency_ms: Some(store.timeout().as_secs_f64() * 1000.0),
-            detail: Some(format!(
-                "{} (circuit {})",
-                store.describe(),
-                match breaker {
-                    shop::resilience::BreakerState::Closed => "closed",
-                    shop::resilience::BreakerState::Open => "open: pages are text-only",
-                    shop::resilience::BreakerState::HalfOpen => "half-open: probing",
-                }
-            )),
-        },
-    );
-    let status = if components.values().any(|c| c.status == Status::Down) {
-        Status::Down
-    } else if components.values().any(|c| c.status == Status::Degraded) {
-        Status::Degraded
-    } else {
-        Status::Up
-    };
-    let code = if status == Status::Down {
+    let readiness = app::health::readiness(&state.services).await;
+    let code = if readiness.status == Status::Down {
         StatusCode::SERVICE_UNAVAILABLE
     } else {
         StatusCode::OK
     };
-    (code, Json(Readiness { status, components }))
+    (code, Json(readiness))
 }
 
 /// `GET /metrics`: the node's counters and gauges in Prometheus' text format.

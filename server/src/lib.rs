@@ -142,6 +142,15 @@ pub fn router(state: AppState) -> Router {
             AppState,
             _,
         >(provide, shell))
+        // Who is asking, whether a write comes from our own pages, how often this address
+        // may ask (innermost first).
+        .layer(from_fn(web::csrf))
+        .layer(from_fn(web::limit_rpc_body))
+        .layer(from_fn_with_state(state.clone(), web::session))
+        .layer(from_fn_with_state(state.clone(), web::rate_limit))
+        // Security headers on every answer, refusals included; inside compression, because
+        // it reads each page's nonce from the rendered HTML.
+        .layer(from_fn_with_state(state.clone(), web::security_headers))
         // Pages and JSON are compressed per response; the site's large files are served
         // precompressed (xtask writes .br/.gz beside them), and wasm is never compressed on
         // the fly: a megabyte of brotli per request would cost more than it saves.
@@ -152,11 +161,6 @@ pub fn router(state: AppState) -> Router {
                     .and(NotForContentType::IMAGES),
             ),
         )
-        .layer(from_fn(web::csrf))
-        .layer(from_fn(web::limit_rpc_body))
-        .layer(from_fn_with_state(state.clone(), web::session))
-        .layer(from_fn_with_state(state.clone(), web::rate_limit))
-        .layer(from_fn_with_state(state.clone(), web::security_headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

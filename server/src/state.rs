@@ -14,7 +14,9 @@ use shop::clock::{Clock, SystemClock};
 use shop::coupons::Coupons;
 use shop::db::Db;
 use shop::orders::Orders;
+use shop::orders::refunds::Refunds;
 use shop::payments::{Gateway, GatewayConfig};
+use shop::portal::Portal;
 use shop::search::{Recommender, Search};
 use std::sync::Arc;
 use std::time::Duration;
@@ -87,9 +89,17 @@ impl AppState {
                     },
                 ),
                 coupons: Coupons::new(db.clone(), clock.clone()),
+                refunds: Refunds::new(db.clone(), gateway.clone(), clock.clone()),
+                portal: Portal::new(db.clone(), catalog.clone(), clock.clone()),
+                db: db.clone(),
                 secure_cookies: settings.secure_cookies,
                 carts: Carts::new(db.clone(), catalog.clone()),
-                checkouts: Checkouts::new(db.clone(), gateway, clock.clone(), checkout_config),
+                checkouts: Checkouts::new(
+                    db.clone(),
+                    gateway.clone(),
+                    clock.clone(),
+                    checkout_config,
+                ),
                 orders: Orders::new(db.clone()),
                 catalog,
                 clock: clock.clone(),

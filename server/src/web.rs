@@ -374,8 +374,9 @@ pub async fn rate_limit(State(state): State<AppState>, request: Request, next: N
     }
 }
 
-/// The headers every answer carries. Pages set their own Content-Security-Policy (with the
-/// request's nonce, see `app::shell`); everything else gets one that allows nothing.
+/// The headers every answer carries. Pages get a Content-Security-Policy with the nonce
+/// their inline scripts carry; everything else one that allows nothing. Runs inside the
+/// compression layer, so it reads the page as rendered.
 pub async fn security_headers(
     State(state): State<AppState>,
     request: Request,
@@ -396,19 +397,63 @@ pub async fn security_headers(
         "cross-origin-opener-policy",
         HeaderValue::from_static("same-origin"),
     );
-    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
-        h.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
-        );
-    }
     if state.settings.secure_cookies {
         h.insert(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000"),
         );
     }
-    response
+    let is_page = h
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|c| c.as_bytes().starts_with(b"text/html"));
+    if !is_page {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        );
+        return response;
+    }
+    // A page: its policy allows the inline scripts Leptos wrote with this response's nonce,
+    // read from the page itself (pages are rendered whole before they are sent, so nothing
+    // is lost by reading the body here).
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, PAGE_LIMIT).await else {
+        tracing::error!("a page too large to read for its nonce");
+        return (StatusCode::INTERNAL_SERVER_ERROR, "page too large").into_response();
+    };
+    if let Ok(value) = HeaderValue::from_str(&page_policy(nonce_in(&bytes))) {
+        parts.headers.insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// The largest page read while looking for its nonce.
+const PAGE_LIMIT: usize = 8 * 1024 * 1024;
+
+/// The nonce of the first inline script of a page, if it has one (base64 characters only).
+fn nonce_in(html: &[u8]) -> Option<&str> {
+    let at = html.windows(7).position(|w| w == b"nonce=\"")? + 7;
+    let rest = &html[at..];
+    let end = rest.iter().position(|b| *b == b'"')?;
+    let nonce = std::str::from_utf8(&rest[..end]).ok()?;
+    (!nonce.is_empty()
+        && nonce.len() <= 64
+        && nonce
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_')))
+    .then_some(nonce)
+}
+
+/// A page's Content-Security-Policy: scripts only from the shop and the inline scripts that
+/// carry this page's nonce (hydration, resolved resources), wasm compiled from our own
+/// bundle, no inline styles, no framing, forms only to ourselves.
+pub fn page_policy(nonce: Option<&str>) -> String {
+    let inline = nonce.map(|n| format!(" 'nonce-{n}'")).unwrap_or_default();
+    format!(
+        "default-src 'self'; script-src 'self'{inline} 'wasm-unsafe-eval'; style-src 'self'; \
+         img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; \
+         base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
 }
 
 /// Keeps the state's rate limiters alive beside the settings.
@@ -467,6 +512,20 @@ mod tests {
             "nor another class"
         );
         assert_eq!(limits.refusals()[3], ("sign_in", 20));
+    }
+
+    #[test]
+    fn a_page_policy_takes_the_nonce_of_its_scripts() {
+        let html = br#"<html><head><script type="module" nonce="aB3+/x_-">x</script>"#;
+        assert_eq!(nonce_in(html), Some("aB3+/x_-"));
+        assert_eq!(
+            nonce_in(br#"<script nonce="a'b">"#),
+            None,
+            "nothing that could break out"
+        );
+        assert_eq!(nonce_in(b"<p>no scripts</p>"), None);
+        assert!(page_policy(Some("abc")).contains("'nonce-abc'"));
+        assert!(!page_policy(None).contains("nonce"));
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod inventory;
 pub mod money;
 pub mod orders;
 pub mod payments;
+pub mod portal;
 pub mod search;
 
 #[cfg(feature = "server")]

@@ -64,7 +64,12 @@ pub async fn create(
         }),
         user: visit.viewer.map(|v| v.user_id),
     };
-    let placed = state.services.checkouts.place_order(&key, &request).await?;
+    // On a task of its own, so a client that hangs up mid-checkout does not stop the saga
+    // halfway (its answer is kept for the retry with the same key).
+    let checkouts = state.services.checkouts.clone();
+    let placed = tokio::spawn(async move { checkouts.place_order(&key, &request).await })
+        .await
+        .map_err(|e| super::error::unexpected("checkout task", &e, false))??;
     Ok(placed_response(placed))
 }
 

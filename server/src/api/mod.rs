@@ -6,6 +6,7 @@ mod carts;
 mod checkouts;
 mod error;
 mod orders;
+mod portal;
 mod products;
 mod search;
 pub mod seller;
@@ -46,6 +47,13 @@ pub fn router() -> Router<AppState> {
         .route("/checkouts", post(checkouts::create))
         .route("/checkouts/{id}", get(checkouts::show))
         .route("/orders/{id}", get(orders::show))
+        .route("/seller/products", get(portal::list).post(portal::create))
+        .route(
+            "/seller/products/{id}",
+            get(portal::show).put(portal::update),
+        )
+        .route("/seller/stock/{sku}", put(portal::set_stock))
+        .route("/seller/orders", get(portal::orders))
         .route(
             "/seller/products/{id}/images/{image}/approve",
             post(seller::approve),

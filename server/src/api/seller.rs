@@ -97,6 +97,35 @@ fn image_id(raw: &str) -> Result<i64, ApiError> {
 pub struct UploadQuery {
     alt: Option<String>,
     replaces: Option<String>,
+    /// A portal page to go back to (a plain HTML form's upload): the answer is then a 303 to
+    /// it with the outcome in its query string instead of JSON.
+    return_to: Option<String>,
+}
+
+/// `return_to` if it is one of the seller portal's own pages.
+fn portal_page(return_to: Option<&str>) -> Option<String> {
+    let path = return_to?;
+    (path.starts_with("/seller/")
+        && path
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_')))
+    .then(|| path.to_owned())
+}
+
+fn see_other(to: &str) -> Response {
+    (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_owned())]).into_response()
+}
+
+fn query_escape(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 /// A file name is only a label: it never names anything in the store. One that carries a
@@ -127,7 +156,32 @@ pub async fn upload(
     headers: HeaderMap,
     request: axum::extract::Request,
 ) -> Result<Response, ApiError> {
-    let product = product_id(&id)?;
+    let back = portal_page(fields.return_to.as_deref());
+    let result = receive_upload(&state, seller, &id, &mut fields, &headers, request).await;
+    match (back, result) {
+        (None, result) => result.map(|image| (StatusCode::CREATED, Json(image)).into_response()),
+        (Some(back), Ok(image)) => Ok(see_other(&format!(
+            "{back}?image={}",
+            image.status.as_str()
+        ))),
+        (Some(back), Err(e)) if e.status.is_client_error() => Ok(see_other(&format!(
+            "{back}?image=refused&reason={}",
+            query_escape(&e.message)
+        ))),
+        (Some(_), Err(e)) => Err(e),
+    }
+}
+
+async fn receive_upload(
+    state: &AppState,
+    seller: SellerId,
+    id: &str,
+    fields: &mut UploadQuery,
+    headers: &HeaderMap,
+    request: axum::extract::Request,
+) -> Result<ProductImage, ApiError> {
+    let state = state.clone();
+    let product = product_id(id)?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -209,12 +263,12 @@ pub async fn upload(
             product,
             bytes,
             UploadRequest {
-                alt: fields.alt,
+                alt: fields.alt.take(),
                 replaces,
             },
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(image)).into_response())
+    Ok(image)
 }
 
 /// `GET /seller/products/{id}/images`: every image of the product, in every state.

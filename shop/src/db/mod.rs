@@ -170,6 +170,21 @@ impl Db {
     }
 }
 
+/// A `LIKE … ESCAPE '\'` pattern matching text that contains `text` literally (its `%`, `_`
+/// and `\` are escaped, so an order number's underscore is an underscore).
+pub fn contains_pattern(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
 /// `$start, $start+1, …` for `n` values, for `IN (…)` lists.
 pub fn placeholders(start: usize, n: usize) -> String {
     (start..start + n)
@@ -253,6 +268,12 @@ pub fn is_unique_violation(err: &sqlx::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(contains_pattern("ord_1%"), "%ord\\_1\\%%");
+        assert_eq!(contains_pattern("a\\b"), "%a\\\\b%");
+    }
 
     #[test]
     fn backend_comes_from_the_scheme() {

@@ -6,7 +6,7 @@
 //! refund twice. Money that went back is final; the units stay `committed` until an inspection
 //! marks them resellable (restocked: `committed` → `available`) or not (written off).
 
-use super::{OrderError, OrderId, OrderStatus};
+use super::{OrderError, OrderId, OrderStatus, RefundView, ReturnedItem};
 use crate::accounts::UserId;
 use crate::catalog::VariantId;
 use crate::clock::{Clock, Millis};
@@ -38,29 +38,6 @@ pub enum RefundError {
     Order(#[from] OrderError),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
-}
-
-/// Where a refund ended up.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RefundView {
-    pub id: String,
-    pub amount: Money,
-    pub status: String,
-    pub reason: String,
-    pub failure: Option<String>,
-    pub created_at: Millis,
-}
-
-/// A returned unit waiting for (or past) inspection.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReturnedItem {
-    pub id: i64,
-    pub refund_id: String,
-    pub order_id: String,
-    pub sku: String,
-    pub title: String,
-    pub quantity: i64,
-    pub status: String,
 }
 
 #[derive(Clone, Debug)]
@@ -386,6 +363,16 @@ impl Refunds {
             failure,
             created_at,
         })
+    }
+
+    /// Units refunded so far (pending included) of each of the order's lines, by position.
+    pub async fn refunded_quantities(&self, order: &OrderId) -> Result<Vec<i64>, RefundError> {
+        Ok(sqlx::query_scalar(
+            "SELECT refunded_quantity FROM order_lines WHERE order_id = $1 ORDER BY position",
+        )
+        .bind(order.as_str())
+        .fetch_all(self.db.pool())
+        .await?)
     }
 
     /// An order's refunds, oldest first.

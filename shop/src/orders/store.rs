@@ -277,9 +277,9 @@ impl Orders {
             .map(str::trim)
             .filter(|q| !q.is_empty())
         {
-            binds.push(format!("%{}%", q.to_lowercase().replace(['%', '_'], "")));
+            binds.push(crate::db::contains_pattern(&q.to_lowercase()));
             conditions.push(format!(
-                "(LOWER(o.email) LIKE ${n} OR o.id LIKE ${n})",
+                "(LOWER(o.email) LIKE ${n} ESCAPE '\\' OR o.id LIKE ${n} ESCAPE '\\')",
                 n = binds.len()
             ));
         }

@@ -169,6 +169,29 @@ pub struct OrderSummary {
     pub created_at: i64,
 }
 
+/// Where a refund ended up.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundView {
+    pub id: String,
+    pub amount: Money,
+    pub status: String,
+    pub reason: String,
+    pub failure: Option<String>,
+    pub created_at: i64,
+}
+
+/// A returned unit waiting for (or past) inspection.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnedItem {
+    pub id: i64,
+    pub refund_id: String,
+    pub order_id: String,
+    pub sku: String,
+    pub title: String,
+    pub quantity: i64,
+    pub status: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,774 @@
+//! The seller portal: dashboard (sales chart drawn on the server, low stock), products with
+//! search, the product form (validation messages beside the fields), stock per warehouse with
+//! a reason for each change and the audit trail, pictures (upload through the assets
+//! pipeline, approve, remove), and the orders holding the seller's items. Every server
+//! function starts from `Viewer::require_seller`: the seller comes from the session, never
+//! from the form.
+
+use crate::account::CsrfField;
+use crate::admin::OrdersPage;
+use crate::error::{AppError, ErrorPage};
+use crate::format::{month_day, utc};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_params_map, use_query_map};
+use serde::{Deserialize, Serialize};
+use shop::assets::ProductImage;
+use shop::portal::{
+    CategoryChoice, Dashboard, FieldErrors, Movement, ProductDraft, SellerProduct, StockRow,
+};
+
+#[cfg(feature = "ssr")]
+fn seller() -> Result<shop::catalog::SellerId, AppError> {
+    Ok(shop::accounts::Viewer::require_seller(
+        crate::session::viewer().as_ref(),
+    )?)
+}
+
+#[cfg(feature = "ssr")]
+impl From<shop::portal::PortalError> for AppError {
+    fn from(e: shop::portal::PortalError) -> Self {
+        match e {
+            shop::portal::PortalError::NotFound => {
+                AppError::NotFound("We couldn't find that.".into())
+            }
+            shop::portal::PortalError::Invalid(_) => {
+                AppError::BadRequest("Something in the form wasn't right.".into())
+            }
+            other => {
+                tracing::error!(error = %other, "seller portal failed");
+                AppError::Internal
+            }
+        }
+    }
+}
+
+#[server(prefix = "/rpc", endpoint = "seller/dashboard")]
+pub async fn load_dashboard() -> Result<Dashboard, AppError> {
+    let seller = seller()?;
+    let services = crate::services::services()?;
+    Ok(services.portal.dashboard(seller, 30).await?)
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProductsPage {
+    pub products: Vec<SellerProduct>,
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+#[server(prefix = "/rpc", endpoint = "seller/products")]
+pub async fn load_products(
+    q: Option<String>,
+    page: Option<String>,
+) -> Result<ProductsPage, AppError> {
+    let seller = seller()?;
+    let services = crate::services::services()?;
+    let page = i64::from(shop::input::parse_bounded(
+        "page",
+        page.as_deref(),
+        1,
+        1,
+        10_000,
+    )?);
+    let per_page = 20;
+    let query: String = q.unwrap_or_default().chars().take(100).collect();
+    let (products, total) = services
+        .portal
+        .products(seller, &query, page, per_page)
+        .await?;
+    Ok(ProductsPage {
+        products,
+        total,
+        page,
+        per_page,
+    })
+}
+
+/// Everything the product page of the portal shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProductEditor {
+    /// `None` for a new product.
+    pub id: Option<i64>,
+    pub slug: Option<String>,
+    pub draft: ProductDraft,
+    pub categories: Vec<CategoryChoice>,
+    pub stock: Vec<StockRow>,
+    pub movements: Vec<Movement>,
+    pub images: Vec<ProductImage>,
+}
+
+#[server(prefix = "/rpc", endpoint = "seller/product")]
+pub async fn load_product(id: Option<String>) -> Result<ProductEditor, AppError> {
+    let seller = seller()?;
+    let services = crate::services::services()?;
+    let categories = services.portal.categories().await?;
+    let Some(id) = id.filter(|i| i != "new") else {
+        return Ok(ProductEditor {
+            id: None,
+            slug: None,
+            draft: ProductDraft::default(),
+            categories,
+            stock: vec![],
+            movements: vec![],
+            images: vec![],
+        });
+    };
+    let product = shop::catalog::ProductId::parse(&id)
+        .map_err(|_| AppError::NotFound("We couldn't find that product.".into()))?;
+    let draft = services.portal.draft(seller, product.get()).await?;
+    let slug = services
+        .catalog
+        .product_by_id(product)
+        .await
+        .ok()
+        .map(|p| p.slug.to_string());
+    let images = services
+        .assets
+        .list(seller, product)
+        .await
+        .unwrap_or_default();
+    Ok(ProductEditor {
+        id: Some(product.get()),
+        slug,
+        stock: services.portal.stock(seller, product.get()).await?,
+        movements: services.portal.movements(seller, product.get(), 50).await?,
+        draft,
+        categories,
+        images,
+    })
+}
+
+/// What the product form sends back after a failed save: the text as typed, and the errors.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SaveOutcome {
+    pub saved: Option<i64>,
+    pub draft: ProductDraft,
+    pub errors: FieldErrors,
+}
+
+#[server(prefix = "/rpc", endpoint = "seller/save")]
+pub async fn save_product(
+    id: Option<String>,
+    title: String,
+    description: String,
+    brand: Option<String>,
+    category: String,
+    variants: String,
+) -> Result<SaveOutcome, AppError> {
+    use shop::portal::{PortalError, parse_variant_lines};
+    let seller = seller()?;
+    let services = crate::services::services()?;
+    let id = match id.as_deref().map(str::trim).filter(|i| !i.is_empty()) {
+        Some(raw) => Some(
+            shop::catalog::ProductId::parse(raw)
+                .map_err(|_| AppError::NotFound("We couldn't find that product.".into()))?
+                .get(),
+        ),
+        None => None,
+    };
+    let draft = ProductDraft {
+        title,
+        description,
+        brand: brand.unwrap_or_default(),
+        category,
+        variants: parse_variant_lines(&variants),
+    };
+    match services.portal.save(seller, id, &draft).await {
+        Ok(saved) => {
+            crate::session::redirect(&format!("/seller/products/{saved}?saved=1"));
+            Ok(SaveOutcome {
+                saved: Some(saved),
+                ..SaveOutcome::default()
+            })
+        }
+        Err(PortalError::Invalid(errors)) => Ok(SaveOutcome {
+            saved: None,
+            draft,
+            errors,
+        }),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[server(prefix = "/rpc", endpoint = "seller/stock")]
+pub async fn set_stock(
+    product: String,
+    sku: String,
+    warehouse: String,
+    available: String,
+    reason: String,
+) -> Result<(), AppError> {
+    use shop::portal::PortalError;
+    let seller = seller()?;
+    let services = crate::services::services()?;
+    let back = format!(
+        "/seller/products/{}",
+        shop::catalog::ProductId::parse(&product)
+            .map_err(|_| AppError::NotFound("We couldn't find that product.".into()))?
+    );
+    let Ok(available) = available.trim().parse::<i64>() else {
+        crate::session::redirect(&format!("{back}?stock=number"));
+        return Ok(());
+    };
+    match services
+        .portal
+        .set_stock(seller, sku.trim(), warehouse.trim(), available, &reason)
+        .await
+    {
+        Ok(()) => crate::session::redirect(&format!("{back}?stock=saved")),
+        Err(PortalError::Invalid(errors)) => crate::session::redirect(&format!(
+            "{back}?stock={}",
+            errors.0.first().map_or("invalid", |(f, _)| f.as_str())
+        )),
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
+}
+
+#[server(prefix = "/rpc", endpoint = "seller/image")]
+pub async fn change_image(product: String, image: String, change: String) -> Result<(), AppError> {
+    let seller = seller()?;
+    let services = crate::services::services()?;
+    let not_found = || AppError::NotFound("We couldn't find that picture.".into());
+    let product = shop::catalog::ProductId::parse(&product).map_err(|_| not_found())?;
+    let image: i64 = image.parse().map_err(|_| not_found())?;
+    let done = match change.as_str() {
+        "approve" => services.assets.approve(seller, product, image).await,
+        "remove" => services.assets.remove(seller, product, image).await,
+        _ => return Err(AppError::BadRequest("Unknown change.".into())),
+    };
+    match done {
+        Ok(_) => crate::session::redirect(&format!("/seller/products/{product}?image={change}d")),
+        Err(shop::assets::AssetError::NotFound) => return Err(not_found()),
+        Err(e) => {
+            tracing::warn!(error = %e, "picture change failed");
+            return Err(AppError::Unavailable);
+        }
+    }
+    Ok(())
+}
+
+#[server(prefix = "/rpc", endpoint = "seller/orders")]
+pub async fn load_seller_orders(page: Option<String>) -> Result<OrdersPage, AppError> {
+    let seller = seller()?;
+    let services = crate::services::services()?;
+    let page = i64::from(shop::input::parse_bounded(
+        "page",
+        page.as_deref(),
+        1,
+        1,
+        10_000,
+    )?);
+    let per_page = 25;
+    let filter = shop::orders::OrderFilter {
+        seller: Some(seller),
+        ..Default::default()
+    };
+    let (mut orders, total) = services.orders.list(&filter, page, per_page).await?;
+    // A seller ships the order; the buyer's address is on the packing slip, not in this list.
+    for o in &mut orders {
+        o.email = String::new();
+    }
+    Ok(OrdersPage {
+        orders,
+        total,
+        page,
+        per_page,
+    })
+}
+
+fn sign_in_first(error: AppError) -> AnyView {
+    match error {
+        AppError::SignInRequired => view! {
+            <section>
+                <h1>"Seller portal"</h1>
+                <p>"Please " <A href="/account/sign-in?next=/seller">"sign in"</A> " with your seller account."</p>
+            </section>
+        }
+        .into_any(),
+        error => view! { <ErrorPage error/> }.into_any(),
+    }
+}
+
+#[component]
+fn PortalNav() -> impl IntoView {
+    view! {
+        <nav class="row portal-nav" aria-label="Seller portal">
+            <A href="/seller">"Dashboard"</A>
+            <A href="/seller/products">"Products"</A>
+            <A href="/seller/products/new">"New product"</A>
+            <A href="/seller/orders">"Orders"</A>
+        </nav>
+    }
+}
+
+#[component]
+pub fn SellerDashboardRoute() -> impl IntoView {
+    let dashboard = Resource::new(|| (), |_| load_dashboard());
+    view! {
+        <Title text="Seller portal"/>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match dashboard.await {
+                    Ok(d) => view! { <DashboardView d/> }.into_any(),
+                    Err(e) => sign_in_first(e),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// Revenue per day as bars and orders as dots, drawn as SVG on the server (no script, no
+/// chart library, readable without JavaScript).
+#[component]
+fn SalesChart(d: Dashboard) -> impl IntoView {
+    let (w, h, pad) = (720.0_f64, 220.0_f64, 28.0_f64);
+    let n = d.days.len().max(1) as f64;
+    let max_revenue = d.days.iter().map(|x| x.revenue).max().unwrap_or(0).max(1) as f64;
+    let max_orders = d.days.iter().map(|x| x.orders).max().unwrap_or(0).max(1) as f64;
+    let slot = (w - 2.0 * pad) / n;
+    let bars: Vec<AnyView> = d
+        .days
+        .iter()
+        .enumerate()
+        .map(|(i, day)| {
+            let bh = (h - 2.0 * pad) * day.revenue as f64 / max_revenue;
+            let x = pad + slot * i as f64 + slot * 0.15;
+            let oy = h - pad - (h - 2.0 * pad) * day.orders as f64 / max_orders;
+            let label = format!(
+                "{}: {} order(s), {}",
+                month_day(day.day),
+                day.orders,
+                shop::Money::new(day.revenue, shop::Currency::USD)
+            );
+            view! {
+                <g>
+                    <title>{label}</title>
+                    <rect class="bar" x=format!("{x:.1}") y=format!("{:.1}", h - pad - bh)
+                        width=format!("{:.1}", slot * 0.7) height=format!("{bh:.1}")/>
+                    {(day.orders > 0).then(|| view! {
+                        <circle class="dot" cx=format!("{:.1}", x + slot * 0.35) cy=format!("{oy:.1}") r="3"/>
+                    })}
+                </g>
+            }
+            .into_any()
+        })
+        .collect();
+    let first = d.days.first().map(|x| month_day(x.day)).unwrap_or_default();
+    let last = d.days.last().map(|x| month_day(x.day)).unwrap_or_default();
+    let total_revenue: i64 = d.days.iter().map(|x| x.revenue).sum();
+    let total_orders: i64 = d.days.iter().map(|x| x.orders).sum();
+    let summary = format!(
+        "Last {} days: {} order(s), {} revenue",
+        d.days.len(),
+        total_orders,
+        shop::Money::new(total_revenue, shop::Currency::USD)
+    );
+    view! {
+        <figure class="sales-chart">
+            <svg viewBox=format!("0 0 {w} {h}") role="img" aria-label=summary.clone() data-testid="sales-chart">
+                <line class="axis" x1=pad y1=h - pad x2=w - pad y2=h - pad/>
+                {bars}
+                <text x=pad y=h - 8.0>{first}</text>
+                <text x=w - pad y=h - 8.0 text-anchor="end">{last}</text>
+                <text x=pad y=16.0>{format!("max {}", shop::Money::new(max_revenue as i64, shop::Currency::USD))}</text>
+            </svg>
+            <figcaption data-testid="sales-summary">{summary}</figcaption>
+        </figure>
+    }
+}
+
+#[component]
+fn DashboardView(d: Dashboard) -> impl IntoView {
+    let low: Vec<AnyView> = d
+        .low_stock
+        .iter()
+        .map(|l| {
+            let (href, title) = (
+                format!("/seller/products/{}", l.product_id),
+                l.title.clone(),
+            );
+            view! {
+                <li data-testid="low-stock">
+                    <A href=href>{title}</A>
+                    {format!(" ({}): {} left", l.sku, l.available)}
+                </li>
+            }
+            .into_any()
+        })
+        .collect();
+    let empty = low.is_empty();
+    view! {
+        <section class="portal">
+            <h1>"Seller portal"</h1>
+            <PortalNav/>
+            <h2>"Orders and revenue"</h2>
+            <SalesChart d=d.clone()/>
+            <h2>"Low stock"</h2>
+            {if empty { view! { <p class="muted">"Every SKU has more than 5 units."</p> }.into_any() } else {
+                view! { <ul>{low}</ul> }.into_any()
+            }}
+        </section>
+    }
+}
+
+#[component]
+pub fn SellerProductsRoute() -> impl IntoView {
+    let query = use_query_map();
+    let products = Resource::new(
+        move || {
+            let q = query.read();
+            (q.get("q"), q.get("page"))
+        },
+        |(q, page)| load_products(q, page),
+    );
+    let text = move || query.read().get("q").unwrap_or_default();
+    view! {
+        <Title text="Your products"/>
+        <section class="portal">
+            <h1>"Your products"</h1>
+            <PortalNav/>
+            <form method="get" action="/seller/products" class="coupon-form" role="search">
+                <label>"Title or SKU" <input name="q" value=text maxlength="100"/></label>
+                <button type="submit" class="secondary">"Search"</button>
+            </form>
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match products.await {
+                        Ok(page) => view! { <ProductTable page/> }.into_any(),
+                        Err(e) => sign_in_first(e),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn ProductTable(page: ProductsPage) -> impl IntoView {
+    let pages = (page.total + page.per_page - 1) / page.per_page;
+    let rows: Vec<AnyView> = page
+        .products
+        .iter()
+        .map(|p| {
+            let (href, title) = (format!("/seller/products/{}", p.id), p.title.clone());
+            view! {
+                <tr data-testid="seller-product">
+                    <td><A href=href>{title}</A></td>
+                    <td>{p.price_from.to_string()}</td>
+                    <td>{p.variants}</td>
+                    <td>{p.available}</td>
+                    <td>{p.pictures}</td>
+                    <td>{utc(p.updated_at)}</td>
+                </tr>
+            }
+            .into_any()
+        })
+        .collect();
+    view! {
+        <p class="muted">{format!("{} product(s); page {} of {}", page.total, page.page, pages.max(1))}</p>
+        <table class="orders-table">
+            <thead><tr><th>"Product"</th><th>"From"</th><th>"Variants"</th><th>"In stock"</th><th>"Pictures"</th><th>"Changed"</th></tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
+        <p class="row">
+            {(page.page > 1).then(|| view! { <A href=format!("?page={}", page.page - 1)>"Previous"</A> })}
+            {(page.page < pages).then(|| view! { <A href=format!("?page={}", page.page + 1)>"Next"</A> })}
+        </p>
+    }
+}
+
+#[component]
+pub fn SellerProductRoute() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let editor = Resource::new(
+        move || {
+            (
+                params.read().get("id"),
+                query.read().get("saved"),
+                query.read().get("stock"),
+                query.read().get("image"),
+            )
+        },
+        |(id, ..)| load_product(id),
+    );
+    let notice = move || {
+        let q = query.read();
+        if q.get("saved").is_some() {
+            Some("Saved. Shoppers see the change within a second.".to_string())
+        } else if let Some(s) = q.get("stock") {
+            Some(match s.as_str() {
+                "saved" => "Stock updated.".to_string(),
+                "reason" => "Say why the stock changes.".to_string(),
+                _ => "Stock is a whole number from 0 to 1,000,000.".to_string(),
+            })
+        } else {
+            q.get("image").map(|i| match i.as_str() {
+                "live" => "Picture added.".to_string(),
+                "needs_review" => {
+                    "Picture uploaded; its quality needs your review before shoppers see it."
+                        .to_string()
+                }
+                "approved" => "Picture approved.".to_string(),
+                "removed" => "Picture removed.".to_string(),
+                _ => format!("Picture refused: {}", q.get("reason").unwrap_or_default()),
+            })
+        }
+    };
+    view! {
+        <Title text="Product"/>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match editor.await {
+                    Ok(e) => view! { <EditorView e notice=notice()/> }.into_any(),
+                    Err(e) => sign_in_first(e),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn FieldError(errors: ReadSignal<FieldErrors>, field: &'static str) -> impl IntoView {
+    move || {
+        errors.with(|e| {
+            e.get(field).map(|m| {
+                view! { <span class="field-error" role="alert" data-field=field>{m.to_owned()}</span> }
+            })
+        })
+    }
+}
+
+#[component]
+fn EditorView(e: ProductEditor, notice: Option<String>) -> impl IntoView {
+    use shop::portal::format_variant_lines;
+    let save = ServerAction::<SaveProduct>::new();
+    let (errors, set_errors) = signal(FieldErrors::default());
+    let draft = RwSignal::new(e.draft.clone());
+    Effect::new(move |_| {
+        if let Some(Ok(outcome)) = save.value().get()
+            && outcome.saved.is_none()
+        {
+            set_errors.set(outcome.errors.clone());
+            draft.set(outcome.draft.clone());
+        }
+    });
+    let variant_errors = move || {
+        errors.with(|e| {
+            e.0.iter()
+                .filter(|(f, _)| f.starts_with("variants"))
+                .map(|(f, m)| {
+                    let line = f
+                        .split('.')
+                        .nth(1)
+                        .and_then(|n| n.parse::<usize>().ok())
+                        .map(|n| format!("Line {}: ", n + 1))
+                        .unwrap_or_default();
+                    view! { <li class="field-error" role="alert">{format!("{line}{m}")}</li> }
+                })
+                .collect_view()
+        })
+    };
+    let id = e.id.map(|i| i.to_string()).unwrap_or_default();
+    let heading = if e.id.is_some() {
+        "Edit product"
+    } else {
+        "New product"
+    };
+    let categories = e.categories.clone();
+    let stock_rows: Vec<AnyView> = e
+        .stock
+        .iter()
+        .map(|s| {
+            let action = ServerAction::<SetStock>::new();
+            let (product, sku, warehouse) = (id.clone(), s.sku.clone(), s.warehouse.clone());
+            let available = s.available;
+            view! {
+                <tr data-testid="stock-row" data-sku=s.sku.clone()>
+                    <td>{s.sku.clone()}</td>
+                    <td>{s.warehouse.clone()}</td>
+                    <td>{format!("{} held, {} sold", s.held, s.committed)}</td>
+                    <td>
+                        <ActionForm action attr:class="row">
+                            <CsrfField/>
+                            <input type="hidden" name="product" value=product/>
+                            <input type="hidden" name="sku" value=sku/>
+                            <input type="hidden" name="warehouse" value=warehouse/>
+                            <label>"Available" <input type="number" name="available" min="0" max="1000000" value=available required/></label>
+                            <label>"Reason" <input name="reason" required maxlength="200" placeholder="delivery received"/></label>
+                            <button type="submit" class="secondary">"Set stock"</button>
+                        </ActionForm>
+                    </td>
+                </tr>
+            }
+            .into_any()
+        })
+        .collect();
+    let movements: Vec<AnyView> = e
+        .movements
+        .iter()
+        .map(|m| {
+            view! {
+                <tr data-testid="movement">
+                    <td>{utc(m.at)}</td>
+                    <td>{m.sku.clone()}</td>
+                    <td>{m.warehouse.clone()}</td>
+                    <td>{m.reason.clone()}</td>
+                    <td>{format!("{:+}", m.available)}</td>
+                    <td>{m.reference.clone()}</td>
+                </tr>
+            }
+            .into_any()
+        })
+        .collect();
+    let images: Vec<AnyView> = e
+        .images
+        .iter()
+        .map(|img| {
+            let change = ServerAction::<ChangeImage>::new();
+            let remove = ServerAction::<ChangeImage>::new();
+            let status = img.status.as_str();
+            let (p1, p2, i1, i2) = (id.clone(), id.clone(), img.id.to_string(), img.id.to_string());
+            let reasons = img.quality.reasons.join("; ");
+            let replace_action = format!(
+                "/api/v1/seller/products/{id}/images?return_to=/seller/products/{id}&replaces={}",
+                img.id
+            );
+            view! {
+                <li class="portal-image" data-testid="portal-image" data-status=status>
+                    <img src=img.picture.src(shop::assets::ImageVariant::Thumb) width="80" height="80" alt=img.alt.clone()/>
+                    <span>{status.replace('_', " ")}</span>
+                    <span class="muted">{reasons}</span>
+                    {(status == "needs_review" || status == "removed").then(move || view! {
+                        <ActionForm action=change>
+                            <CsrfField/>
+                            <input type="hidden" name="product" value=p1/>
+                            <input type="hidden" name="image" value=i1/>
+                            <input type="hidden" name="change" value="approve"/>
+                            <button type="submit" class="secondary">"Show it"</button>
+                        </ActionForm>
+                    })}
+                    <form method="post" enctype="multipart/form-data" action=replace_action class="row">
+                        <label>"Replace with" <input type="file" name="image" accept="image/jpeg,image/png,image/webp" required/></label>
+                        <button type="submit" class="link">"Upload replacement"</button>
+                    </form>
+                    {(status == "live" || status == "needs_review").then(move || view! {
+                        <ActionForm action=remove>
+                            <CsrfField/>
+                            <input type="hidden" name="product" value=p2/>
+                            <input type="hidden" name="image" value=i2/>
+                            <input type="hidden" name="change" value="remove"/>
+                            <button type="submit" class="link">"Remove"</button>
+                        </ActionForm>
+                    })}
+                </li>
+            }
+            .into_any()
+        })
+        .collect();
+    let upload_action =
+        e.id.map(|i| format!("/api/v1/seller/products/{i}/images?return_to=/seller/products/{i}"));
+    view! {
+        <section class="portal">
+            <h1>{heading}</h1>
+            <PortalNav/>
+            {notice.map(|n| view! { <p class="notice" role="status" data-testid="portal-notice">{n}</p> })}
+            {e.slug.clone().map(move |slug| view! { <p><A href=format!("/p/{slug}")>"View in the shop"</A></p> })}
+            <FieldError errors field="product"/>
+            <ActionForm action=save attr:class="stacked-form product-form">
+                <CsrfField/>
+                <input type="hidden" name="id" value=id.clone()/>
+                <label>"Title" <input name="title" required maxlength="200" prop:value=move || draft.with(|d| d.title.clone())/></label>
+                <FieldError errors field="title"/>
+                <label>"Description" <textarea name="description" required maxlength="5000" rows="5" prop:value=move || draft.with(|d| d.description.clone())>{e.draft.description.clone()}</textarea></label>
+                <FieldError errors field="description"/>
+                <label>"Brand" <input name="brand" maxlength="80" prop:value=move || draft.with(|d| d.brand.clone())/></label>
+                <FieldError errors field="brand"/>
+                <label>"Category"
+                    <select name="category" required>
+                        <option value="">"Choose…"</option>
+                        {categories.into_iter().map(|c| {
+                            let value = c.id.to_string();
+                            let selected = value == e.draft.category;
+                            view! { <option value=value selected=selected>{c.label}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+                <FieldError errors field="category"/>
+                <label>
+                    "Variants, one per line: SKU | price | options"
+                    <textarea name="variants" rows="4" placeholder="LAMP-01 | 49.00 | Color: Brass"
+                        prop:value=move || draft.with(|d| format_variant_lines(&d.variants))>
+                        {format_variant_lines(&e.draft.variants)}
+                    </textarea>
+                </label>
+                <FieldError errors field="variants"/>
+                <ul class="field-errors">{variant_errors}</ul>
+                <button type="submit">"Save product"</button>
+            </ActionForm>
+            {e.id.map(move |_| view! {
+                <h2>"Stock"</h2>
+                <table class="orders-table"><tbody>{stock_rows}</tbody></table>
+                <h2>"Pictures"</h2>
+                <ul class="portal-images">{images}</ul>
+                <form method="post" enctype="multipart/form-data" action=upload_action.clone() class="stacked-form">
+                    <label>"Picture (JPEG, PNG or WebP, up to 10 MB)" <input type="file" name="image" accept="image/jpeg,image/png,image/webp" required/></label>
+                    <label>"Description for screen readers" <input name="alt" maxlength="200"/></label>
+                    <button type="submit" class="secondary">"Upload picture"</button>
+                </form>
+                <h2>"Stock history"</h2>
+                <table class="orders-table">
+                    <thead><tr><th>"When"</th><th>"SKU"</th><th>"Warehouse"</th><th>"Why"</th><th>"Change"</th><th>"Note"</th></tr></thead>
+                    <tbody>{movements}</tbody>
+                </table>
+            })}
+        </section>
+    }
+}
+
+#[component]
+pub fn SellerOrdersRoute() -> impl IntoView {
+    let query = use_query_map();
+    let orders = Resource::new(move || query.read().get("page"), load_seller_orders);
+    view! {
+        <Title text="Your orders"/>
+        <section class="portal">
+            <h1>"Orders with your items"</h1>
+            <PortalNav/>
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match orders.await {
+                        Ok(page) => {
+                            let pages = (page.total + page.per_page - 1) / page.per_page;
+                            let rows: Vec<AnyView> = page.orders.iter().map(|o| view! {
+                                <tr data-testid="seller-order">
+                                    <td>{o.id.to_string()}</td>
+                                    <td>{utc(o.created_at)}</td>
+                                    <td>{o.status.label()}</td>
+                                    <td>{o.items}</td>
+                                    <td>{o.total.to_string()}</td>
+                                </tr>
+                            }.into_any()).collect();
+                            view! {
+                                <p class="muted">{format!("{} order(s); page {} of {}", page.total, page.page, pages.max(1))}</p>
+                                <table class="orders-table">
+                                    <thead><tr><th>"Order"</th><th>"Placed"</th><th>"Status"</th><th>"Your items"</th><th>"Your revenue"</th></tr></thead>
+                                    <tbody>{rows}</tbody>
+                                </table>
+                                <p class="row">
+                                    {(page.page > 1).then(|| view! { <A href=format!("?page={}", page.page - 1)>"Newer"</A> })}
+                                    {(page.page < pages).then(|| view! { <A href=format!("?page={}", page.page + 1)>"Older"</A> })}
+                                </p>
+                            }.into_any()
+                        }
+                        Err(e) => sign_in_first(e),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}

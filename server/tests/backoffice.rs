@@ -1,0 +1,478 @@
+//! The seller portal's API and the admin's refunds, over HTTP and against the services: a
+//! seller's product, stock and orders are reachable by that seller only; refunds are
+//! idempotent against the gateway and put nothing back on sale before an inspection.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{TestApp, spawn_app};
+use reqwest::Method;
+use serde_json::{Value, json};
+use shop::accounts::Role;
+use shop::orders::OrderId;
+use shop::orders::refunds::RefundScope;
+use std::time::Duration;
+
+const PASSWORD: &str = "correct horse battery";
+
+async fn sellers(app: &TestApp) -> (String, String) {
+    let slugs: Vec<String> = sqlx::query_scalar("SELECT slug FROM sellers ORDER BY id LIMIT 2")
+        .fetch_all(app.scratch.db.pool())
+        .await
+        .unwrap();
+    (slugs[0].clone(), slugs[1].clone())
+}
+
+/// Signs an account of `role` in; returns its session cookie.
+async fn session(app: &TestApp, email: &str, role: Role, seller: Option<&str>) -> String {
+    app.state
+        .services
+        .users
+        .create(email, PASSWORD, role, seller)
+        .await
+        .unwrap();
+    let response = app
+        .client
+        .post(app.url("/api/v1/session"))
+        .json(&json!({ "email": email, "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("emporium_session="))
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+async fn call(
+    app: &TestApp,
+    cookie: Option<&str>,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = app.client.request(method, app.url(path));
+    if let Some(cookie) = cookie {
+        request = request
+            .header("Cookie", cookie)
+            .header("Sec-Fetch-Site", "same-origin");
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn a_category(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT id FROM categories WHERE depth = 0 ORDER BY id LIMIT 1")
+        .fetch_one(app.scratch.db.pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seller_manages_their_own_catalog_and_nobody_else_can() {
+    let app = spawn_app().await;
+    let (a, b) = sellers(&app).await;
+    let seller_a = session(&app, "a@example.com", Role::Seller, Some(&a)).await;
+    let seller_b = session(&app, "b@example.com", Role::Seller, Some(&b)).await;
+    let shopper = session(&app, "s@example.com", Role::Shopper, None).await;
+    let category = a_category(&app).await;
+    let product = json!({
+        "title": "Brass reading lamp",
+        "description": "A small brass lamp with a linen shade.",
+        "brand": "Lumen",
+        "category_id": category,
+        "variants": [
+            { "sku": "LUMEN-LAMP-1", "price": "49.00", "options": [["Finish", "Brass"]] },
+            { "sku": "LUMEN-LAMP-2", "price": "54.00", "options": [["Finish", "Black"]] }
+        ]
+    });
+    // Field by field refusals, nothing written.
+    let mut bad = product.clone();
+    bad["title"] = json!("");
+    bad["variants"][1]["price"] = json!("-3");
+    bad["variants"][0]["sku"] = json!("WANDS-13-QUEEN");
+    let (status, body) = call(
+        &app,
+        Some(&seller_a),
+        Method::POST,
+        "/api/v1/seller/products",
+        Some(bad),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    let message = body["message"].as_str().unwrap();
+    for field in ["title", "variants.0.sku", "variants.1.price"] {
+        assert!(message.contains(field), "{field} in {message}");
+    }
+    assert!(message.contains("Another product already uses this SKU"));
+
+    let (status, body) = call(
+        &app,
+        Some(&seller_a),
+        Method::POST,
+        "/api/v1/seller/products",
+        Some(product.clone()),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_i64().unwrap();
+    let path = format!("/api/v1/seller/products/{id}");
+    let stock = "/api/v1/seller/stock/LUMEN-LAMP-1";
+    let set = json!({ "available": 7, "reason": "first delivery" });
+    // Who may touch it: (guest, shopper, seller B) are refused; seller A is not.
+    for (who, cookie, want) in [
+        ("guest", None, 401),
+        ("shopper", Some(shopper.as_str()), 403),
+        ("seller B", Some(seller_b.as_str()), 404),
+    ] {
+        assert_eq!(
+            call(&app, cookie, Method::GET, &path, None).await.0,
+            want,
+            "{who} reads"
+        );
+        assert_eq!(
+            call(&app, cookie, Method::PUT, &path, Some(product.clone()))
+                .await
+                .0,
+            want,
+            "{who} edits"
+        );
+        assert_eq!(
+            call(&app, cookie, Method::PUT, stock, Some(set.clone()))
+                .await
+                .0,
+            want,
+            "{who} sets stock"
+        );
+    }
+    let (status, _) = call(
+        &app,
+        Some(&seller_a),
+        Method::PUT,
+        stock,
+        Some(json!({ "available": 7, "reason": " " })),
+    )
+    .await;
+    assert_eq!(status, 422, "a stock change needs a reason");
+    assert_eq!(
+        call(&app, Some(&seller_a), Method::PUT, stock, Some(set))
+            .await
+            .0,
+        204
+    );
+    let (status, body) = call(&app, Some(&seller_a), Method::GET, &path, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["product"]["title"], "Brass reading lamp");
+    assert_eq!(body["stock"][0]["available"], 7);
+    let reason: String = sqlx::query_scalar(
+        "SELECT reference FROM stock_movements m JOIN variants v ON v.id = m.variant_id \
+         WHERE v.sku = 'LUMEN-LAMP-1' ORDER BY m.id DESC LIMIT 1",
+    )
+    .fetch_one(app.scratch.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        reason, "seller: first delivery",
+        "the audit trail keeps the reason"
+    );
+    // Seller B's list does not show it; A's does, found by SKU.
+    let (_, listed) = call(
+        &app,
+        Some(&seller_b),
+        Method::GET,
+        "/api/v1/seller/products?q=LUMEN",
+        None,
+    )
+    .await;
+    assert_eq!(listed["total"], 0);
+    let (_, listed) = call(
+        &app,
+        Some(&seller_a),
+        Method::GET,
+        "/api/v1/seller/products?q=lumen-lamp",
+        None,
+    )
+    .await;
+    assert_eq!(listed["total"], 1);
+    // Shoppers find it by search within moments, in stock.
+    let mut found = Value::Null;
+    for _ in 0..50 {
+        let (_, hits) = app
+            .get_json("/api/v1/search?q=brass%20reading%20lamp")
+            .await;
+        if hits["hits"]
+            .as_array()
+            .is_some_and(|h| h.iter().any(|h| h["title"] == "Brass reading lamp"))
+        {
+            found = hits;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let hit = found["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["title"] == "Brass reading lamp")
+        .unwrap();
+    assert_eq!(hit["available"], 7, "live stock: {hit}");
+    // An edit keeps its identity: same id, new title.
+    let mut edited = product.clone();
+    edited["title"] = json!("Brass reading lamp, large");
+    let (status, body) = call(&app, Some(&seller_a), Method::PUT, &path, Some(edited)).await;
+    assert_eq!((status, body["id"].as_i64()), (200, Some(id)));
+}
+
+async fn place_order(app: &TestApp, lines: &[(&str, i64)]) -> String {
+    let (_, cart) = app
+        .send_json(Method::POST, "/api/v1/carts", None, &json!({}))
+        .await;
+    let cart = serde_json::from_str::<Value>(&cart).unwrap()["cart_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (sku, q) in lines {
+        let (status, body) = app
+            .send_json(
+                Method::PUT,
+                &format!("/api/v1/carts/{cart}/lines/{sku}"),
+                None,
+                &json!({ "quantity": q }),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, body) = app
+        .send_json(
+            Method::POST,
+            "/api/v1/checkouts",
+            Some(&format!("refund-test-{cart}")),
+            &json!({
+                "cart_id": cart, "email": "buyer@example.com",
+                "shipping_address": { "name": "Ana", "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US" },
+                "payment": { "card_number": "4242424242424242" }
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    serde_json::from_str::<Value>(&body).unwrap()["order_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn available(app: &TestApp, sku: &str) -> (i64, i64) {
+    sqlx::query_as(
+        "SELECT CAST(SUM(available) AS BIGINT), CAST(SUM(committed) AS BIGINT) FROM stock_levels s \
+         JOIN variants v ON v.id = s.variant_id WHERE v.sku = $1",
+    )
+    .bind(sku)
+    .fetch_one(app.scratch.db.pool())
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refunds_are_idempotent_per_line_and_restock_only_after_inspection() {
+    let app = spawn_app().await;
+    let refunds = &app.state.services.refunds;
+    let order = place_order(&app, &[("WANDS-13-QUEEN", 2), ("WANDS-13-TWIN", 1)]).await;
+    let id = OrderId::parse(&order).unwrap();
+    // The admin finds it by its number (underscore and all) or by part of the e-mail; the
+    // underscore is literal (every order number has one).
+    for q in [order.as_str(), "BUYER@example", "_"] {
+        let filter = shop::orders::OrderFilter {
+            query: Some(q.to_owned()),
+            ..Default::default()
+        };
+        let (found, total) = app
+            .state
+            .services
+            .orders
+            .list(&filter, 1, 10)
+            .await
+            .unwrap();
+        assert_eq!((total, found.len()), (1, 1), "{q}");
+    }
+    let filter = shop::orders::OrderFilter {
+        query: Some("ord%".to_owned()),
+        ..Default::default()
+    };
+    assert_eq!(
+        app.state
+            .services
+            .orders
+            .list(&filter, 1, 10)
+            .await
+            .unwrap()
+            .1,
+        0,
+        "% is literal"
+    );
+    let before = available(&app, "WANDS-13-QUEEN").await;
+    // One unit of the first line; the same form twice is one refund.
+    let first = refunds
+        .refund(
+            &id,
+            &RefundScope::Lines(vec![(0, 1)]),
+            "form-key-0001",
+            "damaged box",
+            None,
+        )
+        .await
+        .unwrap();
+    let again = refunds
+        .refund(
+            &id,
+            &RefundScope::Lines(vec![(0, 1)]),
+            "form-key-0001",
+            "damaged box",
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(first, again);
+    assert_eq!(first.status, "succeeded");
+    // More than is left is refused, with nothing written.
+    assert!(
+        refunds
+            .refund(
+                &id,
+                &RefundScope::Lines(vec![(0, 2)]),
+                "form-key-0002",
+                "x",
+                None
+            )
+            .await
+            .is_err()
+    );
+    assert!(
+        refunds
+            .refund(
+                &id,
+                &RefundScope::Lines(vec![(9, 1)]),
+                "form-key-0003",
+                "x",
+                None
+            )
+            .await
+            .is_err()
+    );
+    // The rest, in full.
+    let rest = refunds
+        .refund(
+            &id,
+            &RefundScope::Full,
+            "form-key-0004",
+            "customer request",
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(rest.status, "succeeded");
+    let order_row = app.state.services.orders.get(&id).await.unwrap();
+    assert_eq!(order_row.status, shop::orders::OrderStatus::Refunded);
+    assert_eq!(
+        first.amount.amount + rest.amount.amount,
+        order_row.total.amount,
+        "exactly the charge, no more"
+    );
+    assert!(
+        refunds
+            .refund(&id, &RefundScope::Full, "form-key-0005", "again", None)
+            .await
+            .is_err()
+    );
+    let ledger = app.ledger().await;
+    let refunded: i64 = ledger["refunds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["amount"].as_i64().unwrap())
+        .sum();
+    assert_eq!(
+        refunded, order_row.total.amount,
+        "the gateway refunded each unit once"
+    );
+    // Nothing is back on sale until someone looks at it.
+    assert_eq!(available(&app, "WANDS-13-QUEEN").await, before);
+    let items = refunds.returned(10).await.unwrap();
+    assert_eq!(items.len(), 3, "{items:?}");
+    let queen: Vec<_> = items.iter().filter(|i| i.sku == "WANDS-13-QUEEN").collect();
+    assert!(refunds.inspect(queen[0].id, true, None).await.unwrap());
+    assert!(
+        !refunds.inspect(queen[0].id, true, None).await.unwrap(),
+        "inspected once"
+    );
+    assert!(refunds.inspect(queen[1].id, false, None).await.unwrap());
+    let after = available(&app, "WANDS-13-QUEEN").await;
+    assert_eq!(after.0, before.0 + 1, "one resellable unit is back");
+    assert_eq!(after.1, before.1 - 1, "and no longer counted as sold");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn back_office_pages_and_actions_are_for_their_roles_only() {
+    let app = spawn_app().await;
+    let (a, _) = sellers(&app).await;
+    let shopper = session(&app, "s@example.com", Role::Shopper, None).await;
+    let seller = session(&app, "a@example.com", Role::Seller, Some(&a)).await;
+    let admin = session(&app, "root@example.com", Role::Admin, None).await;
+    let page = |cookie: Option<String>, path: &'static str| {
+        let app = &app;
+        async move {
+            let mut r = app.client.get(app.url(path));
+            if let Some(c) = cookie {
+                r = r.header("Cookie", c);
+            }
+            let response = r.send().await.unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    let (_, html) = page(None, "/admin").await;
+    assert!(html.contains("with an admin account"));
+    let (status, _) = page(Some(shopper.clone()), "/admin").await;
+    assert_eq!(status, 403);
+    let (status, _) = page(Some(seller.clone()), "/admin/orders").await;
+    assert_eq!(status, 403);
+    let (status, html) = page(Some(admin.clone()), "/admin").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("data-testid=\"health-status\""));
+    let (status, _) = page(Some(shopper.clone()), "/seller").await;
+    assert_eq!(status, 403);
+    let (status, _) = page(Some(admin.clone()), "/seller/products").await;
+    assert_eq!(status, 403, "admins do not act as sellers");
+    let (status, html) = page(Some(seller.clone()), "/seller").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("data-testid=\"sales-chart\""));
+    // A shopper posting the admin's refund form is refused, and nothing is refunded.
+    let order = place_order(&app, &[("WANDS-13-TWIN", 1)]).await;
+    let response = app
+        .client
+        .post(app.url("/rpc/admin/refund"))
+        .header("Cookie", &shopper)
+        .header("Sec-Fetch-Site", "same-origin")
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(format!("order={order}&key=attacker-key-01&reason=x"))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_client_error() || response.status().is_server_error());
+    let refunds: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM refunds")
+        .fetch_one(app.scratch.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(refunds, 0);
+}
