@@ -362,7 +362,9 @@ fn forbidden_or(error: AppError) -> AnyView {
 #[component]
 pub fn AdminRoute() -> impl IntoView {
     let query = use_query_map();
-    let overview = Resource::new(move || query.read().get("r"), |_| load_overview());
+    let location = leptos_router::hooks::use_location();
+    // Every action on this page ends in a redirect back here with a new query string.
+    let overview = Resource::new(move || location.search.get(), |_| load_overview());
     let notice = move || {
         let q = query.read();
         if q.get("replayed").as_deref() == Some("1") {
