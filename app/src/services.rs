@@ -38,8 +38,8 @@ pub struct Services {
 
 /// The request's services. Missing services are a wiring bug, reported once and shown to
 /// the shopper as an internal error.
-pub fn services() -> Result<Services, AppError> {
-    use_context::<Services>().ok_or_else(|| {
+pub fn services() -> Result<Arc<Services>, AppError> {
+    use_context::<Arc<Services>>().ok_or_else(|| {
         tracing::error!("Services were not provided to the Leptos context");
         AppError::Internal
     })

@@ -109,6 +109,9 @@ fn routes() -> Vec<leptos_axum::AxumRouteListing> {
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
     let routes = routes();
+    let web_state = web::WebState::of(&state);
+    // Shared, not copied, into every request's context (a `Services` clone is dozens of
+    // reference counts and cache handles).
     let services = state.services.clone();
     let provide = move || provide_context(services.clone());
     let options = state.leptos_options.clone();
@@ -147,11 +150,11 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn(web::rpc_error_status))
         .layer(from_fn(web::csrf))
         .layer(from_fn(web::limit_rpc_body))
-        .layer(from_fn_with_state(state.clone(), web::session))
-        .layer(from_fn_with_state(state.clone(), web::rate_limit))
+        .layer(from_fn_with_state(web_state.clone(), web::session))
+        .layer(from_fn_with_state(web_state.clone(), web::rate_limit))
         // Security headers on every answer, refusals included; inside compression, because
         // it reads each page's nonce from the rendered HTML.
-        .layer(from_fn_with_state(state.clone(), web::security_headers))
+        .layer(from_fn_with_state(web_state, web::security_headers))
         // Pages and JSON are compressed per response; the site's large files are served
         // precompressed (xtask writes .br/.gz beside them), and wasm is never compressed on
         // the fly: a megabyte of brotli per request would cost more than it saves.

@@ -25,7 +25,8 @@ use std::time::Duration;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: Db,
-    pub services: Services,
+    /// Behind an `Arc`: every handler's `State` extractor clones the state per request.
+    pub services: Arc<Services>,
     pub clock: Arc<dyn Clock>,
     pub settings: Arc<Settings>,
     /// Per-address rate limits, unless the settings turn them off.
@@ -64,7 +65,7 @@ impl AppState {
         store.spawn_prober(Duration::from_millis(settings.asset_probe_ms));
         let assets = Assets::new(db.clone(), store);
         Ok(Self {
-            services: Services {
+            services: Arc::new(Services {
                 recommender: Recommender::new(db.clone(), catalog.clone(), search.clone()),
                 search,
                 assets,
@@ -103,7 +104,7 @@ impl AppState {
                 orders: Orders::new(db.clone()),
                 catalog,
                 clock: clock.clone(),
-            },
+            }),
             leptos_options,
             db,
             clock,

@@ -58,14 +58,18 @@ fn client_address(request: &Request, trust_forwarded_for: bool) -> Option<IpAddr
 
 /// Resolves the session cookie into a `Visit` extension. A cookie naming no live session is
 /// dropped from the browser.
-pub async fn session(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub async fn session(
+    State(state): State<Arc<WebState>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let address = client_address(&request, state.settings.trust_forwarded_for)
         .map(|ip| ip.to_string())
         .unwrap_or_else(|| "unknown".into());
     let token = cookie(request.headers(), SESSION_COOKIE).and_then(SessionToken::parse);
     let presented = cookie(request.headers(), SESSION_COOKIE).is_some();
     let viewer = match &token {
-        Some(token) => match state.services.sessions.resolve(token).await {
+        Some(token) => match state.sessions.resolve(token).await {
             Ok(viewer) => viewer,
             Err(e) => {
                 tracing::error!(error = %e, "session lookup failed; treating as signed out");
@@ -371,7 +375,11 @@ impl RateLimits {
 }
 
 /// Answers 429 with `Retry-After` when the client's address is over its class's limit.
-pub async fn rate_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn rate_limit(
+    State(state): State<Arc<WebState>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let Some(limits) = state.rate_limits.as_deref() else {
         return next.run(request).await;
     };
@@ -400,7 +408,7 @@ pub async fn rate_limit(State(state): State<AppState>, request: Request, next: N
 /// their inline scripts carry; everything else one that allows nothing. Runs inside the
 /// compression layer, so it reads the page as rendered.
 pub async fn security_headers(
-    State(state): State<AppState>,
+    State(state): State<Arc<WebState>>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -476,6 +484,26 @@ pub fn page_policy(nonce: Option<&str>) -> String {
          img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; \
          base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )
+}
+
+/// What the layers need, behind one `Arc`: axum clones a layer's state for every request, and
+/// the whole `AppState` (with its caches' handles) costs far more to clone than a request to
+/// `/healthz` costs to answer (it cut that route's throughput eightfold).
+#[derive(Debug)]
+pub struct WebState {
+    pub settings: Arc<crate::config::Settings>,
+    pub rate_limits: Option<Arc<RateLimits>>,
+    pub sessions: shop::accounts::Sessions,
+}
+
+impl WebState {
+    pub fn of(state: &AppState) -> Arc<Self> {
+        Arc::new(Self {
+            settings: state.settings.clone(),
+            rate_limits: state.rate_limits.clone(),
+            sessions: state.services.sessions.clone(),
+        })
+    }
 }
 
 /// Keeps the state's rate limiters alive beside the settings.
