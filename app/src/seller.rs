@@ -238,10 +238,18 @@ pub async fn change_image(product: String, image: String, change: String) -> Res
     let done = match change.as_str() {
         "approve" => services.assets.approve(seller, product, image).await,
         "remove" => services.assets.remove(seller, product, image).await,
+        "first" => services.assets.move_first(seller, product, image).await,
         _ => return Err(AppError::BadRequest("Unknown change.".into())),
     };
     match done {
-        Ok(_) => crate::session::redirect(&format!("/seller/products/{product}?image={change}d")),
+        Ok(_) => {
+            let outcome = match change.as_str() {
+                "approve" => "approved",
+                "remove" => "removed",
+                _ => "first",
+            };
+            crate::session::redirect(&format!("/seller/products/{product}?image={outcome}"))
+        }
         Err(shop::assets::AssetError::NotFound) => return Err(not_found()),
         Err(e) => {
             tracing::warn!(error = %e, "picture change failed");
@@ -514,6 +522,7 @@ pub fn SellerProductRoute() -> impl IntoView {
                         .to_string()
                 }
                 "approved" => "Picture approved.".to_string(),
+                "first" => "That picture is now the main one.".to_string(),
                 "removed" => "Picture removed.".to_string(),
                 _ => format!("Picture refused: {}", q.get("reason").unwrap_or_default()),
             })
@@ -625,11 +634,17 @@ fn EditorView(e: ProductEditor, notice: Option<String>) -> impl IntoView {
             .into_any()
         })
         .collect();
+    let first_live = e.images.iter().position(|i| i.status.as_str() == "live");
     let images: Vec<AnyView> = e
         .images
         .iter()
-        .map(|img| {
+        .enumerate()
+        .map(|(position, img)| {
+            // Only a live picture behind the first live one can become the main picture.
+            let position = usize::from(first_live.is_some_and(|f| position > f));
             let change = ServerAction::<ChangeImage>::new();
+            let first = ServerAction::<ChangeImage>::new();
+            let (p3, i3) = (id.clone(), img.id.to_string());
             let remove = ServerAction::<ChangeImage>::new();
             let status = img.status.as_str();
             let (p1, p2, i1, i2) = (id.clone(), id.clone(), img.id.to_string(), img.id.to_string());
@@ -656,6 +671,15 @@ fn EditorView(e: ProductEditor, notice: Option<String>) -> impl IntoView {
                         <label>"Replace with" <input type="file" name="image" accept="image/jpeg,image/png,image/webp" required/></label>
                         <button type="submit" class="link">"Upload replacement"</button>
                     </form>
+                    {(status == "live" && position > 0).then(move || view! {
+                        <ActionForm action=first>
+                            <CsrfField/>
+                            <input type="hidden" name="product" value=p3/>
+                            <input type="hidden" name="image" value=i3/>
+                            <input type="hidden" name="change" value="first"/>
+                            <button type="submit" class="link">"Make main picture"</button>
+                        </ActionForm>
+                    })}
                     {(status == "live" || status == "needs_review").then(move || view! {
                         <ActionForm action=remove>
                             <CsrfField/>

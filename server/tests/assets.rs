@@ -188,6 +188,47 @@ async fn a_seller_uploads_and_shoppers_see_responsive_pictures() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seller_chooses_the_main_picture_and_only_their_own() {
+    let app = spawn_app().await;
+    let (id, seller_id, seller) = product(&app, BED).await;
+    let key = key_for(&app, &seller).await;
+    let mut ids = Vec::new();
+    for (w, h) in [(1600, 1200), (1400, 1400)] {
+        let photo = images::jpeg(&images::photo(w, h));
+        let (status, image) = upload(&app, Some(&key), &id.to_string(), "bed.jpg", &photo).await;
+        assert_eq!(
+            (status, &image["status"]),
+            (201, &Value::from("live")),
+            "{image}"
+        );
+        ids.push(image["id"].as_i64().unwrap());
+    }
+    let assets = &app.state.services.assets;
+    let order = |pictures: &std::collections::HashMap<ProductId, Vec<shop::assets::Picture>>| {
+        pictures[&id].iter().map(|p| p.width).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        order(&assets.pictures_for(&[id]).await.unwrap()),
+        vec![1600, 1400]
+    );
+    assets.move_first(seller_id, id, ids[1]).await.unwrap();
+    assert_eq!(
+        order(&assets.pictures_for(&[id]).await.unwrap()),
+        vec![1400, 1600]
+    );
+    // Another seller cannot reorder this product's pictures: it is not theirs.
+    let other = SellerId::new(seller_id.get() + 1);
+    assert!(matches!(
+        assets.move_first(other, id, ids[0]).await,
+        Err(shop::assets::AssetError::NotFound)
+    ));
+    assert_eq!(
+        order(&assets.pictures_for(&[id]).await.unwrap()),
+        vec![1400, 1600]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uploads_check_the_key_the_owner_and_the_file() {
     let app = spawn_app().await;
     let (id, seller_id, seller) = product(&app, BED).await;

@@ -407,6 +407,38 @@ impl Assets {
         self.approve(seller, product, image).await
     }
 
+    /// Puts an image first in the product's display order (the main picture); repeating it
+    /// for others gives any order.
+    pub async fn move_first(
+        &self,
+        seller: SellerId,
+        product: ProductId,
+        image: i64,
+    ) -> Result<ProductImage, AssetError> {
+        self.image(seller, product, image).await?;
+        let mut tx = self.db.begin_write().await?;
+        let first: i64 = sqlx::query_scalar(
+            "SELECT CAST(COALESCE(MIN(position), 0) AS BIGINT) FROM product_images \
+             WHERE product_id = $1",
+        )
+        .bind(product.get())
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE product_images SET position = $1, updated_at = $2 \
+             WHERE id = $3 AND product_id = $4",
+        )
+        .bind(first - 1)
+        .bind(now_millis())
+        .bind(image)
+        .bind(product.get())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.forget();
+        self.image(seller, product, image).await
+    }
+
     /// Takes an image off the product's pages. Its bytes stay in the store.
     pub async fn remove(
         &self,
