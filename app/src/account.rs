@@ -40,7 +40,7 @@ async fn start_session(
         .sessions
         .start(viewer.user_id, previous.as_ref())
         .await
-        .map_err(|e| internal("session start", &e))?;
+        .map_err(|e| crate::error::AppError::internal("session start", &e))?;
     set_session_cookie(&token, services.secure_cookies);
     let (cart, merged) = services
         .carts
@@ -59,12 +59,6 @@ async fn start_session(
         redirect(&format!("/cart?merged={}", encode_merge(&merged)));
     }
     Ok(())
-}
-
-#[cfg(feature = "ssr")]
-fn internal(what: &str, e: &dyn std::fmt::Display) -> crate::error::AppError {
-    tracing::error!(error = %e, "{what} failed");
-    crate::error::AppError::Internal
 }
 
 /// The merge report in a query string: `sku~kind~quantity~wanted` per line, joined by `.`.
@@ -135,7 +129,7 @@ pub async fn sign_in(
             ));
             Ok(())
         }
-        Err(e) => Err(internal("sign-in", &e)),
+        Err(e) => Err(crate::error::AppError::internal("sign-in", &e)),
     }
 }
 
@@ -156,7 +150,7 @@ pub async fn sign_up(email: String, password: String) -> Result<(), crate::error
             redirect("/account/sign-up?error=unavailable");
             Ok(())
         }
-        Err(e) => Err(internal("sign-up", &e)),
+        Err(e) => Err(crate::error::AppError::internal("sign-up", &e)),
     }
 }
 
@@ -170,13 +164,13 @@ pub async fn sign_out(everywhere: Option<String>) -> Result<(), crate::error::Ap
             .sessions
             .end_all(viewer.user_id)
             .await
-            .map_err(|e| internal("sign-out everywhere", &e))?;
+            .map_err(|e| crate::error::AppError::internal("sign-out everywhere", &e))?;
     } else if let Some(token) = &visit.token {
         services
             .sessions
             .end(token)
             .await
-            .map_err(|e| internal("sign-out", &e))?;
+            .map_err(|e| crate::error::AppError::internal("sign-out", &e))?;
     }
     clear_cookies(services.secure_cookies);
     redirect("/account/sign-in?signed_out=1");
@@ -200,18 +194,18 @@ pub async fn change_password(current: String, new: String) -> Result<(), crate::
                 .sessions
                 .end_all(viewer.user_id)
                 .await
-                .map_err(|e| internal("session end", &e))?;
+                .map_err(|e| crate::error::AppError::internal("session end", &e))?;
             let token = services
                 .sessions
                 .start(viewer.user_id, None)
                 .await
-                .map_err(|e| internal("session start", &e))?;
+                .map_err(|e| crate::error::AppError::internal("session start", &e))?;
             set_session_cookie(&token, services.secure_cookies);
             redirect("/account?password=changed");
         }
         Err(AccountError::WrongCredentials) => redirect("/account?password=wrong"),
         Err(AccountError::Invalid(_)) => redirect("/account?password=weak"),
-        Err(e) => return Err(internal("password change", &e)),
+        Err(e) => return Err(crate::error::AppError::internal("password change", &e)),
     }
     Ok(())
 }

@@ -91,12 +91,6 @@ fn admin() -> Result<shop::accounts::Viewer, AppError> {
     Ok(shop::accounts::Viewer::require_admin(crate::session::viewer().as_ref())?.clone())
 }
 
-#[cfg(feature = "ssr")]
-fn internal(what: &str, e: &dyn std::fmt::Display) -> AppError {
-    tracing::error!(error = %e, "{what} failed");
-    AppError::Internal
-}
-
 /// The overview: health, and what needs someone's attention.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Overview {
@@ -114,20 +108,20 @@ pub async fn load_overview() -> Result<Overview, AppError> {
     let health = crate::health::readiness(&services).await;
     let dead_letters = shop::events::dead_letters(&services.db, 50)
         .await
-        .map_err(|e| internal("dead letters", &e))?;
+        .map_err(|e| crate::error::AppError::internal("dead letters", &e))?;
     let holds = shop::inventory::holds::active(&services.db, 50)
         .await
-        .map_err(|e| internal("holds", &e))?;
+        .map_err(|e| crate::error::AppError::internal("holds", &e))?;
     let returns = services
         .refunds
         .returned(50)
         .await
-        .map_err(|e| internal("returns", &e))?;
+        .map_err(|e| crate::error::AppError::internal("returns", &e))?;
     let coupons = services
         .coupons
         .list()
         .await
-        .map_err(|e| internal("coupons", &e))?
+        .map_err(|e| crate::error::AppError::internal("coupons", &e))?
         .into_iter()
         .map(Into::into)
         .collect();
@@ -149,7 +143,7 @@ pub async fn replay_event(id: String) -> Result<(), AppError> {
         .map_err(|_| AppError::BadRequest("No such event.".into()))?;
     let replayed = shop::events::replay(&services.db, id, services.clock.now())
         .await
-        .map_err(|e| internal("replay", &e))?;
+        .map_err(|e| crate::error::AppError::internal("replay", &e))?;
     crate::session::redirect(if replayed {
         "/admin?replayed=1"
     } else {
@@ -169,7 +163,7 @@ pub async fn inspect_return(item: String, resellable: String) -> Result<(), AppE
         .refunds
         .inspect(item, resellable == "yes", Some(viewer.user_id))
         .await
-        .map_err(|e| internal("inspection", &e))?;
+        .map_err(|e| crate::error::AppError::internal("inspection", &e))?;
     crate::session::redirect("/admin?inspected=1");
     Ok(())
 }
@@ -219,7 +213,7 @@ pub async fn create_coupon(
         Ok(()) => crate::session::redirect("/admin?coupon=created"),
         Err(CouponError::Exists(_)) => crate::session::redirect("/admin?coupon=exists"),
         Err(CouponError::Invalid(i)) => return Err(i.into()),
-        Err(e) => return Err(internal("coupon", &e)),
+        Err(e) => return Err(crate::error::AppError::internal("coupon", &e)),
     }
     Ok(())
 }
@@ -285,12 +279,12 @@ pub async fn load_admin_order(id: String) -> Result<AdminOrder, AppError> {
         .refunds
         .refunded_quantities(&id)
         .await
-        .map_err(|e| internal("refunded quantities", &e))?;
+        .map_err(|e| crate::error::AppError::internal("refunded quantities", &e))?;
     let refunds = services
         .refunds
         .for_order(&id)
         .await
-        .map_err(|e| internal("refunds", &e))?;
+        .map_err(|e| crate::error::AppError::internal("refunds", &e))?;
     Ok(AdminOrder {
         order,
         refunded,
@@ -341,7 +335,7 @@ pub async fn refund_order(
         Err(RefundError::NotFound) => {
             return Err(AppError::NotFound("We couldn't find that order.".into()));
         }
-        Err(e) => return Err(internal("refund", &e)),
+        Err(e) => return Err(crate::error::AppError::internal("refund", &e)),
     }
     Ok(())
 }

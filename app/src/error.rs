@@ -57,6 +57,16 @@ impl AppError {
     }
 }
 
+impl AppError {
+    /// An unexpected failure of `what`: logged once, here, with its detail; the shopper sees
+    /// only that something went wrong on our side.
+    #[cfg(feature = "ssr")]
+    pub fn internal(what: &str, e: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %e, "{what} failed");
+        AppError::Internal
+    }
+}
+
 impl From<shop::InvalidInput> for AppError {
     fn from(e: shop::InvalidInput) -> Self {
         AppError::BadRequest(format!("The {} {}.", e.field.replace('_', " "), e.message))
