@@ -133,25 +133,112 @@ pub async fn sign_in(
     }
 }
 
+/// Starts a sign-up: the form is checked here (a malformed address or a short password is
+/// nobody's secret), then the rest runs off the request and the answer is always "check your
+/// inbox", whether or not the address has an account (see `shop::accounts::links`).
 #[server(prefix = "/rpc", endpoint = "account/sign-up")]
 pub async fn sign_up(email: String, password: String) -> Result<(), crate::error::AppError> {
     use crate::session::redirect;
-    use shop::accounts::AccountError;
+    use shop::accounts::{AccountLinks, LinkError};
     let services = crate::services::services()?;
-    match services.users.sign_up(&email, &password).await {
-        Ok(viewer) => start_session(&services, &viewer, None).await,
-        Err(AccountError::Invalid(invalid)) => {
-            redirect(&format!("/account/sign-up?error={}", invalid.field));
-            Ok(())
+    match AccountLinks::check_sign_up(&email, &password) {
+        Ok((email, password)) => {
+            let links = services.links.clone();
+            tokio::spawn(async move {
+                if let Err(e) = links.request_sign_up(&email, &password).await {
+                    tracing::error!(error = %e, "sign-up mail not queued");
+                }
+            });
+            redirect("/account/sign-up?sent=1");
         }
-        // The same words as any other refusal that is not about the form: no "this email
-        // has an account" for someone probing addresses.
-        Err(AccountError::EmailTaken) => {
-            redirect("/account/sign-up?error=unavailable");
-            Ok(())
+        Err(LinkError::Invalid(invalid)) => {
+            redirect(&format!("/account/sign-up?error={}", invalid.field))
         }
-        Err(e) => Err(crate::error::AppError::internal("sign-up", &e)),
+        Err(e) => return Err(crate::error::AppError::internal("sign-up", &e)),
     }
+    Ok(())
+}
+
+/// Creates the account a mailed sign-up link stands for, and signs it in.
+#[server(prefix = "/rpc", endpoint = "account/confirm")]
+pub async fn confirm_sign_up(token: String) -> Result<(), crate::error::AppError> {
+    use crate::session::redirect;
+    use shop::accounts::LinkError;
+    let services = crate::services::services()?;
+    match services.links.confirm_sign_up(&token).await {
+        Ok(viewer) => start_session(&services, &viewer, Some("/account?welcome=1".into())).await,
+        Err(LinkError::Expired | LinkError::Invalid(_)) => {
+            redirect("/account/sign-up?error=expired");
+            Ok(())
+        }
+        Err(e) => Err(crate::error::AppError::internal("sign-up confirmation", &e)),
+    }
+}
+
+/// Mails a password-reset link if the address has an account; answers the same either way.
+#[server(prefix = "/rpc", endpoint = "account/reset-request")]
+pub async fn request_reset(email: String) -> Result<(), crate::error::AppError> {
+    use crate::session::redirect;
+    let services = crate::services::services()?;
+    match shop::checkout::Email::parse(&email) {
+        Ok(email) => {
+            let links = services.links.clone();
+            tokio::spawn(async move {
+                if let Err(e) = links.request_reset(&email).await {
+                    tracing::error!(error = %e, "reset mail not queued");
+                }
+            });
+            redirect("/account/reset?sent=1");
+        }
+        Err(_) => redirect("/account/reset?error=email"),
+    }
+    Ok(())
+}
+
+/// Sets a new password through a mailed link: every session of the account ends, and this
+/// browser is signed in with a new one.
+#[server(prefix = "/rpc", endpoint = "account/reset")]
+pub async fn finish_reset(token: String, new: String) -> Result<(), crate::error::AppError> {
+    use crate::session::redirect;
+    use shop::accounts::LinkError;
+    let services = crate::services::services()?;
+    match services.links.finish_reset(&token, &new).await {
+        Ok(viewer) => {
+            services
+                .sessions
+                .end_all(viewer.user_id)
+                .await
+                .map_err(|e| crate::error::AppError::internal("session end", &e))?;
+            start_session(&services, &viewer, Some("/account?password=reset".into())).await
+        }
+        Err(LinkError::Invalid(_)) => {
+            // Only a well-formed token gets here, so it is safe to put back in the URL.
+            let token: String = token.chars().filter(char::is_ascii_hexdigit).collect();
+            redirect(&format!("/account/reset/{token}?error=weak"));
+            Ok(())
+        }
+        Err(LinkError::Expired) => {
+            redirect("/account/reset?error=expired");
+            Ok(())
+        }
+        Err(e) => Err(crate::error::AppError::internal("password reset", &e)),
+    }
+}
+
+/// Whether a mailed link can still be used, for the page that shows its form.
+#[server(prefix = "/rpc", endpoint = "account/link")]
+pub async fn link_usable(kind: String, token: String) -> Result<bool, crate::error::AppError> {
+    use shop::accounts::LinkKind;
+    let services = crate::services::services()?;
+    let kind = match kind.as_str() {
+        "sign_up" => LinkKind::SignUp,
+        _ => LinkKind::Reset,
+    };
+    services
+        .links
+        .is_usable(kind, &token)
+        .await
+        .map_err(|e| crate::error::AppError::internal("link check", &e))
 }
 
 #[server(prefix = "/rpc", endpoint = "account/sign-out")]
@@ -324,6 +411,7 @@ pub fn SignInRoute() -> impl IntoView {
                 <label>"Password" <input type="password" name="password" required maxlength="128" autocomplete="current-password"/></label>
                 <button type="submit">"Sign in"</button>
             </ActionForm>
+            <p><A href="/account/reset">"Forgotten your password?"</A></p>
             <p>"New here? " <A href="/account/sign-up">"Create an account"</A></p>
         </section>
     }
@@ -333,9 +421,10 @@ fn sign_up_error(code: &str) -> &'static str {
     match code {
         "email" => "Please enter an e-mail address such as ana@example.com.",
         "password" => "Please choose a password of 10 to 128 characters.",
-        _ => {
-            "We couldn't create an account with those details. If you already have one, sign in instead."
+        "expired" => {
+            "That link has expired or has already been used. Sign in, or sign up again for a new link."
         }
+        _ => "Something went wrong; please try again.",
     }
 }
 
@@ -344,21 +433,149 @@ pub fn SignUpRoute() -> impl IntoView {
     let action = ServerAction::<SignUp>::new();
     let query = use_query_map();
     let error = move || query.read().get("error").map(|c| sign_up_error(&c));
+    let sent = move || query.read().get("sent").is_some();
     view! {
         <Title text="Create an account"/>
         <section class="account-form">
             <h1>"Create an account"</h1>
-            {move || error().map(|e| view! { <p class="notice error" role="alert" data-testid="sign-up-error">{e}</p> })}
-            <ActionForm action attr:class="stacked-form">
-                <CsrfField/>
-                <label>"E-mail" <input type="email" name="email" required maxlength="254" autocomplete="username"/></label>
-                <label>
-                    "Password (at least 10 characters)"
-                    <input type="password" name="password" required minlength="10" maxlength="128" autocomplete="new-password"/>
-                </label>
-                <button type="submit">"Create account"</button>
-            </ActionForm>
+            <Show when=sent fallback=move || view! {
+                {move || error().map(|e| view! { <p class="notice error" role="alert" data-testid="sign-up-error">{e}</p> })}
+                <ActionForm action attr:class="stacked-form">
+                    <CsrfField/>
+                    <label>"E-mail" <input type="email" name="email" required maxlength="254" autocomplete="username"/></label>
+                    <label>
+                        "Password (at least 10 characters)"
+                        <input type="password" name="password" required minlength="10" maxlength="128" autocomplete="new-password"/>
+                    </label>
+                    <button type="submit">"Create account"</button>
+                </ActionForm>
+            }>
+                <p class="notice" role="status" data-testid="sign-up-sent">
+                    "Check your inbox: we've sent you a link to finish creating your account. "
+                    "If this address already has an account, the message says so instead."
+                </p>
+            </Show>
             <p>"Have an account? " <A href="/account/sign-in">"Sign in"</A></p>
+        </section>
+    }
+}
+
+/// The page a sign-up link opens. Opening it changes nothing (mail scanners open links);
+/// the button does.
+#[component]
+pub fn ConfirmRoute() -> impl IntoView {
+    let params = leptos_router::hooks::use_params_map();
+    let token = move || params.read().get("token").unwrap_or_default();
+    let usable = Resource::new(token, |t| link_usable("sign_up".into(), t));
+    let action = ServerAction::<ConfirmSignUp>::new();
+    view! {
+        <Title text="Finish creating your account"/>
+        <section class="account-form">
+            <h1>"Finish creating your account"</h1>
+            <Suspense fallback=|| view! { <p class="loading">"Checking your link…"</p> }>
+                {move || Suspend::new(async move {
+                    if usable.await.unwrap_or(false) {
+                        view! {
+                            <ActionForm action attr:class="stacked-form">
+                                <CsrfField/>
+                                <input type="hidden" name="token" value=token/>
+                                <button type="submit">"Create my account"</button>
+                            </ActionForm>
+                        }.into_any()
+                    } else {
+                        view! { <ExpiredLink again="/account/sign-up"/> }.into_any()
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn ExpiredLink(again: &'static str) -> impl IntoView {
+    view! {
+        <p class="notice error" role="alert" data-testid="link-expired">
+            "This link has expired or has already been used."
+        </p>
+        <p><A href=again>"Ask for a new one"</A> " or " <A href="/account/sign-in">"sign in"</A> "."</p>
+    }
+}
+
+fn reset_error(code: &str) -> &'static str {
+    match code {
+        "email" => "Please enter an e-mail address such as ana@example.com.",
+        "expired" => "That link has expired or has already been used. Ask for a new one below.",
+        _ => "Something went wrong; please try again.",
+    }
+}
+
+/// "Forgotten your password?": asks for the address and mails a link.
+#[component]
+pub fn ResetRequestRoute() -> impl IntoView {
+    let action = ServerAction::<RequestReset>::new();
+    let query = use_query_map();
+    let error = move || query.read().get("error").map(|c| reset_error(&c));
+    let sent = move || query.read().get("sent").is_some();
+    view! {
+        <Title text="Reset your password"/>
+        <section class="account-form">
+            <h1>"Reset your password"</h1>
+            <Show when=sent fallback=move || view! {
+                {move || error().map(|e| view! { <p class="notice error" role="alert" data-testid="reset-error">{e}</p> })}
+                <p>"Enter your account's e-mail address and we'll send you a link to choose a new password."</p>
+                <ActionForm action attr:class="stacked-form">
+                    <CsrfField/>
+                    <label>"E-mail" <input type="email" name="email" required maxlength="254" autocomplete="username"/></label>
+                    <button type="submit">"Send me a link"</button>
+                </ActionForm>
+            }>
+                <p class="notice" role="status" data-testid="reset-sent">
+                    "If that address has an account, we've sent it a link to choose a new password. "
+                    "The link works once, for an hour."
+                </p>
+            </Show>
+            <p><A href="/account/sign-in">"Back to sign in"</A></p>
+        </section>
+    }
+}
+
+/// The page a reset link opens: a new password, which signs out every other session.
+#[component]
+pub fn ResetRoute() -> impl IntoView {
+    let params = leptos_router::hooks::use_params_map();
+    let query = use_query_map();
+    let token = move || params.read().get("token").unwrap_or_default();
+    let usable = Resource::new(token, |t| link_usable("reset".into(), t));
+    let weak = move || query.read().get("error").is_some();
+    let action = ServerAction::<FinishReset>::new();
+    view! {
+        <Title text="Choose a new password"/>
+        <section class="account-form">
+            <h1>"Choose a new password"</h1>
+            <Suspense fallback=|| view! { <p class="loading">"Checking your link…"</p> }>
+                {move || Suspend::new(async move {
+                    if usable.await.unwrap_or(false) {
+                        view! {
+                            <Show when=weak>
+                                <p class="notice error" role="alert" data-testid="reset-error">
+                                    "Please choose a password of 10 to 128 characters."
+                                </p>
+                            </Show>
+                            <ActionForm action attr:class="stacked-form">
+                                <CsrfField/>
+                                <input type="hidden" name="token" value=token/>
+                                <label>
+                                    "New password (at least 10 characters)"
+                                    <input type="password" name="new" required minlength="10" maxlength="128" autocomplete="new-password"/>
+                                </label>
+                                <button type="submit">"Save new password"</button>
+                            </ActionForm>
+                        }.into_any()
+                    } else {
+                        view! { <ExpiredLink again="/account/reset"/> }.into_any()
+                    }
+                })}
+            </Suspense>
         </section>
     }
 }
@@ -368,7 +585,15 @@ pub fn AccountRoute() -> impl IntoView {
     let query = use_query_map();
     let account = Resource::new(move || query.read().get("page"), load_account);
     let notice = move || {
-        query.read().get("password").map(|p| match p.as_str() {
+        let q = query.read();
+        if q.get("welcome").is_some() {
+            return Some(("notice", "Welcome! Your account is ready."));
+        }
+        q.get("password").map(|p| match p.as_str() {
+            "reset" => (
+                "notice",
+                "Your new password is saved. You've been signed out everywhere else.",
+            ),
             "changed" => (
                 "notice",
                 "Password changed. You've been signed out everywhere else.",

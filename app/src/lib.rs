@@ -93,6 +93,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account") view=account::AccountRoute ssr=SsrMode::Async/>
                     <Route path=path!("/account/sign-in") view=account::SignInRoute ssr=SsrMode::Async/>
                     <Route path=path!("/account/sign-up") view=account::SignUpRoute ssr=SsrMode::Async/>
+                    <Route path=path!("/account/confirm/:token") view=account::ConfirmRoute ssr=SsrMode::Async/>
+                    <Route path=path!("/account/reset") view=account::ResetRequestRoute ssr=SsrMode::Async/>
+                    <Route path=path!("/account/reset/:token") view=account::ResetRoute ssr=SsrMode::Async/>
                     <Route path=path!("/orders") view=orders::OrderLookupRoute ssr=SsrMode::Async/>
                     <Route path=path!("/orders/:id") view=orders::OrderRoute ssr=SsrMode::Async/>
                 </Routes>

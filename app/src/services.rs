@@ -28,6 +28,9 @@ pub struct Services {
     pub api_keys: shop::accounts::ApiKeys,
     pub users: shop::accounts::Users,
     pub sessions: shop::accounts::Sessions,
+    /// Mailed links: finishing a sign-up, resetting a password.
+    pub links: shop::accounts::AccountLinks,
+    pub outbox: shop::mail::Outbox,
     pub coupons: shop::coupons::Coupons,
     pub refunds: shop::orders::refunds::Refunds,
     pub portal: shop::portal::Portal,

@@ -1,11 +1,39 @@
 import { test, expect, hydrated, findVariant, addToCart, fillCheckout } from './fixtures';
 import type { Page } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const PASSWORD = 'a long enough passphrase';
 
 function uniqueEmail(who: string) {
   return `${who}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
+}
+
+/// The path of the newest link under `path` in mail to `to`, from the folder the server
+/// delivers mail to (`<data dir>/mail`, one .eml file per message).
+async function linkFromMail(to: string, path: string): Promise<string> {
+  const data = process.env.EMPORIUM_DATA_DIR;
+  if (!data) throw new Error('EMPORIUM_DATA_DIR must name the server data folder (cargo xtask test sets it)');
+  const folder = join(data, 'mail');
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    let files: string[] = [];
+    try {
+      files = readdirSync(folder).filter((f) => f.endsWith('.eml'));
+    } catch {
+      // Not created until the first message is delivered.
+    }
+    const links = files
+      .sort((a, b) => parseInt(b) - parseInt(a))
+      .map((f) => readFileSync(join(folder, f), 'utf8'))
+      .filter((m) => m.includes(`\r\nTo: ${to}\r\n`))
+      .map((m) => m.match(new RegExp(`https?://[^/\\s]+(${path}[0-9a-f]{64})`)))
+      .filter((m) => m !== null);
+    if (links.length > 0) return links[0]![1];
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`no mail to ${to} with a ${path} link`);
 }
 
 async function signUp(page: Page, email: string) {
@@ -14,6 +42,11 @@ async function signUp(page: Page, email: string) {
   await page.getByLabel('E-mail').fill(email);
   await page.getByLabel(/^Password/).fill(PASSWORD);
   await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page.getByTestId('sign-up-sent')).toBeVisible();
+  await page.goto(await linkFromMail(email, '/account/confirm/'));
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Create my account' }).click();
+  await expect(page).toHaveURL(/\/account\?welcome=1$/);
 }
 
 async function signIn(page: Page, email: string) {
@@ -27,7 +60,6 @@ async function signIn(page: Page, email: string) {
 test('a shopper signs up, buys, finds the order in their history and buys it again', async ({ page, request }) => {
   const email = uniqueEmail('history');
   await signUp(page, email);
-  await expect(page).toHaveURL(/\/account$/);
   await expect(page.getByTestId('account-email')).toHaveText(email);
   await expect(page.getByTestId('no-orders')).toBeVisible();
   await expect(page.getByTestId('account-link')).toBeVisible();
@@ -66,7 +98,6 @@ test('a guest cart is merged into the account cart at sign-in, line by line', as
   const earlier = await browser.newContext();
   const first = await earlier.newPage();
   await signUp(first, email);
-  await expect(first).toHaveURL(/\/account$/);
   await addToCart(first, found);
   await earlier.close();
 
@@ -87,7 +118,6 @@ test('wrong passwords and unknown accounts get the same answer', async ({ page }
   await expect(page.getByTestId('sign-in-error')).toHaveText("That e-mail and password don't match an account.");
   const taken = uniqueEmail('taken');
   await signUp(page, taken);
-  await expect(page).toHaveURL(/\/account$/);
   await page.getByTestId('sign-out').click();
   await page.goto('/account/sign-in');
   await hydrated(page);
@@ -95,6 +125,49 @@ test('wrong passwords and unknown accounts get the same answer', async ({ page }
   await page.getByLabel('Password').fill('not the password');
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page.getByTestId('sign-in-error')).toHaveText("That e-mail and password don't match an account.");
+});
+
+test('a forgotten password is reset through a mailed link, and sign-up never says an address is taken', async ({ page }) => {
+  const email = uniqueEmail('forgetful');
+  await signUp(page, email);
+  await page.getByTestId('sign-out').click();
+
+  // Signing up again with the same address looks exactly like a first sign-up.
+  await page.goto('/account/sign-up');
+  await hydrated(page);
+  await page.getByLabel('E-mail').fill(email);
+  await page.getByLabel(/^Password/).fill('some other passphrase');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page.getByTestId('sign-up-sent')).toBeVisible();
+
+  await page.goto('/account/sign-in');
+  await hydrated(page);
+  await page.getByRole('link', { name: 'Forgotten your password?' }).click();
+  await expect(page).toHaveURL(/\/account\/reset$/);
+  await hydrated(page);
+  await page.getByLabel('E-mail').fill(email);
+  await page.getByRole('button', { name: 'Send me a link' }).click();
+  await expect(page.getByTestId('reset-sent')).toBeVisible();
+  const link = await linkFromMail(email, '/account/reset/');
+  await page.goto(link);
+  await hydrated(page);
+  await page.getByLabel(/^New password/).fill('my brand new passphrase');
+  await page.getByRole('button', { name: 'Save new password' }).click();
+  await expect(page).toHaveURL(/\/account\?password=reset$/);
+  await expect(page.getByTestId('account-email')).toHaveText(email);
+
+  // The link is spent, and only the new password opens the account.
+  await page.goto(link);
+  await expect(page.getByTestId('link-expired')).toBeVisible();
+  await page.goto('/account');
+  await page.getByTestId('sign-out').click();
+  await signIn(page, email);
+  await expect(page.getByTestId('sign-in-error')).toBeVisible();
+  await hydrated(page);
+  await page.getByLabel('E-mail').fill(email);
+  await page.getByLabel('Password').fill('my brand new passphrase');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(/\/account$/);
 });
 
 test('a coupon in the cart lowers what checkout charges', async ({ page, request }) => {

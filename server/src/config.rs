@@ -104,6 +104,15 @@ pub struct Settings {
     pub trust_forwarded_for: bool,
     /// Failed sign-ins allowed per account per 15 minutes (`EMPORIUM_SIGN_IN_FAILURES`).
     pub sign_in_failures: i64,
+    /// The shop's address as shoppers reach it, for links in mail (`EMPORIUM_PUBLIC_URL`);
+    /// defaults to `http://<addr>`.
+    pub public_url: Option<String>,
+    /// Where mail goes: `folder:PATH` (one `.eml` file per message) or `sendmail:PROGRAM`
+    /// (a local relay such as Postfix or msmtp); defaults to the folder `<data_dir>/mail`
+    /// (`EMPORIUM_MAIL`).
+    pub mail: Option<String>,
+    /// The `From:` of the shop's mail (`EMPORIUM_MAIL_FROM`).
+    pub mail_from: String,
 }
 
 impl Default for Settings {
@@ -142,6 +151,9 @@ impl Default for Settings {
             rate_limits: true,
             trust_forwarded_for: false,
             sign_in_failures: 5,
+            public_url: None,
+            mail: None,
+            mail_from: "Emporium <shop@localhost>".into(),
         }
     }
 }
@@ -170,6 +182,21 @@ impl Settings {
             .merge(Env::prefixed("EMPORIUM_").ignore(&["CONFIG"]))
             .extract()
             .map_err(Box::new)
+    }
+
+    /// The base of links in mail.
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.addr))
+    }
+
+    /// Where mail is delivered.
+    pub fn mail_transport(&self) -> Result<shop::mail::Transport, shop::InvalidInput> {
+        match &self.mail {
+            Some(text) => shop::mail::Transport::parse(text),
+            None => Ok(shop::mail::Transport::Folder(self.data_dir.join("mail"))),
+        }
     }
 
     /// The gateway simulator's ledger URL, derived from the data folder unless set.

@@ -5,7 +5,9 @@ use crate::config::Settings;
 use app::services::Services;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
-use shop::accounts::{ApiKeys, SessionConfig, Sessions, Throttle, ThrottleConfig, Users};
+use shop::accounts::{
+    AccountLinks, ApiKeys, SessionConfig, Sessions, Throttle, ThrottleConfig, Users,
+};
 use shop::assets::Assets;
 use shop::cart::Carts;
 use shop::catalog::Catalog;
@@ -13,6 +15,7 @@ use shop::checkout::{CheckoutConfig, CheckoutState, Checkouts};
 use shop::clock::{Clock, SystemClock};
 use shop::coupons::Coupons;
 use shop::db::Db;
+use shop::mail::Outbox;
 use shop::orders::Orders;
 use shop::orders::refunds::Refunds;
 use shop::payments::{Gateway, GatewayConfig};
@@ -64,23 +67,34 @@ impl AppState {
         let store = settings.asset_store()?;
         store.spawn_prober(Duration::from_millis(settings.asset_probe_ms));
         let assets = Assets::new(db.clone(), store);
+        settings.mail_transport()?;
+        let users = Users::new(
+            db.clone(),
+            clock.clone(),
+            Throttle::new(
+                db.clone(),
+                ThrottleConfig {
+                    per_account: settings.sign_in_failures,
+                    ..ThrottleConfig::default()
+                },
+            ),
+        );
+        let outbox = Outbox::new(db.clone(), clock.clone(), settings.mail_from.clone());
         Ok(Self {
             services: Arc::new(Services {
                 recommender: Recommender::new(db.clone(), catalog.clone(), search.clone()),
                 search,
                 assets,
                 api_keys: ApiKeys::new(db.clone()),
-                users: Users::new(
+                links: AccountLinks::new(
                     db.clone(),
                     clock.clone(),
-                    Throttle::new(
-                        db.clone(),
-                        ThrottleConfig {
-                            per_account: settings.sign_in_failures,
-                            ..ThrottleConfig::default()
-                        },
-                    ),
+                    users.clone(),
+                    outbox.clone(),
+                    &settings.public_url(),
                 ),
+                users,
+                outbox,
                 sessions: Sessions::new(
                     db.clone(),
                     clock.clone(),

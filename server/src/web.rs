@@ -260,7 +260,15 @@ impl RouteClass {
             || matches!(path, "/healthz" | "/readyz" | "/metrics" | "/favicon.ico")
         {
             RouteClass::Free
-        } else if path.starts_with("/rpc/account/sign-") || path == "/api/v1/session" && write {
+        } else if [
+            "/rpc/account/sign-",
+            "/rpc/account/reset",
+            "/rpc/account/confirm",
+        ]
+        .iter()
+        .any(|p| path.starts_with(p))
+            || path == "/api/v1/session" && write
+        {
             RouteClass::SignIn
         } else if path.starts_with("/rpc/checkout/place") || (path == "/api/v1/checkouts" && write)
         {
@@ -523,6 +531,10 @@ mod tests {
         let get = Method::GET;
         assert_eq!(
             RouteClass::of(&post, "/rpc/account/sign-in"),
+            RouteClass::SignIn
+        );
+        assert_eq!(
+            RouteClass::of(&post, "/rpc/account/reset-request"),
             RouteClass::SignIn
         );
         assert_eq!(RouteClass::of(&post, "/api/v1/session"), RouteClass::SignIn);

@@ -1,6 +1,7 @@
 //! Background workers: checkout recovery and reconciliation, the hold sweeper, the outbox
-//! dispatcher, and the "customers also bought" recompute. Each runs once at start and then on its interval; a failed pass is logged and
-//! the next one tries again. Dropping `Workers` stops them.
+//! dispatcher, mail delivery, and the "customers also bought" recompute. Each runs once at
+//! start and then on its interval; a failed pass is logged and the next one tries again.
+//! Dropping `Workers` stops them.
 
 use crate::config::Settings;
 use crate::state::AppState;
@@ -10,6 +11,10 @@ use tokio::task::JoinSet;
 
 /// How often the outbox is polled for new events.
 const DISPATCH_EVERY: Duration = Duration::from_millis(500);
+/// How often the mail outbox is polled.
+const MAIL_EVERY: Duration = Duration::from_secs(1);
+/// How long sent mail stays in the outbox (for an operator asking "was it sent?").
+const KEEP_SENT_MAIL_MS: i64 = 30 * 24 * 60 * 60 * 1000;
 /// Rows handled per pass, so that one pass never runs for long.
 const BATCH: i64 = 200;
 
@@ -64,9 +69,11 @@ pub fn spawn(state: &AppState, settings: &Settings) -> Workers {
             }
         },
     );
-    let (sessions, users, clock) = (
+    let (sessions, users, links, outbox, clock) = (
         state.services.sessions.clone(),
         state.services.users.clone(),
+        state.services.links.clone(),
+        state.services.outbox.clone(),
         state.clock.clone(),
     );
     every(
@@ -75,8 +82,14 @@ pub fn spawn(state: &AppState, settings: &Settings) -> Workers {
         "sessions",
         move || {
             let (sessions, users, now) = (sessions.clone(), users.clone(), clock.now());
+            let (links, outbox) = (links.clone(), outbox.clone());
             async move {
                 let ended = sessions.sweep().await.map_err(|e| e.to_string())?;
+                links.sweep().await.map_err(|e| e.to_string())?;
+                outbox
+                    .forget_sent(KEEP_SENT_MAIL_MS)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 users
                     .forget_old_failures(now)
                     .await
@@ -88,6 +101,19 @@ pub fn spawn(state: &AppState, settings: &Settings) -> Workers {
             }
         },
     );
+    if let Ok(transport) = settings.mail_transport() {
+        let outbox = state.services.outbox.clone();
+        every(&mut set, MAIL_EVERY, "mail", move || {
+            let (outbox, transport) = (outbox.clone(), transport.clone());
+            async move {
+                outbox
+                    .deliver_due(&transport, 50)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(())
+            }
+        });
+    }
     let recommender = state.services.recommender.clone();
     every(
         &mut set,

@@ -498,3 +498,201 @@ async fn oversized_server_function_bodies_are_refused_before_reading() {
         .unwrap();
     assert_eq!(response.status().as_u16(), 413);
 }
+
+/// Posts a form to a server function as our own page would; returns the status, where it
+/// sends the browser, the session cookie it sets (if any) and the body.
+async fn form(
+    app: &TestApp,
+    cookie: Option<&str>,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> (u16, Option<String>, Option<String>, String) {
+    let mut request = app
+        .client
+        .post(app.url(path))
+        .header("Sec-Fetch-Site", "same-origin")
+        .form(fields);
+    if let Some(cookie) = cookie {
+        request = request.header("Cookie", cookie);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let location = response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let session = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("emporium_session=") && !c.starts_with("emporium_session=;"))
+        .map(|c| c.split(';').next().unwrap().to_owned());
+    (status, location, session, response.text().await.unwrap())
+}
+
+/// The token of the newest link under `path` mailed to `to`, once the mail is queued.
+async fn mailed_link(app: &TestApp, to: &str, path: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mails = app.state.services.outbox.to(to).await.unwrap();
+        if let Some(start) = mails.first().and_then(|m| m.body.find(path)) {
+            let body = &mails[0].body;
+            return body[start + path.len()..start + path.len() + 64].to_owned();
+        }
+        assert!(Instant::now() < deadline, "no link mailed to {to}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn signed_in_page(app: &TestApp, cookie: &str) -> bool {
+    let html = app
+        .client
+        .get(app.url("/account"))
+        .header("Cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    html.contains("Signed in as")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_up_answers_alike_for_new_and_taken_addresses_and_finishes_by_mail() {
+    let app = spawn_app().await;
+    account(&app, "taken@example.com", Role::Shopper, None).await;
+    let fresh = form(
+        &app,
+        None,
+        "/rpc/account/sign-up",
+        &[("email", "fresh@example.com"), ("password", PASSWORD)],
+    )
+    .await;
+    let taken = form(
+        &app,
+        None,
+        "/rpc/account/sign-up",
+        &[("email", "taken@example.com"), ("password", PASSWORD)],
+    )
+    .await;
+    assert_eq!(
+        fresh, taken,
+        "one answer whether or not the address is taken"
+    );
+    assert_eq!(fresh.1.as_deref(), Some("/account/sign-up?sent=1"));
+    assert_eq!(fresh.2, None, "no session before the address is proved");
+    // Malformed input is the form's own business and says so.
+    let bad = form(
+        &app,
+        None,
+        "/rpc/account/sign-up",
+        &[("email", "fresh@example.com"), ("password", "short")],
+    )
+    .await;
+    assert_eq!(bad.1.as_deref(), Some("/account/sign-up?error=password"));
+
+    // The taken address's owner hears about it; the new one gets a link.
+    let _ = mailed_link(&app, "taken@example.com", "/account/reset").await;
+    let token = mailed_link(&app, "fresh@example.com", "/account/confirm/").await;
+    let (status, page) = app.get_text(&format!("/account/confirm/{token}")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Create my account"), "{page}");
+    // Opening the link changed nothing (mail scanners open links too).
+    assert!(
+        app.state
+            .services
+            .users
+            .by_email("fresh@example.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let (_, page) = app
+        .get_text(&format!("/account/confirm/{}", "0".repeat(64)))
+        .await;
+    assert!(page.contains("expired or has already been used"), "{page}");
+
+    let (_, location, session, _) =
+        form(&app, None, "/rpc/account/confirm", &[("token", &token)]).await;
+    assert_eq!(location.as_deref(), Some("/account?welcome=1"));
+    assert!(signed_in_page(&app, &session.unwrap()).await);
+    // Once only.
+    let (_, location, session, _) =
+        form(&app, None, "/rpc/account/confirm", &[("token", &token)]).await;
+    assert_eq!(
+        (location.as_deref(), session),
+        (Some("/account/sign-up?error=expired"), None)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_reset_by_mail_ends_every_session() {
+    let app = spawn_app().await;
+    account(&app, "lea@example.com", Role::Shopper, None).await;
+    let (_, old_session, _) = sign_in(&app, "lea@example.com", PASSWORD).await;
+    let old_session = old_session.unwrap();
+    assert!(signed_in_page(&app, &old_session).await);
+
+    let known = form(
+        &app,
+        None,
+        "/rpc/account/reset-request",
+        &[("email", "lea@example.com")],
+    )
+    .await;
+    let unknown = form(
+        &app,
+        None,
+        "/rpc/account/reset-request",
+        &[("email", "nobody@example.com")],
+    )
+    .await;
+    assert_eq!(
+        known, unknown,
+        "one answer whether or not there is an account"
+    );
+    assert_eq!(known.1.as_deref(), Some("/account/reset?sent=1"));
+    let token = mailed_link(&app, "lea@example.com", "/account/reset/").await;
+
+    let (_, page) = app.get_text(&format!("/account/reset/{token}")).await;
+    assert!(page.contains("Save new password"), "{page}");
+    let (_, location, _, _) = form(
+        &app,
+        None,
+        "/rpc/account/reset",
+        &[("token", &token), ("new", "short")],
+    )
+    .await;
+    assert_eq!(
+        location.as_deref(),
+        Some(format!("/account/reset/{token}?error=weak").as_str())
+    );
+    let (_, location, session, _) = form(
+        &app,
+        Some(&old_session),
+        "/rpc/account/reset",
+        &[("token", &token), ("new", "a whole new passphrase")],
+    )
+    .await;
+    assert_eq!(location.as_deref(), Some("/account?password=reset"));
+    let session = session.unwrap();
+    assert_ne!(session, old_session);
+    assert!(signed_in_page(&app, &session).await);
+    assert!(
+        !signed_in_page(&app, &old_session).await,
+        "the old session ended"
+    );
+    assert_eq!(sign_in(&app, "lea@example.com", PASSWORD).await.0, 401);
+    assert_eq!(
+        sign_in(&app, "lea@example.com", "a whole new passphrase")
+            .await
+            .0,
+        201
+    );
+    // The link is spent.
+    let (_, page) = app.get_text(&format!("/account/reset/{token}")).await;
+    assert!(page.contains("expired or has already been used"), "{page}");
+}

@@ -27,6 +27,8 @@ pub mod events;
 #[cfg(feature = "server")]
 pub mod fulfillment;
 #[cfg(feature = "server")]
+pub mod mail;
+#[cfg(feature = "server")]
 pub mod resilience;
 
 pub use input::InvalidInput;

@@ -4,6 +4,7 @@
 //! - `password`: argon2id hashing on the blocking pool, a bounded number at a time.
 //! - `users`: sign-up, sign-in, password changes, the `users create` bootstrap.
 //! - `sessions`: database-backed sessions behind a 256-bit cookie token.
+//! - `links`: mailed links that finish a sign-up or reset a password.
 //! - `throttle`: failed sign-ins counted per account and per address.
 //! - `keys`: sellers' API keys.
 //!
@@ -15,6 +16,8 @@ pub mod types;
 #[cfg(feature = "server")]
 mod keys;
 #[cfg(feature = "server")]
+pub mod links;
+#[cfg(feature = "server")]
 pub mod password;
 #[cfg(feature = "server")]
 pub mod sessions;
@@ -25,6 +28,8 @@ pub mod users;
 
 #[cfg(feature = "server")]
 pub use keys::{ApiKeys, KeyError};
+#[cfg(feature = "server")]
+pub use links::{AccountLinks, LinkError, LinkKind, Sent};
 #[cfg(feature = "server")]
 pub use sessions::{SessionConfig, SessionToken, Sessions, Visit};
 #[cfg(feature = "server")]

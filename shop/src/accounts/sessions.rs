@@ -46,7 +46,7 @@ impl SessionToken {
             .then(|| Self(text.to_owned()))
     }
 
-    fn random() -> Self {
+    pub(crate) fn random() -> Self {
         let bytes: [u8; 32] = rand::random();
         Self(bytes.iter().map(|b| format!("{b:02x}")).collect())
     }
@@ -55,7 +55,7 @@ impl SessionToken {
         &self.0
     }
 
-    fn digest(&self) -> String {
+    pub(crate) fn digest(&self) -> String {
         Sha256::digest(self.0.as_bytes())
             .iter()
             .map(|b| format!("{b:02x}"))

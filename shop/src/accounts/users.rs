@@ -108,7 +108,8 @@ impl Users {
             .ok_or(AccountError::WrongCredentials)
     }
 
-    /// A new shopper account.
+    /// A new shopper account, straight away. Shoppers sign up through a mailed link
+    /// (`links::AccountLinks`); this is for operators' tools and tests.
     pub async fn sign_up(&self, email: &str, password: &str) -> Result<Viewer, AccountError> {
         self.create(email, password, Role::Shopper, None).await
     }

@@ -33,6 +33,7 @@ embed! {
     7, "product images and seller API keys", "0007_product_images.sql";
     8, "accounts, sessions and coupons", "0008_accounts_and_coupons.sql";
     9, "refunds and returned items", "0009_refunds.sql";
+    10, "mail outbox and account links", "0010_mail_and_account_links.sql";
 }
 
 #[derive(Debug)]

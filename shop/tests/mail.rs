@@ -1,0 +1,401 @@
+//! Mailed links and the mail outbox against a real database: sign-up finishes only through
+//! its link and says nothing about taken addresses, password resets are single-use and
+//! short-lived, one address cannot be flooded, and several workers delivering at once send
+//! each message exactly once.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{NOW, demo_shop};
+use shop::accounts::links::{MAILS_PER_HOUR, RESET_TTL, SIGN_UP_TTL};
+use shop::accounts::{
+    AccountError, AccountLinks, LinkError, LinkKind, Role, Sent, Throttle, ThrottleConfig, Users,
+};
+use shop::checkout::Email;
+use shop::clock::{Clock, ManualClock};
+use shop::mail::{Mail, Outbox, Transport};
+use std::sync::Arc;
+
+const PASSWORD: &str = "correct horse battery";
+const BASE: &str = "https://shop.example";
+
+struct Kit {
+    users: Users,
+    links: AccountLinks,
+    outbox: Outbox,
+    clock: ManualClock,
+}
+
+fn kit(db: &shop::db::Db) -> Kit {
+    let clock = ManualClock::starting_at(NOW);
+    let shared: Arc<dyn Clock> = Arc::new(clock.clone());
+    let users = Users::new(
+        db.clone(),
+        shared.clone(),
+        Throttle::new(db.clone(), ThrottleConfig::default()),
+    );
+    let outbox = Outbox::new(db.clone(), shared.clone(), "Emporium <shop@shop.example>");
+    let links = AccountLinks::new(
+        db.clone(),
+        shared,
+        users.clone(),
+        outbox.clone(),
+        &format!("{BASE}/"),
+    );
+    Kit {
+        users,
+        links,
+        outbox,
+        clock,
+    }
+}
+
+fn email(text: &str) -> Email {
+    Email::parse(text).unwrap()
+}
+
+/// The token of the newest link mailed to `to` under `path` (`/account/confirm/`, …).
+async fn link_in_mail(outbox: &Outbox, to: &str, path: &str) -> Option<String> {
+    let mail = outbox.to(to).await.unwrap().into_iter().next()?;
+    let start = mail.body.find(&format!("{BASE}{path}"))? + BASE.len() + path.len();
+    Some(mail.body[start..start + 64].to_owned())
+}
+
+#[tokio::test]
+async fn sign_up_finishes_through_its_link_once() {
+    let scratch = demo_shop().await;
+    let k = kit(&scratch.db);
+    let (address, password) = AccountLinks::check_sign_up("Dora@Example.com", PASSWORD).unwrap();
+    assert_eq!(
+        k.links.request_sign_up(&address, &password).await.unwrap(),
+        Sent::Link
+    );
+    // No account until the link is used.
+    assert!(
+        k.users
+            .by_email("dora@example.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let token = link_in_mail(&k.outbox, "dora@example.com", "/account/confirm/")
+        .await
+        .expect("a confirmation link");
+    assert!(k.links.is_usable(LinkKind::SignUp, &token).await.unwrap());
+    // A sign-up token is no reset token.
+    assert!(!k.links.is_usable(LinkKind::Reset, &token).await.unwrap());
+    let dora = k.links.confirm_sign_up(&token).await.unwrap();
+    assert_eq!(
+        (dora.email.as_str(), dora.role),
+        ("dora@example.com", Role::Shopper)
+    );
+    k.users
+        .sign_in("dora@example.com", PASSWORD, "1.2.3.4")
+        .await
+        .unwrap();
+    // Used once; a second use, a made-up token and garbage all get the same answer.
+    for token in [token.as_str(), &"ab".repeat(32), "../../etc/passwd", ""] {
+        assert!(matches!(
+            k.links.confirm_sign_up(token).await,
+            Err(LinkError::Expired)
+        ));
+    }
+}
+
+#[tokio::test]
+async fn sign_up_with_a_taken_address_mails_its_owner_and_changes_nothing() {
+    let scratch = demo_shop().await;
+    let k = kit(&scratch.db);
+    k.users.sign_up("eve@example.com", PASSWORD).await.unwrap();
+    let (address, password) =
+        AccountLinks::check_sign_up("EVE@example.com", "another long password").unwrap();
+    assert_eq!(
+        k.links.request_sign_up(&address, &password).await.unwrap(),
+        Sent::AlreadyRegistered
+    );
+    let mail = &k.outbox.to("eve@example.com").await.unwrap()[0];
+    assert!(mail.subject.contains("already have"), "{}", mail.subject);
+    assert!(mail.body.contains(&format!("{BASE}/account/reset")));
+    assert!(!mail.body.contains("/account/confirm/"));
+    // The old password still opens the account; the one the stranger typed does not.
+    k.users
+        .sign_in("eve@example.com", PASSWORD, "1.2.3.4")
+        .await
+        .unwrap();
+    assert!(matches!(
+        k.users
+            .sign_in("eve@example.com", "another long password", "1.2.3.4")
+            .await,
+        Err(AccountError::WrongCredentials)
+    ));
+    // The form's own checks are the only refusals, and they say nothing about accounts.
+    assert!(matches!(
+        AccountLinks::check_sign_up("not-an-email", PASSWORD),
+        Err(LinkError::Invalid(e)) if e.field == "email"
+    ));
+    assert!(matches!(
+        AccountLinks::check_sign_up("eve@example.com", "short"),
+        Err(LinkError::Invalid(e)) if e.field == "password"
+    ));
+}
+
+#[tokio::test]
+async fn two_sign_up_links_for_one_address_make_one_account() {
+    let scratch = demo_shop().await;
+    let k = kit(&scratch.db);
+    let (address, password) = AccountLinks::check_sign_up("finn@example.com", PASSWORD).unwrap();
+    k.links.request_sign_up(&address, &password).await.unwrap();
+    let first = link_in_mail(&k.outbox, "finn@example.com", "/account/confirm/")
+        .await
+        .unwrap();
+    k.links.request_sign_up(&address, &password).await.unwrap();
+    let second = link_in_mail(&k.outbox, "finn@example.com", "/account/confirm/")
+        .await
+        .unwrap();
+    assert_ne!(first, second);
+    let (a, b) = tokio::join!(
+        k.links.confirm_sign_up(&first),
+        k.links.confirm_sign_up(&second)
+    );
+    assert_eq!(
+        [a.is_ok(), b.is_ok()].iter().filter(|ok| **ok).count(),
+        1,
+        "{a:?} {b:?}"
+    );
+}
+
+#[tokio::test]
+async fn links_expire() {
+    let scratch = demo_shop().await;
+    let k = kit(&scratch.db);
+    let (address, password) = AccountLinks::check_sign_up("gus@example.com", PASSWORD).unwrap();
+    k.links.request_sign_up(&address, &password).await.unwrap();
+    let token = link_in_mail(&k.outbox, "gus@example.com", "/account/confirm/")
+        .await
+        .unwrap();
+    k.clock.advance(SIGN_UP_TTL + 1);
+    assert!(matches!(
+        k.links.confirm_sign_up(&token).await,
+        Err(LinkError::Expired)
+    ));
+
+    k.users.sign_up("hal@example.com", PASSWORD).await.unwrap();
+    k.links
+        .request_reset(&email("hal@example.com"))
+        .await
+        .unwrap();
+    let token = link_in_mail(&k.outbox, "hal@example.com", "/account/reset/")
+        .await
+        .unwrap();
+    k.clock.advance(RESET_TTL + 1);
+    assert!(matches!(
+        k.links.finish_reset(&token, "a brand new password").await,
+        Err(LinkError::Expired)
+    ));
+    // Swept once run out.
+    assert!(k.links.sweep().await.unwrap() >= 2);
+}
+
+#[tokio::test]
+async fn a_reset_link_sets_a_new_password_once_and_voids_the_others() {
+    let scratch = demo_shop().await;
+    let k = kit(&scratch.db);
+    // An unknown address is sent nothing.
+    assert_eq!(
+        k.links
+            .request_reset(&email("nobody@example.com"))
+            .await
+            .unwrap(),
+        Sent::Nothing
+    );
+    assert!(k.outbox.to("nobody@example.com").await.unwrap().is_empty());
+
+    k.users.sign_up("ida@example.com", PASSWORD).await.unwrap();
+    k.links
+        .request_reset(&email("IDA@example.com"))
+        .await
+        .unwrap();
+    let older = link_in_mail(&k.outbox, "ida@example.com", "/account/reset/")
+        .await
+        .unwrap();
+    k.links
+        .request_reset(&email("ida@example.com"))
+        .await
+        .unwrap();
+    let newer = link_in_mail(&k.outbox, "ida@example.com", "/account/reset/")
+        .await
+        .unwrap();
+    // Too short: refused, and the link still works.
+    assert!(matches!(
+        k.links.finish_reset(&newer, "short").await,
+        Err(LinkError::Invalid(_))
+    ));
+    let ida = k
+        .links
+        .finish_reset(&newer, "a brand new password")
+        .await
+        .unwrap();
+    assert_eq!(ida.email, "ida@example.com");
+    k.users
+        .sign_in("ida@example.com", "a brand new password", "1.2.3.4")
+        .await
+        .unwrap();
+    assert!(
+        k.users
+            .sign_in("ida@example.com", PASSWORD, "1.2.3.4")
+            .await
+            .is_err()
+    );
+    for token in [&newer, &older] {
+        assert!(matches!(
+            k.links.finish_reset(token, "yet another password").await,
+            Err(LinkError::Expired)
+        ));
+    }
+}
+
+#[tokio::test]
+async fn one_address_is_sent_a_bounded_number_of_messages() {
+    let scratch = demo_shop().await;
+    let k = kit(&scratch.db);
+    k.users.sign_up("jo@example.com", PASSWORD).await.unwrap();
+    for _ in 0..(MAILS_PER_HOUR + 5) {
+        k.links
+            .request_reset(&email("jo@example.com"))
+            .await
+            .unwrap();
+    }
+    let queued = k.outbox.to("jo@example.com").await.unwrap().len();
+    assert_eq!(queued as i64, MAILS_PER_HOUR);
+    // An hour on, the allowance is back.
+    k.clock.advance(60 * 60 * 1000 + 1);
+    assert_eq!(
+        k.links
+            .request_reset(&email("jo@example.com"))
+            .await
+            .unwrap(),
+        Sent::Link
+    );
+}
+
+#[tokio::test]
+async fn several_workers_deliver_each_message_exactly_once() {
+    let scratch = demo_shop().await;
+    let k = kit(&scratch.db);
+    for n in 0..40 {
+        k.outbox
+            .queue(&Mail {
+                to: email(&format!("buyer{n}@example.com")),
+                subject: format!("Message {n}\r\nBcc: evil@example.com"),
+                body: format!("Hello {n}.\nSecond line."),
+            })
+            .await
+            .unwrap();
+    }
+    let folder = tempfile::tempdir().unwrap();
+    let transport = Transport::Folder(folder.path().to_owned());
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..4 {
+        let (outbox, transport) = (k.outbox.clone(), transport.clone());
+        workers.spawn(async move { outbox.deliver_due(&transport, 100).await.unwrap() });
+    }
+    let mut sent = 0;
+    while let Some(n) = workers.join_next().await {
+        sent += n.unwrap();
+    }
+    assert_eq!(sent, 40);
+    let files: Vec<_> = std::fs::read_dir(folder.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 40, "{files:?}");
+    let stats = k.outbox.stats().await.unwrap();
+    assert_eq!((stats.waiting, stats.failing), (0, 0));
+    // Nothing is due any more.
+    assert_eq!(k.outbox.deliver_due(&transport, 100).await.unwrap(), 0);
+
+    let text = files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .find(|t| t.contains("To: buyer0@example.com\r\n"))
+        .expect("buyer0's message");
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    assert!(head.contains("To: buyer0@example.com\r\n"), "{head}");
+    assert!(head.contains("From: Emporium <shop@shop.example>\r\n"));
+    assert!(head.contains("Content-Type: text/plain; charset=utf-8\r\n"));
+    assert!(head.contains("@shop.example>\r\n"), "Message-ID: {head}");
+    // A line break in a subject never becomes a header of its own.
+    assert!(
+        !head.lines().any(|l| l.starts_with("Bcc:")),
+        "header injected: {head}"
+    );
+    assert_eq!(body, "Hello 0.\r\nSecond line.\r\n");
+}
+
+#[tokio::test]
+async fn a_failing_relay_is_retried_later_and_reported() {
+    let scratch = demo_shop().await;
+    let k = kit(&scratch.db);
+    k.outbox
+        .queue(&Mail {
+            to: email("kim@example.com"),
+            subject: "Hello".into(),
+            body: "Hi.".into(),
+        })
+        .await
+        .unwrap();
+    let broken = Transport::Sendmail("/nonexistent/sendmail".into());
+    assert_eq!(k.outbox.deliver_due(&broken, 10).await.unwrap(), 0);
+    let stats = k.outbox.stats().await.unwrap();
+    assert_eq!((stats.waiting, stats.failing), (1, 1));
+    let queued = &k.outbox.to("kim@example.com").await.unwrap()[0];
+    assert_eq!(queued.attempts, 1);
+    assert!(queued.last_error.is_some());
+    // Not again straight away…
+    assert_eq!(k.outbox.deliver_due(&broken, 10).await.unwrap(), 0);
+    assert_eq!(k.outbox.to("kim@example.com").await.unwrap()[0].attempts, 1);
+    // …but after the back-off, through a relay that works: a stand-in for sendmail that
+    // keeps its arguments and the message it is given.
+    k.clock.advance(31_000);
+    let dir = tempfile::tempdir().unwrap();
+    let program = dir.path().join("sendmail");
+    std::fs::write(
+        &program,
+        format!(
+            "#!/bin/sh\necho \"$@\" > {0}/args\ncat > {0}/message\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let relay = Transport::Sendmail(program);
+    assert_eq!(k.outbox.deliver_due(&relay, 10).await.unwrap(), 1);
+    assert_eq!(k.outbox.stats().await.unwrap().waiting, 0);
+    let args = std::fs::read_to_string(dir.path().join("args")).unwrap();
+    assert_eq!(args.trim(), "-t -i");
+    let message = std::fs::read_to_string(dir.path().join("message")).unwrap();
+    assert!(message.contains("To: kim@example.com\r\n"), "{message}");
+}
+
+#[test]
+fn transports_parse() {
+    assert_eq!(
+        Transport::parse("sendmail:/usr/sbin/sendmail").unwrap(),
+        Transport::Sendmail("/usr/sbin/sendmail".into())
+    );
+    assert_eq!(
+        Transport::parse("folder:/var/mail/out").unwrap(),
+        Transport::Folder("/var/mail/out".into())
+    );
+    assert_eq!(
+        Transport::parse("data/mail").unwrap(),
+        Transport::Folder("data/mail".into())
+    );
+    for bad in ["", "sendmail:", "folder:"] {
+        assert!(Transport::parse(bad).is_err(), "{bad:?}");
+    }
+}
