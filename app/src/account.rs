@@ -614,12 +614,15 @@ pub fn AccountRoute() -> impl IntoView {
             {move || Suspend::new(async move {
                 match account.await {
                     Ok(page) => view! { <AccountView page notice=notice()/> }.into_any(),
-                    Err(crate::error::AppError::SignInRequired) => view! {
+                    Err(crate::error::AppError::SignInRequired) => {
+                        crate::error::set_status(401);
+                        view! {
                         <section class="account-form">
                             <h1>"Your account"</h1>
                             <p>"Please " <A href="/account/sign-in?next=/account">"sign in"</A> " to see your account and orders."</p>
                         </section>
-                    }.into_any(),
+                    }.into_any()
+                    }
                     Err(error) => view! { <ErrorPage error/> }.into_any(),
                 }
             })}

@@ -342,13 +342,17 @@ pub async fn refund_order(
 
 fn forbidden_or(error: AppError) -> AnyView {
     match error {
-        AppError::SignInRequired => view! {
+        AppError::SignInRequired => {
+            // The prompt is the page, with the status a monitor or crawler understands.
+            crate::error::set_status(401);
+            view! {
             <section>
                 <h1>"Admin"</h1>
                 <p>"Please " <A href="/account/sign-in?next=/admin">"sign in"</A> " with an admin account."</p>
             </section>
         }
-        .into_any(),
+            .into_any()
+        }
         error => view! { <ErrorPage error/> }.into_any(),
     }
 }

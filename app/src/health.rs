@@ -108,6 +108,7 @@ pub async fn readiness(services: &crate::services::Services) -> Readiness {
             )),
         },
     );
+    components.insert("mail".to_owned(), mail(services).await);
     let status = if components.values().any(|c| c.status == Status::Down) {
         Status::Down
     } else if components.values().any(|c| c.status == Status::Degraded) {
@@ -116,4 +117,51 @@ pub async fn readiness(services: &crate::services::Services) -> Readiness {
         Status::Up
     };
     Readiness { status, components }
+}
+
+/// How long a message may wait before the mail relay counts as failing.
+#[cfg(feature = "ssr")]
+const MAIL_STALE_MS: i64 = 5 * 60 * 1000;
+
+/// The mail outbox: degraded (never down: the shop sells without mail) while messages fail
+/// or wait too long. Sign-ups and password resets wait for it.
+#[cfg(feature = "ssr")]
+async fn mail(services: &crate::services::Services) -> Component {
+    let stats = tokio::time::timeout(PROBE_TIMEOUT, services.outbox.stats()).await;
+    match stats {
+        Ok(Ok(stats)) => {
+            let now = services.clock.now();
+            let stale = stats
+                .oldest_waiting_at
+                .is_some_and(|t| now - t > MAIL_STALE_MS);
+            Component {
+                status: if stats.failing > 0 || stale {
+                    Status::Degraded
+                } else {
+                    Status::Up
+                },
+                latency_ms: None,
+                detail: Some(format!(
+                    "{} waiting, {} failing{}",
+                    stats.waiting,
+                    stats.failing,
+                    if stale {
+                        ", the oldest for over 5 minutes"
+                    } else {
+                        ""
+                    }
+                )),
+            }
+        }
+        Ok(Err(e)) => Component {
+            status: Status::Degraded,
+            latency_ms: None,
+            detail: Some(e.to_string()),
+        },
+        Err(_) => Component {
+            status: Status::Degraded,
+            latency_ms: None,
+            detail: Some(format!("no answer within {PROBE_TIMEOUT:?}")),
+        },
+    }
 }

@@ -290,13 +290,17 @@ pub async fn load_seller_orders(page: Option<String>) -> Result<OrdersPage, AppE
 
 fn sign_in_first(error: AppError) -> AnyView {
     match error {
-        AppError::SignInRequired => view! {
+        AppError::SignInRequired => {
+            // The prompt is the page, with the status a monitor or crawler understands.
+            crate::error::set_status(401);
+            view! {
             <section>
                 <h1>"Seller portal"</h1>
                 <p>"Please " <A href="/account/sign-in?next=/seller">"sign in"</A> " with your seller account."</p>
             </section>
         }
-        .into_any(),
+            .into_any()
+        }
         error => view! { <ErrorPage error/> }.into_any(),
     }
 }

@@ -426,14 +426,25 @@ async fn refunds_are_idempotent_per_line_and_restock_only_after_inspection() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn back_office_pages_and_actions_are_for_their_roles_only() {
     let app = spawn_app().await;
-    let (a, _) = sellers(&app).await;
+    let (a, b) = sellers(&app).await;
     let shopper = session(&app, "s@example.com", Role::Shopper, None).await;
-    let seller = session(&app, "a@example.com", Role::Seller, Some(&a)).await;
+    let seller_a = session(&app, "a@example.com", Role::Seller, Some(&a)).await;
+    let seller_b = session(&app, "b@example.com", Role::Seller, Some(&b)).await;
     let admin = session(&app, "root@example.com", Role::Admin, None).await;
-    let page = |cookie: Option<String>, path: &'static str| {
+    let (product, title, sku): (i64, String, String) = sqlx::query_as(
+        "SELECT p.id, p.title, v.sku FROM products p JOIN sellers s ON s.id = p.seller_id \
+         JOIN variants v ON v.product_id = p.id WHERE s.slug = $1 ORDER BY p.id LIMIT 1",
+    )
+    .bind(&a)
+    .fetch_one(app.scratch.db.pool())
+    .await
+    .unwrap();
+    let order = place_order(&app, &[(sku.as_str(), 1)]).await;
+    let page = |cookie: Option<&str>, path: String| {
         let app = &app;
+        let cookie = cookie.map(str::to_owned);
         async move {
-            let mut r = app.client.get(app.url(path));
+            let mut r = app.client.get(app.url(&path));
             if let Some(c) = cookie {
                 r = r.header("Cookie", c);
             }
@@ -441,24 +452,60 @@ async fn back_office_pages_and_actions_are_for_their_roles_only() {
             (response.status().as_u16(), response.text().await.unwrap())
         }
     };
-    let (_, html) = page(None, "/admin").await;
-    assert!(html.contains("with an admin account"));
-    let (status, _) = page(Some(shopper.clone()), "/admin").await;
-    assert_eq!(status, 403);
-    let (status, _) = page(Some(seller.clone()), "/admin/orders").await;
-    assert_eq!(status, 403);
-    let (status, html) = page(Some(admin.clone()), "/admin").await;
-    assert_eq!(status, 200);
+    // Every back-office page, for [guest, shopper, seller A, seller B, admin].
+    let admin_only = [401, 403, 403, 403, 200];
+    let any_seller = [401, 403, 200, 200, 403];
+    let matrix: Vec<(String, [u16; 5])> = vec![
+        ("/admin".into(), admin_only),
+        ("/admin/orders".into(), admin_only),
+        (format!("/admin/orders/{order}"), admin_only),
+        ("/seller".into(), any_seller),
+        ("/seller/products".into(), any_seller),
+        ("/seller/products/new".into(), any_seller),
+        ("/seller/orders".into(), any_seller),
+        // Another seller's product is no product at all.
+        (
+            format!("/seller/products/{product}"),
+            [401, 403, 200, 404, 403],
+        ),
+        ("/account".into(), [401, 200, 200, 200, 200]),
+    ];
+    let who = [
+        ("guest", None),
+        ("shopper", Some(shopper.as_str())),
+        ("seller A", Some(seller_a.as_str())),
+        ("seller B", Some(seller_b.as_str())),
+        ("admin", Some(admin.as_str())),
+    ];
+    for (path, expected) in &matrix {
+        for ((name, cookie), want) in who.iter().zip(expected) {
+            let (status, html) = page(*cookie, path.clone()).await;
+            assert_eq!(status, *want, "{name} → {path}");
+            if status != 200 {
+                // A refusal shows nothing of what it guards.
+                assert!(!html.contains(&title), "{name} → {path} shows the product");
+                assert!(
+                    !html.contains(&order.to_string()),
+                    "{name} → {path} shows the order"
+                );
+            }
+            if status == 401 {
+                assert!(html.contains("sign in"), "{name} → {path}: {html}");
+            }
+        }
+    }
+    // What each seller's own pages show: A's order and product appear for A only.
+    let (_, html) = page(Some(&seller_a), "/seller/orders".into()).await;
+    assert!(html.contains(&order.to_string()));
+    let (_, html) = page(Some(&seller_b), "/seller/orders".into()).await;
+    assert!(!html.contains(&order.to_string()));
+    let (_, html) = page(Some(&seller_a), format!("/seller/products/{product}")).await;
+    assert!(html.contains(&sku));
+    let (_, html) = page(Some(&admin), "/admin".into()).await;
     assert!(html.contains("data-testid=\"health-status\""));
-    let (status, _) = page(Some(shopper.clone()), "/seller").await;
-    assert_eq!(status, 403);
-    let (status, _) = page(Some(admin.clone()), "/seller/products").await;
-    assert_eq!(status, 403, "admins do not act as sellers");
-    let (status, html) = page(Some(seller.clone()), "/seller").await;
-    assert_eq!(status, 200);
+    let (_, html) = page(Some(&seller_a), "/seller".into()).await;
     assert!(html.contains("data-testid=\"sales-chart\""));
     // A shopper posting the admin's refund form is refused, and nothing is refunded.
-    let order = place_order(&app, &[("WANDS-13-TWIN", 1)]).await;
     let response = app
         .client
         .post(app.url("/rpc/admin/refund"))
