@@ -10,6 +10,7 @@ pub mod cart;
 pub mod catalog;
 pub mod checkout;
 pub mod coupons;
+pub mod feeds;
 pub mod input;
 pub mod inventory;
 pub mod money;

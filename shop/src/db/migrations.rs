@@ -34,6 +34,7 @@ embed! {
     8, "accounts, sessions and coupons", "0008_accounts_and_coupons.sql";
     9, "refunds and returned items", "0009_refunds.sql";
     10, "mail outbox and account links", "0010_mail_and_account_links.sql";
+    11, "seller feeds and the picture queue", "0011_feeds.sql";
 }
 
 #[derive(Debug)]

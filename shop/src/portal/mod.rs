@@ -11,4 +11,6 @@ pub use types::*;
 #[cfg(feature = "server")]
 mod store;
 #[cfg(feature = "server")]
+pub(crate) use store::names as category_names;
+#[cfg(feature = "server")]
 pub use store::{Portal, PortalError};

@@ -603,7 +603,7 @@ impl Portal {
 }
 
 /// A category's names from the root down.
-fn names(
+pub(crate) fn names(
     by_id: &HashMap<crate::catalog::CategoryId, &crate::catalog::Category>,
     id: crate::catalog::CategoryId,
 ) -> Vec<String> {

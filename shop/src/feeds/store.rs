@@ -1,0 +1,643 @@
+//! Feeds and the picture queue in the database.
+
+use super::fetch::{FetchError, Fetcher};
+use super::parse::{self, FeedFormat, FeedProduct, RowIssue};
+use super::types::{FeedView, FetchStatus, FetchView, QueueStats};
+use crate::assets::{AssetError, Assets, UploadRequest};
+use crate::catalog::import::{self, ParsedRow, SellerInput};
+use crate::catalog::{Catalog, ProductId, SellerId};
+use crate::clock::{Clock, Millis};
+use crate::db::Db;
+use rand::Rng;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FeedError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("not found")]
+    NotFound,
+    #[error(transparent)]
+    Import(#[from] import::ImportError),
+    #[error(transparent)]
+    Catalog(#[from] crate::catalog::CatalogError),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// How the picture queue retries and leases.
+#[derive(Clone, Copy, Debug)]
+pub struct QueueConfig {
+    /// Retries after the first attempt, for timeouts and 5xx only.
+    pub max_retries: i64,
+    /// The first retry's delay; each next one doubles, with ±50 % jitter.
+    pub backoff: Duration,
+    /// How long a worker owns a fetch it took (a crash frees it after this).
+    pub lease: Duration,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        Self {
+            max_retries: 3,
+            backoff: Duration::from_secs(30),
+            lease: Duration::from_secs(120),
+        }
+    }
+}
+
+/// Fetch outcomes by reason, retries and time in queue, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct FetchMetrics {
+    pub outcomes: Mutex<BTreeMap<String, u64>>,
+    pub retries: std::sync::atomic::AtomicU64,
+    /// Milliseconds from queueing to the final outcome, summed, and how many.
+    pub queued_ms_sum: std::sync::atomic::AtomicU64,
+    pub finished: std::sync::atomic::AtomicU64,
+}
+
+impl FetchMetrics {
+    fn outcome(&self, reason: &str) {
+        if let Ok(mut map) = self.outcomes.lock() {
+            *map.entry(reason.to_owned()).or_default() += 1;
+        }
+    }
+}
+
+/// A fetch taken from the queue.
+#[derive(Clone, Debug)]
+pub struct Job {
+    pub id: i64,
+    pub seller: SellerId,
+    pub product: ProductId,
+    pub url: String,
+    pub host: String,
+    pub attempts: i64,
+    pub created_at: Millis,
+}
+
+#[derive(Clone, Debug)]
+pub struct Feeds {
+    db: Db,
+    catalog: Catalog,
+    clock: Arc<dyn Clock>,
+    config: QueueConfig,
+    pub metrics: Arc<FetchMetrics>,
+}
+
+impl Feeds {
+    pub fn new(db: Db, catalog: Catalog, clock: Arc<dyn Clock>, config: QueueConfig) -> Self {
+        Self {
+            db,
+            catalog,
+            clock,
+            config,
+            metrics: Arc::default(),
+        }
+    }
+
+    /// Accepts a feed for background processing; returns its id. Only the size is checked
+    /// here: everything else is the report's business.
+    pub async fn submit(
+        &self,
+        seller: SellerId,
+        file_name: &str,
+        body: &[u8],
+    ) -> Result<i64, FeedError> {
+        if body.len() > parse::MAX_FEED_BYTES {
+            return Err(FeedError::Invalid(format!(
+                "a feed is at most {} MB",
+                parse::MAX_FEED_BYTES / 1024 / 1024
+            )));
+        }
+        let text = std::str::from_utf8(body)
+            .map_err(|_| FeedError::Invalid("a feed is UTF-8 text (CSV or JSON)".into()))?;
+        if text.trim().is_empty() {
+            return Err(FeedError::Invalid("the feed is empty".into()));
+        }
+        let name: String = file_name
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(200)
+            .collect();
+        let format = FeedFormat::detect(&name, text);
+        Ok(sqlx::query_scalar(
+            "INSERT INTO feeds (seller_id, file_name, format, body, status, created_at) \
+             VALUES ($1, $2, $3, $4, 'queued', $5) RETURNING id",
+        )
+        .bind(seller.get())
+        .bind(if name.is_empty() { "feed".into() } else { name })
+        .bind(format.as_str())
+        .bind(text)
+        .bind(self.clock.now())
+        .fetch_one(self.db.pool())
+        .await?)
+    }
+
+    /// Takes the oldest waiting feed (or one whose processing node died) and processes it.
+    /// Returns whether there was one.
+    pub async fn process_next(&self) -> Result<bool, FeedError> {
+        let now = self.clock.now();
+        let candidate: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM feeds WHERE status IN ('queued', 'processing') AND lease_until <= $1 \
+             ORDER BY id LIMIT 1",
+        )
+        .bind(now)
+        .fetch_optional(self.db.pool())
+        .await?;
+        let Some(id) = candidate else {
+            return Ok(false);
+        };
+        let lease = now + self.config.lease.as_millis() as i64 * 5;
+        let taken = sqlx::query(
+            "UPDATE feeds SET status = 'processing', lease_until = $1 \
+             WHERE id = $2 AND status IN ('queued', 'processing') AND lease_until <= $3",
+        )
+        .bind(lease)
+        .bind(id)
+        .bind(now)
+        .execute(self.db.pool())
+        .await?
+        .rows_affected();
+        if taken == 1 {
+            self.process(id).await?;
+        }
+        Ok(true)
+    }
+
+    async fn process(&self, id: i64) -> Result<(), FeedError> {
+        let (seller, format, body): (i64, String, String) =
+            sqlx::query_as("SELECT seller_id, format, body FROM feeds WHERE id = $1")
+                .bind(id)
+                .fetch_one(self.db.pool())
+                .await?;
+        let (slug, name): (String, String) =
+            sqlx::query_as("SELECT slug, name FROM sellers WHERE id = $1")
+                .bind(seller)
+                .fetch_one(self.db.pool())
+                .await?;
+        let format = FeedFormat::parse(&format).unwrap_or(FeedFormat::Csv);
+        let rows = match parse::rows(format, &body) {
+            Ok(rows) => rows,
+            Err(failure) => {
+                sqlx::query(
+                    "UPDATE feeds SET status = 'failed', failure = $1, finished_at = $2 WHERE id = $3",
+                )
+                .bind(failure)
+                .bind(self.clock.now())
+                .bind(id)
+                .execute(self.db.pool())
+                .await?;
+                return Ok(());
+            }
+        };
+        sqlx::query("UPDATE feeds SET rows_total = $1, rows_done = 0 WHERE id = $2")
+            .bind(rows.len() as i64)
+            .bind(id)
+            .execute(self.db.pool())
+            .await?;
+        let categories = self.catalog.categories().await?;
+        let seller_input = SellerInput { slug, name };
+        let (products, mut issues) = parse::products(&rows, &seller_input, &categories);
+        let rows_of: BTreeMap<usize, usize> = products
+            .iter()
+            .map(|p| (p.line, p.input.variants.len()))
+            .collect();
+        let (mut created, mut updated, mut unchanged) = (0, 0, 0);
+        let mut done = rows.len()
+            - products
+                .iter()
+                .map(|p| p.input.variants.len())
+                .sum::<usize>();
+        for chunk in products.chunks(100) {
+            let report = import::apply(
+                &self.db,
+                chunk.iter().map(|p| ParsedRow {
+                    line: p.line,
+                    product: Ok(p.input.clone()),
+                }),
+                self.clock.now(),
+                &indicatif::ProgressBar::hidden(),
+            )
+            .await?;
+            created += report.created;
+            updated += report.updated;
+            unchanged += report.unchanged;
+            let refused: Vec<usize> = report.skipped.iter().map(|s| s.line).collect();
+            issues.extend(report.skipped.into_iter().map(|s| RowIssue {
+                line: s.line,
+                column: if s.reason.contains("SKU") {
+                    "sku".into()
+                } else {
+                    String::new()
+                },
+                reason: s.reason,
+            }));
+            for product in chunk.iter().filter(|p| !refused.contains(&p.line)) {
+                self.queue_images(id, SellerId::new(seller), &seller_input.slug, product)
+                    .await?;
+            }
+            done += chunk.iter().map(|p| rows_of[&p.line]).sum::<usize>();
+            sqlx::query("UPDATE feeds SET rows_done = $1, lease_until = $2 WHERE id = $3")
+                .bind(done as i64)
+                .bind(self.clock.now() + self.config.lease.as_millis() as i64 * 5)
+                .bind(id)
+                .execute(self.db.pool())
+                .await?;
+        }
+        issues.sort_by_key(|i| i.line);
+        sqlx::query(
+            "UPDATE feeds SET status = 'done', rows_done = rows_total, created = $1, updated = $2, \
+             unchanged = $3, errors = $4, finished_at = $5 WHERE id = $6",
+        )
+        .bind(created as i64)
+        .bind(updated as i64)
+        .bind(unchanged as i64)
+        .bind(serde_json::to_string(&issues).unwrap_or_else(|_| "[]".into()))
+        .bind(self.clock.now())
+        .bind(id)
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Queues a product's picture URLs (each once per product: the same feed twice queues
+    /// nothing new). A URL that is refused outright is recorded as refused with its reason.
+    async fn queue_images(
+        &self,
+        feed: i64,
+        seller: SellerId,
+        slug: &str,
+        product: &FeedProduct,
+    ) -> Result<(), FeedError> {
+        if product.image_urls.is_empty() {
+            return Ok(());
+        }
+        let product_id: i64 = sqlx::query_scalar(
+            "SELECT id FROM products WHERE source = $1 AND external_id = $2 AND seller_id = $3",
+        )
+        .bind(parse::SOURCE)
+        .bind(parse::external_id(slug, &product.key))
+        .bind(seller.get())
+        .fetch_one(self.db.pool())
+        .await?;
+        let now = self.clock.now();
+        for url in &product.image_urls {
+            let policy = super::guard::Policy::default();
+            // Form only (scheme, credentials, literal addresses); names are resolved when
+            // fetched. The test-only loopback allowance is the fetcher's to apply.
+            let (status, reason, host) = match reqwest::Url::parse(url) {
+                Ok(parsed) => {
+                    let host = parsed.host_str().unwrap_or_default().to_owned();
+                    match policy.parse(url) {
+                        Ok(_) => ("queued", None, host),
+                        Err(super::guard::Refusal::Address(ip)) if ip_is_loopback(ip) => {
+                            ("queued", None, host)
+                        }
+                        Err(r) => ("refused", Some(format!("{}: {r}", r.code())), host),
+                    }
+                }
+                Err(_) => (
+                    "refused",
+                    Some("bad_url: not a valid URL".into()),
+                    String::new(),
+                ),
+            };
+            sqlx::query(
+                "INSERT INTO image_fetches \
+                 (seller_id, product_id, feed_id, url, host, status, next_attempt_at, reason, \
+                  created_at, finished_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $7, $9) \
+                 ON CONFLICT (product_id, url) DO NOTHING",
+            )
+            .bind(seller.get())
+            .bind(product_id)
+            .bind(feed)
+            .bind(url)
+            .bind(host)
+            .bind(status)
+            .bind(now)
+            .bind(&reason)
+            .bind(reason.as_ref().map(|_| now))
+            .execute(self.db.pool())
+            .await?;
+            if let Some(reason) = reason {
+                self.metrics
+                    .outcome(reason.split(':').next().unwrap_or("refused"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes up to `limit` due fetches, skipping hosts in `busy`, one per host. Each is leased to this
+    /// worker by a conditional update, so two nodes never fetch the same row at once.
+    pub async fn take(&self, limit: i64, busy: &[String]) -> Result<Vec<Job>, sqlx::Error> {
+        let now = self.clock.now();
+        let rows: Vec<(i64, i64, i64, String, String, i64, i64)> = sqlx::query_as(
+            "SELECT id, seller_id, product_id, url, host, attempts, created_at FROM image_fetches \
+             WHERE status = 'queued' AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit * 4)
+        .fetch_all(self.db.pool())
+        .await?;
+        let mut jobs: Vec<Job> = Vec::new();
+        for (id, seller, product, url, host, attempts, created_at) in rows {
+            // At most one new fetch per host per call: the caller's per-host limits count
+            // what is in flight, and see this one before the next call.
+            if jobs.len() as i64 >= limit
+                || busy.contains(&host)
+                || jobs.iter().any(|j| j.host == host)
+            {
+                continue;
+            }
+            let taken = sqlx::query(
+                "UPDATE image_fetches SET next_attempt_at = $1 \
+                 WHERE id = $2 AND status = 'queued' AND next_attempt_at <= $3",
+            )
+            .bind(now + self.config.lease.as_millis() as i64)
+            .bind(id)
+            .bind(now)
+            .execute(self.db.pool())
+            .await?
+            .rows_affected();
+            if taken == 1 {
+                jobs.push(Job {
+                    id,
+                    seller: SellerId::new(seller),
+                    product: ProductId::new(product),
+                    url,
+                    host,
+                    attempts,
+                    created_at,
+                });
+            }
+        }
+        Ok(jobs)
+    }
+
+    /// Fetches one job's picture and records the outcome: stored, retried later, needs
+    /// review or refused, each with its reason.
+    pub async fn run(
+        &self,
+        job: &Job,
+        fetcher: &Fetcher,
+        assets: &Assets,
+    ) -> Result<(), sqlx::Error> {
+        let attempts = job.attempts + 1;
+        let outcome = match fetcher.fetch(&job.url).await {
+            Ok(bytes) => match assets
+                .upload(job.seller, job.product, bytes, UploadRequest::default())
+                .await
+            {
+                Ok(image) => Ok(image.id),
+                Err(AssetError::Refused(r)) => {
+                    Err(("needs_review", format!("not_an_image: {r}"), false))
+                }
+                Err(AssetError::Invalid(r)) => {
+                    Err(("needs_review", format!("not_an_image: {r}"), false))
+                }
+                Err(AssetError::NotFound) => Err((
+                    "needs_review",
+                    "product_gone: the product no longer exists".into(),
+                    false,
+                )),
+                Err(e @ (AssetError::Busy | AssetError::StoreUnavailable(_))) => {
+                    Err(("needs_review", format!("store_unavailable: {e}"), true))
+                }
+                Err(AssetError::Db(e)) => return Err(e),
+            },
+            Err(e @ FetchError::Refused(_)) => {
+                Err(("refused", format!("{}: {e}", e.code()), false))
+            }
+            Err(e) => Err(("needs_review", format!("{}: {e}", e.code()), e.retryable())),
+        };
+        let now = self.clock.now();
+        match outcome {
+            Ok(image) => {
+                sqlx::query(
+                    "UPDATE image_fetches SET status = 'stored', attempts = $1, image_id = $2, \
+                     reason = NULL, finished_at = $3 WHERE id = $4",
+                )
+                .bind(attempts)
+                .bind(image)
+                .bind(now)
+                .bind(job.id)
+                .execute(self.db.pool())
+                .await?;
+                self.finished(job, "stored", now);
+            }
+            Err((_, reason, true)) if attempts <= self.config.max_retries => {
+                let base = self.config.backoff.as_millis() as f64 * 2f64.powi(attempts as i32 - 1);
+                let delay = (base * rand::rng().random_range(0.5..1.5)) as i64;
+                sqlx::query(
+                    "UPDATE image_fetches SET attempts = $1, next_attempt_at = $2, reason = $3 \
+                     WHERE id = $4",
+                )
+                .bind(attempts)
+                .bind(now + delay)
+                .bind(format!("retrying after {reason}"))
+                .bind(job.id)
+                .execute(self.db.pool())
+                .await?;
+                self.metrics
+                    .retries
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            Err((status, reason, _)) => {
+                sqlx::query(
+                    "UPDATE image_fetches SET status = $1, attempts = $2, reason = $3, \
+                     finished_at = $4 WHERE id = $5",
+                )
+                .bind(status)
+                .bind(attempts)
+                .bind(&reason)
+                .bind(now)
+                .bind(job.id)
+                .execute(self.db.pool())
+                .await?;
+                self.finished(job, reason.split(':').next().unwrap_or(status), now);
+            }
+        }
+        Ok(())
+    }
+
+    fn finished(&self, job: &Job, reason: &str, now: Millis) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.metrics.outcome(reason);
+        self.metrics
+            .queued_ms_sum
+            .fetch_add(u64::try_from(now - job.created_at).unwrap_or(0), Relaxed);
+        self.metrics.finished.fetch_add(1, Relaxed);
+    }
+
+    /// Puts a seller's failed fetch back in the queue (the seller fixed their server).
+    pub async fn retry(&self, seller: SellerId, fetch: i64) -> Result<(), FeedError> {
+        let changed = sqlx::query(
+            "UPDATE image_fetches SET status = 'queued', attempts = 0, next_attempt_at = $1, \
+             reason = NULL, finished_at = NULL \
+             WHERE id = $2 AND seller_id = $3 AND status IN ('needs_review', 'refused')",
+        )
+        .bind(self.clock.now())
+        .bind(fetch)
+        .bind(seller.get())
+        .execute(self.db.pool())
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            return Err(FeedError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// One of the seller's feeds with its report and its pictures' states.
+    pub async fn view(&self, seller: Option<SellerId>, id: i64) -> Result<FeedView, FeedError> {
+        let feeds = self.list_where(seller, Some(id), 1).await?;
+        let mut feed = feeds.into_iter().next().ok_or(FeedError::NotFound)?;
+        feed.fetches = self.fetches(seller, Some(id), None, 500).await?;
+        Ok(feed)
+    }
+
+    /// The seller's latest feeds, newest first (without their pictures).
+    pub async fn list(&self, seller: SellerId, limit: i64) -> Result<Vec<FeedView>, FeedError> {
+        self.list_where(Some(seller), None, limit).await
+    }
+
+    async fn list_where(
+        &self,
+        seller: Option<SellerId>,
+        id: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<FeedView>, FeedError> {
+        type Row = (
+            i64,
+            String,
+            String,
+            String,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+            String,
+            Option<String>,
+            i64,
+            Option<i64>,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT id, file_name, format, status, rows_total, rows_done, created, updated, \
+             unchanged, errors, failure, created_at, finished_at FROM feeds \
+             WHERE ($1 IS NULL OR seller_id = $1) AND ($2 IS NULL OR id = $2) \
+             ORDER BY id DESC LIMIT $3",
+        )
+        .bind(seller.map(SellerId::get))
+        .bind(id)
+        .bind(limit)
+        .fetch_all(self.db.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| FeedView {
+                id: r.0,
+                file_name: r.1,
+                format: r.2,
+                status: r.3,
+                rows_total: r.4,
+                rows_done: r.5,
+                created: r.6,
+                updated: r.7,
+                unchanged: r.8,
+                errors: serde_json::from_str(&r.9).unwrap_or_default(),
+                failure: r.10,
+                created_at: r.11,
+                finished_at: r.12,
+                fetches: vec![],
+            })
+            .collect())
+    }
+
+    /// Picture fetches: a feed's, a seller's, or (admin) every stuck or failing one.
+    pub async fn fetches(
+        &self,
+        seller: Option<SellerId>,
+        feed: Option<i64>,
+        status: Option<FetchStatus>,
+        limit: i64,
+    ) -> Result<Vec<FetchView>, sqlx::Error> {
+        type Row = (
+            i64,
+            i64,
+            i64,
+            String,
+            String,
+            i64,
+            Option<String>,
+            i64,
+            Option<i64>,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT id, seller_id, product_id, url, status, attempts, reason, created_at, image_id \
+             FROM image_fetches \
+             WHERE ($1 IS NULL OR seller_id = $1) AND ($2 IS NULL OR feed_id = $2) \
+             AND ($3 IS NULL OR status = $3) ORDER BY id LIMIT $4",
+        )
+        .bind(seller.map(SellerId::get))
+        .bind(feed)
+        .bind(status.map(FetchStatus::as_str))
+        .bind(limit)
+        .fetch_all(self.db.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| FetchView {
+                id: r.0,
+                seller_id: r.1,
+                product_id: r.2,
+                url: r.3,
+                status: FetchStatus::parse(&r.4).unwrap_or(FetchStatus::Queued),
+                attempts: r.5,
+                reason: r.6,
+                created_at: r.7,
+                image_id: r.8,
+            })
+            .collect())
+    }
+
+    /// Queue depth by state, and the oldest waiting fetch.
+    pub async fn stats(&self) -> Result<QueueStats, sqlx::Error> {
+        let rows: Vec<(String, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT status, COUNT(*), MIN(created_at) FROM image_fetches GROUP BY status",
+        )
+        .fetch_all(self.db.pool())
+        .await?;
+        let mut stats = QueueStats::default();
+        for (status, n, oldest) in rows {
+            match status.as_str() {
+                "queued" => {
+                    stats.queued = n;
+                    stats.oldest_queued_at = oldest;
+                }
+                "stored" => stats.stored = n,
+                "needs_review" => stats.needs_review = n,
+                _ => stats.refused = n,
+            }
+        }
+        stats.feeds_waiting = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM feeds WHERE status IN ('queued', 'processing')",
+        )
+        .fetch_one(self.db.pool())
+        .await?;
+        Ok(stats)
+    }
+}
+
+fn ip_is_loopback(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.is_loopback(),
+        std::net::IpAddr::V6(v6) => {
+            v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v| v.is_loopback())
+        }
+    }
+}
