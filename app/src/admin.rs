@@ -99,6 +99,9 @@ pub struct Overview {
     pub holds: Vec<HoldView>,
     pub returns: Vec<ReturnedItem>,
     pub coupons: Vec<CouponView>,
+    /// Feed pictures that failed, or have waited too long.
+    pub fetch_problems: Vec<shop::feeds::FetchView>,
+    pub fetch_stats: shop::feeds::QueueStats,
 }
 
 #[server(prefix = "/rpc", endpoint = "admin/overview")]
@@ -125,7 +128,19 @@ pub async fn load_overview() -> Result<Overview, AppError> {
         .into_iter()
         .map(Into::into)
         .collect();
+    let fetch_problems = services
+        .feeds
+        .problems(10 * 60 * 1000, 50)
+        .await
+        .map_err(|e| crate::error::AppError::internal("picture fetches", &e))?;
+    let fetch_stats = services
+        .feeds
+        .stats()
+        .await
+        .map_err(|e| crate::error::AppError::internal("picture queue", &e))?;
     Ok(Overview {
+        fetch_problems,
+        fetch_stats,
         health,
         dead_letters: dead_letters.into_iter().map(Into::into).collect(),
         holds: holds.into_iter().map(Into::into).collect(),
@@ -434,6 +449,32 @@ fn OverviewView(o: Overview, notice: Option<&'static str>) -> impl IntoView {
             .into_any()
         })
         .collect();
+    let fetches: Vec<AnyView> = o
+        .fetch_problems
+        .iter()
+        .map(|f| {
+            view! {
+                <tr data-testid="fetch-problem">
+                    <td>{f.seller_id}</td>
+                    <td>{f.product_id}</td>
+                    <td class="url">{f.url.clone()}</td>
+                    <td>{f.status.label()}</td>
+                    <td>{f.attempts}</td>
+                    <td>{f.reason.clone().unwrap_or_default()}</td>
+                    <td>{utc(f.created_at)}</td>
+                </tr>
+            }
+            .into_any()
+        })
+        .collect();
+    let queue = format!(
+        "{} waiting, {} stored, {} need review, {} refused; {} feed(s) being applied.",
+        o.fetch_stats.queued,
+        o.fetch_stats.stored,
+        o.fetch_stats.needs_review,
+        o.fetch_stats.refused,
+        o.fetch_stats.feeds_waiting
+    );
     let holds: Vec<AnyView> = o
         .holds
         .iter()
@@ -517,6 +558,16 @@ fn OverviewView(o: Overview, notice: Option<&'static str>) -> impl IntoView {
                     <table class="orders-table">
                         <thead><tr><th>"Topic"</th><th>"About"</th><th>"Attempts"</th><th>"Last error"</th><th>"Gave up"</th><th></th></tr></thead>
                         <tbody>{dead}</tbody>
+                    </table>
+                }.into_any()
+            }}
+            <h2>"Feed pictures"</h2>
+            <p data-testid="fetch-queue">{queue}</p>
+            {if fetches.is_empty() { view! { <p class="muted">"No picture needs attention."</p> }.into_any() } else {
+                view! {
+                    <table class="orders-table">
+                        <thead><tr><th>"Seller"</th><th>"Product"</th><th>"URL"</th><th>"Status"</th><th>"Tries"</th><th>"Why"</th><th>"Queued"</th></tr></thead>
+                        <tbody>{fetches}</tbody>
                     </table>
                 }.into_any()
             }}

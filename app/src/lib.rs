@@ -10,6 +10,7 @@ pub mod cart;
 pub mod catalog;
 pub mod checkout;
 pub mod error;
+pub mod feeds;
 pub mod format;
 pub mod forms;
 pub mod health;
@@ -87,6 +88,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/seller/products") view=seller::SellerProductsRoute ssr=SsrMode::Async/>
                     <Route path=path!("/seller/products/:id") view=seller::SellerProductRoute ssr=SsrMode::Async/>
                     <Route path=path!("/seller/orders") view=seller::SellerOrdersRoute ssr=SsrMode::Async/>
+                    <Route path=path!("/seller/feeds") view=feeds::SellerFeedsRoute ssr=SsrMode::Async/>
+                    <Route path=path!("/seller/feeds/:id") view=feeds::SellerFeedRoute ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=admin::AdminRoute ssr=SsrMode::Async/>
                     <Route path=path!("/admin/orders") view=admin::AdminOrdersRoute ssr=SsrMode::Async/>
                     <Route path=path!("/admin/orders/:id") view=admin::AdminOrderRoute ssr=SsrMode::Async/>

@@ -20,7 +20,7 @@ use shop::portal::{
 };
 
 #[cfg(feature = "ssr")]
-fn seller() -> Result<shop::catalog::SellerId, AppError> {
+pub(crate) fn seller() -> Result<shop::catalog::SellerId, AppError> {
     Ok(shop::accounts::Viewer::require_seller(
         crate::session::viewer().as_ref(),
     )?)
@@ -288,7 +288,7 @@ pub async fn load_seller_orders(page: Option<String>) -> Result<OrdersPage, AppE
     })
 }
 
-fn sign_in_first(error: AppError) -> AnyView {
+pub(crate) fn sign_in_first(error: AppError) -> AnyView {
     match error {
         AppError::SignInRequired => {
             // The prompt is the page, with the status a monitor or crawler understands.
@@ -306,13 +306,14 @@ fn sign_in_first(error: AppError) -> AnyView {
 }
 
 #[component]
-fn PortalNav() -> impl IntoView {
+pub(crate) fn PortalNav() -> impl IntoView {
     view! {
         <nav class="row portal-nav" aria-label="Seller portal">
             <A href="/seller">"Dashboard"</A>
             <A href="/seller/products">"Products"</A>
             <A href="/seller/products/new">"New product"</A>
             <A href="/seller/orders">"Orders"</A>
+            <A href="/seller/feeds">"Feeds"</A>
         </nav>
     }
 }

@@ -31,6 +31,8 @@ pub struct Services {
     /// Mailed links: finishing a sign-up, resetting a password.
     pub links: shop::accounts::AccountLinks,
     pub outbox: shop::mail::Outbox,
+    /// Sellers' feeds and the picture queue.
+    pub feeds: shop::feeds::Feeds,
     pub coupons: shop::coupons::Coupons,
     pub refunds: shop::orders::refunds::Refunds,
     pub portal: shop::portal::Portal,

@@ -113,6 +113,11 @@ pub struct Settings {
     pub mail: Option<String>,
     /// The `From:` of the shop's mail (`EMPORIUM_MAIL_FROM`).
     pub mail_from: String,
+    /// Pictures fetched at once by this node from sellers' feeds (`EMPORIUM_FETCH_WORKERS`).
+    pub fetch_workers: usize,
+    /// Test-only: let feed pictures come from 127.0.0.1 (`EMPORIUM_TEST_FETCH_LOOPBACK`).
+    /// Every other private or special address stays refused. Never set it in production.
+    pub test_fetch_loopback: bool,
 }
 
 impl Default for Settings {
@@ -154,6 +159,8 @@ impl Default for Settings {
             public_url: None,
             mail: None,
             mail_from: "Emporium <shop@localhost>".into(),
+            fetch_workers: 8,
+            test_fetch_loopback: false,
         }
     }
 }

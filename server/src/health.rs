@@ -95,6 +95,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl axum::response::Into
             load(counter)
         ));
     }
+    feed_metrics(&state, &mut out).await;
     if let Some(limits) = state.rate_limits.as_deref() {
         out.push_str(
             "# HELP emporium_rate_limited_total Requests refused with 429, by route class.\n\
@@ -113,4 +114,53 @@ pub async fn metrics(State(state): State<AppState>) -> impl axum::response::Into
         )],
         out,
     )
+}
+
+/// The picture queue: depth by state (from the database, so every node reports the same
+/// queue), and this node's fetch outcomes by reason, retries and time in queue.
+async fn feed_metrics(state: &AppState, out: &mut String) {
+    use std::sync::atomic::Ordering::Relaxed;
+    if let Ok(stats) = state.services.feeds.stats().await {
+        out.push_str(
+            "# HELP emporium_picture_fetches Picture URLs from feeds, by state.\n\
+             # TYPE emporium_picture_fetches gauge\n",
+        );
+        for (status, n) in [
+            ("queued", stats.queued),
+            ("stored", stats.stored),
+            ("needs_review", stats.needs_review),
+            ("refused", stats.refused),
+        ] {
+            out.push_str(&format!(
+                "emporium_picture_fetches{{status=\"{status}\"}} {n}\n"
+            ));
+        }
+        out.push_str(&format!(
+            "# HELP emporium_feeds_waiting Feeds queued or being processed.\n\
+             # TYPE emporium_feeds_waiting gauge\nemporium_feeds_waiting {}\n",
+            stats.feeds_waiting
+        ));
+    }
+    let metrics = &state.services.feeds.metrics;
+    out.push_str(
+        "# HELP emporium_picture_fetch_outcomes_total Final outcomes of picture fetches on this node, by reason.\n\
+         # TYPE emporium_picture_fetch_outcomes_total counter\n",
+    );
+    if let Ok(outcomes) = metrics.outcomes.lock() {
+        for (reason, n) in outcomes.iter() {
+            out.push_str(&format!(
+                "emporium_picture_fetch_outcomes_total{{reason=\"{reason}\"}} {n}\n"
+            ));
+        }
+    }
+    out.push_str(&format!(
+        "# HELP emporium_picture_fetch_retries_total Picture fetches scheduled again after a timeout or 5xx.\n\
+         # TYPE emporium_picture_fetch_retries_total counter\nemporium_picture_fetch_retries_total {}\n\
+         # HELP emporium_picture_fetch_queue_seconds Time from queueing to a final outcome.\n\
+         # TYPE emporium_picture_fetch_queue_seconds summary\n\
+         emporium_picture_fetch_queue_seconds_sum {:.3}\nemporium_picture_fetch_queue_seconds_count {}\n",
+        metrics.retries.load(Relaxed),
+        metrics.queued_ms_sum.load(Relaxed) as f64 / 1000.0,
+        metrics.finished.load(Relaxed),
+    ));
 }

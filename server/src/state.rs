@@ -95,6 +95,12 @@ impl AppState {
                 ),
                 users,
                 outbox,
+                feeds: shop::feeds::Feeds::new(
+                    db.clone(),
+                    catalog.clone(),
+                    clock.clone(),
+                    shop::feeds::QueueConfig::default(),
+                ),
                 sessions: Sessions::new(
                     db.clone(),
                     clock.clone(),

@@ -1,5 +1,5 @@
 //! Background workers: checkout recovery and reconciliation, the hold sweeper, the outbox
-//! dispatcher, mail delivery, and the "customers also bought" recompute. Each runs once at
+//! dispatcher, mail delivery, feeds and their pictures, and the "customers also bought" recompute. Each runs once at
 //! start and then on its interval; a failed pass is logged and the next one tries again.
 //! Dropping `Workers` stops them.
 
@@ -11,6 +11,8 @@ use tokio::task::JoinSet;
 
 /// How often the outbox is polled for new events.
 const DISPATCH_EVERY: Duration = Duration::from_millis(500);
+/// How often waiting feeds are looked for.
+const FEEDS_EVERY: Duration = Duration::from_millis(500);
 /// How often the mail outbox is polled.
 const MAIL_EVERY: Duration = Duration::from_secs(1);
 /// How long sent mail stays in the outbox (for an operator asking "was it sent?").
@@ -113,6 +115,27 @@ pub fn spawn(state: &AppState, settings: &Settings) -> Workers {
                 Ok(())
             }
         });
+    }
+    let feeds = state.services.feeds.clone();
+    set.spawn(shop::feeds::worker::run_feeds(feeds, FEEDS_EVERY));
+    match shop::feeds::fetch::Fetcher::new(
+        shop::feeds::guard::Policy {
+            allow_loopback: settings.test_fetch_loopback,
+        },
+        shop::feeds::fetch::Limits::default(),
+    ) {
+        Ok(fetcher) => {
+            set.spawn(shop::feeds::worker::run_pictures(
+                state.services.feeds.clone(),
+                fetcher,
+                state.services.assets.clone(),
+                shop::feeds::worker::PoolConfig {
+                    workers: settings.fetch_workers.max(1),
+                    ..shop::feeds::worker::PoolConfig::default()
+                },
+            ));
+        }
+        Err(e) => tracing::error!(error = %e, "feed pictures will not be fetched: no HTTP client"),
     }
     let recommender = state.services.recommender.clone();
     every(

@@ -463,6 +463,7 @@ async fn back_office_pages_and_actions_are_for_their_roles_only() {
         ("/seller/products".into(), any_seller),
         ("/seller/products/new".into(), any_seller),
         ("/seller/orders".into(), any_seller),
+        ("/seller/feeds".into(), any_seller),
         // Another seller's product is no product at all.
         (
             format!("/seller/products/{product}"),
@@ -579,6 +580,17 @@ async fn every_back_office_server_function_checks_role_and_owner() {
         ("/rpc/seller/dashboard", String::new(), any_seller),
         ("/rpc/seller/products", String::new(), any_seller),
         ("/rpc/seller/orders", String::new(), any_seller),
+        ("/rpc/seller/feeds", String::new(), any_seller),
+        (
+            "/rpc/seller/feed",
+            "id=999999".into(),
+            [401, 403, 404, 404, 403],
+        ),
+        (
+            "/rpc/seller/fetch-retry",
+            "id=999999&feed=1".into(),
+            [401, 403, 404, 404, 403],
+        ),
         (
             "/rpc/seller/product",
             format!("id={product}"),
@@ -630,4 +642,195 @@ async fn every_back_office_server_function_checks_role_and_owner() {
         .await
         .unwrap();
     assert_eq!(title, "Mine");
+}
+
+/// A category path a seller can write in a feed.
+async fn category_path(app: &TestApp) -> String {
+    let categories = app.state.services.catalog.categories().await.unwrap();
+    let leaf = categories.iter().find(|c| c.parent_id.is_some()).unwrap();
+    let parent = categories
+        .iter()
+        .find(|c| Some(c.id) == leaf.parent_id)
+        .unwrap();
+    format!("{} > {}", parent.name, leaf.name)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seller_sends_feeds_through_the_api_and_sees_only_their_own() {
+    let app = spawn_app().await;
+    let (a, b) = sellers(&app).await;
+    let shopper = session(&app, "s@example.com", Role::Shopper, None).await;
+    let seller_a = session(&app, "a@example.com", Role::Seller, Some(&a)).await;
+    let seller_b = session(&app, "b@example.com", Role::Seller, Some(&b)).await;
+    let category = category_path(&app).await;
+    let csv = format!(
+        "product_key,sku,price,title,description,category,stock,image_urls\n\
+         kettle,FEED-KETTLE,34.00,Kettle,A steel kettle,\"{category}\",7,http://10.0.0.8/kettle.jpg\n\
+         kettle,FEED-KETTLE-XL,39.00,,,,2,\n\
+         broken,FEED-BROKEN,free,Broken,Has no price,\"{category}\",,\n"
+    );
+    let post = |cookie: Option<String>, body: String| {
+        let app = &app;
+        async move {
+            let mut request = app
+                .client
+                .post(app.url("/api/v1/seller/feeds?name=catalog.csv"))
+                .header("Content-Type", "text/csv")
+                .body(body);
+            if let Some(cookie) = cookie {
+                request = request
+                    .header("Cookie", cookie)
+                    .header("Sec-Fetch-Site", "same-origin");
+            }
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    assert_eq!(post(None, csv.clone()).await.0, 401);
+    assert_eq!(post(Some(shopper.clone()), csv.clone()).await.0, 403);
+    let (status, body) = post(Some(seller_a.clone()), csv.clone()).await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["id"].as_i64().unwrap();
+    let report = format!("/api/v1/seller/feeds/{id}");
+    let (status, body) = call(&app, Some(&seller_a), Method::GET, &report, None).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("queued")));
+    // Another seller's feed is no feed at all.
+    assert_eq!(
+        call(&app, Some(&seller_b), Method::GET, &report, None)
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        call(&app, Some(&shopper), Method::GET, &report, None)
+            .await
+            .0,
+        403
+    );
+
+    while app.state.services.feeds.process_next().await.unwrap() {}
+    let (_, body) = call(&app, Some(&seller_a), Method::GET, &report, None).await;
+    assert_eq!(body["status"], "done", "{body}");
+    assert_eq!(
+        (body["created"].as_i64(), body["rows_total"].as_i64()),
+        (Some(1), Some(3))
+    );
+    assert_eq!(body["errors"][0]["line"], 4);
+    assert_eq!(body["errors"][0]["column"], "price");
+    // The private picture address was refused with its reason, before any request.
+    assert_eq!(body["fetches"][0]["status"], "refused");
+    assert!(
+        body["fetches"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("private_address"),
+        "{body}"
+    );
+    let fetch = body["fetches"][0]["id"].as_i64().unwrap();
+    // Only the owner can put it back in the queue.
+    let retry = format!("/api/v1/seller/fetches/{fetch}/retry");
+    assert_eq!(
+        call(&app, Some(&seller_b), Method::POST, &retry, None)
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        call(&app, Some(&seller_a), Method::POST, &retry, None)
+            .await
+            .0,
+        204
+    );
+    // The product is on sale with its stock, found by search.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, found) = app.get_json("/api/v1/search?q=steel%20kettle").await;
+        if found["hits"]
+            .as_array()
+            .is_some_and(|hits| hits.iter().any(|h| h["title"] == "Kettle"))
+        {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "not found: {found}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // The portal's plain form: multipart, answered with a redirect to the report page.
+    let boundary = "----emporium-feed-boundary";
+    let form = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"feed\"; filename=\"again.csv\"\r\n\
+         Content-Type: text/csv\r\n\r\n{csv}\r\n--{boundary}--\r\n"
+    );
+    let response = app
+        .client
+        .post(app.url("/api/v1/seller/feeds?return_to=/seller/feeds"))
+        .header("Cookie", &seller_a)
+        .header("Sec-Fetch-Site", "same-origin")
+        .header(
+            "Content-Type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 303);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with("/seller/feeds/"), "{location}");
+    while app.state.services.feeds.process_next().await.unwrap() {}
+    let page = |cookie: String, path: String| {
+        let app = &app;
+        async move {
+            let response = app
+                .client
+                .get(app.url(&path))
+                .header("Cookie", cookie)
+                .send()
+                .await
+                .unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    let (status, html) = page(seller_a.clone(), location.clone()).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("0 new product(s), 0 changed, 1 unchanged"),
+        "{html}"
+    );
+    assert!(html.contains("data-testid=\"feed-issue\""));
+    assert_eq!(page(seller_b.clone(), location).await.0, 404);
+    let (status, html) = page(seller_a.clone(), "/seller/feeds".into()).await;
+    assert_eq!(status, 200);
+    assert_eq!(html.matches("data-testid=\"feed-row\"").count(), 2);
+    let (_, html) = page(seller_b, "/seller/feeds".into()).await;
+    assert!(!html.contains("data-testid=\"feed-row\""));
+
+    // Too big for a feed: refused before it is read whole.
+    let huge = "x".repeat(shop::feeds::parse::MAX_FEED_BYTES + 100 * 1024);
+    assert_eq!(post(Some(seller_a.clone()), huge).await.0, 413);
+    // Not a feed at all: accepted, then reported as refused as a whole.
+    let (_, body) = post(Some(seller_a.clone()), "hello".into()).await;
+    let id = body["id"].as_i64().unwrap();
+    while app.state.services.feeds.process_next().await.unwrap() {}
+    let (_, body) = call(
+        &app,
+        Some(&seller_a),
+        Method::GET,
+        &format!("/api/v1/seller/feeds/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(body["status"], "failed");
+    let metrics = app.get_text("/metrics").await.1;
+    assert!(
+        metrics.contains("emporium_picture_fetches{status=\"queued\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("emporium_picture_fetch_outcomes_total{reason=\"private_address\"} 1")
+    );
 }

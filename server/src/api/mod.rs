@@ -5,6 +5,7 @@ mod admin;
 mod carts;
 mod checkouts;
 mod error;
+pub mod feeds;
 mod orders;
 mod portal;
 mod products;
@@ -24,6 +25,8 @@ use axum::routing::{delete, get, post, put};
 const BODY_LIMIT: usize = 64 * 1024;
 /// An image upload: the 10 MB image and its form's framing.
 const UPLOAD_LIMIT: usize = shop::assets::pipeline::MAX_BYTES + 64 * 1024;
+/// A feed (8 MB) plus the form around it.
+const FEED_LIMIT: usize = shop::feeds::parse::MAX_FEED_BYTES + 64 * 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -54,6 +57,8 @@ pub fn router() -> Router<AppState> {
         )
         .route("/seller/stock/{sku}", put(portal::set_stock))
         .route("/seller/orders", get(portal::orders))
+        .route("/seller/feeds/{id}", get(feeds::show))
+        .route("/seller/fetches/{id}/retry", post(feeds::retry))
         .route(
             "/seller/products/{id}/images/{image}/approve",
             post(seller::approve),
@@ -76,5 +81,10 @@ pub fn router() -> Router<AppState> {
                     post(seller::upload).get(seller::list),
                 )
                 .layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
+        )
+        .merge(
+            Router::new()
+                .route("/seller/feeds", post(feeds::submit).get(feeds::list))
+                .layer(DefaultBodyLimit::max(FEED_LIMIT)),
         )
 }

@@ -112,11 +112,11 @@ fn portal_page(return_to: Option<&str>) -> Option<String> {
     .then(|| path.to_owned())
 }
 
-fn see_other(to: &str) -> Response {
+pub(super) fn see_other(to: &str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_owned())]).into_response()
 }
 
-fn query_escape(text: &str) -> String {
+pub(super) fn query_escape(text: &str) -> String {
     text.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.') {

@@ -212,12 +212,17 @@ impl Feeds {
                 .map(|p| p.input.variants.len())
                 .sum::<usize>();
         for chunk in products.chunks(100) {
-            let report = import::apply(
-                &self.db,
-                chunk.iter().map(|p| ParsedRow {
+            // Collected first: a borrowing iterator would make this future not `Send`.
+            let rows: Vec<ParsedRow> = chunk
+                .iter()
+                .map(|p| ParsedRow {
                     line: p.line,
                     product: Ok(p.input.clone()),
-                }),
+                })
+                .collect();
+            let report = import::apply(
+                &self.db,
+                rows,
                 self.clock.now(),
                 &indicatif::ProgressBar::hidden(),
             )
@@ -305,7 +310,7 @@ impl Feeds {
                     String::new(),
                 ),
             };
-            sqlx::query(
+            let inserted = sqlx::query(
                 "INSERT INTO image_fetches \
                  (seller_id, product_id, feed_id, url, host, status, next_attempt_at, reason, \
                   created_at, finished_at) \
@@ -322,8 +327,9 @@ impl Feeds {
             .bind(&reason)
             .bind(reason.as_ref().map(|_| now))
             .execute(self.db.pool())
-            .await?;
-            if let Some(reason) = reason {
+            .await?
+            .rows_affected();
+            if let (Some(reason), 1) = (reason, inserted) {
                 self.metrics
                     .outcome(reason.split(':').next().unwrap_or("refused"));
             }
@@ -589,20 +595,25 @@ impl Feeds {
         .bind(limit)
         .fetch_all(self.db.pool())
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| FetchView {
-                id: r.0,
-                seller_id: r.1,
-                product_id: r.2,
-                url: r.3,
-                status: FetchStatus::parse(&r.4).unwrap_or(FetchStatus::Queued),
-                attempts: r.5,
-                reason: r.6,
-                created_at: r.7,
-                image_id: r.8,
-            })
-            .collect())
+        Ok(rows.into_iter().map(fetch_view).collect())
+    }
+
+    /// Fetches that need someone: failed ones, and ones waiting longer than `stuck_after`.
+    pub async fn problems(
+        &self,
+        stuck_after: Millis,
+        limit: i64,
+    ) -> Result<Vec<FetchView>, sqlx::Error> {
+        let rows: Vec<FetchRow> = sqlx::query_as(
+            "SELECT id, seller_id, product_id, url, status, attempts, reason, created_at, image_id \
+             FROM image_fetches WHERE status IN ('needs_review', 'refused') \
+             OR (status = 'queued' AND created_at < $1) ORDER BY id DESC LIMIT $2",
+        )
+        .bind(self.clock.now() - stuck_after)
+        .bind(limit)
+        .fetch_all(self.db.pool())
+        .await?;
+        Ok(rows.into_iter().map(fetch_view).collect())
     }
 
     /// Queue depth by state, and the oldest waiting fetch.
@@ -630,6 +641,32 @@ impl Feeds {
         .fetch_one(self.db.pool())
         .await?;
         Ok(stats)
+    }
+}
+
+type FetchRow = (
+    i64,
+    i64,
+    i64,
+    String,
+    String,
+    i64,
+    Option<String>,
+    i64,
+    Option<i64>,
+);
+
+fn fetch_view(r: FetchRow) -> FetchView {
+    FetchView {
+        id: r.0,
+        seller_id: r.1,
+        product_id: r.2,
+        url: r.3,
+        status: FetchStatus::parse(&r.4).unwrap_or(FetchStatus::Queued),
+        attempts: r.5,
+        reason: r.6,
+        created_at: r.7,
+        image_id: r.8,
     }
 }
 

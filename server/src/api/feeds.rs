@@ -1,0 +1,164 @@
+//! Seller feeds over the API: `POST /seller/feeds` (the file as `multipart/form-data` field
+//! `feed`, or the raw CSV / JSON body), `GET /seller/feeds`, `GET /seller/feeds/{id}` (the
+//! report and each picture's state), `POST /seller/fetches/{id}/retry`. A seller's key or
+//! session, as for every seller route; another seller's feed is 404.
+
+use super::ApiError;
+use super::seller::Seller;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+use shop::feeds::FeedError;
+
+impl From<FeedError> for ApiError {
+    fn from(e: FeedError) -> Self {
+        match e {
+            FeedError::Invalid(message) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_feed", message)
+            }
+            FeedError::NotFound => ApiError::not_found("no such feed or picture"),
+            other => super::error::unexpected("feeds", &other, false),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SubmitQuery {
+    /// The feed's file name, for a raw body (it decides CSV or JSON when the body is unclear).
+    name: Option<String>,
+    /// The portal page to go back to, for the portal's plain HTML form (a 303 instead of JSON).
+    return_to: Option<String>,
+}
+
+/// `POST /seller/feeds` → 202 with the feed's id: it is processed in the background.
+pub async fn submit(
+    State(state): State<AppState>,
+    Seller(seller): Seller,
+    Query(query): Query<SubmitQuery>,
+    headers: HeaderMap,
+    request: axum::extract::Request,
+) -> Result<Response, ApiError> {
+    let back = query
+        .return_to
+        .as_deref()
+        .filter(|p| *p == "/seller/feeds")
+        .map(str::to_owned);
+    let result = receive(&state, seller, query.name, &headers, request).await;
+    match (back, result) {
+        (None, Ok(id)) => Ok((
+            StatusCode::ACCEPTED,
+            [(header::LOCATION, format!("/api/v1/seller/feeds/{id}"))],
+            Json(json!({ "id": id, "status": "queued", "report": format!("/api/v1/seller/feeds/{id}") })),
+        )
+            .into_response()),
+        (None, Err(e)) => Err(e),
+        (Some(_), Ok(id)) => Ok(super::seller::see_other(&format!("/seller/feeds/{id}"))),
+        (Some(back), Err(e)) if e.status.is_client_error() => Ok(super::seller::see_other(
+            &format!("{back}?error={}", super::seller::query_escape(&e.message)),
+        )),
+        (Some(_), Err(e)) => Err(e),
+    }
+}
+
+async fn receive(
+    state: &AppState,
+    seller: shop::catalog::SellerId,
+    name: Option<String>,
+    headers: &HeaderMap,
+    request: axum::extract::Request,
+) -> Result<i64, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "a feed is at most 8 MB",
+        )
+    };
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let (name, bytes) = if content_type.starts_with("multipart/form-data") {
+        let mut multipart =
+            <Multipart as axum::extract::FromRequest<AppState>>::from_request(request, state)
+                .await
+                .map_err(|e| ApiError::bad_request(format!("malformed form: {}", e.body_text())))?;
+        let mut file = None;
+        while let Some(field) = multipart
+            .next_field()
+            .await
+            .map_err(|e| ApiError::bad_request(format!("malformed form: {e}")))?
+        {
+            if field.name() == Some("feed") {
+                let name = field.file_name().unwrap_or("feed").to_owned();
+                let data = field.bytes().await.map_err(|e| {
+                    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                        too_large()
+                    } else {
+                        ApiError::bad_request(format!("malformed form: {e}"))
+                    }
+                })?;
+                file = Some((name, data.to_vec()));
+            }
+        }
+        file.ok_or_else(|| ApiError::bad_request("the form has no `feed` file field"))?
+    } else {
+        let name = name.unwrap_or_else(|| {
+            if content_type.contains("json") {
+                "feed.json".into()
+            } else {
+                "feed.csv".into()
+            }
+        });
+        let bytes =
+            axum::body::to_bytes(request.into_body(), shop::feeds::parse::MAX_FEED_BYTES + 1)
+                .await
+                .map_err(|_| too_large())?;
+        (name, bytes.to_vec())
+    };
+    if name.contains(['/', '\\']) || name.contains("..") {
+        return Err(ApiError::bad_request(
+            "the file name must be a plain name, without a path",
+        ));
+    }
+    Ok(state.services.feeds.submit(seller, &name, &bytes).await?)
+}
+
+/// `GET /seller/feeds`: the seller's latest feeds.
+pub async fn list(
+    State(state): State<AppState>,
+    Seller(seller): Seller,
+) -> Result<Response, ApiError> {
+    let feeds = state.services.feeds.list(seller, 50).await?;
+    Ok(Json(json!({ "feeds": feeds })).into_response())
+}
+
+/// `GET /seller/feeds/{id}`: progress, the report and each picture's state.
+pub async fn show(
+    State(state): State<AppState>,
+    Seller(seller): Seller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::not_found("no such feed or picture"))?;
+    Ok(Json(state.services.feeds.view(Some(seller), id).await?).into_response())
+}
+
+/// `POST /seller/fetches/{id}/retry`: puts a failed picture back in the queue.
+pub async fn retry(
+    State(state): State<AppState>,
+    Seller(seller): Seller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::not_found("no such feed or picture"))?;
+    state.services.feeds.retry(seller, id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
