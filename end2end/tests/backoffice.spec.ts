@@ -1,64 +1,8 @@
-import { test, expect, hydrated, fillCheckout } from './fixtures';
+import { test, expect, hydrated, fillCheckout, createAccount, checkerboardPng, PASSWORD } from './fixtures';
 import type { Browser, Page } from '@playwright/test';
-import { execFileSync } from 'node:child_process';
-import { deflateSync } from 'node:zlib';
 
-const PASSWORD = 'a long enough passphrase';
 const SELLER = 'open-road';
 
-/** Creates an account with the server's CLI (the password through the environment). */
-function createAccount(email: string, role: 'seller' | 'admin', seller?: string) {
-  const server = process.env.EMPORIUM_SERVER_BIN;
-  if (!server) throw new Error('EMPORIUM_SERVER_BIN must name the server binary (cargo xtask test sets it)');
-  const args = ['users', 'create', '--email', email, '--role', role];
-  if (seller) args.push('--seller', seller);
-  execFileSync(server, args, { env: { ...process.env, EMPORIUM_PASSWORD: PASSWORD, RUST_LOG: 'warn' } });
-}
-
-/** A sharp 1200×1200 PNG (a fine checkerboard in two colours) that passes the quality gate. */
-function checkerboardPng(): Buffer {
-  const size = 1200;
-  const rows: Buffer[] = [];
-  for (let y = 0; y < size; y++) {
-    const row = Buffer.alloc(1 + size * 3);
-    for (let x = 0; x < size; x++) {
-      const on = (Math.floor(x / 6) + Math.floor(y / 6)) % 2 === 0;
-      row[1 + x * 3] = on ? 200 : 30;
-      row[2 + x * 3] = on ? 120 : 60;
-      row[3 + x * 3] = on ? 40 : 90;
-    }
-    rows.push(row);
-  }
-  const crcTable = Array.from({ length: 256 }, (_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  const crc = (buf: Buffer) => {
-    let c = 0xffffffff;
-    for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
-    return (c ^ 0xffffffff) >>> 0;
-  };
-  const chunk = (type: string, data: Buffer) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const sum = Buffer.alloc(4);
-    sum.writeUInt32BE(crc(body));
-    return Buffer.concat([len, body, sum]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(size, 0);
-  ihdr.writeUInt32BE(size, 4);
-  ihdr[8] = 8; // bit depth
-  ihdr[9] = 2; // RGB
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(Buffer.concat(rows))),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
-}
 
 async function signIn(page: Page, email: string) {
   await page.goto('/account/sign-in');

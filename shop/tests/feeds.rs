@@ -599,3 +599,33 @@ async fn several_nodes_taking_fetches_never_take_the_same_one() {
     assert_eq!(all.len(), total, "a fetch was taken twice");
     assert_eq!(total, 30);
 }
+
+#[tokio::test]
+async fn outside_tests_a_name_for_this_machine_is_refused_even_when_something_listens() {
+    let server = picture_server().await;
+    let port = server.base.rsplit(':').next().unwrap();
+    let production = Fetcher::new(Policy::default(), Limits::default()).unwrap();
+    for url in [
+        format!("http://localhost:{port}/good.jpg"),
+        format!("http://127.0.0.1:{port}/good.jpg"),
+        format!("http://[::1]:{port}/good.jpg"),
+        format!("http://2130706433:{port}/good.jpg"),
+    ] {
+        let refused = production.fetch(&url).await.unwrap_err();
+        assert_eq!(refused.code(), "private_address", "{url}");
+        assert!(!refused.retryable());
+    }
+    // With the test-only setting, loopback (and nothing else) opens.
+    assert!(
+        test_fetcher()
+            .fetch(&server.base.replace("127.0.0.1", "localhost"))
+            .await
+            .is_err()
+    );
+    assert!(
+        test_fetcher()
+            .fetch(&format!("{}/good.jpg", server.base))
+            .await
+            .is_ok()
+    );
+}

@@ -200,6 +200,8 @@ fn playwright(server: &Path, site: &Path, chromium: &Path) -> Result<(usize, usi
         .env("EMPORIUM_ASSET_COOL_DOWN_MS", "1000")
         // Many browser contexts share one address here; the limits have tests of their own.
         .env("EMPORIUM_RATE_LIMITS", "false")
+        // The feed test serves its sellers' pictures from 127.0.0.1 (test-only setting).
+        .env("EMPORIUM_TEST_FETCH_LOOPBACK", "true")
         .env(
             "EMPORIUM_GATEWAY_URL",
             format!("http://127.0.0.1:{gateway_port}"),
