@@ -5,6 +5,7 @@
 pub mod api;
 pub mod assets;
 pub mod bench;
+pub mod bench_feed;
 pub mod config;
 pub mod demo;
 pub mod evaluate;

@@ -146,6 +146,16 @@ enum Bench {
         #[arg(long, default_value_t = 32)]
         tasks: usize,
     },
+    /// A seller's feed applied end to end, next to the catalog importer writing the same
+    /// products (same run, fresh databases), then the same feed again.
+    Feed {
+        /// `sqlite` (a fresh file) or a PostgreSQL URL (a fresh schema in it).
+        #[arg(long, default_value = "sqlite")]
+        database: String,
+        /// Rows in the feed (two per product).
+        #[arg(long, default_value_t = 10_000)]
+        rows: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -307,6 +317,41 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
                     rate.per_second / raw
                 );
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            which: Bench::Feed { database, rows },
+        } => {
+            let b = server::bench_feed::feed(&database, rows).await?;
+            let per_s = |d: Duration| b.rows as f64 / d.as_secs_f64();
+            println!(
+                "feed of {} rows ({} products) on {}",
+                b.rows,
+                b.products,
+                shop::db::redact(&database)
+            );
+            println!("| path | time | rows/s | vs importer |");
+            println!("|---|---:|---:|---:|");
+            let importer = per_s(b.importer);
+            for (name, d) in [
+                (
+                    "catalog importer, rows parsed beforehand (baseline)",
+                    b.importer,
+                ),
+                ("feed: submit, parse, check, apply, queue pictures", b.feed),
+                ("the same feed again (nothing changes)", b.again),
+            ] {
+                println!(
+                    "| {name} | {:.2} s | {:.0} | {:.2}× |",
+                    d.as_secs_f64(),
+                    per_s(d),
+                    per_s(d) / importer
+                );
+            }
+            println!(
+                "(parsing and checking alone: {:.0} ms)",
+                b.parse.as_secs_f64() * 1000.0
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Loadgen {

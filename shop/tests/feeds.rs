@@ -12,7 +12,7 @@ mod images;
 use common::{DUMMYJSON, import_file};
 use shop::assets::{AssetStore, Assets, StoreLocation, StoreOptions};
 use shop::catalog::{Catalog, SellerId};
-use shop::clock::{Clock, SystemClock};
+use shop::clock::{Clock, ManualClock, SystemClock};
 use shop::db::scratch::ScratchDb;
 use shop::feeds::fetch::{Fetcher, Limits};
 use shop::feeds::guard::Policy;
@@ -621,5 +621,52 @@ async fn outside_tests_a_name_for_this_machine_is_refused_even_when_something_li
             .fetch(&format!("{}/good.jpg", server.base))
             .await
             .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn a_node_that_dies_mid_feed_or_mid_fetch_leaves_its_work_to_another() {
+    let rig = rig().await;
+    let csv = format!(
+        "product_key,sku,price,title,description,category,image_urls\n\
+         crash,CRASH-1,3.00,Crash,Left half done,\"{}\",http://pictures.example/crash.jpg\n",
+        rig.category
+    );
+    let id = rig
+        .feeds
+        .submit(rig.seller, "crash.csv", csv.as_bytes())
+        .await
+        .unwrap();
+    // Node A took the feed (its lease runs ten minutes) and died before finishing.
+    sqlx::query("UPDATE feeds SET status = 'processing', lease_until = $1 WHERE id = $2")
+        .bind(SystemClock.now() + 10 * 60 * 1000)
+        .bind(id)
+        .execute(rig.scratch.db.pool())
+        .await
+        .unwrap();
+    // Node B leaves it alone while the lease lasts…
+    while rig.feeds.process_next().await.unwrap() {}
+    assert_eq!(feed(&rig, id).await.status, "processing");
+    // …and takes it over once the lease has run out.
+    let later = ManualClock::starting_at(SystemClock.now() + 11 * 60 * 1000);
+    let node_b = Feeds::new(
+        rig.scratch.db.clone(),
+        Catalog::new(rig.scratch.db.clone()),
+        Arc::new(later.clone()),
+        QueueConfig::default(),
+    );
+    while node_b.process_next().await.unwrap() {}
+    let view = feed(&rig, id).await;
+    assert_eq!((view.status.as_str(), view.created), ("done", 1));
+
+    // A fetch taken by a node that then dies is taken again after its lease, once.
+    let taken = node_b.take(10, &[]).await.unwrap();
+    assert_eq!(taken.len(), 1);
+    assert!(node_b.take(10, &[]).await.unwrap().is_empty(), "leased");
+    later.advance(10 * 60 * 1000);
+    let again = node_b.take(10, &[]).await.unwrap();
+    assert_eq!(
+        again.iter().map(|j| j.id).collect::<Vec<_>>(),
+        vec![taken[0].id]
     );
 }

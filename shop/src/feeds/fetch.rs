@@ -53,7 +53,8 @@ impl FetchError {
     pub fn retryable(&self) -> bool {
         match self {
             FetchError::Timeout | FetchError::Connect(_) => true,
-            FetchError::Status(s) => *s >= 500 || *s == 429 || *s == 408,
+            // A 4xx is the seller's URL, and asking again will not change it.
+            FetchError::Status(s) => *s >= 500,
             _ => false,
         }
     }

@@ -240,10 +240,19 @@ impl Feeds {
                 },
                 reason: s.reason,
             }));
+            // One transaction for the chunk's pictures (one commit, not one per statement).
+            let mut tx = self.db.begin_write().await?;
             for product in chunk.iter().filter(|p| !refused.contains(&p.line)) {
-                self.queue_images(id, SellerId::new(seller), &seller_input.slug, product)
-                    .await?;
+                self.queue_images(
+                    &mut tx,
+                    id,
+                    SellerId::new(seller),
+                    &seller_input.slug,
+                    product,
+                )
+                .await?;
             }
+            tx.commit().await?;
             done += chunk.iter().map(|p| rows_of[&p.line]).sum::<usize>();
             sqlx::query("UPDATE feeds SET rows_done = $1, lease_until = $2 WHERE id = $3")
                 .bind(done as i64)
@@ -272,6 +281,7 @@ impl Feeds {
     /// nothing new). A URL that is refused outright is recorded as refused with its reason.
     async fn queue_images(
         &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
         feed: i64,
         seller: SellerId,
         slug: &str,
@@ -286,7 +296,7 @@ impl Feeds {
         .bind(parse::SOURCE)
         .bind(parse::external_id(slug, &product.key))
         .bind(seller.get())
-        .fetch_one(self.db.pool())
+        .fetch_one(&mut **tx)
         .await?;
         let now = self.clock.now();
         for url in &product.image_urls {
@@ -326,7 +336,7 @@ impl Feeds {
             .bind(now)
             .bind(&reason)
             .bind(reason.as_ref().map(|_| now))
-            .execute(self.db.pool())
+            .execute(&mut **tx)
             .await?
             .rows_affected();
             if let (Some(reason), 1) = (reason, inserted) {
