@@ -1,17 +1,8 @@
-import { test, expect, hydrated, fillCheckout, createAccount, checkerboardPng, PASSWORD } from './fixtures';
+import { test, expect, hydrated, fillCheckout, createAccount, checkerboardPng, signInAccount } from './fixtures';
 import type { Browser, Page } from '@playwright/test';
 
 const SELLER = 'open-road';
 
-
-async function signIn(page: Page, email: string) {
-  await page.goto('/account/sign-in');
-  await hydrated(page);
-  await page.getByLabel('E-mail').fill(email);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page).toHaveURL(/\/account$/);
-}
 
 async function asNew(browser: Browser) {
   const context = await browser.newContext();
@@ -30,7 +21,7 @@ test('a seller lists a product, a shopper buys it, the seller sees the order and
 
   // The seller creates the product…
   const seller = await asNew(browser);
-  await signIn(seller.page, sellerEmail);
+  await signInAccount(seller.page, sellerEmail);
   await seller.page.goto('/seller/products/new');
   await hydrated(seller.page);
   // Mistakes come back beside their fields, with what was typed kept.
@@ -102,7 +93,7 @@ test('a seller lists a product, a shopper buys it, the seller sees the order and
 
   // The admin refunds it; the unit waits for inspection before going back on sale.
   const admin = await asNew(browser);
-  await signIn(admin.page, adminEmail);
+  await signInAccount(admin.page, adminEmail);
   await admin.page.goto(`/admin/orders?q=${orderId}`);
   await hydrated(admin.page);
   await admin.page.getByRole('link', { name: orderId }).click();

@@ -1,4 +1,4 @@
-import { test, expect, hydrated, createAccount, checkerboardPng, PASSWORD } from './fixtures';
+import { test, expect, createAccount, checkerboardPng, signInAccount } from './fixtures';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -27,12 +27,7 @@ test('a seller uploads a feed in the portal and watches its products and picture
   const stamp = `${Date.now()}${Math.floor(Math.random() * 1000)}`;
   const email = `feeds-${stamp}@example.com`;
   createAccount(email, 'seller', SELLER);
-  await page.goto('/account/sign-in');
-  await hydrated(page);
-  await page.getByLabel('E-mail').fill(email);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page).toHaveURL(/\/account$/);
+  await signInAccount(page, email);
 
   const title = `Rolltop pannier ${stamp}`;
   const feed = [

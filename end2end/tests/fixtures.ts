@@ -111,6 +111,16 @@ export async function fillCheckout(page: Page, email: string, card = '4242 4242 
 
 export const PASSWORD = 'a long enough passphrase';
 
+/** Signs an account made by `createAccount` in, and waits for its account page. */
+export async function signInAccount(page: Page, email: string) {
+  await page.goto('/account/sign-in');
+  await hydrated(page);
+  await page.getByLabel('E-mail').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(/\/account$/);
+}
+
 /** Creates an account with the server's CLI (the password through the environment). */
 export function createAccount(email: string, role: 'seller' | 'admin', seller?: string) {
   const server = process.env.EMPORIUM_SERVER_BIN;

@@ -52,14 +52,19 @@ async fn sign_in(app: &TestApp, email: &str, password: &str) -> (u16, Option<Str
         .await
         .unwrap();
     let status = response.status().as_u16();
-    let cookie = response
+    let cookie = session_cookie(&response);
+    (status, cookie, response.json().await.unwrap_or(Value::Null))
+}
+
+/// The session cookie a response sets (`name=value`), if it sets one.
+fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
         .headers()
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
         .find(|c| c.starts_with("emporium_session=") && !c.starts_with("emporium_session=;"))
-        .map(|c| c.split(';').next().unwrap().to_owned());
-    (status, cookie, response.json().await.unwrap_or(Value::Null))
+        .map(|c| c.split(';').next().unwrap().to_owned())
 }
 
 async fn as_(
@@ -522,13 +527,7 @@ async fn form(
         .get("location")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let session = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("emporium_session=") && !c.starts_with("emporium_session=;"))
-        .map(|c| c.split(';').next().unwrap().to_owned());
+    let session = session_cookie(&response);
     (status, location, session, response.text().await.unwrap())
 }
 

@@ -7,7 +7,7 @@ use super::ApiError;
 use super::seller::Seller;
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -84,29 +84,11 @@ async fn receive(
         .unwrap_or("")
         .to_ascii_lowercase();
     let (name, bytes) = if content_type.starts_with("multipart/form-data") {
-        let mut multipart =
-            <Multipart as axum::extract::FromRequest<AppState>>::from_request(request, state)
-                .await
-                .map_err(|e| ApiError::bad_request(format!("malformed form: {}", e.body_text())))?;
-        let mut file = None;
-        while let Some(field) = multipart
-            .next_field()
-            .await
-            .map_err(|e| ApiError::bad_request(format!("malformed form: {e}")))?
-        {
-            if field.name() == Some("feed") {
-                let name = field.file_name().unwrap_or("feed").to_owned();
-                let data = field.bytes().await.map_err(|e| {
-                    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                        too_large()
-                    } else {
-                        ApiError::bad_request(format!("malformed form: {e}"))
-                    }
-                })?;
-                file = Some((name, data.to_vec()));
-            }
-        }
-        file.ok_or_else(|| ApiError::bad_request("the form has no `feed` file field"))?
+        let form = super::multipart::read(state, request, "feed", too_large).await?;
+        let (name, data) = form
+            .file
+            .ok_or_else(|| ApiError::bad_request("the form has no `feed` file field"))?;
+        (name.unwrap_or_else(|| "feed".into()), data)
     } else {
         let name = name.unwrap_or_else(|| {
             if content_type.contains("json") {
@@ -144,10 +126,14 @@ pub async fn show(
     Seller(seller): Seller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id: i64 = id
-        .parse()
-        .map_err(|_| ApiError::not_found("no such feed or picture"))?;
-    Ok(Json(state.services.feeds.view(Some(seller), id).await?).into_response())
+    Ok(Json(
+        state
+            .services
+            .feeds
+            .view(Some(seller), number(&id)?)
+            .await?,
+    )
+    .into_response())
 }
 
 /// `POST /seller/fetches/{id}/retry`: puts a failed picture back in the queue.
@@ -156,9 +142,12 @@ pub async fn retry(
     Seller(seller): Seller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id: i64 = id
-        .parse()
-        .map_err(|_| ApiError::not_found("no such feed or picture"))?;
-    state.services.feeds.retry(seller, id).await?;
+    state.services.feeds.retry(seller, number(&id)?).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// A feed's or a fetch's id from the path; anything else is simply not found.
+fn number(id: &str) -> Result<i64, ApiError> {
+    id.parse()
+        .map_err(|_| ApiError::not_found("no such feed or picture"))
 }

@@ -6,6 +6,7 @@ mod carts;
 mod checkouts;
 mod error;
 pub mod feeds;
+mod multipart;
 mod orders;
 mod portal;
 mod products;

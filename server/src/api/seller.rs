@@ -5,7 +5,7 @@
 use super::ApiError;
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{FromRequestParts, Multipart, Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -195,39 +195,20 @@ async fn receive_upload(
         )
     };
     let bytes = if content_type.starts_with("multipart/form-data") {
-        let mut multipart =
-            <Multipart as axum::extract::FromRequest<AppState>>::from_request(request, &state)
-                .await
-                .map_err(|e| ApiError::bad_request(format!("malformed form: {}", e.body_text())))?;
-        let mut file = None;
-        while let Some(field) = multipart
-            .next_field()
-            .await
-            .map_err(|e| ApiError::bad_request(format!("malformed form: {e}")))?
-        {
-            match field.name().unwrap_or("") {
-                "image" => {
-                    // The name is checked after the bytes are read, so that the client hears
-                    // the refusal instead of a connection cut mid-upload.
-                    let name = field.file_name().map(str::to_owned);
-                    let data = field.bytes().await.map_err(|e| {
-                        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                            too_large()
-                        } else {
-                            ApiError::bad_request(format!("malformed form: {e}"))
-                        }
-                    })?;
-                    if let Some(name) = name {
-                        check_file_name(&name)?;
-                    }
-                    file = Some(data.to_vec());
-                }
-                "alt" => fields.alt = Some(field.text().await.unwrap_or_default()),
-                "replaces" => fields.replaces = Some(field.text().await.unwrap_or_default()),
-                _ => {}
-            }
+        let mut form = super::multipart::read(&state, request, "image", too_large).await?;
+        if let Some(alt) = form.text.remove("alt") {
+            fields.alt = Some(alt);
         }
-        file.ok_or_else(|| ApiError::bad_request("the form has no `image` file field"))?
+        if let Some(replaces) = form.text.remove("replaces") {
+            fields.replaces = Some(replaces);
+        }
+        let (name, data) = form
+            .file
+            .ok_or_else(|| ApiError::bad_request("the form has no `image` file field"))?;
+        if let Some(name) = name {
+            check_file_name(&name)?;
+        }
+        data
     } else if content_type.starts_with("image/") || content_type == "application/octet-stream" {
         if let Some(name) = headers
             .get(header::CONTENT_DISPOSITION)

@@ -582,18 +582,7 @@ impl Feeds {
         status: Option<FetchStatus>,
         limit: i64,
     ) -> Result<Vec<FetchView>, sqlx::Error> {
-        type Row = (
-            i64,
-            i64,
-            i64,
-            String,
-            String,
-            i64,
-            Option<String>,
-            i64,
-            Option<i64>,
-        );
-        let rows: Vec<Row> = sqlx::query_as(
+        let rows: Vec<FetchRow> = sqlx::query_as(
             "SELECT id, seller_id, product_id, url, status, attempts, reason, created_at, image_id \
              FROM image_fetches \
              WHERE ($1 IS NULL OR seller_id = $1) AND ($2 IS NULL OR feed_id = $2) \
