@@ -636,7 +636,6 @@ fn AccountView(page: AccountPage, notice: Option<(&'static str, &'static str)>) 
     let sign_out_all = ServerAction::<SignOut>::new();
     let password = ServerAction::<ChangePassword>::new();
     let reorder = ServerAction::<Reorder>::new();
-    let pages = (page.total + page.per_page - 1) / page.per_page;
     let orders: Vec<AnyView> = page
         .orders
         .iter()
@@ -678,10 +677,8 @@ fn AccountView(page: AccountPage, notice: Option<(&'static str, &'static str)>) 
                         <thead><tr><th>"Order"</th><th>"Status"</th><th>"Items"</th><th>"Total"</th><th></th></tr></thead>
                         <tbody>{orders}</tbody>
                     </table>
-                    <p class="muted">{format!("Page {} of {}", page.page, pages.max(1))}
-                        {(page.page > 1).then(|| view! { " " <A href=format!("/account?page={}", page.page - 1)>"Newer"</A> })}
-                        {(page.page < pages).then(|| view! { " " <A href=format!("/account?page={}", page.page + 1)>"Older"</A> })}
-                    </p>
+                    <crate::pager::Pager total=page.total page=page.page per_page=page.per_page noun="order"
+                        back="Newer" forward="Older"/>
                 }.into_any()
             }}
             <h2>"Change password"</h2>

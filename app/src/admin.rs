@@ -641,7 +641,6 @@ pub fn AdminOrdersRoute() -> impl IntoView {
 
 #[component]
 fn OrderTable(page: OrdersPage) -> impl IntoView {
-    let pages = (page.total + page.per_page - 1) / page.per_page;
     let rows: Vec<AnyView> = page
         .orders
         .iter()
@@ -662,15 +661,12 @@ fn OrderTable(page: OrdersPage) -> impl IntoView {
         })
         .collect();
     view! {
-        <p class="muted">{format!("{} order(s); page {} of {}", page.total, page.page, pages.max(1))}</p>
         <table class="orders-table">
             <thead><tr><th>"Order"</th><th>"Placed"</th><th>"E-mail"</th><th>"Status"</th><th>"Items"</th><th>"Total"</th></tr></thead>
             <tbody>{rows}</tbody>
         </table>
-        <p class="row">
-            {(page.page > 1).then(|| view! { <A href=format!("?page={}", page.page - 1)>"Newer"</A> })}
-            {(page.page < pages).then(|| view! { <A href=format!("?page={}", page.page + 1)>"Older"</A> })}
-        </p>
+        <crate::pager::Pager total=page.total page=page.page per_page=page.per_page noun="order"
+            keep=&["status", "q"] back="Newer" forward="Older"/>
     }
 }
 

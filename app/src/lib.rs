@@ -16,6 +16,7 @@ pub mod forms;
 pub mod health;
 pub mod layout;
 pub mod orders;
+pub mod pager;
 pub mod seller;
 #[cfg(feature = "ssr")]
 pub mod services;

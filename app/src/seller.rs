@@ -462,7 +462,6 @@ pub fn SellerProductsRoute() -> impl IntoView {
 
 #[component]
 fn ProductTable(page: ProductsPage) -> impl IntoView {
-    let pages = (page.total + page.per_page - 1) / page.per_page;
     let rows: Vec<AnyView> = page
         .products
         .iter()
@@ -482,15 +481,12 @@ fn ProductTable(page: ProductsPage) -> impl IntoView {
         })
         .collect();
     view! {
-        <p class="muted">{format!("{} product(s); page {} of {}", page.total, page.page, pages.max(1))}</p>
         <table class="orders-table">
             <thead><tr><th>"Product"</th><th>"From"</th><th>"Variants"</th><th>"In stock"</th><th>"Pictures"</th><th>"Changed"</th></tr></thead>
             <tbody>{rows}</tbody>
         </table>
-        <p class="row">
-            {(page.page > 1).then(|| view! { <A href=format!("?page={}", page.page - 1)>"Previous"</A> })}
-            {(page.page < pages).then(|| view! { <A href=format!("?page={}", page.page + 1)>"Next"</A> })}
-        </p>
+        <crate::pager::Pager total=page.total page=page.page per_page=page.per_page noun="product"
+            keep=&["q"]/>
     }
 }
 
@@ -772,7 +768,6 @@ pub fn SellerOrdersRoute() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match orders.await {
                         Ok(page) => {
-                            let pages = (page.total + page.per_page - 1) / page.per_page;
                             let rows: Vec<AnyView> = page.orders.iter().map(|o| view! {
                                 <tr data-testid="seller-order">
                                     <td>{o.id.to_string()}</td>
@@ -783,15 +778,12 @@ pub fn SellerOrdersRoute() -> impl IntoView {
                                 </tr>
                             }.into_any()).collect();
                             view! {
-                                <p class="muted">{format!("{} order(s); page {} of {}", page.total, page.page, pages.max(1))}</p>
                                 <table class="orders-table">
                                     <thead><tr><th>"Order"</th><th>"Placed"</th><th>"Status"</th><th>"Your items"</th><th>"Your revenue"</th></tr></thead>
                                     <tbody>{rows}</tbody>
                                 </table>
-                                <p class="row">
-                                    {(page.page > 1).then(|| view! { <A href=format!("?page={}", page.page - 1)>"Newer"</A> })}
-                                    {(page.page < pages).then(|| view! { <A href=format!("?page={}", page.page + 1)>"Older"</A> })}
-                                </p>
+                                <crate::pager::Pager total=page.total page=page.page per_page=page.per_page noun="order"
+                                    back="Newer" forward="Older"/>
                             }.into_any()
                         }
                         Err(e) => sign_in_first(e),

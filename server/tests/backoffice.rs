@@ -504,6 +504,16 @@ async fn back_office_pages_and_actions_are_for_their_roles_only() {
     assert!(html.contains(&sku));
     let (_, html) = page(Some(&admin), "/admin".into()).await;
     assert!(html.contains("data-testid=\"health-status\""));
+    // Paging keeps the filters (and only them).
+    let (_, html) = page(
+        Some(&admin),
+        "/admin/orders?status=confirmed&saved=1&page=2".into(),
+    )
+    .await;
+    assert!(
+        html.contains("href=\"/admin/orders?status=confirmed&amp;page=1\""),
+        "{html}"
+    );
     let (_, html) = page(Some(&seller_a), "/seller".into()).await;
     assert!(html.contains("data-testid=\"sales-chart\""));
     // A shopper posting the admin's refund form is refused, and nothing is refunded.
