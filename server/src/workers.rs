@@ -71,6 +71,13 @@ pub fn spawn(state: &AppState, settings: &Settings) -> Workers {
             }
         },
     );
+    // Jobs the cluster runs once per period, whichever node takes the lease.
+    let jobs = shop::jobs::Jobs::new(
+        state.db.clone(),
+        state.clock.clone(),
+        shop::jobs::Jobs::node_name(),
+    );
+    tracing::info!(node = jobs.holder(), "workers started");
     let (sessions, users, links, outbox, clock) = (
         state.services.sessions.clone(),
         state.services.users.clone(),
@@ -78,14 +85,23 @@ pub fn spawn(state: &AppState, settings: &Settings) -> Workers {
         state.services.outbox.clone(),
         state.clock.clone(),
     );
+    let sweep_period = millis(Duration::from_secs(settings.sweep_interval_secs));
+    let sweep_jobs = jobs.clone();
     every(
         &mut set,
         Duration::from_secs(settings.sweep_interval_secs),
         "sessions",
         move || {
             let (sessions, users, now) = (sessions.clone(), users.clone(), clock.now());
-            let (links, outbox) = (links.clone(), outbox.clone());
+            let (links, outbox, jobs) = (links.clone(), outbox.clone(), sweep_jobs.clone());
             async move {
+                if !jobs
+                    .take("sweeps", sweep_period)
+                    .await
+                    .map_err(|e| e.to_string())?
+                {
+                    return Ok(());
+                }
                 let ended = sessions.sweep().await.map_err(|e| e.to_string())?;
                 links.sweep().await.map_err(|e| e.to_string())?;
                 outbox
@@ -138,13 +154,21 @@ pub fn spawn(state: &AppState, settings: &Settings) -> Workers {
         Err(e) => tracing::error!(error = %e, "feed pictures will not be fetched: no HTTP client"),
     }
     let recommender = state.services.recommender.clone();
+    let recommend_period = millis(Duration::from_secs(settings.recommend_interval_secs));
     every(
         &mut set,
         Duration::from_secs(settings.recommend_interval_secs),
         "recommendations",
         move || {
-            let recommender = recommender.clone();
+            let (recommender, jobs) = (recommender.clone(), jobs.clone());
             async move {
+                if !jobs
+                    .take("recommendations", recommend_period)
+                    .await
+                    .map_err(|e| e.to_string())?
+                {
+                    return Ok(());
+                }
                 let pairs = recommender.recompute().await.map_err(|e| e.to_string())?;
                 tracing::debug!(pairs, "recomputed customers-also-bought");
                 Ok(())
@@ -168,6 +192,12 @@ pub fn spawn(state: &AppState, settings: &Settings) -> Workers {
         }
     });
     Workers(set)
+}
+
+/// A period as the clock's milliseconds, a little short of it, so that the node holding a
+/// job's lease can take it again on its next tick.
+fn millis(period: Duration) -> i64 {
+    (i64::try_from(period.as_millis()).unwrap_or(i64::MAX) * 9 / 10).max(1)
 }
 
 /// Runs `pass` now and then every `period` (at least a second apart for long periods,

@@ -28,6 +28,8 @@ pub mod events;
 #[cfg(feature = "server")]
 pub mod fulfillment;
 #[cfg(feature = "server")]
+pub mod jobs;
+#[cfg(feature = "server")]
 pub mod mail;
 #[cfg(feature = "server")]
 pub mod resilience;

@@ -35,6 +35,7 @@ embed! {
     9, "refunds and returned items", "0009_refunds.sql";
     10, "mail outbox and account links", "0010_mail_and_account_links.sql";
     11, "seller feeds and the picture queue", "0011_feeds.sql";
+    12, "job leases", "0012_job_leases.sql";
 }
 
 #[derive(Debug)]

@@ -1,0 +1,9 @@
+-- Periodic jobs that one node at a time should run (the recommendations recompute, the
+-- sweeps): a node runs a job only after taking its lease, which lasts one period.
+CREATE TABLE job_leases (
+    name         TEXT PRIMARY KEY,
+    holder       TEXT NOT NULL,
+    until        INTEGER NOT NULL,
+    runs         INTEGER NOT NULL DEFAULT 1,
+    taken_at     INTEGER NOT NULL
+);
