@@ -420,3 +420,62 @@ async fn recommendations_come_from_co_purchases_else_similar_products() {
         "topped up with similar ones: {ids:?}"
     );
 }
+
+/// Renames a product in the database and writes its `product.changed` event with the given
+/// outbox id, as a transaction that took that id would.
+async fn rename_with_event_id(db: &shop::db::Db, product: i64, title: &str, event: i64) {
+    sqlx::query("UPDATE products SET title = $1 WHERE id = $2")
+        .bind(title)
+        .bind(product)
+        .execute(db.pool())
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO outbox (id, topic, aggregate_id, payload, created_at, attempts, available_at, \
+         locked_until) VALUES ($1, $2, $3, '{}', $4, 0, $4, 0)",
+    )
+    .bind(event)
+    .bind(shop::events::PRODUCT_CHANGED)
+    .bind(product.to_string())
+    .bind(NOW)
+    .execute(db.pool())
+    .await
+    .unwrap();
+}
+
+async fn searchable(search: &Search, word: &str, within: Duration) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < within {
+        if search.search(&q(word)).await.unwrap().total == 1 {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn an_event_committed_after_a_later_one_is_not_lost() {
+    let shop = demo_shop().await;
+    let search = ready(&shop).await;
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM products ORDER BY id LIMIT 3")
+        .fetch_all(shop.db.pool())
+        .await
+        .unwrap();
+    let last: i64 = sqlx::query_scalar("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM outbox")
+        .fetch_one(shop.db.pool())
+        .await
+        .unwrap();
+    // Two transactions take ids last+1 and last+2; the second commits first…
+    rename_with_event_id(&shop.db, ids[0], "Quokkafirst lamp", last + 2).await;
+    assert!(searchable(&search, "quokkafirst", Duration::from_secs(2)).await);
+    // …and the first commits a moment later: its change must still reach the index.
+    rename_with_event_id(&shop.db, ids[1], "Wombatlate lamp", last + 1).await;
+    assert!(
+        searchable(&search, "wombatlate", Duration::from_secs(2)).await,
+        "the late commit was passed over"
+    );
+    // A hole that never fills (a rolled-back transaction's id) holds nothing up.
+    rename_with_event_id(&shop.db, ids[2], "Numbatafter lamp", last + 4).await;
+    assert!(searchable(&search, "numbatafter", Duration::from_secs(2)).await);
+}

@@ -31,12 +31,25 @@ pub enum IndexerError {
     Join(#[from] tokio::task::JoinError),
 }
 
+/// How long a hole in the outbox's ids is waited for before it is taken for a rolled-back
+/// transaction's (ids are taken at insert, so on PostgreSQL a transaction that took a lower
+/// id can commit after one that took a higher id, and one that rolls back leaves a hole).
+const GAP_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+/// Events re-read after a rebuild: ones a transaction still open during the rebuild's read
+/// may commit below the position it recorded.
+const REBUILD_MARGIN: i64 = 1_000;
+
 /// The writer and what it has read so far.
 pub struct Indexer {
     db: Db,
     engine: Arc<Engine>,
     writer: Option<IndexWriter<TantivyDocument>>,
+    /// Every event up to here has been applied (the checkpoint).
     position: i64,
+    /// Events past `position` already applied, while an earlier id is missing.
+    seen: BTreeSet<i64>,
+    /// The missing id just past `position`, and since when it has been missing.
+    gap: Option<(i64, std::time::Instant)>,
 }
 
 impl std::fmt::Debug for Indexer {
@@ -60,6 +73,8 @@ impl Indexer {
             engine,
             writer: Some(writer),
             position: checkpoint.map_or(0, |c| c.position),
+            seen: BTreeSet::new(),
+            gap: None,
         })
     }
 
@@ -105,12 +120,18 @@ impl Indexer {
             .await?;
         }
         drop(conn);
-        self.commit(position).await?;
+        // Applying an event twice is harmless (it re-reads the product), missing one is not.
+        self.seen.clear();
+        self.commit((position - REBUILD_MARGIN).max(0)).await?;
         Ok(indexed)
     }
 
     /// Applies the outbox events after the current position (one batch). Returns how many
     /// products it re-indexed.
+    ///
+    /// Events are applied as soon as they are read, but the position only moves past ids
+    /// that are all there: an id that is missing may belong to a transaction that has not
+    /// committed yet, and is waited for (`GAP_WAIT`) before it is taken for a rolled-back one.
     pub async fn follow(&mut self) -> Result<usize, IndexerError> {
         let rows = sqlx::query(
             "SELECT id, topic, aggregate_id, payload FROM outbox WHERE id > $1 ORDER BY id LIMIT $2",
@@ -119,12 +140,15 @@ impl Indexer {
         .bind(EVENTS_PER_PASS)
         .fetch_all(self.db.pool())
         .await?;
-        let Some(last) = rows.last() else {
-            return Ok(0);
-        };
-        let position: i64 = last.try_get("id")?;
+        let mut fresh = Vec::new();
+        for row in rows {
+            let id: i64 = row.try_get("id")?;
+            if !self.seen.contains(&id) {
+                fresh.push((id, row));
+            }
+        }
         let mut products = BTreeSet::new();
-        for row in &rows {
+        for (_, row) in &fresh {
             let topic: String = row.try_get("topic")?;
             let product = match topic.as_str() {
                 PRODUCT_CHANGED | PRODUCT_DELETED => row
@@ -160,8 +184,41 @@ impl Indexer {
             })
             .await?;
         }
-        self.commit(position).await?;
+        self.seen.extend(fresh.iter().map(|(id, _)| *id));
+        let position = self.advance();
+        if !fresh.is_empty() || position != self.position {
+            self.commit(position).await?;
+        }
         Ok(ids.len())
+    }
+
+    /// The furthest position with no missing id before it, skipping a hole that has been
+    /// missing for longer than `GAP_WAIT`.
+    fn advance(&mut self) -> i64 {
+        let mut position = self.position;
+        loop {
+            while self.seen.remove(&(position + 1)) {
+                position += 1;
+            }
+            if self.seen.is_empty() {
+                self.gap = None;
+                return position;
+            }
+            match self.gap {
+                Some((missing, since)) if missing == position + 1 => {
+                    if since.elapsed() < GAP_WAIT {
+                        return position;
+                    }
+                    tracing::warn!(id = missing, "outbox id never appeared; passed over");
+                    position += 1;
+                    self.gap = None;
+                }
+                _ => {
+                    self.gap = Some((position + 1, std::time::Instant::now()));
+                    return position;
+                }
+            }
+        }
     }
 
     /// Commits with the checkpoint and makes the commit searchable.
