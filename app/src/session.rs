@@ -16,18 +16,23 @@ pub const CART_COOKIE: &str = "emporium_cart";
 /// Thirty days.
 const CART_MAX_AGE: u32 = 30 * 24 * 60 * 60;
 
-/// The cart id in the request's cookie, if it has a well-formed one.
-pub fn cart_from_cookie() -> Option<CartId> {
-    let parts = use_context::<Parts>()?;
-    parts
-        .headers
+/// The value of cookie `name` in these headers (the server's layers read cookies with it
+/// too).
+pub fn cookie<'h>(headers: &'h http::HeaderMap, name: &str) -> Option<&'h str> {
+    headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == CART_COOKIE)
-        .and_then(|(_, value)| CartId::parse(value.trim()).ok())
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v.trim())
+}
+
+/// The cart id in the request's cookie, if it has a well-formed one.
+pub fn cart_from_cookie() -> Option<CartId> {
+    let parts = use_context::<Parts>()?;
+    cookie(&parts.headers, CART_COOKIE).and_then(|value| CartId::parse(value).ok())
 }
 
 /// What the server's session layer found: the signed-in viewer (if any), the session token,

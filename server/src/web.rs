@@ -11,7 +11,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
-use http::header::{self, HeaderMap, HeaderValue};
+use http::header::{self, HeaderValue};
 use http::{Method, StatusCode};
 use shop::accounts::sessions::{COOKIE as SESSION_COOKIE, csrf_for};
 use shop::accounts::{SessionToken, Visit};
@@ -25,17 +25,7 @@ const CART_COOKIE: &str = app::session::CART_COOKIE;
 /// The form field (or `X-CSRF-Token` header) that carries the CSRF token.
 pub const CSRF_FIELD: &str = "csrf_token";
 
-/// The value of cookie `name` in these headers.
-pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v.trim())
-}
+pub use app::session::cookie;
 
 /// The client's address: the socket's peer, or behind a trusted proxy the last
 /// `X-Forwarded-For` entry (the one our proxy added).
