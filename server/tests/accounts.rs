@@ -136,23 +136,7 @@ async fn sessions_rotate_at_sign_in_and_end_everywhere() {
     assert_eq!(body["user"]["email"], "ana@example.com");
     let second = second.unwrap();
     assert_ne!(first, second);
-    let page = |cookie: String| {
-        let app = &app;
-        async move {
-            let html = app
-                .client
-                .get(app.url("/account"))
-                .header("Cookie", cookie)
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
-            html.contains("Signed in as")
-        }
-    };
-    assert!(page(first.clone()).await && page(second.clone()).await);
+    assert!(signed_in_page(&app, &first).await && signed_in_page(&app, &second).await);
     // …until the account signs out everywhere.
     let user = app
         .state
@@ -171,13 +155,13 @@ async fn sessions_rotate_at_sign_in_and_end_everywhere() {
             .unwrap(),
         2
     );
-    assert!(!page(first).await && !page(second.clone()).await);
+    assert!(!signed_in_page(&app, &first).await && !signed_in_page(&app, &second).await);
     // DELETE /session ends just this one.
     let (_, third, _) = sign_in(&app, "ana@example.com", PASSWORD).await;
     let third = third.unwrap();
     let (status, _) = as_(&app, Some(&third), Method::DELETE, "/api/v1/session", None).await;
     assert_eq!(status, 204);
-    assert!(!page(third).await);
+    assert!(!signed_in_page(&app, &third).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
