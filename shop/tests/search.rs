@@ -479,3 +479,71 @@ async fn an_event_committed_after_a_later_one_is_not_lost() {
     rename_with_event_id(&shop.db, ids[2], "Numbatafter lamp", last + 4).await;
     assert!(searchable(&search, "numbatafter", Duration::from_secs(2)).await);
 }
+
+/// Paging through a result larger than the rerank window (the best of the one-field pass are
+/// reranked by the full query in blocks): every match shows exactly once, those in stock
+/// before those sold out, and a page's contents do not depend on the page size.
+#[tokio::test]
+async fn paging_through_a_large_result_shows_every_match_once_in_stock_first() {
+    let shop = shop::db::scratch::ScratchDb::new().await.unwrap();
+    let bar = indicatif::ProgressBar::hidden();
+    shop::catalog::import::apply(&shop.db, shop::catalog::import::synthetic(330), NOW, &bar)
+        .await
+        .unwrap();
+    // Every fifth product sold out, before the index is built.
+    for i in (0..330).step_by(5) {
+        sqlx::query(
+            "UPDATE stock_levels SET received = received - available, available = 0 \
+             WHERE variant_id IN (SELECT v.id FROM variants v JOIN products p ON p.id = v.product_id \
+             WHERE p.external_id = $1)",
+        )
+        .bind(format!("syn-{i}"))
+        .execute(shop.db.pool())
+        .await
+        .unwrap();
+    }
+    let search = ready(&shop).await;
+    let page = |text: &str, page: u32, per_page: u32| {
+        SearchQuery::parse(&SearchParams {
+            q: Some(text.into()),
+            page: Some(page.to_string()),
+            per_page: Some(per_page.to_string()),
+            ..Default::default()
+        })
+        .unwrap()
+    };
+    // One word, two (all required) and three (two of three, as k-word intersections).
+    for text in [
+        "synthetic",
+        "synthetic benchmarks",
+        "synthetic benchmarks furniture",
+    ] {
+        let mut seen = Vec::new();
+        let mut total = 0;
+        for n in 1..=20 {
+            let r = search.search(&page(text, n, 24)).await.unwrap();
+            assert!(!r.degraded);
+            total = r.total;
+            if r.hits.is_empty() {
+                break;
+            }
+            seen.extend(r.hits.iter().map(|h| (h.product_id, h.available > 0)));
+        }
+        assert_eq!(total, 330, "{text}");
+        let mut ids: Vec<_> = seen.iter().map(|(id, _)| *id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 330, "{text}: every match once");
+        let first_sold_out = seen.iter().position(|(_, stocked)| !stocked).unwrap();
+        let sold_out = seen.iter().filter(|(_, stocked)| !stocked).count();
+        assert!(sold_out >= 66, "{text}: {sold_out}");
+        assert_eq!(first_sold_out, 330 - sold_out, "{text}: in stock first");
+        assert!(seen[first_sold_out..].iter().all(|(_, stocked)| !stocked));
+
+        let big = search.search(&page(text, 1, 100)).await.unwrap();
+        let small = search.search(&page(text, 2, 24)).await.unwrap();
+        let big: Vec<_> = big.hits.iter().map(|h| h.product_id).collect();
+        let small: Vec<_> = small.hits.iter().map(|h| h.product_id).collect();
+        assert_eq!(small, big[24..48], "{text}: page 2 of 24 is places 25–48");
+    }
+}

@@ -26,6 +26,8 @@ mod indexer;
 #[cfg(feature = "server")]
 mod query;
 #[cfg(feature = "server")]
+mod rank;
+#[cfg(feature = "server")]
 mod recommend;
 #[cfg(feature = "server")]
 mod schema;

@@ -10,9 +10,12 @@
 //! the words (all of one or two, all but one of three, …) unless that finds less than a page,
 //! when any word will do (products matching more of the words then score more). BM25 orders
 //! the results, with a bonus for the title matching as a phrase, and products that are out of
-//! stock rank after those that are not, whatever the order.
+//! stock rank after those that are not, whatever the order. By relevance this runs in two
+//! stages: a cheap one-field form of the words matches and counts, and the full form reranks
+//! its best (see `rank`).
 
 use super::engine::Engine;
+use super::rank;
 use super::schema::{analyzer, raw_analyzer};
 use super::synonyms::synonyms;
 use super::types::{FacetValue, Facets, SearchQuery, SearchSort};
@@ -43,10 +46,6 @@ const FIELD_BOOSTS: [(&str, f32); 5] = [
     ("description", 0.6),
 ];
 
-/// Added to the score of products in stock when ordering by relevance: more than any text
-/// score, small enough for an f32 to keep the text scores' order.
-const IN_STOCK_BONUS: f32 = 10_000.0;
-
 /// How much a candidate word counts, by how it was found.
 const EXACT: f32 = 1.0;
 const PREFIX: f32 = 0.8;
@@ -63,6 +62,15 @@ pub const PRICE_BANDS: [(u64, Option<u64>); 7] = [
     (50_000, Some(100_000)),
     (100_000, None),
 ];
+
+/// The price band of a price (the bands start at 0 and are contiguous).
+#[inline]
+fn band(price: u64) -> usize {
+    PRICE_BANDS[1..]
+        .iter()
+        .filter(|(lo, _)| price >= *lo)
+        .count()
+}
 
 /// One word of the query and the index words it stands for.
 #[derive(Clone, Debug)]
@@ -396,8 +404,7 @@ pub fn text_query(engine: &Engine, words: &[Word], relaxed: bool) -> Option<Box<
         .collect();
     // Most words must match (all of one or two, all but one of three…); a misspelt word
     // counts through its corrections like any other (words with none were left out above).
-    let n = clauses.len();
-    let required = if relaxed { 1 } else { (n - n / 3).max(1) };
+    let required = required(clauses.len(), relaxed);
     // Words next to each other in the title, as typed, earn a bonus.
     let exact: Vec<&str> = usable
         .iter()
@@ -426,6 +433,116 @@ pub fn text_query(engine: &Engine, words: &[Word], relaxed: bool) -> Option<Box<
         ]);
     }
     Some(Box::new(query))
+}
+
+/// How many of `n` words a product must match: all of one or two, all but one of three, …;
+/// any one when relaxed.
+fn required(n: usize, relaxed: bool) -> usize {
+    if relaxed { 1 } else { (n - n / 3).max(1) }
+}
+
+/// The cheap form of [`text_query`], for matching and counting: each word's candidates
+/// against the one `all` field (which holds every searched field's words, analysed alike),
+/// with as many words required. It matches exactly the products the full form matches;
+/// only the scores differ, and the full form reranks the best of them (see `rank`).
+pub fn match_query(engine: &Engine, words: &[Word], relaxed: bool) -> Option<Box<dyn Query>> {
+    let all = engine.fields.all;
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = words
+        .iter()
+        .filter(|w| !w.candidates.is_empty())
+        .map(|word| {
+            let mut terms: Vec<Box<dyn Query>> = word
+                .candidates
+                .iter()
+                .map(|(w, weight)| {
+                    let term =
+                        TermQuery::new(Term::from_field_text(all, w), IndexRecordOption::WithFreqs);
+                    // A bare term query can skip whole blocks of low scores (block-max
+                    // WAND) when only the best are wanted; a boosted one cannot.
+                    if *weight == EXACT {
+                        Box::new(term) as Box<dyn Query>
+                    } else {
+                        Box::new(BoostQuery::new(Box::new(term), *weight))
+                    }
+                })
+                .collect();
+            let query: Box<dyn Query> = if terms.len() == 1 {
+                terms.swap_remove(0)
+            } else {
+                Box::new(BooleanQuery::new(
+                    terms.into_iter().map(|t| (Occur::Should, t)).collect(),
+                ))
+            };
+            (Occur::Should, query)
+        })
+        .collect();
+    let n = clauses.len();
+    let k = required(n, relaxed);
+    match n {
+        0 => None,
+        1 => Some(clauses.swap_remove(0).1),
+        _ if k == 1 || k == n || binomial(n, k) > MAX_SUBSETS => Some(Box::new(
+            BooleanQuery::with_minimum_required_clauses(clauses, k),
+        )),
+        _ => {
+            // "k of n" as the union of every k-word intersection: each intersection is led
+            // by its rarest word, where the general k-of-n scorer walks every word's whole
+            // list. A product matching more words is in more of them and scores more, which
+            // is the cheap score's order anyway.
+            let subsets = combinations(n, k)
+                .into_iter()
+                .map(|subset| {
+                    let all: Vec<(Occur, Box<dyn Query>)> = subset
+                        .into_iter()
+                        .map(|i| (Occur::Must, clauses[i].1.box_clone()))
+                        .collect();
+                    (
+                        Occur::Should,
+                        Box::new(BooleanQuery::new(all)) as Box<dyn Query>,
+                    )
+                })
+                .collect();
+            Some(Box::new(BooleanQuery::new(subsets)))
+        }
+    }
+}
+
+/// Beyond this many k-word subsets, "k of n" stays one k-of-n clause.
+const MAX_SUBSETS: usize = 10;
+
+/// n choose k, stopping early once past `MAX_SUBSETS` (queries can have thousands of words).
+fn binomial(n: usize, k: usize) -> usize {
+    let k = k.min(n - k);
+    let mut c: usize = 1;
+    for i in 1..=k {
+        c = c * (n - k + i) / i;
+        if c > MAX_SUBSETS {
+            return c;
+        }
+    }
+    c
+}
+
+/// Every k-element subset of `0..n`, in lexicographic order.
+fn combinations(n: usize, k: usize) -> Vec<Vec<usize>> {
+    let mut out = Vec::new();
+    let mut current = Vec::with_capacity(k);
+    fn go(start: usize, n: usize, k: usize, current: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
+        if current.len() == k {
+            out.push(current.clone());
+            return;
+        }
+        for i in start..n {
+            if n - i < k - current.len() {
+                break;
+            }
+            current.push(i);
+            go(i + 1, n, k, current, out);
+            current.pop();
+        }
+    }
+    go(0, n, k, &mut current, &mut out);
+    out
 }
 
 /// The filters of `q`, as clauses that restrict but do not score.
@@ -614,10 +731,10 @@ impl Collector for Counts {
     }
 }
 
-impl SegmentCollector for CountsSegment {
-    type Fruit = Counted;
-
-    fn collect(&mut self, doc: DocId, _: Score) {
+impl CountsSegment {
+    /// Counts `doc` and says whether it is in stock (1) or not (0).
+    #[inline]
+    pub fn count(&mut self, doc: DocId) -> u64 {
         self.matched += 1;
         if let Some(ord) = ordinal(&self.category_full, &self.category, doc) {
             self.categories[ord as usize] += 1;
@@ -626,17 +743,19 @@ impl SegmentCollector for CountsSegment {
             self.brands[ord as usize] += 1;
         }
         if let Some(price) = &self.price {
-            let p = price.get_val(doc);
-            let band = PRICE_BANDS
-                .iter()
-                .position(|(lo, hi)| p >= *lo && hi.is_none_or(|h| p < h));
-            if let Some(i) = band {
-                self.bands[i] += 1;
-            }
+            self.bands[band(price.get_val(doc))] += 1;
         }
-        if let Some(s) = &self.in_stock {
-            self.available += s.get_val(doc);
-        }
+        let in_stock = self.in_stock.as_ref().map_or(0, |s| s.get_val(doc));
+        self.available += in_stock;
+        in_stock
+    }
+}
+
+impl SegmentCollector for CountsSegment {
+    type Fruit = Counted;
+
+    fn collect(&mut self, doc: DocId, _: Score) {
+        self.count(doc);
     }
 
     fn harvest(self) -> Counted {
@@ -695,32 +814,22 @@ pub struct Found {
 /// Below this many results for "most words", a search relaxes to "any word".
 const RELAX_BELOW: usize = 10;
 
-/// The whole query: filters, and the words (strict or relaxed).
-fn query_for(
+/// The query that decides which products match: the filters and the words' cheap form.
+fn matching(
     engine: &Engine,
     q: &SearchQuery,
     words: &[Word],
-    relaxed: bool,
-) -> (BooleanQuery, bool) {
-    let text = text_query(engine, words, relaxed);
-    let has_text = text.is_some();
+    text: Option<Box<dyn Query>>,
+) -> Box<dyn Query> {
     let mut clauses = filters(engine, q);
+    if clauses.is_empty()
+        && let Some(text) = &text
+    {
+        // Words alone stay bare, so that their specialised scorers are used.
+        return text.box_clone();
+    }
     if let Some(text) = text {
         clauses.push((Occur::Must, text));
-        if q.sort == SearchSort::Relevance {
-            // In-stock products first, as a score bonus larger than any text score, so the
-            // plain top-by-score collector (no per-document sort key) orders them.
-            clauses.push((
-                Occur::Should,
-                Box::new(ConstScoreQuery::new(
-                    Box::new(TermQuery::new(
-                        Term::from_field_u64(engine.fields.in_stock, 1),
-                        IndexRecordOption::Basic,
-                    )),
-                    IN_STOCK_BONUS,
-                )),
-            ));
-        }
     } else if !q.text.trim().is_empty() && !words.is_empty() {
         // Words that match nothing at all: nothing to show (but maybe a correction).
         clauses.push((Occur::Must, Box::new(tantivy::query::EmptyQuery)));
@@ -728,44 +837,61 @@ fn query_for(
     if clauses.is_empty() {
         clauses.push((Occur::Must, Box::new(AllQuery)));
     }
-    (BooleanQuery::new(clauses), has_text)
+    Box::new(BooleanQuery::new(clauses))
 }
 
 /// Runs `q` against the engine: a page of documents, the total, facet counts, snippets.
 pub fn run(engine: &Engine, q: &SearchQuery) -> tantivy::Result<Found> {
     let searcher = engine.reader.searcher();
     let words = words(&searcher, engine, &q.text, false);
+    let per_page = usize::try_from(q.per_page).unwrap_or(24);
+    let offset = usize::try_from(q.page.saturating_sub(1)).unwrap_or(0) * per_page;
+    // One pass over every match counts the facets and keeps the best by the cheap score (or
+    // the chosen order); by relevance, the full query then reranks those (see `rank`).
+    type Page = (Vec<DocAddress>, Counted, Option<Box<dyn Query>>);
+    let search = |relaxed: bool| -> tantivy::Result<Page> {
+        let matches = matching(engine, q, &words, match_query(engine, &words, relaxed));
+        // The full form scores products already known to match, so it needs no "most words"
+        // rule: its plain union scores a match the same and seeks fast (the k-of-n scorer
+        // cannot skip ahead).
+        match text_query(engine, &words, true) {
+            Some(full) if q.sort == SearchSort::Relevance => {
+                let limit = rank::window(offset, per_page);
+                let (ranked, counted) = rank::page_and_counts(&searcher, matches.as_ref(), limit)?;
+                // Only the blocks from the page's own on matter.
+                let first = (offset / rank::BLOCK * rank::BLOCK).min(ranked.len());
+                let order = rank::rerank(&searcher, full.as_ref(), ranked[first..].to_vec())?;
+                let page = order
+                    .into_iter()
+                    .skip(offset - first)
+                    .take(per_page)
+                    .collect();
+                Ok((page, counted, Some(full)))
+            }
+            full => {
+                let (top, counted) = searcher.search(matches.as_ref(), &(top_docs(q), Counts))?;
+                Ok((top.into_iter().map(|(_, a)| a).collect(), counted, full))
+            }
+        }
+    };
     // Most words first; when that finds too little to fill a first page, any word, ranked by
     // how much of the query each product matches (products matching more words score more).
-    let collect =
-        |query: &BooleanQuery, has_text: bool| -> tantivy::Result<(Vec<DocAddress>, Counted)> {
-            if has_text && q.sort == SearchSort::Relevance {
-                let per_page = usize::try_from(q.per_page).unwrap_or(24);
-                let offset = usize::try_from(q.page.saturating_sub(1)).unwrap_or(0) * per_page;
-                let top = TopDocs::with_limit(per_page)
-                    .and_offset(offset)
-                    .order_by_score();
-                let (top, counted) = searcher.search(query, &(top, Counts))?;
-                Ok((top.into_iter().map(|(_, a)| a).collect(), counted))
-            } else {
-                let (top, counted) = searcher.search(query, &(top_docs(q), Counts))?;
-                Ok((top.into_iter().map(|(_, a)| a).collect(), counted))
-            }
-        };
-    let (mut query, mut has_text) = query_for(engine, q, &words, false);
-    let mut found = collect(&query, has_text)?;
+    let mut found = search(false)?;
     if found.1.matched < RELAX_BELOW as u64 && words.len() > 1 {
-        (query, has_text) = query_for(engine, q, &words, true);
-        found = collect(&query, has_text)?;
+        found = search(true)?;
     }
-    let (top, counted) = found;
+    let (top, counted, full) = found;
     let total = counted.matched;
+    let query: &dyn Query = match &full {
+        Some(full) => full.as_ref(),
+        None => &AllQuery,
+    };
 
     let mut title_gen =
-        tantivy::snippet::SnippetGenerator::create(&searcher, &query, engine.fields.title)?;
+        tantivy::snippet::SnippetGenerator::create(&searcher, query, engine.fields.title)?;
     title_gen.set_max_num_chars(400);
     let mut description_gen =
-        tantivy::snippet::SnippetGenerator::create(&searcher, &query, engine.fields.description)?;
+        tantivy::snippet::SnippetGenerator::create(&searcher, query, engine.fields.description)?;
     description_gen.set_max_num_chars(160);
     let mut docs = Vec::with_capacity(top.len());
     let mut title_snippets = Vec::with_capacity(top.len());
@@ -935,6 +1061,21 @@ mod tests {
         let a: Vec<char> = a.chars().collect();
         let b: Vec<char> = b.chars().collect();
         edit_distance(&a, &b, 2)
+    }
+
+    #[test]
+    fn combinations_are_every_subset_once() {
+        assert_eq!(
+            super::combinations(4, 3),
+            vec![vec![0, 1, 2], vec![0, 1, 3], vec![0, 2, 3], vec![1, 2, 3]]
+        );
+        assert_eq!(super::combinations(5, 4).len(), 5);
+        assert_eq!(super::combinations(6, 4).len(), 15);
+        assert_eq!(super::combinations(3, 3), vec![vec![0, 1, 2]]);
+        assert_eq!(super::binomial(4, 3), 4);
+        assert_eq!(super::binomial(5, 4), 5);
+        assert!(super::binomial(6, 4) > super::MAX_SUBSETS);
+        assert!(super::binomial(3000, 2000) > super::MAX_SUBSETS);
     }
 
     #[test]

@@ -1,0 +1,246 @@
+//! Ranking by relevance in two stages, so that a word matching a tenth of a large catalog
+//! costs one cheap pass instead of an expensive one.
+//!
+//! 1. **Match and count**: one pass over every matching product with the cheap form of the
+//!    query (each word against the one `all` field, no phrase), keeping the best few hundred
+//!    by that score and counting every facet at the same time ([`PageAndCounts`]). The cheap
+//!    form matches exactly the products the full one does, because `all` holds every searched
+//!    field's words under the same analyzer; only the scores differ.
+//! 2. **Rerank**: the full query (each word summed over the weighted fields, the title phrase
+//!    bonus) scores just those products ([`rerank`]), block by block of [`BLOCK`] in the
+//!    first stage's order, so a page's contents never depend on which page was asked for.
+//!
+//! Products in stock come first in both stages (a bonus above any text score), read from the
+//! same fast column the counts read.
+
+use super::query::{Counted, Counts, CountsSegment};
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::query::{EnableScoring, Query};
+use tantivy::{DocAddress, DocId, DocSet, Score, Searcher, SegmentOrdinal, SegmentReader};
+
+/// Added to the score of products in stock: more than any text score, small enough for an
+/// f32 to keep the text scores' order.
+pub const IN_STOCK_BONUS: f32 = 10_000.0;
+
+/// The first stage's best products are reranked in blocks of this many.
+pub const BLOCK: usize = 100;
+
+/// How many first-stage products a page `offset..offset + per_page` needs: whole blocks.
+pub fn window(offset: usize, per_page: usize) -> usize {
+    (offset + per_page).div_ceil(BLOCK).max(1) * BLOCK
+}
+
+/// The first stage: every facet count and the best `limit` matches by the cheap score, those
+/// in stock first, in one pass over the matches.
+///
+/// Tried and measured slower (`server bench search`): counting in a pass that scores nothing
+/// (its column reads batched a block at a time) beside a top-k pass that skips blocks with
+/// block-max WAND. The counting pass alone cost three quarters of this one, so scoring every
+/// match here costs less than a second pass does.
+pub fn page_and_counts(
+    searcher: &Searcher,
+    query: &dyn Query,
+    limit: usize,
+) -> tantivy::Result<(Vec<Ranked>, Counted)> {
+    searcher.search(query, &PageAndCounts { limit })
+}
+
+/// The best `limit` products by score (in stock first) and every facet count, in one pass.
+pub struct PageAndCounts {
+    pub limit: usize,
+}
+
+/// A ranked product: its first-stage key (score plus the in-stock bonus) and address.
+pub type Ranked = (Score, DocAddress);
+
+impl Collector for PageAndCounts {
+    type Fruit = (Vec<Ranked>, Counted);
+    type Child = PageAndCountsSegment;
+
+    fn for_segment(
+        &self,
+        ord: SegmentOrdinal,
+        segment: &SegmentReader,
+    ) -> tantivy::Result<PageAndCountsSegment> {
+        Ok(PageAndCountsSegment {
+            counts: Counts.for_segment(ord, segment)?,
+            top: TopScores::new(self.limit),
+            segment: ord,
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        true
+    }
+
+    fn merge_fruits(&self, fruits: Vec<(Vec<Ranked>, Counted)>) -> tantivy::Result<Self::Fruit> {
+        let mut ranked = Vec::new();
+        let mut counts = Vec::with_capacity(fruits.len());
+        for (r, c) in fruits {
+            ranked.extend(r);
+            counts.push(c);
+        }
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        ranked.truncate(self.limit);
+        Ok((ranked, Counts.merge_fruits(counts)?))
+    }
+}
+
+pub struct PageAndCountsSegment {
+    counts: CountsSegment,
+    top: TopScores,
+    segment: SegmentOrdinal,
+}
+
+impl SegmentCollector for PageAndCountsSegment {
+    type Fruit = (Vec<Ranked>, Counted);
+
+    #[inline]
+    fn collect(&mut self, doc: DocId, score: Score) {
+        let in_stock = self.counts.count(doc);
+        let key = if in_stock > 0 {
+            score + IN_STOCK_BONUS
+        } else {
+            score
+        };
+        self.top.push(key, doc);
+    }
+
+    fn harvest(self) -> Self::Fruit {
+        let segment = self.segment;
+        let ranked = self
+            .top
+            .into_sorted()
+            .into_iter()
+            .map(|(score, doc)| (score, DocAddress::new(segment, doc)))
+            .collect();
+        (ranked, self.counts.harvest())
+    }
+}
+
+/// The best `limit` (score, doc) pairs of a stream: a buffer of twice the limit, cut back to
+/// the limit by selection whenever it fills, with anything below the last cut's lowest score
+/// turned away at once (ties go to the lower doc id, the order docs arrive in).
+struct TopScores {
+    limit: usize,
+    buffer: Vec<(Score, DocId)>,
+    threshold: Score,
+}
+
+impl TopScores {
+    fn new(limit: usize) -> Self {
+        TopScores {
+            limit: limit.max(1),
+            buffer: Vec::with_capacity(limit.max(1) * 2),
+            threshold: Score::MIN,
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, score: Score, doc: DocId) {
+        if score <= self.threshold {
+            return;
+        }
+        if self.buffer.len() == 2 * self.limit {
+            self.cut();
+        }
+        self.buffer.push((score, doc));
+    }
+
+    fn cut(&mut self) {
+        let k = self.limit - 1;
+        self.buffer
+            .select_nth_unstable_by(k, |a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        self.buffer.truncate(self.limit);
+        // Docs arrive in increasing order, so a later doc with the lowest kept score loses
+        // its tie: only strictly higher scores get in from now on.
+        self.threshold = self.buffer[k].0;
+    }
+
+    fn into_sorted(mut self) -> Vec<(Score, DocId)> {
+        self.buffer
+            .sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        self.buffer.truncate(self.limit);
+        self.buffer
+    }
+}
+
+/// Reorders the first stage's products by the full query's score, block by block, keeping
+/// the in-stock bonus (a product the full query does not match, which should not happen,
+/// keeps only that bonus and sinks within its block).
+pub fn rerank(
+    searcher: &Searcher,
+    full: &dyn Query,
+    ranked: Vec<Ranked>,
+) -> tantivy::Result<Vec<DocAddress>> {
+    let weight = full.weight(EnableScoring::enabled_from_searcher(searcher))?;
+    let mut out = Vec::with_capacity(ranked.len());
+    for block in ranked.chunks(BLOCK) {
+        // Score the block segment by segment, in doc order (a scorer only moves forward).
+        let mut by_doc: Vec<(usize, DocAddress)> = block
+            .iter()
+            .enumerate()
+            .map(|(i, (_, address))| (i, *address))
+            .collect();
+        by_doc.sort_by_key(|(_, a)| (a.segment_ord, a.doc_id));
+        let mut keys: Vec<Score> = vec![0.0; block.len()];
+        let mut at = 0;
+        while at < by_doc.len() {
+            let segment = by_doc[at].1.segment_ord;
+            let mut scorer = weight.scorer(searcher.segment_reader(segment), 1.0)?;
+            while at < by_doc.len() && by_doc[at].1.segment_ord == segment {
+                let (i, address) = by_doc[at];
+                if scorer.doc() < address.doc_id {
+                    scorer.seek(address.doc_id);
+                }
+                let text = if scorer.doc() == address.doc_id {
+                    scorer.score()
+                } else {
+                    0.0
+                };
+                let bonus = if block[i].0 >= IN_STOCK_BONUS {
+                    IN_STOCK_BONUS
+                } else {
+                    0.0
+                };
+                keys[i] = bonus + text;
+                at += 1;
+            }
+        }
+        let mut order: Vec<usize> = (0..block.len()).collect();
+        order.sort_by(|a, b| keys[*b].total_cmp(&keys[*a]).then(a.cmp(b)));
+        out.extend(order.into_iter().map(|i| block[i].1));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn top_scores_keeps_the_best_and_breaks_ties_by_doc() {
+        let mut top = TopScores::new(3);
+        for (doc, score) in [1.0, 5.0, 3.0, 5.0, 2.0, 4.0, 5.0, 0.5, 4.0]
+            .iter()
+            .enumerate()
+        {
+            top.push(*score, doc as DocId);
+        }
+        assert_eq!(top.into_sorted(), vec![(5.0, 1), (5.0, 3), (5.0, 6)]);
+
+        let mut top = TopScores::new(2);
+        for doc in 0..100 {
+            top.push((doc % 7) as Score, doc);
+        }
+        assert_eq!(top.into_sorted(), vec![(6.0, 6), (6.0, 13)]);
+    }
+
+    #[test]
+    fn windows_are_whole_blocks() {
+        assert_eq!(window(0, 20), BLOCK);
+        assert_eq!(window(80, 20), BLOCK);
+        assert_eq!(window(90, 20), 2 * BLOCK);
+        assert_eq!(window(0, 0), BLOCK);
+    }
+}
