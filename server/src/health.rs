@@ -107,6 +107,8 @@ pub async fn metrics(State(state): State<AppState>) -> impl axum::response::Into
             ));
         }
     }
+    state.http_metrics.render(&mut out);
+    crate::metrics::render(&state, &mut out).await;
     (
         [(
             axum::http::header::CONTENT_TYPE,

@@ -11,7 +11,9 @@ pub mod demo;
 pub mod evaluate;
 pub mod gateway;
 pub mod health;
+pub mod http_metrics;
 pub mod loadgen;
+pub mod metrics;
 pub mod state;
 pub mod telemetry;
 pub mod web;
@@ -167,6 +169,13 @@ pub fn router(state: AppState) -> Router {
             ),
         )
         .layer(TraceLayer::new_for_http())
+        // Outermost, so every answer is counted as the client got it (refusals, 404s and
+        // compressed pages included). `Router::layer` wraps each route after routing, so
+        // the route's template is known here.
+        .layer(from_fn_with_state(
+            state.http_metrics.clone(),
+            http_metrics::measure,
+        ))
         .with_state(state)
 }
 

@@ -34,6 +34,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Per-address rate limits, unless the settings turn them off.
     pub rate_limits: Option<Arc<crate::web::RateLimits>>,
+    /// Requests per route, for `/metrics`.
+    pub http_metrics: Arc<crate::http_metrics::HttpMetrics>,
 }
 
 impl AppState {
@@ -129,6 +131,7 @@ impl AppState {
             db,
             clock,
             rate_limits: crate::web::rate_limits(settings),
+            http_metrics: Arc::default(),
             settings: Arc::new(settings.clone()),
         })
     }

@@ -175,6 +175,7 @@ pub fn spawn(state: &AppState, settings: &Settings) -> Workers {
             }
         },
     );
+    // Its topics are listed in `metrics::DISPATCHED_TOPICS` too, for the backlog gauge.
     let dispatcher = Dispatcher::new(state.db.clone()).on(
         ORDER_CONFIRMED,
         shop::fulfillment::on_order_confirmed(state.db.clone(), state.clock.clone()),

@@ -265,3 +265,133 @@ async fn a_declined_card_is_402_and_a_shortfall_is_409_naming_the_sku() {
         (Some("out_of_stock"), Some("WANDS-13-TWIN"))
     );
 }
+
+/// `/metrics` as `series → value` (a series is the name with its labels, as written).
+async fn scrape(app: &TestApp) -> (std::collections::HashMap<String, f64>, String) {
+    let (status, text) = app.get_text("/metrics").await;
+    assert_eq!(status, 200);
+    let series = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.rsplit_once(' '))
+        .map(|(series, value)| (series.to_owned(), value.parse().unwrap()))
+        .collect();
+    (series, text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_requests_by_route_template_and_checkouts_by_saga_step() {
+    let app = spawn_app().await;
+    let (before, _) = scrape(&app).await;
+
+    // A page twice, a product that does not exist, a path no route knows, a server
+    // function, and a purchase through the API.
+    for path in [
+        "/p/king-tufted-low-profile-standard-bed",
+        "/p/king-tufted-low-profile-standard-bed",
+    ] {
+        assert_eq!(app.get(path).await.status(), 200, "{path}");
+    }
+    assert_eq!(app.get("/p/no-such-thing").await.status(), 404);
+    assert_eq!(app.get("/no/such/route").await.status(), 404);
+    assert_eq!(app.get("/rpc/catalog/suggest?q=clock").await.status(), 200);
+    let cart = new_cart(&app).await;
+    let (status, _) = set_line(&app, &cart, "WANDS-13-KING", json!(1)).await;
+    assert_eq!(status, 200);
+    let (status, placed) = app
+        .send_json(
+            Method::POST,
+            "/api/v1/checkouts",
+            Some("metrics-key-0001"),
+            &checkout_body(&cart, "4242424242424242"),
+        )
+        .await;
+    assert_eq!(status, 201, "{placed}");
+
+    let (after, text) = scrape(&app).await;
+    let moved = |series: &str| {
+        after.get(series).copied().unwrap_or(0.0) - before.get(series).copied().unwrap_or(0.0)
+    };
+    let requests = |route: &str, method: &str, class: &str| {
+        moved(&format!(
+            "emporium_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{class}\"}}"
+        ))
+    };
+    assert_eq!(requests("/p/{slug}", "GET", "2xx"), 2.0, "{text}");
+    assert_eq!(requests("/p/{slug}", "GET", "4xx"), 1.0, "{text}");
+    assert_eq!(requests("other", "GET", "4xx"), 1.0, "{text}");
+    assert_eq!(
+        requests("/rpc/catalog/suggest", "GET", "2xx"),
+        1.0,
+        "{text}"
+    );
+    assert_eq!(requests("/api/v1/carts", "POST", "2xx"), 1.0, "{text}");
+    assert_eq!(
+        requests("/api/v1/carts/{cart_id}/lines/{sku}", "PUT", "2xx"),
+        1.0,
+        "{text}"
+    );
+    assert_eq!(requests("/api/v1/checkouts", "POST", "2xx"), 1.0, "{text}");
+    assert_eq!(
+        requests("/metrics", "GET", "2xx"),
+        1.0,
+        "the first scrape is counted once it is answered"
+    );
+    let histogram = |suffix: &str| {
+        moved(&format!(
+            "emporium_http_request_duration_seconds_{suffix}{{route=\"/p/{{slug}}\"}}"
+        ))
+    };
+    assert_eq!(histogram("count"), 3.0, "{text}");
+    assert!(histogram("sum") > 0.0);
+    assert_eq!(
+        moved("emporium_http_request_duration_seconds_bucket{route=\"/p/{slug}\",le=\"+Inf\"}"),
+        3.0
+    );
+    for raw in [&cart, "king-tufted", "no-such-thing", "/no/such/route"] {
+        assert!(
+            !text.contains(raw),
+            "the raw path {raw} is not a label:\n{text}"
+        );
+    }
+
+    // The purchase went through each step once, on this node.
+    for (step, outcome) in [
+        ("claim", "claimed"),
+        ("reserve", "reserved"),
+        ("pay", "paid"),
+        ("confirm", "confirmed"),
+    ] {
+        assert_eq!(
+            moved(&format!(
+                "emporium_checkout_steps_total{{step=\"{step}\",outcome=\"{outcome}\"}}"
+            )),
+            1.0,
+            "{step}: {text}"
+        );
+        assert_eq!(
+            moved(&format!(
+                "emporium_checkout_step_seconds_count{{step=\"{step}\"}}"
+            )),
+            1.0,
+            "{step}"
+        );
+    }
+    assert_eq!(moved("emporium_gateway_calls_total"), 1.0, "one charge");
+    assert_eq!(after["emporium_gateway_available"], 1.0);
+    // Its hold was committed; its order confirmation waits for the dispatcher, which tests
+    // do not run.
+    assert_eq!(after["emporium_reservations{state=\"held\"}"], 0.0);
+    assert_eq!(after["emporium_reservations{state=\"overdue\"}"], 0.0);
+    assert_eq!(
+        after["emporium_checkouts_unfinished{state=\"paying\"}"],
+        0.0
+    );
+    assert_eq!(after["emporium_outbox_waiting"], 1.0, "{text}");
+    assert!(after["emporium_outbox_oldest_waiting_seconds"] >= 0.0);
+    assert!(
+        after.contains_key("emporium_search_index_lag_events"),
+        "{text}"
+    );
+    assert!(after.contains_key("emporium_mail_waiting"), "{text}");
+}

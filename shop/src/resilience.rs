@@ -3,6 +3,7 @@
 //! later).
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// What a breaker lets through right now.
@@ -90,6 +91,36 @@ impl Breaker {
         // A panic while holding this lock cannot leave `Inner` half-updated (each update is
         // one assignment), so a poisoned lock is still a valid one.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// What a client behind a breaker counts for `/metrics`: calls, failures, calls refused
+/// because the breaker was open, and the breaker's state changes by the state entered.
+#[derive(Debug, Default)]
+pub struct BreakerMetrics {
+    pub calls: AtomicU64,
+    pub failures: AtomicU64,
+    pub rejected: AtomicU64,
+    pub opened: AtomicU64,
+    pub half_opened: AtomicU64,
+    pub closed: AtomicU64,
+}
+
+impl BreakerMetrics {
+    /// Counts the state change one allowed call caused. `before` is the state read before
+    /// `allow`: a call that found the breaker half-open (its cool-down over) was the probe.
+    pub fn transition(&self, before: BreakerState, after: BreakerState) {
+        if before == BreakerState::HalfOpen {
+            self.half_opened.fetch_add(1, Ordering::Relaxed);
+        }
+        if before == after {
+            return;
+        }
+        match after {
+            BreakerState::Open => self.opened.fetch_add(1, Ordering::Relaxed),
+            BreakerState::Closed => self.closed.fetch_add(1, Ordering::Relaxed),
+            BreakerState::HalfOpen => 0,
+        };
     }
 }
 

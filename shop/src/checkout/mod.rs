@@ -20,6 +20,7 @@
 //! Every transition is conditional on the state it leaves (`WHERE state = …`), so the request
 //! that started an attempt and the recovery worker (which drives attempts whose lease ran
 //! out: after a crash, on start and periodically) can never both take the same step.
+//! Whoever runs a step counts its outcome and duration in `StepMetrics` (for `/metrics`).
 //!
 //! Invariants: no oversell (inventory's conditional updates); no double charge (one key per
 //! attempt, fixed before the first call); every captured payment ends as exactly one order or
@@ -32,6 +33,8 @@ mod batch;
 #[cfg(feature = "server")]
 mod claim;
 #[cfg(feature = "server")]
+mod metrics;
+#[cfg(feature = "server")]
 mod recovery;
 #[cfg(feature = "server")]
 mod saga;
@@ -43,5 +46,7 @@ pub use types::*;
 
 #[cfg(feature = "server")]
 pub use batch::{ReserveBatcher, Reserved, Stamp};
+#[cfg(feature = "server")]
+pub use metrics::{StepMetrics, StepStats};
 #[cfg(feature = "server")]
 pub use saga::{CheckoutConfig, CheckoutError, Checkouts, Placed, RecoveryReport};

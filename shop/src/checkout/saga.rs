@@ -13,7 +13,7 @@ use crate::orders;
 use crate::payments::{CardNumber, ChargeOutcome, Gateway, RefundOutcome};
 use serde_json::json;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use CheckoutState::*;
 
@@ -178,12 +178,29 @@ pub struct Checkouts {
     pub(super) config: CheckoutConfig,
     /// Group commit for the reserve step (see `batch`).
     reserver: super::batch::ReserveBatcher,
+    /// Step outcomes and durations on this node (shared by clones).
+    pub(super) metrics: Arc<super::StepMetrics>,
 }
 
 /// How a transaction body wants its transaction to end.
 pub(super) enum Tx<T> {
     Commit(T),
     Rollback(T),
+}
+
+/// A step that has run, waiting to be counted once its outcome is known.
+struct Ran {
+    step: &'static str,
+    took: Duration,
+}
+
+impl Ran {
+    fn new(step: &'static str, started: Instant) -> Self {
+        Self {
+            step,
+            took: started.elapsed(),
+        }
+    }
 }
 
 /// Where a step left the attempt.
@@ -257,11 +274,17 @@ impl Checkouts {
             gateway,
             clock,
             config,
+            metrics: Arc::default(),
         }
     }
 
     pub fn gateway(&self) -> &Gateway {
         &self.gateway
+    }
+
+    /// How the saga's steps have ended on this node, and how long they took.
+    pub fn metrics(&self) -> &super::StepMetrics {
+        &self.metrics
     }
 
     /// Places an order for the request's cart, once per `key` however often it is called.
@@ -270,11 +293,28 @@ impl Checkouts {
         key: &IdempotencyKey,
         request: &CheckoutRequest,
     ) -> Result<Placed, CheckoutError> {
-        let id = match self.claim(key, request).await? {
-            Ok(id) => id,
-            Err(placed) => return Ok(placed),
+        let started = Instant::now();
+        let (outcome, placed) = match self.claim(key, request).await {
+            // Whether the new attempt lives on or ended at once (an empty cart, a changed
+            // total) is read by `drive` when it loads the attempt.
+            Ok(Ok(id)) => {
+                let claim = Ran::new("claim", started);
+                return self
+                    .drive_after(&id, Some(&request.card), Some(claim))
+                    .await;
+            }
+            Ok(Err(placed)) => match placed {
+                Placed::Answer { .. } => ("replayed", Ok(placed)),
+                _ => ("in_flight", Ok(placed)),
+            },
+            Err(e) => match e {
+                CheckoutError::KeyReused => ("key_reused", Err(e)),
+                CheckoutError::CartNotFound => ("cart_not_found", Err(e)),
+                _ => ("error", Err(e)),
+            },
         };
-        self.drive(&id, Some(&request.card)).await
+        self.metrics.record("claim", outcome, started.elapsed());
+        placed
     }
 
     /// The attempt as the status page shows it.
@@ -303,19 +343,47 @@ impl Checkouts {
         id: &str,
         card: Option<&CardNumber>,
     ) -> Result<Placed, CheckoutError> {
+        self.drive_after(id, card, None).await
+    }
+
+    /// `drive`, with the step that ran just before it (`claim`) still to be counted: its
+    /// outcome is the state the attempt is found in.
+    async fn drive_after(
+        &self,
+        id: &str,
+        card: Option<&CardNumber>,
+        mut ran: Option<Ran>,
+    ) -> Result<Placed, CheckoutError> {
         // Each step moves the attempt at least one state forward, so this ends; the bound is
         // a guard against a bug looping forever.
         for _ in 0..32 {
-            let attempt = {
+            let loaded: Result<_, sqlx::Error> = async {
                 let mut conn = self.db.pool().acquire().await?;
-                store::load(&mut conn, id)
-                    .await?
-                    .ok_or(CheckoutError::NotFound)?
+                store::load(&mut conn, id).await
+            }
+            .await;
+            let attempt = match loaded {
+                Ok(Some(attempt)) => attempt,
+                Ok(None) => {
+                    self.count(ran.take(), "error");
+                    return Err(CheckoutError::NotFound);
+                }
+                Err(e) => {
+                    self.count(ran.take(), "error");
+                    return Err(e.into());
+                }
             };
-            let step = match (attempt.state, card) {
+            // The step that just ran ended where the attempt is now.
+            let outcome = match (attempt.state, attempt.failure_code.as_deref()) {
+                (Failed, Some(code)) => code,
+                (state, _) => state.as_str(),
+            };
+            self.count(ran.take(), outcome);
+            let started = Instant::now();
+            let (name, step) = match (attempt.state, card) {
                 (Confirmed | Failed, _) => return Ok(replay_or_in_flight(attempt)),
-                (Claimed, Some(_)) => self.reserve(&attempt).await?,
-                (Reserved, Some(card)) => self.pay(&attempt, card).await?,
+                (Claimed, Some(_)) => ("reserve", self.reserve(&attempt).await),
+                (Reserved, Some(card)) => ("pay", self.pay(&attempt, card).await),
                 (Claimed | Reserved, None) => {
                     let failure = Failure::new(
                         "checkout_interrupted",
@@ -323,19 +391,35 @@ impl Checkouts {
                         "Checkout was interrupted before payment; nothing was charged. \
                          Please try again.",
                     );
-                    self.fail(&attempt, &[Claimed, Reserved], failure).await?
+                    let step = self.fail(&attempt, &[Claimed, Reserved], failure).await;
+                    ("abandon", step)
                 }
-                (Paying | PaymentUnknown, _) => self.settle_payment(&attempt).await?,
-                (Paid, _) => self.confirm(&attempt).await?,
-                (Compensating, _) => self.compensate(&attempt).await?,
+                (Paying | PaymentUnknown, _) => ("settle", self.settle_payment(&attempt).await),
+                (Paid, _) => ("confirm", self.confirm(&attempt).await),
+                (Compensating, _) => ("compensate", self.compensate(&attempt).await),
             };
-            if let Step::Stop(placed) = step {
-                return Ok(placed);
+            let this = Some(Ran::new(name, started));
+            match step {
+                Ok(Step::Continue) => ran = this,
+                Ok(Step::Stop(placed)) => {
+                    self.count(this, "pending");
+                    return Ok(placed);
+                }
+                Err(e) => {
+                    self.count(this, "error");
+                    return Err(e);
+                }
             }
         }
         Err(CheckoutError::Corrupt(format!(
             "checkout {id} did not settle"
         )))
+    }
+
+    fn count(&self, ran: Option<Ran>, outcome: &str) {
+        if let Some(ran) = ran {
+            self.metrics.record(ran.step, outcome, ran.took);
+        }
     }
 
     /// Step 2: hold the stock (in the next group-committed batch).

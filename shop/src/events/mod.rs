@@ -200,6 +200,53 @@ impl Dispatcher {
     }
 }
 
+/// How far behind the dispatcher is, for `/metrics`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Backlog {
+    /// Events of the dispatched topics not delivered yet (those waiting for a retry
+    /// included, dead ones not).
+    pub waiting: i64,
+    /// When the oldest of them was written.
+    pub oldest_waiting_at: Option<Millis>,
+    /// Events given up on, waiting for an operator to replay them.
+    pub dead: i64,
+}
+
+/// The backlog of the dispatcher that handles `topics`. Events of other topics are never
+/// marked delivered (their consumers follow the outbox by position), so they are left out.
+pub async fn backlog(db: &Db, topics: &[&str]) -> Result<Backlog, sqlx::Error> {
+    if topics.is_empty() {
+        return Ok(Backlog::default());
+    }
+    // Undelivered rows are few and `outbox_pending` starts with `delivered_at`.
+    let sql = format!(
+        "SELECT COUNT(CASE WHEN dead_at IS NULL THEN 1 END), \
+         MIN(CASE WHEN dead_at IS NULL THEN created_at END), COUNT(dead_at) \
+         FROM outbox WHERE delivered_at IS NULL AND topic IN ({})",
+        crate::db::placeholders(1, topics.len())
+    );
+    let mut query = sqlx::query_as::<_, (i64, Option<i64>, i64)>(&sql);
+    for topic in topics {
+        query = query.bind(*topic);
+    }
+    let (waiting, oldest_waiting_at, dead) = query.fetch_one(db.pool()).await?;
+    Ok(Backlog {
+        waiting,
+        oldest_waiting_at,
+        dead,
+    })
+}
+
+/// Events written after outbox position `position` (of every topic), and when the oldest of
+/// them was written: how far a consumer that follows the outbox by position is behind.
+pub async fn written_after(db: &Db, position: i64) -> Result<(i64, Option<Millis>), sqlx::Error> {
+    // A range of the primary key: as cheap as the consumer is close to the end.
+    sqlx::query_as("SELECT COUNT(*), MIN(created_at) FROM outbox WHERE id > $1")
+        .bind(position)
+        .fetch_one(db.pool())
+        .await
+}
+
 /// An event the dispatcher gave up on, for the admin's dead-letter list.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct DeadLetter {

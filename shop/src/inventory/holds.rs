@@ -479,3 +479,37 @@ pub async fn active(db: &crate::db::Db, limit: i64) -> Result<Vec<ActiveHold>, s
         )
         .collect())
 }
+
+/// Holds still in place, for `/metrics`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HeldStats {
+    /// Holds in place and not yet expired.
+    pub live: i64,
+    /// Holds past their expiry and still in place: the sweeper releases them unless their
+    /// checkout's money is moving, so a number that stays up means something is stuck.
+    pub overdue: i64,
+    /// Units held, over both.
+    pub units: i64,
+    /// When the oldest hold in place was taken.
+    pub oldest_at: Option<Millis>,
+}
+
+/// Counts the holds in place. Only `held` rows are read (through `reservations_expiry`):
+/// committed and released ones grow with the shop's history and are the orders' business.
+pub async fn held_stats(db: &crate::db::Db, now: Millis) -> Result<HeldStats, sqlx::Error> {
+    // SUM of a BIGINT is NUMERIC on PostgreSQL; the cast keeps it an integer on both.
+    let (live, overdue, units, oldest_at): (i64, i64, Option<i64>, Option<i64>) = sqlx::query_as(
+        "SELECT COUNT(CASE WHEN expires_at >= $1 THEN 1 END), \
+         COUNT(CASE WHEN expires_at < $1 THEN 1 END), CAST(SUM(quantity) AS BIGINT), \
+         MIN(created_at) FROM reservations WHERE status = 'held'",
+    )
+    .bind(now)
+    .fetch_one(db.pool())
+    .await?;
+    Ok(HeldStats {
+        live,
+        overdue,
+        units: units.unwrap_or(0),
+        oldest_at,
+    })
+}

@@ -8,10 +8,11 @@
 
 use super::CardNumber;
 use crate::Money;
-use crate::resilience::{Backoff, Breaker, BreakerState};
+use crate::resilience::{Backoff, Breaker, BreakerMetrics, BreakerState};
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 /// Where the gateway is and how patient to be with it.
@@ -103,6 +104,7 @@ pub struct Gateway {
     config: GatewayConfig,
     client: reqwest::Client,
     breaker: Arc<Breaker>,
+    metrics: Arc<BreakerMetrics>,
 }
 
 /// One HTTP exchange's result, before interpretation.
@@ -128,11 +130,17 @@ impl Gateway {
             )),
             config,
             client,
+            metrics: Arc::default(),
         }
     }
 
     pub fn breaker_state(&self) -> BreakerState {
         self.breaker.state()
+    }
+
+    /// Calls, failures, refusals and breaker state changes since start (shared by clones).
+    pub fn metrics(&self) -> &BreakerMetrics {
+        &self.metrics
     }
 
     /// Charges `amount` to `card` under `key`. Safe to call again with the same key.
@@ -257,9 +265,12 @@ impl Gateway {
         key: Option<&str>,
         body: Option<&serde_json::Value>,
     ) -> Reply {
+        let before = self.breaker.state();
         if !self.breaker.allow() {
+            self.metrics.rejected.fetch_add(1, Ordering::Relaxed);
             return Reply::NotSent("the gateway's circuit breaker is open".into());
         }
+        self.metrics.calls.fetch_add(1, Ordering::Relaxed);
         let url = format!("{}{path}", self.config.base_url.trim_end_matches('/'));
         let mut request = self.client.request(method, url);
         if let Some(key) = key {
@@ -280,7 +291,11 @@ impl Gateway {
             Err(e) => Reply::Lost(format!("request failed: {e}")),
         };
         let healthy = matches!(reply, Reply::Answer(status, _) if status < 500);
+        if !healthy {
+            self.metrics.failures.fetch_add(1, Ordering::Relaxed);
+        }
         self.breaker.record(healthy);
+        self.metrics.transition(before, self.breaker.state());
         reply
     }
 }

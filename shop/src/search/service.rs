@@ -11,7 +11,7 @@ use crate::catalog::{
     Catalog, CatalogError, PageRequest, ProductId, Rating, SearchText, Slug, Sort,
 };
 use crate::db::Db;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tantivy::TantivyDocument;
@@ -36,6 +36,9 @@ pub struct SearchHealth {
     /// Searches answered by the database fallback since start.
     pub degraded_queries: u64,
     pub queries: u64,
+    /// The indexer's checkpoint: the outbox id up to which every event has been applied
+    /// (0 until the index is ready).
+    pub position: i64,
 }
 
 /// The search service. Cheap to clone.
@@ -45,6 +48,7 @@ pub struct Search {
     catalog: Catalog,
     queries: Arc<AtomicU64>,
     degraded: Arc<AtomicU64>,
+    position: Arc<AtomicI64>,
 }
 
 /// How often the indexer looks at the outbox.
@@ -60,11 +64,13 @@ impl Search {
             catalog,
             queries: Arc::default(),
             degraded: Arc::default(),
+            position: Arc::default(),
         };
-        let state = search.state.clone();
+        let (state, position) = (search.state.clone(), search.position.clone());
         tokio::spawn(async move {
             let mut indexer = match open(&db, &location).await {
                 Ok((engine, indexer)) => {
+                    position.store(indexer.position(), Ordering::Relaxed);
                     set(&state, State::Ready(engine));
                     indexer
                 }
@@ -78,7 +84,10 @@ impl Search {
             loop {
                 tokio::time::sleep(FOLLOW_EVERY).await;
                 match indexer.follow().await {
-                    Ok(_) => failures = 0,
+                    Ok(_) => {
+                        failures = 0;
+                        position.store(indexer.position(), Ordering::Relaxed);
+                    }
                     Err(e) => {
                         failures += 1;
                         tracing::warn!(error = %e, failures, "search indexer pass failed");
@@ -99,6 +108,7 @@ impl Search {
             catalog,
             queries: Arc::default(),
             degraded: Arc::default(),
+            position: Arc::default(),
         }
     }
 
@@ -138,6 +148,7 @@ impl Search {
             documents,
             degraded_queries: self.degraded.load(Ordering::Relaxed),
             queries: self.queries.load(Ordering::Relaxed),
+            position: self.position.load(Ordering::Relaxed),
         }
     }
 
