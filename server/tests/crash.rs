@@ -329,3 +329,144 @@ async fn a_shop_killed_mid_payment_settles_after_restart() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     rig.assert_invariants().await;
 }
+
+/// Several nodes on one database: 3 shop processes, 24 buyers for the last 5 units of one SKU.
+/// Each buyer opens a cart on one node, fills it on the next and checks out on the third (no
+/// node keeps state of its own), and one node is killed with SIGKILL in the middle of the
+/// sale. A buyer whose node died retries on another with the same key, as a load balancer
+/// would. Afterwards: no unit sold twice, every charge has exactly one order or a refund, no
+/// hold is left, and every attempt — the dead node's too — has ended.
+#[tokio::test]
+async fn three_nodes_sell_the_last_units_once_while_one_is_killed() {
+    const BUYERS: usize = 24;
+    const UNITS: i64 = 5;
+    let rig = rig().await;
+    let mut stock = server(
+        &["stock", "WANDS-13-TWIN", &UNITS.to_string()],
+        &[("EMPORIUM_DATABASE_URL", rig.scratch.url.clone())],
+    );
+    assert!(stock.0.wait().unwrap().success());
+    // A slow gateway keeps charges in flight when the node dies.
+    reqwest::Client::new()
+        .post(format!("{}/v1/faults", rig.gateway_url))
+        .json(&json!({ "latency_ms": 150 }))
+        .send()
+        .await
+        .unwrap();
+    let mut nodes = Vec::new();
+    for _ in 0..3 {
+        nodes.push(rig.shop(None).await);
+    }
+    let bases: Vec<String> = nodes.iter().map(|(_, b)| b.clone()).collect();
+
+    let buyers: Vec<_> = (0..BUYERS)
+        .map(|i| {
+            let bases = bases.clone();
+            tokio::spawn(async move {
+                let client = reqwest::Client::builder()
+                    .timeout(Duration::from_secs(20))
+                    .build()
+                    .unwrap();
+                // Any node will do for each request: try them in turn from this buyer's own.
+                let mut answer = None;
+                'retry: for attempt in 0..bases.len() {
+                    let node = |step: usize| &bases[(i + step + attempt) % bases.len()];
+                    let Ok(created) = client
+                        .post(format!("{}/api/v1/carts", node(0)))
+                        .send()
+                        .await
+                    else {
+                        continue 'retry;
+                    };
+                    let created: Value = created.json().await.unwrap();
+                    let cart = created["cart_id"].as_str().unwrap().to_string();
+                    let Ok(line) = client
+                        .put(format!(
+                            "{}/api/v1/carts/{cart}/lines/WANDS-13-TWIN",
+                            node(1)
+                        ))
+                        .json(&json!({ "quantity": 1 }))
+                        .send()
+                        .await
+                    else {
+                        continue 'retry;
+                    };
+                    if line.status() != 200 {
+                        // Sold out already: the cart refuses the line.
+                        answer = Some(line.status().as_u16());
+                        break;
+                    }
+                    // The checkout itself, retried with the same key on the other nodes.
+                    let key = format!("cluster-buyer-{i}");
+                    for hop in 0..bases.len() {
+                        let base = node(2 + hop);
+                        if let Ok(r) = client
+                            .post(format!("{base}/api/v1/checkouts"))
+                            .header("Idempotency-Key", &key)
+                            .json(&checkout_body(&cart))
+                            .send()
+                            .await
+                        {
+                            answer = Some(r.status().as_u16());
+                            break 'retry;
+                        }
+                    }
+                }
+                answer
+            })
+        })
+        .collect();
+    // Mid-sale, the third node dies without a word.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (mut doomed, _) = nodes.pop().unwrap();
+    doomed.0.kill().unwrap();
+    doomed.0.wait().unwrap();
+    let mut answers = Vec::new();
+    for buyer in buyers {
+        answers.push(buyer.await.unwrap());
+    }
+    assert!(
+        answers.iter().all(Option::is_some),
+        "every buyer got an answer from a live node: {answers:?}"
+    );
+    assert!(
+        answers.iter().filter(|a| **a == Some(201)).count() <= UNITS as usize,
+        "{answers:?}"
+    );
+    reqwest::Client::new()
+        .post(format!("{}/v1/faults", rig.gateway_url))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+
+    // The dead node's attempts are taken over by the live nodes' recovery.
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let open = rig
+            .scalar("SELECT COUNT(*) FROM checkouts WHERE state NOT IN ('confirmed', 'failed')")
+            .await;
+        if open == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{open} attempts never ended");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let sold = rig
+        .scalar(
+            "SELECT CAST(COALESCE(SUM(l.quantity), 0) AS BIGINT) FROM order_lines l \
+             JOIN orders o ON o.id = l.order_id WHERE l.sku = 'WANDS-13-TWIN'",
+        )
+        .await;
+    assert!(sold <= UNITS, "oversold: {sold} of {UNITS}");
+    let committed = rig
+        .scalar(
+            "SELECT CAST(SUM(committed) AS BIGINT) FROM stock_levels \
+             WHERE variant_id = (SELECT id FROM variants WHERE sku = 'WANDS-13-TWIN')",
+        )
+        .await;
+    assert_eq!(committed, sold, "units committed are the units ordered");
+    assert!(sold >= 1, "the sale sold nothing");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    rig.assert_invariants().await;
+}
