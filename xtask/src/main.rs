@@ -7,12 +7,15 @@
 //!   Playwright suite against a release build. Ends with one summary line.
 //! - `cargo xtask build` — just build the server and the site.
 //! - `cargo xtask eval-search [--verbose]` — mean NDCG@10 of search on the WANDS judgments.
+//! - `cargo xtask cluster [--nodes N] [--port P]` — N nodes over one PostgreSQL database, with
+//!   the gateway, an S3-compatible store and a round-robin proxy on P (see `cluster.rs`).
 //!
 //! The build is the one cargo-leptos would do (server with `ssr`, `frontend` for wasm32 with
 //! the `wasm-release` profile, wasm-bindgen, CSS and `public/` into `target/site`), driven
 //! with plain cargo so that nobody has to install cargo-leptos or wasm-opt first.
 
 mod build;
+mod cluster;
 mod setup;
 mod test;
 mod util;
@@ -26,8 +29,9 @@ fn main() -> ExitCode {
         Some("build") => build::build_all(false).map(|_| ExitCode::SUCCESS),
         Some("test") => test::test(&args[1..]),
         Some("eval-search") => build::server_command(&["eval-search"], &args[1..]),
+        Some("cluster") => cluster::cluster(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
-            eprintln!("usage: cargo xtask <run|test|build|eval-search> [-- server args]");
+            eprintln!("usage: cargo xtask <run|test|build|eval-search|cluster> [-- server args]");
             Ok(ExitCode::SUCCESS)
         }
         Some(other) => {
