@@ -389,10 +389,11 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
                 report.p99_ms
             );
             println!(
-                "  {} confirmed, {} sold out, {} other",
+                "  {} confirmed, {} sold out, {} other; {} requests resent after a lost connection",
                 report.confirmed,
                 report.sold_out,
-                report.other.len()
+                report.other.len(),
+                report.resent
             );
             for (status, body) in report.other.iter().take(5) {
                 println!("    {status}: {body}");
