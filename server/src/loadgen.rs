@@ -24,6 +24,29 @@ pub struct FlashSale {
     pub units: i64,
     pub concurrency: usize,
     pub gateway_latency_ms: u64,
+    /// Gateway faults during the first `faults_for` of the sale (then healed, so recovery
+    /// can settle what they left unknown).
+    pub faults: GatewayFaults,
+    pub faults_for: Duration,
+    /// Every n-th buyer pays with a card the gateway declines (0: nobody).
+    pub decline_every: usize,
+}
+
+/// Shares of gateway calls that go wrong (see the gateway's `/v1/faults`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GatewayFaults {
+    /// Charged, then never answered.
+    pub timeout_rate: f64,
+    /// Answered 502 before anything is charged.
+    pub error_before_rate: f64,
+    /// Charged, then answered 500.
+    pub error_after_rate: f64,
+}
+
+impl GatewayFaults {
+    fn any(&self) -> bool {
+        self.timeout_rate > 0.0 || self.error_before_rate > 0.0 || self.error_after_rate > 0.0
+    }
 }
 
 /// What happened.
@@ -108,11 +131,42 @@ pub async fn flash_sale(run: &FlashSale) -> anyhow::Result<Report> {
     }
     set_stock(&db, variant, run.units).await?;
 
-    // The sale.
+    // The sale, with the gateway misbehaving for a while.
+    http.post(format!("{}/v1/faults", run.gateway))
+        .json(&json!({
+            "latency_ms": run.gateway_latency_ms,
+            "timeout_rate": run.faults.timeout_rate,
+            "error_before_rate": run.faults.error_before_rate,
+            "error_after_rate": run.faults.error_after_rate,
+        }))
+        .send()
+        .await
+        .context("cannot reach the gateway")?
+        .error_for_status()?;
+    let heal = tokio::spawn({
+        let (http, gateway, latency, after) = (
+            http.clone(),
+            run.gateway.clone(),
+            run.gateway_latency_ms,
+            run.faults_for,
+        );
+        async move {
+            tokio::time::sleep(after).await;
+            http.post(format!("{gateway}/v1/faults"))
+                .json(&json!({ "latency_ms": latency }))
+                .send()
+                .await
+        }
+    });
     let started = Instant::now();
     let mut sale = tokio::task::JoinSet::new();
     for (i, cart) in carts.into_iter().enumerate() {
         let (http, shop, limit) = (http.clone(), run.shop.clone(), limit.clone());
+        let card = if run.decline_every > 0 && i % run.decline_every == 0 {
+            "4000000000000002"
+        } else {
+            "4242424242424242"
+        };
         sale.spawn(async move {
             let _permit = limit.acquire().await?;
             let sent = Instant::now();
@@ -122,7 +176,7 @@ pub async fn flash_sale(run: &FlashSale) -> anyhow::Result<Report> {
                 "email": format!("buyer{i}@example.com"),
                 "shipping_address": { "name": "Buyer", "line1": "1 Sale St", "city": "Springfield",
                                       "postal_code": "12345", "country": "US" },
-                "payment": { "card_number": "4242424242424242" },
+                "payment": { "card_number": card },
             });
             // A buyer whose node died mid-request sends the same request again (same key),
             // and while another node's recovery finishes the attempt, asks again until it
@@ -158,6 +212,13 @@ pub async fn flash_sale(run: &FlashSale) -> anyhow::Result<Report> {
         }
     }
     report.seconds = started.elapsed().as_secs_f64();
+    // However the sale went, the gateway is healthy again before the checks.
+    heal.abort();
+    http.post(format!("{}/v1/faults", run.gateway))
+        .json(&json!({ "latency_ms": run.gateway_latency_ms }))
+        .send()
+        .await?
+        .error_for_status()?;
     latencies.sort_by(f64::total_cmp);
     let at = |q: f64| {
         latencies
@@ -177,8 +238,10 @@ pub async fn flash_sale(run: &FlashSale) -> anyhow::Result<Report> {
     // by a dead node's checkout comes back once recovery ends it, possibly after the last
     // buyer was told "sold out". Without a lost connection it is a bug.
     report.resent = RESENT.load(std::sync::atomic::Ordering::Relaxed);
+    // Declines and gateway faults lose sales the same way.
+    let disrupted = report.resent > 0 || run.faults.any() || run.decline_every > 0;
     let sold = orders - orders_before;
-    if sold > expected || (sold < expected && report.resent == 0) {
+    if sold > expected || (sold < expected && !disrupted) {
         report
             .violations
             .push(format!("{sold} orders for {expected} units"));
@@ -231,8 +294,10 @@ pub async fn flash_sale(run: &FlashSale) -> anyhow::Result<Report> {
             ));
         }
     }
+    // Undisturbed, one charge per unit; otherwise the per-charge check above is the rule (a
+    // charge the shop could not confirm is refunded, so there can be more charges than units).
     let charged = new_charges.len() as i64;
-    if charged > expected || (charged < expected && report.resent == 0) {
+    if !disrupted && charged != expected {
         report.violations.push(format!(
             "{} charges for {expected} units",
             new_charges.len()

@@ -178,6 +178,21 @@ enum Loadgen {
         concurrency: usize,
         #[arg(long, default_value_t = 20)]
         gateway_latency_ms: u64,
+        /// Share of charges the gateway makes and never answers (0–1).
+        #[arg(long, default_value_t = 0.0)]
+        timeout_rate: f64,
+        /// Share of gateway calls answered 502 before charging (0–1).
+        #[arg(long, default_value_t = 0.0)]
+        error_before_rate: f64,
+        /// Share of charges the gateway makes and answers 500 (0–1).
+        #[arg(long, default_value_t = 0.0)]
+        error_after_rate: f64,
+        /// How long the gateway faults last from the start of the sale.
+        #[arg(long, default_value_t = 5)]
+        faults_secs: u64,
+        /// Every n-th buyer pays with a card that is declined (0: nobody).
+        #[arg(long, default_value_t = 0)]
+        decline_every: usize,
     },
 }
 
@@ -364,6 +379,11 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
                     units,
                     concurrency,
                     gateway_latency_ms,
+                    timeout_rate,
+                    error_before_rate,
+                    error_after_rate,
+                    faults_secs,
+                    decline_every,
                 },
         } => {
             let run = server::loadgen::FlashSale {
@@ -375,6 +395,13 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
                 units,
                 concurrency,
                 gateway_latency_ms,
+                faults: server::loadgen::GatewayFaults {
+                    timeout_rate,
+                    error_before_rate,
+                    error_after_rate,
+                },
+                faults_for: std::time::Duration::from_secs(faults_secs),
+                decline_every,
             };
             let report = server::loadgen::flash_sale(&run).await?;
             println!(
