@@ -253,3 +253,78 @@ async fn suggestions_name_products_and_categories() {
     assert_eq!(status, 200);
     assert!(body["suggestions"].as_array().unwrap().is_empty());
 }
+
+/// The public catalog answers conditional GETs: a strong ETag from the body, 304 with no body
+/// while it still matches, a new tag once the product changes (here, its live stock).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catalog_answers_carry_an_etag_and_revalidate_with_304() {
+    let app = spawn_app().await;
+    let (_, list) = app.get_json("/api/v1/products?per_page=1").await;
+    let path = format!("/api/v1/products/{}", list["products"][0]["id"]);
+    let first = app.get(&path).await;
+    assert_eq!(first.status(), 200);
+    assert_eq!(first.headers()["cache-control"], "no-cache");
+    let tag = first.headers()["etag"].to_str().unwrap().to_string();
+    let body: serde_json::Value = first.json().await.unwrap();
+
+    let conditional = |tag: String| {
+        let (client, url) = (app.client.clone(), app.url(&path));
+        async move {
+            client
+                .get(url)
+                .header("If-None-Match", tag)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let again = conditional(tag.clone()).await;
+    assert_eq!(again.status(), 304);
+    assert_eq!(again.headers()["etag"].to_str().unwrap(), tag);
+    assert!(again.bytes().await.unwrap().is_empty());
+    assert_eq!(
+        conditional(format!("\"other\", {tag}")).await.status(),
+        304,
+        "a list of tags"
+    );
+    assert_eq!(conditional("\"other\"".into()).await.status(), 200);
+
+    // The product's availability changes: the old tag no longer matches.
+    let sku = body["variants"][0]["sku"].as_str().unwrap();
+    sqlx::query(
+        "UPDATE stock_levels SET available = available + 5, received = received + 5 \
+         WHERE variant_id = (SELECT id FROM variants WHERE sku = $1)",
+    )
+    .bind(sku)
+    .execute(app.scratch.db.pool())
+    .await
+    .unwrap();
+    let changed = conditional(tag.clone()).await;
+    assert_eq!(changed.status(), 200);
+    assert_ne!(changed.headers()["etag"].to_str().unwrap(), tag);
+
+    // Search answers too; a personal answer (a cart) is never tagged.
+    assert!(
+        app.get("/api/v1/search?q=bed")
+            .await
+            .headers()
+            .contains_key("etag")
+    );
+    let (_, cart) = app
+        .send_json(
+            reqwest::Method::POST,
+            "/api/v1/carts",
+            None,
+            &serde_json::json!({}),
+        )
+        .await;
+    let cart: serde_json::Value = serde_json::from_str(&cart).unwrap();
+    let cart = app
+        .get(&format!(
+            "/api/v1/carts/{}",
+            cart["cart_id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(cart.status(), 200);
+    assert!(!cart.headers().contains_key("etag"));
+}

@@ -10,6 +10,7 @@ mod multipart;
 mod orders;
 mod portal;
 mod products;
+mod revalidate;
 mod search;
 pub mod seller;
 pub mod session;
@@ -30,12 +31,16 @@ const UPLOAD_LIMIT: usize = shop::assets::pipeline::MAX_BYTES + 64 * 1024;
 const FEED_LIMIT: usize = shop::feeds::parse::MAX_FEED_BYTES + 64 * 1024;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
+    // The public catalog: the same for everyone, so answered with an ETag and 304s.
+    let catalog = Router::new()
         .route("/products", get(products::list))
         .route("/products/{id}", get(products::show))
         .route("/categories", get(products::categories))
         .route("/search", get(search::search))
         .route("/suggest", get(search::suggest))
+        .layer(axum::middleware::from_fn(revalidate::revalidate));
+    Router::new()
+        .merge(catalog)
         .route("/carts", post(carts::create))
         .route("/carts/{cart_id}", get(carts::show))
         .route("/carts/{cart_id}/lines/{sku}", put(carts::set_line))
