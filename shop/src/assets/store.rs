@@ -3,12 +3,12 @@
 //! goes through the breaker: while it is open, calls fail at once and pages leave pictures out
 //! instead of waiting.
 
-use crate::resilience::{Breaker, BreakerState};
+use crate::resilience::{Breaker, BreakerMetrics, BreakerState};
 use bytes::Bytes;
 use object_store::path::Path as StorePath;
 use object_store::{ObjectStore, PutPayload};
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -104,17 +104,6 @@ impl Default for StoreOptions {
     }
 }
 
-/// Counters for `/metrics`.
-#[derive(Debug, Default)]
-pub struct StoreMetrics {
-    pub calls: AtomicU64,
-    pub failures: AtomicU64,
-    pub rejected: AtomicU64,
-    pub opened: AtomicU64,
-    pub half_opened: AtomicU64,
-    pub closed: AtomicU64,
-}
-
 /// The store client. Cheap to clone.
 #[derive(Clone)]
 pub struct AssetStore(Arc<Shared>);
@@ -124,7 +113,7 @@ struct Shared {
     breaker: Breaker,
     latencies: Mutex<VecDeque<Duration>>,
     options: StoreOptions,
-    metrics: StoreMetrics,
+    metrics: BreakerMetrics,
     describe: String,
 }
 
@@ -201,7 +190,7 @@ impl AssetStore {
             breaker: Breaker::new(options.failures_to_open, options.cool_down),
             latencies: Mutex::new(VecDeque::with_capacity(WINDOW)),
             options,
-            metrics: StoreMetrics::default(),
+            metrics: BreakerMetrics::default(),
             describe,
         })))
     }
@@ -237,7 +226,7 @@ impl AssetStore {
         self.0.breaker.state() == BreakerState::Closed
     }
 
-    pub fn metrics(&self) -> &StoreMetrics {
+    pub fn metrics(&self) -> &BreakerMetrics {
         &self.0.metrics
     }
 
@@ -323,19 +312,11 @@ impl AssetStore {
     }
 
     fn count_transition(&self, before: BreakerState) {
-        if before == BreakerState::HalfOpen {
-            // This call was the probe that the cool-down let through.
-            self.0.metrics.half_opened.fetch_add(1, Ordering::Relaxed);
-        }
         let after = self.0.breaker.state();
+        self.0.metrics.transition(before, after);
         if before == after {
             return;
         }
-        match after {
-            BreakerState::Open => self.0.metrics.opened.fetch_add(1, Ordering::Relaxed),
-            BreakerState::Closed => self.0.metrics.closed.fetch_add(1, Ordering::Relaxed),
-            BreakerState::HalfOpen => 0,
-        };
         match after {
             // Logged once per outage, not at every failed probe.
             BreakerState::Open if before == BreakerState::Closed => {
