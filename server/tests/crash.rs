@@ -122,6 +122,16 @@ impl Rig {
             .unwrap()
     }
 
+    /// Sets the gateway's faults (`{}` heals it).
+    async fn faults(&self, faults: Value) {
+        reqwest::Client::new()
+            .post(format!("{}/v1/faults", self.gateway_url))
+            .json(&faults)
+            .send()
+            .await
+            .unwrap();
+    }
+
     async fn scalar(&self, sql: &str) -> i64 {
         sqlx::query_scalar(sql)
             .fetch_one(self.scratch.db.pool())
@@ -283,12 +293,7 @@ async fn a_crash_after_confirming_keeps_the_order() {
 #[tokio::test]
 async fn a_shop_killed_mid_payment_settles_after_restart() {
     let rig = rig().await;
-    reqwest::Client::new()
-        .post(format!("{}/v1/faults", rig.gateway_url))
-        .json(&json!({ "latency_ms": 1500 }))
-        .send()
-        .await
-        .unwrap();
+    rig.faults(json!({ "latency_ms": 1500 })).await;
     let (mut shop, base) = rig.shop(None).await;
     let cart = cart(&base).await;
     let request = tokio::spawn({
@@ -306,12 +311,7 @@ async fn a_shop_killed_mid_payment_settles_after_restart() {
     shop.0.kill().unwrap(); // SIGKILL while the charge is in flight
     shop.0.wait().unwrap();
     assert!(request.await.unwrap().is_err());
-    reqwest::Client::new()
-        .post(format!("{}/v1/faults", rig.gateway_url))
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
+    rig.faults(json!({})).await;
 
     let (_shop, _) = rig.shop(None).await;
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -347,12 +347,7 @@ async fn three_nodes_sell_the_last_units_once_while_one_is_killed() {
     );
     assert!(stock.0.wait().unwrap().success());
     // A slow gateway keeps charges in flight when the node dies.
-    reqwest::Client::new()
-        .post(format!("{}/v1/faults", rig.gateway_url))
-        .json(&json!({ "latency_ms": 150 }))
-        .send()
-        .await
-        .unwrap();
+    rig.faults(json!({ "latency_ms": 150 })).await;
     let mut nodes = Vec::new();
     for _ in 0..3 {
         nodes.push(rig.shop(None).await);
@@ -433,12 +428,7 @@ async fn three_nodes_sell_the_last_units_once_while_one_is_killed() {
         answers.iter().filter(|a| **a == Some(201)).count() <= UNITS as usize,
         "{answers:?}"
     );
-    reqwest::Client::new()
-        .post(format!("{}/v1/faults", rig.gateway_url))
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
+    rig.faults(json!({})).await;
 
     // The dead node's attempts are taken over by the live nodes' recovery.
     let deadline = Instant::now() + Duration::from_secs(40);
