@@ -6,6 +6,7 @@ pub mod api;
 pub mod assets;
 pub mod bench;
 pub mod bench_feed;
+pub mod chaos;
 pub mod config;
 pub mod demo;
 pub mod evaluate;

@@ -30,10 +30,21 @@ pub struct FlashSale {
     pub faults_for: Duration,
     /// Every n-th buyer pays with a card the gateway declines (0: nobody).
     pub decline_every: usize,
+    /// Where the sale is, for whoever disrupts it (the chaos run).
+    pub progress: Option<Arc<Progress>>,
+}
+
+/// How far a sale has gone.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Told when the carts are full and the checkouts start.
+    pub opened: tokio::sync::Notify,
+    /// Buyers whose checkout has ended.
+    pub answered: std::sync::atomic::AtomicUsize,
 }
 
 /// Shares of gateway calls that go wrong (see the gateway's `/v1/faults`).
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct GatewayFaults {
     /// Charged, then never answered.
     pub timeout_rate: f64,
@@ -159,9 +170,17 @@ pub async fn flash_sale(run: &FlashSale) -> anyhow::Result<Report> {
         }
     });
     let started = Instant::now();
+    if let Some(progress) = &run.progress {
+        progress.opened.notify_one();
+    }
     let mut sale = tokio::task::JoinSet::new();
     for (i, cart) in carts.into_iter().enumerate() {
-        let (http, shop, limit) = (http.clone(), run.shop.clone(), limit.clone());
+        let (http, shop, limit, progress) = (
+            http.clone(),
+            run.shop.clone(),
+            limit.clone(),
+            run.progress.clone(),
+        );
         let card = if run.decline_every > 0 && i % run.decline_every == 0 {
             "4000000000000002"
         } else {
@@ -194,6 +213,10 @@ pub async fn flash_sale(run: &FlashSale) -> anyhow::Result<Report> {
                 let text = response.text().await?;
                 let unsettled = status == 202 || (status == 409 && text.contains("in_flight"));
                 if !unsettled || Instant::now() > deadline {
+                    if let Some(p) = progress {
+                        p.answered
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
                     return anyhow::Ok((status, text, sent.elapsed()));
                 }
                 tokio::time::sleep(Duration::from_millis(250)).await;
@@ -316,7 +339,7 @@ const SETTLE_LIMIT: Duration = Duration::from_secs(90);
 
 /// Sends a request again after a transport error — a node that died or restarted mid-request;
 /// the next connection reaches a live node — up to 8 times, backing off.
-async fn resend<F, Fut>(mut send: F) -> reqwest::Result<reqwest::Response>
+pub async fn resend<F, Fut>(mut send: F) -> reqwest::Result<reqwest::Response>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = reqwest::Result<reqwest::Response>>,
@@ -344,7 +367,12 @@ async fn ledger_size(http: &reqwest::Client, gateway: &str) -> anyhow::Result<us
     Ok(ledger["charges"].as_array().map(Vec::len).unwrap_or(0))
 }
 
-async fn set_stock(db: &Db, variant: shop::catalog::VariantId, units: i64) -> anyhow::Result<()> {
+/// Sets `variant`'s available stock to `units` (refused while any of it is held).
+pub async fn set_stock(
+    db: &Db,
+    variant: shop::catalog::VariantId,
+    units: i64,
+) -> anyhow::Result<()> {
     let mut tx = db.begin_write().await?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -194,6 +194,52 @@ enum Loadgen {
         #[arg(long, default_value_t = 0)]
         decline_every: usize,
     },
+    /// The chaos run's driver (see `cargo xtask chaos`, which starts the cluster it needs):
+    /// a flash sale with gateway faults, a node killed, the store frozen and single-packet
+    /// bursts, under background traffic; then every invariant, checked.
+    Chaos {
+        /// The proxy in front of the nodes.
+        #[arg(long, default_value = "http://127.0.0.1:3000")]
+        shop: String,
+        /// A node's own address (repeat for each; bursts are spread over them).
+        #[arg(long = "node", required = true)]
+        nodes: Vec<std::net::SocketAddr>,
+        #[arg(long, default_value = "http://127.0.0.1:3099")]
+        gateway: String,
+        #[arg(long, default_value_t = 10_000)]
+        buyers: usize,
+        #[arg(long, default_value_t = 100)]
+        units: i64,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// Background shoppers browsing, searching and buying other SKUs.
+        #[arg(long, default_value_t = 8)]
+        shoppers: usize,
+        #[arg(long, default_value_t = 0.03)]
+        timeout_rate: f64,
+        #[arg(long, default_value_t = 0.03)]
+        error_before_rate: f64,
+        #[arg(long, default_value_t = 0.03)]
+        error_after_rate: f64,
+        #[arg(long, default_value_t = 10)]
+        faults_secs: u64,
+        #[arg(long, default_value_t = 20)]
+        decline_every: usize,
+        /// The pid of a node to SIGKILL one second into the sale…
+        #[arg(long, requires = "kill_node")]
+        kill_pid: Option<u32>,
+        /// …and its address, to see it come back.
+        #[arg(long, requires = "kill_pid")]
+        kill_node: Option<std::net::SocketAddr>,
+        /// The object store's pid, frozen (SIGSTOP) for a while after the kill.
+        #[arg(long)]
+        store_pid: Option<u32>,
+        #[arg(long, default_value_t = 8)]
+        store_outage_secs: u64,
+        /// Requests in each single-packet burst.
+        #[arg(long, default_value_t = 32)]
+        burst: usize,
+    },
 }
 
 const MAX_SYNTHETIC: usize = 1_000_000;
@@ -402,6 +448,7 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
                 },
                 faults_for: std::time::Duration::from_secs(faults_secs),
                 decline_every,
+                progress: None,
             };
             let report = server::loadgen::flash_sale(&run).await?;
             println!(
@@ -432,6 +479,68 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
                 for v in &report.violations {
                     println!("  VIOLATION: {v}");
                 }
+                Ok(ExitCode::FAILURE)
+            }
+        }
+        Command::Loadgen {
+            which:
+                Loadgen::Chaos {
+                    shop,
+                    nodes,
+                    gateway,
+                    buyers,
+                    units,
+                    concurrency,
+                    shoppers,
+                    timeout_rate,
+                    error_before_rate,
+                    error_after_rate,
+                    faults_secs,
+                    decline_every,
+                    kill_pid,
+                    kill_node,
+                    store_pid,
+                    store_outage_secs,
+                    burst,
+                },
+        } => {
+            let run = server::chaos::Chaos {
+                shop,
+                nodes,
+                gateway,
+                database_url: settings.database_url(),
+                buyers,
+                units,
+                concurrency,
+                shoppers,
+                faults: server::loadgen::GatewayFaults {
+                    timeout_rate,
+                    error_before_rate,
+                    error_after_rate,
+                },
+                faults_for: std::time::Duration::from_secs(faults_secs),
+                decline_every,
+                kill: kill_pid.zip(kill_node),
+                store_pid,
+                store_outage: std::time::Duration::from_secs(store_outage_secs),
+                burst,
+            };
+            let outcome = server::chaos::run(&run).await?;
+            println!("chaos run:");
+            for line in &outcome.story {
+                println!("  {line}");
+            }
+            println!("invariants:");
+            for check in &outcome.checks {
+                let mark = if check.ok { "ok  " } else { "FAIL" };
+                println!("  {mark} {:<72} {}", check.name, check.found);
+            }
+            let broken = outcome.checks.iter().filter(|c| !c.ok).count();
+            if broken == 0 {
+                println!("chaos: all {} checks hold", outcome.checks.len());
+                Ok(ExitCode::SUCCESS)
+            } else {
+                println!("chaos: {broken} of {} checks FAILED", outcome.checks.len());
                 Ok(ExitCode::FAILURE)
             }
         }

@@ -21,7 +21,7 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitCode, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -31,106 +31,180 @@ const BUCKET: &str = "emporium";
 pub fn cluster(args: &[String]) -> Result<ExitCode> {
     let nodes: u16 = flag(args, "--nodes")?.unwrap_or(2);
     let port: u16 = flag(args, "--port")?.unwrap_or(3000);
-    if !(1..=16).contains(&nodes) {
-        bail!("--nodes must be between 1 and 16");
-    }
     let database = match std::env::var("EMPORIUM_DATABASE_URL") {
         Ok(url) if url.starts_with("postgres") => url,
         _ => local_postgres()?,
     };
     let built = build::build_all(false)?;
-    let moto = setup::moto()?;
-    let dir = util::root().join("target/cluster");
-    std::fs::create_dir_all(&dir)?;
-
-    let store_port = port + 60;
-    let gateway_port = port + 50;
-    step(&format!(
-        "Starting the S3-compatible store on :{store_port}"
-    ));
-    let _store = Guard(
-        Command::new(&moto)
-            .args(["-H", "127.0.0.1", "-p", &store_port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("cannot start moto")?,
-    );
-    wait_until(Duration::from_secs(30), || {
-        http(store_port, "PUT", &format!("/{BUCKET}")).is_ok_and(|s| s == 200)
-    })
-    .context("the store never created its bucket")?;
-
-    step(&format!("Starting the payment gateway on :{gateway_port}"));
-    let _gateway = Guard(
-        Command::new(&built.server)
-            .arg("gateway")
-            .env("EMPORIUM_GATEWAY_ADDR", format!("127.0.0.1:{gateway_port}"))
-            .env("EMPORIUM_DATA_DIR", dir.join("gateway"))
-            .current_dir(util::root())
-            .spawn()
-            .context("cannot start the gateway")?,
-    );
-    wait_until(Duration::from_secs(30), || {
-        http(gateway_port, "GET", "/healthz").is_ok_and(|s| s == 200)
-    })
-    .context("the gateway never came up")?;
-
-    let node = Node {
-        server: built.server.clone(),
-        site: built.site.clone(),
-        dir: dir.clone(),
-        database,
-        front: port,
-        gateway: gateway_port,
-        store: store_port,
-    };
-    // The first node alone first: it migrates and imports the demo catalog, so the others
-    // start on a ready database (they would also wait their turn, through the import claim).
-    let mut children = Vec::new();
-    for i in 1..=nodes {
-        step(&format!("Starting node {i} on :{}", port + i));
-        let mut child = Guard(node.spawn(i)?);
-        let mut exited = false;
-        wait_until(Duration::from_secs(120), || {
-            exited = !matches!(child.0.try_wait(), Ok(None));
-            exited || http(port + i, "GET", "/readyz").is_ok_and(|s| s == 200)
-        })
-        .with_context(|| format!("node {i} never became ready"))?;
-        if exited {
-            bail!(
-                "node {i} stopped at start; see {}",
-                dir.join(format!("node-{i}/server.log")).display()
-            );
-        }
-        children.push(child);
-    }
-    let children = Arc::new(Mutex::new(children));
-    supervise(node, Arc::clone(&children));
-
-    let upstreams: Vec<u16> = (1..=nodes).map(|i| port + i).collect();
-    let listener = TcpListener::bind(("127.0.0.1", port))
-        .with_context(|| format!("port {port} is taken (try --port)"))?;
-    let pids: Vec<String> = children
-        .lock()
-        .map_err(|_| anyhow::anyhow!("poisoned"))?
-        .iter()
-        .map(|c| c.0.id().to_string())
-        .collect();
+    let cluster = Cluster::start(
+        &built,
+        &Plan {
+            nodes,
+            port,
+            database,
+            dir: util::root().join("target/cluster"),
+        },
+    )?;
     println!(
         "\nEmporium cluster: {nodes} node(s) behind http://127.0.0.1:{port}\n  \
-         nodes: {} (pids {})\n  gateway: http://127.0.0.1:{gateway_port}  store: http://127.0.0.1:{store_port}\n  \
+         nodes: {} (pids {})\n  gateway: http://127.0.0.1:{}  store: http://127.0.0.1:{}\n  \
          data: {}\nKill a node with `kill -9 <pid>`: the proxy skips it and it is restarted. Ctrl-C stops everything.",
-        upstreams
+        cluster
+            .nodes
             .iter()
             .map(|p| format!("http://127.0.0.1:{p}"))
             .collect::<Vec<_>>()
             .join(", "),
-        pids.join(", "),
-        dir.display(),
+        (0..cluster.nodes.len())
+            .filter_map(|i| cluster.pid(i))
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        cluster.gateway,
+        cluster.store,
+        cluster.dir.display(),
     );
-    proxy(listener, upstreams);
+    cluster.proxy()?.join().ok();
     Ok(ExitCode::SUCCESS)
+}
+
+/// What to start.
+pub struct Plan {
+    pub nodes: u16,
+    /// The proxy's port; node `i` gets `port + i`, the gateway `port + 50`, the store `port + 60`.
+    pub port: u16,
+    pub database: String,
+    /// Every process's data under here.
+    pub dir: PathBuf,
+}
+
+/// A running cluster; dropping it stops every process in it.
+pub struct Cluster {
+    pub port: u16,
+    pub nodes: Vec<u16>,
+    pub gateway: u16,
+    pub store: u16,
+    pub dir: PathBuf,
+    children: Arc<Mutex<Vec<Guard>>>,
+    stopping: Arc<AtomicBool>,
+    store_process: Guard,
+    _gateway: Guard,
+}
+
+impl Cluster {
+    pub fn start(built: &build::Built, plan: &Plan) -> Result<Self> {
+        let (nodes, port, dir) = (plan.nodes, plan.port, plan.dir.clone());
+        if !(1..=16).contains(&nodes) {
+            bail!("--nodes must be between 1 and 16");
+        }
+        let moto = setup::moto()?;
+        std::fs::create_dir_all(&dir)?;
+
+        let store_port = port + 60;
+        let gateway_port = port + 50;
+        step(&format!(
+            "Starting the S3-compatible store on :{store_port}"
+        ));
+        let store = Guard(
+            Command::new(&moto)
+                .args(["-H", "127.0.0.1", "-p", &store_port.to_string()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .context("cannot start moto")?,
+        );
+        wait_until(Duration::from_secs(30), || {
+            http(store_port, "PUT", &format!("/{BUCKET}")).is_ok_and(|s| s == 200)
+        })
+        .context("the store never created its bucket")?;
+
+        step(&format!("Starting the payment gateway on :{gateway_port}"));
+        let gateway = Guard(
+            Command::new(&built.server)
+                .arg("gateway")
+                .env("EMPORIUM_GATEWAY_ADDR", format!("127.0.0.1:{gateway_port}"))
+                .env("EMPORIUM_DATA_DIR", dir.join("gateway"))
+                .env("RUST_LOG", "warn")
+                .current_dir(util::root())
+                .spawn()
+                .context("cannot start the gateway")?,
+        );
+        wait_until(Duration::from_secs(30), || {
+            http(gateway_port, "GET", "/healthz").is_ok_and(|s| s == 200)
+        })
+        .context("the gateway never came up")?;
+
+        let node = Node {
+            server: built.server.clone(),
+            site: built.site.clone(),
+            dir: dir.clone(),
+            database: plan.database.clone(),
+            front: port,
+            gateway: gateway_port,
+            store: store_port,
+        };
+        // The first node alone first: it migrates and imports the demo catalog, so the others
+        // start on a ready database (they would also wait their turn, through the import claim).
+        let mut children = Vec::new();
+        for i in 1..=nodes {
+            step(&format!("Starting node {i} on :{}", port + i));
+            let mut child = Guard(node.spawn(i)?);
+            let mut exited = false;
+            wait_until(Duration::from_secs(180), || {
+                exited = !matches!(child.0.try_wait(), Ok(None));
+                exited || http(port + i, "GET", "/readyz").is_ok_and(|s| s == 200)
+            })
+            .with_context(|| format!("node {i} never became ready"))?;
+            if exited {
+                bail!(
+                    "node {i} stopped at start; see {}",
+                    dir.join(format!("node-{i}/server.log")).display()
+                );
+            }
+            children.push(child);
+        }
+        let children = Arc::new(Mutex::new(children));
+        let stopping = Arc::new(AtomicBool::new(false));
+        supervise(node, Arc::clone(&children), Arc::clone(&stopping));
+        Ok(Self {
+            port,
+            nodes: (1..=nodes).map(|i| port + i).collect(),
+            gateway: gateway_port,
+            store: store_port,
+            dir,
+            children,
+            stopping,
+            store_process: store,
+            _gateway: gateway,
+        })
+    }
+
+    /// Node `i`'s current process (0-based; it changes when the node is restarted).
+    pub fn pid(&self, i: usize) -> Option<u32> {
+        self.children.lock().ok()?.get(i).map(|c| c.0.id())
+    }
+
+    pub fn store_pid(&self) -> u32 {
+        self.store_process.0.id()
+    }
+
+    /// Starts the round-robin proxy on the cluster's port, on its own thread.
+    pub fn proxy(&self) -> Result<std::thread::JoinHandle<()>> {
+        let listener = TcpListener::bind(("127.0.0.1", self.port))
+            .with_context(|| format!("port {} is taken (try --port)", self.port))?;
+        let upstreams = self.nodes.clone();
+        Ok(std::thread::spawn(move || proxy(listener, upstreams)))
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        // The supervisor must not restart what is being stopped.
+        self.stopping.store(true, Ordering::SeqCst);
+        if let Ok(mut children) = self.children.lock() {
+            children.clear();
+        }
+    }
 }
 
 /// How to start node `i`.
@@ -184,14 +258,17 @@ impl Node {
     }
 }
 
-/// Restarts any node that exits, after a second.
-fn supervise(node: Node, children: Arc<Mutex<Vec<Guard>>>) {
+/// Restarts any node that exits, after a second, until the cluster is stopping.
+fn supervise(node: Node, children: Arc<Mutex<Vec<Guard>>>, stopping: Arc<AtomicBool>) {
     std::thread::spawn(move || {
         loop {
             std::thread::sleep(Duration::from_millis(500));
             let Ok(mut children) = children.lock() else {
                 return;
             };
+            if stopping.load(Ordering::SeqCst) {
+                return;
+            }
             for (i, child) in children.iter_mut().enumerate() {
                 let n = u16::try_from(i + 1).unwrap_or(u16::MAX);
                 if let Ok(Some(status)) = child.0.try_wait() {
@@ -245,7 +322,7 @@ fn pipe(client: TcpStream, upstream: TcpStream) {
 
 /// The machine's PostgreSQL, started, with the `emporium` role and an `emporium_cluster`
 /// database (as `.ci/run` does for the tests).
-fn local_postgres() -> Result<String> {
+pub fn local_postgres() -> Result<String> {
     step("Starting the machine's PostgreSQL (set EMPORIUM_DATABASE_URL to use another)");
     let script = r#"
         set -e
@@ -277,7 +354,7 @@ fn local_postgres() -> Result<String> {
 }
 
 /// A child process killed when this one lets go of it.
-struct Guard(Child);
+pub struct Guard(pub Child);
 
 impl Drop for Guard {
     fn drop(&mut self) {
@@ -287,7 +364,7 @@ impl Drop for Guard {
 }
 
 /// The value after `name` in `args`, parsed.
-fn flag<T: std::str::FromStr>(args: &[String], name: &str) -> Result<Option<T>> {
+pub fn flag<T: std::str::FromStr>(args: &[String], name: &str) -> Result<Option<T>> {
     match args.iter().position(|a| a == name) {
         None => Ok(None),
         Some(at) => args

@@ -1,6 +1,7 @@
 //! `cargo xtask test`: everything a change must pass, in order, with one summary line.
 
 use crate::build::{self, PROFILE};
+use crate::chaos;
 use crate::setup;
 use crate::util::{self, run, step};
 use anyhow::{Context, Result, bail};
@@ -87,6 +88,24 @@ pub fn test(_args: &[String]) -> Result<ExitCode> {
         usize::from(stopped.is_err()),
     );
 
+    // The chaos run, small: a cluster on PostgreSQL (a schema of its own in the test
+    // database), a sale under gateway faults, a node killed, the store frozen, single-packet
+    // bursts; every invariant checked (see chaos.rs).
+    match std::env::var("EMPORIUM_TEST_POSTGRES_URL") {
+        Ok(url) => {
+            step("Chaos run (small): 2 nodes on PostgreSQL, faults, a kill, bursts");
+            let passed =
+                chaos::run(&built, &url, CHAOS_PORT, &chaos::Size::SMALL).unwrap_or_else(|e| {
+                    eprintln!("    chaos: {e:#}");
+                    false
+                });
+            tally.add("chaos", usize::from(passed), usize::from(!passed));
+        }
+        Err(_) => eprintln!(
+            "\n(EMPORIUM_TEST_POSTGRES_URL is not set: the chaos run needs PostgreSQL; skipped)"
+        ),
+    }
+
     let ok = tally.failed == 0;
     println!(
         "\nxtask test: {} passed, {} failed ({}) in {:.0?}",
@@ -101,6 +120,9 @@ pub fn test(_args: &[String]) -> Result<ExitCode> {
         ExitCode::FAILURE
     })
 }
+
+/// The chaos run's proxy port (its nodes, gateway and store take the ports above it).
+const CHAOS_PORT: u16 = 3700;
 
 /// A test pass that runs longer than this has hung: it is killed and counted as a failure,
 /// so that CI reports it instead of running into its own time limit.

@@ -1,0 +1,534 @@
+//! `server loadgen chaos`: the chaos run's driver. `cargo xtask chaos` starts a cluster (nodes
+//! over one PostgreSQL database, the gateway, an S3-compatible store, a proxy) and runs this
+//! against it with the pids it may kill or stop.
+//!
+//! While shoppers browse, search and buy across many SKUs ([`traffic`]):
+//!
+//! 1. a flash sale — many buyers, a few units of one SKU — with gateway faults (charged and
+//!    never answered, 502 before charging, 500 after charging) and declined cards;
+//! 2. one node SIGKILLed mid-sale (the cluster restarts it; its buyers resend with their keys);
+//! 3. the object store frozen (SIGSTOP) for a while, then thawed;
+//! 4. single-packet bursts ([`burst`]): many buyers for the last unit, one request sent many
+//!    times with the same key, and many buyers for a coupon that may be used once.
+//!
+//! Then, once every attempt has ended, every invariant is checked against the database and
+//! the gateway's ledger ([`invariants`]); the caller exits non-zero if any is broken.
+
+pub mod burst;
+pub mod invariants;
+pub mod traffic;
+
+use crate::loadgen::{self, FlashSale, GatewayFaults, resend, set_stock};
+use anyhow::Context;
+use invariants::Check;
+use serde_json::{Value, json};
+use shop::catalog::VariantId;
+use shop::db::{Db, DbOptions};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What to run, and against what.
+#[derive(Clone, Debug)]
+pub struct Chaos {
+    /// The proxy in front of the nodes.
+    pub shop: String,
+    /// Each node's own address (the bursts go straight to them, spread over all).
+    pub nodes: Vec<SocketAddr>,
+    pub gateway: String,
+    pub database_url: String,
+    pub buyers: usize,
+    pub units: i64,
+    pub concurrency: usize,
+    /// Shoppers browsing and buying in the background.
+    pub shoppers: usize,
+    pub faults: GatewayFaults,
+    pub faults_for: Duration,
+    pub decline_every: usize,
+    /// A node to SIGKILL mid-sale: its pid and its address (to see it come back).
+    pub kill: Option<(u32, SocketAddr)>,
+    /// The object store's pid, frozen for `store_outage` after the kill.
+    pub store_pid: Option<u32>,
+    pub store_outage: Duration,
+    /// Requests per single-packet burst.
+    pub burst: usize,
+}
+
+/// What happened, in lines for people, and the checks.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub story: Vec<String>,
+    pub checks: Vec<Check>,
+}
+
+impl Outcome {
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(|c| c.ok)
+    }
+}
+
+/// How long the run waits, after the last request, for every attempt to end (recovery takes
+/// over a dead node's attempts once their lease runs out).
+const SETTLE_LIMIT: Duration = Duration::from_secs(150);
+
+pub async fn run(c: &Chaos) -> anyhow::Result<Outcome> {
+    let mut out = Outcome::default();
+    let db = Db::connect(&c.database_url, &DbOptions::default()).await?;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()?;
+
+    // The shelf: the first SKU is the flash sale's, the second the last-unit burst's, the
+    // rest are bought in the background and by the other bursts, with plenty of stock.
+    let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+        "SELECT v.id, v.sku, p.slug, p.title FROM variants v JOIN products p ON p.id = v.product_id \
+         ORDER BY v.id LIMIT 60",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    anyhow::ensure!(
+        rows.len() >= 10,
+        "the catalog has too few SKUs for a chaos run"
+    );
+    let flash = &rows[0];
+    let last_unit = &rows[1];
+    let shelf = traffic::Shelf {
+        slugs: rows.iter().map(|r| r.2.clone()).collect(),
+        skus: rows[2..].iter().map(|r| r.1.clone()).collect(),
+        words: rows
+            .iter()
+            .filter_map(|r| r.3.split_whitespace().find(|w| w.len() > 3))
+            .map(str::to_lowercase)
+            .collect(),
+    };
+    for row in &rows[2..] {
+        set_stock(&db, VariantId::new(row.0), 100_000).await?;
+    }
+
+    let shoppers = Arc::new(traffic::Traffic::default());
+    let mut background =
+        traffic::start(c.shop.clone(), shelf.clone(), c.shoppers, shoppers.clone());
+
+    // The disruptions, on their own clock from the moment the sale opens.
+    let progress = Arc::new(loadgen::Progress::default());
+    let disruptions = tokio::spawn(disrupt(
+        c.clone(),
+        progress.clone(),
+        shoppers.clone(),
+        http.clone(),
+    ));
+    let sale = FlashSale {
+        shop: c.shop.clone(),
+        gateway: c.gateway.clone(),
+        database_url: c.database_url.clone(),
+        sku: flash.1.clone(),
+        buyers: c.buyers,
+        units: c.units,
+        concurrency: c.concurrency,
+        gateway_latency_ms: 20,
+        faults: c.faults,
+        faults_for: c.faults_for,
+        decline_every: c.decline_every,
+        progress: Some(progress),
+    };
+    let report = loadgen::flash_sale(&sale).await?;
+    out.story.push(format!(
+        "flash sale: {} buyers for {} units of {}: {} confirmed, {} sold out, {} other \
+         (declined, interrupted, payment failed), {} requests resent, {:.1} s",
+        c.buyers,
+        c.units,
+        flash.1,
+        report.confirmed,
+        report.sold_out,
+        report.other.len(),
+        report.resent,
+        report.seconds
+    ));
+    out.checks.push(Check::holds(
+        "flash sale: units sold ≤ units in stock",
+        format!("{} of {}", report.confirmed, c.units),
+        report.confirmed as i64 <= c.units,
+    ));
+    for line in disruptions.await?? {
+        out.story.push(line.clone());
+        if let Some(check) = line.strip_prefix("FAILED: ") {
+            out.checks.push(Check::holds(check, "no", false));
+        }
+    }
+
+    // The bursts, with the shop whole again and shoppers still about.
+    last_unit_burst(c, &db, &http, last_unit, &mut out).await?;
+    same_key_burst(c, &http, &shelf.skus[0], &mut out).await?;
+    coupon_burst(c, &db, &http, &shelf.skus[1], &mut out).await?;
+
+    shoppers.stop();
+    while background.join_next().await.is_some() {}
+    let seen = shoppers.tally();
+    blast_radius(c, &seen, &mut out);
+
+    // Every attempt ends (recovery finishes what the killed node left), then the invariants.
+    let started = Instant::now();
+    loop {
+        let open: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM checkouts WHERE state NOT IN ('confirmed', 'failed')",
+        )
+        .fetch_one(db.pool())
+        .await?;
+        if open == 0 || started.elapsed() > SETTLE_LIMIT {
+            out.story.push(format!(
+                "settled: {open} attempts unfinished after {:.1} s",
+                started.elapsed().as_secs_f64()
+            ));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    out.checks
+        .extend(invariants::check(&db, &http, &c.gateway).await?);
+    db.close().await;
+    Ok(out)
+}
+
+/// Kills a node once a tenth of the buyers have their answer (mid-sale, whatever its pace)
+/// and watches it come back, then freezes the store. Returns what happened, with
+/// "FAILED: …" lines for what must not.
+async fn disrupt(
+    c: Chaos,
+    progress: Arc<loadgen::Progress>,
+    shoppers: Arc<traffic::Traffic>,
+    http: reqwest::Client,
+) -> anyhow::Result<Vec<String>> {
+    let mut story = Vec::new();
+    progress.opened.notified().await;
+    while progress.answered.load(std::sync::atomic::Ordering::Relaxed) < c.buyers / 10 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    if let Some((pid, addr)) = c.kill {
+        let answered = progress.answered.load(std::sync::atomic::Ordering::Relaxed);
+        signal("KILL", pid).await?;
+        let killed = Instant::now();
+        let mut back = None;
+        while killed.elapsed() < Duration::from_secs(60) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let ready = http
+                .get(format!("http://{addr}/readyz"))
+                .timeout(Duration::from_secs(2))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            if ready {
+                back = Some(killed.elapsed());
+                break;
+            }
+        }
+        match back {
+            Some(after) => story.push(format!(
+                "node {addr} (pid {pid}) SIGKILLed when {} of {} buyers had their answer; restarted and ready after {:.1} s",
+                answered,
+                c.buyers,
+                after.as_secs_f64()
+            )),
+            None => story.push(format!("FAILED: the killed node {addr} came back within 60 s")),
+        }
+    }
+    if let Some(pid) = c.store_pid
+        && !c.store_outage.is_zero()
+    {
+        signal("STOP", pid).await?;
+        shoppers.store_down();
+        tokio::time::sleep(c.store_outage).await;
+        signal("CONT", pid).await?;
+        shoppers.store_back();
+        story.push(format!(
+            "object store (pid {pid}) frozen with SIGSTOP for {:.0} s, then thawed",
+            c.store_outage.as_secs_f64()
+        ));
+        // Long enough for a half-open probe to find the store again.
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+    Ok(story)
+}
+
+async fn signal(name: &str, pid: u32) -> anyhow::Result<()> {
+    let status = tokio::process::Command::new("kill")
+        .args([&format!("-{name}"), &pid.to_string()])
+        .status()
+        .await
+        .context("cannot run kill")?;
+    anyhow::ensure!(status.success(), "kill -{name} {pid} failed");
+    Ok(())
+}
+
+/// A checkout request body for `cart`.
+fn checkout_body(cart: &str, email: &str) -> Value {
+    json!({
+        "cart_id": cart,
+        "email": email,
+        "shipping_address": { "name": "Racer", "line1": "3 Burst St", "city": "Springfield",
+                              "postal_code": "12345", "country": "US" },
+        "payment": { "card_number": "4242424242424242" },
+    })
+}
+
+/// A new cart holding one unit of `sku`, with `coupon` applied if given.
+async fn cart_with(
+    http: &reqwest::Client,
+    shop: &str,
+    sku: &str,
+    coupon: Option<&str>,
+) -> anyhow::Result<String> {
+    let created: Value = resend(|| http.post(format!("{shop}/api/v1/carts")).send())
+        .await?
+        .json()
+        .await?;
+    let cart = created["cart_id"]
+        .as_str()
+        .context("no cart id")?
+        .to_string();
+    resend(|| {
+        http.put(format!("{shop}/api/v1/carts/{cart}/lines/{sku}"))
+            .json(&json!({ "quantity": 1 }))
+            .send()
+    })
+    .await?
+    .error_for_status()?;
+    if let Some(code) = coupon {
+        resend(|| {
+            http.put(format!("{shop}/api/v1/carts/{cart}/coupon"))
+                .json(&json!({ "code": code }))
+                .send()
+        })
+        .await?
+        .error_for_status()
+        .context("the coupon was refused before any was redeemed")?;
+    }
+    Ok(cart)
+}
+
+/// Sends the checkouts for `carts` (with `keys`) in one burst, then asks again with the same
+/// key about any that had not ended, until each has. Returns (status, body) per request.
+async fn burst_checkouts(
+    c: &Chaos,
+    http: &reqwest::Client,
+    carts: &[String],
+    keys: &[String],
+) -> anyhow::Result<Vec<(u16, String)>> {
+    // The same key must come with the same request (else it is refused as reused).
+    let bodies: Vec<Value> = carts
+        .iter()
+        .zip(keys)
+        .map(|(cart, key)| checkout_body(cart, &format!("{key}@example.com")))
+        .collect();
+    let requests: Vec<burst::Request> = bodies
+        .iter()
+        .zip(keys)
+        .map(|(body, key)| burst::Request {
+            method: "POST",
+            path: "/api/v1/checkouts".into(),
+            headers: vec![("Idempotency-Key".into(), key.clone())],
+            body: body.to_string(),
+        })
+        .collect();
+    let nodes = c.nodes.clone();
+    let answers = tokio::task::spawn_blocking(move || burst::send(&nodes, &requests)).await??;
+    let mut settled = Vec::with_capacity(answers.len());
+    for ((answer, body), key) in answers.into_iter().zip(&bodies).zip(keys) {
+        let (mut status, mut text) = (answer.status, answer.body);
+        let deadline = Instant::now() + SETTLE_LIMIT;
+        while (status == 202 || (status == 409 && text.contains("in_flight")))
+            && Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            let response = resend(|| {
+                http.post(format!("{}/api/v1/checkouts", c.shop))
+                    .header("Idempotency-Key", key)
+                    .json(body)
+                    .send()
+            })
+            .await?;
+            status = response.status().as_u16();
+            text = response.text().await?;
+        }
+        settled.push((status, text));
+    }
+    Ok(settled)
+}
+
+/// `n` buyers, each with a different key, for the last unit of a SKU: exactly one gets it.
+async fn last_unit_burst(
+    c: &Chaos,
+    db: &Db,
+    http: &reqwest::Client,
+    (variant, sku, ..): &(i64, String, String, String),
+    out: &mut Outcome,
+) -> anyhow::Result<()> {
+    set_stock(db, VariantId::new(*variant), c.burst as i64).await?;
+    let mut carts = Vec::new();
+    for _ in 0..c.burst {
+        carts.push(cart_with(http, &c.shop, sku, None).await?);
+    }
+    set_stock(db, VariantId::new(*variant), 1).await?;
+    let keys: Vec<String> = (0..c.burst)
+        .map(|i| format!("last-{}-{i}", std::process::id()))
+        .collect();
+    let answers = burst_checkouts(c, http, &carts, &keys).await?;
+    let won = answers.iter().filter(|(s, _)| *s == 201).count();
+    let sold_out = answers
+        .iter()
+        .filter(|(s, b)| *s == 409 && b.contains("out_of_stock"))
+        .count();
+    out.story.push(format!(
+        "single-packet burst: {} buyers for the last unit of {sku}: {won} bought it, {sold_out} told sold out, {} other",
+        c.burst,
+        c.burst - won - sold_out
+    ));
+    out.checks.push(Check::holds(
+        "last unit: exactly one buyer gets it",
+        format!("{won} of {}", c.burst),
+        won == 1,
+    ));
+    Ok(())
+}
+
+/// One checkout sent `n` times at once with the same key: one order, one charge, and every
+/// answer that names an order names the same one.
+async fn same_key_burst(
+    c: &Chaos,
+    http: &reqwest::Client,
+    sku: &str,
+    out: &mut Outcome,
+) -> anyhow::Result<()> {
+    let cart = cart_with(http, &c.shop, sku, None).await?;
+    let key = format!("same-{}", std::process::id());
+    let carts = vec![cart; c.burst];
+    let keys = vec![key; c.burst];
+    let answers = burst_checkouts(c, http, &carts, &keys).await?;
+    let mut orders: Vec<String> = answers
+        .iter()
+        .filter(|(s, _)| *s == 201)
+        .filter_map(|(_, b)| serde_json::from_str::<Value>(b).ok())
+        .filter_map(|v| v["order_id"].as_str().map(str::to_string))
+        .collect();
+    let confirmed = orders.len();
+    orders.sort();
+    orders.dedup();
+    out.story.push(format!(
+        "single-packet burst: one checkout sent {} times with one key: {confirmed} answers name an order, {} distinct",
+        c.burst,
+        orders.len()
+    ));
+    out.checks.push(Check::holds(
+        "same key: one order, named by every answer",
+        format!("{} distinct orders in {confirmed} answers", orders.len()),
+        orders.len() == 1 && confirmed == c.burst,
+    ));
+    Ok(())
+}
+
+/// `n` buyers with a coupon that may be used once, in one burst: exactly one gets the discount.
+async fn coupon_burst(
+    c: &Chaos,
+    db: &Db,
+    http: &reqwest::Client,
+    sku: &str,
+    out: &mut Outcome,
+) -> anyhow::Result<()> {
+    use shop::coupons::{CouponCode, Coupons, Discount, NewCoupon};
+    let code = CouponCode::parse(&format!("CHAOS-{}", std::process::id()))?;
+    let clock = Arc::new(shop::clock::SystemClock);
+    Coupons::new(db.clone(), clock)
+        .create(&NewCoupon {
+            code: code.clone(),
+            discount: Discount::Percent(10),
+            per_customer_limit: None,
+            total_limit: Some(1),
+            expires_at: None,
+        })
+        .await?;
+    let mut carts = Vec::new();
+    for _ in 0..c.burst {
+        carts.push(cart_with(http, &c.shop, sku, Some(code.as_str())).await?);
+    }
+    let keys: Vec<String> = (0..c.burst)
+        .map(|i| format!("coupon-{}-{i}", std::process::id()))
+        .collect();
+    let answers = burst_checkouts(c, http, &carts, &keys).await?;
+    let won = answers.iter().filter(|(s, _)| *s == 201).count();
+    let used_up = answers
+        .iter()
+        .filter(|(_, b)| b.contains("coupon_used_up"))
+        .count();
+    let redeemed: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM coupon_redemptions r JOIN coupons c ON c.id = r.coupon_id \
+         WHERE c.code = $1",
+    )
+    .bind(code.as_str())
+    .fetch_one(db.pool())
+    .await?;
+    out.story.push(format!(
+        "single-packet burst: {} buyers with single-use coupon {code}: {won} checked out, {used_up} told it was used up, {redeemed} redemption(s) recorded",
+        c.burst
+    ));
+    out.checks.push(Check::holds(
+        "single-use coupon: redeemed exactly once",
+        format!("{redeemed} redemptions, {won} orders"),
+        redeemed == 1 && won == 1 && used_up == c.burst - 1,
+    ));
+    Ok(())
+}
+
+/// What shoppers saw while things broke: pages never fail, a dead store costs pictures only.
+fn blast_radius(c: &Chaos, seen: &traffic::Tally, out: &mut Outcome) {
+    let p99 = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.sort_by(f64::total_cmp);
+        v.get(((v.len() as f64 - 1.0) * 0.99).round() as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    out.story.push(format!(
+        "background shoppers: {} page views (p99 {:.0} ms), {} pictures, {} searches, {} checkouts \
+         ({} confirmed), {} requests unanswered after resending",
+        seen.pages.total() + seen.pages_in_outage.total(),
+        p99(&seen.page_ms),
+        seen.images.total() + seen.images_in_outage.total(),
+        seen.searches.total(),
+        seen.checkouts.total(),
+        seen.checkouts.ok,
+        seen.unanswered
+    ));
+    let failed_pages = |a: &traffic::Answers| a.unavailable + a.internal + a.errors;
+    out.checks.push(Check::zero(
+        "blast radius: product pages that failed (5xx)",
+        (failed_pages(&seen.pages) + failed_pages(&seen.pages_in_outage)) as i64,
+    ));
+    out.checks.push(Check::zero(
+        "blast radius: internal errors (500) on any request",
+        (seen.pages.internal
+            + seen.pages_in_outage.internal
+            + seen.images.internal
+            + seen.images_in_outage.internal
+            + seen.searches.internal
+            + seen.checkouts.internal) as i64,
+    ));
+    if c.store_pid.is_some() && !c.store_outage.is_zero() {
+        out.story.push(format!(
+            "while the store was frozen: {} page views, all {} (p99 {:.0} ms); pictures: {} served, {} answered 503",
+            seen.pages_in_outage.total(),
+            if failed_pages(&seen.pages_in_outage) == 0 { "answered" } else { "NOT all answered" },
+            p99(&seen.page_ms_in_outage),
+            seen.images_in_outage.ok,
+            seen.images_in_outage.unavailable
+        ));
+        out.checks.push(Check::holds(
+            "blast radius: pages served while the store was down",
+            seen.pages_in_outage.ok.to_string(),
+            seen.pages_in_outage.ok > 0,
+        ));
+        out.checks.push(Check::holds(
+            "blast radius: pictures served again once the store is back",
+            seen.images_after_outage.to_string(),
+            seen.images_after_outage > 0,
+        ));
+    }
+}

@@ -1,0 +1,277 @@
+//! Background traffic for the chaos run: shoppers browsing product pages, loading their
+//! pictures, searching, and buying across many SKUs while the flash sale and the faults go
+//! on. What they see is tallied apart while the object store is down, so the run can show
+//! that a dead store degrades the shop (pictures missing) and never takes pages down.
+
+use crate::loadgen::resend;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::json;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// What shoppers got, by kind of request and answer.
+#[derive(Debug, Default, Clone)]
+pub struct Tally {
+    pub pages: Answers,
+    pub pages_in_outage: Answers,
+    pub images: Answers,
+    pub images_in_outage: Answers,
+    /// Pictures served after the store came back.
+    pub images_after_outage: usize,
+    pub searches: Answers,
+    pub checkouts: Answers,
+    /// Requests that never got an answer, even resent (every node down at once).
+    pub unanswered: usize,
+    /// Page latencies while the store was down, in milliseconds.
+    pub page_ms_in_outage: Vec<f64>,
+    /// Page latencies otherwise.
+    pub page_ms: Vec<f64>,
+}
+
+/// Answers by status class.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Answers {
+    pub ok: usize,
+    /// 4xx: the shopper's own mistake or a business refusal (sold out, declined…).
+    pub refused: usize,
+    /// 503: a part of the shop is down and said so.
+    pub unavailable: usize,
+    /// 500: the shop failed (never the right answer to anything).
+    pub internal: usize,
+    /// 502, 504 and the rest of 5xx (a checkout whose gateway failed says so with 502).
+    pub errors: usize,
+}
+
+impl Answers {
+    fn add(&mut self, status: u16) {
+        match status {
+            200..=399 => self.ok += 1,
+            400..=499 => self.refused += 1,
+            503 => self.unavailable += 1,
+            500 => self.internal += 1,
+            _ => self.errors += 1,
+        }
+    }
+
+    pub fn total(&self) -> usize {
+        self.ok + self.refused + self.unavailable + self.internal + self.errors
+    }
+}
+
+/// Shared between the workers and whoever disrupts the shop.
+#[derive(Debug, Default)]
+pub struct Traffic {
+    stop: AtomicBool,
+    /// 0: store up, 1: down, 2: back up after an outage.
+    store: AtomicUsize,
+    tally: Mutex<Tally>,
+    images: Mutex<Vec<String>>,
+}
+
+impl Traffic {
+    pub fn store_down(&self) {
+        self.store.store(1, Ordering::SeqCst);
+    }
+
+    pub fn store_back(&self) {
+        self.store.store(2, Ordering::SeqCst);
+    }
+
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+
+    pub fn tally(&self) -> Tally {
+        self.tally.lock().map(|t| t.clone()).unwrap_or_default()
+    }
+
+    fn record(&self, f: impl FnOnce(&mut Tally, usize)) {
+        let store = self.store.load(Ordering::SeqCst);
+        if let Ok(mut t) = self.tally.lock() {
+            f(&mut t, store);
+        }
+    }
+}
+
+/// What the shoppers browse and buy.
+#[derive(Clone, Debug)]
+pub struct Shelf {
+    pub slugs: Vec<String>,
+    pub skus: Vec<String>,
+    pub words: Vec<String>,
+}
+
+/// Runs `workers` shoppers against `shop` until `traffic.stop()`.
+pub fn start(
+    shop: String,
+    shelf: Shelf,
+    workers: usize,
+    traffic: Arc<Traffic>,
+) -> tokio::task::JoinSet<()> {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap_or_default();
+    let mut set = tokio::task::JoinSet::new();
+    for w in 0..workers {
+        let (http, shop, shelf, traffic) =
+            (http.clone(), shop.clone(), shelf.clone(), traffic.clone());
+        set.spawn(async move {
+            let mut rng = StdRng::seed_from_u64(w as u64);
+            let mut n = 0usize;
+            while !traffic.stop.load(Ordering::SeqCst) {
+                n += 1;
+                let roll = rng.random_range(0..100);
+                let result = if roll < 45 {
+                    let slug = &shelf.slugs[rng.random_range(0..shelf.slugs.len())];
+                    page(&http, &shop, slug, &traffic).await
+                } else if roll < 70 {
+                    image(&http, &shop, &mut rng, &traffic).await
+                } else if roll < 85 {
+                    let word = &shelf.words[rng.random_range(0..shelf.words.len())];
+                    search(&http, &shop, word, &traffic).await
+                } else {
+                    let sku = &shelf.skus[rng.random_range(0..shelf.skus.len())];
+                    buy(
+                        &http,
+                        &shop,
+                        sku,
+                        &format!("bg-{w}-{n}-{}", std::process::id()),
+                        &traffic,
+                    )
+                    .await
+                };
+                if result.is_err() {
+                    traffic.record(|t, _| t.unanswered += 1);
+                }
+            }
+        });
+    }
+    set
+}
+
+async fn page(
+    http: &reqwest::Client,
+    shop: &str,
+    slug: &str,
+    traffic: &Traffic,
+) -> anyhow::Result<()> {
+    let sent = Instant::now();
+    let response = resend(|| http.get(format!("{shop}/p/{slug}")).send()).await?;
+    let status = response.status().as_u16();
+    let html = response.text().await?;
+    let ms = sent.elapsed().as_secs_f64() * 1000.0;
+    let found: Vec<String> = html
+        .match_indices("/assets/s/")
+        .filter_map(|(at, _)| {
+            let rest = &html[at..];
+            rest.find(".jpg").map(|end| rest[..end + 4].to_string())
+        })
+        .take(4)
+        .collect();
+    if let Ok(mut images) = traffic.images.lock()
+        && images.len() < 2_000
+    {
+        images.extend(found);
+    }
+    traffic.record(|t, store| {
+        if store == 1 {
+            t.pages_in_outage.add(status);
+            t.page_ms_in_outage.push(ms);
+        } else {
+            t.pages.add(status);
+            t.page_ms.push(ms);
+        }
+    });
+    Ok(())
+}
+
+async fn image(
+    http: &reqwest::Client,
+    shop: &str,
+    rng: &mut StdRng,
+    traffic: &Traffic,
+) -> anyhow::Result<()> {
+    let path = {
+        let images = traffic
+            .images
+            .lock()
+            .map_err(|_| anyhow::anyhow!("poisoned"))?;
+        if images.is_empty() {
+            return Ok(());
+        }
+        images[rng.random_range(0..images.len())].clone()
+    };
+    let response = resend(|| http.get(format!("{shop}{path}")).send()).await?;
+    let status = response.status().as_u16();
+    let _ = response.bytes().await?;
+    traffic.record(|t, store| match store {
+        1 => t.images_in_outage.add(status),
+        _ => {
+            t.images.add(status);
+            if store == 2 && status == 200 {
+                t.images_after_outage += 1;
+            }
+        }
+    });
+    Ok(())
+}
+
+async fn search(
+    http: &reqwest::Client,
+    shop: &str,
+    word: &str,
+    traffic: &Traffic,
+) -> anyhow::Result<()> {
+    let response = resend(|| {
+        http.get(format!("{shop}/api/v1/search"))
+            .query(&[("q", word)])
+            .send()
+    })
+    .await?;
+    let status = response.status().as_u16();
+    let _ = response.bytes().await?;
+    traffic.record(|t, _| t.searches.add(status));
+    Ok(())
+}
+
+/// A whole purchase: a cart, one line, a checkout (resent with its key if a node dies).
+async fn buy(
+    http: &reqwest::Client,
+    shop: &str,
+    sku: &str,
+    key: &str,
+    traffic: &Traffic,
+) -> anyhow::Result<()> {
+    let created: serde_json::Value = resend(|| http.post(format!("{shop}/api/v1/carts")).send())
+        .await?
+        .json()
+        .await?;
+    let cart = created["cart_id"].as_str().unwrap_or_default().to_string();
+    resend(|| {
+        http.put(format!("{shop}/api/v1/carts/{cart}/lines/{sku}"))
+            .json(&json!({ "quantity": 1 }))
+            .send()
+    })
+    .await?;
+    let body = json!({
+        "cart_id": cart,
+        "email": "shopper@example.com",
+        "shipping_address": { "name": "Shopper", "line1": "2 Side St", "city": "Springfield",
+                              "postal_code": "12345", "country": "US" },
+        "payment": { "card_number": "4242424242424242" },
+    });
+    let response = resend(|| {
+        http.post(format!("{shop}/api/v1/checkouts"))
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+    })
+    .await?;
+    let status = response.status().as_u16();
+    let _ = response.bytes().await?;
+    traffic.record(|t, _| t.checkouts.add(status));
+    Ok(())
+}
