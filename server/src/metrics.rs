@@ -24,6 +24,13 @@ pub const DISPATCHED_TOPICS: &[&str] = &[shop::events::ORDER_CONFIRMED];
 pub async fn render(state: &AppState, out: &mut String) {
     checkout_steps(state, out);
     gateway(state, out);
+    single(
+        out,
+        "emporium_catalog_product_loads_total",
+        "counter",
+        "Products this node read from the database into its product cache (misses that loaded; a crowd missing one product counts one).",
+        state.services.catalog.product_loads(),
+    );
     let now = state.clock.now();
     holds_and_checkouts(state, now, out).await;
     outboxes(state, now, out).await;

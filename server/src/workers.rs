@@ -6,6 +6,7 @@
 use crate::config::Settings;
 use crate::state::AppState;
 use shop::events::{Dispatcher, ORDER_CONFIRMED};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinSet;
 
@@ -15,6 +16,8 @@ const DISPATCH_EVERY: Duration = Duration::from_millis(500);
 const FEEDS_EVERY: Duration = Duration::from_millis(500);
 /// How often the mail outbox is polled.
 const MAIL_EVERY: Duration = Duration::from_secs(1);
+/// How often each node reads the outbox for products its cache must forget.
+const CACHE_FOLLOW_EVERY: Duration = Duration::from_millis(250);
 /// How long sent mail stays in the outbox (for an operator asking "was it sent?").
 const KEEP_SENT_MAIL_MS: i64 = 30 * 24 * 60 * 60 * 1000;
 /// Rows handled per pass, so that one pass never runs for long.
@@ -180,6 +183,25 @@ pub fn spawn(state: &AppState, settings: &Settings) -> Workers {
         ORDER_CONFIRMED,
         shop::fulfillment::on_order_confirmed(state.db.clone(), state.clock.clone()),
     );
+    // This node's product cache forgets what changed, on whichever node it changed.
+    let catalog = state.services.catalog.clone();
+    let cursor = Arc::new(tokio::sync::Mutex::new(None));
+    every(&mut set, CACHE_FOLLOW_EVERY, "catalog cache", move || {
+        let (catalog, cursor) = (catalog.clone(), cursor.clone());
+        async move {
+            let mut cursor = cursor.lock().await;
+            if cursor.is_none() {
+                *cursor = Some(catalog.change_cursor().await.map_err(|e| e.to_string())?);
+            }
+            if let Some(cursor) = cursor.as_mut() {
+                catalog
+                    .follow_changes(cursor)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        }
+    });
     let clock = state.clock.clone();
     every(&mut set, DISPATCH_EVERY, "outbox", move || {
         let dispatcher = dispatcher.clone();

@@ -255,6 +255,84 @@ async fn a_product_page_has_variants_with_live_availability() {
 }
 
 #[tokio::test]
+async fn a_crowd_missing_one_product_reads_it_once_and_stock_stays_live() {
+    let scratch = demo_shop().await;
+    let catalog = Catalog::new(scratch.db.clone());
+    let slug = "king-tufted-low-profile-standard-bed";
+
+    // 64 page views of a product nobody has looked at yet, all at once.
+    let views: Vec<_> = (0..64)
+        .map(|_| {
+            let catalog = catalog.clone();
+            tokio::spawn(async move { catalog.product_by_slug(slug).await })
+        })
+        .collect();
+    for view in views {
+        assert_eq!(view.await.unwrap().unwrap().external_id, "13");
+    }
+    assert_eq!(catalog.product_loads(), 1, "one loader for the whole crowd");
+
+    // Stock is never cached: a sale shows on the next view, without a reload.
+    let bed = catalog.product_by_slug(slug).await.unwrap();
+    let king = &bed.variants[3];
+    let sold = sqlx::query(
+        "UPDATE stock_levels SET available = available - 1, committed = committed + 1 \
+         WHERE variant_id = $1 AND warehouse_id = (SELECT MIN(warehouse_id) FROM stock_levels \
+                                                   WHERE variant_id = $1 AND available > 0)",
+    )
+    .bind(king.id.get())
+    .execute(scratch.db.pool())
+    .await
+    .unwrap()
+    .rows_affected();
+    assert_eq!(sold, 1);
+    let after = catalog.product_by_slug(slug).await.unwrap();
+    assert_eq!(after.variants[3].available, king.available - 1);
+    assert_eq!(catalog.product_loads(), 1);
+}
+
+#[tokio::test]
+async fn a_product_changed_through_one_node_is_forgotten_by_every_node() {
+    let scratch = demo_shop().await;
+    // Two nodes: each its own catalog (and cache) over the one database.
+    let (here, there) = (
+        Catalog::new(scratch.db.clone()),
+        Catalog::new(scratch.db.clone()),
+    );
+    // A node starts a little before the outbox's end (the import's own events here).
+    let mut cursor = there.change_cursor().await.unwrap();
+    there.follow_changes(&mut cursor).await.unwrap();
+    let slug = "essence-mascara-lash-princess";
+    let before = there.product_by_slug(slug).await.unwrap();
+    assert_eq!(before.title, "Essence Mascara Lash Princess");
+
+    // The change is an import (as the seller portal and feeds make it) on the other node.
+    let edited = DUMMYJSON.replacen(
+        "Essence Mascara Lash Princess",
+        "Essence Mascara Lash Queen",
+        1,
+    );
+    import_file(&scratch.db, "products.json", &edited).await;
+    let _ = here.product_by_slug(slug).await.unwrap();
+    assert_eq!(
+        there.product_by_slug(slug).await.unwrap().title,
+        "Essence Mascara Lash Princess",
+        "cached until the event is read"
+    );
+
+    let forgotten = there.follow_changes(&mut cursor).await.unwrap();
+    assert_eq!(forgotten, 1);
+    assert_eq!(
+        there.product_by_slug(slug).await.unwrap().title,
+        "Essence Mascara Lash Queen"
+    );
+    // Nothing new: nothing forgotten, and the cursor does not go back.
+    let position = cursor.position();
+    assert_eq!(there.follow_changes(&mut cursor).await.unwrap(), 0);
+    assert_eq!(cursor.position(), position);
+}
+
+#[tokio::test]
 async fn unknown_products_and_categories_are_not_found() {
     let scratch = demo_shop().await;
     let catalog = Catalog::new(scratch.db.clone());

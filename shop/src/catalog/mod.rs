@@ -15,6 +15,8 @@ mod types;
 pub use types::*;
 
 #[cfg(feature = "server")]
+mod cache;
+#[cfg(feature = "server")]
 pub mod import;
 #[cfg(feature = "server")]
 mod store;

@@ -49,10 +49,12 @@ const CATEGORY_TTL: Duration = Duration::from_secs(30);
 /// The catalog's read side.
 #[derive(Clone, Debug)]
 pub struct Catalog {
-    db: Db,
+    pub(super) db: Db,
     inventory: Inventory,
     /// The category tree, loaded by one request at a time when missing (single flight).
     categories: moka::future::Cache<(), Arc<Vec<Category>>>,
+    /// Product pages without their stock (see `cache.rs`).
+    pub(super) products: super::cache::Products,
 }
 
 const CARD_COLUMNS: &str = "p.id, p.external_id, p.slug, p.title, p.brand, p.rating, \
@@ -66,6 +68,7 @@ impl Catalog {
                 .max_capacity(1)
                 .time_to_live(CATEGORY_TTL)
                 .build(),
+            products: super::cache::Products::new(),
             db,
         }
     }
@@ -328,7 +331,20 @@ impl Catalog {
         self.product_where(Key::Id(id)).await
     }
 
+    /// The cached product with its live stock: one query when the product is cached.
     async fn product_where(&self, key: Key) -> Result<ProductDetail, CatalogError> {
+        let mut detail = ProductDetail::clone(&*self.cached_product(key).await?);
+        let ids: Vec<VariantId> = detail.variants.iter().map(|v| v.id).collect();
+        let available = self.inventory.available(&ids).await?;
+        for v in &mut detail.variants {
+            v.available = available.get(&v.id).copied().unwrap_or(0);
+        }
+        Ok(detail)
+    }
+
+    /// A product from the database, without stock (what the cache keeps).
+    pub(super) async fn load_product(&self, key: Key) -> Result<ProductDetail, CatalogError> {
+        self.products.count_load();
         let condition = match key {
             Key::Slug(_) => "p.slug = $1",
             Key::Id(_) => "p.id = $1",
@@ -379,7 +395,7 @@ impl Catalog {
         .bind(id)
         .fetch_all(self.db.pool())
         .await?;
-        let mut variants = variant_rows
+        let variants = variant_rows
             .iter()
             .map(|r| {
                 let options: String = r.try_get("options")?;
@@ -397,12 +413,6 @@ impl Catalog {
                 })
             })
             .collect::<Result<Vec<_>, CatalogError>>()?;
-        let ids: Vec<VariantId> = variants.iter().map(|v| v.id).collect();
-        let available = self.inventory.available(&ids).await?;
-        for v in &mut variants {
-            v.available = available.get(&v.id).copied().unwrap_or(0);
-        }
-
         Ok(ProductDetail {
             id: ProductId::new(id),
             external_id: row.try_get("external_id")?,
@@ -571,7 +581,7 @@ fn variant_summary(r: &AnyRow) -> Result<VariantSummary, CatalogError> {
 }
 
 /// How a product page names its product.
-enum Key {
+pub(super) enum Key {
     Slug(Slug),
     Id(ProductId),
 }

@@ -297,3 +297,107 @@ pub async fn replay(db: &Db, id: i64, now: Millis) -> Result<bool, sqlx::Error> 
     .rows_affected()
         == 1)
 }
+
+/// How long a hole in the outbox's ids is waited for before it is taken for a rolled-back
+/// transaction's (ids are taken at insert, so on PostgreSQL a transaction that took a lower
+/// id can commit after one that took a higher id, and one that rolls back leaves a hole).
+pub const GAP_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A reader's place in the outbox when it follows every event itself (each node's search
+/// index and caches do): everything up to `position` has been handled, and events past it
+/// that were handled while an earlier id was still missing are remembered, so that a late
+/// commit below them is neither skipped nor handled twice.
+#[derive(Debug, Default)]
+pub struct Cursor {
+    position: i64,
+    /// Events past `position` already handled, while an earlier id is missing.
+    seen: std::collections::BTreeSet<i64>,
+    /// The missing id just past `position`, and since when it has been missing.
+    gap: Option<(i64, std::time::Instant)>,
+}
+
+impl Cursor {
+    pub fn at(position: i64) -> Self {
+        Self {
+            position,
+            ..Self::default()
+        }
+    }
+
+    /// Every event up to here has been handled.
+    pub fn position(&self) -> i64 {
+        self.position
+    }
+
+    /// Whether event `id` (read past the position) still needs handling.
+    pub fn is_new(&self, id: i64) -> bool {
+        id > self.position && !self.seen.contains(&id)
+    }
+
+    /// Records events as handled.
+    pub fn handled(&mut self, ids: impl IntoIterator<Item = i64>) {
+        self.seen.extend(ids);
+    }
+
+    /// Forgets what was handled past the position (a rebuild starts over from there).
+    pub fn restart(&mut self) {
+        self.seen.clear();
+        self.gap = None;
+    }
+
+    /// The furthest position with no missing id before it, passing over a hole that has
+    /// been missing for longer than [`GAP_WAIT`]. The caller moves to it with [`Cursor::move_to`]
+    /// once what it handled is durable (the search index commits first).
+    pub fn next_position(&mut self) -> i64 {
+        let mut position = self.position;
+        loop {
+            while self.seen.remove(&(position + 1)) {
+                position += 1;
+            }
+            if self.seen.is_empty() {
+                self.gap = None;
+                return position;
+            }
+            match self.gap {
+                Some((missing, since)) if missing == position + 1 => {
+                    if since.elapsed() < GAP_WAIT {
+                        return position;
+                    }
+                    tracing::warn!(id = missing, "outbox id never appeared; passed over");
+                    position += 1;
+                    self.gap = None;
+                }
+                _ => {
+                    self.gap = Some((position + 1, std::time::Instant::now()));
+                    return position;
+                }
+            }
+        }
+    }
+
+    pub fn move_to(&mut self, position: i64) {
+        self.position = position;
+    }
+}
+
+#[cfg(test)]
+mod cursor_tests {
+    use super::Cursor;
+
+    #[test]
+    fn a_cursor_moves_over_what_was_handled_and_waits_at_a_hole() {
+        let mut cursor = Cursor::at(10);
+        assert!(cursor.is_new(11));
+        cursor.handled([11, 12, 14]);
+        let next = cursor.next_position();
+        assert_eq!(next, 12, "13 is missing: wait there");
+        cursor.move_to(next);
+        assert!(!cursor.is_new(14), "14 was handled already");
+        assert!(cursor.is_new(13), "a late 13 is still handled");
+        cursor.handled([13]);
+        let next = cursor.next_position();
+        assert_eq!(next, 14);
+        cursor.move_to(next);
+        assert!(!cursor.is_new(12));
+    }
+}

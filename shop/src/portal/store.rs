@@ -387,6 +387,10 @@ impl Portal {
         .bind(seller.get())
         .fetch_one(self.db.pool())
         .await?;
+        // The seller sees the change on this node at once; other nodes read its event.
+        self.catalog
+            .forget_product(crate::catalog::ProductId::new(id))
+            .await;
         Ok(id)
     }
 

@@ -7,7 +7,7 @@ use super::document::{self, CategoryNames};
 use super::engine::{Checkpoint, Engine};
 use super::schema::SCHEMA_VERSION;
 use crate::db::Db;
-use crate::events::{PRODUCT_CHANGED, PRODUCT_DELETED, STOCK_CHANGED};
+use crate::events::{Cursor, PRODUCT_CHANGED, PRODUCT_DELETED, STOCK_CHANGED};
 use indicatif::ProgressBar;
 use sqlx::Row;
 use std::collections::BTreeSet;
@@ -31,10 +31,6 @@ pub enum IndexerError {
     Join(#[from] tokio::task::JoinError),
 }
 
-/// How long a hole in the outbox's ids is waited for before it is taken for a rolled-back
-/// transaction's (ids are taken at insert, so on PostgreSQL a transaction that took a lower
-/// id can commit after one that took a higher id, and one that rolls back leaves a hole).
-const GAP_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 /// Events re-read after a rebuild: ones a transaction still open during the rebuild's read
 /// may commit below the position it recorded.
 const REBUILD_MARGIN: i64 = 1_000;
@@ -44,18 +40,14 @@ pub struct Indexer {
     db: Db,
     engine: Arc<Engine>,
     writer: Option<IndexWriter<TantivyDocument>>,
-    /// Every event up to here has been applied (the checkpoint).
-    position: i64,
-    /// Events past `position` already applied, while an earlier id is missing.
-    seen: BTreeSet<i64>,
-    /// The missing id just past `position`, and since when it has been missing.
-    gap: Option<(i64, std::time::Instant)>,
+    /// Where it is in the outbox; its position is the checkpoint.
+    cursor: Cursor,
 }
 
 impl std::fmt::Debug for Indexer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Indexer")
-            .field("position", &self.position)
+            .field("position", &self.cursor.position())
             .finish()
     }
 }
@@ -72,14 +64,12 @@ impl Indexer {
             db,
             engine,
             writer: Some(writer),
-            position: checkpoint.map_or(0, |c| c.position),
-            seen: BTreeSet::new(),
-            gap: None,
+            cursor: Cursor::at(checkpoint.map_or(0, |c| c.position)),
         })
     }
 
     pub fn position(&self) -> i64 {
-        self.position
+        self.cursor.position()
     }
 
     /// Rebuilds the whole index from the database. Events written while it runs are applied
@@ -121,7 +111,7 @@ impl Indexer {
         }
         drop(conn);
         // Applying an event twice is harmless (it re-reads the product), missing one is not.
-        self.seen.clear();
+        self.cursor.restart();
         self.commit((position - REBUILD_MARGIN).max(0)).await?;
         Ok(indexed)
     }
@@ -131,19 +121,20 @@ impl Indexer {
     ///
     /// Events are applied as soon as they are read, but the position only moves past ids
     /// that are all there: an id that is missing may belong to a transaction that has not
-    /// committed yet, and is waited for (`GAP_WAIT`) before it is taken for a rolled-back one.
+    /// committed yet, and is waited for (`events::GAP_WAIT`) before it is taken for a
+    /// rolled-back one.
     pub async fn follow(&mut self) -> Result<usize, IndexerError> {
         let rows = sqlx::query(
             "SELECT id, topic, aggregate_id, payload FROM outbox WHERE id > $1 ORDER BY id LIMIT $2",
         )
-        .bind(self.position)
+        .bind(self.cursor.position())
         .bind(EVENTS_PER_PASS)
         .fetch_all(self.db.pool())
         .await?;
         let mut fresh = Vec::new();
         for row in rows {
             let id: i64 = row.try_get("id")?;
-            if !self.seen.contains(&id) {
+            if self.cursor.is_new(id) {
                 fresh.push((id, row));
             }
         }
@@ -184,41 +175,12 @@ impl Indexer {
             })
             .await?;
         }
-        self.seen.extend(fresh.iter().map(|(id, _)| *id));
-        let position = self.advance();
-        if !fresh.is_empty() || position != self.position {
+        self.cursor.handled(fresh.iter().map(|(id, _)| *id));
+        let position = self.cursor.next_position();
+        if !fresh.is_empty() || position != self.cursor.position() {
             self.commit(position).await?;
         }
         Ok(ids.len())
-    }
-
-    /// The furthest position with no missing id before it, skipping a hole that has been
-    /// missing for longer than `GAP_WAIT`.
-    fn advance(&mut self) -> i64 {
-        let mut position = self.position;
-        loop {
-            while self.seen.remove(&(position + 1)) {
-                position += 1;
-            }
-            if self.seen.is_empty() {
-                self.gap = None;
-                return position;
-            }
-            match self.gap {
-                Some((missing, since)) if missing == position + 1 => {
-                    if since.elapsed() < GAP_WAIT {
-                        return position;
-                    }
-                    tracing::warn!(id = missing, "outbox id never appeared; passed over");
-                    position += 1;
-                    self.gap = None;
-                }
-                _ => {
-                    self.gap = Some((position + 1, std::time::Instant::now()));
-                    return position;
-                }
-            }
-        }
     }
 
     /// Commits with the checkpoint and makes the commit searchable.
@@ -236,7 +198,7 @@ impl Indexer {
         })
         .await?;
         self.engine.reader.reload()?;
-        self.position = position;
+        self.cursor.move_to(position);
         Ok(())
     }
 
