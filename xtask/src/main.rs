@@ -12,11 +12,14 @@
 //!   the gateway, an S3-compatible store and a round-robin proxy on P (see `cluster.rs`).
 //! - `cargo xtask chaos [--small]` — a fresh cluster, a flash sale under faults, a node killed,
 //!   the store frozen, single-packet bursts; then every invariant (see `chaos.rs`).
+//! - `cargo xtask bench [--quick] [--only page,checkout,search,vitals,restart]` — the
+//!   benchmark suite with same-run baselines and SVG charts (see `bench.rs`).
 //!
 //! The build is the one cargo-leptos would do (server with `ssr`, `frontend` for wasm32 with
 //! the `wasm-release` profile, wasm-bindgen, CSS and `public/` into `target/site`), driven
 //! with plain cargo so that nobody has to install cargo-leptos or wasm-opt first.
 
+mod bench;
 mod build;
 mod chaos;
 mod cluster;
@@ -35,9 +38,10 @@ fn main() -> ExitCode {
         Some("eval-search") => build::server_command(&["eval-search"], &args[1..]),
         Some("cluster") => cluster::cluster(&args[1..]),
         Some("chaos") => chaos::chaos(&args[1..]),
+        Some("bench") => bench::bench(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             eprintln!(
-                "usage: cargo xtask <run|test|build|eval-search|cluster|chaos> [-- server args]"
+                "usage: cargo xtask <run|test|build|eval-search|cluster|chaos|bench> [-- server args]"
             );
             Ok(ExitCode::SUCCESS)
         }

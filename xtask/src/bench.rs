@@ -1,0 +1,602 @@
+//! `cargo xtask bench [--quick] [--only NAME,…]`: the benchmark suite, each figure next to a
+//! baseline measured in the same run, written to `target/bench/results.json` and drawn as one
+//! SVG chart per benchmark in `bench/charts/` (BENCHMARKS.md shows them).
+//!
+//! - `page`: product page, listing and cart SSR vs `/healthz` (plain text) in the same
+//!   binary, `wrk` at 64 connections (target ≥ 0.35×, p99 ≤ 10 ms).
+//! - `checkout`: a flash sale end to end on SQLite (and PostgreSQL when
+//!   `EMPORIUM_TEST_POSTGRES_URL` is set) next to the raw conditional-UPDATE rate of the same
+//!   database (`server bench hot-sku`).
+//! - `search`: `server bench search` (1,000,000 synthetic products; `--quick`: 100,000).
+//! - `vitals`: lab Core Web Vitals and page weight in Chromium (`end2end/vitals/vitals.mjs`).
+//! - `restart`: SIGKILL to the first 200, and memory under load (`bench/restart.sh`).
+//!
+//! The machine is shared and has two cores: absolute figures move between runs, the ratios
+//! to the same-run baselines are what to compare.
+
+use crate::build::{self, Built};
+use crate::cluster::Guard;
+use crate::setup;
+use crate::util::{self, step};
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+/// One benchmark's figures, as charted.
+struct Chart {
+    name: &'static str,
+    title: String,
+    unit: &'static str,
+    /// (label, value); the first bar is the baseline.
+    bars: Vec<(String, f64)>,
+    /// Free-form lines for the summary (targets, extra figures).
+    notes: Vec<String>,
+}
+
+const ALL: [&str; 5] = ["page", "checkout", "search", "vitals", "restart"];
+
+pub fn bench(args: &[String]) -> Result<ExitCode> {
+    let quick = args.iter().any(|a| a == "--quick");
+    let only: Vec<String> = match args.iter().position(|a| a == "--only") {
+        Some(at) => args
+            .get(at + 1)
+            .context("--only needs a list, e.g. page,checkout")?
+            .split(',')
+            .map(str::to_string)
+            .collect(),
+        None => ALL.iter().map(|s| s.to_string()).collect(),
+    };
+    if let Some(unknown) = only.iter().find(|n| !ALL.contains(&n.as_str())) {
+        bail!("no benchmark named {unknown}; there are {}", ALL.join(", "));
+    }
+    // wrk has no --version that exits 0; ask the shell whether it is there.
+    let has_wrk = Command::new("sh")
+        .args(["-c", "command -v wrk"])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_wrk {
+        bail!("the benchmarks need wrk (Debian: apt-get install -y wrk)");
+    }
+    let built = build::build_all(false)?;
+    let out = util::root().join("target/bench");
+    std::fs::create_dir_all(&out)?;
+    let started = Instant::now();
+    let mut charts = Vec::new();
+    for name in &only {
+        step(&format!("Benchmark: {name}"));
+        let result = match name.as_str() {
+            "page" => page(&built),
+            "checkout" => checkout(&built),
+            "search" => search(&built, quick),
+            "vitals" => vitals(&built),
+            "restart" => restart(),
+            _ => unreachable_name(name),
+        };
+        match result {
+            Ok(mut c) => charts.append(&mut c),
+            Err(e) => eprintln!("    {name}: failed: {e:#}"),
+        }
+    }
+    let charts_dir = util::root().join("bench/charts");
+    std::fs::create_dir_all(&charts_dir)?;
+    let mut summary = Vec::new();
+    for chart in &charts {
+        std::fs::write(charts_dir.join(format!("{}.svg", chart.name)), svg(chart))?;
+        summary.push(json!({
+            "name": chart.name, "title": chart.title, "unit": chart.unit,
+            "bars": chart.bars.iter().map(|(l, v)| json!({ "label": l, "value": v })).collect::<Vec<_>>(),
+            "notes": chart.notes,
+        }));
+        println!("\n### {}\n", chart.title);
+        let base = chart.bars.first().map(|b| b.1).unwrap_or(1.0);
+        println!(
+            "| | {} | vs {} |\n|---|---:|---:|",
+            chart.unit, chart.bars[0].0
+        );
+        for (label, value) in &chart.bars {
+            println!("| {label} | {value:.2} | {:.3}× |", value / base);
+        }
+        for note in &chart.notes {
+            println!("\n{note}");
+        }
+    }
+    std::fs::write(
+        out.join("results.json"),
+        serde_json::to_string_pretty(&json!({
+            "when": util::output(Command::new("date").arg("-u").arg("+%Y-%m-%dT%H:%M:%SZ")).unwrap_or_default(),
+            "quick": quick,
+            "benchmarks": summary,
+        }))?,
+    )?;
+    println!(
+        "\nxtask bench: {} chart(s) in bench/charts/, figures in target/bench/results.json ({:.0?})",
+        charts.len(),
+        Duration::from_secs(started.elapsed().as_secs())
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn unreachable_name(name: &str) -> Result<Vec<Chart>> {
+    bail!("no benchmark named {name}")
+}
+
+/// A shop on the demo catalog with its own data folder, on `port`, until dropped.
+struct Shop {
+    _process: Guard,
+    _gateway: Guard,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl Shop {
+    fn start(built: &Built, port: u16) -> Result<Self> {
+        let dir = util::root().join(format!("target/bench/shop-{port}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        let gateway_port = port + 1;
+        let gateway = Guard(
+            Command::new(&built.server)
+                .arg("gateway")
+                .env("EMPORIUM_GATEWAY_ADDR", format!("127.0.0.1:{gateway_port}"))
+                .env("EMPORIUM_DATA_DIR", dir.join("gateway"))
+                .env("RUST_LOG", "warn")
+                .current_dir(util::root())
+                .spawn()
+                .context("cannot start the gateway")?,
+        );
+        let log = std::fs::File::create(dir.join("server.log"))?;
+        let process = Guard(
+            Command::new(&built.server)
+                .env("EMPORIUM_ADDR", format!("127.0.0.1:{port}"))
+                .env("EMPORIUM_DATA_DIR", &dir)
+                .env("EMPORIUM_SITE_ROOT", &built.site)
+                .env("EMPORIUM_RATE_LIMITS", "false")
+                .env(
+                    "EMPORIUM_GATEWAY_URL",
+                    format!("http://127.0.0.1:{gateway_port}"),
+                )
+                .env("RUST_LOG", "warn")
+                .stdout(log.try_clone()?)
+                .stderr(log)
+                .current_dir(util::root())
+                .spawn()
+                .context("cannot start the shop")?,
+        );
+        let shop = Self {
+            _process: process,
+            _gateway: gateway,
+            port,
+            dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(180);
+        while Instant::now() < deadline {
+            if curl_status(&shop.url("/readyz")) == Some(200) {
+                return Ok(shop);
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        bail!("the shop on :{port} never became ready")
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+fn curl_status(url: &str) -> Option<u16> {
+    util::output(Command::new("curl").args(["-s", "-o", "/dev/null", "-w", "%{http_code}", url]))
+        .and_then(|s| s.trim().parse().ok())
+}
+
+fn curl_json(url: &str) -> Result<Value> {
+    let text = util::output(Command::new("curl").args(["-sf", url]))
+        .with_context(|| format!("GET {url} failed"))?;
+    Ok(serde_json::from_str(&text)?)
+}
+
+/// `wrk` at 64 connections for `secs`: (req/s, p50 ms, p99 ms).
+fn wrk(url: &str, secs: u32) -> Result<(f64, f64, f64)> {
+    let text = util::output(Command::new("wrk").args([
+        "-t1",
+        "-c64",
+        &format!("-d{secs}s"),
+        "--latency",
+        url,
+    ]))
+    .context("wrk failed")?;
+    let rate = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+        .context("no rate in wrk's output")?;
+    let at = |q: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(q).map(|v| millis(v.trim())))
+            .flatten()
+            .unwrap_or(f64::NAN)
+    };
+    Ok((rate, at("50%"), at("99%")))
+}
+
+/// wrk's "1.02ms" / "850.00us" / "1.10s" in milliseconds.
+fn millis(text: &str) -> Option<f64> {
+    let (number, scale) = if let Some(v) = text.strip_suffix("us") {
+        (v, 0.001)
+    } else if let Some(v) = text.strip_suffix("ms") {
+        (v, 1.0)
+    } else if let Some(v) = text.strip_suffix('s') {
+        (v, 1000.0)
+    } else {
+        (text, 1.0)
+    };
+    number.parse::<f64>().ok().map(|n| n * scale)
+}
+
+fn page(built: &Built) -> Result<Vec<Chart>> {
+    let shop = Shop::start(built, 3530)?;
+    let product = curl_json(&shop.url("/api/v1/products?per_page=1"))?;
+    let product_page = product["products"][0]["url"]
+        .as_str()
+        .context("no product to view")?
+        .to_string();
+    let categories = curl_json(&shop.url("/api/v1/categories"))?;
+    let listing = categories["categories"]
+        .as_array()
+        .and_then(|c| c.iter().find_map(|c| c["url"].as_str()))
+        .unwrap_or("/")
+        .to_string();
+    let routes = [
+        ("/healthz (plain text)", "/healthz".to_string()),
+        ("product page", product_page),
+        ("listing", listing),
+        ("cart (empty)", "/cart".to_string()),
+    ];
+    for (_, path) in &routes {
+        let _ = curl_status(&shop.url(path));
+    }
+    let mut bars = Vec::new();
+    let mut notes = Vec::new();
+    for round in 1..=2 {
+        for (label, path) in &routes {
+            let (rate, p50, p99) = wrk(&shop.url(path), 8)?;
+            if round == 2 {
+                bars.push((label.to_string(), rate));
+                notes.push(format!(
+                    "{label} (`{path}`): {rate:.0} req/s, p50 {p50:.1} ms, p99 {p99:.1} ms"
+                ));
+            }
+        }
+    }
+    let base = bars.first().map(|b| b.1).unwrap_or(1.0);
+    let product_ratio = bars.get(1).map(|b| b.1 / base).unwrap_or(0.0);
+    notes.push(format!(
+        "Target: product page ≥ 0.35× `/healthz` with p99 ≤ 10 ms at 64 connections; measured {product_ratio:.3}× ({}).",
+        if product_ratio >= 0.35 { "met" } else { "not met" }
+    ));
+    drop(shop);
+    Ok(vec![Chart {
+        name: "page",
+        title: "Pages vs a plaintext route, same binary, wrk -c64 (second of two rounds)".into(),
+        unit: "req/s",
+        bars,
+        notes,
+    }])
+}
+
+fn checkout(built: &Built) -> Result<Vec<Chart>> {
+    let mut charts = Vec::new();
+    let mut databases = vec![("SQLite".to_string(), "sqlite".to_string())];
+    if let Ok(url) = std::env::var("EMPORIUM_TEST_POSTGRES_URL") {
+        databases.push(("PostgreSQL".into(), url));
+    }
+    for (name, database) in databases {
+        let mut bars = hot_sku(built, &database)?;
+        let mut notes = Vec::new();
+        // The whole checkout, through HTTP with a gateway, on one SQLite node (the
+        // PostgreSQL cluster's sale is in `cargo xtask chaos`).
+        if database == "sqlite" {
+            let (sale, note) = flash_sale(built)?;
+            bars.push(("flash sale end to end (checkouts/s)".into(), sale));
+            notes.push(note);
+        }
+        charts.push(Chart {
+            name: if database == "sqlite" {
+                "checkout-sqlite"
+            } else {
+                "checkout-postgres"
+            },
+            title: format!(
+                "Checkout on {name}: the raw conditional UPDATE, the reserve step, whole checkouts"
+            ),
+            unit: "per second",
+            bars,
+            notes,
+        });
+    }
+    Ok(charts)
+}
+
+/// `server bench hot-sku`: (name, rate) per path, the raw UPDATE first.
+fn hot_sku(built: &Built, database: &str) -> Result<Vec<(String, f64)>> {
+    let text = util::output(
+        Command::new(&built.server)
+            .args(["bench", "hot-sku", "--database", database, "--seconds", "5"])
+            .current_dir(util::root()),
+    )
+    .context("server bench hot-sku failed")?;
+    let rates: Vec<(String, f64)> = text
+        .lines()
+        .filter_map(|l| {
+            let (name, rest) = l.trim().split_once("  ")?;
+            let rate = rest.split_whitespace().next()?.strip_suffix("/s")?;
+            Some((name.trim().to_string(), rate.parse().ok()?))
+        })
+        .collect();
+    if rates.is_empty() {
+        bail!("no rates in: {text}");
+    }
+    Ok(rates)
+}
+
+/// A flash sale against a fresh SQLite shop (1,000 buyers, 100 units, 20 ms gateway).
+fn flash_sale(built: &Built) -> Result<(f64, String)> {
+    let shop = Shop::start(built, 3540)?;
+    let text = util::output(
+        Command::new(&built.server)
+            .args(["loadgen", "flash-sale"])
+            .args(["--shop", &shop.url("")])
+            .args(["--gateway", &format!("http://127.0.0.1:{}", shop.port + 1)])
+            .args(["--buyers", "1000", "--units", "100", "--concurrency", "64"])
+            .args(["--gateway-latency-ms", "20"])
+            .env(
+                "EMPORIUM_DATABASE_URL",
+                format!("sqlite://{}/emporium.db", shop.dir.display()),
+            )
+            .current_dir(util::root()),
+    )
+    .context("the flash sale failed")?;
+    let line = text
+        .lines()
+        .find(|l| l.contains("checkouts/s"))
+        .context("no rate in the flash sale's output")?;
+    let rate = line
+        .split_whitespace()
+        .next()
+        .and_then(|v| v.parse().ok())
+        .context("no rate")?;
+    let held = text.contains("invariants: all hold");
+    Ok((
+        rate,
+        format!(
+            "Flash sale (1,000 buyers, 100 units, 64 in flight, gateway +20 ms): {}; invariants {}.",
+            line.trim(),
+            if held { "all hold" } else { "BROKEN" }
+        ),
+    ))
+}
+
+fn search(built: &Built, quick: bool) -> Result<Vec<Chart>> {
+    let products = if quick { "100000" } else { "1000000" };
+    let dir = if quick {
+        "target/bench-search-100k"
+    } else {
+        "target/bench-search"
+    };
+    let text = util::output(
+        Command::new(&built.server)
+            .args(["bench", "search", "--products", products, "--dir", dir])
+            .current_dir(util::root()),
+    )
+    .context("server bench search failed")?;
+    // "| path | p50 | p90 | p99 | max |" rows.
+    let mut p50 = Vec::new();
+    let mut notes = Vec::new();
+    for line in text.lines() {
+        if line.starts_with("search at") {
+            notes.push(line.to_string());
+        }
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        if cells.len() == 7
+            && let (Ok(a), Ok(b)) = (cells[2].parse::<f64>(), cells[4].parse::<f64>())
+        {
+            p50.push((format!("{} p50", cells[1]), a));
+            p50.push((format!("{} p99", cells[1]), b));
+        }
+    }
+    notes
+        .push("Targets: index path p50 ≤ 0.5 ms and p99 ≤ 5 ms (top 20 with facet counts).".into());
+    Ok(vec![Chart {
+        name: "search",
+        title: format!(
+            "Search latency at {products} products (ms; the first bars are bare Tantivy)"
+        ),
+        unit: "ms",
+        bars: p50,
+        notes,
+    }])
+}
+
+fn vitals(built: &Built) -> Result<Vec<Chart>> {
+    let script = util::root().join("end2end/vitals/vitals.mjs");
+    if !script.exists() {
+        bail!("{} is missing", script.display());
+    }
+    setup::npm_packages()?;
+    let chromium = setup::chromium()?;
+    let shop = Shop::start(built, 3550)?;
+    let status = Command::new("node")
+        .arg(&script)
+        .env("EMPORIUM_BASE_URL", shop.url(""))
+        .env("CHROMIUM_PATH", &chromium)
+        .current_dir(util::root().join("end2end"))
+        .stdout(Stdio::inherit())
+        .status()
+        .context("cannot run node")?;
+    if !status.success() {
+        bail!("the vitals script failed");
+    }
+    let results: Value = serde_json::from_str(
+        &std::fs::read_to_string(util::root().join("end2end/vitals/results.json"))
+            .context("the vitals script wrote no results.json")?,
+    )?;
+    Ok(vitals_charts(&results))
+}
+
+/// Charts from the vitals script's results: LCP per page, and bytes per page.
+fn vitals_charts(results: &Value) -> Vec<Chart> {
+    let pages = results["pages"].as_array().cloned().unwrap_or_default();
+    let get = |p: &Value, keys: &[&str]| {
+        keys.iter()
+            .find_map(|k| p.pointer(k).and_then(Value::as_f64))
+            .unwrap_or(f64::NAN)
+    };
+    let name = |p: &Value| p["name"].as_str().unwrap_or("?").to_string();
+    let lcp: Vec<(String, f64)> = pages
+        .iter()
+        .map(|p| {
+            (
+                name(p),
+                get(p, &["/lcp/p75", "/lcp_p75", "/lcp/p50", "/lcp_p50"]),
+            )
+        })
+        .collect();
+    let weight: Vec<(String, f64)> = pages
+        .iter()
+        .map(|p| {
+            (
+                name(p),
+                get(p, &["/bytes/total_kb", "/transferred_kb", "/total_kb"]),
+            )
+        })
+        .collect();
+    vec![
+        Chart {
+            name: "vitals-lcp",
+            title: "Largest Contentful Paint, lab, Chromium (ms, p75; target ≤ 1,200)".into(),
+            unit: "ms",
+            bars: lcp,
+            notes: vec![],
+        },
+        Chart {
+            name: "vitals-weight",
+            title: "First view, bytes transferred (KB compressed; product page target ≤ 250)"
+                .into(),
+            unit: "KB",
+            bars: weight,
+            notes: vec![],
+        },
+    ]
+}
+
+fn restart() -> Result<Vec<Chart>> {
+    let text = util::output(
+        Command::new("bash")
+            .arg("bench/restart.sh")
+            .env("ROUNDS", "3")
+            .current_dir(util::root()),
+    )
+    .context("bench/restart.sh failed")?;
+    let mut bars = Vec::new();
+    let mut notes = Vec::new();
+    for line in text.lines() {
+        if line.starts_with("first start") {
+            notes.push(line.to_string());
+            if let Some(ms) = line
+                .split_whitespace()
+                .nth(6)
+                .and_then(|v| v.parse::<f64>().ok())
+            {
+                bars.push(("first start, importing the demo catalog".to_string(), ms));
+            }
+        }
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        if cells.len() == 6
+            && let (Ok(round), Ok(rss), Ok(ms)) = (
+                cells[1].parse::<u32>(),
+                cells[3].parse::<f64>(),
+                cells[4].parse::<f64>(),
+            )
+        {
+            bars.push((format!("restart after SIGKILL, round {round}"), ms));
+            notes.push(format!(
+                "round {round}: {} req/s under load, peak RSS {rss:.0} MB, first 200 after SIGKILL in {ms:.0} ms",
+                cells[2]
+            ));
+        }
+    }
+    notes.push("Targets: restart after SIGKILL to the first 200 ≤ 2,000 ms; RSS under load ≤ 150 MB on the demo catalog.".into());
+    Ok(vec![Chart {
+        name: "restart",
+        title: "Start to the first 200 (ms): first start vs restarts after SIGKILL under load"
+            .into(),
+        unit: "ms",
+        bars,
+        notes,
+    }])
+}
+
+/// A horizontal bar chart, plain SVG (no dependency): one bar per figure, its value at the
+/// end, the first bar (the baseline) in grey.
+fn svg(chart: &Chart) -> String {
+    let (width, label_w, bar_h, gap, top) = (760.0, 300.0, 22.0, 8.0, 44.0);
+    let max = chart
+        .bars
+        .iter()
+        .map(|b| b.1)
+        .filter(|v| v.is_finite())
+        .fold(0.0_f64, f64::max)
+        .max(1e-9);
+    let height = top + chart.bars.len() as f64 * (bar_h + gap) + 16.0;
+    let mut out = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
+         font-family=\"sans-serif\" font-size=\"13\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
+         <text x=\"10\" y=\"24\" font-size=\"15\" font-weight=\"bold\">{}</text>\n",
+        escape(&chart.title)
+    );
+    let span = width - label_w - 110.0;
+    for (i, (label, value)) in chart.bars.iter().enumerate() {
+        let y = top + i as f64 * (bar_h + gap);
+        let w = if value.is_finite() {
+            (value / max * span).max(1.0)
+        } else {
+            0.0
+        };
+        let fill = if i == 0 { "#9aa0a6" } else { "#1a73e8" };
+        out.push_str(&format!(
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>\n\
+             <rect x=\"{label_w}\" y=\"{y}\" width=\"{w:.1}\" height=\"{bar_h}\" fill=\"{fill}\"/>\n\
+             <text x=\"{:.1}\" y=\"{}\">{} {}</text>\n",
+            label_w - 8.0,
+            y + 16.0,
+            escape(label),
+            label_w + w + 6.0,
+            y + 16.0,
+            format_value(*value),
+            chart.unit
+        ));
+    }
+    out.push_str("</svg>\n");
+    out
+}
+
+fn format_value(v: f64) -> String {
+    if !v.is_finite() {
+        "n/a".into()
+    } else if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 1.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
