@@ -30,6 +30,9 @@ pub struct FlashSale {
     pub faults_for: Duration,
     /// Every n-th buyer pays with a card the gateway declines (0: nobody).
     pub decline_every: usize,
+    /// SKUs on sale: 1 for one hot SKU; more spreads the buyers over `sku` and the SKUs
+    /// after it, each with `units`.
+    pub skus: usize,
     /// Where the sale is, for whoever disrupts it (the chaos run).
     pub progress: Option<Arc<Progress>>,
 }
@@ -99,22 +102,40 @@ pub async fn flash_sale(run: &FlashSale) -> anyhow::Result<Report> {
         .fetch_optional(db.pool())
         .await?
         .with_context(|| format!("no SKU {sku} in the shop"))?;
-    let variant = shop::catalog::VariantId::new(variant);
+    // A spread sale adds the SKUs that follow the first, each with its own `units`.
+    let mut skus: Vec<(shop::catalog::VariantId, String)> = vec![(
+        shop::catalog::VariantId::new(variant),
+        sku.as_str().to_string(),
+    )];
+    if run.skus > 1 {
+        let more: Vec<(i64, String)> =
+            sqlx::query_as("SELECT id, sku FROM variants WHERE id <> $1 ORDER BY id LIMIT $2")
+                .bind(variant)
+                .bind(i64::try_from(run.skus - 1).unwrap_or(0))
+                .fetch_all(db.pool())
+                .await?;
+        skus.extend(
+            more.into_iter()
+                .map(|(id, sku)| (shop::catalog::VariantId::new(id), sku)),
+        );
+    }
     let ledger_before = ledger_size(&http, &run.gateway).await?;
     let orders_before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders")
         .fetch_one(db.pool())
         .await?;
 
-    // Enough stock for every cart to be filled, then exactly `units` for the sale.
-    set_stock(&db, variant, run.buyers as i64).await?;
+    // Enough stock for every cart to be filled, then exactly `units` per SKU for the sale.
+    for (variant, _) in &skus {
+        set_stock(&db, *variant, run.buyers as i64).await?;
+    }
     let limit = Arc::new(Semaphore::new(run.concurrency));
     let mut carts = Vec::with_capacity(run.buyers);
     let mut fills = tokio::task::JoinSet::new();
-    for _ in 0..run.buyers {
+    for i in 0..run.buyers {
         let (http, shop, sku, limit) = (
             http.clone(),
             run.shop.clone(),
-            run.sku.clone(),
+            skus[i % skus.len()].1.clone(),
             limit.clone(),
         );
         fills.spawn(async move {
@@ -140,7 +161,9 @@ pub async fn flash_sale(run: &FlashSale) -> anyhow::Result<Report> {
     while let Some(cart) = fills.join_next().await {
         carts.push(cart??);
     }
-    set_stock(&db, variant, run.units).await?;
+    for (variant, _) in &skus {
+        set_stock(&db, *variant, run.units).await?;
+    }
 
     // The sale, with the gateway misbehaving for a while.
     http.post(format!("{}/v1/faults", run.gateway))
@@ -253,7 +276,13 @@ pub async fn flash_sale(run: &FlashSale) -> anyhow::Result<Report> {
     report.p99_ms = at(0.99);
 
     // The invariants, against the database and the ledger.
-    let expected = run.units.min(run.buyers as i64);
+    // Each SKU sells at most its units to the buyers who wanted it.
+    let expected: i64 = (0..skus.len())
+        .map(|k| {
+            let wanting = (run.buyers + skus.len() - 1 - k) / skus.len();
+            run.units.min(wanting as i64)
+        })
+        .sum();
     let orders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders")
         .fetch_one(db.pool())
         .await?;

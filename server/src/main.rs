@@ -193,6 +193,9 @@ enum Loadgen {
         /// Every n-th buyer pays with a card that is declined (0: nobody).
         #[arg(long, default_value_t = 0)]
         decline_every: usize,
+        /// Spread the buyers over this many SKUs (the first is `--sku`), `--units` each.
+        #[arg(long, default_value_t = 1)]
+        skus: usize,
     },
     /// The chaos run's driver (see `cargo xtask chaos`, which starts the cluster it needs):
     /// a flash sale with gateway faults, a node killed, the store frozen and single-packet
@@ -430,6 +433,7 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
                     error_after_rate,
                     faults_secs,
                     decline_every,
+                    skus,
                 },
         } => {
             let run = server::loadgen::FlashSale {
@@ -448,12 +452,18 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
                 },
                 faults_for: std::time::Duration::from_secs(faults_secs),
                 decline_every,
+                skus: skus.max(1),
                 progress: None,
             };
             let report = server::loadgen::flash_sale(&run).await?;
             println!(
-                "flash sale: {} buyers, {} units of {}, {} in flight, gateway +{} ms",
-                run.buyers, run.units, run.sku, run.concurrency, run.gateway_latency_ms
+                "flash sale: {} buyers, {} units of {} (and of {} SKUs after it), {} in flight, gateway +{} ms",
+                run.buyers,
+                run.units,
+                run.sku,
+                run.skus - 1,
+                run.concurrency,
+                run.gateway_latency_ms
             );
             println!(
                 "  {:.0} checkouts/s over {:.2} s; p50 {:.1} ms, p99 {:.1} ms",

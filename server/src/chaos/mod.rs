@@ -129,6 +129,7 @@ pub async fn run(c: &Chaos) -> anyhow::Result<Outcome> {
         faults: c.faults,
         faults_for: c.faults_for,
         decline_every: c.decline_every,
+        skus: 1,
         progress: Some(progress),
     };
     let report = loadgen::flash_sale(&sale).await?;
