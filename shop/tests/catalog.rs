@@ -304,6 +304,15 @@ async fn a_product_changed_through_one_node_is_forgotten_by_every_node() {
     there.follow_changes(&mut cursor).await.unwrap();
     let slug = "essence-mascara-lash-princess";
     let before = there.product_by_slug(slug).await.unwrap();
+    let beauty_before = there
+        .list(
+            Some(&CategoryPath::parse("beauty").unwrap()),
+            Sort::Name,
+            PageRequest::parse(None, Some("100")).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(beauty_before.items.iter().any(|c| c.title == before.title));
     assert_eq!(before.title, "Essence Mascara Lash Princess");
 
     // The change is an import (as the seller portal and feeds make it) on the other node.
@@ -320,12 +329,35 @@ async fn a_product_changed_through_one_node_is_forgotten_by_every_node() {
         "cached until the event is read"
     );
 
+    let beauty = CategoryPath::parse("beauty").unwrap();
+    let listed = |page: shop::catalog::Page<shop::catalog::ProductCard>| {
+        page.items
+            .iter()
+            .any(|c| c.title == "Essence Mascara Lash Queen")
+    };
+    let everything = PageRequest::parse(None, Some("100")).unwrap();
+    assert!(
+        !listed(
+            there
+                .list(Some(&beauty), Sort::Name, everything)
+                .await
+                .unwrap()
+        ),
+        "the listing is cached too until the event is read"
+    );
+
     let forgotten = there.follow_changes(&mut cursor).await.unwrap();
     assert_eq!(forgotten, 1);
     assert_eq!(
         there.product_by_slug(slug).await.unwrap().title,
         "Essence Mascara Lash Queen"
     );
+    assert!(listed(
+        there
+            .list(Some(&beauty), Sort::Name, everything)
+            .await
+            .unwrap()
+    ));
     // Nothing new: nothing forgotten, and the cursor does not go back.
     let position = cursor.position();
     assert_eq!(there.follow_changes(&mut cursor).await.unwrap(), 0);

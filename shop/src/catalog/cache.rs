@@ -1,5 +1,6 @@
 //! The product page's unchanging part — title, description, breadcrumbs, variants and
-//! prices — kept in memory per product, so a page view asks the database only for live stock.
+//! prices — kept in memory per product, so a page view asks the database only for live stock;
+//! and listing pages (their cards and total, without stock) the same way.
 //!
 //! - **Cache-aside, one loader per key.** A miss loads through `try_get_with`: however many
 //!   requests miss the same product at once (a popular product just expired or changed), one
@@ -15,7 +16,7 @@
 //!   moment old can show on another node's page; checkout always prices from the database.
 
 use super::store::{Catalog, CatalogError, Key};
-use super::{ProductDetail, ProductId};
+use super::{ProductCard, ProductDetail, ProductId};
 use crate::events::{Cursor, PRODUCT_CHANGED, PRODUCT_DELETED};
 use moka::future::Cache;
 use sqlx::Row;
@@ -27,6 +28,14 @@ use std::time::Duration;
 const CAPACITY: u64 = 10_000;
 /// How long a product is kept without being invalidated.
 const TTL: Duration = Duration::from_secs(600);
+/// Listing pages kept at most, and for how long: a page lists many products, so any
+/// product's change drops them all, and the TTL is short like the category counts'.
+const LISTING_CAPACITY: u64 = 2_000;
+const LISTING_TTL: Duration = Duration::from_secs(30);
+
+/// A listing page's key: category path (empty: everything), sort, page, page size.
+pub(super) type ListingKey = (String, String, u32, u32);
+
 /// Outbox events read per pass.
 const EVENTS_PER_PASS: i64 = 5_000;
 /// Events re-read when a node starts following: one committed late, below the newest id at
@@ -36,6 +45,8 @@ const START_MARGIN: i64 = 1_000;
 /// The cached products, by id, and each slug's product id (slugs never change).
 #[derive(Clone, Debug)]
 pub(super) struct Products {
+    /// Listing pages without stock: (category path, sort, page, per page) → (total, cards).
+    pub(super) listings: Cache<ListingKey, Arc<(u64, Vec<ProductCard>)>>,
     by_id: Cache<ProductId, Arc<ProductDetail>>,
     by_slug: Cache<String, ProductId>,
     /// Products read from the database since start (misses that loaded), for `/metrics`.
@@ -45,6 +56,10 @@ pub(super) struct Products {
 impl Products {
     pub(super) fn new() -> Self {
         Self {
+            listings: Cache::builder()
+                .max_capacity(LISTING_CAPACITY)
+                .time_to_live(LISTING_TTL)
+                .build(),
             by_id: Cache::builder()
                 .max_capacity(CAPACITY)
                 .time_to_live(TTL)
@@ -151,6 +166,10 @@ impl Catalog {
                 forgotten += 1;
             }
         }
+        if forgotten > 0 {
+            // A page lists many products: any change may move, add or drop a card.
+            self.products.listings.invalidate_all();
+        }
         cursor.handled(fresh);
         let next = cursor.next_position();
         cursor.move_to(next);
@@ -160,5 +179,6 @@ impl Catalog {
     /// Forgets one product at once (this node changed it; the event tells the others).
     pub async fn forget_product(&self, id: ProductId) {
         self.products.by_id.invalidate(&id).await;
+        self.products.listings.invalidate_all();
     }
 }

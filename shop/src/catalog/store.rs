@@ -203,29 +203,55 @@ impl Catalog {
             Some(c) => (c.as_str().to_string(), format!("{c}/%")),
             None => (String::new(), String::new()),
         };
+        // The page without its stock comes from the listings cache (see `cache.rs`).
+        let key = (path.clone(), format!("{sort:?}"), page.page, page.per_page);
+        let cached = self
+            .products
+            .listings
+            .try_get_with(key, async {
+                self.load_listing(filter, order, &path, &prefix, page)
+                    .await
+                    .map(Arc::new)
+            })
+            .await
+            .map_err(|e| (*e).clone())?;
+        let (total, ref items) = *cached;
+        let mut items = items.clone();
+        self.fill_availability(&mut items).await?;
+        Ok(Page {
+            items,
+            total,
+            page: page.page,
+            per_page: page.per_page,
+        })
+    }
+
+    /// One page of a listing from the database, and how many products it has in all.
+    async fn load_listing(
+        &self,
+        filter: &str,
+        order: &str,
+        path: &str,
+        prefix: &str,
+        page: PageRequest,
+    ) -> Result<(u64, Vec<ProductCard>), CatalogError> {
         let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM products p {filter}"))
-            .bind(&path)
-            .bind(&prefix)
+            .bind(path)
+            .bind(prefix)
             .fetch_one(self.db.pool())
             .await?;
         let rows = sqlx::query(&format!(
             "SELECT {CARD_COLUMNS} FROM products p JOIN categories c ON c.id = p.category_id \
              {filter} ORDER BY {order} LIMIT $3 OFFSET $4"
         ))
-        .bind(&path)
-        .bind(&prefix)
+        .bind(path)
+        .bind(prefix)
         .bind(i64::from(page.per_page))
         .bind(page.offset())
         .fetch_all(self.db.pool())
         .await?;
-        let mut items = rows.iter().map(card).collect::<Result<Vec<_>, _>>()?;
-        self.fill_availability(&mut items).await?;
-        Ok(Page {
-            items,
-            total: u64::try_from(total).unwrap_or(0),
-            page: page.page,
-            per_page: page.per_page,
-        })
+        let items = rows.iter().map(card).collect::<Result<Vec<_>, _>>()?;
+        Ok((u64::try_from(total).unwrap_or(0), items))
     }
 
     /// Products whose title, brand or category name contains every search word, best rated
