@@ -8,8 +8,10 @@
 //!   `EMPORIUM_TEST_POSTGRES_URL` is set) next to the raw conditional-UPDATE rate of the same
 //!   database (`server bench hot-sku`).
 //! - `search`: `server bench search` (1,000,000 synthetic products; `--quick`: 100,000).
-//! - `vitals`: lab Core Web Vitals and page weight in Chromium (`end2end/vitals/vitals.mjs`).
+//! - `vitals`: lab Core Web Vitals and page weight in Chromium (`bench/vitals.mjs`).
 //! - `restart`: SIGKILL to the first 200, and memory under load (`bench/restart.sh`).
+//!
+//! `--redraw` draws the charts again from the last `results.json` without measuring.
 //!
 //! The machine is shared and has two cores: absolute figures move between runs, the ratios
 //! to the same-run baselines are what to compare.
@@ -26,7 +28,7 @@ use std::time::{Duration, Instant};
 
 /// One benchmark's figures, as charted.
 struct Chart {
-    name: &'static str,
+    name: String,
     title: String,
     unit: &'static str,
     /// (label, value); the first bar is the baseline.
@@ -60,8 +62,19 @@ pub fn bench(args: &[String]) -> Result<ExitCode> {
     if !has_wrk {
         bail!("the benchmarks need wrk (Debian: apt-get install -y wrk)");
     }
-    let built = build::build_all(false)?;
     let out = util::root().join("target/bench");
+    if args.iter().any(|a| a == "--redraw") {
+        // The charts again from the last run's figures (after a change to the drawing).
+        let last: Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join("results.json"))
+                .context("no target/bench/results.json: run the benchmarks first")?,
+        )?;
+        let charts = from_results(&last);
+        draw(&charts)?;
+        println!("redrew {} chart(s) in bench/charts/", charts.len());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let built = build::build_all(false)?;
     std::fs::create_dir_all(&out)?;
     let started = Instant::now();
     let mut charts = Vec::new();
@@ -80,11 +93,9 @@ pub fn bench(args: &[String]) -> Result<ExitCode> {
             Err(e) => eprintln!("    {name}: failed: {e:#}"),
         }
     }
-    let charts_dir = util::root().join("bench/charts");
-    std::fs::create_dir_all(&charts_dir)?;
+    draw(&charts)?;
     let mut summary = Vec::new();
     for chart in &charts {
-        std::fs::write(charts_dir.join(format!("{}.svg", chart.name)), svg(chart))?;
         summary.push(json!({
             "name": chart.name, "title": chart.title, "unit": chart.unit,
             "bars": chart.bars.iter().map(|(l, v)| json!({ "label": l, "value": v })).collect::<Vec<_>>(),
@@ -117,6 +128,56 @@ pub fn bench(args: &[String]) -> Result<ExitCode> {
         Duration::from_secs(started.elapsed().as_secs())
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes each chart to `bench/charts/NAME.svg`.
+fn draw(charts: &[Chart]) -> Result<()> {
+    let dir = util::root().join("bench/charts");
+    std::fs::create_dir_all(&dir)?;
+    for chart in charts {
+        std::fs::write(dir.join(format!("{}.svg", chart.name)), svg(chart))?;
+    }
+    Ok(())
+}
+
+/// The charts recorded in a `results.json`.
+fn from_results(results: &Value) -> Vec<Chart> {
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    results["benchmarks"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|b| Chart {
+            name: text(&b["name"]),
+            title: text(&b["title"]),
+            unit: match b["unit"].as_str() {
+                Some("req/s") => "req/s",
+                Some("ms") => "ms",
+                Some("KB") => "KB",
+                _ => "per second",
+            },
+            bars: b["bars"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .map(|bar| {
+                    (
+                        text(&bar["label"]),
+                        bar["value"].as_f64().unwrap_or(f64::NAN),
+                    )
+                })
+                .collect(),
+            notes: b["notes"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .map(text)
+                .collect(),
+        })
+        .collect()
 }
 
 fn unreachable_name(name: &str) -> Result<Vec<Chart>> {
@@ -278,7 +339,7 @@ fn page(built: &Built) -> Result<Vec<Chart>> {
     ));
     drop(shop);
     Ok(vec![Chart {
-        name: "page",
+        name: "page".into(),
         title: "Pages vs a plaintext route, same binary, wrk -c64 (second of two rounds)".into(),
         unit: "req/s",
         bars,
@@ -310,9 +371,9 @@ fn checkout(built: &Built) -> Result<Vec<Chart>> {
         }
         charts.push(Chart {
             name: if database == "sqlite" {
-                "checkout-sqlite"
+                "checkout-sqlite".into()
             } else {
-                "checkout-postgres"
+                "checkout-postgres".into()
             },
             title: format!(
                 "Checkout on {name}: the raw conditional UPDATE, the reserve step, whole checkouts"
@@ -425,14 +486,14 @@ fn search(built: &Built, quick: bool) -> Result<Vec<Chart>> {
         .push("Targets: index path p50 ≤ 0.5 ms and p99 ≤ 5 ms (top 20 with facet counts).".into());
     Ok(vec![
         Chart {
-            name: "search-p50",
+            name: "search-p50".into(),
             title: format!("Search latency at {products} products, p50 (ms), 1,000 varied queries"),
             unit: "ms",
             bars: p50,
             notes: notes.clone(),
         },
         Chart {
-            name: "search-p99",
+            name: "search-p99".into(),
             title: format!("Search latency at {products} products, p99 (ms), 1,000 varied queries"),
             unit: "ms",
             bars: p99,
@@ -442,27 +503,25 @@ fn search(built: &Built, quick: bool) -> Result<Vec<Chart>> {
 }
 
 fn vitals(built: &Built) -> Result<Vec<Chart>> {
-    let script = util::root().join("end2end/vitals/vitals.mjs");
-    if !script.exists() {
-        bail!("{} is missing", script.display());
-    }
+    let script = util::root().join("bench/vitals.mjs");
     setup::npm_packages()?;
     let chromium = setup::chromium()?;
     let shop = Shop::start(built, 3550)?;
+    let results = util::root().join("target/bench/vitals.json");
     let status = Command::new("node")
         .arg(&script)
         .env("EMPORIUM_BASE_URL", shop.url(""))
         .env("CHROMIUM_PATH", &chromium)
-        .current_dir(util::root().join("end2end"))
+        .env("VITALS_OUT", &results)
+        .current_dir(util::root())
         .stdout(Stdio::inherit())
         .status()
         .context("cannot run node")?;
     if !status.success() {
-        bail!("the vitals script failed");
+        bail!("bench/vitals.mjs failed");
     }
     let results: Value = serde_json::from_str(
-        &std::fs::read_to_string(util::root().join("end2end/vitals/results.json"))
-            .context("the vitals script wrote no results.json")?,
+        &std::fs::read_to_string(&results).context("bench/vitals.mjs wrote no results")?,
     )?;
     Ok(vitals_charts(&results))
 }
@@ -470,42 +529,48 @@ fn vitals(built: &Built) -> Result<Vec<Chart>> {
 /// Charts from the vitals script's results: LCP per page, and bytes per page.
 fn vitals_charts(results: &Value) -> Vec<Chart> {
     let pages = results["pages"].as_array().cloned().unwrap_or_default();
-    let get = |p: &Value, keys: &[&str]| {
-        keys.iter()
-            .find_map(|k| p.pointer(k).and_then(Value::as_f64))
-            .unwrap_or(f64::NAN)
+    let figure = |pointer: &str| -> Vec<(String, f64)> {
+        pages
+            .iter()
+            .map(|p| {
+                (
+                    p["name"].as_str().unwrap_or("?").to_string(),
+                    p.pointer(pointer)
+                        .and_then(Value::as_f64)
+                        .unwrap_or(f64::NAN),
+                )
+            })
+            .collect()
     };
-    let name = |p: &Value| p["name"].as_str().unwrap_or("?").to_string();
-    let lcp: Vec<(String, f64)> = pages
-        .iter()
-        .map(|p| {
-            (
-                name(p),
-                get(p, &["/lcp/p75", "/lcp_p75", "/lcp/p50", "/lcp_p50"]),
-            )
-        })
-        .collect();
-    let weight: Vec<(String, f64)> = pages
-        .iter()
-        .map(|p| {
-            (
-                name(p),
-                get(p, &["/bytes/total_kb", "/transferred_kb", "/total_kb"]),
-            )
-        })
-        .collect();
+    let mut weight = figure("/bytes/total_kb");
+    for (name, kb) in figure("/bytes/js_wasm_kb") {
+        weight.push((format!("{name}: JS + WASM"), kb));
+    }
     vec![
         Chart {
-            name: "vitals-lcp",
-            title: "Largest Contentful Paint, lab, Chromium (ms, p75; target ≤ 1,200)".into(),
+            name: "vitals-lcp".into(),
+            title: "Largest Contentful Paint, lab, Chromium, cold cache (ms, p75; target ≤ 1,200)"
+                .into(),
             unit: "ms",
-            bars: lcp,
-            notes: vec![],
+            bars: figure("/lcp/p75"),
+            notes: vec![format!(
+                "CLS (max over runs): {}; target ≤ 0.02.",
+                pages
+                    .iter()
+                    .map(|p| format!(
+                        "{} {:.3}",
+                        p["name"].as_str().unwrap_or("?"),
+                        p["cls"].as_f64().unwrap_or(f64::NAN)
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )],
         },
         Chart {
-            name: "vitals-weight",
-            title: "First view, bytes transferred (KB compressed; product page target ≤ 250)"
-                .into(),
+            name: "vitals-weight".into(),
+            title:
+                "First view, KB over the wire (compressed); targets: product ≤ 250, JS + WASM ≤ 100"
+                    .into(),
             unit: "KB",
             bars: weight,
             notes: vec![],
@@ -551,7 +616,7 @@ fn restart() -> Result<Vec<Chart>> {
     }
     notes.push("Targets: restart after SIGKILL to the first 200 ≤ 2,000 ms; RSS under load ≤ 150 MB on the demo catalog.".into());
     Ok(vec![Chart {
-        name: "restart",
+        name: "restart".into(),
         title: "Start to the first 200 (ms): first start vs restarts after SIGKILL under load"
             .into(),
         unit: "ms",
@@ -563,7 +628,7 @@ fn restart() -> Result<Vec<Chart>> {
 /// A horizontal bar chart, plain SVG (no dependency): one bar per figure, its value at the
 /// end, the first bar (the baseline) in grey.
 fn svg(chart: &Chart) -> String {
-    let (width, label_w, bar_h, gap, top) = (760.0, 300.0, 22.0, 8.0, 44.0);
+    let (width, label_w, bar_h, gap, top) = (900.0, 390.0, 22.0, 8.0, 44.0);
     let max = chart
         .bars
         .iter()
