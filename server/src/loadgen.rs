@@ -140,22 +140,7 @@ pub async fn flash_sale(run: &FlashSale) -> anyhow::Result<Report> {
         );
         fills.spawn(async move {
             let _permit = limit.acquire().await?;
-            let created: Value = resend(|| http.post(format!("{shop}/api/v1/carts")).send())
-                .await?
-                .json()
-                .await?;
-            let cart = created["cart_id"]
-                .as_str()
-                .context("no cart id")?
-                .to_string();
-            resend(|| {
-                http.put(format!("{shop}/api/v1/carts/{cart}/lines/{sku}"))
-                    .json(&json!({ "quantity": 1 }))
-                    .send()
-            })
-            .await?
-            .error_for_status()?;
-            anyhow::Ok(cart)
+            new_cart(&http, &shop, &sku).await
         });
     }
     while let Some(cart) = fills.join_next().await {
@@ -357,6 +342,26 @@ pub async fn flash_sale(run: &FlashSale) -> anyhow::Result<Report> {
     }
     db.close().await;
     Ok(report)
+}
+
+/// A new cart holding one unit of `sku`, through the API (resent if a node dies).
+pub async fn new_cart(http: &reqwest::Client, shop: &str, sku: &str) -> anyhow::Result<String> {
+    let created: Value = resend(|| http.post(format!("{shop}/api/v1/carts")).send())
+        .await?
+        .json()
+        .await?;
+    let cart = created["cart_id"]
+        .as_str()
+        .context("no cart id")?
+        .to_string();
+    resend(|| {
+        http.put(format!("{shop}/api/v1/carts/{cart}/lines/{sku}"))
+            .json(&json!({ "quantity": 1 }))
+            .send()
+    })
+    .await?
+    .error_for_status()?;
+    Ok(cart)
 }
 
 /// Requests sent again after a transport error, in this process.

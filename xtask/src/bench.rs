@@ -8,7 +8,7 @@
 //!   `EMPORIUM_TEST_POSTGRES_URL` is set) next to the raw conditional-UPDATE rate of the same
 //!   database (`server bench hot-sku`).
 //! - `search`: `server bench search` (1,000,000 synthetic products; `--quick`: 100,000).
-//! - `vitals`: lab Core Web Vitals and page weight in Chromium (`bench/vitals.mjs`).
+//! - `vitals`: lab Core Web Vitals and page weight in Chromium (`end2end/vitals/vitals.mjs`).
 //! - `restart`: SIGKILL to the first 200, and memory under load (`bench/restart.sh`).
 //!
 //! `--redraw` draws the charts again from the last `results.json` without measuring.
@@ -17,7 +17,7 @@
 //! to the same-run baselines are what to compare.
 
 use crate::build::{self, Built};
-use crate::cluster::Guard;
+use crate::cluster::{self, Guard};
 use crate::setup;
 use crate::util::{self, step};
 use anyhow::{Context, Result, bail};
@@ -198,16 +198,7 @@ impl Shop {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)?;
         let gateway_port = port + 1;
-        let gateway = Guard(
-            Command::new(&built.server)
-                .arg("gateway")
-                .env("EMPORIUM_GATEWAY_ADDR", format!("127.0.0.1:{gateway_port}"))
-                .env("EMPORIUM_DATA_DIR", dir.join("gateway"))
-                .env("RUST_LOG", "warn")
-                .current_dir(util::root())
-                .spawn()
-                .context("cannot start the gateway")?,
-        );
+        let gateway = cluster::start_gateway(&built.server, gateway_port, &dir.join("gateway"))?;
         let log = std::fs::File::create(dir.join("server.log"))?;
         let process = Guard(
             Command::new(&built.server)
@@ -503,7 +494,7 @@ fn search(built: &Built, quick: bool) -> Result<Vec<Chart>> {
 }
 
 fn vitals(built: &Built) -> Result<Vec<Chart>> {
-    let script = util::root().join("bench/vitals.mjs");
+    let script = util::root().join("end2end/vitals/vitals.mjs");
     setup::npm_packages()?;
     let chromium = setup::chromium()?;
     let shop = Shop::start(built, 3550)?;
@@ -518,10 +509,10 @@ fn vitals(built: &Built) -> Result<Vec<Chart>> {
         .status()
         .context("cannot run node")?;
     if !status.success() {
-        bail!("bench/vitals.mjs failed");
+        bail!("end2end/vitals/vitals.mjs failed");
     }
     let results: Value = serde_json::from_str(
-        &std::fs::read_to_string(&results).context("bench/vitals.mjs wrote no results")?,
+        &std::fs::read_to_string(&results).context("end2end/vitals/vitals.mjs wrote no results")?,
     )?;
     Ok(vitals_charts(&results))
 }

@@ -119,16 +119,7 @@ impl Cluster {
         .context("the store never created its bucket")?;
 
         step(&format!("Starting the payment gateway on :{gateway_port}"));
-        let gateway = Guard(
-            Command::new(&built.server)
-                .arg("gateway")
-                .env("EMPORIUM_GATEWAY_ADDR", format!("127.0.0.1:{gateway_port}"))
-                .env("EMPORIUM_DATA_DIR", dir.join("gateway"))
-                .env("RUST_LOG", "warn")
-                .current_dir(util::root())
-                .spawn()
-                .context("cannot start the gateway")?,
-        );
+        let gateway = start_gateway(&built.server, gateway_port, &dir.join("gateway"))?;
         wait_until(Duration::from_secs(30), || {
             http(gateway_port, "GET", "/healthz").is_ok_and(|s| s == 200)
         })
@@ -205,6 +196,20 @@ impl Drop for Cluster {
             children.clear();
         }
     }
+}
+
+/// The payment gateway simulator on `port`, its ledger in `dir`.
+pub fn start_gateway(server: &std::path::Path, port: u16, dir: &std::path::Path) -> Result<Guard> {
+    Ok(Guard(
+        Command::new(server)
+            .arg("gateway")
+            .env("EMPORIUM_GATEWAY_ADDR", format!("127.0.0.1:{port}"))
+            .env("EMPORIUM_DATA_DIR", dir)
+            .env("RUST_LOG", "warn")
+            .current_dir(util::root())
+            .spawn()
+            .context("cannot start the gateway")?,
+    ))
 }
 
 /// How to start node `i`.

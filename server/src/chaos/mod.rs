@@ -278,21 +278,7 @@ async fn cart_with(
     sku: &str,
     coupon: Option<&str>,
 ) -> anyhow::Result<String> {
-    let created: Value = resend(|| http.post(format!("{shop}/api/v1/carts")).send())
-        .await?
-        .json()
-        .await?;
-    let cart = created["cart_id"]
-        .as_str()
-        .context("no cart id")?
-        .to_string();
-    resend(|| {
-        http.put(format!("{shop}/api/v1/carts/{cart}/lines/{sku}"))
-            .json(&json!({ "quantity": 1 }))
-            .send()
-    })
-    .await?
-    .error_for_status()?;
+    let cart = loadgen::new_cart(http, shop, sku).await?;
     if let Some(code) = coupon {
         resend(|| {
             http.put(format!("{shop}/api/v1/carts/{cart}/coupon"))

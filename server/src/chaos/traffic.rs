@@ -245,17 +245,7 @@ async fn buy(
     key: &str,
     traffic: &Traffic,
 ) -> anyhow::Result<()> {
-    let created: serde_json::Value = resend(|| http.post(format!("{shop}/api/v1/carts")).send())
-        .await?
-        .json()
-        .await?;
-    let cart = created["cart_id"].as_str().unwrap_or_default().to_string();
-    resend(|| {
-        http.put(format!("{shop}/api/v1/carts/{cart}/lines/{sku}"))
-            .json(&json!({ "quantity": 1 }))
-            .send()
-    })
-    .await?;
+    let cart = crate::loadgen::new_cart(http, shop, sku).await?;
     let body = json!({
         "cart_id": cart,
         "email": "shopper@example.com",
