@@ -17,6 +17,7 @@
 mod build;
 mod cluster;
 mod setup;
+mod simulate;
 mod test;
 mod util;
 
@@ -30,6 +31,7 @@ fn main() -> ExitCode {
         Some("test") => test::test(&args[1..]),
         Some("eval-search") => build::server_command(&["eval-search"], &args[1..]),
         Some("cluster") => cluster::cluster(&args[1..]),
+        Some("simulate") => simulate::simulate(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             eprintln!("usage: cargo xtask <run|test|build|eval-search|cluster> [-- server args]");
             Ok(ExitCode::SUCCESS)

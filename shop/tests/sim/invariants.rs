@@ -16,6 +16,9 @@ pub async fn received(db: &Db) -> BTreeMap<(i64, i64), i64> {
     rows.into_iter().map(|(v, w, r)| ((v, w), r)).collect()
 }
 
+/// An attempt's id, state, charge and failure code.
+type Attempt = (String, String, Option<String>, Option<String>);
+
 async fn scalar(db: &Db, sql: &str) -> i64 {
     sqlx::query_scalar(sql)
         .fetch_one(db.pool())
@@ -113,18 +116,11 @@ pub async fn check(
     }
 
     // Attempts: each confirmed one has exactly one order with its charge; no failed one has.
-    let attempts: Vec<(
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    )> = sqlx::query_as(
-        "SELECT id, state, charge_id, order_id, failure_code FROM checkouts ORDER BY id",
-    )
-    .fetch_all(db.pool())
-    .await
-    .expect("checkouts");
+    let attempts: Vec<Attempt> =
+        sqlx::query_as("SELECT id, state, charge_id, failure_code FROM checkouts ORDER BY id")
+            .fetch_all(db.pool())
+            .await
+            .expect("checkouts");
     let orders: BTreeMap<String, String> =
         sqlx::query_as::<_, (String, String)>("SELECT checkout_id, charge_id FROM orders")
             .fetch_all(db.pool())
@@ -132,7 +128,7 @@ pub async fn check(
             .expect("orders")
             .into_iter()
             .collect();
-    for (id, state, charge, _order, failure) in &attempts {
+    for (id, state, charge, failure) in &attempts {
         match state.as_str() {
             "confirmed" => {
                 stats.confirmed += 1;

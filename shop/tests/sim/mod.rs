@@ -283,7 +283,7 @@ pub async fn run_seed(template: &Template, seed: u64) -> Run {
     let mut buyers = Vec::new();
     for b in 0..knobs.buyers {
         // A fixed id rather than `Carts::create`'s random one: ids order some queries.
-        let cart = CartId::parse(&format!("{:032x}", 0xc0ffee_0000_u64 + b as u64)).expect("id");
+        let cart = CartId::parse(&format!("{:032x}", 0x00c0_ffee_0000_u64 + b as u64)).expect("id");
         sqlx::query("INSERT INTO carts (id, created_at, updated_at) VALUES ($1, $2, $2)")
             .bind(cart.as_str())
             .bind(clock.now())
