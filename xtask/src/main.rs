@@ -24,6 +24,7 @@ mod build;
 mod chaos;
 mod cluster;
 mod setup;
+mod simulate;
 mod test;
 mod util;
 
@@ -39,9 +40,10 @@ fn main() -> ExitCode {
         Some("cluster") => cluster::cluster(&args[1..]),
         Some("chaos") => chaos::chaos(&args[1..]),
         Some("bench") => bench::bench(&args[1..]),
+        Some("simulate") => simulate::simulate(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             eprintln!(
-                "usage: cargo xtask <run|test|build|eval-search|cluster|chaos|bench> [-- server args]"
+                "usage: cargo xtask <run|test|build|eval-search|cluster|chaos|bench|simulate> [-- server args]"
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -10,6 +10,7 @@
 //! stock runs short is put back to `claimed` in the same transaction, and the saga fails it
 //! as it always has. Either way every attempt's holds and state commit together.
 
+use super::faults::FaultPoints;
 use super::saga::CheckoutError;
 use crate::catalog::VariantId;
 use crate::clock::Millis;
@@ -17,6 +18,7 @@ use crate::db::{AnyConnection, Db, is_retryable, placeholders};
 use crate::inventory::holds::{self, HoldError};
 use sqlx::Acquire;
 use std::collections::HashMap;
+use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 /// The most attempts written in one transaction.
@@ -59,6 +61,16 @@ pub struct ReserveBatcher {
 impl ReserveBatcher {
     /// Starts the writer task. `stamp` gives the current times when a batch starts.
     pub fn spawn(db: Db, stamp: impl Fn() -> Stamp + Send + 'static) -> Self {
+        Self::spawn_with_faults(db, stamp, None)
+    }
+
+    /// `spawn`, with the simulation's hook checked before each batch commits (it can only
+    /// fail the batch as a busy database would: this task is no request's, so no crash).
+    pub(super) fn spawn_with_faults(
+        db: Db,
+        stamp: impl Fn() -> Stamp + Send + 'static,
+        faults: Option<Arc<dyn FaultPoints>>,
+    ) -> Self {
         let (jobs, mut queue) = mpsc::channel::<Job>(4 * MAX_BATCH);
         tokio::spawn(async move {
             while let Some(first) = queue.recv().await {
@@ -69,7 +81,7 @@ impl ReserveBatcher {
                         Err(_) => break,
                     }
                 }
-                write(&db, batch, stamp()).await;
+                write(&db, batch, stamp(), faults.as_deref()).await;
             }
         });
         Self { jobs }
@@ -122,10 +134,10 @@ impl ReserveBatcher {
 
 /// Writes one batch, retrying the whole transaction on a transient conflict, and answers
 /// every job.
-async fn write(db: &Db, batch: Vec<Job>, stamp: Stamp) {
+async fn write(db: &Db, batch: Vec<Job>, stamp: Stamp, faults: Option<&dyn FaultPoints>) {
     let mut outcome = Err(CheckoutError::Corrupt("not run".into()));
     for attempt in 0..4 {
-        outcome = write_once(db, &batch, stamp).await;
+        outcome = write_once(db, &batch, stamp, faults).await;
         match &outcome {
             Err(CheckoutError::Database(e)) if is_retryable(e) && attempt < 3 => continue,
             _ => break,
@@ -146,7 +158,12 @@ async fn write(db: &Db, batch: Vec<Job>, stamp: Stamp) {
     }
 }
 
-async fn write_once(db: &Db, batch: &[Job], stamp: Stamp) -> Result<Vec<Reserved>, CheckoutError> {
+async fn write_once(
+    db: &Db,
+    batch: &[Job],
+    stamp: Stamp,
+    faults: Option<&dyn FaultPoints>,
+) -> Result<Vec<Reserved>, CheckoutError> {
     let mut tx = db.begin_write().await?;
     let moved = claim_all(&mut tx, batch, stamp).await?;
     let mut results: Vec<Reserved> = batch
@@ -194,6 +211,9 @@ async fn write_once(db: &Db, batch: &[Job], stamp: Stamp) -> Result<Vec<Reserved
         if results[i] == Reserved::Held && job.lines.len() != 1 {
             results[i] = one_by_one(&mut tx, job, stamp).await?;
         }
+    }
+    if let Some(faults) = faults {
+        faults.check("reserve.batch").await?;
     }
     tx.commit().await?;
     Ok(results)

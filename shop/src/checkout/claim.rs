@@ -26,6 +26,7 @@ impl Checkouts {
         for attempt in 0..3 {
             let now = self.clock.now();
             let mut tx = self.db.begin_write().await?;
+            self.check("claim.begin").await?;
             if let Some(existing) = store::find(&mut tx, &owner, key.as_str()).await? {
                 tx.rollback().await?;
                 if existing.fingerprint != fingerprint {
@@ -47,7 +48,11 @@ impl Checkouts {
             }
             let coupon = coupon.and_then(|c| CouponCode::parse(&c).ok());
             let mut priced = price_cart(&mut tx, &request.cart).await?;
-            let id = new_checkout_id();
+            let id = self
+                .faults
+                .as_ref()
+                .and_then(|f| f.checkout_id())
+                .unwrap_or_else(new_checkout_id);
             // The coupon is redeemed here, in the claim's transaction: the limit holds however
             // many checkouts race for it, and a failed checkout gives it back (`fail`).
             let mut discount = 0;
@@ -139,6 +144,7 @@ impl Checkouts {
                     now,
                 )
                 .await?;
+                self.check("claim.commit").await?;
                 tx.commit().await?;
                 return Ok(Err(Placed::Answer {
                     checkout_id: id,
@@ -146,6 +152,7 @@ impl Checkouts {
                     body,
                 }));
             }
+            self.check("claim.commit").await?;
             tx.commit().await?;
             self.crash_point(Claimed);
             return Ok(Ok(id));

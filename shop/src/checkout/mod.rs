@@ -33,6 +33,8 @@ mod batch;
 #[cfg(feature = "server")]
 mod claim;
 #[cfg(feature = "server")]
+mod faults;
+#[cfg(feature = "server")]
 mod metrics;
 #[cfg(feature = "server")]
 mod recovery;
@@ -46,6 +48,8 @@ pub use types::*;
 
 #[cfg(feature = "server")]
 pub use batch::{ReserveBatcher, Reserved, Stamp};
+#[cfg(feature = "server")]
+pub use faults::FaultPoints;
 #[cfg(feature = "server")]
 pub use metrics::{StepMetrics, StepStats};
 #[cfg(feature = "server")]

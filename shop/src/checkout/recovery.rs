@@ -29,8 +29,10 @@ impl Checkouts {
         for row in stale {
             let id: String = row.try_get("id")?;
             let seen: i64 = row.try_get("lease_until")?;
+            // Another worker, or the attempt's own request, may move first.
+            self.pause("recover.next").await;
             let lease = now + i64::try_from(self.config.lease.as_millis()).unwrap_or(i64::MAX);
-            let taken = transaction!(self, tx => {
+            let taken = transaction!(self, "recover.take", tx => {
                 Ok(Tx::Commit(store::take_over(tx, &id, seen, lease).await?))
             });
             if !taken {
@@ -60,8 +62,9 @@ impl Checkouts {
         };
         let mut released = 0;
         for id in expired {
+            self.pause("sweep.next").await;
             let started = Instant::now();
-            let done = transaction!(self, tx => {
+            let done = transaction!(self, "sweep.release", tx => {
                 let state: Option<String> =
                     sqlx::query_scalar("SELECT state FROM checkouts WHERE id = $1")
                         .bind(&id)
@@ -133,6 +136,7 @@ impl Checkouts {
                     continue;
                 }
             };
+            self.pause("reconcile.looked_up").await;
             let mut outcome = "clean";
             let mut settled = true;
             if let Some(charge) = record.filter(|r| r.succeeded() && r.refunded_amount < r.amount) {
@@ -157,6 +161,10 @@ impl Checkouts {
                     }
                 }
             }
+            // A crash here leaves a refund made but not recorded: the next pass asks again
+            // and finds the charge refunded (or refunds under the same key, answered from
+            // the gateway's ledger).
+            self.pause("reconcile.settled").await;
             if settled {
                 sqlx::query("UPDATE checkouts SET reconciled_at = $2 WHERE id = $1")
                     .bind(&id)

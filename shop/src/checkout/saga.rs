@@ -1,5 +1,6 @@
 //! The checkout saga's steps. See the module documentation for the design.
 
+use super::faults::FaultPoints;
 use super::store::{self, Attempt, Ending};
 use super::{CheckoutRequest, CheckoutState, CheckoutView, IdempotencyKey};
 use crate::cart::{self, CartId};
@@ -23,28 +24,40 @@ use CheckoutState::*;
 /// transient conflict. A macro rather than a function taking an async closure, because the
 /// futures of such closures cannot be proven `Send` for every borrow, and axum needs `Send`.
 macro_rules! transaction {
-    ($service:expr, $tx:ident => $body:expr) => {{
+    ($service:expr, $point:literal, $tx:ident => $body:expr) => {{
         let mut tries = 0;
         loop {
             tries += 1;
             let mut conn = $service.db.begin_write().await?;
+            // Fault points (see `faults`): `.begin` may fail like a conflict on the first
+            // statement, `.commit` like one at commit, and either may crash the caller with
+            // the transaction open (it rolls back when the future is dropped).
             let result: Result<
                 $crate::checkout::saga::Tx<_>,
                 $crate::checkout::saga::CheckoutError,
-            > = {
-                let $tx: &mut $crate::db::AnyConnection = &mut conn;
-                async { $body }.await
+            > = match $service.check(concat!($point, ".begin")).await {
+                Err(e) => Err(e.into()),
+                Ok(()) => {
+                    let $tx: &mut $crate::db::AnyConnection = &mut conn;
+                    async { $body }.await
+                }
             };
             match result {
                 Ok($crate::checkout::saga::Tx::Rollback(value)) => {
                     conn.rollback().await?;
                     break value;
                 }
-                Ok($crate::checkout::saga::Tx::Commit(value)) => match conn.commit().await {
-                    Ok(()) => break value,
-                    Err(e) if $crate::db::is_retryable(&e) && tries < 4 => continue,
-                    Err(e) => return Err(e.into()),
-                },
+                Ok($crate::checkout::saga::Tx::Commit(value)) => {
+                    let committed = match $service.check(concat!($point, ".commit")).await {
+                        Ok(()) => conn.commit().await,
+                        Err(e) => Err(e),
+                    };
+                    match committed {
+                        Ok(()) => break value,
+                        Err(e) if $crate::db::is_retryable(&e) && tries < 4 => continue,
+                        Err(e) => return Err(e.into()),
+                    }
+                }
                 Err($crate::checkout::saga::CheckoutError::Database(e))
                     if $crate::db::is_retryable(&e) && tries < 4 =>
                 {
@@ -180,6 +193,8 @@ pub struct Checkouts {
     reserver: super::batch::ReserveBatcher,
     /// Step outcomes and durations on this node (shared by clones).
     pub(super) metrics: Arc<super::StepMetrics>,
+    /// The deterministic simulation's hook (see `faults`); `None` in production.
+    pub(super) faults: Option<Arc<dyn FaultPoints>>,
 }
 
 /// How a transaction body wants its transaction to end.
@@ -256,6 +271,28 @@ impl Checkouts {
     /// The service. Starts the reservation writer, so it must be called inside a Tokio
     /// runtime.
     pub fn new(db: Db, gateway: Gateway, clock: Arc<dyn Clock>, config: CheckoutConfig) -> Self {
+        Self::build(db, gateway, clock, config, None)
+    }
+
+    /// The service with the deterministic simulation's hook at every fault point (see
+    /// `faults`). Must be called inside a Tokio runtime.
+    pub fn simulated(
+        db: Db,
+        gateway: Gateway,
+        clock: Arc<dyn Clock>,
+        config: CheckoutConfig,
+        faults: Arc<dyn FaultPoints>,
+    ) -> Self {
+        Self::build(db, gateway, clock, config, Some(faults))
+    }
+
+    fn build(
+        db: Db,
+        gateway: Gateway,
+        clock: Arc<dyn Clock>,
+        config: CheckoutConfig,
+        faults: Option<Arc<dyn FaultPoints>>,
+    ) -> Self {
         let stamp = {
             let clock = clock.clone();
             let (lease, hold) = (ms(config.lease), ms(config.hold_ttl));
@@ -269,12 +306,32 @@ impl Checkouts {
             }
         };
         Self {
-            reserver: super::batch::ReserveBatcher::spawn(db.clone(), stamp),
+            reserver: super::batch::ReserveBatcher::spawn_with_faults(
+                db.clone(),
+                stamp,
+                faults.clone(),
+            ),
             db,
             gateway,
             clock,
             config,
             metrics: Arc::default(),
+            faults,
+        }
+    }
+
+    /// A fault point with no transaction open (see `faults`): nothing without a hook.
+    pub(super) async fn pause(&self, point: &'static str) {
+        if let Some(faults) = &self.faults {
+            faults.pause(point).await;
+        }
+    }
+
+    /// A fault point inside a write transaction (see `faults`): `Ok` without a hook.
+    pub(super) async fn check(&self, point: &'static str) -> Result<(), sqlx::Error> {
+        match &self.faults {
+            Some(faults) => faults.check(point).await,
+            None => Ok(()),
         }
     }
 
@@ -379,6 +436,10 @@ impl Checkouts {
                 (state, _) => state.as_str(),
             };
             self.count(ran.take(), outcome);
+            if !attempt.state.is_terminal() {
+                // Another driver of this attempt (recovery, a duplicate request) may run here.
+                self.pause(step_point(attempt.state, card.is_some())).await;
+            }
             let started = Instant::now();
             let (name, step) = match (attempt.state, card) {
                 (Confirmed | Failed, _) => return Ok(replay_or_in_flight(attempt)),
@@ -425,7 +486,10 @@ impl Checkouts {
     /// Step 2: hold the stock (in the next group-committed batch).
     async fn reserve(&self, a: &Attempt) -> Result<Step, CheckoutError> {
         let lines: Vec<_> = a.lines.iter().map(|l| (l.variant_id, l.quantity)).collect();
-        match self.reserver.reserve(&a.id, lines).await? {
+        let reserved = self.reserver.reserve(&a.id, lines).await?;
+        // Held and committed, but the caller may die before it hears so.
+        self.pause("reserve.answered").await;
+        match reserved {
             super::batch::Reserved::Held => {
                 self.crash_point(Reserved);
                 Ok(Step::Continue)
@@ -449,7 +513,7 @@ impl Checkouts {
     /// Step 3: take the money.
     async fn pay(&self, a: &Attempt, card: &CardNumber) -> Result<Step, CheckoutError> {
         let now = self.clock.now();
-        let started = transaction!(self, tx => {
+        let started = transaction!(self, "pay.start", tx => {
             if !store::advance(
                 tx,
                 &a.id,
@@ -470,6 +534,7 @@ impl Checkouts {
             return Ok(Step::Continue);
         }
         self.crash_point(Paying);
+        self.pause("pay.charge").await;
         // The attempt's id is the gateway's idempotency key: fixed, and stored, before the call.
         let outcome = match self.gateway.charge(&a.id, a.total, card).await {
             Ok(o) => o,
@@ -480,10 +545,12 @@ impl Checkouts {
                 }
             }
         };
+        // The money may have moved; a crash here leaves only the gateway knowing.
+        self.pause("pay.answered").await;
         let now = self.clock.now();
         match outcome {
             ChargeOutcome::Succeeded { charge_id } => {
-                transaction!(self, tx => {
+                transaction!(self, "pay.paid", tx => {
                     if store::advance(tx, &a.id, &[Paying], Paid, now + ms(self.config.lease), now)
                         .await?
                     {
@@ -508,7 +575,7 @@ impl Checkouts {
             }
             ChargeOutcome::Unknown { reason } => {
                 tracing::warn!(checkout = %a.id, %reason, "payment outcome unknown");
-                transaction!(self, tx => {
+                transaction!(self, "pay.unknown", tx => {
                     store::advance(
                         tx,
                         &a.id,
@@ -528,12 +595,14 @@ impl Checkouts {
     /// Settles an attempt whose charge may or may not have happened, by asking the gateway
     /// about its key.
     async fn settle_payment(&self, a: &Attempt) -> Result<Step, CheckoutError> {
-        let record = match self.gateway.lookup(&a.id).await {
+        let looked_up = self.gateway.lookup(&a.id).await;
+        self.pause("settle.answered").await;
+        let record = match looked_up {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(checkout = %a.id, error = %e, "cannot settle the payment yet");
                 let now = self.clock.now();
-                transaction!(self, tx => {
+                transaction!(self, "settle.unknown", tx => {
                     store::advance(
                         tx,
                         &a.id,
@@ -554,7 +623,7 @@ impl Checkouts {
         let now = self.clock.now();
         match record {
             Some(r) if r.succeeded() => {
-                transaction!(self, tx => {
+                transaction!(self, "settle.paid", tx => {
                     if store::advance(
                         tx,
                         &a.id,
@@ -596,7 +665,7 @@ impl Checkouts {
                 a.id
             )));
         };
-        let confirmed = transaction!(self, tx => {
+        let confirmed = transaction!(self, "confirm", tx => {
             // Claim the transition first: whoever else confirms this attempt now waits
             // for this transaction and then finds nothing to do.
             if !store::advance(
@@ -666,7 +735,7 @@ impl Checkouts {
             Some(Err(())) => {
                 // The holds are gone (an operator released them, say): the money must go back.
                 tracing::error!(checkout = %a.id, "paid checkout lost its stock; refunding");
-                transaction!(self, tx => {
+                transaction!(self, "confirm.lost", tx => {
                     store::advance(
                         tx,
                         &a.id,
@@ -692,7 +761,9 @@ impl Checkouts {
             )));
         };
         let refund_key = format!("refund-{}", a.id);
-        match self.gateway.refund(&refund_key, charge_id, a.total).await {
+        let refunded = self.gateway.refund(&refund_key, charge_id, a.total).await;
+        self.pause("refund.answered").await;
+        match refunded {
             Ok(RefundOutcome::Refunded { .. }) => {
                 let failure = Failure::new(
                     "out_of_stock",
@@ -728,7 +799,7 @@ impl Checkouts {
     ) -> Result<Step, CheckoutError> {
         let now = self.clock.now();
         let body = failure_body(&a.id, &failure);
-        transaction!(self, tx => {
+        transaction!(self, "fail", tx => {
             let ending = Ending {
                 state: Failed,
                 order_id: None,
@@ -758,6 +829,19 @@ impl Checkouts {
                 .status();
             std::process::abort();
         }
+    }
+}
+
+/// The name of the fault point before the step that an attempt in `state` takes next.
+fn step_point(state: CheckoutState, with_card: bool) -> &'static str {
+    match (state, with_card) {
+        (Claimed, true) => "step.reserve",
+        (Reserved, true) => "step.pay",
+        (Claimed | Reserved, false) => "step.abandon",
+        (Paying | PaymentUnknown, _) => "step.settle",
+        (Paid, _) => "step.confirm",
+        (Compensating, _) => "step.compensate",
+        (Confirmed | Failed, _) => "step.answer",
     }
 }
 

@@ -16,5 +16,6 @@ pub use card::CardNumber;
 mod gateway;
 #[cfg(feature = "server")]
 pub use gateway::{
-    ChargeOutcome, ChargeRecord, Gateway, GatewayConfig, GatewayError, RefundOutcome,
+    ChargeOutcome, ChargeRecord, Gateway, GatewayConfig, GatewayError, RefundOutcome, Reply,
+    Request, Transport,
 };
