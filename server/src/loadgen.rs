@@ -219,8 +219,7 @@ pub async fn flash_sale(run: &FlashSale) -> anyhow::Result<Report> {
                 .await?;
                 let status = response.status().as_u16();
                 let text = response.text().await?;
-                let unsettled = status == 202 || (status == 409 && text.contains("in_flight"));
-                if !unsettled || Instant::now() > deadline {
+                if !unsettled(status, &text) || Instant::now() > deadline {
                     if let Some(p) = progress {
                         p.answered
                             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -342,6 +341,12 @@ pub async fn flash_sale(run: &FlashSale) -> anyhow::Result<Report> {
     }
     db.close().await;
     Ok(report)
+}
+
+/// Whether a checkout answer says the attempt has not ended yet (accepted, or another
+/// request with its key still in flight): the client asks again with the same key.
+pub fn unsettled(status: u16, body: &str) -> bool {
+    status == 202 || (status == 409 && body.contains("in_flight"))
 }
 
 /// A new cart holding one unit of `sku`, through the API (resent if a node dies).

@@ -86,7 +86,7 @@ pub fn bench(args: &[String]) -> Result<ExitCode> {
             "search" => search(&built, quick),
             "vitals" => vitals(&built),
             "restart" => restart(),
-            _ => unreachable_name(name),
+            other => Err(anyhow::anyhow!("no benchmark named {other}")),
         };
         match result {
             Ok(mut c) => charts.append(&mut c),
@@ -178,10 +178,6 @@ fn from_results(results: &Value) -> Vec<Chart> {
                 .collect(),
         })
         .collect()
-}
-
-fn unreachable_name(name: &str) -> Result<Vec<Chart>> {
-    bail!("no benchmark named {name}")
 }
 
 /// A shop on the demo catalog with its own data folder, on `port`, until dropped.

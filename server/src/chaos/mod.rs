@@ -322,9 +322,7 @@ async fn burst_checkouts(
     for ((answer, body), key) in answers.into_iter().zip(&bodies).zip(keys) {
         let (mut status, mut text) = (answer.status, answer.body);
         let deadline = Instant::now() + SETTLE_LIMIT;
-        while (status == 202 || (status == 409 && text.contains("in_flight")))
-            && Instant::now() < deadline
-        {
+        while loadgen::unsettled(status, &text) && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(250)).await;
             let response = resend(|| {
                 http.post(format!("{}/api/v1/checkouts", c.shop))
