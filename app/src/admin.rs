@@ -304,9 +304,7 @@ pub async fn load_admin_order(id: String) -> Result<AdminOrder, AppError> {
         order,
         refunded,
         refunds,
-        key: shop::checkout::IdempotencyKey::generate()
-            .as_str()
-            .to_owned(),
+        key: crate::session::one_time_token(),
     })
 }
 

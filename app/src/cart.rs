@@ -47,9 +47,7 @@ pub async fn load_cart() -> Result<Option<Cart>, crate::error::AppError> {
 /// the page and its hydrated copy agree.
 #[server(prefix = "/rpc", endpoint = "token")]
 pub async fn fresh_token() -> Result<String, crate::error::AppError> {
-    Ok(shop::checkout::IdempotencyKey::generate()
-        .as_str()
-        .to_string())
+    Ok(crate::session::one_time_token())
 }
 
 /// Adds `quantity` of `sku`; the same `op` twice adds once (a double-clicked button).

@@ -37,9 +37,7 @@ pub async fn load_checkout() -> Result<Option<CheckoutForm>, crate::error::AppEr
     }
     Ok(Some(CheckoutForm {
         cart,
-        key: shop::checkout::IdempotencyKey::generate()
-            .as_str()
-            .to_string(),
+        key: crate::session::one_time_token(),
     }))
 }
 

@@ -155,3 +155,24 @@ pub fn redirect(path: &str) {
         leptos_axum::redirect(path);
     }
 }
+
+/// The header by which a page tells the server's layers that it carries a one-time form
+/// token, so it must never be answered `304 Not Modified` from a copy the browser kept: that
+/// copy's token may have been spent already (an add-to-cart applied, an order placed), and
+/// sending it again would be taken for a replay. The layers remove it before the answer
+/// leaves.
+pub const ONE_TIME_HEADER: &str = "x-emporium-one-time";
+
+/// A fresh random token for one use of a form (an add-to-cart operation, a checkout's
+/// idempotency key), and the mark on this response that says it has one.
+pub fn one_time_token() -> String {
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.insert_header(
+            http::HeaderName::from_static(ONE_TIME_HEADER),
+            http::HeaderValue::from_static("1"),
+        );
+    }
+    shop::checkout::IdempotencyKey::generate()
+        .as_str()
+        .to_string()
+}

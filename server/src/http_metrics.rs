@@ -134,6 +134,10 @@ pub async fn measure(
 /// A nested service's route as the operator would write it: `/pkg/{*…}` for what axum
 /// calls `/pkg/{*__private__axum_nest_tail_param}`.
 fn template(matched: &str) -> &str {
+    // The bundle under its version is still the bundle (one series, not one per build).
+    if matched.starts_with("/pkg/") {
+        return "/pkg";
+    }
     match matched.find("/{*__private__axum") {
         Some(at) => &matched[..at],
         None => matched,
@@ -217,6 +221,10 @@ mod tests {
     #[test]
     fn a_nested_service_is_named_by_its_prefix() {
         assert_eq!(template("/pkg/{*__private__axum_nest_tail_param}"), "/pkg");
+        assert_eq!(
+            template("/pkg/0123abcd/{*__private__axum_nest_tail_param}"),
+            "/pkg"
+        );
         assert_eq!(template("/p/{slug}"), "/p/{slug}");
     }
 }

@@ -7,6 +7,7 @@ pub mod assets;
 pub mod bench;
 pub mod bench_feed;
 pub mod chaos;
+pub mod conditional;
 pub mod config;
 pub mod demo;
 pub mod evaluate;
@@ -47,10 +48,32 @@ pub fn leptos_options(settings: &Settings) -> LeptosOptions {
     LeptosOptions::builder()
         .output_name("emporium")
         .site_root(settings.site_root.display().to_string())
-        .site_pkg_dir("pkg")
+        .site_pkg_dir(match bundle_version(&settings.site_root) {
+            Some(version) => format!("pkg/{version}"),
+            None => "pkg".to_string(),
+        })
         .site_addr(settings.addr)
         .env(env)
         .build()
+}
+
+/// The files every page loads from `pkg/`.
+const BUNDLE: [&str; 3] = ["emporium.js", "emporium_bg.wasm", "emporium.css"];
+
+/// The bundle's version: a hash of its files' contents, made once at start-up. Pages name the
+/// bundle under `/pkg/<version>/`, which is cached as immutable, so a browser downloads it
+/// once per build and never asks again; a new build is a new version and a new address.
+/// `None` when the site has not been built (the pages then load `/pkg/` directly).
+pub fn bundle_version(site_root: &std::path::Path) -> Option<String> {
+    use sha2::Digest;
+    let mut hash = sha2::Sha256::new();
+    for name in BUNDLE {
+        let bytes = std::fs::read(site_root.join("pkg").join(name)).ok()?;
+        hash.update((bytes.len() as u64).to_le_bytes());
+        hash.update(&bytes);
+    }
+    let digest = hash.finalize();
+    Some(digest[..8].iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// Connects to the database, applies migrations, and imports the demo catalog into a new
@@ -120,22 +143,30 @@ pub fn router(state: AppState) -> Router {
     let provide = move || provide_context(services.clone());
     let options = state.leptos_options.clone();
     // The bundle (wasm, JS, CSS) straight from disk: brotli or gzip files when the browser
-    // takes them, conditional requests answered with 304. The names carry no hash, so the
-    // browser revalidates each time (`no-cache`) rather than keeping a stale bundle.
-    let pkg = tower::ServiceBuilder::new()
-        .layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
-            http::header::CACHE_CONTROL,
-            http::HeaderValue::from_static("no-cache"),
-        ))
-        .service(
-            tower_http::services::ServeDir::new(
-                std::path::Path::new(&*state.leptos_options.site_root).join("pkg"),
+    // takes them. Under its version (what pages load) it is immutable; under plain `/pkg/`
+    // (tools, and a site built without a version) it is revalidated on every use.
+    let pkg_dir = std::path::Path::new(&*state.leptos_options.site_root).join("pkg");
+    let bundle = |cache: &'static str| {
+        tower::ServiceBuilder::new()
+            .layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
+                http::header::CACHE_CONTROL,
+                http::HeaderValue::from_static(cache),
+            ))
+            .service(
+                tower_http::services::ServeDir::new(&pkg_dir)
+                    .precompressed_br()
+                    .precompressed_gzip(),
             )
-            .precompressed_br()
-            .precompressed_gzip(),
+    };
+    let mut router = Router::new().nest_service("/pkg", bundle("no-cache"));
+    let versioned = &*state.leptos_options.site_pkg_dir;
+    if versioned != "pkg" {
+        router = router.nest_service(
+            &format!("/{versioned}"),
+            bundle("public, max-age=31536000, immutable"),
         );
-    Router::new()
-        .nest_service("/pkg", pkg)
+    }
+    router
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))

@@ -410,8 +410,11 @@ pub async fn security_headers(
     request: Request,
     next: Next,
 ) -> Response {
+    let asked = (request.method() == Method::GET)
+        .then(|| crate::conditional::if_none_match(request.headers()));
     let mut response = next.run(request).await;
     let h = response.headers_mut();
+    let one_time = h.remove(app::session::ONE_TIME_HEADER).is_some();
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -449,7 +452,29 @@ pub async fn security_headers(
         tracing::error!("a page too large to read for its nonce");
         return (StatusCode::INTERNAL_SERVER_ERROR, "page too large").into_response();
     };
-    if let Ok(value) = HeaderValue::from_str(&page_policy(nonce_in(&bytes))) {
+    let nonce = nonce_in(&bytes);
+    // Pages show the visitor's own cart and name: browsers may keep them, shared caches may
+    // not, and either asks before reusing one.
+    parts
+        .headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("private, no-cache"));
+    // A page asked for again, unchanged, is answered 304 from the browser's copy. Not a page
+    // with a one-time form token (that copy's token may be spent), and not an error page.
+    if let Some(asked) = asked
+        && !one_time
+        && parts.status == StatusCode::OK
+        && let Some(tag) = crate::conditional::page_tag(&bytes, nonce)
+    {
+        let unchanged = crate::conditional::none_match(&asked, &tag);
+        parts.headers.insert(header::ETAG, tag);
+        if unchanged {
+            // No policy on the 304: the browser keeps the one stored with its copy, whose
+            // nonce is the one that copy's scripts carry.
+            return crate::conditional::not_modified(parts);
+        }
+    }
+    if let Ok(value) = HeaderValue::from_str(&page_policy(nonce)) {
         parts.headers.insert(header::CONTENT_SECURITY_POLICY, value);
     }
     Response::from_parts(parts, Body::from(bytes))

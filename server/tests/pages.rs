@@ -176,3 +176,133 @@ async fn pages_are_compressed_for_browsers_that_accept_it() {
         "and plain for those that don't"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unchanged_page_is_answered_304_and_a_changed_one_in_full() {
+    let app = spawn_app().await;
+    let path = "/c/furniture";
+    let first = app.get(path).await;
+    assert_eq!(first.status(), 200);
+    assert_eq!(first.headers()["cache-control"], "private, no-cache");
+    let tag = first.headers()["etag"].to_str().unwrap().to_string();
+    assert!(tag.starts_with("W/\""), "a weak tag: {tag}");
+    let html = first.text().await.unwrap();
+
+    // Rendered again (a new nonce), the same page has the same tag.
+    let second = app.get(path).await;
+    assert_eq!(second.headers()["etag"].to_str().unwrap(), tag);
+    let csp = second.headers()["content-security-policy"]
+        .to_str()
+        .unwrap();
+    assert!(csp.contains("'nonce-"));
+
+    let conditional = |tag: String| {
+        let (client, url) = (app.client.clone(), app.url(path));
+        async move {
+            client
+                .get(url)
+                .header("If-None-Match", tag)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let again = conditional(tag.clone()).await;
+    assert_eq!(again.status(), 304);
+    assert_eq!(again.headers()["etag"].to_str().unwrap(), tag);
+    assert!(
+        !again.headers().contains_key("content-security-policy"),
+        "the browser keeps the policy whose nonce its copy carries"
+    );
+    assert!(again.bytes().await.unwrap().is_empty());
+    assert_eq!(conditional("W/\"other\"".into()).await.status(), 200);
+
+    // The first product's stock runs out: its badge changes, and so does the tag.
+    let product: i64 = html
+        .split("data-product-id=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .and_then(|id| id.parse().ok())
+        .expect("a product card");
+    sqlx::query(
+        "UPDATE stock_levels SET available = 0, received = held + committed \
+         WHERE variant_id IN (SELECT id FROM variants WHERE product_id = $1)",
+    )
+    .bind(product)
+    .execute(app.scratch.db.pool())
+    .await
+    .unwrap();
+    let changed = conditional(tag.clone()).await;
+    assert_eq!(changed.status(), 200);
+    assert_ne!(changed.headers()["etag"].to_str().unwrap(), tag);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_with_a_one_time_token_is_always_sent_whole() {
+    let app = spawn_app().await;
+    // The product page's add-to-cart form carries an operation id that may be spent once
+    // the shopper adds: a kept copy must never be reused.
+    let (_, home) = app.get_text("/").await;
+    let product = home
+        .split("href=\"/p/")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a product link");
+    let path = format!("/p/{product}");
+    let page = app.get(&path).await;
+    assert_eq!(page.status(), 200);
+    assert!(!page.headers().contains_key("etag"));
+    assert!(
+        !page.headers().contains_key("x-emporium-one-time"),
+        "the app's mark stays inside the server"
+    );
+    assert!(page.text().await.unwrap().contains("name=\"op\""));
+    let again = app
+        .client
+        .get(app.url(&path))
+        .header("If-None-Match", "*")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bundle_is_served_under_its_version_as_immutable() {
+    let site = tempfile::tempdir().unwrap();
+    let pkg = site.path().join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    for (name, body) in [
+        ("emporium.js", "export default 1;"),
+        ("emporium_bg.wasm", "\0asm"),
+        ("emporium.css", "body{}"),
+    ] {
+        std::fs::write(pkg.join(name), body).unwrap();
+    }
+    let version = server::bundle_version(site.path()).expect("a built site has a version");
+    let root = site.path().to_path_buf();
+    let app = common::spawn_app_with(|s| s.site_root = root).await;
+
+    let (_, html) = app.get_text("/").await;
+    for file in ["emporium.js", "emporium_bg.wasm", "emporium.css"] {
+        let url = format!("/pkg/{version}/{file}");
+        assert!(html.contains(&url), "the page loads {url}");
+        let response = app.get(&url).await;
+        assert_eq!(response.status(), 200, "{url}");
+        assert_eq!(
+            response.headers()["cache-control"],
+            "public, max-age=31536000, immutable"
+        );
+    }
+    assert_eq!(
+        app.get("/pkg/0000000000000000/emporium.js").await.status(),
+        404
+    );
+    let plain = app.get("/pkg/emporium.js").await;
+    assert_eq!(plain.status(), 200);
+    assert_eq!(plain.headers()["cache-control"], "no-cache");
+
+    // A different build is a different version.
+    std::fs::write(pkg.join("emporium.js"), "export default 2;").unwrap();
+    assert_ne!(server::bundle_version(site.path()), Some(version));
+}

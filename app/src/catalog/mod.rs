@@ -114,11 +114,7 @@ pub async fn search_products(params: SearchParams) -> Result<SearchPage, AppErro
     let ops = results
         .hits
         .iter()
-        .map(|_| {
-            shop::checkout::IdempotencyKey::generate()
-                .as_str()
-                .to_string()
-        })
+        .map(|_| crate::session::one_time_token())
         .collect();
     Ok(SearchPage { results, ops })
 }

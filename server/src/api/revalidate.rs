@@ -7,6 +7,7 @@
 //! The handler still runs (the tag is the body's), so this saves bandwidth and the client's
 //! parsing, not the server's work; catalog caching is a separate step.
 
+use crate::conditional;
 use axum::body::{Body, to_bytes};
 use axum::extract::Request;
 use axum::middleware::Next;
@@ -21,7 +22,7 @@ pub async fn revalidate(request: Request, next: Next) -> Response {
     if request.method() != Method::GET && request.method() != Method::HEAD {
         return next.run(request).await;
     }
-    let asked = request.headers().get(header::IF_NONE_MATCH).cloned();
+    let asked = conditional::if_none_match(request.headers());
     let response = next.run(request).await;
     if response.status() != StatusCode::OK {
         return response;
@@ -31,29 +32,17 @@ pub async fn revalidate(request: Request, next: Next) -> Response {
         // Too large to buffer, or the body failed: there is nothing left to send but an error.
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
-    let digest = shop::assets::pipeline::hex_sha256(&bytes);
-    let tag = format!("\"{}\"", &digest[..32]);
-    let Ok(tag) = HeaderValue::from_str(&tag) else {
+    let Some(tag) = conditional::strong_tag(&bytes) else {
         return Response::from_parts(parts, Body::from(bytes));
     };
     parts
         .headers
         .entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-cache"));
-    let matches = asked
-        .as_ref()
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .map(|t| t.trim().trim_start_matches("W/"))
-                .any(|t| t == "*" || t.as_bytes() == tag.as_bytes())
-        });
+    let matches = conditional::none_match(&asked, &tag);
     parts.headers.insert(header::ETAG, tag);
     if matches {
-        parts.status = StatusCode::NOT_MODIFIED;
-        parts.headers.remove(header::CONTENT_LENGTH);
-        parts.headers.remove(header::CONTENT_TYPE);
-        return Response::from_parts(parts, Body::empty());
+        return conditional::not_modified(parts);
     }
     Response::from_parts(parts, Body::from(bytes))
 }
