@@ -15,6 +15,7 @@ DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-64}
 PAGE=${PAGE:-/p/essence-mascara-lash-princess}
 PORT=${PORT:-3520}
+SERVER=${SERVER:-target/release/server}
 dir=$(mktemp -d)
 pid=
 trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$dir"' EXIT
@@ -22,7 +23,7 @@ trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$dir"' EXIT
 start() {
   EMPORIUM_DATA_DIR="$dir" EMPORIUM_ADDR=127.0.0.1:$PORT RUST_LOG=warn \
     EMPORIUM_GATEWAY_URL=http://127.0.0.1:9 EMPORIUM_RATE_LIMITS=false \
-    target/release/server >>"$dir/server.log" 2>&1 &
+    "$SERVER" >>"$dir/server.log" 2>&1 &
   pid=$!
 }
 # Milliseconds from now until the page answers 200.

@@ -11,6 +11,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+/// mimalloc rather than glibc's allocator: rendering a page is thousands of small
+/// allocations on whichever worker thread runs it, where glibc spent a quarter of the
+/// product page's CPU (see BENCHMARKS.md, "The allocator") and let memory under load grow
+/// with its per-thread arenas.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "server", version, about = "Emporium, a storefront")]
 struct Cli {
