@@ -13,10 +13,46 @@ use std::time::Duration;
 
 /// mimalloc rather than glibc's allocator: rendering a page is thousands of small
 /// allocations on whichever worker thread runs it, where glibc spent a quarter of the
-/// product page's CPU (see BENCHMARKS.md, "The allocator") and let memory under load grow
-/// with its per-thread arenas.
+/// product page's CPU and let memory under load grow with its per-thread arenas (see
+/// BENCHMARKS.md, "The allocator").
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// mimalloc's defaults keep freed memory for a second and commit whole arenas up front,
+/// which under load held up to three times the memory glibc did; returning freed pages at
+/// once and committing on demand keeps it below glibc's. mimalloc reads these settings from
+/// the environment as the process starts, before `main`, so a server started without them
+/// starts itself again with them (`exec`: the same process, the same arguments). Settings
+/// already in the environment are left as they are.
+#[cfg(unix)]
+fn tune_allocator() {
+    use std::os::unix::process::CommandExt;
+    const TUNING: [(&str, &str); 2] = [
+        ("MIMALLOC_ARENA_EAGER_COMMIT", "0"),
+        ("MIMALLOC_PURGE_DELAY", "0"),
+    ];
+    let missing: Vec<_> = TUNING
+        .iter()
+        .filter(|(name, _)| std::env::var_os(name).is_none())
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    let mut again = std::process::Command::new(exe);
+    again.args(std::env::args_os().skip(1));
+    for (name, value) in missing {
+        again.env(name, value);
+    }
+    // Returns only if the process could not be replaced.
+    let error = again.exec();
+    eprintln!("warning: running with mimalloc's default settings ({error})");
+}
+
+#[cfg(not(unix))]
+fn tune_allocator() {}
 
 #[derive(Parser)]
 #[command(name = "server", version, about = "Emporium, a storefront")]
@@ -255,6 +291,7 @@ enum Loadgen {
 const MAX_SYNTHETIC: usize = 1_000_000;
 
 fn main() -> ExitCode {
+    tune_allocator();
     let cli = Cli::parse();
     let settings = match Settings::load() {
         Ok(s) => s,
