@@ -132,7 +132,7 @@ pub fn run(built: &Built, database: &str, port: u16, size: &Size) -> Result<bool
 }
 
 /// Drops and recreates `schema` in `database`; returns the URL that works inside it.
-fn fresh_schema(database: &str, schema: &str) -> Result<String> {
+pub fn fresh_schema(database: &str, schema: &str) -> Result<String> {
     let sql = format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema};");
     let status = Command::new("psql")
         .args([database, "-q", "-v", "ON_ERROR_STOP=1", "-c", &sql])
