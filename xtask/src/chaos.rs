@@ -136,6 +136,8 @@ pub fn fresh_schema(database: &str, schema: &str) -> Result<String> {
     let sql = format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema};");
     let status = Command::new("psql")
         .args([database, "-q", "-v", "ON_ERROR_STOP=1", "-c", &sql])
+        // Not a notice per dropped table.
+        .env("PGOPTIONS", "--client-min-messages=warning")
         .status()
         .context("cannot run psql (the PostgreSQL client)")?;
     if !status.success() {

@@ -12,9 +12,32 @@ pub fn root() -> PathBuf {
 }
 
 /// `cargo`, as the one that started us (so toolchain overrides carry over).
+///
+/// Without the variables `cargo run` gave this process about the xtask package itself: build
+/// scripts that watch them (ring's watches `CARGO_PKG_NAME` and `CARGO_MANIFEST_DIR`) would
+/// otherwise see a different value than under a plain `cargo build`, and every crate above
+/// them (rustls, reqwest, the object store, the server) would compile again each time one
+/// switched between the two.
 pub fn cargo() -> Command {
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.current_dir(root());
+    for (name, _) in std::env::vars_os() {
+        let Some(name) = name.to_str() else { continue };
+        if name.starts_with("CARGO_PKG_")
+            || matches!(
+                name,
+                "CARGO_MANIFEST_DIR"
+                    | "CARGO_MANIFEST_PATH"
+                    | "CARGO_MANIFEST_LINKS"
+                    | "CARGO_CRATE_NAME"
+                    | "CARGO_BIN_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
+                    | "CARGO_RUSTC_CURRENT_DIR"
+            )
+        {
+            cmd.env_remove(name);
+        }
+    }
     cmd
 }
 
