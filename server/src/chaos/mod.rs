@@ -150,12 +150,9 @@ pub async fn run(c: &Chaos) -> anyhow::Result<Outcome> {
         format!("{} of {}", report.confirmed, c.units),
         report.confirmed as i64 <= c.units,
     ));
-    for line in disruptions.await?? {
-        out.story.push(line.clone());
-        if let Some(check) = line.strip_prefix("FAILED: ") {
-            out.checks.push(Check::holds(check, "no", false));
-        }
-    }
+    let (story, checks) = disruptions.await??;
+    out.story.extend(story);
+    out.checks.extend(checks);
 
     // The bursts, with the shop whole again and shoppers still about.
     last_unit_burst(c, &db, &http, last_unit, &mut out).await?;
@@ -191,15 +188,16 @@ pub async fn run(c: &Chaos) -> anyhow::Result<Outcome> {
 }
 
 /// Kills a node once a tenth of the buyers have their answer (mid-sale, whatever its pace)
-/// and watches it come back, then freezes the store. Returns what happened, with
-/// "FAILED: …" lines for what must not.
+/// and watches it come back, then freezes the store. Returns what happened, and the checks
+/// on how the shop took it.
 async fn disrupt(
     c: Chaos,
     progress: Arc<loadgen::Progress>,
     shoppers: Arc<traffic::Traffic>,
     http: reqwest::Client,
-) -> anyhow::Result<Vec<String>> {
+) -> anyhow::Result<(Vec<String>, Vec<Check>)> {
     let mut story = Vec::new();
+    let mut checks = Vec::new();
     progress.opened.notified().await;
     while progress.answered.load(std::sync::atomic::Ordering::Relaxed) < c.buyers / 10 {
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -222,15 +220,18 @@ async fn disrupt(
                 break;
             }
         }
-        match back {
-            Some(after) => story.push(format!(
-                "node {addr} (pid {pid}) SIGKILLed when {} of {} buyers had their answer; restarted and ready after {:.1} s",
-                answered,
-                c.buyers,
-                after.as_secs_f64()
-            )),
-            None => story.push(format!("FAILED: the killed node {addr} came back within 60 s")),
-        }
+        story.push(format!(
+            "node {addr} (pid {pid}) SIGKILLed when {answered} of {} buyers had their answer",
+            c.buyers
+        ));
+        checks.push(Check::holds(
+            "the killed node is restarted and ready within 60 s",
+            match back {
+                Some(after) => format!("after {:.1} s", after.as_secs_f64()),
+                None => "not back".into(),
+            },
+            back.is_some(),
+        ));
     }
     if let Some(pid) = c.store_pid
         && !c.store_outage.is_zero()
@@ -247,7 +248,7 @@ async fn disrupt(
         // Long enough for a half-open probe to find the store again.
         tokio::time::sleep(Duration::from_secs(5)).await;
     }
-    Ok(story)
+    Ok((story, checks))
 }
 
 async fn signal(name: &str, pid: u32) -> anyhow::Result<()> {

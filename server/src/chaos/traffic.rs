@@ -60,11 +60,29 @@ impl Answers {
     }
 }
 
+/// Where the object store is in the run, as the shoppers' answers are filed under it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Store {
+    Up = 0,
+    Down = 1,
+    BackAfterOutage = 2,
+}
+
+impl Store {
+    fn from_atomic(value: usize) -> Self {
+        match value {
+            1 => Self::Down,
+            2 => Self::BackAfterOutage,
+            _ => Self::Up,
+        }
+    }
+}
+
 /// Shared between the workers and whoever disrupts the shop.
 #[derive(Debug, Default)]
 pub struct Traffic {
     stop: AtomicBool,
-    /// 0: store up, 1: down, 2: back up after an outage.
+    /// A `Store`, as its number.
     store: AtomicUsize,
     tally: Mutex<Tally>,
     images: Mutex<Vec<String>>,
@@ -72,11 +90,12 @@ pub struct Traffic {
 
 impl Traffic {
     pub fn store_down(&self) {
-        self.store.store(1, Ordering::SeqCst);
+        self.store.store(Store::Down as usize, Ordering::SeqCst);
     }
 
     pub fn store_back(&self) {
-        self.store.store(2, Ordering::SeqCst);
+        self.store
+            .store(Store::BackAfterOutage as usize, Ordering::SeqCst);
     }
 
     pub fn stop(&self) {
@@ -87,8 +106,8 @@ impl Traffic {
         self.tally.lock().map(|t| t.clone()).unwrap_or_default()
     }
 
-    fn record(&self, f: impl FnOnce(&mut Tally, usize)) {
-        let store = self.store.load(Ordering::SeqCst);
+    fn record(&self, f: impl FnOnce(&mut Tally, Store)) {
+        let store = Store::from_atomic(self.store.load(Ordering::SeqCst));
         if let Ok(mut t) = self.tally.lock() {
             f(&mut t, store);
         }
@@ -177,7 +196,7 @@ async fn page(
         images.extend(found);
     }
     traffic.record(|t, store| {
-        if store == 1 {
+        if store == Store::Down {
             t.pages_in_outage.add(status);
             t.page_ms_in_outage.push(ms);
         } else {
@@ -208,10 +227,10 @@ async fn image(
     let status = response.status().as_u16();
     let _ = response.bytes().await?;
     traffic.record(|t, store| match store {
-        1 => t.images_in_outage.add(status),
-        _ => {
+        Store::Down => t.images_in_outage.add(status),
+        Store::Up | Store::BackAfterOutage => {
             t.images.add(status);
-            if store == 2 && status == 200 {
+            if store == Store::BackAfterOutage && status == 200 {
                 t.images_after_outage += 1;
             }
         }
