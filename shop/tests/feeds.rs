@@ -110,14 +110,20 @@ async fn picture_server() -> PictureServer {
             let (good, other) = (good.clone(), other.clone());
             let (flaky, hang, missing) = (flaky.clone(), hang.clone(), missing.clone());
             let (in_flight, peak) = (in_flight.clone(), peak_seen.clone());
-            let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-            peak.fetch_max(now, Ordering::SeqCst);
             tokio::spawn(async move {
-                let _done = Finally(in_flight);
                 let mut buf = vec![0u8; 4096];
                 let n = socket.read(&mut buf).await.unwrap_or(0);
                 let request = String::from_utf8_lossy(&buf[..n]).to_string();
                 let path = request.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                // A request counts as in flight from its arrival until its answer starts, so
+                // the fetcher cannot have moved on to its next request before the count
+                // drops. Not the hanging one: its end is the fetcher giving up, which this
+                // side sees only after the fetcher has already freed its place.
+                let busy = (path != "/hang.jpg").then(|| {
+                    let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                    peak.fetch_max(now, Ordering::SeqCst);
+                    Finally(in_flight)
+                });
                 let respond = |status: &str, headers: &str, body: &[u8]| {
                     let mut out = format!(
                         "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n{headers}\r\n",
@@ -169,6 +175,7 @@ async fn picture_server() -> PictureServer {
                         respond("302 Found", &format!("Location: /loop{}\r\n", n + 1), b"")
                     }
                     "/huge.jpg" => {
+                        drop(busy);
                         // An endless body without a length: 1 GB if nobody stops reading.
                         let head = "HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nConnection: close\r\n\r\n";
                         if socket.write_all(head.as_bytes()).await.is_err() {
@@ -189,6 +196,7 @@ async fn picture_server() -> PictureServer {
                     ),
                     _ => respond("404 Not Found", "", b""),
                 };
+                drop(busy);
                 let _ = socket.write_all(&reply).await;
                 let _ = socket.shutdown().await;
             });
