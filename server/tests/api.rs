@@ -267,16 +267,10 @@ async fn catalog_answers_carry_an_etag_and_revalidate_with_304() {
     let tag = first.headers()["etag"].to_str().unwrap().to_string();
     let body: serde_json::Value = first.json().await.unwrap();
 
-    let conditional = |tag: String| {
-        let (client, url) = (app.client.clone(), app.url(&path));
-        async move {
-            client
-                .get(url)
-                .header("If-None-Match", tag)
-                .send()
-                .await
-                .unwrap()
-        }
+    let conditional = |tags: String| {
+        let path = path.clone();
+        let app = &app;
+        async move { app.get_if_none_match(&path, &tags).await }
     };
     let again = conditional(tag.clone()).await;
     assert_eq!(again.status(), 304);

@@ -196,16 +196,9 @@ async fn an_unchanged_page_is_answered_304_and_a_changed_one_in_full() {
         .unwrap();
     assert!(csp.contains("'nonce-"));
 
-    let conditional = |tag: String| {
-        let (client, url) = (app.client.clone(), app.url(path));
-        async move {
-            client
-                .get(url)
-                .header("If-None-Match", tag)
-                .send()
-                .await
-                .unwrap()
-        }
+    let conditional = |tags: String| {
+        let app = &app;
+        async move { app.get_if_none_match(path, &tags).await }
     };
     let again = conditional(tag.clone()).await;
     assert_eq!(again.status(), 304);
@@ -257,14 +250,7 @@ async fn a_page_with_a_one_time_token_is_always_sent_whole() {
         "the app's mark stays inside the server"
     );
     assert!(page.text().await.unwrap().contains("name=\"op\""));
-    let again = app
-        .client
-        .get(app.url(&path))
-        .header("If-None-Match", "*")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(again.status(), 200);
+    assert_eq!(app.get_if_none_match(&path, "*").await.status(), 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -41,6 +41,16 @@ impl TestApp {
             .expect("request reaches the server")
     }
 
+    /// A conditional GET: `If-None-Match: tags`.
+    pub async fn get_if_none_match(&self, path: &str, tags: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .header("If-None-Match", tags)
+            .send()
+            .await
+            .expect("request reaches the server")
+    }
+
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
         let response = self.get(path).await;
         let status = response.status().as_u16();
