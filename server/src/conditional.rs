@@ -47,7 +47,9 @@ pub fn if_none_match(request: &HeaderMap) -> Vec<HeaderValue> {
 /// Whether the `If-None-Match` values `asked` name `tag` (the weak comparison RFC 9110 asks
 /// of `If-None-Match`: `W/` prefixes are ignored on both sides), or are `*`.
 pub fn none_match(asked: &[HeaderValue], tag: &HeaderValue) -> bool {
-    let opaque = |t: &[u8]| -> Vec<u8> { t.strip_prefix(b"W/").unwrap_or(t).to_vec() };
+    fn opaque(t: &[u8]) -> &[u8] {
+        t.strip_prefix(b"W/").unwrap_or(t)
+    }
     let tag = opaque(tag.as_bytes());
     asked
         .iter()
