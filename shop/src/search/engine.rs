@@ -1,10 +1,12 @@
 //! The index itself: opening (or noticing it must be rebuilt), and reading. Writing belongs
 //! to the indexer task alone (see `indexer`).
 
+use super::counts::FacetCodes;
 use super::schema::{Fields, SCHEMA_VERSION, register_analyzer};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
-use tantivy::{Index, IndexReader, ReloadPolicy};
+use std::sync::{Arc, Weak};
+use tantivy::{Index, IndexReader, ReloadPolicy, Warmer};
 
 /// Where the index lives.
 #[derive(Clone, Debug)]
@@ -37,6 +39,8 @@ pub struct Engine {
     pub index: Index,
     pub reader: IndexReader,
     pub fields: Fields,
+    /// Every live segment's facet values, packed for counting; the reader keeps them.
+    pub codes: Arc<FacetCodes>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -79,15 +83,19 @@ impl Engine {
             }
         };
         register_analyzer(&index);
+        let codes = Arc::new(FacetCodes::default());
+        let warmer: Weak<dyn Warmer> = Arc::downgrade(&codes) as Weak<dyn Warmer>;
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
+            .warmers(vec![warmer])
             .try_into()?;
         Ok((
             Engine {
                 index,
                 reader,
                 fields,
+                codes,
             },
             checkpoint,
         ))

@@ -18,6 +18,8 @@ pub mod eval;
 #[cfg(feature = "server")]
 pub mod bench;
 #[cfg(feature = "server")]
+mod counts;
+#[cfg(feature = "server")]
 mod document;
 #[cfg(feature = "server")]
 mod engine;

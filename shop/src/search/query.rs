@@ -14,6 +14,7 @@
 //! stages: a cheap one-field form of the words matches and counts, and the full form reranks
 //! its best (see `rank`).
 
+use super::counts::{Counted, Counts, PRICE_BANDS};
 use super::engine::Engine;
 use super::rank;
 use super::schema::{analyzer, raw_analyzer};
@@ -22,7 +23,7 @@ use super::types::{FacetValue, Facets, SearchQuery, SearchSort};
 use crate::catalog::CategoryPath;
 use std::collections::HashMap;
 use std::ops::Bound;
-use tantivy::collector::{Collector, SegmentCollector, TopDocs};
+use tantivy::collector::{Collector, TopDocs};
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, MoreLikeThisQuery, Occur, PhraseQuery,
     Query, RangeQuery, TermQuery,
@@ -51,26 +52,6 @@ const EXACT: f32 = 1.0;
 const PREFIX: f32 = 0.8;
 const TYPO: f32 = 0.55;
 const SYNONYM: f32 = 0.45;
-
-/// Price bands for the facet, in minor units: [low, high).
-pub const PRICE_BANDS: [(u64, Option<u64>); 7] = [
-    (0, Some(2_500)),
-    (2_500, Some(5_000)),
-    (5_000, Some(10_000)),
-    (10_000, Some(25_000)),
-    (25_000, Some(50_000)),
-    (50_000, Some(100_000)),
-    (100_000, None),
-];
-
-/// The price band of a price (the bands start at 0 and are contiguous).
-#[inline]
-fn band(price: u64) -> usize {
-    PRICE_BANDS[1..]
-        .iter()
-        .filter(|(lo, _)| price >= *lo)
-        .count()
-}
 
 /// One word of the query and the index words it stands for.
 #[derive(Clone, Debug)]
@@ -634,153 +615,6 @@ pub fn top_docs(q: &SearchQuery) -> impl Collector<Fruit = Vec<(Key, DocAddress)
         })
 }
 
-/// Every facet count in the same pass as the search, from fast columns: one ordinal per
-/// document for its leaf category and its brand (counted per segment in a vector, named at
-/// the end), its price band and whether it is in stock.
-pub struct Counts;
-
-type Column = std::sync::Arc<dyn tantivy::columnar::ColumnValues<u64>>;
-
-/// A document's ordinal in a string column: straight from the values when every document
-/// has one (the common case), else through the column's index.
-#[inline]
-fn ordinal(
-    full: &Option<Column>,
-    column: &Option<tantivy::columnar::StrColumn>,
-    doc: DocId,
-) -> Option<u64> {
-    match full {
-        Some(values) => Some(values.get_val(doc)),
-        None => column.as_ref().and_then(|c| c.ords().first(doc)),
-    }
-}
-
-fn full_values(column: &Option<tantivy::columnar::StrColumn>) -> Option<Column> {
-    let ords = column.as_ref()?.ords();
-    matches!(ords.index, tantivy::columnar::ColumnIndex::Full).then(|| ords.values.clone())
-}
-
-pub struct CountsSegment {
-    category_full: Option<Column>,
-    brand_full: Option<Column>,
-    category: Option<tantivy::columnar::StrColumn>,
-    brand: Option<tantivy::columnar::StrColumn>,
-    price: Option<Column>,
-    in_stock: Option<Column>,
-    categories: Vec<u64>,
-    brands: Vec<u64>,
-    bands: [u64; PRICE_BANDS.len()],
-    available: u64,
-    matched: u64,
-}
-
-/// What [`Counts`] gathered: leaf category path → count, brand → count, price bands,
-/// products in stock.
-#[derive(Default)]
-pub struct Counted {
-    pub matched: u64,
-    pub categories: HashMap<String, u64>,
-    pub brands: HashMap<String, u64>,
-    pub bands: [u64; PRICE_BANDS.len()],
-    pub available: u64,
-}
-
-impl Collector for Counts {
-    type Fruit = Counted;
-    type Child = CountsSegment;
-
-    fn for_segment(&self, _: u32, segment: &SegmentReader) -> tantivy::Result<CountsSegment> {
-        let fast = segment.fast_fields();
-        let category = fast.str("category_key")?;
-        let brand = fast.str("brand_key")?;
-        Ok(CountsSegment {
-            category_full: full_values(&category),
-            brand_full: full_values(&brand),
-            categories: vec![0; category.as_ref().map_or(0, |c| c.num_terms())],
-            brands: vec![0; brand.as_ref().map_or(0, |c| c.num_terms())],
-            category,
-            brand,
-            price: fast.u64("price").ok().map(|c| c.first_or_default_col(0)),
-            in_stock: fast.u64("in_stock").ok().map(|c| c.first_or_default_col(0)),
-            bands: [0; PRICE_BANDS.len()],
-            available: 0,
-            matched: 0,
-        })
-    }
-
-    fn requires_scoring(&self) -> bool {
-        false
-    }
-
-    fn merge_fruits(&self, fruits: Vec<Counted>) -> tantivy::Result<Counted> {
-        let mut total = Counted::default();
-        for fruit in fruits {
-            for (k, v) in fruit.categories {
-                *total.categories.entry(k).or_default() += v;
-            }
-            for (k, v) in fruit.brands {
-                *total.brands.entry(k).or_default() += v;
-            }
-            for (t, n) in total.bands.iter_mut().zip(fruit.bands) {
-                *t += n;
-            }
-            total.available += fruit.available;
-            total.matched += fruit.matched;
-        }
-        Ok(total)
-    }
-}
-
-impl CountsSegment {
-    /// Counts `doc` and says whether it is in stock (1) or not (0).
-    #[inline]
-    pub fn count(&mut self, doc: DocId) -> u64 {
-        self.matched += 1;
-        if let Some(ord) = ordinal(&self.category_full, &self.category, doc) {
-            self.categories[ord as usize] += 1;
-        }
-        if let Some(ord) = ordinal(&self.brand_full, &self.brand, doc) {
-            self.brands[ord as usize] += 1;
-        }
-        if let Some(price) = &self.price {
-            self.bands[band(price.get_val(doc))] += 1;
-        }
-        let in_stock = self.in_stock.as_ref().map_or(0, |s| s.get_val(doc));
-        self.available += in_stock;
-        in_stock
-    }
-}
-
-impl SegmentCollector for CountsSegment {
-    type Fruit = Counted;
-
-    fn collect(&mut self, doc: DocId, _: Score) {
-        self.count(doc);
-    }
-
-    fn harvest(self) -> Counted {
-        let name = |column: &Option<tantivy::columnar::StrColumn>, counts: Vec<u64>| {
-            let mut out = HashMap::new();
-            if let Some(column) = column {
-                let mut text = String::new();
-                for (ord, n) in counts.into_iter().enumerate().filter(|(_, n)| *n > 0) {
-                    if column.ord_to_str(ord as u64, &mut text).unwrap_or(false) {
-                        out.insert(text.clone(), n);
-                    }
-                }
-            }
-            out
-        };
-        Counted {
-            categories: name(&self.category, self.categories),
-            brands: name(&self.brand, self.brands),
-            bands: self.bands,
-            available: self.available,
-            matched: self.matched,
-        }
-    }
-}
-
 /// Rolls leaf-category counts up to the children of `parent` (the departments at the top).
 fn children_counts(leaves: &HashMap<String, u64>, parent: Option<&str>) -> Vec<(String, u64)> {
     let mut out: HashMap<String, u64> = HashMap::new();
@@ -857,7 +691,8 @@ pub fn run(engine: &Engine, q: &SearchQuery) -> tantivy::Result<Found> {
         match text_query(engine, &words, true) {
             Some(full) if q.sort == SearchSort::Relevance => {
                 let limit = rank::window(offset, per_page);
-                let (ranked, counted) = rank::page_and_counts(&searcher, matches.as_ref(), limit)?;
+                let (ranked, counted) =
+                    rank::page_and_counts(&searcher, &engine.codes, matches.as_ref(), limit)?;
                 // Only the blocks from the page's own on matter.
                 let first = (offset / rank::BLOCK * rank::BLOCK).min(ranked.len());
                 let order = rank::rerank(&searcher, full.as_ref(), ranked[first..].to_vec())?;
@@ -869,7 +704,8 @@ pub fn run(engine: &Engine, q: &SearchQuery) -> tantivy::Result<Found> {
                 Ok((page, counted, Some(full)))
             }
             full => {
-                let (top, counted) = searcher.search(matches.as_ref(), &(top_docs(q), Counts))?;
+                let (top, counted) =
+                    searcher.search(matches.as_ref(), &(top_docs(q), Counts(&engine.codes)))?;
                 Ok((top.into_iter().map(|(_, a)| a).collect(), counted, full))
             }
         }

@@ -13,7 +13,7 @@
 //! Products in stock come first in both stages (a bonus above any text score), read from the
 //! same fast column the counts read.
 
-use super::query::{Counted, Counts, CountsSegment};
+use super::counts::{self, Counted, Counts, CountsSegment, FacetCodes};
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::query::{EnableScoring, Query};
 use tantivy::{DocAddress, DocId, DocSet, Score, Searcher, SegmentOrdinal, SegmentReader};
@@ -39,21 +39,23 @@ pub fn window(offset: usize, per_page: usize) -> usize {
 /// match here costs less than a second pass does.
 pub fn page_and_counts(
     searcher: &Searcher,
+    codes: &FacetCodes,
     query: &dyn Query,
     limit: usize,
 ) -> tantivy::Result<(Vec<Ranked>, Counted)> {
-    searcher.search(query, &PageAndCounts { limit })
+    searcher.search(query, &PageAndCounts { codes, limit })
 }
 
 /// The best `limit` products by score (in stock first) and every facet count, in one pass.
-pub struct PageAndCounts {
+pub struct PageAndCounts<'a> {
+    pub codes: &'a FacetCodes,
     pub limit: usize,
 }
 
 /// A ranked product: its first-stage key (score plus the in-stock bonus) and address.
 pub type Ranked = (Score, DocAddress);
 
-impl Collector for PageAndCounts {
+impl Collector for PageAndCounts<'_> {
     type Fruit = (Vec<Ranked>, Counted);
     type Child = PageAndCountsSegment;
 
@@ -63,7 +65,7 @@ impl Collector for PageAndCounts {
         segment: &SegmentReader,
     ) -> tantivy::Result<PageAndCountsSegment> {
         Ok(PageAndCountsSegment {
-            counts: Counts.for_segment(ord, segment)?,
+            counts: Counts(self.codes).for_segment(ord, segment)?,
             top: TopScores::new(self.limit),
             segment: ord,
         })
@@ -82,7 +84,7 @@ impl Collector for PageAndCounts {
         }
         ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         ranked.truncate(self.limit);
-        Ok((ranked, Counts.merge_fruits(counts)?))
+        Ok((ranked, counts::merge(counts)))
     }
 }
 
@@ -97,8 +99,7 @@ impl SegmentCollector for PageAndCountsSegment {
 
     #[inline]
     fn collect(&mut self, doc: DocId, score: Score) {
-        let in_stock = self.counts.count(doc);
-        let key = if in_stock > 0 {
+        let key = if self.counts.count(doc) {
             score + IN_STOCK_BONUS
         } else {
             score
