@@ -105,6 +105,109 @@ async fn facets_count_and_filters_narrow() {
     assert!(r.hits.iter().all(|h| h.available > 0));
 }
 
+/// Every facet count of `text`'s results equals the total its own filter gives, and the
+/// categories and the price bands each add up to the total.
+async fn facets_agree_with_filters(search: &Search, text: &str) -> shop::search::SearchResults {
+    let all = search.search(&q(text)).await.unwrap();
+    assert!(all.total > 0, "{text:?} finds something");
+    let total_with = |edit: &dyn Fn(&mut SearchQuery)| {
+        let mut filtered = q(text);
+        edit(&mut filtered);
+        async move { search.search(&filtered).await.unwrap().total }
+    };
+    for c in &all.facets.categories {
+        let path = CategoryPath::parse(&c.value).unwrap();
+        let n = total_with(&|f| f.category = Some(path.clone())).await;
+        assert_eq!(n, c.count, "{text:?} in category {}", c.value);
+    }
+    for b in &all.facets.brands {
+        let n = total_with(&|f| f.brand = Some(b.value.clone())).await;
+        assert_eq!(n, b.count, "{text:?} by brand {}", b.value);
+    }
+    for band in &all.facets.price_bands {
+        let (lo, hi) = band.value.split_once('-').unwrap();
+        let lo: u64 = lo.parse().unwrap();
+        let hi: Option<u64> = (!hi.is_empty()).then(|| hi.parse().unwrap());
+        let n = total_with(&|f| {
+            f.min_price = Some(lo * 100);
+            f.max_price = hi.map(|h| h * 100 + 99);
+        })
+        .await;
+        assert_eq!(n, band.count, "{text:?} priced {}", band.value);
+    }
+    let n = total_with(&|f| f.in_stock = true).await;
+    assert_eq!(n, all.facets.in_stock, "{text:?} in stock");
+    let sum = |values: &[shop::search::FacetValue]| values.iter().map(|v| v.count).sum::<u64>();
+    assert_eq!(
+        sum(&all.facets.categories),
+        all.total,
+        "{text:?}: categories"
+    );
+    assert_eq!(
+        sum(&all.facets.price_bands),
+        all.total,
+        "{text:?}: price bands"
+    );
+    all
+}
+
+/// Facet counts come from every segment's values packed in memory when the reader opens it;
+/// a change writes the product into a new segment and deletes it from the old one, and the
+/// counts must follow: the new segment counted, the deleted copy not.
+#[tokio::test]
+async fn facet_counts_agree_with_filters_as_the_index_changes() {
+    let shop = demo_shop().await;
+    let search = ready(&shop).await;
+    let before = facets_agree_with_filters(&search, "").await;
+    facets_agree_with_filters(&search, "lamp").await;
+
+    // Sell out one product that is in stock: it is re-indexed, out of stock.
+    let mut stocked = q("");
+    stocked.in_stock = true;
+    let product = search.search(&stocked).await.unwrap().hits[0].product_id;
+    let variants: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT v.id, CAST(SUM(s.available) AS BIGINT) FROM variants v JOIN stock_levels s ON s.variant_id = v.id \
+         WHERE v.product_id = $1 GROUP BY v.id HAVING SUM(s.available) > 0",
+    )
+    .bind(product.get())
+    .fetch_all(shop.db.pool())
+    .await
+    .unwrap();
+    assert!(!variants.is_empty());
+    let mut tx = shop.db.begin_write().await.unwrap();
+    for (variant, available) in variants {
+        shop::inventory::holds::reserve(
+            &mut tx,
+            &format!("co_facets_{variant}"),
+            &[(shop::catalog::VariantId::new(variant), available)],
+            NOW + 1000,
+            NOW,
+        )
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let started = Instant::now();
+    loop {
+        let now = search.search(&q("")).await.unwrap();
+        if now.facets.in_stock + 1 == before.facets.in_stock {
+            assert_eq!(now.total, before.total, "the product is counted once");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "the sold-out product is still counted in stock"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let after = facets_agree_with_filters(&search, "").await;
+    assert_eq!(
+        after.facets.categories.iter().map(|c| c.count).sum::<u64>(),
+        before.total
+    );
+    facets_agree_with_filters(&search, "lamp").await;
+}
+
 #[tokio::test]
 async fn hostile_and_absurd_queries_get_a_page() {
     let shop = demo_shop().await;
