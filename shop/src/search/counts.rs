@@ -56,6 +56,7 @@ struct Layout {
 const BAND_SHIFT: u32 = 1;
 /// The band slot of documents without a price.
 const NO_BAND: usize = PRICE_BANDS.len();
+const _: () = assert!(NO_BAND < 8, "the bands and their none fit in three bits");
 
 impl Layout {
     /// Room for ordinals `0..=categories` and `0..=brands`, or `None` past 64 bits.
@@ -351,7 +352,6 @@ mod tests {
         assert_eq!(band(99_999), 5);
         assert_eq!(band(100_000), 6);
         assert_eq!(band(u64::MAX), 6);
-        assert!(NO_BAND < 8, "the band and its none fit in three bits");
     }
 
     #[test]
