@@ -9,8 +9,7 @@
 //! last word while the shopper is still typing — words it begins. A result must match most of
 //! the words (all of one or two, all but one of three, …) unless that finds less than a page,
 //! when any word will do (products matching more of the words then score more). BM25 orders
-//! the results, with a bonus for the title holding the words as a phrase (and, for three or
-//! more, each pair of neighbours as one), and products that are out of
+//! the results, with a bonus for the title matching as a phrase, and products that are out of
 //! stock rank after those that are not, whatever the order. By relevance this runs in two
 //! stages: a cheap one-field form of the words matches and counts, and the full form reranks
 //! its best (see `rank`).
@@ -53,11 +52,6 @@ const EXACT: f32 = 1.0;
 const PREFIX: f32 = 0.8;
 const TYPO: f32 = 0.55;
 const SYNONYM: f32 = 0.45;
-
-/// The bonus for the title holding all the typed words together, and for each pair of
-/// neighbouring words (of three or more) held together.
-const PHRASE: f32 = 2.0;
-const PAIR: f32 = 0.5;
 
 /// One word of the query and the index words it stands for.
 #[derive(Clone, Debug)]
@@ -392,8 +386,7 @@ pub fn text_query(engine: &Engine, words: &[Word], relaxed: bool) -> Option<Box<
     // Most words must match (all of one or two, all but one of three…); a misspelt word
     // counts through its corrections like any other (words with none were left out above).
     let required = required(clauses.len(), relaxed);
-    // Words next to each other in the title, as typed, earn a bonus: all of them together,
-    // and each pair of neighbours ("poster bed" in "king poster bed").
+    // Words next to each other in the title, as typed, earn a bonus.
     let exact: Vec<&str> = usable
         .iter()
         .filter(|w| {
@@ -403,33 +396,22 @@ pub fn text_query(engine: &Engine, words: &[Word], relaxed: bool) -> Option<Box<
         })
         .map(|w| w.stem.as_str())
         .collect();
-    let mut bonuses: Vec<(Occur, Box<dyn Query>)> = vec![];
-    let phrase = |words: &[&str], slop: u32, boost: f32| -> (Occur, Box<dyn Query>) {
-        let terms: Vec<(usize, Term)> = words
+    let mut query =
+        BooleanQuery::with_minimum_required_clauses(std::mem::take(&mut clauses), required);
+    if exact.len() >= 2 {
+        let terms: Vec<(usize, Term)> = exact
             .iter()
             .enumerate()
             .map(|(i, w)| (i, Term::from_field_text(engine.fields.title, w)))
             .collect();
-        let phrase = PhraseQuery::new_with_offset_and_slop(terms, slop);
-        (
-            Occur::Should,
-            Box::new(BoostQuery::new(Box::new(phrase), boost)),
-        )
-    };
-    if exact.len() >= 2 {
-        bonuses.push(phrase(&exact, 2, PHRASE));
-    }
-    if exact.len() >= 3 {
-        // A pair may have one word between ("poster bed" in "four poster canopy bed").
-        for pair in exact.windows(2) {
-            bonuses.push(phrase(pair, 1, PAIR));
-        }
-    }
-    let mut query =
-        BooleanQuery::with_minimum_required_clauses(std::mem::take(&mut clauses), required);
-    if !bonuses.is_empty() {
-        bonuses.insert(0, (Occur::Must, Box::new(query) as Box<dyn Query>));
-        query = BooleanQuery::new(bonuses);
+        let phrase = PhraseQuery::new_with_offset_and_slop(terms, 2);
+        query = BooleanQuery::new(vec![
+            (Occur::Must, Box::new(query) as Box<dyn Query>),
+            (
+                Occur::Should,
+                Box::new(BoostQuery::new(Box::new(phrase), 2.0)),
+            ),
+        ]);
     }
     Some(Box::new(query))
 }
