@@ -11,7 +11,7 @@
 //!    first stage's order, so a page's contents never depend on which page was asked for.
 //!
 //! Products in stock come first in both stages (a bonus above any text score), read from the
-//! same fast column the counts read.
+//! same packed code the counts read (see `counts`).
 
 use super::counts::{self, Counted, Counts, CountsSegment, FacetCodes};
 use tantivy::collector::{Collector, SegmentCollector};
