@@ -47,13 +47,13 @@ fn band(price: u64) -> usize {
 /// for the brand (each as many bits as the segment's distinct values need).
 #[derive(Clone, Copy, Debug)]
 struct Layout {
-    category_shift: u32,
     category_mask: u64,
     brand_shift: u32,
     brand_mask: u64,
 }
 
 const BAND_SHIFT: u32 = 1;
+const CATEGORY_SHIFT: u32 = 4;
 /// The band slot of documents without a price.
 const NO_BAND: usize = PRICE_BANDS.len();
 const _: () = assert!(NO_BAND < 8, "the bands and their none fit in three bits");
@@ -63,10 +63,9 @@ impl Layout {
     fn fitting(categories: usize, brands: usize) -> Option<Layout> {
         let bits = |n: usize| u64::BITS - (n as u64).leading_zeros();
         let (category_bits, brand_bits) = (bits(categories), bits(brands));
-        (4 + category_bits + brand_bits <= 64).then(|| Layout {
-            category_shift: 4,
+        (CATEGORY_SHIFT + category_bits + brand_bits <= 64).then(|| Layout {
             category_mask: (1u64 << category_bits) - 1,
-            brand_shift: 4 + category_bits,
+            brand_shift: CATEGORY_SHIFT + category_bits,
             brand_mask: (1u64 << brand_bits) - 1,
         })
     }
@@ -79,7 +78,7 @@ impl Layout {
     fn pack(&self, in_stock: bool, band: usize, category: u64, brand: u64) -> u64 {
         u64::from(in_stock)
             | (band as u64) << BAND_SHIFT
-            | category << self.category_shift
+            | category << CATEGORY_SHIFT
             | brand << self.brand_shift
     }
 }
@@ -275,6 +274,7 @@ pub fn merge(fruits: Vec<Counted>) -> Counted {
 /// One segment's counts, by ordinal (slot 0: none).
 pub struct CountsSegment {
     codes: Arc<SegmentCodes>,
+    /// A copy of the codes' layout, read per match without going through the `Arc`.
     layout: Layout,
     categories: Vec<u64>,
     brands: Vec<u64>,
@@ -291,7 +291,7 @@ impl CountsSegment {
         let layout = &self.layout;
         self.matched += 1;
         self.bands[((code >> BAND_SHIFT) & 0b111) as usize] += 1;
-        self.categories[((code >> layout.category_shift) & layout.category_mask) as usize] += 1;
+        self.categories[((code >> CATEGORY_SHIFT) & layout.category_mask) as usize] += 1;
         self.brands[((code >> layout.brand_shift) & layout.brand_mask) as usize] += 1;
         let in_stock = code & 1;
         self.available += in_stock;
@@ -362,12 +362,12 @@ mod tests {
         let code = layout.pack(true, 5, 48, 10);
         assert_eq!(code & 1, 1);
         assert_eq!((code >> BAND_SHIFT) & 0b111, 5);
-        assert_eq!((code >> layout.category_shift) & layout.category_mask, 48);
+        assert_eq!((code >> CATEGORY_SHIFT) & layout.category_mask, 48);
         assert_eq!((code >> layout.brand_shift) & layout.brand_mask, 10);
         let code = layout.pack(false, NO_BAND, 0, 1);
         assert_eq!(code & 1, 0);
         assert_eq!((code >> BAND_SHIFT) & 0b111, NO_BAND as u64);
-        assert_eq!((code >> layout.category_shift) & layout.category_mask, 0);
+        assert_eq!((code >> CATEGORY_SHIFT) & layout.category_mask, 0);
         assert_eq!((code >> layout.brand_shift) & layout.brand_mask, 1);
         // Wider catalogs take wider words; nothing beyond 64 bits is packed.
         assert_eq!(Layout::fitting(5_000, 20_000).unwrap().bits(), 4 + 13 + 15);
