@@ -222,16 +222,21 @@ pub struct SearchBench {
     pub rss_peak: u64,
     /// The slowest queries on the index path, with their time and how many products matched.
     pub slowest: Vec<(Duration, u64, String)>,
+    /// Every query: its time on the index path and the baseline, matches, URL.
+    pub per_query: Vec<(Duration, Duration, u64, String)>,
+    /// Every query's time on the index path by stage.
+    pub stages: Vec<shop::search::bench::Stages>,
 }
 
 /// Search at scale: makes sure `dir` holds a SQLite catalog of `products` synthetic products
 /// (importing them the first time: minutes for a million), rebuilds the index from it
-/// (timed, like `server reindex`), then runs a log of `queries` varied queries through the
+/// (timed, like `server reindex`; or opens the one there when not `rebuild`), then runs a log of `queries` varied queries through the
 /// index path, a bare Tantivy baseline and the full path with live stock.
 pub async fn search(
     dir: &std::path::Path,
     products: usize,
     queries: usize,
+    rebuild: bool,
 ) -> anyhow::Result<SearchBench> {
     use shop::catalog::{Catalog, import};
     use shop::search::bench::{Latencies, index_latencies, query_log};
@@ -259,13 +264,18 @@ pub async fn search(
     }
 
     let index = dir.join("index");
-    if index.exists() {
-        std::fs::remove_dir_all(&index)?;
-    }
     let location = Location::Dir(index.clone());
-    let started = Instant::now();
-    let indexed = shop::search::reindex(&db, &location, &indicatif::ProgressBar::hidden()).await?;
-    let reindex = started.elapsed();
+    let (indexed, reindex) = if rebuild || !index.exists() {
+        if index.exists() {
+            std::fs::remove_dir_all(&index)?;
+        }
+        let started = Instant::now();
+        let indexed =
+            shop::search::reindex(&db, &location, &indicatif::ProgressBar::hidden()).await?;
+        (indexed, started.elapsed())
+    } else {
+        (u64::try_from(have).unwrap_or(0), Duration::ZERO)
+    };
     let index_bytes = folder_size(&index);
 
     let search = Search::start(db.clone(), Catalog::new(db.clone()), location);
@@ -279,7 +289,7 @@ pub async fn search(
     // Warm the caches (the index's files, the term dictionaries) as a running node would be.
     let warm = query_log(200.min(queries), products);
     let _ = tokio::task::block_in_place(|| index_latencies(&search, &warm));
-    let (ours, bare) = tokio::task::block_in_place(|| index_latencies(&search, &log))
+    let (ours, bare, stages) = tokio::task::block_in_place(|| index_latencies(&search, &log))
         .ok_or_else(|| anyhow::anyhow!("the index is not ready"))?;
     let mut full = Latencies::default();
     let mut totals = Vec::with_capacity(log.len());
@@ -290,12 +300,17 @@ pub async fn search(
         anyhow::ensure!(!results.degraded, "a search fell back to the database");
         totals.push(results.total);
     }
-    let mut slowest: Vec<(Duration, u64, String)> = ours
+    let per_query: Vec<(Duration, Duration, u64, String)> = ours
         .0
         .iter()
+        .zip(&bare.0)
         .zip(&totals)
         .zip(&log)
-        .map(|((d, total), q)| (*d, *total, q.url_with(|_| {})))
+        .map(|(((d, b), total), q)| (*d, *b, *total, q.url_with(|_| {})))
+        .collect();
+    let mut slowest: Vec<(Duration, u64, String)> = per_query
+        .iter()
+        .map(|(d, _, total, url)| (*d, *total, url.clone()))
         .collect();
     slowest.sort_by_key(|s| std::cmp::Reverse(s.0));
     slowest.truncate(5);
@@ -323,6 +338,8 @@ pub async fn search(
         rss_after_build,
         rss_peak: memory("VmHWM:"),
         slowest,
+        per_query,
+        stages,
     })
 }
 

@@ -178,6 +178,14 @@ enum Bench {
         /// an HTTP load tool) and exit.
         #[arg(long)]
         write_urls: Option<PathBuf>,
+        /// Also write every query's latencies (index path, bare baseline, in ms), match
+        /// count and URL to this file, tab-separated, for a breakdown by query shape.
+        #[arg(long)]
+        per_query: Option<PathBuf>,
+        /// Search the index already in `--dir` instead of rebuilding it (no reindex figure;
+        /// for comparing query changes quickly).
+        #[arg(long)]
+        keep_index: bool,
     },
     /// Holds per second on one SKU next to the raw conditional UPDATE rate, same run.
     HotSku {
@@ -363,6 +371,8 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
                     queries,
                     dir,
                     write_urls,
+                    per_query,
+                    keep_index,
                 },
         } => {
             if let Some(file) = write_urls {
@@ -374,13 +384,39 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
                 println!("wrote {} URLs to {}", urls.len(), file.display());
                 return Ok(ExitCode::SUCCESS);
             }
-            let b = server::bench::search(&dir, products, queries).await?;
+            let b = server::bench::search(&dir, products, queries, !keep_index).await?;
             let ms = |d: Duration| format!("{:.3}", d.as_secs_f64() * 1000.0);
+            if let Some(file) = per_query {
+                let lines: Vec<String> = b
+                    .per_query
+                    .iter()
+                    .zip(&b.stages)
+                    .map(|((ours, bare, total, url), s)| {
+                        format!(
+                            "{}\t{}\t{total}\t{url}\t{}\t{}\t{}\t{}",
+                            ms(*ours),
+                            ms(*bare),
+                            ms(s.words),
+                            ms(s.first),
+                            ms(s.rerank),
+                            ms(s.documents)
+                        )
+                    })
+                    .collect();
+                std::fs::write(&file, lines.join("\n") + "\n")?;
+            }
+            let reindex = if keep_index {
+                "index kept".to_string()
+            } else {
+                format!(
+                    "reindex {:.1} s ({:.0} products/s)",
+                    b.reindex.as_secs_f64(),
+                    b.products as f64 / b.reindex.as_secs_f64()
+                )
+            };
             println!(
-                "search at {} products: reindex {:.1} s ({:.0} products/s), index {:.0} MB, RSS after opening {:.0} MB (peak {:.0} MB)",
+                "search at {} products: {reindex}, index {:.0} MB, RSS after opening {:.0} MB (peak {:.0} MB)",
                 b.products,
-                b.reindex.as_secs_f64(),
-                b.products as f64 / b.reindex.as_secs_f64(),
                 b.index_bytes as f64 / 1e6,
                 b.rss_after_build as f64 / 1e6,
                 b.rss_peak as f64 / 1e6,
@@ -397,6 +433,17 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
                     ms(*max)
                 );
             }
+            let n = b.stages.len().max(1) as u32;
+            let mean = |f: fn(&shop::search::bench::Stages) -> Duration| {
+                ms(b.stages.iter().map(f).sum::<Duration>() / n)
+            };
+            println!(
+                "index path by stage (mean ms): words {}, match and count {}, rerank {}, documents and snippets {}",
+                mean(|s| s.words),
+                mean(|s| s.first),
+                mean(|s| s.rerank),
+                mean(|s| s.documents)
+            );
             println!("slowest on the index path:");
             for (d, total, url) in &b.slowest {
                 println!("  {} ms, {total} matches: {url}", ms(*d));

@@ -3,7 +3,8 @@
 //! query's words as one OR of terms on a single field, top 20 by BM25, no typos, no facets —
 //! timed in the same process on the same index.
 
-use super::service::{Search, hits};
+pub use super::query::Stages;
+use super::service::{Search, hits_and_stages};
 use super::types::{SearchParams, SearchQuery};
 use crate::catalog::import::synthetic_vocabulary;
 use std::time::{Duration, Instant};
@@ -95,16 +96,21 @@ impl Latencies {
 
 /// Times every query through the index path (words, typos, filters, top hits, facet counts,
 /// snippets; no live stock) and through the bare baseline, interleaved so both see the same
-/// machine. `None` when the index is not ready.
-pub fn index_latencies(search: &Search, queries: &[SearchQuery]) -> Option<(Latencies, Latencies)> {
+/// machine, with the index path's time by stage. `None` when the index is not ready.
+pub fn index_latencies(
+    search: &Search,
+    queries: &[SearchQuery],
+) -> Option<(Latencies, Latencies, Vec<Stages>)> {
     let engine = search.engine()?;
     let mut ours = Latencies::default();
     let mut bare = Latencies::default();
+    let mut stages = Vec::with_capacity(queries.len());
     let all = engine.fields.all;
     for q in queries {
         let started = Instant::now();
-        let _ = std::hint::black_box(hits(&engine, q));
+        let result = std::hint::black_box(hits_and_stages(&engine, q));
         ours.0.push(started.elapsed());
+        stages.push(result.map(|(_, s)| s).unwrap_or_default());
 
         let started = Instant::now();
         let searcher = engine.reader.searcher();
@@ -126,5 +132,5 @@ pub fn index_latencies(search: &Search, queries: &[SearchQuery]) -> Option<(Late
         );
         bare.0.push(started.elapsed());
     }
-    Some((ours, bare))
+    Some((ours, bare, stages))
 }

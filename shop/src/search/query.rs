@@ -21,8 +21,10 @@ use super::schema::{analyzer, raw_analyzer};
 use super::synonyms::synonyms;
 use super::types::{FacetValue, Facets, SearchQuery, SearchSort};
 use crate::catalog::CategoryPath;
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::ops::Bound;
+use std::time::{Duration, Instant};
 use tantivy::collector::{Collector, TopDocs};
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, MoreLikeThisQuery, Occur, PhraseQuery,
@@ -348,44 +350,34 @@ pub fn edit_distance(a: &[char], b: &[char], max: usize) -> Option<usize> {
     (prev[m] <= max).then_some(prev[m])
 }
 
-/// The text part of the query: one clause per word, most of which must match.
-pub fn text_query(engine: &Engine, words: &[Word], relaxed: bool) -> Option<Box<dyn Query>> {
+/// The full form of the words, for scoring products already matched: each word against
+/// each searched field (title weighs most, then brand and class, then category, then
+/// description), through each of its candidates at the candidate's weight; and a bonus for
+/// the words typed as they are standing together in the title. A product's score is the
+/// sum of the parts it matches (BM25F-like: a word counts in every field it is in, not only
+/// the best one). Empty when no word has a candidate.
+///
+/// The parts stay separate so that reranking can seek each one straight to a product: the
+/// same parts under one union query would be summed alike, but a union seeking far ahead
+/// refills a window of thousands of documents for every part.
+pub fn text_parts(engine: &Engine, words: &[Word]) -> Vec<Box<dyn Query>> {
     let schema = engine.index.schema();
     let usable: Vec<&Word> = words.iter().filter(|w| !w.candidates.is_empty()).collect();
-    if usable.is_empty() {
-        return None;
+    let mut parts: Vec<Box<dyn Query>> = Vec::new();
+    for word in &usable {
+        for (field, boost) in FIELD_BOOSTS
+            .iter()
+            .filter_map(|(name, boost)| schema.get_field(name).ok().map(|f| (f, *boost)))
+        {
+            for (w, weight) in &word.candidates {
+                let term = TermQuery::new(
+                    Term::from_field_text(field, w),
+                    IndexRecordOption::WithFreqs,
+                );
+                parts.push(Box::new(BoostQuery::new(Box::new(term), boost * weight)));
+            }
+        }
     }
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = usable
-        .iter()
-        .map(|word| {
-            // The sum over fields and candidates, as one flat union (cheaper to iterate than
-            // nested ones).
-            let terms: Vec<(Occur, Box<dyn Query>)> = FIELD_BOOSTS
-                .iter()
-                .filter_map(|(name, boost)| schema.get_field(name).ok().map(|f| (f, *boost)))
-                .flat_map(|(field, boost)| {
-                    word.candidates.iter().map(move |(w, weight)| {
-                        let term = TermQuery::new(
-                            Term::from_field_text(field, w),
-                            IndexRecordOption::WithFreqs,
-                        );
-                        (
-                            Occur::Should,
-                            Box::new(BoostQuery::new(Box::new(term), boost * weight))
-                                as Box<dyn Query>,
-                        )
-                    })
-                })
-                .collect();
-            (
-                Occur::Should,
-                Box::new(BooleanQuery::new(terms)) as Box<dyn Query>,
-            )
-        })
-        .collect();
-    // Most words must match (all of one or two, all but one of three…); a misspelt word
-    // counts through its corrections like any other (words with none were left out above).
-    let required = required(clauses.len(), relaxed);
     // Words next to each other in the title, as typed, earn a bonus.
     let exact: Vec<&str> = usable
         .iter()
@@ -396,8 +388,6 @@ pub fn text_query(engine: &Engine, words: &[Word], relaxed: bool) -> Option<Box<
         })
         .map(|w| w.stem.as_str())
         .collect();
-    let mut query =
-        BooleanQuery::with_minimum_required_clauses(std::mem::take(&mut clauses), required);
     if exact.len() >= 2 {
         let terms: Vec<(usize, Term)> = exact
             .iter()
@@ -405,15 +395,19 @@ pub fn text_query(engine: &Engine, words: &[Word], relaxed: bool) -> Option<Box<
             .map(|(i, w)| (i, Term::from_field_text(engine.fields.title, w)))
             .collect();
         let phrase = PhraseQuery::new_with_offset_and_slop(terms, 2);
-        query = BooleanQuery::new(vec![
-            (Occur::Must, Box::new(query) as Box<dyn Query>),
-            (
-                Occur::Should,
-                Box::new(BoostQuery::new(Box::new(phrase), 2.0)),
-            ),
-        ]);
+        parts.push(Box::new(BoostQuery::new(Box::new(phrase), 2.0)));
     }
-    Some(Box::new(query))
+    parts
+}
+
+/// The parts as one query (any part matches, their scores add up), for highlighting.
+pub fn union(parts: &[Box<dyn Query>]) -> BooleanQuery {
+    BooleanQuery::new(
+        parts
+            .iter()
+            .map(|p| (Occur::Should, p.box_clone()))
+            .collect(),
+    )
 }
 
 /// How many of `n` words a product must match: all of one or two, all but one of three, …;
@@ -422,7 +416,7 @@ fn required(n: usize, relaxed: bool) -> usize {
     if relaxed { 1 } else { (n - n / 3).max(1) }
 }
 
-/// The cheap form of [`text_query`], for matching and counting: each word's candidates
+/// The cheap form of [`text_parts`], for matching and counting: each word's candidates
 /// against the one `all` field (which holds every searched field's words, analysed alike),
 /// with as many words required. It matches exactly the products the full form matches;
 /// only the scores differ, and the full form reranks the best of them (see `rank`).
@@ -438,8 +432,9 @@ pub fn match_query(engine: &Engine, words: &[Word], relaxed: bool) -> Option<Box
                 .map(|(w, weight)| {
                     let term =
                         TermQuery::new(Term::from_field_text(all, w), IndexRecordOption::WithFreqs);
-                    // A bare term query can skip whole blocks of low scores (block-max
-                    // WAND) when only the best are wanted; a boosted one cannot.
+                    // A boost is folded into the term's scorer, which stays a term scorer
+                    // to Tantivy (so block-max WAND still applies); a weight of one needs
+                    // no wrapper.
                     if *weight == EXACT {
                         Box::new(term) as Box<dyn Query>
                     } else {
@@ -643,6 +638,22 @@ pub struct Found {
     pub did_you_mean: Option<String>,
     pub title_snippets: Vec<String>,
     pub description_snippets: Vec<String>,
+    /// Where the time went (for `server bench search`).
+    pub stages: Stages,
+}
+
+/// How long each stage of a search run took.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Stages {
+    /// Reading the words: stems, corrections, synonyms (term dictionary lookups).
+    pub words: Duration,
+    /// Matching and counting every match, keeping the best by the cheap score (both tries,
+    /// when the first found too little).
+    pub first: Duration,
+    /// Reranking the kept products with the full query.
+    pub rerank: Duration,
+    /// The page's stored documents and their highlighted snippets.
+    pub documents: Duration,
 }
 
 /// Below this many results for "most words", a search relaxes to "any word".
@@ -676,52 +687,57 @@ fn matching(
 
 /// Runs `q` against the engine: a page of documents, the total, facet counts, snippets.
 pub fn run(engine: &Engine, q: &SearchQuery) -> tantivy::Result<Found> {
+    let started = Instant::now();
     let searcher = engine.reader.searcher();
     let words = words(&searcher, engine, &q.text, false);
+    let mut stages = Stages {
+        words: started.elapsed(),
+        ..Stages::default()
+    };
+    let rerank_took = Cell::new(Duration::ZERO);
     let per_page = usize::try_from(q.per_page).unwrap_or(24);
     let offset = usize::try_from(q.page.saturating_sub(1)).unwrap_or(0) * per_page;
     // One pass over every match counts the facets and keeps the best by the cheap score (or
-    // the chosen order); by relevance, the full query then reranks those (see `rank`).
-    type Page = (Vec<DocAddress>, Counted, Option<Box<dyn Query>>);
-    let search = |relaxed: bool| -> tantivy::Result<Page> {
+    // the chosen order); by relevance, the full form then reranks those (see `rank`). The full
+    // form scores products already known to match, so it needs no "most words" rule.
+    let parts = text_parts(engine, &words);
+    let search = |relaxed: bool| -> tantivy::Result<(Vec<DocAddress>, Counted)> {
         let matches = matching(engine, q, &words, match_query(engine, &words, relaxed));
-        // The full form scores products already known to match, so it needs no "most words"
-        // rule: its plain union scores a match the same and seeks fast (the k-of-n scorer
-        // cannot skip ahead).
-        match text_query(engine, &words, true) {
-            Some(full) if q.sort == SearchSort::Relevance => {
-                let limit = rank::window(offset, per_page);
-                let (ranked, counted) =
-                    rank::page_and_counts(&searcher, &engine.codes, matches.as_ref(), limit)?;
-                // Only the blocks from the page's own on matter.
-                let first = (offset / rank::BLOCK * rank::BLOCK).min(ranked.len());
-                let order = rank::rerank(&searcher, full.as_ref(), ranked[first..].to_vec())?;
-                let page = order
-                    .into_iter()
-                    .skip(offset - first)
-                    .take(per_page)
-                    .collect();
-                Ok((page, counted, Some(full)))
-            }
-            full => {
-                let (top, counted) =
-                    searcher.search(matches.as_ref(), &(top_docs(q), Counts(&engine.codes)))?;
-                Ok((top.into_iter().map(|(_, a)| a).collect(), counted, full))
-            }
+        if q.sort == SearchSort::Relevance && !parts.is_empty() {
+            let limit = rank::window(offset, per_page);
+            let (ranked, counted) =
+                rank::page_and_counts(&searcher, &engine.codes, matches.as_ref(), limit)?;
+            // Only the blocks from the page's own on matter.
+            let first = (offset / rank::BLOCK * rank::BLOCK).min(ranked.len());
+            let reranking = Instant::now();
+            let order = rank::rerank(&searcher, &parts, ranked[first..].to_vec())?;
+            rerank_took.set(rerank_took.get() + reranking.elapsed());
+            let page = order
+                .into_iter()
+                .skip(offset - first)
+                .take(per_page)
+                .collect();
+            Ok((page, counted))
+        } else {
+            let (top, counted) =
+                searcher.search(matches.as_ref(), &(top_docs(q), Counts(&engine.codes)))?;
+            Ok((top.into_iter().map(|(_, a)| a).collect(), counted))
         }
     };
     // Most words first; when that finds too little to fill a first page, any word, ranked by
     // how much of the query each product matches (products matching more words score more).
+    let searching = Instant::now();
     let mut found = search(false)?;
     if found.1.matched < RELAX_BELOW as u64 && words.len() > 1 {
         found = search(true)?;
     }
-    let (top, counted, full) = found;
+    stages.rerank = rerank_took.get();
+    stages.first = searching.elapsed().saturating_sub(stages.rerank);
+    let documents = Instant::now();
+    let (top, counted) = found;
     let total = counted.matched;
-    let query: &dyn Query = match &full {
-        Some(full) => full.as_ref(),
-        None => &AllQuery,
-    };
+    let full = union(&parts);
+    let query: &dyn Query = if parts.is_empty() { &AllQuery } else { &full };
 
     let mut title_gen =
         tantivy::snippet::SnippetGenerator::create(&searcher, query, engine.fields.title)?;
@@ -738,6 +754,7 @@ pub fn run(engine: &Engine, q: &SearchQuery) -> tantivy::Result<Found> {
         description_snippets.push(description_gen.snippet_from_doc(&doc).to_html());
         docs.push((address, doc));
     }
+    stages.documents = documents.elapsed();
 
     let parent = q.category.as_ref().map(|c| c.as_str().to_string());
     let mut category_values: Vec<FacetValue> =
@@ -803,6 +820,7 @@ pub fn run(engine: &Engine, q: &SearchQuery) -> tantivy::Result<Found> {
         did_you_mean,
         title_snippets,
         description_snippets,
+        stages,
     })
 }
 

@@ -7,8 +7,9 @@
 //!    form matches exactly the products the full one does, because `all` holds every searched
 //!    field's words under the same analyzer; only the scores differ.
 //! 2. **Rerank**: the full query (each word summed over the weighted fields, the title phrase
-//!    bonus) scores just those products ([`rerank`]), block by block of [`BLOCK`] in the
-//!    first stage's order, so a page's contents never depend on which page was asked for.
+//!    bonus), part by part, scores just those products ([`rerank`]), block by block of
+//!    [`BLOCK`] in the first stage's order, so a page's contents never depend on which page
+//!    was asked for.
 //!
 //! Products in stock come first in both stages (a bonus above any text score), read from the
 //! same packed code the counts read (see `counts`).
@@ -166,15 +167,20 @@ impl TopScores {
     }
 }
 
-/// Reorders the first stage's products by the full query's score, block by block, keeping
-/// the in-stock bonus (a product the full query does not match, which should not happen,
-/// keeps only that bonus and sinks within its block).
+/// Reorders the first stage's products by the full query's score (the sum of the `parts`
+/// each matches; see `query::text_parts`), block by block, keeping the in-stock bonus (a
+/// product the full query does not match, which should not happen, keeps only that bonus
+/// and sinks within its block).
 pub fn rerank(
     searcher: &Searcher,
-    full: &dyn Query,
+    parts: &[Box<dyn Query>],
     ranked: Vec<Ranked>,
 ) -> tantivy::Result<Vec<DocAddress>> {
-    let weight = full.weight(EnableScoring::enabled_from_searcher(searcher))?;
+    let scoring = EnableScoring::enabled_from_searcher(searcher);
+    let weights = parts
+        .iter()
+        .map(|part| part.weight(scoring))
+        .collect::<tantivy::Result<Vec<_>>>()?;
     let mut out = Vec::with_capacity(ranked.len());
     for block in ranked.chunks(BLOCK) {
         // Score the block segment by segment, in doc order (a scorer only moves forward).
@@ -188,17 +194,22 @@ pub fn rerank(
         let mut at = 0;
         while at < by_doc.len() {
             let segment = by_doc[at].1.segment_ord;
-            let mut scorer = weight.scorer(searcher.segment_reader(segment), 1.0)?;
+            let reader = searcher.segment_reader(segment);
+            let mut scorers = weights
+                .iter()
+                .map(|w| w.scorer(reader, 1.0))
+                .collect::<tantivy::Result<Vec<_>>>()?;
             while at < by_doc.len() && by_doc[at].1.segment_ord == segment {
                 let (i, address) = by_doc[at];
-                if scorer.doc() < address.doc_id {
-                    scorer.seek(address.doc_id);
+                let mut text = 0.0;
+                for scorer in &mut scorers {
+                    if scorer.doc() < address.doc_id {
+                        scorer.seek(address.doc_id);
+                    }
+                    if scorer.doc() == address.doc_id {
+                        text += scorer.score();
+                    }
                 }
-                let text = if scorer.doc() == address.doc_id {
-                    scorer.score()
-                } else {
-                    0.0
-                };
                 let bonus = if block[i].0 >= IN_STOCK_BONUS {
                     IN_STOCK_BONUS
                 } else {

@@ -369,7 +369,16 @@ async fn open(db: &Db, location: &Location) -> Result<(Arc<Engine>, Indexer), Op
 
 /// Runs the query and turns the documents into hits (stock still to be filled).
 pub(super) fn hits(engine: &Engine, q: &SearchQuery) -> tantivy::Result<SearchResults> {
+    hits_and_stages(engine, q).map(|(results, _)| results)
+}
+
+/// [`hits`], and how long each stage of the run took.
+pub(super) fn hits_and_stages(
+    engine: &Engine,
+    q: &SearchQuery,
+) -> tantivy::Result<(SearchResults, query::Stages)> {
     let found = query::run(engine, q)?;
+    let stages = found.stages;
     let f = &engine.fields;
     let hits = found
         .docs
@@ -415,14 +424,15 @@ pub(super) fn hits(engine: &Engine, q: &SearchQuery) -> tantivy::Result<SearchRe
             .unwrap_or("")
             .replace('-', " ");
     }
-    Ok(SearchResults {
+    let results = SearchResults {
         query: q.clone(),
         total: found.total,
         hits,
         facets,
         did_you_mean: found.did_you_mean,
         degraded: false,
-    })
+    };
+    Ok((results, stages))
 }
 
 fn text_of(doc: &TantivyDocument, field: tantivy::schema::Field) -> String {
