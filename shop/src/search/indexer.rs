@@ -113,7 +113,39 @@ impl Indexer {
         // Applying an event twice is harmless (it re-reads the product), missing one is not.
         self.cursor.restart();
         self.commit((position - REBUILD_MARGIN).max(0)).await?;
+        self.merge_into_one().await?;
         Ok(indexed)
+    }
+
+    /// Merges every segment into one, after a rebuild has left several: a search pays per
+    /// segment (term lookups, scorers, facet tallies), and the writer's merge policy leaves
+    /// a fresh million-product index in half a dozen. The merged segment keeps the last
+    /// commit's checkpoint; a merge that fails leaves the segments as they were (searchable,
+    /// only slower), so it is logged, not returned.
+    async fn merge_into_one(&mut self) -> Result<(), IndexerError> {
+        let engine = self.engine.clone();
+        let writer = self.writer.take();
+        let (writer, merged) = tokio::task::spawn_blocking(move || {
+            // A segment can be in one merge at a time: let those the commit started finish.
+            if let Some(writer) = writer {
+                writer.wait_merging_threads()?;
+            }
+            let mut writer = engine.index.writer_with_num_threads(1, WRITER_HEAP)?;
+            let segments = engine.index.searchable_segment_ids()?;
+            let merged = if segments.len() > 1 {
+                writer.merge(&segments).wait().map(|_| ())
+            } else {
+                Ok(())
+            };
+            tantivy::Result::Ok((writer, merged))
+        })
+        .await??;
+        self.writer = Some(writer);
+        if let Err(error) = merged {
+            tracing::warn!(%error, "could not merge the rebuilt index into one segment");
+        }
+        self.engine.reader.reload()?;
+        Ok(())
     }
 
     /// Applies the outbox events after the current position (one batch). Returns how many
