@@ -6,7 +6,7 @@ use super::schema::{Fields, SCHEMA_VERSION, register_analyzer};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::{Arc, Weak};
-use tantivy::{Index, IndexReader, ReloadPolicy, Warmer};
+use tantivy::{Index, IndexReader, IndexSettings, ReloadPolicy, Warmer};
 
 /// Where the index lives.
 #[derive(Clone, Debug)]
@@ -58,7 +58,13 @@ impl Engine {
     pub fn open(location: &Location) -> Result<(Engine, Option<Checkpoint>), EngineError> {
         let (schema, fields) = Fields::build();
         let (index, checkpoint) = match location {
-            Location::Ram => (Index::create_in_ram(schema), None),
+            Location::Ram => (
+                Index::builder()
+                    .schema(schema)
+                    .settings(settings())
+                    .create_in_ram()?,
+                None,
+            ),
             Location::Dir(dir) => {
                 std::fs::create_dir_all(dir)?;
                 let existing = Index::open_in_dir(dir).ok().and_then(|index| {
@@ -77,7 +83,11 @@ impl Engine {
                         tracing::info!(dir = %dir.display(), "creating a new search index");
                         std::fs::remove_dir_all(dir)?;
                         std::fs::create_dir_all(dir)?;
-                        (Index::create_in_dir(dir, schema)?, None)
+                        let index = Index::builder()
+                            .schema(schema)
+                            .settings(settings())
+                            .create_in_dir(dir)?;
+                        (index, None)
                     }
                 }
             }
@@ -108,5 +118,15 @@ impl Engine {
 
     pub fn num_docs(&self) -> u64 {
         self.reader.searcher().num_docs()
+    }
+}
+
+/// A new index's settings: the stored documents in blocks of 4 KB instead of Tantivy's 16 KB.
+/// A page of results reads its twenty documents from twenty scattered blocks, and each read
+/// decompresses a whole block; smaller blocks cost some compression.
+fn settings() -> IndexSettings {
+    IndexSettings {
+        docstore_blocksize: 4096,
+        ..IndexSettings::default()
     }
 }
