@@ -2,6 +2,7 @@
 //! to the indexer task alone (see `indexer`).
 
 use super::counts::FacetCodes;
+use super::dense::DenseWords;
 use super::schema::{Fields, SCHEMA_VERSION, register_analyzer};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -41,6 +42,8 @@ pub struct Engine {
     pub fields: Fields,
     /// Every live segment's facet values, packed for counting; the reader keeps them.
     pub codes: Arc<FacetCodes>,
+    /// Bitsets of the words common in a segment, for intersections; the reader keeps them.
+    pub dense: Arc<DenseWords>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -94,11 +97,15 @@ impl Engine {
         };
         register_analyzer(&index);
         let codes = Arc::new(FacetCodes::default());
-        let warmer: Weak<dyn Warmer> = Arc::downgrade(&codes) as Weak<dyn Warmer>;
+        let dense = Arc::new(DenseWords::default());
+        let warmers: Vec<Weak<dyn Warmer>> = vec![
+            Arc::downgrade(&codes) as Weak<dyn Warmer>,
+            Arc::downgrade(&dense) as Weak<dyn Warmer>,
+        ];
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
-            .warmers(vec![warmer])
+            .warmers(warmers)
             .try_into()?;
         Ok((
             Engine {
@@ -106,6 +113,7 @@ impl Engine {
                 reader,
                 fields,
                 codes,
+                dense,
             },
             checkpoint,
         ))

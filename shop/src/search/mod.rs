@@ -20,6 +20,8 @@ pub mod bench;
 #[cfg(feature = "server")]
 mod counts;
 #[cfg(feature = "server")]
+mod dense;
+#[cfg(feature = "server")]
 mod document;
 #[cfg(feature = "server")]
 mod engine;

@@ -15,6 +15,7 @@
 //! its best (see `rank`).
 
 use super::counts::{Counted, Counts, PRICE_BANDS};
+use super::dense::DenseTermQuery;
 use super::engine::Engine;
 use super::rank;
 use super::schema::{analyzer, raw_analyzer};
@@ -422,6 +423,9 @@ fn required(n: usize, relaxed: bool) -> usize {
 /// only the scores differ, and the full form reranks the best of them (see `rank`).
 pub fn match_query(engine: &Engine, words: &[Word], relaxed: bool) -> Option<Box<dyn Query>> {
     let all = engine.fields.all;
+    let usable = words.iter().filter(|w| !w.candidates.is_empty()).count();
+    // Where words are intersected, the common ones are answered from bitsets (see `dense`).
+    let intersected = usable >= 2 && required(usable, relaxed) >= 2;
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = words
         .iter()
         .filter(|w| !w.candidates.is_empty())
@@ -435,10 +439,15 @@ pub fn match_query(engine: &Engine, words: &[Word], relaxed: bool) -> Option<Box
                     // A boost is folded into the term's scorer, which stays a term scorer
                     // to Tantivy (so block-max WAND still applies); a weight of one needs
                     // no wrapper.
-                    if *weight == EXACT {
-                        Box::new(term) as Box<dyn Query>
+                    let query: Box<dyn Query> = if *weight == EXACT {
+                        Box::new(term)
                     } else {
                         Box::new(BoostQuery::new(Box::new(term), *weight))
+                    };
+                    if intersected {
+                        dense(engine, query, Term::from_field_text(all, w), *weight)
+                    } else {
+                        query
                     }
                 })
                 .collect();
@@ -481,6 +490,17 @@ pub fn match_query(engine: &Engine, words: &[Word], relaxed: bool) -> Option<Box
             Some(Box::new(BooleanQuery::new(subsets)))
         }
     }
+}
+
+/// `query` (`term` boosted by `boost`), answered from a bitset in segments where the term
+/// is common (and scored there as if once in each document: see `dense`).
+fn dense(engine: &Engine, query: Box<dyn Query>, term: Term, boost: Score) -> Box<dyn Query> {
+    Box::new(DenseTermQuery {
+        query,
+        term,
+        boost,
+        words: engine.dense.clone(),
+    })
 }
 
 /// Beyond this many k-word subsets, "k of n" stays one k-of-n clause.
@@ -531,16 +551,22 @@ pub fn filters(engine: &Engine, q: &SearchQuery) -> Vec<(Occur, Box<dyn Query>)>
             Box::new(ConstScoreQuery::new(query, 0.0)) as Box<dyn Query>,
         ));
     };
+    // A filter's term is often common (a department, a big brand, "in stock"): it is
+    // answered from a bitset where it is (see `dense`).
+    let term = |term: Term| {
+        let query = Box::new(TermQuery::new(term.clone(), IndexRecordOption::Basic));
+        dense(engine, query, term, 1.0)
+    };
     if let Some(path) = &q.category {
-        must(Box::new(TermQuery::new(
-            Term::from_facet(f.category_facet, &category_facet(path)),
-            IndexRecordOption::Basic,
+        must(term(Term::from_facet(
+            f.category_facet,
+            &category_facet(path),
         )));
     }
     if let Some(brand) = &q.brand {
-        must(Box::new(TermQuery::new(
-            Term::from_facet(f.brand_facet, &Facet::from_path([brand.as_str()])),
-            IndexRecordOption::Basic,
+        must(term(Term::from_facet(
+            f.brand_facet,
+            &Facet::from_path([brand.as_str()]),
         )));
     }
     if q.min_price.is_some() || q.max_price.is_some() {
@@ -553,10 +579,7 @@ pub fn filters(engine: &Engine, q: &SearchQuery) -> Vec<(Occur, Box<dyn Query>)>
         must(Box::new(RangeQuery::new(lower, upper)));
     }
     if q.in_stock {
-        must(Box::new(TermQuery::new(
-            Term::from_field_u64(f.in_stock, 1),
-            IndexRecordOption::Basic,
-        )));
+        must(term(Term::from_field_u64(f.in_stock, 1)));
     }
     if let Some(r) = q.min_rating {
         must(Box::new(RangeQuery::new(
