@@ -10,7 +10,8 @@
 //! new segment), so a segment's codes stay right for as long as the segment lives; the reader
 //! drops them with the segment.
 
-use std::collections::{HashMap, HashSet};
+use super::engine::live_segments;
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::StrColumn;
@@ -202,10 +203,7 @@ impl Warmer for FacetCodes {
     }
 
     fn garbage_collect(&self, live: &[&SearcherGeneration]) {
-        let live: HashSet<SegmentId> = live
-            .iter()
-            .flat_map(|generation| generation.segments().keys().copied())
-            .collect();
+        let live = live_segments(live);
         self.write().retain(|id, _| live.contains(id));
     }
 }

@@ -13,7 +13,8 @@
 //! little (its weight is low and BM25 saturates), the first stage only picks the products
 //! the full query reranks, and the rerank scores every word exactly.
 
-use std::collections::{HashMap, HashSet};
+use super::engine::live_segments;
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, RwLock};
 use tantivy::fieldnorm::FieldNormReader;
@@ -150,10 +151,7 @@ impl Warmer for DenseWords {
     }
 
     fn garbage_collect(&self, live: &[&SearcherGeneration]) {
-        let live: HashSet<SegmentId> = live
-            .iter()
-            .flat_map(|generation| generation.segments().keys().copied())
-            .collect();
+        let live = live_segments(live);
         self.write()
             .retain(|(segment, _), _| live.contains(segment));
     }

@@ -5,9 +5,11 @@ use super::counts::FacetCodes;
 use super::dense::DenseWords;
 use super::schema::{Fields, SCHEMA_VERSION, register_analyzer};
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Weak};
-use tantivy::{Index, IndexReader, IndexSettings, ReloadPolicy, Warmer};
+use tantivy::index::SegmentId;
+use tantivy::{Index, IndexReader, IndexSettings, ReloadPolicy, SearcherGeneration, Warmer};
 
 /// Where the index lives.
 #[derive(Clone, Debug)]
@@ -137,4 +139,12 @@ fn settings() -> IndexSettings {
         docstore_blocksize: 4096,
         ..IndexSettings::default()
     }
+}
+
+/// The segments the searchers still in use hold: what a per-segment cache kept beside the
+/// reader (facet codes, dense words' bitsets) may keep when Tantivy collects garbage.
+pub fn live_segments(live: &[&SearcherGeneration]) -> HashSet<SegmentId> {
+    live.iter()
+        .flat_map(|generation| generation.segments().keys().copied())
+        .collect()
 }
