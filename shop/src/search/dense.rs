@@ -19,7 +19,9 @@ use std::fmt;
 use std::sync::{Arc, RwLock};
 use tantivy::fieldnorm::FieldNormReader;
 use tantivy::index::SegmentId;
-use tantivy::query::{Bm25Weight, EnableScoring, Explanation, Query, Scorer, Weight};
+use tantivy::query::{
+    Bm25Weight, BoostQuery, EnableScoring, Explanation, Query, Scorer, TermQuery, Weight,
+};
 use tantivy::schema::IndexRecordOption;
 use tantivy::{
     DocId, DocSet, Score, Searcher, SearcherGeneration, SegmentReader, TERMINATED, Term, Warmer,
@@ -157,26 +159,14 @@ impl Warmer for DenseWords {
     }
 }
 
-/// A term query (`query`: the term, boosted by `boost`) answered from a bitset where `term`
-/// is dense, with the term scored as if once in each document (see the module's notes); the
-/// plain term query elsewhere.
-#[derive(Debug)]
+/// `term` boosted by `boost`, answered from a bitset where the term is dense (and scored
+/// there as if once in each document: see the module's notes); a plain term query
+/// elsewhere.
+#[derive(Clone, Debug)]
 pub struct DenseTermQuery {
-    pub query: Box<dyn Query>,
     pub term: Term,
     pub boost: Score,
     pub words: Arc<DenseWords>,
-}
-
-impl Clone for DenseTermQuery {
-    fn clone(&self) -> Self {
-        DenseTermQuery {
-            query: self.query.box_clone(),
-            term: self.term.clone(),
-            boost: self.boost,
-            words: self.words.clone(),
-        }
-    }
 }
 
 impl Query for DenseTermQuery {
@@ -188,8 +178,10 @@ impl Query for DenseTermQuery {
             ),
             _ => None,
         };
+        // Frequencies are read only when scoring (Tantivy reads the bare list otherwise).
+        let plain = TermQuery::new(self.term.clone(), IndexRecordOption::WithFreqs);
         Ok(Box::new(DenseWeight {
-            inner: self.query.weight(scoring)?,
+            inner: BoostQuery::new(Box::new(plain), self.boost).weight(scoring)?,
             term: self.term.clone(),
             words: self.words.clone(),
             bm25,
@@ -197,7 +189,7 @@ impl Query for DenseTermQuery {
     }
 
     fn query_terms<'a>(&'a self, visitor: &mut dyn FnMut(&'a Term, bool)) {
-        self.query.query_terms(visitor);
+        visitor(&self.term, false);
     }
 }
 
@@ -348,7 +340,6 @@ mod tests {
         };
         let dense = |w: &str, boost: f32| -> Box<dyn Query> {
             Box::new(DenseTermQuery {
-                query: plain(w, boost),
                 term: term(w),
                 boost,
                 words: words.clone(),

@@ -434,20 +434,18 @@ pub fn match_query(engine: &Engine, words: &[Word], relaxed: bool) -> Option<Box
                 .candidates
                 .iter()
                 .map(|(w, weight)| {
-                    let term =
-                        TermQuery::new(Term::from_field_text(all, w), IndexRecordOption::WithFreqs);
+                    let term = Term::from_field_text(all, w);
+                    if intersected {
+                        return dense(engine, term, *weight);
+                    }
+                    let term = TermQuery::new(term, IndexRecordOption::WithFreqs);
                     // A boost is folded into the term's scorer, which stays a term scorer
                     // to Tantivy (so block-max WAND still applies); a weight of one needs
                     // no wrapper.
-                    let query: Box<dyn Query> = if *weight == EXACT {
-                        Box::new(term)
+                    if *weight == EXACT {
+                        Box::new(term) as Box<dyn Query>
                     } else {
                         Box::new(BoostQuery::new(Box::new(term), *weight))
-                    };
-                    if intersected {
-                        dense(engine, query, Term::from_field_text(all, w), *weight)
-                    } else {
-                        query
                     }
                 })
                 .collect();
@@ -492,11 +490,10 @@ pub fn match_query(engine: &Engine, words: &[Word], relaxed: bool) -> Option<Box
     }
 }
 
-/// `query` (`term` boosted by `boost`), answered from a bitset in segments where the term
-/// is common (and scored there as if once in each document: see `dense`).
-fn dense(engine: &Engine, query: Box<dyn Query>, term: Term, boost: Score) -> Box<dyn Query> {
+/// `term` boosted by `boost`, answered from a bitset in segments where the term is common
+/// (and scored there as if once in each document: see `dense`).
+fn dense(engine: &Engine, term: Term, boost: Score) -> Box<dyn Query> {
     Box::new(DenseTermQuery {
-        query,
         term,
         boost,
         words: engine.dense.clone(),
@@ -553,10 +550,7 @@ pub fn filters(engine: &Engine, q: &SearchQuery) -> Vec<(Occur, Box<dyn Query>)>
     };
     // A filter's term is often common (a department, a big brand, "in stock"): it is
     // answered from a bitset where it is (see `dense`).
-    let term = |term: Term| {
-        let query = Box::new(TermQuery::new(term.clone(), IndexRecordOption::Basic));
-        dense(engine, query, term, 1.0)
-    };
+    let term = |term: Term| dense(engine, term, 1.0);
     if let Some(path) = &q.category {
         must(term(Term::from_facet(
             f.category_facet,
