@@ -14,7 +14,7 @@ use super::engine::live_segments;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use tantivy::collector::{Collector, SegmentCollector};
-use tantivy::columnar::StrColumn;
+use tantivy::columnar::{ColumnValues, StrColumn};
 use tantivy::index::SegmentId;
 use tantivy::{DocId, Score, Searcher, SearcherGeneration, SegmentReader, TantivyError, Warmer};
 
@@ -103,14 +103,58 @@ impl Codes {
     }
 }
 
-/// One segment's codes, indexed by document id, with the columns that name its ordinals.
+/// One segment's codes, indexed by document id, with the names of its ordinals and the
+/// columns the sorted orders read.
 pub struct SegmentCodes {
     codes: Codes,
     layout: Layout,
-    categories: usize,
-    brands: usize,
-    category: Option<StrColumn>,
-    brand: Option<StrColumn>,
+    /// Leaf category paths and brands by ordinal: named once here, not at every search.
+    category_names: Vec<String>,
+    brand_names: Vec<String>,
+    columns: SortColumns,
+}
+
+/// The fast columns a sorted order reads, opened once per segment (opening one decodes its
+/// block headers: a fixed cost that every sorted search paid).
+#[derive(Clone)]
+pub struct SortColumns {
+    pub in_stock: Option<Arc<dyn ColumnValues<u64>>>,
+    pub price: Option<Arc<dyn ColumnValues<u64>>>,
+    pub rating: Option<Arc<dyn ColumnValues<u64>>>,
+    pub created: Option<Arc<dyn ColumnValues<i64>>>,
+}
+
+impl SortColumns {
+    fn open(segment: &SegmentReader) -> SortColumns {
+        let fast = segment.fast_fields();
+        let u64s = |name: &str| fast.u64(name).ok().map(|c| c.first_or_default_col(0));
+        SortColumns {
+            in_stock: u64s("in_stock"),
+            price: u64s("price"),
+            rating: u64s("rating"),
+            created: fast
+                .i64("created_at")
+                .ok()
+                .map(|c| c.first_or_default_col(0)),
+        }
+    }
+}
+
+/// Every ordinal's text, in order.
+fn names(column: &Option<StrColumn>, count: usize) -> Vec<String> {
+    let Some(column) = column else {
+        return Vec::new();
+    };
+    let mut text = String::new();
+    (0..count as u64)
+        .map(|ord| {
+            if column.ord_to_str(ord, &mut text).unwrap_or(false) {
+                text.clone()
+            } else {
+                String::new()
+            }
+        })
+        .collect()
 }
 
 impl SegmentCodes {
@@ -119,8 +163,8 @@ impl SegmentCodes {
         let fast = segment.fast_fields();
         let category = fast.str("category_key")?;
         let brand = fast.str("brand_key")?;
-        let price = fast.u64("price").ok().map(|c| c.first_or_default_col(0));
-        let in_stock = fast.u64("in_stock").ok().map(|c| c.first_or_default_col(0));
+        let columns = SortColumns::open(segment);
+        let (price, in_stock) = (&columns.price, &columns.in_stock);
         let terms = |c: &Option<StrColumn>| c.as_ref().map_or(0, |c| c.num_terms());
         let (categories, brands) = (terms(&category), terms(&brand));
         let layout = Layout::fitting(categories, brands).ok_or_else(|| {
@@ -152,10 +196,9 @@ impl SegmentCodes {
         Ok(SegmentCodes {
             codes,
             layout,
-            categories,
-            brands,
-            category,
-            brand,
+            category_names: names(&category, categories),
+            brand_names: names(&brand, brands),
+            columns,
         })
     }
 }
@@ -179,6 +222,14 @@ impl FacetCodes {
         let codes = Arc::new(SegmentCodes::build(segment)?);
         self.write().insert(id, codes.clone());
         Ok(codes)
+    }
+
+    /// The sort columns of `segment`, opened now if its codes cannot be packed.
+    pub fn columns(&self, segment: &SegmentReader) -> SortColumns {
+        match self.of(segment) {
+            Ok(codes) => codes.columns.clone(),
+            Err(_) => SortColumns::open(segment),
+        }
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<SegmentId, Arc<SegmentCodes>>> {
@@ -231,8 +282,8 @@ impl Collector for Counts<'_> {
     fn for_segment(&self, _: u32, segment: &SegmentReader) -> tantivy::Result<CountsSegment> {
         let codes = self.0.of(segment)?;
         Ok(CountsSegment {
-            categories: vec![0; codes.categories + 1],
-            brands: vec![0; codes.brands + 1],
+            categories: vec![0; codes.category_names.len() + 1],
+            brands: vec![0; codes.brand_names.len() + 1],
             layout: codes.layout,
             codes,
             bands: [0; PRICE_BANDS.len() + 1],
@@ -305,32 +356,19 @@ impl SegmentCollector for CountsSegment {
     }
 
     fn harvest(self) -> Counted {
-        let name = |column: &Option<StrColumn>, counts: Vec<u64>| {
-            let mut out = HashMap::new();
-            if let Some(column) = column {
-                let mut text = String::new();
-                // Slot 0 holds the documents without a value; slot n, ordinal n - 1.
-                for (slot, n) in counts
-                    .into_iter()
-                    .enumerate()
-                    .skip(1)
-                    .filter(|(_, n)| *n > 0)
-                {
-                    if column
-                        .ord_to_str(slot as u64 - 1, &mut text)
-                        .unwrap_or(false)
-                    {
-                        out.insert(text.clone(), n);
-                    }
-                }
-            }
-            out
+        let name = |names: &[String], counts: Vec<u64>| {
+            // Slot 0 holds the documents without a value; slot n, ordinal n - 1.
+            counts
+                .into_iter()
+                .zip(std::iter::once(None).chain(names.iter().map(Some)))
+                .filter_map(|(n, name)| Some((name?.clone(), n)).filter(|_| n > 0))
+                .collect::<HashMap<String, u64>>()
         };
         let mut bands = [0; PRICE_BANDS.len()];
         bands.copy_from_slice(&self.bands[..PRICE_BANDS.len()]);
         Counted {
-            categories: name(&self.codes.category, self.categories),
-            brands: name(&self.codes.brand, self.brands),
+            categories: name(&self.codes.category_names, self.categories),
+            brands: name(&self.codes.brand_names, self.brands),
             bands,
             available: self.available,
             matched: self.matched,

@@ -14,7 +14,7 @@
 //! stages: a cheap one-field form of the words matches and counts, and the full form reranks
 //! its best (see `rank`).
 
-use super::counts::{Counted, Counts, PRICE_BANDS};
+use super::counts::{Counted, Counts, FacetCodes, PRICE_BANDS};
 use super::dense::DenseTermQuery;
 use super::engine::Engine;
 use super::rank;
@@ -25,8 +25,10 @@ use crate::catalog::CategoryPath;
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::ops::Bound;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tantivy::collector::{Collector, TopDocs};
+use tantivy::columnar::ColumnValues;
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, MoreLikeThisQuery, Occur, PhraseQuery,
     Query, RangeQuery, TermQuery,
@@ -592,35 +594,32 @@ pub fn category_facet(path: &CategoryPath) -> Facet {
 type Key = (u64, f64);
 
 /// The page by a sort key read from fast fields: for every order but relevance with words
-/// (which goes by score alone; see `run`).
-pub fn top_docs(q: &SearchQuery) -> impl Collector<Fruit = Vec<(Key, DocAddress)>> + use<> {
+/// (which goes by score alone; see `run`). The columns are the ones `codes` keeps open.
+pub fn top_docs(
+    q: &SearchQuery,
+    codes: Arc<FacetCodes>,
+) -> impl Collector<Fruit = Vec<(Key, DocAddress)>> + use<> {
     let per_page = usize::try_from(q.per_page).unwrap_or(24);
     let offset = usize::try_from(q.page.saturating_sub(1)).unwrap_or(0) * per_page;
     let sort = q.sort;
     TopDocs::with_limit(per_page)
         .and_offset(offset)
         .tweak_score(move |segment: &SegmentReader| {
-            let fast = segment.fast_fields();
-            let column = |name: &str| fast.u64(name).ok().map(|c| c.first_or_default_col(0));
-            let in_stock = column("in_stock");
-            let price = column("price");
-            let rating = column("rating");
-            let created = fast
-                .i64("created_at")
-                .ok()
-                .map(|c| c.first_or_default_col(0));
+            let columns = codes.columns(segment);
             move |doc: DocId, score: Score| -> Key {
-                let get = |c: &Option<std::sync::Arc<dyn tantivy::columnar::ColumnValues<u64>>>| {
+                let get = |c: &Option<Arc<dyn ColumnValues<u64>>>| {
                     c.as_ref().map_or(0, |c| c.get_val(doc))
                 };
-                let available = get(&in_stock);
+                let available = get(&columns.in_stock);
                 let key = match sort {
                     SearchSort::Relevance | SearchSort::Rating => {
-                        get(&rating) as f64 + f64::from(score) * 1e-6
+                        get(&columns.rating) as f64 + f64::from(score) * 1e-6
                     }
-                    SearchSort::PriceAsc => -(get(&price) as f64),
-                    SearchSort::PriceDesc => get(&price) as f64,
-                    SearchSort::Newest => created.as_ref().map_or(0, |c| c.get_val(doc)) as f64,
+                    SearchSort::PriceAsc => -(get(&columns.price) as f64),
+                    SearchSort::PriceDesc => get(&columns.price) as f64,
+                    SearchSort::Newest => {
+                        columns.created.as_ref().map_or(0, |c| c.get_val(doc)) as f64
+                    }
                 };
                 (available, key)
             }
@@ -736,8 +735,10 @@ pub fn run(engine: &Engine, q: &SearchQuery) -> tantivy::Result<Found> {
                 .collect();
             Ok((page, counted))
         } else {
-            let (top, counted) =
-                searcher.search(matches.as_ref(), &(top_docs(q), Counts(&engine.codes)))?;
+            let (top, counted) = searcher.search(
+                matches.as_ref(),
+                &(top_docs(q, engine.codes.clone()), Counts(&engine.codes)),
+            )?;
             Ok((top.into_iter().map(|(_, a)| a).collect(), counted))
         }
     };
