@@ -17,6 +17,7 @@
 use super::counts::{Counted, Counts, FacetCodes, PRICE_BANDS};
 use super::dense::DenseTermQuery;
 use super::engine::Engine;
+use super::highlight::Highlighter;
 use super::rank;
 use super::schema::{analyzer, raw_analyzer};
 use super::synonyms::synonyms;
@@ -757,19 +758,15 @@ pub fn run(engine: &Engine, q: &SearchQuery) -> tantivy::Result<Found> {
     let full = union(&parts);
     let query: &dyn Query = if parts.is_empty() { &AllQuery } else { &full };
 
-    let mut title_gen =
-        tantivy::snippet::SnippetGenerator::create(&searcher, query, engine.fields.title)?;
-    title_gen.set_max_num_chars(400);
-    let mut description_gen =
-        tantivy::snippet::SnippetGenerator::create(&searcher, query, engine.fields.description)?;
-    description_gen.set_max_num_chars(160);
+    let mut title_gen = Highlighter::new(&searcher, query, engine.fields.title, 400)?;
+    let mut description_gen = Highlighter::new(&searcher, query, engine.fields.description, 160)?;
     let mut docs = Vec::with_capacity(top.len());
     let mut title_snippets = Vec::with_capacity(top.len());
     let mut description_snippets = Vec::with_capacity(top.len());
     for address in top {
         let doc: TantivyDocument = searcher.doc(address)?;
-        title_snippets.push(title_gen.snippet_from_doc(&doc).to_html());
-        description_snippets.push(description_gen.snippet_from_doc(&doc).to_html());
+        title_snippets.push(title_gen.html(&doc));
+        description_snippets.push(description_gen.html(&doc));
         docs.push((address, doc));
     }
     stages.documents = documents.elapsed();
