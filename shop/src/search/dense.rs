@@ -62,7 +62,7 @@ impl Bits {
 
     /// The first document at or after `target`, or `TERMINATED`.
     #[inline]
-    pub(super) fn next_from(&self, target: DocId) -> DocId {
+    fn next_from(&self, target: DocId) -> DocId {
         let mut at = (target / 64) as usize;
         let Some(first) = self.words.get(at) else {
             return TERMINATED;
@@ -78,11 +78,6 @@ impl Bits {
                 None => return TERMINATED,
             }
         }
-    }
-
-    /// How many documents are in the set.
-    pub(super) fn len(&self) -> u32 {
-        self.len
     }
 
     fn bytes(&self) -> usize {
@@ -105,11 +100,7 @@ impl fmt::Debug for DenseWords {
 
 impl DenseWords {
     /// The bitset of `term` in `segment` if the term is dense there, built on first use.
-    pub(super) fn of(
-        &self,
-        segment: &SegmentReader,
-        term: &Term,
-    ) -> tantivy::Result<Option<Arc<Bits>>> {
+    fn of(&self, segment: &SegmentReader, term: &Term) -> tantivy::Result<Option<Arc<Bits>>> {
         let inverted = segment.inverted_index(term.field())?;
         let Some(info) = inverted.get_term_info(term)? else {
             return Ok(None);
@@ -233,7 +224,7 @@ impl Weight for DenseWeight {
 
 /// Above any posting list's cost: an intersection is led by a list and seeks the bitsets
 /// (the rarest bitset leads when every word is dense).
-pub(super) const BITSET_COST: u64 = 1 << 40;
+const BITSET_COST: u64 = 1 << 40;
 
 /// Walks a bitset; scores the term as if once in the document.
 struct DenseScorer {

@@ -26,8 +26,6 @@ mod document;
 #[cfg(feature = "server")]
 mod engine;
 #[cfg(feature = "server")]
-mod first;
-#[cfg(feature = "server")]
 mod highlight;
 #[cfg(feature = "server")]
 mod indexer;

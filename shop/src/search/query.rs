@@ -17,7 +17,6 @@
 use super::counts::{Counted, Counts, FacetCodes, PRICE_BANDS};
 use super::dense::DenseTermQuery;
 use super::engine::Engine;
-use super::first;
 use super::highlight::Highlighter;
 use super::rank;
 use super::schema::{analyzer, raw_analyzer};
@@ -417,7 +416,7 @@ pub fn union(parts: &[Box<dyn Query>]) -> BooleanQuery {
 
 /// How many of `n` words a product must match: all of one or two, all but one of three, …;
 /// any one when relaxed.
-pub fn required(n: usize, relaxed: bool) -> usize {
+fn required(n: usize, relaxed: bool) -> usize {
     if relaxed { 1 } else { (n - n / 3).max(1) }
 }
 
@@ -542,76 +541,50 @@ fn combinations(n: usize, k: usize) -> Vec<Vec<usize>> {
     out
 }
 
-/// One filter of a search: a term every result carries (its category or one above it, its
-/// brand, "in stock"), or bounds on a number (price, rating).
-pub enum Filter {
-    Term(Term),
-    /// Prices from and to, both included.
-    Price(Option<u64>, Option<u64>),
-    /// The indexed rating at least this (the index stores a rating plus one; 0 is none).
-    Rating(u64),
-}
-
-impl Filter {
-    /// The filters of `q`.
-    pub fn of(engine: &Engine, q: &SearchQuery) -> Vec<Filter> {
-        let f = &engine.fields;
-        let mut out = Vec::new();
-        if let Some(path) = &q.category {
-            out.push(Filter::Term(Term::from_facet(
-                f.category_facet,
-                &category_facet(path),
-            )));
-        }
-        if let Some(brand) = &q.brand {
-            out.push(Filter::Term(Term::from_facet(
-                f.brand_facet,
-                &Facet::from_path([brand.as_str()]),
-            )));
-        }
-        if q.min_price.is_some() || q.max_price.is_some() {
-            out.push(Filter::Price(q.min_price, q.max_price));
-        }
-        if q.in_stock {
-            out.push(Filter::Term(Term::from_field_u64(f.in_stock, 1)));
-        }
-        if let Some(r) = q.min_rating {
-            out.push(Filter::Rating(r + 1));
-        }
-        out
-    }
-}
-
 /// The filters of `q`, as clauses that restrict but do not score.
 pub fn filters(engine: &Engine, q: &SearchQuery) -> Vec<(Occur, Box<dyn Query>)> {
     let f = &engine.fields;
-    let bound = |field: Field, value: Option<u64>| {
-        value.map_or(Bound::Unbounded, |v| {
-            Bound::Included(Term::from_field_u64(field, v))
-        })
+    let mut out: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    let mut must = |query: Box<dyn Query>| {
+        out.push((
+            Occur::Must,
+            Box::new(ConstScoreQuery::new(query, 0.0)) as Box<dyn Query>,
+        ));
     };
-    Filter::of(engine, q)
-        .into_iter()
-        .map(|filter| {
-            let query: Box<dyn Query> = match filter {
-                // A filter's term is often common (a department, a big brand, "in stock"):
-                // it is answered from a bitset where it is (see `dense`).
-                Filter::Term(term) => dense(engine, term, 1.0),
-                Filter::Price(lower, upper) => Box::new(RangeQuery::new(
-                    bound(f.price, lower),
-                    bound(f.price, upper),
-                )),
-                Filter::Rating(least) => Box::new(RangeQuery::new(
-                    bound(f.rating, Some(least)),
-                    Bound::Unbounded,
-                )),
-            };
-            (
-                Occur::Must,
-                Box::new(ConstScoreQuery::new(query, 0.0)) as Box<dyn Query>,
-            )
-        })
-        .collect()
+    // A filter's term is often common (a department, a big brand, "in stock"): it is
+    // answered from a bitset where it is (see `dense`).
+    let term = |term: Term| dense(engine, term, 1.0);
+    if let Some(path) = &q.category {
+        must(term(Term::from_facet(
+            f.category_facet,
+            &category_facet(path),
+        )));
+    }
+    if let Some(brand) = &q.brand {
+        must(term(Term::from_facet(
+            f.brand_facet,
+            &Facet::from_path([brand.as_str()]),
+        )));
+    }
+    if q.min_price.is_some() || q.max_price.is_some() {
+        let lower = q.min_price.map_or(Bound::Unbounded, |p| {
+            Bound::Included(Term::from_field_u64(f.price, p))
+        });
+        let upper = q.max_price.map_or(Bound::Unbounded, |p| {
+            Bound::Included(Term::from_field_u64(f.price, p))
+        });
+        must(Box::new(RangeQuery::new(lower, upper)));
+    }
+    if q.in_stock {
+        must(term(Term::from_field_u64(f.in_stock, 1)));
+    }
+    if let Some(r) = q.min_rating {
+        must(Box::new(RangeQuery::new(
+            Bound::Included(Term::from_field_u64(f.rating, r + 1)),
+            Bound::Unbounded,
+        )));
+    }
+    out
 }
 
 pub fn category_facet(path: &CategoryPath) -> Facet {
@@ -704,7 +677,7 @@ pub struct Stages {
 const RELAX_BELOW: usize = 10;
 
 /// The query that decides which products match: the filters and the words' cheap form.
-pub(super) fn matching(
+fn matching(
     engine: &Engine,
     q: &SearchQuery,
     words: &[Word],
@@ -746,31 +719,25 @@ pub fn run(engine: &Engine, q: &SearchQuery) -> tantivy::Result<Found> {
     // form scores products already known to match, so it needs no "most words" rule.
     let parts = text_parts(engine, &words);
     let search = |relaxed: bool| -> tantivy::Result<(Vec<DocAddress>, Counted)> {
-        let matches = || matching(engine, q, &words, match_query(engine, &words, relaxed));
+        let matches = matching(engine, q, &words, match_query(engine, &words, relaxed));
         if q.sort == SearchSort::Relevance && !parts.is_empty() {
             let limit = rank::window(offset, per_page);
-            // The common shapes in one loop (see `first`), the others through Tantivy.
             let (ranked, counted) =
-                match first::page_and_counts(engine, &searcher, q, &words, relaxed, limit)? {
-                    Some(found) => found,
-                    None => {
-                        rank::page_and_counts(&searcher, &engine.codes, matches().as_ref(), limit)?
-                    }
-                };
+                rank::page_and_counts(&searcher, &engine.codes, matches.as_ref(), limit)?;
             // Only the blocks from the page's own on matter.
-            let from = (offset / rank::BLOCK * rank::BLOCK).min(ranked.len());
+            let first = (offset / rank::BLOCK * rank::BLOCK).min(ranked.len());
             let reranking = Instant::now();
-            let order = rank::rerank(&searcher, &parts, ranked[from..].to_vec())?;
+            let order = rank::rerank(&searcher, &parts, ranked[first..].to_vec())?;
             rerank_took.set(rerank_took.get() + reranking.elapsed());
             let page = order
                 .into_iter()
-                .skip(offset - from)
+                .skip(offset - first)
                 .take(per_page)
                 .collect();
             Ok((page, counted))
         } else {
             let (top, counted) = searcher.search(
-                matches().as_ref(),
+                matches.as_ref(),
                 &(top_docs(q, engine.codes.clone()), Counts(&engine.codes)),
             )?;
             Ok((top.into_iter().map(|(_, a)| a).collect(), counted))
