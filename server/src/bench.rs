@@ -226,6 +226,8 @@ pub struct SearchBench {
     pub per_query: Vec<(Duration, Duration, u64, String)>,
     /// Every query's time on the index path by stage.
     pub stages: Vec<shop::search::bench::Stages>,
+    /// This index against another, when one was given.
+    pub paired: Option<Paired>,
 }
 
 /// Search at scale: makes sure `dir` holds a SQLite catalog of `products` synthetic products
@@ -237,6 +239,7 @@ pub async fn search(
     products: usize,
     queries: usize,
     rebuild: bool,
+    against: Option<&std::path::Path>,
 ) -> anyhow::Result<SearchBench> {
     use shop::catalog::{Catalog, import};
     use shop::search::bench::{Latencies, index_latencies, query_log};
@@ -291,6 +294,25 @@ pub async fn search(
     let _ = tokio::task::block_in_place(|| index_latencies(&search, &warm));
     let (ours, bare, stages) = tokio::task::block_in_place(|| index_latencies(&search, &log))
         .ok_or_else(|| anyhow::anyhow!("the index is not ready"))?;
+    let paired = match against {
+        Some(other) => {
+            let other = Search::start(
+                db.clone(),
+                Catalog::new(db.clone()),
+                Location::Dir(other.join("index")),
+            );
+            anyhow::ensure!(
+                other.wait_ready(Duration::from_secs(120)).await,
+                "the other index did not open: {:?}",
+                other.health()
+            );
+            let _ = tokio::task::block_in_place(|| index_latencies(&other, &warm));
+            Some(tokio::task::block_in_place(|| {
+                paired(&search, &other, &log)
+            })?)
+        }
+        None => None,
+    };
     let mut full = Latencies::default();
     let mut totals = Vec::with_capacity(log.len());
     for q in &log {
@@ -340,6 +362,62 @@ pub async fn search(
         slowest,
         per_query,
         stages,
+        paired,
+    })
+}
+
+/// Two indexes' latencies on the index path, each query run on both back to back (the first
+/// of the two alternating by round), with their mean time on documents and snippets: drift
+/// in the machine's speed, which swamps a change of a few percent between separate runs,
+/// falls on both alike.
+#[derive(Debug)]
+pub struct Paired {
+    /// (p50, p90, p99) on this index and on the other.
+    pub this: [Duration; 3],
+    pub other: [Duration; 3],
+    pub this_documents: Duration,
+    pub other_documents: Duration,
+}
+
+/// Rounds of the whole log in [`paired`].
+const PAIRED_ROUNDS: usize = 4;
+
+fn paired(
+    this: &shop::search::Search,
+    other: &shop::search::Search,
+    log: &[shop::search::SearchQuery],
+) -> anyhow::Result<Paired> {
+    use shop::search::bench::{Latencies, index_latencies};
+    let (mut a, mut b) = (Latencies::default(), Latencies::default());
+    let (mut a_docs, mut b_docs) = (Duration::ZERO, Duration::ZERO);
+    for round in 0..PAIRED_ROUNDS {
+        for q in log {
+            let order = if round % 2 == 0 {
+                [true, false]
+            } else {
+                [false, true]
+            };
+            for first in order {
+                let search = if first { this } else { other };
+                let (ours, _, stages) = index_latencies(search, std::slice::from_ref(q))
+                    .ok_or_else(|| anyhow::anyhow!("an index is not ready"))?;
+                let (latencies, documents) = if first {
+                    (&mut a, &mut a_docs)
+                } else {
+                    (&mut b, &mut b_docs)
+                };
+                latencies.0.extend(ours.0);
+                *documents += stages.iter().map(|s| s.documents).sum::<Duration>();
+            }
+        }
+    }
+    let runs = u32::try_from(a.0.len().max(1)).unwrap_or(u32::MAX);
+    let three = |l: &Latencies| [l.percentile(0.5), l.percentile(0.9), l.percentile(0.99)];
+    Ok(Paired {
+        this: three(&a),
+        other: three(&b),
+        this_documents: a_docs / runs,
+        other_documents: b_docs / runs,
     })
 }
 

@@ -186,6 +186,11 @@ enum Bench {
         /// for comparing query changes quickly).
         #[arg(long)]
         keep_index: bool,
+        /// Also run every query against the index in this folder (built from the same
+        /// catalog, by another build or with other settings), the two in turn, and print
+        /// both indexes' latencies side by side.
+        #[arg(long)]
+        against: Option<PathBuf>,
     },
     /// Holds per second on one SKU next to the raw conditional UPDATE rate, same run.
     HotSku {
@@ -373,6 +378,7 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
                     write_urls,
                     per_query,
                     keep_index,
+                    against,
                 },
         } => {
             if let Some(file) = write_urls {
@@ -384,7 +390,8 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
                 println!("wrote {} URLs to {}", urls.len(), file.display());
                 return Ok(ExitCode::SUCCESS);
             }
-            let b = server::bench::search(&dir, products, queries, !keep_index).await?;
+            let b = server::bench::search(&dir, products, queries, !keep_index, against.as_deref())
+                .await?;
             let ms = |d: Duration| format!("{:.3}", d.as_secs_f64() * 1000.0);
             if let Some(file) = per_query {
                 let lines: Vec<String> = b
@@ -447,6 +454,23 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
             println!("slowest on the index path:");
             for (d, total, url) in &b.slowest {
                 println!("  {} ms, {total} matches: {url}", ms(*d));
+            }
+            if let (Some(p), Some(other)) = (&b.paired, &against) {
+                println!("each query on both indexes in turn, 4 rounds (index path, ms):");
+                println!("| index | p50 | p90 | p99 | documents and snippets (mean) |");
+                println!("|---|---:|---:|---:|---:|");
+                for (name, [p50, p90, p99], documents) in [
+                    (dir.display(), p.this, p.this_documents),
+                    (other.display(), p.other, p.other_documents),
+                ] {
+                    println!(
+                        "| {name} | {} | {} | {} | {} |",
+                        ms(p50),
+                        ms(p90),
+                        ms(p99),
+                        ms(documents)
+                    );
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
