@@ -1,8 +1,8 @@
 //! The query's words highlighted in a result's title and description.
 //!
 //! The same snippets Tantivy's generator makes (the best fragment of at most so many
-//! characters, fragments with rarer words winning, the query's words in `<b>`), made more
-//! cheaply: that generator runs the field's whole analyzer over every shown text, and
+//! characters, fragments with rarer words winning, the query's words in `<b>`; escaped as the
+//! rest of the shop's HTML, so an apostrophe is `&#39;`), made more cheaply: that generator runs the field's whole analyzer over every shown text, and
 //! stemming every word was most of a page's snippet time.
 //!
 //! Here a word is stemmed only when it could stem to one of the query's words. An English
@@ -12,6 +12,7 @@
 //! the stemmer rewrites wholesale ("dying" → "die") are not highlighted.
 
 use super::schema::raw_analyzer;
+use super::service::escape_into;
 use std::collections::HashMap;
 use std::ops::Range;
 use tantivy::query::Query;
@@ -209,19 +210,6 @@ fn to_html(text: &str, fragment: &Fragment) -> String {
     }
     escape_into(&mut html, &text[at..fragment.range.end]);
     html
-}
-
-fn escape_into(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            c => out.push(c),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -445,6 +445,12 @@ fn text_of(doc: &TantivyDocument, field: tantivy::schema::Field) -> String {
 /// HTML-escapes text for the `*_html` fields.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
+    escape_into(&mut out, text);
+    out
+}
+
+/// Appends `text` to `out`, HTML-escaped.
+pub(super) fn escape_into(out: &mut String, text: &str) {
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -455,5 +461,4 @@ pub fn escape(text: &str) -> String {
             c => out.push(c),
         }
     }
-    out
 }
