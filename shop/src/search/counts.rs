@@ -361,7 +361,8 @@ impl SegmentCollector for CountsSegment {
             counts
                 .into_iter()
                 .zip(std::iter::once(None).chain(names.iter().map(Some)))
-                .filter_map(|(n, name)| Some((name?.clone(), n)).filter(|_| n > 0))
+                .filter(|(n, _)| *n > 0)
+                .filter_map(|(n, name)| Some((name?.clone(), n)))
                 .collect::<HashMap<String, u64>>()
         };
         let mut bands = [0; PRICE_BANDS.len()];
