@@ -20,7 +20,8 @@ use std::sync::{Arc, RwLock};
 use tantivy::fieldnorm::FieldNormReader;
 use tantivy::index::SegmentId;
 use tantivy::query::{
-    Bm25Weight, BoostQuery, EnableScoring, Explanation, Query, Scorer, TermQuery, Weight,
+    Bm25Weight, BooleanQuery, BoostQuery, EnableScoring, Explanation, Occur, Query, Scorer,
+    TermQuery, Weight,
 };
 use tantivy::schema::IndexRecordOption;
 use tantivy::{
@@ -270,6 +271,193 @@ impl Scorer for DenseScorer {
     }
 }
 
+/// Several terms, all required, each boosted: answered by ANDing their bitsets a machine word
+/// at a time in segments where every one of them is dense (each scored there as
+/// [`DenseTermQuery`] scores it), and as the intersection of their [`DenseTermQuery`]s
+/// elsewhere. Two common words together ("vintage leather") otherwise cost a bit test for
+/// every document of the rarer one.
+#[derive(Clone, Debug)]
+pub struct DenseAllQuery {
+    pub terms: Vec<(Term, Score)>,
+    pub words: Arc<DenseWords>,
+}
+
+impl DenseAllQuery {
+    fn parts(&self) -> Vec<DenseTermQuery> {
+        self.terms
+            .iter()
+            .map(|(term, boost)| DenseTermQuery {
+                term: term.clone(),
+                boost: *boost,
+                words: self.words.clone(),
+            })
+            .collect()
+    }
+}
+
+impl Query for DenseAllQuery {
+    fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        let parts = self.parts();
+        let bm25 = match scoring.searcher() {
+            Some(searcher) if scoring.is_scoring_enabled() => Some(
+                parts
+                    .iter()
+                    .map(|p| {
+                        Ok(
+                            Bm25Weight::for_terms(searcher, std::slice::from_ref(&p.term))?
+                                .boost_by(p.boost),
+                        )
+                    })
+                    .collect::<tantivy::Result<Vec<_>>>()?,
+            ),
+            _ => None,
+        };
+        let all = BooleanQuery::new(
+            parts
+                .into_iter()
+                .map(|p| (Occur::Must, Box::new(p) as Box<dyn Query>))
+                .collect(),
+        );
+        Ok(Box::new(DenseAllWeight {
+            inner: all.weight(scoring)?,
+            terms: self.terms.iter().map(|(term, _)| term.clone()).collect(),
+            words: self.words.clone(),
+            bm25,
+        }))
+    }
+
+    fn query_terms<'a>(&'a self, visitor: &mut dyn FnMut(&'a Term, bool)) {
+        for (term, _) in &self.terms {
+            visitor(term, false);
+        }
+    }
+}
+
+struct DenseAllWeight {
+    /// The intersection of the terms' own queries, for segments where one is not dense.
+    inner: Box<dyn Weight>,
+    terms: Vec<Term>,
+    words: Arc<DenseWords>,
+    /// Each term's weight, in order; `None` when nothing is scored.
+    bm25: Option<Vec<Bm25Weight>>,
+}
+
+impl Weight for DenseAllWeight {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        let mut bits = Vec::with_capacity(self.terms.len());
+        for term in &self.terms {
+            match self.words.of(reader, term)? {
+                Some(b) => bits.push(b),
+                None => return self.inner.scorer(reader, boost),
+            }
+        }
+        let scoring = match (&self.bm25, self.terms.first()) {
+            (Some(bm25), Some(term)) => Some((
+                bm25.iter().map(|w| w.boost_by(boost)).collect(),
+                reader.get_fieldnorms_reader(term.field())?,
+            )),
+            _ => None,
+        };
+        let mut scorer = AndScorer {
+            bits,
+            at: 0,
+            mask: 0,
+            doc: 0,
+            scoring,
+        };
+        scorer.mask = scorer.word(0);
+        scorer.settle();
+        Ok(Box::new(scorer))
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        self.inner.explain(reader, doc)
+    }
+}
+
+/// Walks the AND of several bitsets; scores each term as if once in the document.
+struct AndScorer {
+    bits: Vec<Arc<Bits>>,
+    /// The machine word being walked, and its bits not yet visited.
+    at: usize,
+    mask: u64,
+    doc: DocId,
+    scoring: Option<(Vec<Bm25Weight>, FieldNormReader)>,
+}
+
+impl AndScorer {
+    /// The AND of every bitset's `i`th word (0 past the end).
+    #[inline]
+    fn word(&self, i: usize) -> u64 {
+        self.bits.iter().fold(u64::MAX, |and, b| {
+            and & b.words.get(i).copied().unwrap_or(0)
+        })
+    }
+
+    /// Moves to the first set bit at or after the current position.
+    #[inline]
+    fn settle(&mut self) -> DocId {
+        let words = self.bits.first().map_or(0, |b| b.words.len());
+        while self.mask == 0 {
+            self.at += 1;
+            if self.at >= words {
+                self.doc = TERMINATED;
+                return self.doc;
+            }
+            self.mask = self.word(self.at);
+        }
+        self.doc = self.at as DocId * 64 + self.mask.trailing_zeros();
+        self.doc
+    }
+}
+
+impl DocSet for AndScorer {
+    fn advance(&mut self) -> DocId {
+        if self.doc == TERMINATED {
+            return TERMINATED;
+        }
+        self.mask &= self.mask - 1;
+        self.settle()
+    }
+
+    fn seek(&mut self, target: DocId) -> DocId {
+        if self.doc >= target {
+            return self.doc;
+        }
+        let at = (target / 64) as usize;
+        if at > self.at {
+            self.at = at;
+            self.mask = self.word(at);
+        }
+        self.mask &= u64::MAX << (target % 64);
+        self.settle()
+    }
+
+    fn doc(&self) -> DocId {
+        self.doc
+    }
+
+    fn size_hint(&self) -> u32 {
+        self.bits.iter().map(|b| b.len).min().unwrap_or(0)
+    }
+
+    fn cost(&self) -> u64 {
+        BITSET_COST + u64::from(self.size_hint())
+    }
+}
+
+impl Scorer for AndScorer {
+    fn score(&mut self) -> Score {
+        match &self.scoring {
+            Some((bm25, norms)) => {
+                let norm = norms.fieldnorm_id(self.doc);
+                bm25.iter().map(|w| w.score(norm, 1)).sum()
+            }
+            None => 0.0,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -372,6 +560,54 @@ mod tests {
             };
             let expected = run(&plain);
             let got = run(&dense);
+            // The words ANDed as bitsets find and score what their intersection does, alone
+            // and sought by a rarer word's list.
+            let and = DenseAllQuery {
+                terms: combination
+                    .iter()
+                    .enumerate()
+                    .map(|(i, w)| (term(w), 1.0 + i as f32))
+                    .collect(),
+                words: words.clone(),
+            };
+            let search = |query: &dyn Query| {
+                let mut found: Vec<(DocAddress, Score)> = searcher
+                    .search(query, &TopDocs::with_limit(5000).order_by_score())
+                    .unwrap()
+                    .into_iter()
+                    .map(|(score, address)| (address, score))
+                    .collect();
+                found.sort_by_key(|(address, _)| *address);
+                found
+            };
+            let with_rare = |q: Box<dyn Query>| {
+                BooleanQuery::new(vec![(Occur::Must, plain("rare", 0.5)), (Occur::Must, q)])
+            };
+            let dense_all = |q: &dyn Fn(&str, f32) -> Box<dyn Query>| -> Box<dyn Query> {
+                Box::new(BooleanQuery::new(
+                    combination
+                        .iter()
+                        .enumerate()
+                        .map(|(i, w)| (Occur::Must, q(w, 1.0 + i as f32)))
+                        .collect(),
+                ))
+            };
+            for (anded, intersected) in [
+                (search(&and), got.clone()),
+                (
+                    search(&with_rare(Box::new(and.clone()))),
+                    search(&with_rare(dense_all(&dense))),
+                ),
+            ] {
+                assert_eq!(anded.len(), intersected.len(), "{combination:?}");
+                for ((a, x), (b, y)) in anded.iter().zip(&intersected) {
+                    assert_eq!(a, b, "{combination:?}");
+                    assert!(
+                        (x - y).abs() <= 1e-5 * y.abs(),
+                        "{combination:?}: {x} vs {y}"
+                    );
+                }
+            }
             assert!(!expected.is_empty(), "{combination:?} matches something");
             assert_eq!(got.len(), expected.len(), "{combination:?}");
             let mut alike = 0;

@@ -15,7 +15,7 @@
 //! its best (see `rank`).
 
 use super::counts::{Counted, Counts, FacetCodes, PRICE_BANDS};
-use super::dense::DenseTermQuery;
+use super::dense::{DenseAllQuery, DenseTermQuery};
 use super::engine::Engine;
 use super::highlight::Highlighter;
 use super::rank;
@@ -475,13 +475,41 @@ pub fn match_query(engine: &Engine, words: &[Word], relaxed: bool) -> Option<Box
             // by its rarest word, where the general k-of-n scorer walks every word's whole
             // list. A product matching more words is in more of them and scores more, which
             // is the cheap score's order anyway.
+            // Words of one candidate that are intersected together are ANDed as bitsets
+            // where all of them are common (see `dense::DenseAllQuery`).
+            let singles: Vec<Option<(Term, Score)>> = words
+                .iter()
+                .filter(|w| !w.candidates.is_empty())
+                .map(|w| match w.candidates.as_slice() {
+                    [(only, weight)] => Some((Term::from_field_text(all, only), *weight)),
+                    _ => None,
+                })
+                .collect();
             let subsets = combinations(n, k)
                 .into_iter()
                 .map(|subset| {
-                    let all: Vec<(Occur, Box<dyn Query>)> = subset
+                    let (single, other): (Vec<usize>, Vec<usize>) =
+                        subset.into_iter().partition(|i| singles[*i].is_some());
+                    let mut all: Vec<(Occur, Box<dyn Query>)> = other
                         .into_iter()
                         .map(|i| (Occur::Must, clauses[i].1.box_clone()))
                         .collect();
+                    if single.len() >= 2 {
+                        let terms = single.iter().filter_map(|i| singles[*i].clone()).collect();
+                        all.push((
+                            Occur::Must,
+                            Box::new(DenseAllQuery {
+                                terms,
+                                words: engine.dense.clone(),
+                            }),
+                        ));
+                    } else {
+                        all.extend(
+                            single
+                                .into_iter()
+                                .map(|i| (Occur::Must, clauses[i].1.box_clone())),
+                        );
+                    }
                     (
                         Occur::Should,
                         Box::new(BooleanQuery::new(all)) as Box<dyn Query>,
