@@ -540,17 +540,9 @@ mod tests {
             vec!["half", "third", "tenth"],
             vec!["every", "half", "rare"],
         ] {
-            let run = |make: &dyn Fn(&str, f32) -> Box<dyn Query>| {
-                let clauses = combination
-                    .iter()
-                    .enumerate()
-                    .map(|(i, w)| (Occur::Must, make(w, 1.0 + i as f32)))
-                    .collect();
+            let search = |query: &dyn Query| {
                 let mut found: Vec<(DocAddress, Score)> = searcher
-                    .search(
-                        &BooleanQuery::new(clauses),
-                        &TopDocs::with_limit(5000).order_by_score(),
-                    )
+                    .search(query, &TopDocs::with_limit(5000).order_by_score())
                     .unwrap()
                     .into_iter()
                     .map(|(score, address)| (address, score))
@@ -558,6 +550,17 @@ mod tests {
                 found.sort_by_key(|(address, _)| *address);
                 found
             };
+            // Every word required, each made by `make` with its boost.
+            let all_of = |make: &dyn Fn(&str, f32) -> Box<dyn Query>| -> Box<dyn Query> {
+                Box::new(BooleanQuery::new(
+                    combination
+                        .iter()
+                        .enumerate()
+                        .map(|(i, w)| (Occur::Must, make(w, 1.0 + i as f32)))
+                        .collect(),
+                ))
+            };
+            let run = |make: &dyn Fn(&str, f32) -> Box<dyn Query>| search(all_of(make).as_ref());
             let expected = run(&plain);
             let got = run(&dense);
             // The words ANDed as bitsets find and score what their intersection does, alone
@@ -570,33 +573,14 @@ mod tests {
                     .collect(),
                 words: words.clone(),
             };
-            let search = |query: &dyn Query| {
-                let mut found: Vec<(DocAddress, Score)> = searcher
-                    .search(query, &TopDocs::with_limit(5000).order_by_score())
-                    .unwrap()
-                    .into_iter()
-                    .map(|(score, address)| (address, score))
-                    .collect();
-                found.sort_by_key(|(address, _)| *address);
-                found
-            };
             let with_rare = |q: Box<dyn Query>| {
                 BooleanQuery::new(vec![(Occur::Must, plain("rare", 0.5)), (Occur::Must, q)])
-            };
-            let dense_all = |q: &dyn Fn(&str, f32) -> Box<dyn Query>| -> Box<dyn Query> {
-                Box::new(BooleanQuery::new(
-                    combination
-                        .iter()
-                        .enumerate()
-                        .map(|(i, w)| (Occur::Must, q(w, 1.0 + i as f32)))
-                        .collect(),
-                ))
             };
             for (anded, intersected) in [
                 (search(&and), got.clone()),
                 (
                     search(&with_rare(Box::new(and.clone()))),
-                    search(&with_rare(dense_all(&dense))),
+                    search(&with_rare(all_of(&dense))),
                 ),
             ] {
                 assert_eq!(anded.len(), intersected.len(), "{combination:?}");
