@@ -19,9 +19,10 @@ use std::fmt;
 use std::sync::{Arc, RwLock};
 use tantivy::fieldnorm::FieldNormReader;
 use tantivy::index::SegmentId;
+use tantivy::postings::{Postings, SegmentPostings, TermInfo};
 use tantivy::query::{
-    Bm25Weight, BooleanQuery, BoostQuery, EnableScoring, Explanation, Occur, Query, Scorer,
-    TermQuery, Weight,
+    Bm25Weight, BooleanQuery, BoostQuery, EmptyScorer, EnableScoring, Explanation, Occur, Query,
+    Scorer, TermQuery, Weight,
 };
 use tantivy::schema::IndexRecordOption;
 use tantivy::{
@@ -81,6 +82,14 @@ impl Bits {
         }
     }
 
+    /// Whether `doc` is set (false past the end).
+    #[inline]
+    fn contains(&self, doc: DocId) -> bool {
+        self.words
+            .get((doc / 64) as usize)
+            .is_some_and(|word| word >> (doc % 64) & 1 == 1)
+    }
+
     fn bytes(&self) -> usize {
         self.words.len() * 8
     }
@@ -102,16 +111,24 @@ impl fmt::Debug for DenseWords {
 impl DenseWords {
     /// The bitset of `term` in `segment` if the term is dense there, built on first use.
     fn of(&self, segment: &SegmentReader, term: &Term) -> tantivy::Result<Option<Arc<Bits>>> {
+        Ok(match self.find(segment, term)? {
+            InSegment::Dense(bits) => Some(bits),
+            InSegment::Absent | InSegment::Sparse(_) => None,
+        })
+    }
+
+    /// How `term` is in `segment`: not at all, as a bitset (built on first use), or as a list.
+    fn find(&self, segment: &SegmentReader, term: &Term) -> tantivy::Result<InSegment> {
         let inverted = segment.inverted_index(term.field())?;
         let Some(info) = inverted.get_term_info(term)? else {
-            return Ok(None);
+            return Ok(InSegment::Absent);
         };
         if !is_dense(info.doc_freq, segment.max_doc()) {
-            return Ok(None);
+            return Ok(InSegment::Sparse(info));
         }
         let key = (segment.segment_id(), term.clone());
         if let Some(bits) = self.read().get(&key) {
-            return Ok(Some(bits.clone()));
+            return Ok(InSegment::Dense(bits.clone()));
         }
         let mut postings = inverted.read_postings_from_terminfo(&info, IndexRecordOption::Basic)?;
         let mut bits = Bits::new(segment.max_doc());
@@ -126,7 +143,7 @@ impl DenseWords {
         if used + bits.bytes() <= BUDGET {
             kept.insert(key, bits.clone());
         }
-        Ok(Some(bits))
+        Ok(InSegment::Dense(bits))
     }
 
     #[cfg(test)]
@@ -146,6 +163,13 @@ impl DenseWords {
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// How a term is in one segment.
+enum InSegment {
+    Absent,
+    Dense(Arc<Bits>),
+    Sparse(TermInfo),
 }
 
 impl Warmer for DenseWords {
@@ -271,11 +295,14 @@ impl Scorer for DenseScorer {
     }
 }
 
-/// Several terms, all required, each boosted: answered by ANDing their bitsets a machine word
-/// at a time in segments where every one of them is dense (each scored there as
-/// [`DenseTermQuery`] scores it), and as the intersection of their [`DenseTermQuery`]s
-/// elsewhere. Two common words together ("vintage leather") otherwise cost a bit test for
-/// every document of the rarer one.
+/// Several terms, all required, each boosted, scored as the intersection of their
+/// [`DenseTermQuery`]s and answered, in each segment:
+/// - where every term is dense, by ANDing their bitsets a machine word at a time (two
+///   common words together, "vintage leather", otherwise cost a bit test for every document
+///   of the rarer one);
+/// - where one term is not, by walking its list and testing each document's bits
+///   ([`LedScorer`]; "vintage pendant");
+/// - elsewhere, as that intersection.
 #[derive(Clone, Debug)]
 pub struct DenseAllQuery {
     pub terms: Vec<(Term, Score)>,
@@ -334,7 +361,8 @@ impl Query for DenseAllQuery {
 }
 
 struct DenseAllWeight {
-    /// The intersection of the terms' own queries, for segments where one is not dense.
+    /// The intersection of the terms' own queries, for segments where two or more are not
+    /// dense, and when nothing is scored.
     inner: Box<dyn Weight>,
     terms: Vec<Term>,
     words: Arc<DenseWords>,
@@ -344,34 +372,132 @@ struct DenseAllWeight {
 
 impl Weight for DenseAllWeight {
     fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        let Some(bm25) = &self.bm25 else {
+            return self.inner.scorer(reader, boost);
+        };
+        // Each term's bitset or list here, with its weight.
         let mut bits = Vec::with_capacity(self.terms.len());
-        for term in &self.terms {
-            match self.words.of(reader, term)? {
-                Some(b) => bits.push(b),
-                None => return self.inner.scorer(reader, boost),
+        let mut bits_bm25 = Vec::with_capacity(self.terms.len());
+        let mut lists = Vec::new();
+        for (term, weight) in self.terms.iter().zip(bm25) {
+            match self.words.find(reader, term)? {
+                InSegment::Absent => return Ok(Box::new(EmptyScorer)),
+                InSegment::Dense(b) => {
+                    bits.push(b);
+                    bits_bm25.push(weight.boost_by(boost));
+                }
+                InSegment::Sparse(info) => lists.push((term, info, weight.boost_by(boost))),
             }
         }
-        let scoring = match (&self.bm25, self.terms.first()) {
-            (Some(bm25), Some(term)) => Some((
-                bm25.iter().map(|w| w.boost_by(boost)).collect(),
-                reader.get_fieldnorms_reader(term.field())?,
-            )),
-            _ => None,
+        let norms = match self.terms.first() {
+            Some(term) => reader.get_fieldnorms_reader(term.field())?,
+            None => return self.inner.scorer(reader, boost),
         };
-        let mut scorer = AndScorer {
-            bits,
-            at: 0,
-            mask: 0,
-            doc: 0,
-            scoring,
-        };
-        scorer.mask = scorer.word(0);
-        scorer.settle();
-        Ok(Box::new(scorer))
+        match lists.len() {
+            0 => {
+                let mut scorer = AndScorer {
+                    bits,
+                    at: 0,
+                    mask: 0,
+                    doc: 0,
+                    bm25: bits_bm25,
+                    norms,
+                };
+                scorer.mask = scorer.word(0);
+                scorer.settle();
+                Ok(Box::new(scorer))
+            }
+            1 if !bits.is_empty() => {
+                let Some((term, info, lead_bm25)) = lists.pop() else {
+                    return self.inner.scorer(reader, boost);
+                };
+                let postings = reader
+                    .inverted_index(term.field())?
+                    .read_postings_from_terminfo(&info, IndexRecordOption::WithFreqs)?;
+                let mut scorer = LedScorer {
+                    lead: postings,
+                    lead_bm25,
+                    bits,
+                    bits_bm25,
+                    norms,
+                };
+                scorer.settle();
+                Ok(Box::new(scorer))
+            }
+            // Two lists or more: the general intersection, led by the rarer.
+            _ => self.inner.scorer(reader, boost),
+        }
     }
 
     fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
         self.inner.explain(reader, doc)
+    }
+}
+
+/// One term's list walked document by document, each tested against the other terms'
+/// bitsets (a bit test per document, where an intersection would seek each bitset to the
+/// next document it has and then the list to that). Scores the listed term by its frequency
+/// and the others as if once in the document, as the intersection of [`DenseTermQuery`]s
+/// does.
+struct LedScorer {
+    lead: SegmentPostings,
+    lead_bm25: Bm25Weight,
+    bits: Vec<Arc<Bits>>,
+    bits_bm25: Vec<Bm25Weight>,
+    norms: FieldNormReader,
+}
+
+impl LedScorer {
+    /// Moves the list on to its first document (from the current one) in every bitset.
+    #[inline]
+    fn settle(&mut self) -> DocId {
+        let mut doc = self.lead.doc();
+        while doc != TERMINATED && !self.bits.iter().all(|b| b.contains(doc)) {
+            doc = self.lead.advance();
+        }
+        doc
+    }
+}
+
+impl DocSet for LedScorer {
+    fn advance(&mut self) -> DocId {
+        if self.lead.doc() == TERMINATED {
+            return TERMINATED;
+        }
+        self.lead.advance();
+        self.settle()
+    }
+
+    fn seek(&mut self, target: DocId) -> DocId {
+        if self.lead.doc() >= target {
+            return self.lead.doc();
+        }
+        self.lead.seek(target);
+        self.settle()
+    }
+
+    fn doc(&self) -> DocId {
+        self.lead.doc()
+    }
+
+    fn size_hint(&self) -> u32 {
+        self.lead.size_hint()
+    }
+
+    fn cost(&self) -> u64 {
+        self.lead.cost()
+    }
+}
+
+impl Scorer for LedScorer {
+    fn score(&mut self) -> Score {
+        let norm = self.norms.fieldnorm_id(self.lead.doc());
+        self.lead_bm25.score(norm, self.lead.term_freq())
+            + self
+                .bits_bm25
+                .iter()
+                .map(|w| w.score(norm, 1))
+                .sum::<Score>()
     }
 }
 
@@ -382,7 +508,8 @@ struct AndScorer {
     at: usize,
     mask: u64,
     doc: DocId,
-    scoring: Option<(Vec<Bm25Weight>, FieldNormReader)>,
+    bm25: Vec<Bm25Weight>,
+    norms: FieldNormReader,
 }
 
 impl AndScorer {
@@ -448,13 +575,8 @@ impl DocSet for AndScorer {
 
 impl Scorer for AndScorer {
     fn score(&mut self) -> Score {
-        match &self.scoring {
-            Some((bm25, norms)) => {
-                let norm = norms.fieldnorm_id(self.doc);
-                bm25.iter().map(|w| w.score(norm, 1)).sum()
-            }
-            None => 0.0,
-        }
+        let norm = self.norms.fieldnorm_id(self.doc);
+        self.bm25.iter().map(|w| w.score(norm, 1)).sum()
     }
 }
 
@@ -498,12 +620,13 @@ mod tests {
             "half" => 2,
             "third" => 3,
             "tenth" => 10,
-            _ => 97,
+            "rare" => 97,
+            _ => 61,
         };
         let twice = |word: &str, doc: u32| (doc / every(word)) % 5 == 1;
         for i in 0..3000u32 {
             let mut words = vec![];
-            for word in ["every", "half", "third", "tenth", "rare"] {
+            for word in ["every", "half", "third", "tenth", "rare", "few"] {
                 if i % every(word) == 0 {
                     words.push(word);
                     if twice(word, i) {
@@ -539,6 +662,9 @@ mod tests {
             vec!["tenth", "half"],
             vec!["half", "third", "tenth"],
             vec!["every", "half", "rare"],
+            vec!["half", "few"],
+            vec!["rare", "few"],
+            vec!["half", "rare", "few"],
         ] {
             let search = |query: &dyn Query| {
                 let mut found: Vec<(DocAddress, Score)> = searcher
@@ -563,8 +689,9 @@ mod tests {
             let run = |make: &dyn Fn(&str, f32) -> Box<dyn Query>| search(all_of(make).as_ref());
             let expected = run(&plain);
             let got = run(&dense);
-            // The words ANDed as bitsets find and score what their intersection does, alone
-            // and sought by a rarer word's list.
+            // The words answered together (their bitsets ANDed, or a list tested against
+            // them, or neither when two are lists) find and score what their intersection
+            // does, alone and sought by a rarer word's list.
             let and = DenseAllQuery {
                 terms: combination
                     .iter()
@@ -617,8 +744,8 @@ mod tests {
             }
             assert!(alike > 0, "{combination:?} compares some scores exactly");
         }
-        // The common words were answered from bitsets (and kept), the rare one was not.
+        // The common words were answered from bitsets (and kept), the rare ones were not.
         assert!(words.is_kept("half", text));
-        assert!(!words.is_kept("rare", text));
+        assert!(!words.is_kept("rare", text) && !words.is_kept("few", text));
     }
 }

@@ -467,16 +467,16 @@ pub fn match_query(engine: &Engine, words: &[Word], relaxed: bool) -> Option<Box
     match n {
         0 => None,
         1 => Some(clauses.swap_remove(0).1),
-        _ if k == 1 || k == n || binomial(n, k) > MAX_SUBSETS => Some(Box::new(
+        _ if k == 1 || binomial(n, k) > MAX_SUBSETS => Some(Box::new(
             BooleanQuery::with_minimum_required_clauses(clauses, k),
         )),
         _ => {
-            // "k of n" as the union of every k-word intersection: each intersection is led
-            // by its rarest word, where the general k-of-n scorer walks every word's whole
-            // list. A product matching more words is in more of them and scores more, which
+            // "k of n" as the union of every k-word intersection (just the one when every
+            // word is required): each intersection is led by its rarest word, where the
+            // general k-of-n scorer walks every word's whole list. A product matching more words is in more of them and scores more, which
             // is the cheap score's order anyway.
-            // Words of one candidate that are intersected together are ANDed as bitsets
-            // where all of them are common (see `dense::DenseAllQuery`).
+            // Words of one candidate that are intersected together are answered from the
+            // common ones' bitsets (see `dense::DenseAllQuery`).
             let singles: Vec<Option<(Term, Score)>> = words
                 .iter()
                 .filter(|w| !w.candidates.is_empty())
@@ -485,7 +485,7 @@ pub fn match_query(engine: &Engine, words: &[Word], relaxed: bool) -> Option<Box
                     _ => None,
                 })
                 .collect();
-            let subsets = combinations(n, k)
+            let mut subsets = combinations(n, k)
                 .into_iter()
                 .map(|subset| {
                     let (single, other): (Vec<usize>, Vec<usize>) =
@@ -510,12 +510,17 @@ pub fn match_query(engine: &Engine, words: &[Word], relaxed: bool) -> Option<Box
                                 .map(|i| (Occur::Must, clauses[i].1.box_clone())),
                         );
                     }
-                    (
-                        Occur::Should,
-                        Box::new(BooleanQuery::new(all)) as Box<dyn Query>,
-                    )
+                    let query: Box<dyn Query> = if all.len() == 1 {
+                        all.swap_remove(0).1
+                    } else {
+                        Box::new(BooleanQuery::new(all))
+                    };
+                    (Occur::Should, query)
                 })
-                .collect();
+                .collect::<Vec<_>>();
+            if subsets.len() == 1 {
+                return Some(subsets.swap_remove(0).1);
+            }
             Some(Box::new(BooleanQuery::new(subsets)))
         }
     }
