@@ -456,7 +456,17 @@ async fn three_nodes_sell_the_last_units_once_while_one_is_killed() {
         )
         .await;
     assert_eq!(committed, sold, "units committed are the units ordered");
-    assert!(sold >= 1, "the sale sold nothing");
+    if sold == 0 {
+        // Seen once in a full run with both cores busy: say what every buyer was told and how
+        // every attempt ended, so that the cause can be told from the failure.
+        let states: Vec<String> = sqlx::query_scalar(
+            "SELECT state || ': ' || CAST(COUNT(*) AS TEXT) FROM checkouts GROUP BY state",
+        )
+        .fetch_all(rig.scratch.db.pool())
+        .await
+        .unwrap();
+        panic!("the sale sold nothing: answers {answers:?}, attempts {states:?}");
+    }
     tokio::time::sleep(Duration::from_secs(3)).await;
     rig.assert_invariants().await;
 }
