@@ -17,7 +17,9 @@
 use super::counts::{self, Counted, Counts, CountsSegment, FacetCodes};
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::query::{EnableScoring, Query};
-use tantivy::{DocAddress, DocId, DocSet, Score, Searcher, SegmentOrdinal, SegmentReader};
+use tantivy::{
+    DocAddress, DocId, DocSet, Score, Searcher, SeekDangerResult, SegmentOrdinal, SegmentReader,
+};
 
 /// Added to the score of products in stock: more than any text score, small enough for an
 /// f32 to keep the text scores' order.
@@ -195,21 +197,29 @@ pub fn rerank(
         while at < by_doc.len() {
             let segment = by_doc[at].1.segment_ord;
             let reader = searcher.segment_reader(segment);
+            // Each part is asked only about these products, in doc order: whether it has each
+            // one, not where its next match is. A phrase part would otherwise check its words'
+            // positions in every document that has them all, from the segment's start on.
+            let first = by_doc[at].1.doc_id;
             let mut scorers = weights
                 .iter()
-                .map(|w| w.scorer(reader, 1.0))
+                .map(|w| w.scorer_danger(reader, first, 1.0))
                 .collect::<tantivy::Result<Vec<_>>>()?;
+            let mut asked_first = true;
             while at < by_doc.len() && by_doc[at].1.segment_ord == segment {
                 let (i, address) = by_doc[at];
                 let mut text = 0.0;
-                for scorer in &mut scorers {
-                    if scorer.doc() < address.doc_id {
-                        scorer.seek(address.doc_id);
+                for (found, scorer) in &mut scorers {
+                    // Targets strictly increase, as `seek_danger` requires; a part stays in
+                    // the state it leaves until it finds one.
+                    if !asked_first {
+                        *found = scorer.seek_danger(address.doc_id);
                     }
-                    if scorer.doc() == address.doc_id {
+                    if *found == SeekDangerResult::Found {
                         text += scorer.score();
                     }
                 }
+                asked_first = false;
                 let bonus = if block[i].0 >= IN_STOCK_BONUS {
                     IN_STOCK_BONUS
                 } else {
