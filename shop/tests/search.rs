@@ -105,6 +105,57 @@ async fn facets_count_and_filters_narrow() {
     assert!(r.hits.iter().all(|h| h.available > 0));
 }
 
+/// A price range and "in stock" are checked on each match by the relevance path's collector,
+/// and as query clauses by the sorted path: both find the same products, for ranges that cut
+/// through the facet's price bands as well as ones that follow them.
+#[tokio::test]
+async fn filters_checked_per_match_find_what_the_same_filters_in_the_query_find() {
+    let shop = demo_shop().await;
+    let search = ready(&shop).await;
+    let ids = |r: &shop::search::SearchResults| {
+        let mut ids: Vec<i64> = r.hits.iter().map(|h| h.product_id.get()).collect();
+        ids.sort_unstable();
+        ids
+    };
+    let mut narrowed = 0;
+    for text in ["lamp", "bed", "table chair", "fountian"] {
+        let everything = search.search(&q(text)).await.unwrap();
+        for (min, max) in [
+            (Some(3_000), Some(7_000)),
+            (Some(12_345), Some(99_999)),
+            (None, Some(2_600)),
+            (Some(40_000), None),
+            (Some(2_500), Some(4_999)),
+            (None, None),
+        ] {
+            for in_stock in [false, true] {
+                let mut filtered = q(text);
+                filtered.min_price = min;
+                filtered.max_price = max;
+                filtered.in_stock = in_stock;
+                filtered.per_page = 100;
+                let by_relevance = search.search(&filtered).await.unwrap();
+                filtered.sort = SearchSort::Rating;
+                let by_rating = search.search(&filtered).await.unwrap();
+                let case = format!("{text:?} {min:?}..{max:?} in stock {in_stock}");
+                assert_eq!(by_relevance.total, by_rating.total, "{case}");
+                assert!(by_relevance.total <= 100, "{case}: one page holds them all");
+                assert_eq!(ids(&by_relevance), ids(&by_rating), "{case}");
+                for hit in &by_relevance.hits {
+                    let price = u64::try_from(hit.price_from.amount).unwrap();
+                    assert!(min.is_none_or(|m| price >= m), "{case}: {price}");
+                    assert!(max.is_none_or(|m| price <= m), "{case}: {price}");
+                    assert!(!in_stock || hit.available > 0, "{case}");
+                }
+                if by_relevance.total > 0 && by_relevance.total < everything.total {
+                    narrowed += 1;
+                }
+            }
+        }
+    }
+    assert!(narrowed >= 10, "the filters narrowed {narrowed} searches");
+}
+
 /// Every facet count of `text`'s results equals the total its own filter gives, and the
 /// categories and the price bands each add up to the total.
 async fn facets_agree_with_filters(search: &Search, text: &str) -> shop::search::SearchResults {

@@ -332,19 +332,43 @@ pub struct CountsSegment {
     matched: u64,
 }
 
+/// The price band a code packs: an index into [`PRICE_BANDS`], or past its end when the
+/// segment has no prices.
+#[inline]
+pub fn band_of(code: u64) -> usize {
+    ((code >> BAND_SHIFT) & 0b111) as usize
+}
+
+/// Whether the product a code packs is in stock.
+#[inline]
+pub fn in_stock(code: u64) -> bool {
+    code & 1 == 1
+}
+
 impl CountsSegment {
     /// Counts `doc` and says whether it is in stock.
     #[inline]
     pub fn count(&mut self, doc: DocId) -> bool {
-        let code = self.codes.codes.get(doc);
+        let code = self.code(doc);
+        self.count_code(code)
+    }
+
+    /// `doc`'s packed facet values, for [`in_stock`] and [`Self::count_code`].
+    #[inline]
+    pub fn code(&self, doc: DocId) -> u64 {
+        self.codes.codes.get(doc)
+    }
+
+    /// Counts a document by its code and says whether it is in stock.
+    #[inline]
+    pub fn count_code(&mut self, code: u64) -> bool {
         let layout = &self.layout;
         self.matched += 1;
-        self.bands[((code >> BAND_SHIFT) & 0b111) as usize] += 1;
+        self.bands[band_of(code)] += 1;
         self.categories[((code >> CATEGORY_SHIFT) & layout.category_mask) as usize] += 1;
         self.brands[((code >> layout.brand_shift) & layout.brand_mask) as usize] += 1;
-        let in_stock = code & 1;
-        self.available += in_stock;
-        in_stock == 1
+        self.available += code & 1;
+        in_stock(code)
     }
 }
 

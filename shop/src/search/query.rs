@@ -574,8 +574,25 @@ fn combinations(n: usize, k: usize) -> Vec<Vec<usize>> {
     out
 }
 
-/// The filters of `q`, as clauses that restrict but do not score.
-pub fn filters(engine: &Engine, q: &SearchQuery) -> Vec<(Occur, Box<dyn Query>)> {
+/// Which of a search's filters its query holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Filters {
+    All,
+    /// All but those the collector checks on each match (see [`rank::Keep`]).
+    ButKept,
+}
+
+/// What the first stage checks on each match of `q` itself (see [`rank::Keep`]).
+pub fn keep(q: &SearchQuery) -> rank::Keep {
+    rank::Keep {
+        in_stock: q.in_stock,
+        price: (q.min_price.is_some() || q.max_price.is_some())
+            .then(|| q.min_price.unwrap_or(0)..=q.max_price.unwrap_or(u64::MAX)),
+    }
+}
+
+/// The filters of `q` (`which` of them), as clauses that restrict but do not score.
+pub fn filters(engine: &Engine, q: &SearchQuery, which: Filters) -> Vec<(Occur, Box<dyn Query>)> {
     let f = &engine.fields;
     let mut out: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     let mut must = |query: Box<dyn Query>| {
@@ -599,7 +616,8 @@ pub fn filters(engine: &Engine, q: &SearchQuery) -> Vec<(Occur, Box<dyn Query>)>
             &Facet::from_path([brand.as_str()]),
         )));
     }
-    if q.min_price.is_some() || q.max_price.is_some() {
+    let all = which == Filters::All;
+    if all && (q.min_price.is_some() || q.max_price.is_some()) {
         let lower = q.min_price.map_or(Bound::Unbounded, |p| {
             Bound::Included(Term::from_field_u64(f.price, p))
         });
@@ -608,7 +626,7 @@ pub fn filters(engine: &Engine, q: &SearchQuery) -> Vec<(Occur, Box<dyn Query>)>
         });
         must(Box::new(RangeQuery::new(lower, upper)));
     }
-    if q.in_stock {
+    if all && q.in_stock {
         must(term(Term::from_field_u64(f.in_stock, 1)));
     }
     if let Some(r) = q.min_rating {
@@ -715,8 +733,9 @@ fn matching(
     q: &SearchQuery,
     words: &[Word],
     text: Option<Box<dyn Query>>,
+    which: Filters,
 ) -> Box<dyn Query> {
-    let mut clauses = filters(engine, q);
+    let mut clauses = filters(engine, q, which);
     if clauses.is_empty()
         && let Some(text) = &text
     {
@@ -752,11 +771,12 @@ pub fn run(engine: &Engine, q: &SearchQuery) -> tantivy::Result<Found> {
     // form scores products already known to match, so it needs no "most words" rule.
     let parts = text_parts(engine, &words);
     let search = |relaxed: bool| -> tantivy::Result<(Vec<DocAddress>, Counted)> {
-        let matches = matching(engine, q, &words, match_query(engine, &words, relaxed));
+        let text = match_query(engine, &words, relaxed);
         if q.sort == SearchSort::Relevance && !parts.is_empty() {
+            let matches = matching(engine, q, &words, text, Filters::ButKept);
             let limit = rank::window(offset, per_page);
             let (ranked, counted) =
-                rank::page_and_counts(&searcher, &engine.codes, matches.as_ref(), limit)?;
+                rank::page_and_counts(&searcher, &engine.codes, matches.as_ref(), &keep(q), limit)?;
             // Only the blocks from the page's own on matter.
             let first = (offset / rank::BLOCK * rank::BLOCK).min(ranked.len());
             let reranking = Instant::now();
@@ -769,6 +789,7 @@ pub fn run(engine: &Engine, q: &SearchQuery) -> tantivy::Result<Found> {
                 .collect();
             Ok((page, counted))
         } else {
+            let matches = matching(engine, q, &words, text, Filters::All);
             let (top, counted) = searcher.search(
                 matches.as_ref(),
                 &(top_docs(q, engine.codes.clone()), Counts(&engine.codes)),
