@@ -35,6 +35,9 @@ pub struct Highlighter {
     /// A word lower-cased and accents folded, reused from word to word.
     folded: String,
     surface: TextAnalyzer,
+    /// The words stemmed so far and what they scored: the page's snippets repeat the same
+    /// few words (the query's, in titles and descriptions alike).
+    stemmed: HashMap<String, Option<Score>>,
 }
 
 /// A candidate fragment: a byte range of the text, its words' rarity, the words in it.
@@ -89,6 +92,7 @@ impl Highlighter {
                 .build(),
             folded: String::new(),
             surface: raw_analyzer(),
+            stemmed: HashMap::new(),
         }
     }
 
@@ -163,9 +167,15 @@ impl Highlighter {
         if !self.prefixes.iter().any(|p| folded.starts_with(p.as_str())) {
             return None;
         }
+        if let Some(score) = self.stemmed.get(folded) {
+            return *score;
+        }
         let mut stream = self.stemmer.token_stream(folded);
-        let stem = stream.next()?;
-        self.terms.get(&stem.text).copied()
+        let score = stream
+            .next()
+            .and_then(|stem| self.terms.get(&stem.text).copied());
+        self.stemmed.insert(self.folded.clone(), score);
+        score
     }
 }
 
