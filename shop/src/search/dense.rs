@@ -295,8 +295,9 @@ impl Scorer for DenseScorer {
     }
 }
 
-/// Several terms, all required, each boosted, scored as the intersection of their
-/// [`DenseTermQuery`]s and answered, in each segment:
+/// Several terms of one field, all required, each boosted, scored as the intersection of
+/// their [`DenseTermQuery`]s (a document's length is read once, from the first term's field)
+/// and answered, in each segment:
 /// - where every term is dense, by ANDing their bitsets a machine word at a time (two
 ///   common words together, "vintage leather", otherwise cost a bit test for every document
 ///   of the rarer one);

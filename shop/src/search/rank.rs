@@ -63,8 +63,9 @@ pub struct PageAndCounts<'a> {
 }
 
 /// The filters the first stage checks on each match itself, rather than the query: in stock
-/// (a bit of the code that counting reads anyway) and a price range (one read of the price
-/// column). As query clauses they cost an intersection, with a dispatched seek per match,
+/// (a bit of the code that counting reads anyway) and a price range (the price band in that
+/// code, or the price column: see `PriceCheck`). As query clauses they cost an
+/// intersection, with a dispatched seek per match,
 /// and a price range scanned the price column ahead of the matches a block at a time: a
 /// word with a price range took three times as long as the word alone.
 #[derive(Clone, Debug, Default)]
