@@ -182,8 +182,11 @@ async fn sign_in_answers_the_same_for_unknown_accounts_and_wrong_passwords() {
     }
     wrong.sort();
     unknown.sort();
-    // Both check an argon2 hash of the same cost: medians within a factor of two.
-    let ratio = wrong[2].as_secs_f64() / unknown[2].as_secs_f64();
+    // Both check an argon2 hash of the same cost: the fastest of each within a factor of
+    // two. (The medians of four were once 66 against 31 ms in a full run with both cores
+    // busy; the fastest tries carry the least of that noise, and a path that skipped the
+    // hash would still be ten times faster.)
+    let ratio = wrong[0].as_secs_f64() / unknown[0].as_secs_f64();
     assert!(
         (0.5..2.0).contains(&ratio),
         "wrong {wrong:?} unknown {unknown:?}"
