@@ -2,8 +2,9 @@
 //!
 //! The same snippets Tantivy's generator makes (the best fragment of at most so many
 //! characters, fragments with rarer words winning, the query's words in `<b>`; escaped as the
-//! rest of the shop's HTML, so an apostrophe is `&#39;`), made more cheaply: that generator runs the field's whole analyzer over every shown text, and
-//! stemming every word was most of a page's snippet time.
+//! rest of the shop's HTML, so an apostrophe is `&#39;`), made more cheaply: that generator
+//! runs the field's whole analyzer over every shown text, and stemming every word was most of
+//! a page's snippet time.
 //!
 //! Here a word is stemmed only when it could stem to one of the query's words. An English
 //! stem keeps all of its word's letters but maybe the last (it drops endings, and may then

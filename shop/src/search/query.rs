@@ -473,8 +473,9 @@ pub fn match_query(engine: &Engine, words: &[Word], relaxed: bool) -> Option<Box
         _ => {
             // "k of n" as the union of every k-word intersection (just the one when every
             // word is required): each intersection is led by its rarest word, where the
-            // general k-of-n scorer walks every word's whole list. A product matching more words is in more of them and scores more, which
-            // is the cheap score's order anyway.
+            // general k-of-n scorer walks every word's whole list. A product matching more
+            // words is in more of them and scores more, which is the cheap score's order
+            // anyway.
             // Words of one candidate that are intersected together are answered from the
             // common ones' bitsets (see `dense::DenseAllQuery`).
             let singles: Vec<Option<(Term, Score)>> = words
