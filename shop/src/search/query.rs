@@ -618,14 +618,13 @@ pub fn filters(engine: &Engine, q: &SearchQuery, which: Filters) -> Vec<(Occur, 
         )));
     }
     let all = which == Filters::All;
-    if all && (q.min_price.is_some() || q.max_price.is_some()) {
-        let lower = q.min_price.map_or(Bound::Unbounded, |p| {
-            Bound::Included(Term::from_field_u64(f.price, p))
-        });
-        let upper = q.max_price.map_or(Bound::Unbounded, |p| {
-            Bound::Included(Term::from_field_u64(f.price, p))
-        });
-        must(Box::new(RangeQuery::new(lower, upper)));
+    // The range the collector would check (see `keep`), as a clause.
+    if all && let Some(range) = keep(q).price {
+        let bound = |price: &u64| Bound::Included(Term::from_field_u64(f.price, *price));
+        must(Box::new(RangeQuery::new(
+            bound(range.start()),
+            bound(range.end()),
+        )));
     }
     if all && q.in_stock {
         must(term(Term::from_field_u64(f.in_stock, 1)));
