@@ -33,6 +33,8 @@ pub mod jobs;
 pub mod mail;
 #[cfg(feature = "server")]
 pub mod resilience;
+#[cfg(feature = "server")]
+pub mod testing;
 
 pub use input::InvalidInput;
 pub use money::{Currency, Money};

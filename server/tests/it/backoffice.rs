@@ -2,11 +2,7 @@
 //! seller's product, stock and orders are reachable by that seller only; refunds are
 //! idempotent against the gateway and put nothing back on sale before an inspection.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
-use common::{TestApp, spawn_app};
+use crate::common::{TestApp, spawn_app};
 use reqwest::Method;
 use serde_json::{Value, json};
 use shop::accounts::Role;

@@ -1,11 +1,7 @@
 //! Carts, checkouts and orders through the JSON API, over real HTTP, against the gateway
 //! simulator.
 
-// A test reports failure by panicking; helpers outside #[test] functions may too.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-use common::{TestApp, spawn_app};
+use crate::common::{TestApp, spawn_app};
 use reqwest::Method;
 use serde_json::{Value, json};
 

@@ -1,11 +1,7 @@
 //! Search against a real database and a real (in-memory) Tantivy index: relevance basics,
 //! typos and prefixes, facets and filters, hostile input, freshness and the fallback.
 
-// A test reports failure by panicking; helpers outside #[test] functions may too.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-use common::{DUMMYJSON, NOW, demo_shop, import_file, set_available};
+use crate::common::{DUMMYJSON, NOW, demo_shop, import_file, set_available};
 use shop::catalog::{Catalog, CategoryPath};
 use shop::search::{Location, Search, SearchParams, SearchQuery, SearchSort};
 use std::time::{Duration, Instant};

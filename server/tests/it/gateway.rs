@@ -1,8 +1,5 @@
 //! The payment gateway simulator and the shop's adapter for it, over real HTTP.
 
-// A test reports failure by panicking; helpers outside #[test] functions may too.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use serde_json::{Value, json};
 use shop::payments::{
     CardNumber, ChargeOutcome, Gateway, GatewayConfig, GatewayError, RefundOutcome,

@@ -39,11 +39,15 @@ fn free_port() -> u16 {
 }
 
 impl S3Server {
-    /// Starts moto and the proxy and makes the bucket; `None` (with a note) when moto is not
-    /// installed, as when the tests run outside `cargo xtask test`.
+    /// Starts moto and the proxy and makes the bucket; `None` when moto is not installed, as
+    /// when the tests run outside `cargo xtask test`: the test is then marked skipped (a
+    /// failure on CI) and returns.
     pub async fn start() -> Option<Self> {
         let Ok(program) = std::env::var("EMPORIUM_TEST_MOTO_SERVER") else {
-            eprintln!("skipped: EMPORIUM_TEST_MOTO_SERVER is not set (cargo xtask test sets it)");
+            shop::testing::skip(
+                "the S3-compatible server (moto)",
+                "EMPORIUM_TEST_MOTO_SERVER is not set (cargo xtask test installs moto and sets it)",
+            );
             return None;
         };
         let listener = TcpListener::bind("127.0.0.1:0")

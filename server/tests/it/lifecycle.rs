@@ -1,11 +1,7 @@
 //! Start-up and shutdown: the demo catalog is imported once however many times (and however
 //! many nodes at once) the shop starts, and the server stops cleanly when told to.
 
-// A test reports failure by panicking; helpers outside #[test] functions may too.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-use common::spawn_app;
+use crate::common::spawn_app;
 use server::config::Settings;
 use shop::db::scratch::ScratchDb;
 use std::time::Duration;

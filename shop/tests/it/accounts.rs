@@ -1,11 +1,7 @@
 //! Accounts against a real database: sessions' idle and absolute limits, role changes, the
 //! sign-in throttle's window, and the guest cart merged at sign-in.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
-use common::{NOW, demo_shop, set_available};
+use crate::common::{NOW, demo_shop, set_available};
 use shop::accounts::{
     AccountError, Role, SessionConfig, Sessions, Throttle, ThrottleConfig, Users,
 };

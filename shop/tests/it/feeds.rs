@@ -3,13 +3,9 @@
 //! ends as documented (stored; retried then stored; needs review with its reason; refused)
 //! without holding up the feed or the other pictures.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+use crate::images;
 
-mod common;
-#[path = "common/images.rs"]
-mod images;
-
-use common::{DUMMYJSON, import_file};
+use crate::common::{DUMMYJSON, import_file};
 use shop::assets::{AssetStore, Assets, StoreLocation, StoreOptions};
 use shop::catalog::{Catalog, SellerId};
 use shop::clock::{Clock, ManualClock, SystemClock};
@@ -525,7 +521,7 @@ async fn rows_are_checked_one_by_one_and_the_same_feed_twice_changes_nothing() {
 #[tokio::test]
 async fn a_feed_that_is_not_a_feed_fails_as_a_whole_and_writes_nothing() {
     let rig = rig().await;
-    let before = common::count(&rig.scratch.db, "products").await;
+    let before = crate::common::count(&rig.scratch.db, "products").await;
     for (name, body) in [
         ("notes.csv", "just,some,words\n1,2,3\n"),
         ("broken.json", "[{\"product_key\": "),
@@ -541,7 +537,10 @@ async fn a_feed_that_is_not_a_feed_fails_as_a_whole_and_writes_nothing() {
         assert_eq!(view.status, "failed", "{name}");
         assert!(view.failure.is_some(), "{name}");
     }
-    assert_eq!(common::count(&rig.scratch.db, "products").await, before);
+    assert_eq!(
+        crate::common::count(&rig.scratch.db, "products").await,
+        before
+    );
     // Not text, too big, empty: refused at the door.
     assert!(
         rig.feeds

@@ -1,9 +1,6 @@
 //! Holds on stock under real concurrency, on SQLite and PostgreSQL: never below zero, every
 //! unit accounted for, each hold settled exactly once.
 
-// A test reports failure by panicking; helpers outside #[test] functions may too.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use shop::catalog::VariantId;
 use shop::db::Db;
 use shop::db::scratch::ScratchDb;

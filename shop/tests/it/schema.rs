@@ -1,8 +1,5 @@
 //! Both migration sets must build the same schema: same tables, same columns.
 
-// A test reports failure by panicking; helpers outside #[test] functions may too.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use shop::db::scratch::ScratchDb;
 use std::collections::BTreeMap;
 
@@ -50,7 +47,10 @@ async fn postgres_schema(scratch: &ScratchDb) -> Schema {
 #[tokio::test]
 async fn both_migration_sets_create_the_same_tables_and_columns() {
     let Ok(url) = std::env::var("EMPORIUM_TEST_POSTGRES_URL") else {
-        eprintln!("skipped: set EMPORIUM_TEST_POSTGRES_URL to compare with PostgreSQL");
+        shop::testing::skip(
+            "PostgreSQL",
+            "set EMPORIUM_TEST_POSTGRES_URL to compare the two migration sets",
+        );
         return;
     };
     let sqlite = sqlite_schema(&ScratchDb::sqlite().await.unwrap()).await;

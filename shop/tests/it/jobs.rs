@@ -1,11 +1,7 @@
 //! Cluster-wide periodic jobs: however many nodes tick at once, one of them takes a job's
 //! lease per period, and a node that dies leaves the next period to another.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
-use common::NOW;
+use crate::common::NOW;
 use shop::clock::{Clock, ManualClock};
 use shop::db::scratch::ScratchDb;
 use shop::jobs::Jobs;

@@ -6,8 +6,8 @@ use indicatif::ProgressBar;
 use shop::catalog::import;
 use shop::db::scratch::ScratchDb;
 
-pub const DUMMYJSON: &str = include_str!("../../../datasets/dummyjson/products.json");
-pub const WANDS: &str = include_str!("../../../datasets/wands/product.tsv");
+pub const DUMMYJSON: &str = include_str!("../../../../datasets/dummyjson/products.json");
+pub const WANDS: &str = include_str!("../../../../datasets/wands/product.tsv");
 pub const NOW: i64 = 1_780_000_000_000;
 
 pub async fn import_file(db: &shop::db::Db, name: &str, text: &str) -> import::ImportReport {

@@ -1,10 +1,6 @@
 //! The storefront JSON API, v1, over real HTTP.
 
-// A test reports failure by panicking; helpers outside #[test] functions may too.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-use common::spawn_app;
+use crate::common::spawn_app;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn products_are_listed_with_paging_and_urls() {

@@ -1,10 +1,6 @@
 //! The storefront's pages over real HTTP: content, status codes, bad input.
 
-// A test reports failure by panicking; helpers outside #[test] functions may too.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-use common::spawn_app;
+use crate::common::spawn_app;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_home_page_lists_departments_and_products() {
@@ -267,7 +263,7 @@ async fn the_bundle_is_served_under_its_version_as_immutable() {
     }
     let version = server::bundle_version(site.path()).expect("a built site has a version");
     let root = site.path().to_path_buf();
-    let app = common::spawn_app_with(|s| s.site_root = root).await;
+    let app = crate::common::spawn_app_with(|s| s.site_root = root).await;
 
     let (_, html) = app.get_text("/").await;
     for file in ["emporium.js", "emporium_bg.wasm", "emporium.css"] {

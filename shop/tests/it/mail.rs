@@ -3,11 +3,7 @@
 //! short-lived, one address cannot be flooded, and several workers delivering at once send
 //! each message exactly once.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
-use common::{NOW, demo_shop};
+use crate::common::{NOW, demo_shop};
 use shop::accounts::links::{MAILS_PER_HOUR, RESET_TTL, SIGN_UP_TTL};
 use shop::accounts::{
     AccountError, AccountLinks, LinkError, LinkKind, Role, Sent, Throttle, ThrottleConfig, Users,

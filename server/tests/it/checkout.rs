@@ -1,9 +1,6 @@
 //! The checkout saga against a real database and the gateway simulator over HTTP: every
 //! invariant of docs/ARCHITECTURE.md under concurrency, gateway faults and interrupted requests.
 
-// A test reports failure by panicking; helpers outside #[test] functions may too.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use serde_json::{Value, json};
 use shop::cart::{CartId, Carts, Quantity};
 use shop::catalog::{Catalog, Sku};

@@ -1,10 +1,6 @@
 //! Carts against a real database: line operations, bounds, idempotency, live notices.
 
-// A test reports failure by panicking; helpers outside #[test] functions may too.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-use common::{NOW, demo_shop, set_available};
+use crate::common::{NOW, demo_shop, set_available};
 use shop::cart::{CartError, CartId, Carts, LineNotice, LineQuantity, Quantity};
 use shop::catalog::{Catalog, Sku};
 

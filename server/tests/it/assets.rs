@@ -3,14 +3,10 @@
 //! S3-compatible server, and text-only degradation while that server is killed or
 //! black-holed, with pictures back once it returns.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+use crate::images;
 
-mod common;
-#[path = "../../shop/tests/common/images.rs"]
-mod images;
-
-use common::s3::{self, S3Server};
-use common::{TestApp, spawn_app, spawn_app_with};
+use crate::common::s3::{self, S3Server};
+use crate::common::{TestApp, spawn_app, spawn_app_with};
 use serde_json::Value;
 use shop::catalog::{ProductId, SellerId};
 use std::time::{Duration, Instant};

@@ -2,11 +2,7 @@
 //! shopper, seller A, seller B, admin), CSRF, security headers, rate limits, and sign-in
 //! answers that say nothing about which accounts exist.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
-use common::{TestApp, spawn_app, spawn_app_with};
+use crate::common::{TestApp, spawn_app, spawn_app_with};
 use reqwest::Method;
 use serde_json::{Value, json};
 use shop::accounts::Role;

@@ -1,16 +1,12 @@
 //! The catalog and its importer against a real database: SQLite by default, PostgreSQL when
 //! `EMPORIUM_TEST_BACKEND=postgres` (cargo xtask test runs both).
 
-// A test reports failure by panicking; helpers outside #[test] functions may too.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use indicatif::ProgressBar;
 use shop::catalog::import::{self, ImportError};
 use shop::catalog::{Catalog, CatalogError, CategoryPath, PageRequest, SearchText, Sort};
 use shop::db::scratch::ScratchDb;
 
-mod common;
-use common::{DUMMYJSON, NOW, WANDS, count, demo_shop, import_file};
+use crate::common::{DUMMYJSON, NOW, WANDS, count, demo_shop, import_file};
 
 #[tokio::test]
 async fn the_demo_catalog_imports_every_real_product() {

@@ -1,8 +1,5 @@
 //! The `server` binary's import command, run as a user would run it.
 
-// A test reports failure by panicking; helpers outside #[test] functions may too.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use shop::db::scratch::ScratchDb;
 use std::process::Command;
 

@@ -2,9 +2,6 @@
 //! the checkout saga, restarted, and must then settle every attempt so that each charge in the
 //! gateway's ledger has exactly one order or a refund, and no stock stays held.
 
-// A test reports failure by panicking; helpers outside #[test] functions may too.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use serde_json::{Value, json};
 use shop::db::scratch::ScratchDb;
 use std::process::{Child, Command, Stdio};

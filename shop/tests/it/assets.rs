@@ -3,13 +3,9 @@
 //! that accepts connections and never answers. (The S3 path is tested against a real
 //! S3-compatible server in the server's tests.)
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+use crate::images;
 
-mod common;
-#[path = "common/images.rs"]
-mod images;
-
-use common::{DUMMYJSON, import_file};
+use crate::common::{DUMMYJSON, import_file};
 use shop::assets::pipeline::{self, Refusal};
 use shop::assets::{
     AssetError, AssetStore, Assets, ImageStatus, ImageVariant, ResolutionTier, StoreError,

@@ -1,0 +1,28 @@
+//! Support shared by the crates' test suites (used by tests only; nothing in the shop calls it).
+//!
+//! A test that cannot reach a real component it needs (PostgreSQL, the S3-compatible server,
+//! a browser) must not pass in silence. It calls [`skip`] and returns: `cargo xtask test`
+//! finds the marker in the test's output and counts the test as skipped, by name, in its
+//! closing line. On CI (`CI=true`) there is nothing to skip: [`skip`] fails the test instead.
+
+/// What a skipping test prints; `cargo xtask test` looks for it in each test's output.
+pub const SKIP_MARKER: &str = "EMPORIUM-TEST-SKIPPED:";
+
+/// Whether skips are failures: on CI every component must be there.
+pub fn skips_fail() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// Marks the running test as skipped because `component` is missing (`why` says what to set
+/// or install); the caller returns right after. Under `CI=true` this panics instead.
+///
+/// # Panics
+/// When skips are failures ([`skips_fail`]).
+pub fn skip(component: &str, why: &str) {
+    assert!(
+        !skips_fail(),
+        "{component} is required on CI (CI=true), and missing: {why}"
+    );
+    println!("{SKIP_MARKER} {component}: {why}");
+    eprintln!("skipped: {component}: {why}");
+}
