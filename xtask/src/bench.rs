@@ -39,16 +39,26 @@ struct Chart {
 
 const ALL: [&str; 5] = ["page", "checkout", "search", "vitals", "restart"];
 
-pub fn bench(args: &[String]) -> Result<ExitCode> {
-    let quick = args.iter().any(|a| a == "--quick");
-    let only: Vec<String> = match args.iter().position(|a| a == "--only") {
-        Some(at) => args
-            .get(at + 1)
-            .context("--only needs a list, e.g. page,checkout")?
-            .split(',')
-            .map(str::to_string)
-            .collect(),
-        None => ALL.iter().map(|s| s.to_string()).collect(),
+/// `cargo xtask bench`'s arguments.
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    /// Smaller catalogs and shorter runs (search over 100,000 products, not 1,000,000).
+    #[arg(long)]
+    quick: bool,
+    /// Only these benchmarks (page, checkout, search, vitals, restart).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// Redraw the charts from the last run's figures, measuring nothing.
+    #[arg(long)]
+    redraw: bool,
+}
+
+pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
+    let quick = args.quick;
+    let only: Vec<String> = if args.only.is_empty() {
+        ALL.iter().map(|s| s.to_string()).collect()
+    } else {
+        args.only.clone()
     };
     if let Some(unknown) = only.iter().find(|n| !ALL.contains(&n.as_str())) {
         bail!("no benchmark named {unknown}; there are {}", ALL.join(", "));
@@ -63,7 +73,7 @@ pub fn bench(args: &[String]) -> Result<ExitCode> {
         bail!("the benchmarks need wrk (Debian: apt-get install -y wrk)");
     }
     let out = util::root().join("target/bench");
-    if args.iter().any(|a| a == "--redraw") {
+    if args.redraw {
         // The charts again from the last run's figures (after a change to the drawing).
         let last: Value = serde_json::from_str(
             &std::fs::read_to_string(out.join("results.json"))
@@ -517,8 +527,8 @@ fn search(built: &Built, quick: bool) -> Result<Vec<Chart>> {
 
 fn vitals(built: &Built) -> Result<Vec<Chart>> {
     let script = util::root().join("end2end/vitals/vitals.mjs");
-    setup::npm_packages()?;
-    let chromium = setup::chromium()?;
+    setup::npm_packages(None)?;
+    let chromium = setup::chromium(None)?;
     let shop = Shop::start(built, 3550, None, true)?;
     let results = util::root().join("target/bench/vitals.json");
     let status = Command::new("node")

@@ -78,16 +78,39 @@ pub fn cargo_build(mut cmd: Command, what: &str) -> Result<Diagnostics> {
 pub struct Built {
     pub server: PathBuf,
     pub site: PathBuf,
-    pub diagnostics: Diagnostics,
+}
+
+/// The wasm build's own target folder. Cargo locks a target folder for the length of a build;
+/// in its own folder the bundle builds while the native tests run (it shares no artifact with
+/// the native build anyway: another target, another profile).
+fn wasm_target_dir() -> PathBuf {
+    util::root().join("target/wasm")
 }
 
 /// Builds the release server and the site. `with_tests` also builds every test target
 /// (what `cargo xtask test` needs), in the same cargo invocation so nothing compiles twice.
 pub fn build_all(with_tests: bool) -> Result<Built> {
     setup::rust_tools(with_tests)?;
-    let root = util::root();
-    let mut diagnostics = Diagnostics::default();
+    build_native(with_tests)?;
+    build_site()?;
+    Ok(Built {
+        server: server_binary(),
+        site: site_dir(),
+    })
+}
 
+/// The release server binary.
+pub fn server_binary() -> PathBuf {
+    util::root().join("target").join(PROFILE).join("server")
+}
+
+/// The assembled site (wasm, JS, CSS, public files).
+pub fn site_dir() -> PathBuf {
+    util::root().join("target/site")
+}
+
+/// The native build: the server, and with `with_tests` every test target too.
+pub fn build_native(with_tests: bool) -> Result<Diagnostics> {
     step("Building the server (release)");
     let mut native = cargo_linted();
     if with_tests {
@@ -96,9 +119,11 @@ pub fn build_all(with_tests: bool) -> Result<Built> {
         native.args(["build", "-p", "server"]);
     }
     native.args(["--profile", PROFILE]);
-    let d = cargo_build(native, "native build")?;
-    diagnostics.warnings += d.warnings;
+    cargo_build(native, "native build")
+}
 
+/// The hydrate bundle, then the site around it.
+pub fn build_site() -> Result<Diagnostics> {
     step("Building the hydrate bundle (wasm32, wasm-release)");
     let mut wasm = cargo_linted();
     wasm.args([
@@ -109,17 +134,12 @@ pub fn build_all(with_tests: bool) -> Result<Built> {
         WASM_TARGET,
         "--profile",
         WASM_PROFILE,
-    ]);
+    ])
+    .arg("--target-dir")
+    .arg(wasm_target_dir());
     let d = cargo_build(wasm, "wasm build")?;
-    diagnostics.warnings += d.warnings;
-
-    let site = root.join("target/site");
-    assemble_site(&root, &site)?;
-    Ok(Built {
-        server: root.join("target").join(PROFILE).join("server"),
-        site,
-        diagnostics,
-    })
+    assemble_site(&util::root(), &site_dir())?;
+    Ok(d)
 }
 
 /// wasm-bindgen the bundle into `site/pkg`, and copy the stylesheet and `public/` in.
@@ -127,8 +147,7 @@ fn assemble_site(root: &Path, site: &Path) -> Result<()> {
     step("Assembling the site");
     let pkg = site.join("pkg");
     std::fs::create_dir_all(&pkg)?;
-    let wasm = root
-        .join("target")
+    let wasm = wasm_target_dir()
         .join(WASM_TARGET)
         .join(WASM_PROFILE)
         .join("frontend.wasm");

@@ -50,16 +50,26 @@ impl Size {
     };
 }
 
-pub fn chaos(args: &[String]) -> Result<ExitCode> {
-    let mut size = if args.iter().any(|a| a == "--small") {
-        Size::SMALL
-    } else {
-        Size::FULL
-    };
-    if let Some(n) = cluster::flag(args, "--nodes")? {
+/// `cargo xtask chaos`'s arguments.
+#[derive(clap::Args)]
+pub struct ChaosArgs {
+    /// The version `cargo xtask test` runs: 2 nodes, 400 buyers, a shorter outage.
+    #[arg(long)]
+    small: bool,
+    /// How many shop nodes (default: 3, or 2 with --small).
+    #[arg(long)]
+    nodes: Option<u16>,
+    /// The proxy's port; the nodes, gateway and store take the ports above it.
+    #[arg(long, default_value_t = 3400)]
+    port: u16,
+}
+
+pub fn chaos(args: &ChaosArgs) -> Result<ExitCode> {
+    let mut size = if args.small { Size::SMALL } else { Size::FULL };
+    if let Some(n) = args.nodes {
         size.nodes = n;
     }
-    let port: u16 = cluster::flag(args, "--port")?.unwrap_or(3400);
+    let port = args.port;
     let database = match std::env::var("EMPORIUM_DATABASE_URL") {
         Ok(url) if url.starts_with("postgres") => url,
         _ => cluster::local_postgres()?,

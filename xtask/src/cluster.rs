@@ -28,9 +28,19 @@ use std::time::{Duration, Instant};
 /// The bucket the nodes keep pictures in.
 const BUCKET: &str = "emporium";
 
-pub fn cluster(args: &[String]) -> Result<ExitCode> {
-    let nodes: u16 = flag(args, "--nodes")?.unwrap_or(2);
-    let port: u16 = flag(args, "--port")?.unwrap_or(3000);
+/// `cargo xtask cluster`'s arguments.
+#[derive(clap::Args)]
+pub struct ClusterArgs {
+    /// How many shop nodes.
+    #[arg(long, default_value_t = 2)]
+    nodes: u16,
+    /// The proxy's port; node `i` gets `port + i`.
+    #[arg(long, default_value_t = 3000)]
+    port: u16,
+}
+
+pub fn cluster(args: &ClusterArgs) -> Result<ExitCode> {
+    let (nodes, port) = (args.nodes, args.port);
     let database = match std::env::var("EMPORIUM_DATABASE_URL") {
         Ok(url) if url.starts_with("postgres") => url,
         _ => local_postgres()?,
@@ -97,7 +107,7 @@ impl Cluster {
         if !(1..=16).contains(&nodes) {
             bail!("--nodes must be between 1 and 16");
         }
-        let moto = setup::moto()?;
+        let moto = setup::moto(None)?;
         std::fs::create_dir_all(&dir)?;
 
         let store_port = port + 60;
@@ -365,18 +375,6 @@ impl Drop for Guard {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
-    }
-}
-
-/// The value after `name` in `args`, parsed.
-pub fn flag<T: std::str::FromStr>(args: &[String], name: &str) -> Result<Option<T>> {
-    match args.iter().position(|a| a == name) {
-        None => Ok(None),
-        Some(at) => args
-            .get(at + 1)
-            .and_then(|v| v.parse().ok())
-            .map(Some)
-            .with_context(|| format!("{name} needs a number")),
     }
 }
 

@@ -2,11 +2,12 @@
 //!
 //! - `cargo xtask run`  — install what is missing, build the release server and the hydrate
 //!   bundle, then run the shop (data in `data/`, on http://127.0.0.1:3000 by default).
-//! - `cargo xtask test` — install what is missing, then fmt, clippy (native and wasm), every
-//!   Rust test on SQLite (and PostgreSQL when `EMPORIUM_TEST_POSTGRES_URL` is set), and the
-//!   Playwright suite against a release build, then the small chaos run when PostgreSQL is
-//!   there. Ends with one summary line.
+//! - `cargo xtask test` — check the prerequisites, then fmt, clippy (native and wasm), the Rust
+//!   tests on SQLite and PostgreSQL (cargo-nextest), the Playwright suite against the release
+//!   build, and the small chaos run. Ends with one summary line of passed, failed and skipped.
+//!   Arguments narrow it: `cargo xtask test checkout --no-browser` (see `test.rs`).
 //! - `cargo xtask build` — just build the server and the site.
+//! - `cargo xtask simulate [--seeds N] [--from S] [--seed S]` — the checkout simulation.
 //! - `cargo xtask eval-search [--verbose]` — mean NDCG@10 of search on the WANDS judgments.
 //! - `cargo xtask cluster [--nodes N] [--port P]` — N nodes over one PostgreSQL database, with
 //!   the gateway, an S3-compatible store and a round-robin proxy on P (see `cluster.rs`).
@@ -23,34 +24,60 @@ mod bench;
 mod build;
 mod chaos;
 mod cluster;
+mod nextest;
+mod prereq;
 mod setup;
 mod simulate;
 mod test;
 mod util;
 
+use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Build, run and test Emporium", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Build, then serve the demo shop (arguments after `--` go to the server).
+    Run {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Build the server and the site.
+    Build,
+    /// Everything a change must pass, with one summary line.
+    Test(test::TestArgs),
+    /// Search relevance on the WANDS judgments (arguments go to `server eval-search`).
+    EvalSearch {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Several nodes over one PostgreSQL database behind a round-robin proxy.
+    Cluster(cluster::ClusterArgs),
+    /// A flash sale on a fresh cluster under faults; then every invariant.
+    Chaos(chaos::ChaosArgs),
+    /// The benchmark suite, each figure beside a baseline measured in the same run.
+    Bench(bench::BenchArgs),
+    /// The deterministic simulation of the checkout core.
+    Simulate(simulate::SimulateArgs),
+}
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some("run") => build::run(&args[1..]),
-        Some("build") => build::build_all(false).map(|_| ExitCode::SUCCESS),
-        Some("test") => test::test(&args[1..]),
-        Some("eval-search") => build::server_command(&["eval-search"], &args[1..]),
-        Some("cluster") => cluster::cluster(&args[1..]),
-        Some("chaos") => chaos::chaos(&args[1..]),
-        Some("bench") => bench::bench(&args[1..]),
-        Some("simulate") => simulate::simulate(&args[1..]),
-        Some("help" | "--help" | "-h") | None => {
-            eprintln!(
-                "usage: cargo xtask <run|test|build|eval-search|cluster|chaos|bench|simulate> [-- server args]"
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        Some(other) => {
-            eprintln!("unknown xtask command `{other}`; try `cargo xtask help`");
-            Ok(ExitCode::FAILURE)
-        }
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Task::Run { args } => build::run(&args),
+        Task::Build => build::build_all(false).map(|_| ExitCode::SUCCESS),
+        Task::Test(args) => test::test(&args),
+        Task::EvalSearch { args } => build::server_command(&["eval-search"], &args),
+        Task::Cluster(args) => cluster::cluster(&args),
+        Task::Chaos(args) => chaos::chaos(&args),
+        Task::Bench(args) => bench::bench(&args),
+        Task::Simulate(args) => simulate::simulate(&args),
     };
     match result {
         Ok(code) => code,

@@ -82,42 +82,56 @@ pub fn clippy_driver() -> Option<PathBuf> {
     has("clippy-driver").then(|| PathBuf::from("clippy-driver"))
 }
 
+/// The pinned moto, and where it is installed.
+const MOTO: &str = "moto[server]==5.2.5";
+
+fn moto_venv() -> PathBuf {
+    util::root().join("target/tools/moto")
+}
+
+/// The `moto_server` program, when the pinned moto is installed.
+pub fn moto_installed() -> Option<PathBuf> {
+    let venv = moto_venv();
+    let program = venv.join("bin/moto_server");
+    let marker = std::fs::read_to_string(venv.join("installed.txt")).ok();
+    (program.exists() && marker.as_deref() == Some(MOTO)).then_some(program)
+}
+
 /// The S3-compatible server the asset tests run against: moto's server mode, pinned, in a
 /// virtual environment under `target/tools/moto` (PyPI is reachable where crates.io is).
-/// Returns the `moto_server` program.
-pub fn moto() -> Result<PathBuf> {
-    const PACKAGE: &str = "moto[server]==5.2.5";
-    let venv = util::root().join("target/tools/moto");
-    let program = venv.join("bin/moto_server");
-    let marker = venv.join("installed.txt");
-    if program.exists() && std::fs::read_to_string(&marker).ok().as_deref() == Some(PACKAGE) {
+/// Returns the `moto_server` program. `log`: where the installers' output goes (`None`: here).
+pub fn moto(log: Option<&Path>) -> Result<PathBuf> {
+    if let Some(program) = moto_installed() {
         return Ok(program);
     }
     if !has("python3") {
         bail!("python3 is missing: the S3 tests need it for moto (apt-get install python3-venv)");
     }
+    let venv = moto_venv();
     step("Installing the S3-compatible test server (moto, from PyPI)");
-    run(
+    util::run_logged(
         Command::new("python3")
             .args(["-m", "venv", "--clear"])
             .arg(&venv),
         "python3 -m venv",
+        log,
     )?;
-    run(
+    util::run_logged(
         Command::new(venv.join("bin/pip")).args([
             "install",
             "--quiet",
             "--disable-pip-version-check",
-            PACKAGE,
+            MOTO,
         ]),
         "pip install moto",
+        log,
     )?;
-    std::fs::write(&marker, PACKAGE)?;
-    Ok(program)
+    std::fs::write(venv.join("installed.txt"), MOTO)?;
+    Ok(venv.join("bin/moto_server"))
 }
 
-/// The end-to-end suite's npm packages.
-pub fn npm_packages() -> Result<()> {
+/// The end-to-end suite's npm packages (`log` as for [`moto`]).
+pub fn npm_packages(log: Option<&Path>) -> Result<()> {
     let dir = util::root().join("end2end");
     let marker = dir.join("node_modules/@playwright/test/package.json");
     if marker.exists() {
@@ -129,17 +143,19 @@ pub fn npm_packages() -> Result<()> {
         );
     }
     step("Installing the end-to-end test packages (npm ci)");
-    run(
+    util::run_logged(
         Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund"])
             .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
             .current_dir(&dir),
         "npm ci",
+        log,
     )
 }
 
-/// A Chromium for Playwright: `CHROMIUM_PATH`, one already installed, or Debian's package.
-pub fn chromium() -> Result<PathBuf> {
+/// A Chromium for Playwright: `CHROMIUM_PATH`, one already installed, or Debian's package
+/// (`log` as for [`moto`]).
+pub fn chromium(log: Option<&Path>) -> Result<PathBuf> {
     if let Some(path) = std::env::var_os("CHROMIUM_PATH") {
         return Ok(PathBuf::from(path));
     }
@@ -156,18 +172,17 @@ pub fn chromium() -> Result<PathBuf> {
     if is_root && Path::new("/etc/debian_version").exists() {
         step("Installing Debian's chromium for the browser tests");
         let install = || {
-            Command::new("apt-get")
-                .args(["install", "-y", "--no-install-recommends", "chromium"])
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .status()
-                .map(|s| s.success())
-                .unwrap_or(false)
+            util::run_logged(
+                Command::new("apt-get")
+                    .args(["install", "-y", "--no-install-recommends", "chromium"])
+                    .env("DEBIAN_FRONTEND", "noninteractive"),
+                "apt-get install chromium",
+                log,
+            )
         };
-        if !install() {
-            run(Command::new("apt-get").arg("update"), "apt-get update")?;
-            if !install() {
-                bail!("apt-get install chromium failed");
-            }
+        if install().is_err() {
+            util::run_logged(Command::new("apt-get").arg("update"), "apt-get update", log)?;
+            install()?;
         }
         return Ok(PathBuf::from("/usr/bin/chromium"));
     }

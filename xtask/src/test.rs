@@ -1,209 +1,367 @@
-//! `cargo xtask test`: everything a change must pass, in order, with one summary line.
+//! `cargo xtask test`: everything a change must pass, with one summary line of passed, failed
+//! and skipped.
+//!
+//! In order: the prerequisites (seconds; see `prereq.rs`), then the npm packages, Chromium and
+//! the S3 test server installing in the background while `cargo fmt --check` and the native
+//! build (clippy as the compiler wrapper) run; then the Rust tests under cargo-nextest on
+//! SQLite and on PostgreSQL (only the tests that touch the database, `.config/nextest.toml`),
+//! while the wasm bundle builds beside them; then the Playwright suite against the release
+//! server, its SIGTERM, and the small chaos run.
+//!
+//! Arguments narrow a run: test-name filters (`cargo xtask test checkout::coupons`) run only the
+//! matching Rust tests and leave out the browser suite and the chaos run; `--no-browser`,
+//! `--no-chaos`, `--sqlite-only`, `--postgres-only` and `--seeds N` do what they say. Parts left
+//! out on request are listed as such; parts that could not run for want of a component are
+//! skipped, and with `CI=true` a skip is a failure.
 
-use crate::build::{self, PROFILE};
+use crate::build::{self, Built};
 use crate::chaos;
+use crate::nextest;
+use crate::prereq::{self, Browser};
 use crate::setup;
+use crate::simulate;
 use crate::util::{self, run, step};
 use anyhow::{Context, Result, bail};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
-use std::process::{Child, Command, ExitCode, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+/// `cargo xtask test`'s arguments.
+#[derive(clap::Args)]
+pub struct TestArgs {
+    /// Run only the Rust tests whose names contain one of these (e.g. `checkout::coupons`);
+    /// the browser suite and the chaos run are then left out.
+    filters: Vec<String>,
+    /// Leave out the browser suite (and the server's SIGTERM check).
+    #[arg(long)]
+    no_browser: bool,
+    /// Leave out the chaos run.
+    #[arg(long)]
+    no_chaos: bool,
+    /// Leave out the Rust tests (to run the browser suite or the chaos run alone).
+    #[arg(long)]
+    no_rust: bool,
+    /// Run only the browser tests whose titles match this pattern (Playwright's `--grep`).
+    #[arg(long)]
+    grep: Option<String>,
+    /// Run the Rust tests on SQLite only.
+    #[arg(long, conflicts_with = "postgres_only")]
+    sqlite_only: bool,
+    /// Run the Rust tests on PostgreSQL only.
+    #[arg(long)]
+    postgres_only: bool,
+    /// How many seeds of the checkout simulation to run (default: 100, a slice chosen from
+    /// the commit).
+    #[arg(long)]
+    seeds: Option<u64>,
+}
+
+/// The counts behind the closing line.
 #[derive(Default)]
 struct Tally {
     passed: usize,
-    failed: usize,
+    failed: Vec<String>,
+    skipped: Vec<(String, String)>,
+    left_out: Vec<&'static str>,
     parts: Vec<String>,
 }
 
 impl Tally {
-    fn add(&mut self, name: &str, passed: usize, failed: usize) {
+    fn add(
+        &mut self,
+        part: &str,
+        passed: usize,
+        failed: Vec<String>,
+        skipped: Vec<(String, String)>,
+    ) {
+        self.parts.push(format!(
+            "{part} {passed}/{}/{}",
+            failed.len(),
+            skipped.len()
+        ));
         self.passed += passed;
-        self.failed += failed;
-        self.parts
-            .push(format!("{name} {passed} passed/{failed} failed"));
+        self.failed.extend(failed);
+        self.skipped.extend(skipped);
+    }
+
+    /// One check that passed or failed as a whole (fmt, clippy, SIGTERM, chaos).
+    fn check(&mut self, part: &str, result: Result<()>) {
+        match result {
+            Ok(()) => self.add(part, 1, vec![], vec![]),
+            Err(e) => {
+                eprintln!("    {part}: {e:#}");
+                self.add(part, 0, vec![format!("{part}: {e:#}")], vec![]);
+            }
+        }
+    }
+
+    /// A part that could not run at all for want of a component.
+    fn skip(&mut self, part: &str, why: &str) {
+        eprintln!("\n({part} skipped: {why})");
+        self.add(part, 0, vec![], vec![(part.to_string(), why.to_string())]);
     }
 }
 
-pub fn test(_args: &[String]) -> Result<ExitCode> {
+/// An install running in the background, with its output in a log file.
+struct Background<T> {
+    what: &'static str,
+    handle: JoinHandle<Result<T>>,
+}
+
+impl<T: Send + 'static> Background<T> {
+    fn start(what: &'static str, job: impl FnOnce(&Path) -> Result<T> + Send + 'static) -> Self {
+        let log = util::root().join(format!("target/xtask-{}.log", what.replace(' ', "-")));
+        let _ = std::fs::remove_file(&log);
+        Self {
+            what,
+            handle: std::thread::spawn(move || job(&log)),
+        }
+    }
+
+    fn wait(self) -> Result<T> {
+        self.handle
+            .join()
+            .map_err(|_| anyhow::anyhow!("{} panicked", self.what))?
+            .with_context(|| format!("installing {}", self.what))
+    }
+}
+
+pub fn test(args: &TestArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let mut tally = Tally::default();
+    let strict = util::on_ci();
+    let filtered = !args.filters.is_empty();
+    let postgres = std::env::var("EMPORIUM_TEST_POSTGRES_URL").ok();
+    let sqlite_pass = !args.postgres_only && !args.no_rust;
+    let postgres_pass = !args.sqlite_only && !args.no_rust;
+    let browser = !args.no_browser && !filtered;
+    let chaos = !args.no_chaos && !filtered && !args.sqlite_only;
+    for (left_out, part) in [
+        (!sqlite_pass, "rust/sqlite"),
+        (!postgres_pass, "rust/postgres"),
+        (!browser, "playwright"),
+        (!chaos, "chaos"),
+    ] {
+        if left_out {
+            tally.left_out.push(part);
+        }
+    }
+
+    step("Checking prerequisites");
+    if strict && postgres.is_none() && (postgres_pass || chaos) {
+        bail!(
+            "CI=true needs PostgreSQL: set EMPORIUM_TEST_POSTGRES_URL to a database the tests may \
+             create schemas in (.ci/run starts the machine's PostgreSQL and sets it)"
+        );
+    }
+    let found = prereq::check(&prereq::Needs {
+        postgres: postgres.clone().filter(|_| postgres_pass || chaos),
+        browser,
+        s3: true,
+    })?;
+    eprintln!("    everything this run needs is here or installable");
+
+    // Network-bound installs go on while Rust compiles.
+    let moto = Background::start("moto", |log| setup::moto(Some(log)));
+    let npm =
+        browser.then(|| Background::start("npm packages", |log| setup::npm_packages(Some(log))));
+    let chromium = match found {
+        Some(Browser::Found(path)) => Some(Ok(path)),
+        Some(Browser::Install) => Some(Err(Background::start("chromium", |log| {
+            setup::chromium(Some(log))
+        }))),
+        None => None,
+    };
+
+    setup::rust_tools(true)?;
+    if !nextest::installed() {
+        nextest::install()?;
+    }
 
     step("Checking formatting (cargo fmt --check)");
-    setup::rust_tools(true)?;
     let fmt_ok = util::cargo()
         .args(["fmt", "--all", "--", "--check"])
         .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    tally.add("fmt", usize::from(fmt_ok), usize::from(!fmt_ok));
-
-    // One build of everything: server, test targets and the wasm bundle, linted by clippy
-    // (-D warnings: any warning in the workspace's crates fails the run).
-    let built = build::build_all(true)?;
-    let warnings = built.diagnostics.warnings;
-    tally.add(
-        "clippy (ssr + hydrate)",
-        usize::from(warnings == 0),
-        usize::from(warnings > 0),
+        .is_ok_and(|s| s.success());
+    tally.check(
+        "fmt",
+        if fmt_ok {
+            Ok(())
+        } else {
+            Err(anyhow::anyhow!("cargo fmt --check found differences"))
+        },
     );
-    if warnings > 0 {
-        eprintln!("    clippy: {warnings} warning(s) in the workspace, printed above");
-    }
 
-    let moto = setup::moto()?;
-    let moto = moto.to_string_lossy();
-    step("Rust tests on SQLite");
-    let (p, f) = cargo_test(&[
-        ("EMPORIUM_TEST_BACKEND", "sqlite"),
-        ("EMPORIUM_TEST_MOTO_SERVER", &moto),
-    ])?;
-    tally.add("rust/sqlite", p, f);
-    match std::env::var("EMPORIUM_TEST_POSTGRES_URL") {
-        Ok(_) => {
-            step("Rust tests on PostgreSQL");
-            let (p, f) = cargo_test(&[
-                ("EMPORIUM_TEST_BACKEND", "postgres"),
-                ("EMPORIUM_TEST_MOTO_SERVER", &moto),
-            ])?;
-            tally.add("rust/postgres", p, f);
+    // One build of the server and every test target, linted by clippy (-D warnings: any
+    // warning in the workspace's crates fails the run).
+    let native = build::build_native(true)?;
+
+    // The wasm bundle builds in its own target folder while the Rust tests run.
+    let wasm = browser.then(|| std::thread::spawn(build::build_site));
+
+    let moto = moto.wait()?;
+    let mut env = vec![(
+        "EMPORIUM_TEST_MOTO_SERVER",
+        moto.to_string_lossy().into_owned(),
+    )];
+    let seeds = args.seeds.unwrap_or(simulate::SLICE);
+    env.extend(simulate::seed_env(simulate::slice_start(), seeds));
+    if sqlite_pass {
+        step("Rust tests on SQLite (cargo nextest)");
+        let mut env = env.clone();
+        env.push(("EMPORIUM_TEST_BACKEND", "sqlite".into()));
+        let o = nextest::run("sqlite", &args.filters, &env)?;
+        tally.add("rust/sqlite", o.passed, o.failed, o.skipped);
+    }
+    if postgres_pass {
+        match &postgres {
+            Some(url) => {
+                step(
+                    "Rust tests on PostgreSQL (cargo nextest; only those that touch the database)",
+                );
+                nextest::sweep_scratch_schemas(url)?;
+                let mut env = env.clone();
+                env.push(("EMPORIUM_TEST_BACKEND", "postgres".into()));
+                let o = nextest::run("postgres", &args.filters, &env)?;
+                tally.add("rust/postgres", o.passed, o.failed, o.skipped);
+            }
+            None => tally.skip(
+                "rust/postgres",
+                "EMPORIUM_TEST_POSTGRES_URL is not set (see the README to run it locally)",
+            ),
         }
-        Err(_) => eprintln!("\n(EMPORIUM_TEST_POSTGRES_URL is not set: PostgreSQL pass skipped)"),
     }
 
-    step("Browser tests (Playwright in Chromium, against the release build)");
-    setup::npm_packages()?;
-    let chromium = setup::chromium()?;
-    let (p, f, stopped) = playwright(&built.server, &built.site, &chromium)?;
-    tally.add("playwright", p, f);
-    // A server that does not stop cleanly on SIGTERM is a failure of its own.
-    if let Err(e) = &stopped {
-        eprintln!("    graceful shutdown: {e:#}");
+    let mut warnings = native.warnings;
+    if let Some(wasm) = wasm {
+        let built = wasm
+            .join()
+            .map_err(|_| anyhow::anyhow!("the wasm build panicked"))??;
+        warnings += built.warnings;
     }
-    tally.add(
-        "sigterm",
-        usize::from(stopped.is_ok()),
-        usize::from(stopped.is_err()),
+    tally.check(
+        "clippy (ssr + hydrate)",
+        if warnings == 0 {
+            Ok(())
+        } else {
+            Err(anyhow::anyhow!(
+                "{warnings} warning(s) in the workspace, printed above"
+            ))
+        },
     );
+
+    if browser {
+        step("Browser tests (Playwright in Chromium, against the release build)");
+        if let Some(npm) = npm {
+            npm.wait()?;
+        }
+        let chromium = match chromium {
+            Some(Ok(path)) => path,
+            Some(Err(install)) => install.wait()?,
+            None => bail!("no Chromium (the prerequisites should have said so)"),
+        };
+        let built = Built {
+            server: build::server_binary(),
+            site: build::site_dir(),
+        };
+        let (report, stopped) = playwright(&built, &chromium, args.grep.as_deref())?;
+        tally.add("playwright", report.passed, report.failed, report.skipped);
+        // A server that does not stop cleanly on SIGTERM is a failure of its own.
+        tally.check("sigterm", stopped);
+    }
 
     // The chaos run, small: a cluster on PostgreSQL (a schema of its own in the test
     // database), a sale under gateway faults, a node killed, the store frozen, single-packet
     // bursts; every invariant checked (see chaos.rs).
-    match std::env::var("EMPORIUM_TEST_POSTGRES_URL") {
-        Ok(url) => {
-            step("Chaos run (small): 2 nodes on PostgreSQL, faults, a kill, bursts");
-            let passed =
-                chaos::run(&built, &url, CHAOS_PORT, &chaos::Size::SMALL).unwrap_or_else(|e| {
-                    eprintln!("    chaos: {e:#}");
-                    false
-                });
-            tally.add("chaos", usize::from(passed), usize::from(!passed));
+    if chaos {
+        match &postgres {
+            Some(url) => {
+                step("Chaos run (small): 2 nodes on PostgreSQL, faults, a kill, bursts");
+                let built = Built {
+                    server: build::server_binary(),
+                    site: build::site_dir(),
+                };
+                let result =
+                    chaos::run(&built, url, CHAOS_PORT, &chaos::Size::SMALL).and_then(|passed| {
+                        if passed {
+                            Ok(())
+                        } else {
+                            Err(anyhow::anyhow!("an invariant broke (printed above)"))
+                        }
+                    });
+                tally.check("chaos", result);
+            }
+            None => tally.skip(
+                "chaos",
+                "it needs PostgreSQL: EMPORIUM_TEST_POSTGRES_URL is not set",
+            ),
         }
-        Err(_) => eprintln!(
-            "\n(EMPORIUM_TEST_POSTGRES_URL is not set: the chaos run needs PostgreSQL; skipped)"
-        ),
     }
 
-    let ok = tally.failed == 0;
+    Ok(finish(tally, strict, started))
+}
+
+/// Prints what failed and what was skipped, by name, then the closing line.
+fn finish(tally: Tally, strict: bool, started: Instant) -> ExitCode {
+    if !tally.failed.is_empty() {
+        eprintln!("\nfailed:");
+        for name in &tally.failed {
+            eprintln!("  {name}");
+        }
+    }
+    if !tally.skipped.is_empty() {
+        eprintln!(
+            "\nskipped{}:",
+            if strict {
+                " (failures under CI=true)"
+            } else {
+                ""
+            }
+        );
+        for (name, why) in &tally.skipped {
+            eprintln!("  {name}: {why}");
+        }
+    }
+    if !tally.left_out.is_empty() {
+        eprintln!("\nleft out on request: {}", tally.left_out.join(", "));
+    }
+    let failed = tally.failed.len() + if strict { tally.skipped.len() } else { 0 };
     println!(
-        "\nxtask test: {} passed, {} failed ({}) in {:.0?}",
+        "\nxtask test: {} passed, {} failed, {} skipped ({}; passed/failed/skipped) in {:.0?}",
         tally.passed,
-        tally.failed,
-        tally.parts.join("; "),
+        failed,
+        tally.skipped.len(),
+        tally.parts.join(", "),
         Duration::from_secs(started.elapsed().as_secs()),
     );
-    Ok(if ok {
+    if failed == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
-    })
+    }
 }
 
 /// The chaos run's proxy port (its nodes, gateway and store take the ports above it).
 const CHAOS_PORT: u16 = 3700;
 
-/// A test pass that runs longer than this has hung: it is killed and counted as a failure,
-/// so that CI reports it instead of running into its own time limit.
-const TEST_PASS_LIMIT: Duration = Duration::from_secs(20 * 60);
-
-/// Runs the workspace's Rust tests with `env`; returns (passed, failed).
-fn cargo_test(env: &[(&str, &str)]) -> Result<(usize, usize)> {
-    let mut cmd = build::cargo_linted();
-    cmd.args([
-        "test",
-        "--workspace",
-        "--exclude",
-        "frontend",
-        "--no-fail-fast",
-        "--profile",
-        PROFILE,
-    ])
-    .envs(env.iter().copied())
-    .stdout(Stdio::piped());
-    // Its own process group, so the watchdog can stop cargo and the test binaries together.
-    #[cfg(unix)]
-    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    let mut child = cmd.spawn().context("cannot start cargo test")?;
-    let finished = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let watchdog = {
-        let finished = finished.clone();
-        let group = child.id();
-        std::thread::spawn(move || {
-            let started = Instant::now();
-            while started.elapsed() < TEST_PASS_LIMIT {
-                if finished.load(std::sync::atomic::Ordering::SeqCst) {
-                    return false;
-                }
-                std::thread::sleep(Duration::from_millis(500));
-            }
-            eprintln!("\nxtask: the test pass ran past {TEST_PASS_LIMIT:?}; stopping it");
-            let _ = Command::new("kill")
-                .args(["-KILL", &format!("-{group}")])
-                .status();
-            true
-        })
-    };
-    let stdout = child.stdout.take().context("no stdout")?;
-    let (mut passed, mut failed) = (0, 0);
-    for line in BufReader::new(stdout).lines() {
-        let line = line?;
-        println!("{line}");
-        // libtest: "test result: ok. 12 passed; 0 failed; 0 ignored; ..."
-        if let Some(rest) = line.strip_prefix("test result: ") {
-            for part in rest.split(';') {
-                let mut words = part.split_whitespace().rev();
-                let (Some(label), Some(n)) = (words.next(), words.next()) else {
-                    continue;
-                };
-                let n: usize = n.parse().unwrap_or(0);
-                match label {
-                    "passed" => passed += n,
-                    "failed" => failed += n,
-                    _ => {}
-                }
-            }
-        }
-    }
-    let status = child.wait()?;
-    finished.store(true, std::sync::atomic::Ordering::SeqCst);
-    let timed_out = watchdog.join().unwrap_or(false);
-    if (!status.success() && failed == 0) || timed_out {
-        // A test binary that crashed or hung, or a build failure, with no failed test counted.
-        failed += 1;
-    }
-    Ok((passed, failed))
+/// Playwright's verdict.
+struct Report {
+    passed: usize,
+    failed: Vec<String>,
+    skipped: Vec<(String, String)>,
 }
 
 /// Starts the release server on a free port with its own data folder, runs Playwright
 /// against it, and stops it with SIGTERM (which it must survive gracefully).
-fn playwright(server: &Path, site: &Path, chromium: &Path) -> Result<(usize, usize, Result<()>)> {
+fn playwright(built: &Built, chromium: &Path, grep: Option<&str>) -> Result<(Report, Result<()>)> {
+    let (server, site) = (&built.server, &built.site);
     let root = util::root();
     let port = free_port()?;
     let gateway_port = free_port()?;
-    let data = std::env::temp_dir().join(format!("emporium-e2e-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data);
+    let data = tempdir("emporium-e2e")?;
     // The payment gateway simulator: its own process and ledger, as in production.
     let mut gateway = Command::new(server)
         .arg("gateway")
@@ -232,13 +390,17 @@ fn playwright(server: &Path, site: &Path, chromium: &Path) -> Result<(usize, usi
         .current_dir(&root)
         .spawn()
         .context("cannot start the server")?;
-    let result = (|| -> Result<(usize, usize)> {
+    let result = (|| -> Result<Report> {
         wait_ready(gateway_port, "/healthz", &mut gateway)?;
         wait_ready(port, "/readyz", &mut child)?;
         let results = root.join("end2end/test-results/results.json");
         let _ = std::fs::remove_file(&results);
-        let status = Command::new("npx")
-            .args(["playwright", "test"])
+        let mut npx = Command::new("npx");
+        npx.args(["playwright", "test"]);
+        if let Some(pattern) = grep {
+            npx.args(["--grep", pattern]);
+        }
+        let status = npx
             .env("EMPORIUM_BASE_URL", format!("http://127.0.0.1:{port}"))
             .env("EMPORIUM_DATA_DIR", &data)
             .env("EMPORIUM_SERVER_BIN", server)
@@ -254,19 +416,64 @@ fn playwright(server: &Path, site: &Path, chromium: &Path) -> Result<(usize, usi
             .ok()
             .and_then(|t| serde_json::from_str(&t).ok())
             .unwrap_or_default();
-        let count = |key: &str| report["stats"][key].as_u64().unwrap_or(0) as usize;
-        let passed = count("expected");
-        let mut failed = count("unexpected") + count("flaky");
-        if !status.success() && failed == 0 {
-            failed = 1;
+        let mut verdict = read_playwright(&report);
+        if !status.success() && verdict.failed.is_empty() {
+            verdict.failed.push(format!("playwright itself ({status})"));
         }
-        Ok((passed, failed))
+        Ok(verdict)
     })();
     let stopped = stop_gracefully(&mut child);
     let _ = stop_gracefully(&mut gateway);
     let _ = std::fs::remove_dir_all(&data);
-    let (passed, failed) = result?;
-    Ok((passed, failed, stopped))
+    Ok((result?, stopped))
+}
+
+/// Each spec's tests from Playwright's JSON report, by outcome.
+fn read_playwright(report: &serde_json::Value) -> Report {
+    let mut verdict = Report {
+        passed: 0,
+        failed: vec![],
+        skipped: vec![],
+    };
+    fn walk(suite: &serde_json::Value, verdict: &mut Report) {
+        for spec in suite["specs"].as_array().into_iter().flatten() {
+            let name = format!(
+                "{} {}",
+                spec["file"].as_str().unwrap_or("?"),
+                spec["title"].as_str().unwrap_or("?")
+            );
+            for test in spec["tests"].as_array().into_iter().flatten() {
+                match test["status"].as_str() {
+                    Some("expected") => verdict.passed += 1,
+                    Some("skipped") => {
+                        let why = test["annotations"]
+                            .as_array()
+                            .and_then(|a| a.iter().find(|n| n["type"] == "skip"))
+                            .and_then(|n| n["description"].as_str())
+                            .unwrap_or("test.skip");
+                        verdict.skipped.push((name.clone(), why.to_string()));
+                    }
+                    // "unexpected", and "flaky" (passed only on a retry; there are none).
+                    _ => verdict.failed.push(name.clone()),
+                }
+            }
+        }
+        for child in suite["suites"].as_array().into_iter().flatten() {
+            walk(child, verdict);
+        }
+    }
+    for suite in report["suites"].as_array().into_iter().flatten() {
+        walk(suite, &mut verdict);
+    }
+    verdict
+}
+
+/// A fresh, empty folder under the system's temporary folder.
+fn tempdir(prefix: &str) -> Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("{prefix}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
 }
 
 fn free_port() -> Result<u16> {

@@ -71,3 +71,40 @@ pub fn output(cmd: &mut Command) -> Option<String> {
 pub fn has(program: &str) -> bool {
     output(Command::new(program).arg("--version")).is_some()
 }
+
+/// Runs `cmd` with its output appended to `log` (or shown here when `None`), failing with its
+/// description, and the log's last lines, if it does not succeed. For installs that run in the
+/// background while cargo prints.
+pub fn run_logged(cmd: &mut Command, what: &str, log: Option<&Path>) -> Result<()> {
+    let Some(log) = log else {
+        return run(cmd, what);
+    };
+    let started = Instant::now();
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .with_context(|| format!("cannot open {}", log.display()))?;
+    let status = cmd
+        .stdout(file.try_clone()?)
+        .stderr(file)
+        .status()
+        .with_context(|| format!("cannot start {what}"))?;
+    if !status.success() {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        let tail = lines[lines.len().saturating_sub(20)..].join("\n");
+        bail!(
+            "{what} failed ({status}); the end of {}:\n{tail}",
+            log.display()
+        );
+    }
+    eprintln!("    {what}: done in {:.1?}", started.elapsed());
+    Ok(())
+}
+
+/// Whether the environment says this is CI (`CI=true`, as CI services set it): then nothing
+/// may be skipped.
+pub fn on_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
