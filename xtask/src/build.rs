@@ -91,8 +91,9 @@ fn wasm_target_dir() -> PathBuf {
 /// (what `cargo xtask test` needs), in the same cargo invocation so nothing compiles twice.
 pub fn build_all(with_tests: bool) -> Result<Built> {
     setup::rust_tools(with_tests)?;
+    setup::wasm_bindgen_cli(None)?;
     build_native(with_tests)?;
-    build_site()?;
+    build_site(None)?;
     Ok(Built {
         server: server_binary(),
         site: site_dir(),
@@ -122,8 +123,9 @@ pub fn build_native(with_tests: bool) -> Result<Diagnostics> {
     cargo_build(native, "native build")
 }
 
-/// The hydrate bundle, then the site around it.
-pub fn build_site() -> Result<Diagnostics> {
+/// The hydrate bundle, then the site around it. `log`: where cargo's progress goes when this
+/// runs in the background (its warnings are still printed here).
+pub fn build_site(log: Option<&Path>) -> Result<Diagnostics> {
     step("Building the hydrate bundle (wasm32, wasm-release)");
     let mut wasm = cargo_linted();
     wasm.args([
@@ -137,6 +139,13 @@ pub fn build_site() -> Result<Diagnostics> {
     ])
     .arg("--target-dir")
     .arg(wasm_target_dir());
+    if let Some(log) = log {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)?;
+        wasm.stderr(file);
+    }
     let d = cargo_build(wasm, "wasm build")?;
     assemble_site(&util::root(), &site_dir())?;
     Ok(d)

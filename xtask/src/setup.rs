@@ -23,7 +23,7 @@ pub fn wasm_bindgen_version() -> Result<String> {
     bail!("Cargo.lock has no wasm-bindgen entry")
 }
 
-/// The Rust pieces: the wasm target, clippy and rustfmt, and the wasm-bindgen CLI.
+/// The Rust pieces: the wasm target, and clippy and rustfmt.
 pub fn rust_tools(need_lints: bool) -> Result<()> {
     let installed =
         output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
@@ -37,23 +37,30 @@ pub fn rust_tools(need_lints: bool) -> Result<()> {
             "rustup target add",
         )?;
     }
-    if need_lints && (!has("clippy-driver") || !has("rustfmt")) {
+    if need_lints && (clippy_driver().is_none() || !has("rustfmt")) {
         step("Installing clippy and rustfmt");
         run(
             Command::new("rustup").args(["component", "add", "clippy", "rustfmt"]),
             "rustup component add",
         )?;
     }
+    Ok(())
+}
+
+/// The wasm-bindgen CLI, at the version of the library in Cargo.lock. Only the site needs it,
+/// so `cargo xtask test` installs it beside the wasm build while the native tests run.
+pub fn wasm_bindgen_cli(log: Option<&Path>) -> Result<()> {
     let wanted = wasm_bindgen_version()?;
     let current = output(Command::new(wasm_bindgen()).arg("--version")).unwrap_or_default();
     if current.split_whitespace().nth(1) != Some(wanted.as_str()) {
         step(&format!(
-            "Installing wasm-bindgen-cli {wanted} (about 6 minutes on two cores)"
+            "Installing wasm-bindgen-cli {wanted} (about 2 minutes on two cores)"
         ));
         // Not --locked: the CLI's own lockfile names a crate version crates.io no longer has.
-        run(
+        util::run_logged(
             util::cargo().args(["install", "wasm-bindgen-cli", "--version", &wanted]),
             "cargo install wasm-bindgen-cli",
+            log,
         )?;
     }
     Ok(())

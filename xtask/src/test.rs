@@ -199,8 +199,15 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
     // warning in the workspace's crates fails the run).
     let native = build::build_native(true)?;
 
-    // The wasm bundle builds in its own target folder while the Rust tests run.
-    let wasm = browser.then(|| std::thread::spawn(build::build_site));
+    // The wasm bundle (and the wasm-bindgen CLI, if missing) builds in its own target folder
+    // while the Rust tests run: they spend much of their time waiting.
+    let wasm = browser.then(|| {
+        let log = util::root().join("target/xtask-wasm.log");
+        std::thread::spawn(move || {
+            setup::wasm_bindgen_cli(Some(&log))?;
+            build::build_site(Some(&log))
+        })
+    });
 
     let moto = moto.wait()?;
     let mut env = vec![(
