@@ -55,3 +55,21 @@ pub async fn set_available(db: &shop::db::Db, sku: &str, available: i64) {
     .await
     .unwrap();
 }
+
+/// How long a test waits for a state that comes asynchronously (an outbox event indexed, a
+/// breaker's cool-down ended). A guard against a hang, not a promise of speed: the state
+/// usually comes within milliseconds, and a test that measured that would fail on a loaded
+/// machine for no fault of the code.
+pub const PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Polls `reached` until it holds, and fails naming `state` if it has not after [`PATIENCE`].
+pub async fn eventually(state: &str, mut reached: impl AsyncFnMut() -> bool) {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !reached().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never reached within {PATIENCE:?}: {state}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}
