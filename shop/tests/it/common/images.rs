@@ -89,12 +89,7 @@ fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
 /// A decompression bomb's header: a valid PNG that declares `side` × `side` pixels, with a
 /// zlib stream of zero rows (a few hundred bytes that would inflate to `side`² bytes).
 pub fn png_bomb(side: u32) -> Vec<u8> {
-    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut ihdr = Vec::new();
-    ihdr.extend_from_slice(&side.to_be_bytes());
-    ihdr.extend_from_slice(&side.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 0, 0, 0, 0]); // 8-bit greyscale
-    chunk(&mut out, b"IHDR", &ihdr);
+    let mut out = png_signature_and_header(side);
     // zlib header + a fixed-Huffman block that starts a long run of zeros, unfinished.
     chunk(
         &mut out,
@@ -102,6 +97,26 @@ pub fn png_bomb(side: u32) -> Vec<u8> {
         &[0x78, 0x9c, 0x63, 0x60, 0x18, 0x05, 0xa3, 0x60, 0x14, 0x0c],
     );
     chunk(&mut out, b"IEND", &[]);
+    out
+}
+
+/// A complete PNG (it ends with its end chunk) that declares `side` × `side` pixels and
+/// holds no pixel data at all (its one data chunk is empty): only a check of the header can
+/// tell anything from it, and a decoder can only call it broken.
+pub fn png_without_pixels(side: u32) -> Vec<u8> {
+    let mut out = png_signature_and_header(side);
+    chunk(&mut out, b"IDAT", &[]);
+    chunk(&mut out, b"IEND", &[]);
+    out
+}
+
+fn png_signature_and_header(side: u32) -> Vec<u8> {
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&side.to_be_bytes());
+    ihdr.extend_from_slice(&side.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 0, 0, 0, 0]); // 8-bit greyscale
+    chunk(&mut out, b"IHDR", &ihdr);
     out
 }
 
