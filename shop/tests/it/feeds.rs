@@ -132,6 +132,8 @@ async fn picture_server() -> PictureServer {
                 let reply = match path.as_str() {
                     "/good.jpg" => respond("200 OK", "Content-Type: image/jpeg\r\n", &good),
                     "/slow.png" => {
+                        // A slow server, not a wait for a state: the answer comes well inside
+                        // the fetcher's timeout, and the picture must be stored all the same.
                         tokio::time::sleep(Duration::from_millis(400)).await;
                         respond("200 OK", "Content-Type: image/png\r\n", &other)
                     }
