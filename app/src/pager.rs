@@ -45,16 +45,3 @@ pub fn Pager(
         </p>
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::page_count;
-
-    #[test]
-    fn pages_round_up_and_never_drop_below_one() {
-        assert_eq!(page_count(0, 20), 1);
-        assert_eq!(page_count(20, 20), 1);
-        assert_eq!(page_count(21, 20), 2);
-        assert_eq!(page_count(5, 0), 5);
-    }
-}

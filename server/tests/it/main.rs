@@ -20,3 +20,4 @@ mod crash;
 mod gateway;
 mod lifecycle;
 mod pages;
+mod ui;

@@ -1,0 +1,45 @@
+//! The UI crate's pure helpers (paging, dates, what a query string may carry). They live here,
+//! not in unit tests inside `app`, because a unit-test harness would compile the whole UI a
+//! second time in every test build.
+
+use app::account::{decode_merge, local_path};
+use app::format::{civil_from_days, month_day, utc};
+use app::pager::page_count;
+
+#[test]
+fn pages_round_up_and_never_drop_below_one() {
+    assert_eq!(page_count(0, 20), 1);
+    assert_eq!(page_count(20, 20), 1);
+    assert_eq!(page_count(21, 20), 2);
+    assert_eq!(page_count(5, 0), 5);
+}
+
+#[test]
+fn dates_come_out_as_the_calendar_says() {
+    assert_eq!(utc(0), "1970-01-01 00:00 UTC");
+    assert_eq!(utc(1_795_861_500_000), "2026-11-28 10:25 UTC");
+    assert_eq!(civil_from_days(19_782), (2024, 2, 29));
+    assert_eq!(month_day(19_783), "03-01");
+}
+
+#[test]
+fn only_local_paths_are_followed() {
+    assert_eq!(local_path(Some("/cart")), Some("/cart".into()));
+    for bad in [
+        "//evil.example",
+        "https://evil.example",
+        "/\\evil",
+        "cart",
+        "",
+    ] {
+        assert_eq!(local_path(Some(bad)), None, "{bad}");
+    }
+}
+
+#[test]
+fn merge_reports_read_back_only_known_kinds() {
+    let notes = decode_merge("SKU-1~kept~2~2.SKU-2~reduced~3~5.X~evil~1~1.bad");
+    assert_eq!(notes.len(), 2);
+    assert_eq!(notes[1].kind, "reduced");
+    assert_eq!((notes[1].quantity, notes[1].wanted), (3, 5));
+}
