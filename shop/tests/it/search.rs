@@ -7,6 +7,7 @@ use shop::search::{Hit, Location, Search, SearchParams, SearchQuery, SearchResul
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+/// A search over a fresh in-memory index of `scratch`, built and caught up with the outbox.
 async fn ready(scratch: &shop::db::scratch::ScratchDb) -> Search {
     let search = Search::start(
         scratch.db.clone(),
@@ -18,6 +19,19 @@ async fn ready(scratch: &shop::db::scratch::ScratchDb) -> Search {
         "{:?}",
         search.health()
     );
+    // The indexer's first pass after a build re-applies the events written just before it
+    // (its margin: see `Indexer::rebuild`), re-reading those products. A test's own change must
+    // reach the index through its own event, not ride along on that pass.
+    let written: i64 =
+        sqlx::query_scalar("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM outbox")
+            .fetch_one(scratch.db.pool())
+            .await
+            .unwrap();
+    eventually(
+        "the indexer passes the events written before the test",
+        async || search.health().position >= written,
+    )
+    .await;
     search
 }
 
