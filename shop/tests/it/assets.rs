@@ -563,7 +563,11 @@ async fn the_breaker_opens_on_a_silent_store_and_then_fails_fast() {
     assert!(!store.serving(), "open after three failures");
 
     // Open: the call fails at once, and the store never hears of it.
-    assert!(matches!(store.probe().await, Err(StoreError::Open)));
+    let e = store.probe().await;
+    assert!(
+        matches!(e, Err(StoreError::Open)),
+        "open: the call fails at once, without asking the store: {e:?}"
+    );
     eventually("the three probes' requests reach the store", async || {
         reached() >= 3
     })
