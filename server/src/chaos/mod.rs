@@ -6,8 +6,10 @@
 //!
 //! 1. a flash sale — many buyers, a few units of one SKU — with gateway faults (charged and
 //!    never answered, 502 before charging, 500 after charging) and declined cards;
-//! 2. one node SIGKILLed mid-sale (the cluster restarts it; its buyers resend with their keys);
-//! 3. the object store frozen (SIGSTOP) for a while, then thawed;
+//! 2. one node SIGKILLed mid-sale while it drives checkouts (the cluster restarts it; its
+//!    buyers resend with their keys; recovery finishes what it left) ([`disrupt`]);
+//! 3. the object store frozen (SIGSTOP) until every node has gone text-only and served pages
+//!    that way, then thawed until every node shows pictures again ([`disrupt`]);
 //! 4. single-packet bursts ([`burst`]): many buyers for the last unit, one request sent many
 //!    times with the same key, and many buyers for a coupon that may be used once.
 //!
@@ -15,6 +17,7 @@
 //! the gateway's ledger ([`invariants`]); the caller exits non-zero if any is broken.
 
 pub mod burst;
+pub mod disrupt;
 pub mod invariants;
 pub mod traffic;
 
@@ -47,7 +50,8 @@ pub struct Chaos {
     pub decline_every: usize,
     /// A node to SIGKILL mid-sale: its pid and its address (to see it come back).
     pub kill: Option<(u32, SocketAddr)>,
-    /// The object store's pid, frozen for `store_outage` after the kill.
+    /// The object store's pid, frozen after the kill for at least `store_outage` (and until
+    /// every node has noticed and served pages text-only).
     pub store_pid: Option<u32>,
     pub store_outage: Duration,
     /// Requests per single-packet burst.
@@ -111,8 +115,10 @@ pub async fn run(c: &Chaos) -> anyhow::Result<Outcome> {
 
     // The disruptions, on their own clock from the moment the sale opens.
     let progress = Arc::new(loadgen::Progress::default());
-    let disruptions = tokio::spawn(disrupt(
+    let disruptions = tokio::spawn(disrupt::disrupt(
         c.clone(),
+        db.clone(),
+        shelf.skus[shelf.skus.len() - 1].clone(),
         progress.clone(),
         shoppers.clone(),
         http.clone(),
@@ -150,9 +156,9 @@ pub async fn run(c: &Chaos) -> anyhow::Result<Outcome> {
         format!("{} of {}", report.confirmed, c.units),
         report.confirmed as i64 <= c.units,
     ));
-    let (story, checks) = disruptions.await??;
-    out.story.extend(story);
-    out.checks.extend(checks);
+    let disrupted = disruptions.await??;
+    out.story.extend(disrupted.story);
+    out.checks.extend(disrupted.checks);
 
     // The bursts, with the shop whole again and shoppers still about.
     last_unit_burst(c, &db, &http, last_unit, &mut out).await?;
@@ -181,84 +187,14 @@ pub async fn run(c: &Chaos) -> anyhow::Result<Outcome> {
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+    if !disrupted.in_flight_at_kill.is_empty() {
+        out.checks
+            .push(disrupt::taken_over(&db, &disrupted.in_flight_at_kill).await?);
+    }
     out.checks
         .extend(invariants::check(&db, &http, &c.gateway).await?);
     db.close().await;
     Ok(out)
-}
-
-/// Kills a node once a tenth of the buyers have their answer (mid-sale, whatever its pace)
-/// and watches it come back, then freezes the store. Returns what happened, and the checks
-/// on how the shop took it.
-async fn disrupt(
-    c: Chaos,
-    progress: Arc<loadgen::Progress>,
-    shoppers: Arc<traffic::Traffic>,
-    http: reqwest::Client,
-) -> anyhow::Result<(Vec<String>, Vec<Check>)> {
-    let mut story = Vec::new();
-    let mut checks = Vec::new();
-    progress.opened.notified().await;
-    while progress.answered.load(std::sync::atomic::Ordering::Relaxed) < c.buyers / 10 {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    if let Some((pid, addr)) = c.kill {
-        let answered = progress.answered.load(std::sync::atomic::Ordering::Relaxed);
-        signal("KILL", pid).await?;
-        let killed = Instant::now();
-        let mut back = None;
-        while killed.elapsed() < Duration::from_secs(60) {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            let ready = http
-                .get(format!("http://{addr}/readyz"))
-                .timeout(Duration::from_secs(2))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success());
-            if ready {
-                back = Some(killed.elapsed());
-                break;
-            }
-        }
-        story.push(format!(
-            "node {addr} (pid {pid}) SIGKILLed when {answered} of {} buyers had their answer",
-            c.buyers
-        ));
-        checks.push(Check::holds(
-            "the killed node is restarted and ready within 60 s",
-            match back {
-                Some(after) => format!("after {:.1} s", after.as_secs_f64()),
-                None => "not back".into(),
-            },
-            back.is_some(),
-        ));
-    }
-    if let Some(pid) = c.store_pid
-        && !c.store_outage.is_zero()
-    {
-        signal("STOP", pid).await?;
-        shoppers.store_down();
-        tokio::time::sleep(c.store_outage).await;
-        signal("CONT", pid).await?;
-        shoppers.store_back();
-        story.push(format!(
-            "object store (pid {pid}) frozen with SIGSTOP for {:.0} s, then thawed",
-            c.store_outage.as_secs_f64()
-        ));
-        // Long enough for a half-open probe to find the store again.
-        tokio::time::sleep(Duration::from_secs(5)).await;
-    }
-    Ok((story, checks))
-}
-
-async fn signal(name: &str, pid: u32) -> anyhow::Result<()> {
-    let status = tokio::process::Command::new("kill")
-        .args([&format!("-{name}"), &pid.to_string()])
-        .status()
-        .await
-        .context("cannot run kill")?;
-    anyhow::ensure!(status.success(), "kill -{name} {pid} failed");
-    Ok(())
 }
 
 /// A checkout request body for `cart`.
