@@ -1,21 +1,24 @@
-import { test, expect, hydrated, findVariant, addToCart, fillCheckout } from './fixtures';
+import {
+  test,
+  expect,
+  hydrated,
+  stocked,
+  addToCart,
+  fillCheckout,
+  uniqueEmail,
+  PASSWORD,
+  serverBin,
+  dataDir,
+} from './fixtures';
 import type { Page } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const PASSWORD = 'a long enough passphrase';
-
-function uniqueEmail(who: string) {
-  return `${who}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
-}
-
 /// The path of the newest link under `path` in mail to `to`, from the folder the server
 /// delivers mail to (`<data dir>/mail`, one .eml file per message).
 async function linkFromMail(to: string, path: string): Promise<string> {
-  const data = process.env.EMPORIUM_DATA_DIR;
-  if (!data) throw new Error('EMPORIUM_DATA_DIR must name the server data folder (cargo xtask test sets it)');
-  const folder = join(data, 'mail');
+  const folder = join(dataDir(), 'mail');
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     let files: string[] = [];
@@ -64,7 +67,7 @@ test('a shopper signs up, buys, finds the order in their history and buys it aga
   await expect(page.getByTestId('no-orders')).toBeVisible();
   await expect(page.getByTestId('account-link')).toBeVisible();
 
-  const found = await findVariant(request, 'electronics', (n) => n >= 4);
+  const found = await stocked(request, 'electronics', 4);
   await addToCart(page, found);
   await fillCheckout(page, email);
   await page.getByRole('button', { name: 'Place order' }).click();
@@ -93,7 +96,7 @@ test('a shopper signs up, buys, finds the order in their history and buys it aga
 
 test('a guest cart is merged into the account cart at sign-in, line by line', async ({ browser, request }) => {
   const email = uniqueEmail('merge');
-  const found = await findVariant(request, 'clothing', (n) => n >= 5);
+  const found = await stocked(request, 'clothing', 5);
   // Earlier visit: an account with one of the item saved in its cart.
   const earlier = await browser.newContext();
   const first = await earlier.newPage();
@@ -171,13 +174,11 @@ test('a forgotten password is reset through a mailed link, and sign-up never say
 });
 
 test('a coupon in the cart lowers what checkout charges', async ({ page, request }) => {
-  const server = process.env.EMPORIUM_SERVER_BIN;
-  if (!server) throw new Error('EMPORIUM_SERVER_BIN must name the server binary (cargo xtask test sets it)');
-  const code = `PW${Date.now()}`;
-  execFileSync(server!, ['coupon', '--code', code, '--percent', '10', '--total', '1'], {
+  const code = `PW${Date.now()}${Math.floor(Math.random() * 1000)}`;
+  execFileSync(serverBin(), ['coupon', '--code', code, '--percent', '10', '--total', '1'], {
     env: { ...process.env, RUST_LOG: 'warn' },
   });
-  const found = await findVariant(request, 'accessories', (n) => n >= 3);
+  const found = await stocked(request, 'accessories', 3);
   await addToCart(page, found);
   await page.getByLabel('Coupon code').fill(code.toLowerCase());
   await page.getByRole('button', { name: 'Apply' }).click();

@@ -1,6 +1,12 @@
 import { test as base, expect, Page } from '@playwright/test';
 import type { APIRequestContext } from '@playwright/test';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import * as fs from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { deflateSync } from 'node:zlib';
 
 // Every page a test opens must be free of console errors and uncaught exceptions: a
@@ -61,24 +67,29 @@ export function watchImages(page: Page): string[] {
 export type Found = { url: string; sku: string; available: number; price: number };
 
 /**
- * A variant in `category` whose live stock satisfies `fits`, found through the API. Each test
- * shops in its own category so that tests running side by side never compete for stock.
+ * A variant in `category`, found through the API, whose stock is then set to exactly `units`
+ * with the server's CLI: a test starts from the stock it states, whatever the demo data or
+ * any other test did to it. Each test shops in its own category so that tests running side
+ * by side never touch the same stock.
  */
-export async function findVariant(
-  request: APIRequestContext,
-  category: string,
-  fits: (available: number) => boolean,
-): Promise<Found> {
-  const list = await (await request.get(`/api/v1/products?category=${category}&per_page=100`)).json();
-  for (const p of list.products) {
-    const detail = await (await request.get(`/api/v1/products/${p.id}`)).json();
-    for (const v of detail.variants) {
-      if (fits(v.available)) {
-        return { url: `${detail.url}?sku=${v.sku}`, sku: v.sku, available: v.available, price: v.price.amount };
-      }
-    }
-  }
-  throw new Error(`no variant in ${category} fits`);
+export async function stocked(request: APIRequestContext, category: string, units: number): Promise<Found> {
+  const list = await (await request.get(`/api/v1/products?category=${category}&per_page=1`)).json();
+  expect(list.products, `the ${category} category has products`).not.toHaveLength(0);
+  const detail = await (await request.get(`/api/v1/products/${list.products[0].id}`)).json();
+  const v = detail.variants[0];
+  setStock(v.sku, units);
+  expect(await available(request, detail.url, v.sku), `the stock of ${v.sku} was set`).toBe(units);
+  return { url: `${detail.url}?sku=${v.sku}`, sku: v.sku, available: units, price: v.price.amount };
+}
+
+/** Sets `sku`'s available stock with the server's CLI (audited like any stock change). */
+export function setStock(sku: string, units: number) {
+  execFileSync(serverBin(), ['stock', sku, String(units)], { env: { ...process.env, RUST_LOG: 'warn' } });
+}
+
+/** An e-mail address no other test (and no earlier run against the same server) uses. */
+export function uniqueEmail(who: string) {
+  return `${who}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
 }
 
 /** Live stock of `sku`, read through the API record of the product page at `url`. */
@@ -121,13 +132,120 @@ export async function signInAccount(page: Page, email: string) {
   await expect(page).toHaveURL(/\/account$/);
 }
 
-/** Creates an account with the server's CLI (the password through the environment). */
-export function createAccount(email: string, role: 'seller' | 'admin', seller?: string) {
+/** The server binary, for its CLI and for shops of a test's own. */
+export function serverBin(): string {
   const server = process.env.EMPORIUM_SERVER_BIN;
   if (!server) throw new Error('EMPORIUM_SERVER_BIN must name the server binary (cargo xtask test sets it)');
+  return server;
+}
+
+/** The server's data folder, shared by the server and its CLI. */
+export function dataDir(): string {
+  const data = process.env.EMPORIUM_DATA_DIR;
+  if (!data) throw new Error('EMPORIUM_DATA_DIR must name the server data folder (cargo xtask test sets it)');
+  return data;
+}
+
+/** Creates an account with the server's CLI (the password through the environment). */
+export function createAccount(email: string, role: 'seller' | 'admin', seller?: string) {
   const args = ['users', 'create', '--email', email, '--role', role];
   if (seller) args.push('--seller', seller);
-  execFileSync(server, args, { env: { ...process.env, EMPORIUM_PASSWORD: PASSWORD, RUST_LOG: 'warn' } });
+  execFileSync(serverBin(), args, { env: { ...process.env, EMPORIUM_PASSWORD: PASSWORD, RUST_LOG: 'warn' } });
+}
+
+/** The payment gateway simulator the server charges through. */
+export function gatewayUrl(): string {
+  const gateway = process.env.EMPORIUM_GATEWAY_URL;
+  if (!gateway) throw new Error('EMPORIUM_GATEWAY_URL must name the payment gateway simulator (cargo xtask test sets it)');
+  return gateway;
+}
+
+/**
+ * Every charge the payment gateway made for the shopper `email`, whichever checkout attempt
+ * made it. The gateway knows a charge by its idempotency key, which is the attempt's id; the
+ * shop says whose attempt that is.
+ */
+export async function chargesFor(request: APIRequestContext, email: string): Promise<any[]> {
+  const ledger = await (await request.get(`${gatewayUrl()}/v1/ledger`)).json();
+  const mine = [];
+  for (const charge of ledger.charges) {
+    const attempt = await request.post('/rpc/checkout/status', { form: { id: charge.idempotency_key } });
+    if (attempt.ok() && (await attempt.json()).email === email) mine.push(charge);
+  }
+  return mine;
+}
+
+/** A shop of a test's own: a second server on its own data folder and port. */
+export type OwnShop = { url: string; dataDir: string; log: () => string; stop: () => Promise<void> };
+
+/**
+ * Starts the server binary on a fresh data folder (it imports the demo catalog) and a free
+ * port, with `env` on top of the usual test settings, and waits until it is ready. For a test
+ * that breaks something other tests rely on.
+ */
+export async function ownShop(env: Record<string, string> = {}): Promise<OwnShop> {
+  const root = path.resolve(__dirname, '..', '..');
+  const data = fs.mkdtempSync(path.join(os.tmpdir(), 'emporium-e2e-own-'));
+  const port = await freePort();
+  const inherited = { ...process.env };
+  // Everything the server keeps must come from its own folder.
+  for (const name of ['EMPORIUM_DATABASE_URL', 'EMPORIUM_ASSET_STORE', 'EMPORIUM_SEARCH_INDEX']) {
+    delete inherited[name];
+  }
+  const child = spawn(serverBin(), [], {
+    cwd: root,
+    env: {
+      ...inherited,
+      EMPORIUM_ADDR: `127.0.0.1:${port}`,
+      EMPORIUM_DATA_DIR: data,
+      EMPORIUM_SITE_ROOT: process.env.EMPORIUM_SITE_ROOT ?? path.join(root, 'target', 'site'),
+      EMPORIUM_RATE_LIMITS: 'false',
+      RUST_LOG: 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  child.stdout.on('data', (chunk) => (log += chunk));
+  child.stderr.on('data', (chunk) => (log += chunk));
+  const exited = once(child, 'exit');
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await exited;
+    }
+    fs.rmSync(data, { recursive: true, force: true });
+  };
+  try {
+    await expect
+      .poll(
+        async () => {
+          if (child.exitCode !== null) throw new Error(`the own shop exited (${child.exitCode}):\n${log}`);
+          try {
+            const ready = await (await fetch(`${url}/readyz`)).json();
+            return ready.components?.search?.status;
+          } catch {
+            return 'not answering';
+          }
+        },
+        { message: `the own shop on port ${port} became ready`, timeout: 90_000, intervals: [250, 500, 1000] },
+      )
+      .toBe('up');
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { url, dataDir: data, log: () => log, stop };
+}
+
+/** A port nothing listens on right now. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 /** A sharp 1200×1200 PNG (a fine checkerboard in two colours) that passes the quality gate. */
