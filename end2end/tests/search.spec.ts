@@ -48,24 +48,36 @@ test('facets narrow the results and the filter can be removed', async ({ page })
   const all = await count();
   expect(all).toBeGreaterThan(5);
 
-  // A price band: every card's price falls inside it, and the count drops.
-  const band = page.locator('[data-facet="price"] a').first();
-  const label = await band.innerText();
-  const [, lo, hi] = label.match(/\$(\d+)\s*–\s*\$(\d+)/) ?? [];
-  await band.click();
-  await expect(page).toHaveURL(/min_price=\d+/);
+  // A price band: the count drops to the band's own, and every card's price falls inside it.
+  // Every band reads "$lo – $hi" or "$lo and up"; the first with both bounds is taken.
+  const bands = page.locator('[data-facet="price"] a');
+  // Each link reads its label, then how many results it keeps.
+  const parsed = (await bands.allInnerTexts()).map((text) => {
+    const bounded = /^(\$(\d+) – \$(\d+))\s+(\d+)$/.exec(text.trim());
+    if (bounded) {
+      return { label: bounded[1], lo: Number(bounded[2]), hi: Number(bounded[3]), count: Number(bounded[4]) };
+    }
+    const open = /^(\$(\d+) and up)\s+(\d+)$/.exec(text.trim());
+    if (open) return { label: open[1], lo: Number(open[2]), hi: Infinity, count: Number(open[3]) };
+    throw new Error(`a price band that reads neither "$lo – $hi" nor "$lo and up": ${JSON.stringify(text)}`);
+  });
+  const chosen = parsed.findIndex((b) => b.hi !== Infinity);
+  expect(chosen, `a price band with both bounds among ${JSON.stringify(parsed)}`).toBeGreaterThanOrEqual(0);
+  const band = parsed[chosen];
+  expect(band.lo).toBeLessThan(band.hi);
+  await bands.nth(chosen).click();
+  await expect(page).toHaveURL(new RegExp(`min_price=${band.lo}\\b`));
   await expect(page.locator('.active-filters')).toContainText('Price');
+  await expect(page.getByTestId('result-count')).toHaveText(new RegExp(`^${band.count} products?$`));
   const narrowed = await count();
   expect(narrowed).toBeLessThan(all);
   const prices = await page
     .locator('.product-card .price')
     .evaluateAll((els) => els.map((e) => Number((e.textContent ?? '').replace(/[^0-9.]/g, ''))));
   expect(prices.length).toBeGreaterThan(0);
-  if (lo && hi) {
-    for (const p of prices) {
-      expect(p).toBeGreaterThanOrEqual(Number(lo));
-      expect(p).toBeLessThan(Number(hi));
-    }
+  for (const p of prices) {
+    expect(p, `a price in ${band.label}`).toBeGreaterThanOrEqual(band.lo);
+    expect(p, `a price in ${band.label}`).toBeLessThan(band.hi);
   }
 
   // "In stock only" leaves only cards that say they are in stock.
@@ -80,6 +92,39 @@ test('facets narrow the results and the filter can be removed', async ({ page })
   await expect(page).not.toHaveURL(/min_price/);
   await expect(page).toHaveURL(/in_stock=true/);
   expect(await count()).toBeGreaterThanOrEqual(narrowed);
+});
+
+test('a minimum rating keeps only products rated that well, and can be removed', async ({ page }) => {
+  const count = async () =>
+    Number((await page.getByTestId('result-count').innerText()).replace(/\D/g, ''));
+  await page.goto('/search');
+  await hydrated(page);
+  const all = await count();
+
+  await page.goto('/search?min_rating=4');
+  await hydrated(page);
+  await expect(page.getByRole('link', { name: 'Remove filter 4★ and up' })).toBeVisible();
+  const rated = await count();
+  expect(rated).toBeGreaterThan(0);
+  expect(rated).toBeLessThan(all);
+  // Every card shows its rating, and it is 4 or more (unrated products are left out).
+  const cards = page.locator('.product-card');
+  const stars = await page
+    .locator('.product-card .stars')
+    .evaluateAll((els) => els.map((e) => Number((e.textContent ?? '').replace(/[^0-9.]/g, ''))));
+  expect(stars.length).toBeGreaterThan(0);
+  expect(stars).toHaveLength(await cards.count());
+  for (const s of stars) expect(s).toBeGreaterThanOrEqual(4);
+
+  // Sorting keeps the filter; removing it brings every product back.
+  await page.getByLabel('Sort by').selectOption('price_asc');
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await expect(page).toHaveURL(/sort=price_asc/);
+  await expect(page).toHaveURL(/min_rating=4/);
+  expect(await count()).toBe(rated);
+  await page.getByRole('link', { name: 'Remove filter 4★ and up' }).click();
+  await expect(page).not.toHaveURL(/min_rating/);
+  await expect(page.getByTestId('result-count')).toHaveText(`${all} products`);
 });
 
 test('a misspelt search says what it searched for instead', async ({ page }) => {
