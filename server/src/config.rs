@@ -174,7 +174,11 @@ impl Settings {
         Self::from_layers(&file)
     }
 
-    fn from_layers(file: &Path) -> Result<Self, Box<figment::Error>> {
+    /// The settings from the defaults, then `file`, then the environment (what [`load`]
+    /// reads, with the file named).
+    ///
+    /// [`load`]: Settings::load
+    pub fn from_layers(file: &Path) -> Result<Self, Box<figment::Error>> {
         Figment::from(Serialized::defaults(Settings::default()))
             .merge(Toml::file(file))
             // cargo-leptos tells the server where to listen and where the site is this way.
@@ -257,43 +261,5 @@ impl Settings {
         self.database_url
             .clone()
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("emporium.db").display()))
-    }
-}
-
-#[cfg(test)]
-// figment's test jail returns its own (large) error type; boxing it there buys nothing.
-#[allow(clippy::result_large_err)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn layers_apply_in_order() {
-        figment::Jail::expect_with(|jail| {
-            jail.create_file(
-                "emporium.toml",
-                "addr = \"127.0.0.1:4000\"\ndata_dir = \"from-file\"\ndemo_catalog = false\n",
-            )?;
-            jail.set_env("EMPORIUM_DATA_DIR", "from-env");
-            let s = Settings::from_layers(Path::new("emporium.toml")).map_err(|e| *e)?;
-            assert_eq!(s.addr.port(), 4000, "the file overrides the default");
-            assert_eq!(
-                s.data_dir,
-                PathBuf::from("from-env"),
-                "the environment overrides the file"
-            );
-            assert!(!s.demo_catalog);
-            assert_eq!(s.database_url(), "sqlite://from-env/emporium.db");
-            Ok(())
-        });
-    }
-
-    #[test]
-    fn bad_values_are_refused_with_the_key_named() {
-        figment::Jail::expect_with(|jail| {
-            jail.set_env("EMPORIUM_ADDR", "not an address");
-            let err = Settings::from_layers(Path::new("missing.toml")).unwrap_err();
-            assert!(err.to_string().contains("addr"), "{err}");
-            Ok(())
-        });
     }
 }

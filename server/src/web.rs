@@ -164,7 +164,9 @@ pub async fn csrf(request: Request, next: Next) -> Response {
 /// The largest form body read while looking for its token.
 const FORM_LIMIT: usize = 64 * 1024;
 
-fn form_urlencoded_value(body: &[u8], name: &str) -> Option<String> {
+/// The value of field `name` in a form body (`a=1&name=value`), as written (the CSRF token
+/// is URL-safe, so nothing needs decoding).
+pub fn form_urlencoded_value(body: &[u8], name: &str) -> Option<String> {
     std::str::from_utf8(body)
         .ok()?
         .split('&')
@@ -484,7 +486,7 @@ pub async fn security_headers(
 const PAGE_LIMIT: usize = 8 * 1024 * 1024;
 
 /// The nonce of the first inline script of a page, if it has one (base64 characters only).
-fn nonce_in(html: &[u8]) -> Option<&str> {
+pub fn nonce_in(html: &[u8]) -> Option<&str> {
     let at = html.windows(7).position(|w| w == b"nonce=\"")? + 7;
     let rest = &html[at..];
     let end = rest.iter().position(|b| *b == b'"')?;
@@ -534,83 +536,4 @@ pub fn rate_limits(settings: &crate::config::Settings) -> Option<Arc<RateLimits>
     settings
         .rate_limits
         .then(|| Arc::new(RateLimits::default()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn routes_fall_into_their_classes() {
-        let post = Method::POST;
-        let get = Method::GET;
-        assert_eq!(
-            RouteClass::of(&post, "/rpc/account/sign-in"),
-            RouteClass::SignIn
-        );
-        assert_eq!(
-            RouteClass::of(&post, "/rpc/account/reset-request"),
-            RouteClass::SignIn
-        );
-        assert_eq!(RouteClass::of(&post, "/api/v1/session"), RouteClass::SignIn);
-        assert_eq!(
-            RouteClass::of(&post, "/rpc/checkout/place"),
-            RouteClass::Checkout
-        );
-        assert_eq!(
-            RouteClass::of(&post, "/api/v1/checkouts"),
-            RouteClass::Checkout
-        );
-        assert_eq!(RouteClass::of(&post, "/rpc/cart/add"), RouteClass::Cart);
-        assert_eq!(RouteClass::of(&get, "/api/v1/products"), RouteClass::Api);
-        assert_eq!(RouteClass::of(&get, "/p/some-product"), RouteClass::Browse);
-        assert_eq!(RouteClass::of(&get, "/pkg/emporium.wasm"), RouteClass::Free);
-        assert_eq!(
-            RouteClass::of(&get, "/assets/s/a/b/c.jpg"),
-            RouteClass::Free
-        );
-    }
-
-    #[test]
-    fn a_limit_refuses_past_its_burst_per_address() {
-        let limits = RateLimits::default();
-        let a: IpAddr = [10, 0, 0, 1].into();
-        let b: IpAddr = [10, 0, 0, 2].into();
-        let allowed = (0..30)
-            .filter(|_| limits.check(RouteClass::SignIn, a).is_ok())
-            .count();
-        assert_eq!(allowed, 10, "the sign-in burst");
-        assert!(
-            limits.check(RouteClass::SignIn, b).is_ok(),
-            "another address is not affected"
-        );
-        assert!(
-            limits.check(RouteClass::Browse, a).is_ok(),
-            "nor another class"
-        );
-        assert_eq!(limits.refusals()[3], ("sign_in", 20));
-    }
-
-    #[test]
-    fn a_page_policy_takes_the_nonce_of_its_scripts() {
-        let html = br#"<html><head><script type="module" nonce="aB3+/x_-">x</script>"#;
-        assert_eq!(nonce_in(html), Some("aB3+/x_-"));
-        assert_eq!(
-            nonce_in(br#"<script nonce="a'b">"#),
-            None,
-            "nothing that could break out"
-        );
-        assert_eq!(nonce_in(b"<p>no scripts</p>"), None);
-        assert!(page_policy(Some("abc")).contains("'nonce-abc'"));
-        assert!(!page_policy(None).contains("nonce"));
-    }
-
-    #[test]
-    fn form_tokens_are_found_by_exact_name() {
-        assert_eq!(
-            form_urlencoded_value(b"a=1&csrf_token=abc&b=2", CSRF_FIELD),
-            Some("abc".into())
-        );
-        assert_eq!(form_urlencoded_value(b"xcsrf_token=abc", CSRF_FIELD), None);
-    }
 }
