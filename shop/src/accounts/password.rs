@@ -4,7 +4,8 @@
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use tokio::sync::Semaphore;
 
 /// Memory per hash in KiB (19 MiB), passes, lanes.
@@ -61,6 +62,18 @@ fn permits() -> &'static Semaphore {
     &PERMITS
 }
 
+/// How many stored hashes a service has checked a password against (argon2 verifications,
+/// the decoy's included). Kept by each service rather than by the process, so that tests
+/// running side by side in one process each count their own; clones share the count.
+#[derive(Clone, Debug, Default)]
+pub struct VerifyCount(Arc<AtomicU64>);
+
+impl VerifyCount {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum HashError {
     #[error("password hashing failed: {0}")]
@@ -94,10 +107,16 @@ pub async fn hash(password: &NewPassword) -> Result<String, HashError> {
 }
 
 /// Whether `password` matches the stored hash. With no stored hash (no such account), a
-/// hash of the same cost is checked anyway, so the answer takes as long either way.
-pub async fn verify(password: &str, stored: Option<&str>) -> Result<bool, HashError> {
+/// hash of the same cost is checked anyway, so the answer takes as long either way. Each
+/// check run is counted in `count`.
+pub async fn verify(
+    password: &str,
+    stored: Option<&str>,
+    count: &VerifyCount,
+) -> Result<bool, HashError> {
     let password = password.to_owned();
     let stored = stored.map(str::to_owned);
+    let count = count.clone();
     on_blocking_pool(move || {
         let phc = stored.as_deref().unwrap_or_else(|| decoy());
         let Ok(parsed) = PasswordHash::new(phc) else {
@@ -106,6 +125,7 @@ pub async fn verify(password: &str, stored: Option<&str>) -> Result<bool, HashEr
         let matched = argon2()
             .verify_password(password.as_bytes(), &parsed)
             .is_ok();
+        count.0.fetch_add(1, Ordering::Relaxed);
         matched && stored.is_some()
     })
     .await
@@ -150,17 +170,31 @@ mod tests {
         let phc = hash(&password).await.expect("hashed");
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
         assert!(
-            verify("correct horse battery", Some(&phc))
+            decoy().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "the decoy costs what a real hash costs"
+        );
+        let count = VerifyCount::default();
+        assert!(
+            verify("correct horse battery", Some(&phc), &count)
                 .await
                 .expect("ran")
         );
         assert!(
-            !verify("correct horse batter", Some(&phc))
+            !verify("correct horse batter", Some(&phc), &count)
                 .await
                 .expect("ran")
         );
-        assert!(!verify("correct horse battery", None).await.expect("ran"));
-        assert!(!verify("anything", Some("not a hash")).await.expect("ran"));
+        assert!(
+            !verify("correct horse battery", None, &count)
+                .await
+                .expect("ran")
+        );
+        assert_eq!(count.get(), 3, "the decoy is checked like a stored hash");
+        assert!(
+            !verify("anything", Some("not a hash"), &count)
+                .await
+                .expect("ran")
+        );
         let again = hash(&password).await.expect("hashed");
         assert_ne!(phc, again, "each hash has its own salt");
     }

@@ -1,6 +1,6 @@
 //! Accounts: sign-up, sign-in, password changes, and creating accounts of any role.
 
-use super::password::{self, HashError, NewPassword};
+use super::password::{self, HashError, NewPassword, VerifyCount};
 use super::throttle::Throttle;
 use super::types::{Role, UserId, Viewer};
 use crate::catalog::SellerId;
@@ -37,6 +37,7 @@ pub struct Users {
     db: Db,
     clock: Arc<dyn Clock>,
     throttle: Throttle,
+    verified: VerifyCount,
 }
 
 type ViewerRow = (i64, String, String, Option<i64>, Option<String>);
@@ -60,7 +61,14 @@ impl Users {
             db,
             clock,
             throttle,
+            verified: VerifyCount::default(),
         }
+    }
+
+    /// How many password checks (argon2 verifications) this service has run: the work a
+    /// sign-in costs, the same whether or not the account exists.
+    pub fn password_checks(&self) -> u64 {
+        self.verified.get()
     }
 
     /// Creates an account. `seller` (a seller's slug) is required for, and only for, sellers.
@@ -138,7 +146,12 @@ impl Users {
             .chars()
             .take(password::MAX_LENGTH + 1)
             .collect::<String>();
-        let matched = password::verify(&password, row.as_ref().map(|(_, h)| h.as_str())).await?;
+        let matched = password::verify(
+            &password,
+            row.as_ref().map(|(_, h)| h.as_str()),
+            &self.verified,
+        )
+        .await?;
         match row {
             Some((id, _)) if matched => {
                 self.throttle.succeeded(&email).await?;
@@ -167,7 +180,7 @@ impl Users {
                 .bind(user.get())
                 .fetch_optional(self.db.pool())
                 .await?;
-        if !password::verify(current, stored.as_deref()).await? {
+        if !password::verify(current, stored.as_deref(), &self.verified).await? {
             return Err(AccountError::WrongCredentials);
         }
         let hash = password::hash(&new).await?;
