@@ -1,7 +1,9 @@
 //! A real S3-compatible server for the tests: moto's server mode (from PyPI; `cargo xtask
 //! test` installs it and names it in `EMPORIUM_TEST_MOTO_SERVER`), behind a TCP proxy of our
 //! own that can black-hole every connection (accept, then never answer) — the failure a
-//! timeout must catch. The server can also be killed outright and started again.
+//! timeout must catch — and that notes the first request line of every connection, so a
+//! test can tell which requests reached the store. The server can also be killed outright
+//! and started again.
 //!
 //! moto keeps objects in memory, so a restarted server is empty; `restart` puts back what
 //! `kill` saw in the bucket, standing in for the disks a real store would come back with.
@@ -11,9 +13,10 @@
 use object_store::ObjectStore;
 use object_store::path::Path as StorePath;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 pub const BUCKET: &str = "emporium-test";
@@ -28,6 +31,8 @@ pub struct S3Server {
     pub endpoint: String,
     black_hole: Arc<AtomicBool>,
     cut: Arc<tokio::sync::Notify>,
+    /// The first request line of every connection the proxy accepted, in order.
+    requests: Arc<Mutex<Vec<String>>>,
     saved: Vec<(StorePath, bytes::Bytes)>,
 }
 
@@ -61,6 +66,7 @@ impl S3Server {
             endpoint,
             black_hole: Arc::new(AtomicBool::new(false)),
             cut: Arc::new(tokio::sync::Notify::new()),
+            requests: Arc::default(),
             saved: Vec::new(),
         };
         server.spawn_proxy(listener);
@@ -163,17 +169,41 @@ impl S3Server {
         self.cut.notify_waiters();
     }
 
+    /// How many connections have reached the store so far (a mark for `requests_since`).
+    pub fn requests_seen(&self) -> usize {
+        self.requests.lock().unwrap().len()
+    }
+
+    /// The first request line (`HEAD /bucket/key HTTP/1.1`) of each connection that reached
+    /// the store since `mark`. While the store is down or black-holed no connection carries a
+    /// second request, so these are all its requests; while it is healthy, the client may
+    /// send more over a kept-alive connection.
+    pub fn requests_since(&self, mark: usize) -> Vec<String> {
+        self.requests.lock().unwrap()[mark..].to_vec()
+    }
+
     fn spawn_proxy(&self, listener: TcpListener) {
         let black_hole = self.black_hole.clone();
         let cut = self.cut.clone();
+        let requests = self.requests.clone();
         let upstream = format!("127.0.0.1:{}", self.moto_port);
         tokio::spawn(async move {
             while let Ok((mut client, _)) = listener.accept().await {
                 let black_hole = black_hole.clone();
                 let cut = cut.clone();
+                let requests = requests.clone();
                 let upstream = upstream.clone();
                 tokio::spawn(async move {
                     let cutting = cut.notified();
+                    tokio::pin!(cutting);
+                    let head = tokio::select! {
+                        head = read_request_line(&mut client) => head,
+                        () = &mut cutting => return,
+                    };
+                    let Some(head) = head else { return };
+                    let line = String::from_utf8_lossy(&head);
+                    let line = line.split("\r\n").next().unwrap_or_default().to_owned();
+                    requests.lock().unwrap().push(line);
                     if black_hole.load(Ordering::SeqCst) {
                         // Hold the connection open, say nothing, until the mode changes.
                         cutting.await;
@@ -182,6 +212,9 @@ impl S3Server {
                     let Ok(mut server) = TcpStream::connect(&upstream).await else {
                         return; // moto is down: the client sees the connection drop.
                     };
+                    if server.write_all(&head).await.is_err() {
+                        return;
+                    }
                     tokio::select! {
                         _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
                         () = cutting => {}
@@ -190,6 +223,21 @@ impl S3Server {
             }
         });
     }
+}
+
+/// Reads from `client` until the first request line is complete; returns all the bytes read
+/// (to be passed on), or `None` if the client hung up first.
+async fn read_request_line(client: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut head = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !head.windows(2).any(|w| w == b"\r\n") && head.len() < 64 * 1024 {
+        let n = client.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        head.extend_from_slice(&chunk[..n]);
+    }
+    Some(head)
 }
 
 impl Drop for S3Server {
