@@ -6,14 +6,18 @@ use server::config::Settings;
 use shop::db::scratch::ScratchDb;
 use std::time::Duration;
 
-fn settings_for(scratch: &ScratchDb) -> Settings {
-    Settings {
+/// Settings for a node on `scratch`, with its image store in a temporary folder that is
+/// removed when the returned `TempDir` is dropped.
+fn settings_for(scratch: &ScratchDb) -> (Settings, tempfile::TempDir) {
+    let assets = tempfile::tempdir().unwrap();
+    let settings = Settings {
         database_url: Some(scratch.url.clone()),
         search_index: Some("ram".into()),
-        asset_store: Some(tempfile::tempdir().unwrap().keep().display().to_string()),
+        asset_store: Some(assets.path().display().to_string()),
         demo_pictures: false,
         ..Settings::default()
-    }
+    };
+    (settings, assets)
 }
 
 async fn product_count(scratch: &ScratchDb) -> i64 {
@@ -26,7 +30,7 @@ async fn product_count(scratch: &ScratchDb) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_start_never_reimports_the_demo_catalog() {
     let scratch = ScratchDb::new().await.unwrap();
-    let settings = settings_for(&scratch);
+    let (settings, _assets) = settings_for(&scratch);
     server::prepare(&settings).await.unwrap();
     assert_eq!(product_count(&scratch).await, 584);
 
@@ -42,7 +46,7 @@ async fn a_second_start_never_reimports_the_demo_catalog() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nodes_starting_together_import_the_demo_catalog_once() {
     let scratch = ScratchDb::new().await.unwrap();
-    let settings = settings_for(&scratch);
+    let (settings, _assets) = settings_for(&scratch);
     let starts = (0..4).map(|_| {
         let settings = settings.clone();
         tokio::spawn(async move { server::prepare(&settings).await.map(|_| ()) })

@@ -24,6 +24,9 @@ pub struct TestApp {
     pub state: AppState,
     /// The folder the image store keeps pictures in (unless the test chose S3).
     pub assets_dir: std::path::PathBuf,
+    /// The temporary folders of the image store and the gateway's ledger, removed with
+    /// the app at the end of the test.
+    _folders: [tempfile::TempDir; 2],
     stop: Option<oneshot::Sender<()>>,
     pub server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -103,10 +106,11 @@ impl TestApp {
     }
 }
 
-/// A gateway simulator on port 0 with a ledger in a temporary folder (kept for the process).
-pub async fn spawn_gateway() -> String {
-    let dir = tempfile::tempdir().expect("a temp dir").keep();
-    let url = format!("sqlite://{}", dir.join("gateway.db").display());
+/// A gateway simulator on port 0 with a ledger in a temporary folder, removed when the
+/// returned `TempDir` is dropped.
+pub async fn spawn_gateway() -> (String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let url = format!("sqlite://{}", dir.path().join("gateway.db").display());
     let state = server::gateway::prepare(&url)
         .await
         .expect("the gateway starts");
@@ -115,7 +119,7 @@ pub async fn spawn_gateway() -> String {
         .expect("a port");
     let base = format!("http://{}", listener.local_addr().expect("an address"));
     tokio::spawn(async move { axum::serve(listener, server::gateway::router(state)).await });
-    base
+    (base, dir)
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -128,8 +132,9 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     server::demo::import_all(&scratch.db, SystemClock.now())
         .await
         .expect("demo catalog imports");
-    let gateway = spawn_gateway().await;
-    let assets_dir = tempfile::tempdir().expect("a temp dir").keep();
+    let (gateway, gateway_dir) = spawn_gateway().await;
+    let assets = tempfile::tempdir().expect("a temp dir");
+    let assets_dir = assets.path().to_owned();
     let mut settings = Settings {
         addr: "127.0.0.1:0".parse().expect("an address"),
         gateway_url: gateway.clone(),
@@ -180,6 +185,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         scratch,
         state,
         assets_dir,
+        _folders: [assets, gateway_dir],
         stop: Some(stop),
         server,
     }
