@@ -7,7 +7,8 @@
 //!   replays the first answer; with a different body it is a 409.
 //! - `GET /v1/charges?idempotency_key=…`: the charge made under that key, or 404.
 //! - `POST /v1/refunds` (header `Idempotency-Key`; body `{ charge_id, amount? }`): 201.
-//! - `GET /v1/ledger`: every charge and refund.
+//! - `GET /v1/ledger`: every charge and refund, and the keys of the charge requests being
+//!   handled right now (`in_flight`).
 //! - `GET|POST /v1/faults`: latency, timeouts and 5xx before or after charging, for a share
 //!   of calls.
 //!
@@ -16,6 +17,7 @@
 //! `expired_card`; any other valid number succeeds.
 
 mod faults;
+mod in_flight;
 mod ledger;
 
 pub use faults::Faults;
@@ -40,6 +42,7 @@ use std::sync::Arc;
 pub struct GatewayState {
     ledger: Ledger,
     faults: Arc<faults::FaultSwitch>,
+    in_flight: Arc<in_flight::InFlight>,
 }
 
 /// Opens (creating if needed) the ledger at `database_url`.
@@ -50,6 +53,7 @@ pub async fn prepare(database_url: &str) -> anyhow::Result<GatewayState> {
     Ok(GatewayState {
         ledger,
         faults: Arc::new(faults::FaultSwitch::default()),
+        in_flight: Arc::default(),
     })
 }
 
@@ -101,6 +105,7 @@ async fn create_charge(
         Ok(k) => k,
         Err(r) => return *r,
     };
+    let _in_flight = state.in_flight.enter(&key);
     let request: ChargeRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
@@ -260,9 +265,20 @@ async fn create_refund(
     }
 }
 
+#[derive(serde::Serialize)]
+struct LedgerView {
+    #[serde(flatten)]
+    dump: ledger::Dump,
+    in_flight: Vec<String>,
+}
+
 async fn ledger_dump(State(state): State<GatewayState>) -> Response {
     match state.ledger.dump().await {
-        Ok(dump) => Json(dump).into_response(),
+        Ok(dump) => Json(LedgerView {
+            dump,
+            in_flight: state.in_flight.keys(),
+        })
+        .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "gateway ledger failed");
             error(

@@ -13,7 +13,7 @@ use shop::db::scratch::ScratchDb;
 use shop::payments::{CardNumber, Gateway, GatewayConfig};
 use shop::resilience::Backoff;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const GOOD_CARD: &str = "4242424242424242";
 const DECLINED_CARD: &str = "4000000000000002";
@@ -29,6 +29,11 @@ struct Harness {
 }
 
 async fn harness() -> Harness {
+    harness_with_gateway_timeout(Duration::from_millis(400)).await
+}
+
+/// `harness`, with the shop giving up on a gateway call after `timeout`.
+async fn harness_with_gateway_timeout(timeout: Duration) -> Harness {
     let scratch = ScratchDb::new().await.unwrap();
     server::demo::import_all(&scratch.db, 1_780_000_000_000)
         .await
@@ -41,7 +46,7 @@ async fn harness() -> Harness {
     tokio::spawn(async move { axum::serve(listener, server::gateway::router(state)).await });
     let clock = ManualClock::starting_at(1_780_000_000_000);
     let gateway = Gateway::new(GatewayConfig {
-        timeout: Duration::from_millis(400),
+        timeout,
         attempts: 3,
         backoff: Backoff {
             base: Duration::from_millis(5),
@@ -122,6 +127,35 @@ impl Harness {
             .fetch_one(self.scratch.db.pool())
             .await
             .unwrap()
+    }
+
+    /// Waits until the one checkout is paying and its charge request is at the gateway,
+    /// unanswered (the money is moving); returns its id.
+    async fn charge_in_flight(&self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let paying: Option<String> =
+                sqlx::query_scalar("SELECT id FROM checkouts WHERE state = 'paying'")
+                    .fetch_optional(self.scratch.db.pool())
+                    .await
+                    .unwrap();
+            if let Some(id) = paying {
+                let ledger = self.ledger().await;
+                if ledger["in_flight"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|k| k == &id)
+                {
+                    return id;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the checkout never had its charge in flight at the gateway"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     async fn set_stock(&self, sku: &str, available: i64) {
@@ -513,10 +547,12 @@ async fn an_empty_or_unknown_cart_is_refused() {
 
 #[tokio::test]
 async fn a_paid_checkout_that_lost_its_stock_is_refunded() {
-    let h = harness().await;
+    // A gateway slower than usual, but well within the shop's patience: the charge is in
+    // flight for a second, time enough to pull the hold from under it.
+    let h = harness_with_gateway_timeout(Duration::from_secs(5)).await;
     h.set_stock("WANDS-13-TWIN", 1).await;
     let cart = h.cart(&[("WANDS-13-TWIN", 1)]).await;
-    h.faults(json!({ "latency_ms": 300 })).await;
+    h.faults(json!({ "latency_ms": 1000 })).await;
     let checkouts = h.checkouts.clone();
     let request = h.request(&cart, GOOD_CARD);
     let running = tokio::spawn(async move {
@@ -525,11 +561,7 @@ async fn a_paid_checkout_that_lost_its_stock_is_refunded() {
             .await
     });
     // While the payment is in flight, the hold disappears (an operator's mistake, say).
-    tokio::time::sleep(Duration::from_millis(150)).await;
-    let id: String = sqlx::query_scalar("SELECT id FROM checkouts")
-        .fetch_one(h.scratch.db.pool())
-        .await
-        .unwrap();
+    let id = h.charge_in_flight().await;
     let mut tx = h.scratch.db.begin_write().await.unwrap();
     shop::inventory::holds::release(
         &mut tx,
@@ -565,7 +597,7 @@ async fn an_abandoned_request_is_finished_by_recovery_and_its_holds_released() {
             .place_order(&key("abandoned-0001"), &request)
             .await
     });
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    h.charge_in_flight().await;
     running.abort();
     let state: String = sqlx::query_scalar("SELECT state FROM checkouts")
         .fetch_one(h.scratch.db.pool())
