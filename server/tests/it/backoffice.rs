@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use shop::accounts::Role;
 use shop::orders::OrderId;
 use shop::orders::refunds::RefundScope;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -203,33 +203,34 @@ async fn a_seller_manages_their_own_catalog_and_nobody_else_can() {
     )
     .await;
     assert_eq!(listed["total"], 1);
-    // Shoppers find it by search within moments, in stock.
-    let mut found = Value::Null;
-    for _ in 0..50 {
-        let (_, hits) = app
-            .get_json("/api/v1/search?q=brass%20reading%20lamp")
-            .await;
-        if hits["hits"]
-            .as_array()
-            .is_some_and(|h| h.iter().any(|h| h["title"] == "Brass reading lamp"))
-        {
-            found = hits;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let hit = found["hits"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|h| h["title"] == "Brass reading lamp")
-        .unwrap();
+    // Shoppers find it by search once the index has caught up, in stock.
+    let hit = searched_for(&app, "brass%20reading%20lamp", "Brass reading lamp").await;
     assert_eq!(hit["available"], 7, "live stock: {hit}");
     // An edit keeps its identity: same id, new title.
     let mut edited = product.clone();
     edited["title"] = json!("Brass reading lamp, large");
     let (status, body) = call(&app, Some(&seller_a), Method::PUT, &path, Some(edited)).await;
     assert_eq!((status, body["id"].as_i64()), (200, Some(id)));
+}
+
+/// Searches for `query` until a hit titled `title` shows up (the index follows the catalog
+/// in the background); returns that hit.
+async fn searched_for(app: &TestApp, query: &str, title: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, found) = app.get_json(&format!("/api/v1/search?q={query}")).await;
+        let hit = found["hits"]
+            .as_array()
+            .and_then(|hits| hits.iter().find(|h| h["title"] == title));
+        if let Some(hit) = hit {
+            return hit.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "search never found {title:?}: {found}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 async fn place_order(app: &TestApp, lines: &[(&str, i64)]) -> String {
@@ -752,18 +753,7 @@ async fn a_seller_sends_feeds_through_the_api_and_sees_only_their_own() {
         204
     );
     // The product is on sale with its stock, found by search.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let (_, found) = app.get_json("/api/v1/search?q=steel%20kettle").await;
-        if found["hits"]
-            .as_array()
-            .is_some_and(|hits| hits.iter().any(|h| h["title"] == "Kettle"))
-        {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "not found: {found}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    searched_for(&app, "steel%20kettle", "Kettle").await;
 
     // The portal's plain form: multipart, answered with a redirect to the report page.
     let boundary = "----emporium-feed-boundary";
