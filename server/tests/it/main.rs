@@ -21,6 +21,7 @@ mod config;
 mod crash;
 mod gateway;
 mod http_metrics;
+mod invariants;
 mod lifecycle;
 mod pages;
 mod ui;

@@ -1,0 +1,139 @@
+//! The chaos run's stock invariants (`server::chaos::invariants`): they hold for stock
+//! changed through the shop, and each finds the breakage it names.
+
+use server::chaos::invariants::stock;
+use shop::catalog::VariantId;
+use shop::db::Db;
+use shop::db::scratch::ScratchDb;
+
+const ROWS_OFF_TRAIL: &str = "conservation: stock rows that differ from the sum of their movements";
+
+/// A small catalog whose stock came in through the shop, and one stock row (variant,
+/// warehouse), whose variant's stock was then set through the shop too (each change with
+/// its movement).
+async fn stocked_shop() -> (ScratchDb, (i64, i64)) {
+    let scratch = ScratchDb::new().await.unwrap();
+    shop::catalog::import::apply(
+        &scratch.db,
+        shop::catalog::import::synthetic(3),
+        1_000,
+        &indicatif::ProgressBar::hidden(),
+    )
+    .await
+    .unwrap();
+    let variant: i64 = sqlx::query_scalar("SELECT MIN(variant_id) FROM stock_levels")
+        .fetch_one(scratch.db.pool())
+        .await
+        .unwrap();
+    let mut tx = scratch.db.begin_write().await.unwrap();
+    shop::inventory::adjust::set_available(&mut tx, VariantId::new(variant), 7, "test", 2_000)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let warehouse: i64 =
+        sqlx::query_scalar("SELECT MIN(warehouse_id) FROM stock_levels WHERE variant_id = $1")
+            .bind(variant)
+            .fetch_one(scratch.db.pool())
+            .await
+            .unwrap();
+    (scratch, (variant, warehouse))
+}
+
+/// The stock checks that failed, as (name, what was found).
+async fn broken(db: &Db) -> Vec<(String, String)> {
+    stock(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|c| !c.ok)
+        .map(|c| (c.name, c.found))
+        .collect()
+}
+
+#[tokio::test]
+async fn stock_changed_through_the_shop_agrees_with_its_audit_trail() {
+    let (scratch, _) = stocked_shop().await;
+
+    assert_eq!(broken(&scratch.db).await, vec![]);
+}
+
+#[tokio::test]
+async fn a_stock_row_changed_without_its_movement_is_found() {
+    let (scratch, (variant, warehouse)) = stocked_shop().await;
+
+    // A unit appears on the row and nowhere in the trail; the row's CHECKs still hold.
+    sqlx::query(
+        "UPDATE stock_levels SET available = available + 1, received = received + 1 \
+         WHERE variant_id = $1 AND warehouse_id = $2",
+    )
+    .bind(variant)
+    .bind(warehouse)
+    .execute(scratch.db.pool())
+    .await
+    .unwrap();
+
+    assert_eq!(
+        broken(&scratch.db).await,
+        vec![(ROWS_OFF_TRAIL.to_string(), "1".to_string())]
+    );
+}
+
+#[tokio::test]
+async fn a_movement_without_its_stock_row_is_found() {
+    let (scratch, (variant, _)) = stocked_shop().await;
+
+    // The trail says the SKU has stock in a warehouse where it has no row.
+    let warehouse = shop::inventory::ensure_warehouse(
+        &mut scratch.db.pool().acquire().await.unwrap(),
+        "elsewhere",
+        "Elsewhere",
+        3_000,
+    )
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO stock_movements (variant_id, warehouse_id, reason, reference, \
+         delta_available, delta_held, delta_committed, delta_received, created_at) \
+         VALUES ($1, $2, 'receive', 'test', 5, 0, 0, 5, 3000)",
+    )
+    .bind(variant)
+    .bind(warehouse)
+    .execute(scratch.db.pool())
+    .await
+    .unwrap();
+
+    assert_eq!(
+        broken(&scratch.db).await,
+        vec![(ROWS_OFF_TRAIL.to_string(), "1".to_string())]
+    );
+}
+
+#[tokio::test]
+async fn movements_that_make_and_lose_units_are_found_even_when_they_cancel_out() {
+    let (scratch, (variant, warehouse)) = stocked_shop().await;
+
+    // One movement makes a unit from nothing, the next loses one: the row still agrees
+    // with the trail's sums, but neither movement conserved units.
+    for delta in [1_i64, -1] {
+        sqlx::query(
+            "INSERT INTO stock_movements (variant_id, warehouse_id, reason, reference, \
+             delta_available, delta_held, delta_committed, delta_received, created_at) \
+             VALUES ($1, $2, 'receive', 'test', $3, 0, 0, 0, 3000)",
+        )
+        .bind(variant)
+        .bind(warehouse)
+        .bind(delta)
+        .execute(scratch.db.pool())
+        .await
+        .unwrap();
+    }
+
+    let found = broken(&scratch.db).await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0]
+            .0
+            .starts_with("conservation: movements that make or lose units")
+    );
+    assert_eq!(found[0].1, "2");
+}
