@@ -191,3 +191,10 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     }
 }
 pub mod s3;
+
+/// `html` without the empty comments (`<!>`) Leptos leaves after dynamic text for hydration to
+/// find it (with `erase_components`, after every piece of text a view computes), so a test can
+/// look for the markup a shopper sees.
+pub fn without_hydration_markers(html: &str) -> String {
+    html.replace("<!>", "")
+}
