@@ -160,7 +160,17 @@ pub async fn run(c: &Chaos) -> anyhow::Result<Outcome> {
     out.story.extend(disrupted.story);
     out.checks.extend(disrupted.checks);
 
-    // The bursts, with the shop whole again and shoppers still about.
+    // The bursts, with the shop whole again and shoppers still about: every node's gateway
+    // breaker closed (the sale's faults may have opened it; the background shoppers'
+    // checkouts are its trial calls), else a burst only measures the breaker.
+    let closed = gateway_closed_everywhere(&http, &c.nodes).await?;
+    out.checks.push(Check::holds(
+        "gateway: every node's breaker closed again before the bursts",
+        closed.map_or("not within 60 s".into(), |t| {
+            format!("after {:.1} s", t.as_secs_f64())
+        }),
+        closed.is_some(),
+    ));
     last_unit_burst(c, &db, &http, last_unit, &mut out).await?;
     same_key_burst(c, &http, &shelf.skus[0], &mut out).await?;
     coupon_burst(c, &db, &http, &shelf.skus[1], &mut out).await?;
@@ -195,6 +205,33 @@ pub async fn run(c: &Chaos) -> anyhow::Result<Outcome> {
         .extend(invariants::check(&db, &http, &c.gateway).await?);
     db.close().await;
     Ok(out)
+}
+
+/// Waits until every node's `/metrics` shows its payment gateway available (breaker closed);
+/// how long that took, or `None` after a minute.
+async fn gateway_closed_everywhere(
+    http: &reqwest::Client,
+    nodes: &[SocketAddr],
+) -> anyhow::Result<Option<Duration>> {
+    const LIMIT: Duration = Duration::from_secs(60);
+    let started = Instant::now();
+    loop {
+        let mut closed = 0;
+        for node in nodes {
+            let metrics = match http.get(format!("http://{node}/metrics")).send().await {
+                Ok(response) => response.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            closed += usize::from(metrics.lines().any(|l| l == "emporium_gateway_available 1"));
+        }
+        if closed == nodes.len() {
+            return Ok(Some(started.elapsed()));
+        }
+        if started.elapsed() > LIMIT {
+            return Ok(None);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// A checkout request body for `cart`.
