@@ -219,28 +219,6 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
     )];
     let seeds = args.seeds.unwrap_or(simulate::SLICE);
     env.extend(simulate::seed_env(simulate::slice_start(), seeds));
-    // The two passes run at once: their tests spend most of their time waiting (on HTTP, on
-    // child processes, on polls), so together they take little longer than the longer one.
-    let postgres_run = match (&postgres, postgres_pass) {
-        (Some(url), true) => {
-            step("Rust tests on PostgreSQL (cargo nextest; only those that touch the database)");
-            nextest::sweep_scratch_schemas(url)?;
-            let mut env = env.clone();
-            env.push(("EMPORIUM_TEST_BACKEND", "postgres".into()));
-            let filters = args.filters.clone();
-            Some(std::thread::spawn(move || {
-                nextest::run("postgres", &filters, &env)
-            }))
-        }
-        (None, true) => {
-            tally.skip(
-                "rust/postgres",
-                "EMPORIUM_TEST_POSTGRES_URL is not set (see the README to run it locally)",
-            );
-            None
-        }
-        (_, false) => None,
-    };
     if sqlite_pass {
         step("Rust tests on SQLite (cargo nextest)");
         let mut env = env.clone();
@@ -248,11 +226,23 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
         let o = nextest::run("sqlite", &args.filters, &env)?;
         tally.add("rust/sqlite", o.passed, o.failed, o.skipped);
     }
-    if let Some(run) = postgres_run {
-        let o = run
-            .join()
-            .map_err(|_| anyhow::anyhow!("the PostgreSQL pass panicked"))??;
-        tally.add("rust/postgres", o.passed, o.failed, o.skipped);
+    if postgres_pass {
+        match &postgres {
+            Some(url) => {
+                step(
+                    "Rust tests on PostgreSQL (cargo nextest; only those that touch the database)",
+                );
+                nextest::sweep_scratch_schemas(url)?;
+                let mut env = env.clone();
+                env.push(("EMPORIUM_TEST_BACKEND", "postgres".into()));
+                let o = nextest::run("postgres", &args.filters, &env)?;
+                tally.add("rust/postgres", o.passed, o.failed, o.skipped);
+            }
+            None => tally.skip(
+                "rust/postgres",
+                "EMPORIUM_TEST_POSTGRES_URL is not set (see the README to run it locally)",
+            ),
+        }
     }
 
     let mut warnings = native.warnings;
