@@ -161,3 +161,39 @@ pub fn png(title: &str, category: &str, product_class: &str) -> Vec<u8> {
     let _ = img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png);
     out
 }
+
+/// Draws a picture for every product from `sources` that has none and puts it through the
+/// upload pipeline like any seller's image; returns how many were drawn. Until a product's
+/// picture is ready its pages show the monogram tile. Safe on several nodes at once (the
+/// drawings are deterministic, and one product never gets the same bytes twice). Stops early,
+/// without error, when the store is down: the rest can wait for the next start.
+pub async fn draw_missing(
+    assets: &super::Assets,
+    sources: &[&str],
+) -> Result<usize, super::AssetError> {
+    let mut drawn = 0;
+    for product in assets.products_without_pictures(sources).await? {
+        let super::Unpictured {
+            seller,
+            product,
+            title,
+            category,
+            product_class,
+        } = product;
+        let png = tokio::task::spawn_blocking(move || png(&title, &category, &product_class))
+            .await
+            .map_err(|e| super::AssetError::Invalid(format!("drawing failed: {e}")))?;
+        match assets
+            .upload(seller, product, png, super::UploadRequest::default())
+            .await
+        {
+            Ok(_) => drawn += 1,
+            Err(super::AssetError::StoreUnavailable(e)) => {
+                tracing::warn!(error = %e, drawn, "demo pictures paused: image store unavailable");
+                break;
+            }
+            Err(e) => tracing::warn!(error = %e, "a demo picture was refused"),
+        }
+    }
+    Ok(drawn)
+}

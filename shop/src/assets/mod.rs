@@ -20,7 +20,7 @@ mod service;
 mod store;
 
 #[cfg(feature = "server")]
-pub use service::{AssetError, Assets, UploadRequest, is_hash, object_key};
+pub use service::{AssetError, Assets, Unpictured, UploadRequest, is_hash, object_key};
 #[cfg(feature = "server")]
 pub use store::{AssetStore, S3Credentials, StoreError, StoreLocation, StoreOptions};
 pub use types::{ImageStatus, ImageVariant, Picture, ProductImage, QualityReport, ResolutionTier};

@@ -42,6 +42,17 @@ pub enum AssetError {
     Db(#[from] sqlx::Error),
 }
 
+/// A product with no picture, and what its drawing is made from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unpictured {
+    pub seller: SellerId,
+    pub product: ProductId,
+    pub title: String,
+    /// The category's path.
+    pub category: String,
+    pub product_class: String,
+}
+
 /// The assets service. Cheap to clone.
 #[derive(Clone)]
 pub struct Assets {
@@ -155,6 +166,38 @@ impl Assets {
     /// Whether pages should include pictures right now.
     pub fn serving(&self) -> bool {
         self.store.serving()
+    }
+
+    /// Products from `sources` that have no picture at all (none uploaded, none pending), in
+    /// id order: what the demo catalog's drawings are for.
+    pub async fn products_without_pictures(
+        &self,
+        sources: &[&str],
+    ) -> Result<Vec<Unpictured>, AssetError> {
+        let sql = format!(
+            "SELECT p.id, p.seller_id, p.title, c.path, COALESCE(p.product_class, '') AS class \
+             FROM products p JOIN categories c ON c.id = p.category_id \
+             WHERE p.source IN ({}) \
+             AND NOT EXISTS (SELECT 1 FROM product_images i WHERE i.product_id = p.id) \
+             ORDER BY p.id",
+            placeholders(1, sources.len())
+        );
+        let mut query = sqlx::query(&sql);
+        for source in sources {
+            query = query.bind(*source);
+        }
+        let rows = query.fetch_all(self.db.pool()).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Unpictured {
+                    seller: SellerId::new(row.try_get("seller_id")?),
+                    product: ProductId::new(row.try_get("id")?),
+                    title: row.try_get("title")?,
+                    category: row.try_get("path")?,
+                    product_class: row.try_get("class")?,
+                })
+            })
+            .collect()
     }
 
     /// The seller that owns `product`, if it is `seller`.

@@ -7,9 +7,13 @@
 //!   read-modify-write) and is recorded in `stock_movements` with its reason.
 //!
 //! What a shopper sees as "available" is the sum of `available` over warehouses, read live.
+//! [`audit::audit_trail`] checks the trail against the rows (the chaos run's conservation
+//! invariants).
 
 #[cfg(feature = "server")]
 pub mod adjust;
+#[cfg(feature = "server")]
+pub mod audit;
 #[cfg(feature = "server")]
 pub mod holds;
 #[cfg(feature = "server")]

@@ -598,3 +598,32 @@ async fn the_breaker_opens_on_a_silent_store_and_then_fails_fast() {
     assert_eq!(m.half_opened.load(Relaxed), 1);
     assert_eq!(m.rejected.load(Relaxed), 1);
 }
+
+#[tokio::test]
+async fn the_demo_drawings_are_for_products_of_those_sources_that_have_no_picture() {
+    let r = rig().await;
+    let unpictured = |sources: &'static [&'static str]| {
+        let assets = r.assets.clone();
+        async move { assets.products_without_pictures(sources).await.unwrap() }
+    };
+    assert_eq!(unpictured(&["dummyjson"]).await.len(), 194);
+    assert_eq!(
+        unpictured(&["wands"]).await,
+        vec![],
+        "no product of another source"
+    );
+
+    let (seller, product) = r.a;
+    let bytes = images::jpeg(&images::photo(1600, 1200));
+    r.assets
+        .upload(seller, product, bytes, UploadRequest::default())
+        .await
+        .unwrap();
+
+    let left = unpictured(&["dummyjson"]).await;
+    assert_eq!(left.len(), 193);
+    assert!(
+        left.iter().all(|u| u.product != product),
+        "a product with a picture gets no drawing"
+    );
+}

@@ -475,3 +475,71 @@ async fn plain_search_finds_every_word_and_survives_any_input() {
         "a bare wildcard matches nothing rather than everything"
     );
 }
+
+/// What a node's start made of the demo catalog, without the import reports.
+fn outcome_kind(outcome: &import::demo::Outcome) -> &'static str {
+    match outcome {
+        import::demo::Outcome::Imported(_) => "imported",
+        import::demo::Outcome::AlreadyImported => "already imported",
+        import::demo::Outcome::InProgressElsewhere => "in progress elsewhere",
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn nodes_starting_at_once_import_the_demo_catalog_exactly_once() {
+    let scratch = ScratchDb::new().await.unwrap();
+    // Each node with a pool of its own, as separate processes have, all let go at once.
+    let nodes = 4;
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(nodes));
+    let mut starting = tokio::task::JoinSet::new();
+    for _ in 0..nodes {
+        let db = shop::db::Db::connect(&scratch.url, &shop::db::DbOptions::default())
+            .await
+            .unwrap();
+        let start = start.clone();
+        starting.spawn(async move {
+            start.wait().await;
+            import::demo::ensure_imported(&db, NOW).await.unwrap()
+        });
+    }
+    let outcomes = starting.join_all().await;
+
+    let kinds: Vec<&str> = outcomes.iter().map(outcome_kind).collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "imported").count(),
+        1,
+        "exactly one of the nodes imports the demo catalog: {kinds:?}"
+    );
+    assert_eq!(count(&scratch.db, "products").await, 194 + 390);
+    assert_eq!(
+        outcome_kind(
+            &import::demo::ensure_imported(&scratch.db, NOW + 1)
+                .await
+                .unwrap()
+        ),
+        "already imported",
+        "a node started later finds the import done"
+    );
+}
+
+#[tokio::test]
+async fn a_demo_import_claimed_by_a_dead_node_is_taken_over_once_stale() {
+    let scratch = ScratchDb::new().await.unwrap();
+    // A node claimed the import at NOW and died before finishing it.
+    sqlx::query(
+        "INSERT INTO app_meta (key, value, updated_at) VALUES ('demo_catalog', 'importing', $1)",
+    )
+    .bind(NOW)
+    .execute(scratch.db.pool())
+    .await
+    .unwrap();
+
+    let soon = import::demo::ensure_imported(&scratch.db, NOW + 60_000).await;
+    assert_eq!(outcome_kind(&soon.unwrap()), "in progress elsewhere");
+    assert_eq!(count(&scratch.db, "products").await, 0);
+
+    let later = NOW + import::demo::STALE_CLAIM_MS + 1;
+    let stale = import::demo::ensure_imported(&scratch.db, later).await;
+    assert_eq!(outcome_kind(&stale.unwrap()), "imported");
+    assert_eq!(count(&scratch.db, "products").await, 194 + 390);
+}

@@ -12,6 +12,7 @@
 //! belongs to the inventory context (sales, holds and adjustments), and a re-import must not
 //! overwrite what happened since.
 
+pub mod demo;
 pub mod derive;
 mod dummyjson;
 mod synthetic;
