@@ -48,11 +48,6 @@ pub struct Settings {
     /// How long one gateway call may take before it counts as lost
     /// (`EMPORIUM_GATEWAY_TIMEOUT_MS`).
     pub gateway_timeout_ms: u64,
-    /// Where `server gateway` listens (`EMPORIUM_GATEWAY_ADDR`).
-    pub gateway_addr: SocketAddr,
-    /// The gateway simulator's own ledger; defaults to `sqlite://<data_dir>/gateway.db`
-    /// (`EMPORIUM_GATEWAY_DATABASE_URL`).
-    pub gateway_database_url: Option<String>,
     /// How long stock is held for a checkout before payment (`EMPORIUM_RESERVATION_TTL_SECS`).
     pub reservation_ttl_secs: u64,
     /// How often expired holds are swept (`EMPORIUM_SWEEP_INTERVAL_SECS`).
@@ -134,8 +129,6 @@ impl Default for Settings {
             shutdown_grace_secs: 10,
             gateway_url: "http://127.0.0.1:3099".into(),
             gateway_timeout_ms: 3000,
-            gateway_addr: SocketAddr::from(([127, 0, 0, 1], 3099)),
-            gateway_database_url: None,
             reservation_ttl_secs: 15 * 60,
             sweep_interval_secs: 60,
             recovery_interval_secs: 30,
@@ -208,13 +201,6 @@ impl Settings {
             Some(text) => shop::mail::Transport::parse(text),
             None => Ok(shop::mail::Transport::Folder(self.data_dir.join("mail"))),
         }
-    }
-
-    /// The gateway simulator's ledger URL, derived from the data folder unless set.
-    pub fn gateway_database_url(&self) -> String {
-        self.gateway_database_url
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("gateway.db").display()))
     }
 
     /// Where pictures are kept, derived from the data folder unless set.

@@ -4,17 +4,11 @@
 
 pub mod api;
 pub mod assets;
-pub mod bench;
-pub mod bench_feed;
-pub mod chaos;
+pub mod cli;
 pub mod conditional;
 pub mod config;
-pub mod demo;
-pub mod evaluate;
-pub mod gateway;
 pub mod health;
 pub mod http_metrics;
-pub mod loadgen;
 pub mod metrics;
 pub mod state;
 pub mod telemetry;
@@ -92,6 +86,7 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<AppState> {
     tracing::info!(database = %shop::db::redact(&url), "database ready");
     let state = AppState::new(db, settings, leptos_options(settings))?;
     if settings.demo_catalog {
+        use shop::catalog::import::demo;
         match demo::ensure_imported(&state.db, state.clock.now()).await? {
             demo::Outcome::Imported(reports) => {
                 for (file, r) in reports {
@@ -110,9 +105,10 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<AppState> {
         }
     }
     if settings.demo_catalog && settings.demo_pictures {
-        let (db, assets) = (state.db.clone(), state.services.assets.clone());
+        let assets = state.services.assets.clone();
         tokio::spawn(async move {
-            match demo::draw_pictures(&db, &assets).await {
+            let sources = shop::catalog::import::demo::SOURCES;
+            match shop::assets::art::draw_missing(&assets, &sources).await {
                 Ok(0) => {}
                 Ok(drawn) => tracing::info!(drawn, "drew the demo catalog's pictures"),
                 Err(e) => tracing::warn!(error = %e, "demo pictures not drawn"),

@@ -1,4 +1,4 @@
-//! `server eval-search`: mean NDCG@10 of the real search path on the WANDS judgments, with
+//! `tools eval-search`: mean NDCG@10 of the real search path on the WANDS judgments, with
 //! and without one typo per query.
 
 use shop::catalog::Catalog;
@@ -6,7 +6,49 @@ use shop::catalog::import;
 use shop::db::scratch::ScratchDb;
 use shop::search::eval::{self, Judged};
 use shop::search::{Location, Search, SearchParams, SearchQuery};
+use std::process::ExitCode;
 use std::time::Duration;
+
+/// `tools eval-search`'s arguments.
+#[derive(clap::Args)]
+pub struct EvalArgs {
+    /// Print each query's score (with `EMPORIUM_EVAL_TOP` set, its top ten and what it
+    /// missed too).
+    #[arg(long)]
+    verbose: bool,
+    /// Keep the import's invented stock (sold-out products rank last, as in the shop).
+    #[arg(long)]
+    as_shown: bool,
+}
+
+impl EvalArgs {
+    pub async fn run(self) -> anyhow::Result<ExitCode> {
+        let evaluation = run(self.as_shown).await?;
+        if self.verbose {
+            let top = std::env::var_os("EMPORIUM_EVAL_TOP").is_some();
+            for (i, ((judged, clean, typo), best)) in
+                evaluation.per_query.iter().zip(&evaluation.top).enumerate()
+            {
+                println!("  {clean:.3}  {typo:.3}  {}", judged.text);
+                if top {
+                    for (gain, title) in best {
+                        println!("        {gain} {title}");
+                    }
+                    for missed in &evaluation.missed[i] {
+                        println!("        missed {missed}");
+                    }
+                }
+            }
+        }
+        println!(
+            "mean NDCG@10 over {} WANDS queries: {:.3} (with one typo per query: {:.3})",
+            evaluation.per_query.len(),
+            evaluation.mean(),
+            evaluation.mean_with_typos()
+        );
+        Ok(ExitCode::SUCCESS)
+    }
+}
 
 const PRODUCTS: &str = include_str!("../../datasets/wands/product.tsv");
 const QUERIES: &str = include_str!("../../datasets/wands/query.tsv");

@@ -1,4 +1,4 @@
-//! `server loadgen flash-sale`: a flash sale against a running shop, through its JSON API.
+//! `tools loadgen flash-sale`: a flash sale against a running shop, through its JSON API.
 //!
 //! Sets the gateway's latency, gives one SKU exactly `units` in stock, fills one cart per
 //! buyer, then sends every buyer's checkout at once (at most `concurrency` in flight) and
@@ -9,32 +9,69 @@ use anyhow::{Context, bail};
 use serde_json::{Value, json};
 use shop::catalog::Sku;
 use shop::db::{Db, DbOptions};
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
-/// What to run.
-#[derive(Clone, Debug)]
+/// What to run: `tools loadgen flash-sale`'s arguments.
+#[derive(Clone, Debug, clap::Args)]
 pub struct FlashSale {
-    pub shop: String,
-    pub gateway: String,
-    pub database_url: String,
+    #[command(flatten)]
+    pub target: Target,
+    #[arg(long, default_value = "WANDS-13-KING")]
     pub sku: String,
+    #[arg(long, default_value_t = 1000)]
     pub buyers: usize,
+    #[arg(long, default_value_t = 100)]
     pub units: i64,
+    #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
+    #[arg(long, default_value_t = 20)]
     pub gateway_latency_ms: u64,
     /// Gateway faults during the first `faults_for` of the sale (then healed, so recovery
     /// can settle what they left unknown).
+    #[command(flatten)]
     pub faults: GatewayFaults,
+    /// How long the gateway faults last from the start of the sale, in seconds.
+    #[arg(long = "faults-secs", value_parser = seconds, default_value = "5")]
     pub faults_for: Duration,
-    /// Every n-th buyer pays with a card the gateway declines (0: nobody).
+    /// Every n-th buyer pays with a card that is declined (0: nobody).
+    #[arg(long, default_value_t = 0)]
     pub decline_every: usize,
     /// SKUs on sale: 1 for one hot SKU; more spreads the buyers over `sku` and the SKUs
-    /// after it, each with `units`.
-    pub skus: usize,
+    /// after it, `--units` each.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub skus: u16,
     /// Where the sale is, for whoever disrupts it (the chaos run).
+    #[arg(skip)]
     pub progress: Option<Arc<Progress>>,
+}
+
+/// The shop under load: where it answers, its gateway, its database.
+#[derive(Clone, Debug, clap::Args)]
+pub struct Target {
+    /// The shop's base URL (for a cluster, the proxy in front of the nodes).
+    #[arg(long, default_value = "http://127.0.0.1:3000")]
+    pub shop: String,
+    /// The gateway simulator's base URL (for faults and the ledger).
+    #[arg(long, default_value = "http://127.0.0.1:3099")]
+    pub gateway: String,
+    /// The shop's database, for setting stock and checking the invariants.
+    #[arg(
+        long = "database",
+        env = "EMPORIUM_DATABASE_URL",
+        default_value = "sqlite://data/emporium.db",
+        hide_env_values = true
+    )]
+    pub database_url: String,
+}
+
+/// A whole number of seconds, as a command-line argument.
+pub fn seconds(text: &str) -> Result<Duration, String> {
+    text.parse()
+        .map(Duration::from_secs)
+        .map_err(|e| format!("{text}: {e}"))
 }
 
 /// How far a sale has gone.
@@ -46,14 +83,17 @@ pub struct Progress {
     pub answered: std::sync::atomic::AtomicUsize,
 }
 
-/// Shares of gateway calls that go wrong (see the gateway's `/v1/faults`).
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+/// Shares of gateway calls that go wrong (the simulator's `/v1/faults`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, clap::Args)]
 pub struct GatewayFaults {
-    /// Charged, then never answered.
+    /// Share of charges the gateway makes and never answers (0–1).
+    #[arg(long, default_value_t = 0.0)]
     pub timeout_rate: f64,
-    /// Answered 502 before anything is charged.
+    /// Share of gateway calls answered 502 before charging (0–1).
+    #[arg(long, default_value_t = 0.0)]
     pub error_before_rate: f64,
-    /// Charged, then answered 500.
+    /// Share of charges the gateway makes and answers 500 (0–1).
+    #[arg(long, default_value_t = 0.0)]
     pub error_after_rate: f64,
 }
 
@@ -61,6 +101,22 @@ impl GatewayFaults {
     fn any(&self) -> bool {
         self.timeout_rate > 0.0 || self.error_before_rate > 0.0 || self.error_after_rate > 0.0
     }
+
+    /// These faults, with every call slowed by `latency_ms`.
+    fn with_latency(self, latency_ms: u64) -> paysim::Faults {
+        paysim::Faults {
+            latency_ms,
+            timeout_rate: self.timeout_rate,
+            error_before_rate: self.error_before_rate,
+            error_after_rate: self.error_after_rate,
+            ..paysim::Faults::default()
+        }
+    }
+}
+
+/// Only slow: what the gateway is outside the fault window.
+fn healed(latency_ms: u64) -> paysim::Faults {
+    GatewayFaults::default().with_latency(latency_ms)
 }
 
 /// What happened.
@@ -83,19 +139,61 @@ impl Report {
     }
 }
 
+impl FlashSale {
+    /// Runs the sale and prints what happened; fails if an invariant broke.
+    pub async fn run(self) -> anyhow::Result<ExitCode> {
+        let report = flash_sale(&self).await?;
+        println!(
+            "flash sale: {} buyers, {} units of {} (and of {} SKUs after it), {} in flight, gateway +{} ms",
+            self.buyers,
+            self.units,
+            self.sku,
+            self.skus - 1,
+            self.concurrency,
+            self.gateway_latency_ms
+        );
+        println!(
+            "  {:.0} checkouts/s over {:.2} s; p50 {:.1} ms, p99 {:.1} ms",
+            report.checkouts_per_second(),
+            report.seconds,
+            report.p50_ms,
+            report.p99_ms
+        );
+        println!(
+            "  {} confirmed, {} sold out, {} other; {} requests resent after a lost connection",
+            report.confirmed,
+            report.sold_out,
+            report.other.len(),
+            report.resent
+        );
+        for (status, body) in report.other.iter().take(5) {
+            println!("    {status}: {body}");
+        }
+        if report.violations.is_empty() {
+            println!("  invariants: all hold");
+            Ok(ExitCode::SUCCESS)
+        } else {
+            for v in &report.violations {
+                println!("  VIOLATION: {v}");
+            }
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
 pub async fn flash_sale(run: &FlashSale) -> anyhow::Result<Report> {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .pool_max_idle_per_host(run.concurrency)
         .build()?;
-    http.post(format!("{}/v1/faults", run.gateway))
-        .json(&json!({ "latency_ms": run.gateway_latency_ms }))
+    http.post(format!("{}/v1/faults", run.target.gateway))
+        .json(&healed(run.gateway_latency_ms))
         .send()
         .await
         .context("cannot reach the gateway")?
         .error_for_status()?;
 
-    let db = Db::connect(&run.database_url, &DbOptions::default()).await?;
+    let db = Db::connect(&run.target.database_url, &DbOptions::default()).await?;
     let sku = Sku::parse(&run.sku)?;
     let variant: i64 = sqlx::query_scalar("SELECT id FROM variants WHERE sku = $1")
         .bind(sku.as_str())
@@ -111,7 +209,7 @@ pub async fn flash_sale(run: &FlashSale) -> anyhow::Result<Report> {
         let more: Vec<(i64, String)> =
             sqlx::query_as("SELECT id, sku FROM variants WHERE id <> $1 ORDER BY id LIMIT $2")
                 .bind(variant)
-                .bind(i64::try_from(run.skus - 1).unwrap_or(0))
+                .bind(i64::from(run.skus - 1))
                 .fetch_all(db.pool())
                 .await?;
         skus.extend(
@@ -119,7 +217,7 @@ pub async fn flash_sale(run: &FlashSale) -> anyhow::Result<Report> {
                 .map(|(id, sku)| (shop::catalog::VariantId::new(id), sku)),
         );
     }
-    let ledger_before = ledger_size(&http, &run.gateway).await?;
+    let ledger_before = ledger_size(&http, &run.target.gateway).await?;
     let orders_before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders")
         .fetch_one(db.pool())
         .await?;
@@ -134,7 +232,7 @@ pub async fn flash_sale(run: &FlashSale) -> anyhow::Result<Report> {
     for i in 0..run.buyers {
         let (http, shop, sku, limit) = (
             http.clone(),
-            run.shop.clone(),
+            run.target.shop.clone(),
             skus[i % skus.len()].1.clone(),
             limit.clone(),
         );
@@ -151,13 +249,8 @@ pub async fn flash_sale(run: &FlashSale) -> anyhow::Result<Report> {
     }
 
     // The sale, with the gateway misbehaving for a while.
-    http.post(format!("{}/v1/faults", run.gateway))
-        .json(&json!({
-            "latency_ms": run.gateway_latency_ms,
-            "timeout_rate": run.faults.timeout_rate,
-            "error_before_rate": run.faults.error_before_rate,
-            "error_after_rate": run.faults.error_after_rate,
-        }))
+    http.post(format!("{}/v1/faults", run.target.gateway))
+        .json(&run.faults.with_latency(run.gateway_latency_ms))
         .send()
         .await
         .context("cannot reach the gateway")?
@@ -165,14 +258,14 @@ pub async fn flash_sale(run: &FlashSale) -> anyhow::Result<Report> {
     let heal = tokio::spawn({
         let (http, gateway, latency, after) = (
             http.clone(),
-            run.gateway.clone(),
+            run.target.gateway.clone(),
             run.gateway_latency_ms,
             run.faults_for,
         );
         async move {
             tokio::time::sleep(after).await;
             http.post(format!("{gateway}/v1/faults"))
-                .json(&json!({ "latency_ms": latency }))
+                .json(&healed(latency))
                 .send()
                 .await
         }
@@ -185,14 +278,14 @@ pub async fn flash_sale(run: &FlashSale) -> anyhow::Result<Report> {
     for (i, cart) in carts.into_iter().enumerate() {
         let (http, shop, limit, progress) = (
             http.clone(),
-            run.shop.clone(),
+            run.target.shop.clone(),
             limit.clone(),
             run.progress.clone(),
         );
         let card = if run.decline_every > 0 && i % run.decline_every == 0 {
-            "4000000000000002"
+            paysim::cards::DECLINED
         } else {
-            "4242424242424242"
+            paysim::cards::SUCCEEDS
         };
         sale.spawn(async move {
             let _permit = limit.acquire().await?;
@@ -244,8 +337,8 @@ pub async fn flash_sale(run: &FlashSale) -> anyhow::Result<Report> {
     report.seconds = started.elapsed().as_secs_f64();
     // However the sale went, the gateway is healthy again before the checks.
     heal.abort();
-    http.post(format!("{}/v1/faults", run.gateway))
-        .json(&json!({ "latency_ms": run.gateway_latency_ms }))
+    http.post(format!("{}/v1/faults", run.target.gateway))
+        .json(&healed(run.gateway_latency_ms))
         .send()
         .await?
         .error_for_status()?;
@@ -305,7 +398,7 @@ pub async fn flash_sale(run: &FlashSale) -> anyhow::Result<Report> {
             .push(format!("{leaked} holds of finished checkouts"));
     }
     let ledger: Value = http
-        .get(format!("{}/v1/ledger", run.gateway))
+        .get(format!("{}/v1/ledger", run.target.gateway))
         .send()
         .await?
         .json()

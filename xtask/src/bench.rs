@@ -6,8 +6,8 @@
 //!   binary, `wrk` at 64 connections (target ≥ 0.35×, p99 ≤ 10 ms).
 //! - `checkout`: a flash sale end to end on SQLite (and PostgreSQL when
 //!   `EMPORIUM_TEST_POSTGRES_URL` is set) next to the raw conditional-UPDATE rate of the same
-//!   database (`server bench hot-sku`).
-//! - `search`: `server bench search` (1,000,000 synthetic products; `--quick`: 100,000).
+//!   database (`tools bench hot-sku`).
+//! - `search`: `tools bench search` (1,000,000 synthetic products; `--quick`: 100,000).
 //! - `vitals`: lab Core Web Vitals and page weight in Chromium (`end2end/vitals/vitals.mjs`).
 //! - `restart`: SIGKILL to the first 200, and memory under load (`bench/restart.sh`).
 //!
@@ -209,7 +209,7 @@ impl Shop {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)?;
         let gateway_port = port + 1;
-        let gateway = cluster::start_gateway(&built.server, gateway_port, &dir.join("gateway"))?;
+        let gateway = cluster::start_gateway(&built.paysim, gateway_port)?;
         let log = std::fs::File::create(dir.join("server.log"))?;
         let mut server = Command::new(&built.server);
         if let Some(url) = database {
@@ -407,14 +407,14 @@ fn checkout(built: &Built) -> Result<Vec<Chart>> {
     Ok(charts)
 }
 
-/// `server bench hot-sku`: (name, rate) per path, the raw UPDATE first.
+/// `tools bench hot-sku`: (name, rate) per path, the raw UPDATE first.
 fn hot_sku(built: &Built, database: &str) -> Result<Vec<(String, f64)>> {
     let text = util::output(
-        Command::new(&built.server)
+        Command::new(&built.tools)
             .args(["bench", "hot-sku", "--database", database, "--seconds", "5"])
             .current_dir(util::root()),
     )
-    .context("server bench hot-sku failed")?;
+    .context("tools bench hot-sku failed")?;
     let rates: Vec<(String, f64)> = text
         .lines()
         .filter_map(|l| {
@@ -444,7 +444,7 @@ fn flash_sale(built: &Built, skus: usize, database: &str) -> Result<(f64, String
         ("1000", "100")
     };
     let text = util::output(
-        Command::new(&built.server)
+        Command::new(&built.tools)
             .args(["loadgen", "flash-sale"])
             .args(["--shop", &shop.url("")])
             .args(["--gateway", &format!("http://127.0.0.1:{}", shop.port + 1)])
@@ -485,11 +485,11 @@ fn search(built: &Built, quick: bool) -> Result<Vec<Chart>> {
         "target/bench-search"
     };
     let text = util::output(
-        Command::new(&built.server)
+        Command::new(&built.tools)
             .args(["bench", "search", "--products", products, "--dir", dir])
             .current_dir(util::root()),
     )
-    .context("server bench search failed")?;
+    .context("tools bench search failed")?;
     // "| path | p50 | p90 | p99 | max |" rows, bare Tantivy first.
     let (mut p50, mut p99) = (Vec::new(), Vec::new());
     let mut notes = Vec::new();

@@ -76,9 +76,29 @@ pub fn cargo_build(mut cmd: Command, what: &str) -> Result<Diagnostics> {
 
 /// Where the built pieces are.
 pub struct Built {
+    /// The node.
     pub server: PathBuf,
+    /// The payment gateway simulator.
+    pub paysim: PathBuf,
+    /// Benchmarks, the load generator, the chaos driver, search evaluation.
+    pub tools: PathBuf,
     pub site: PathBuf,
 }
+
+impl Built {
+    /// What the native build and the site build left in `target/`.
+    pub fn in_target() -> Self {
+        Self {
+            server: binary("server"),
+            paysim: binary("paysim"),
+            tools: binary("tools"),
+            site: site_dir(),
+        }
+    }
+}
+
+/// The workspace's binaries: the node, the gateway simulator, the tools.
+const BINARIES: [&str; 3] = ["server", "paysim", "tools"];
 
 /// The wasm build's own target folder. Cargo locks a target folder for the length of a build;
 /// in its own folder the bundle builds while the native tests run (it shares no artifact with
@@ -94,15 +114,12 @@ pub fn build_all(with_tests: bool) -> Result<Built> {
     setup::wasm_bindgen_cli(None)?;
     build_native(with_tests)?;
     build_site(None)?;
-    Ok(Built {
-        server: server_binary(),
-        site: site_dir(),
-    })
+    Ok(Built::in_target())
 }
 
-/// The release server binary.
-pub fn server_binary() -> PathBuf {
-    util::root().join("target").join(PROFILE).join("server")
+/// A release binary of the workspace.
+fn binary(name: &str) -> PathBuf {
+    util::root().join("target").join(PROFILE).join(name)
 }
 
 /// The assembled site (wasm, JS, CSS, public files).
@@ -110,14 +127,24 @@ pub fn site_dir() -> PathBuf {
     util::root().join("target/site")
 }
 
-/// The native build: the server, and with `with_tests` every test target too.
+/// The native build: the node, the gateway simulator and the tools, and with `with_tests`
+/// every test target too, in one cargo invocation so nothing compiles twice. (`cargo test
+/// --no-run` would build only the binaries of crates with integration tests; `build --tests`
+/// builds the same test targets, with the features `cargo test` and nextest resolve, and the
+/// binaries named.)
 pub fn build_native(with_tests: bool) -> Result<Diagnostics> {
-    step("Building the server (release)");
+    step("Building the server, the gateway simulator and the tools (release)");
     let mut native = cargo_linted();
     if with_tests {
-        native.args(["test", "--workspace", "--exclude", "frontend", "--no-run"]);
+        native.args(["build", "--workspace", "--exclude", "frontend", "--tests"]);
+        for name in BINARIES {
+            native.args(["--bin", name]);
+        }
     } else {
-        native.args(["build", "-p", "server"]);
+        native.arg("build");
+        for name in BINARIES {
+            native.args(["-p", name]);
+        }
     }
     native.args(["--profile", PROFILE]);
     cargo_build(native, "native build")
@@ -239,8 +266,8 @@ fn with_suffix(file: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// `cargo xtask run [-- server args]`: build, start the payment gateway simulator beside the
-/// shop (unless `EMPORIUM_GATEWAY_URL` points elsewhere), then become the server.
+/// `cargo xtask run [-- server args]`: build, start the payment gateway simulator (`paysim`)
+/// beside the shop (unless `EMPORIUM_GATEWAY_URL` points elsewhere), then become the server.
 pub fn run(args: &[String]) -> Result<ExitCode> {
     let built = build_all(false)?;
     let args: Vec<&String> = args.iter().skip_while(|a| *a == "--").collect();
@@ -249,8 +276,7 @@ pub fn run(args: &[String]) -> Result<ExitCode> {
         step("Starting the payment gateway simulator");
         // It shares the shop's process group, so Ctrl-C stops both. If its port is taken (a
         // second shop beside the first), it exits and the shop uses the running one.
-        Command::new(&built.server)
-            .arg("gateway")
+        Command::new(&built.paysim)
             .current_dir(util::root())
             .spawn()
             .context("cannot start the gateway simulator")?;
@@ -279,17 +305,17 @@ pub fn run(args: &[String]) -> Result<ExitCode> {
     }
 }
 
-/// Builds, then runs one of the server's own commands (`server <command> <args>`) from the
-/// workspace root, passing its exit status on.
-pub fn server_command(command: &[&str], args: &[String]) -> Result<ExitCode> {
+/// Builds, then runs one of the tools' commands (`tools <command> <args>`) from the workspace
+/// root, passing its exit status on.
+pub fn tools_command(command: &[&str], args: &[String]) -> Result<ExitCode> {
     let built = build_all(false)?;
-    step(&format!("server {}", command.join(" ")));
-    let status = Command::new(&built.server)
+    step(&format!("tools {}", command.join(" ")));
+    let status = Command::new(&built.tools)
         .args(command)
         .args(args.iter().skip_while(|a| *a == "--"))
         .current_dir(util::root())
         .status()
-        .context("cannot start the server")?;
+        .context("cannot start the tools")?;
     Ok(if status.success() {
         ExitCode::SUCCESS
     } else {

@@ -2,7 +2,7 @@
 //!
 //! Starts a cluster (`cluster.rs`: N nodes over one PostgreSQL database, the gateway, moto as
 //! the object store, the round-robin proxy) on an empty schema, then runs the server's chaos
-//! driver against it (`server loadgen chaos`, server/src/chaos): a flash sale under gateway
+//! driver against it (`tools loadgen chaos`, tools/src/chaos): a flash sale under gateway
 //! faults and declines with background shoppers, one node SIGKILLed mid-sale and restarted,
 //! the store frozen with SIGSTOP, single-packet bursts against the last unit, one key and a
 //! single-use coupon; then every invariant against the database and the gateway's ledger.
@@ -87,7 +87,7 @@ pub fn run(built: &Built, database: &str, port: u16, size: &Size) -> Result<bool
     let started = Instant::now();
     let database = fresh_schema(database, "chaos")?;
     let dir = util::root().join("target/chaos");
-    // A fresh gateway ledger too: the invariants compare it with the fresh database.
+    // Fresh nodes' folders (the gateway's ledger is fresh anyway: it lives in its memory).
     let _ = std::fs::remove_dir_all(&dir);
     let cluster = Cluster::start(
         built,
@@ -104,7 +104,7 @@ pub fn run(built: &Built, database: &str, port: u16, size: &Size) -> Result<bool
         size.buyers, size.units, size.nodes, size.shoppers
     ));
     let victim = cluster.nodes.len() - 1;
-    let mut driver = Command::new(&built.server);
+    let mut driver = Command::new(&built.tools);
     driver
         .args(["loadgen", "chaos"])
         .args(["--shop", &format!("http://127.0.0.1:{}", cluster.port)])

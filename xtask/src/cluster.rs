@@ -129,7 +129,7 @@ impl Cluster {
         .context("the store never created its bucket")?;
 
         step(&format!("Starting the payment gateway on :{gateway_port}"));
-        let gateway = start_gateway(&built.server, gateway_port, &dir.join("gateway"))?;
+        let gateway = start_gateway(&built.paysim, gateway_port)?;
         wait_until(Duration::from_secs(30), || {
             http(gateway_port, "GET", "/healthz").is_ok_and(|s| s == 200)
         })
@@ -208,13 +208,11 @@ impl Drop for Cluster {
     }
 }
 
-/// The payment gateway simulator on `port`, its ledger in `dir`.
-pub fn start_gateway(server: &std::path::Path, port: u16, dir: &std::path::Path) -> Result<Guard> {
+/// The payment gateway simulator (`paysim`, a fresh ledger in its memory) on `port`.
+pub fn start_gateway(paysim: &std::path::Path, port: u16) -> Result<Guard> {
     Ok(Guard(
-        Command::new(server)
-            .arg("gateway")
-            .env("EMPORIUM_GATEWAY_ADDR", format!("127.0.0.1:{port}"))
-            .env("EMPORIUM_DATA_DIR", dir)
+        Command::new(paysim)
+            .args(["--addr", &format!("127.0.0.1:{port}")])
             .env("RUST_LOG", "warn")
             .current_dir(util::root())
             .spawn()

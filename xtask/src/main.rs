@@ -6,7 +6,8 @@
 //!   tests on SQLite and PostgreSQL (cargo-nextest), the Playwright suite against the release
 //!   build, and the small chaos run. Ends with one summary line of passed, failed and skipped.
 //!   Arguments narrow it: `cargo xtask test checkout --no-browser` (see `test.rs`).
-//! - `cargo xtask build` — just build the server and the site.
+//! - `cargo xtask build` — just build the binaries (the node `server`, the gateway simulator
+//!   `paysim`, `tools`) and the site.
 //! - `cargo xtask simulate [--seeds N] [--from S] [--seed S]` — the checkout simulation.
 //! - `cargo xtask eval-search [--verbose]` — mean NDCG@10 of search on the WANDS judgments.
 //! - `cargo xtask cluster [--nodes N] [--port P]` — N nodes over one PostgreSQL database, with
@@ -48,11 +49,11 @@ enum Task {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// Build the server and the site.
+    /// Build the server, the gateway simulator, the tools and the site.
     Build,
     /// Everything a change must pass, with one summary line.
     Test(test::TestArgs),
-    /// Search relevance on the WANDS judgments (arguments go to `server eval-search`).
+    /// Search relevance on the WANDS judgments (arguments go to `tools eval-search`).
     EvalSearch {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
@@ -73,7 +74,7 @@ fn main() -> ExitCode {
         Task::Run { args } => build::run(&args),
         Task::Build => build::build_all(false).map(|_| ExitCode::SUCCESS),
         Task::Test(args) => test::test(&args),
-        Task::EvalSearch { args } => build::server_command(&["eval-search"], &args),
+        Task::EvalSearch { args } => build::tools_command(&["eval-search"], &args),
         Task::Cluster(args) => cluster::cluster(&args),
         Task::Chaos(args) => chaos::chaos(&args),
         Task::Bench(args) => bench::bench(&args),

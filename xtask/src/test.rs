@@ -273,10 +273,7 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
             Some(Err(install)) => install.wait()?,
             None => bail!("no Chromium (the prerequisites should have said so)"),
         };
-        let built = Built {
-            server: build::server_binary(),
-            site: build::site_dir(),
-        };
+        let built = Built::in_target();
         let (report, stopped) = playwright(&built, &chromium, args.grep.as_deref())?;
         tally.add("playwright", report.passed, report.failed, report.skipped);
         // A server that does not stop cleanly on SIGTERM is a failure of its own.
@@ -290,10 +287,7 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
         match &postgres {
             Some(url) => {
                 step("Chaos run (small): 2 nodes on PostgreSQL, faults, a kill, bursts");
-                let built = Built {
-                    server: build::server_binary(),
-                    site: build::site_dir(),
-                };
+                let built = Built::in_target();
                 let result =
                     chaos::run(&built, url, CHAOS_PORT, &chaos::Size::SMALL).and_then(|passed| {
                         if passed {
@@ -373,10 +367,8 @@ fn playwright(built: &Built, chromium: &Path, grep: Option<&str>) -> Result<(Rep
     let gateway_port = free_port()?;
     let data = tempdir("emporium-e2e")?;
     // The payment gateway simulator: its own process and ledger, as in production.
-    let mut gateway = Command::new(server)
-        .arg("gateway")
-        .env("EMPORIUM_GATEWAY_ADDR", format!("127.0.0.1:{gateway_port}"))
-        .env("EMPORIUM_DATA_DIR", &data)
+    let mut gateway = Command::new(&built.paysim)
+        .args(["--addr", &format!("127.0.0.1:{gateway_port}")])
         .env("RUST_LOG", "warn")
         .current_dir(&root)
         .spawn()

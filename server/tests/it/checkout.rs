@@ -25,7 +25,6 @@ struct Harness {
     clock: ManualClock,
     carts: Carts,
     checkouts: Checkouts,
-    _gateway_dir: tempfile::TempDir,
 }
 
 async fn harness() -> Harness {
@@ -35,15 +34,10 @@ async fn harness() -> Harness {
 /// `harness`, with the shop giving up on a gateway call after `timeout`.
 async fn harness_with_gateway_timeout(timeout: Duration) -> Harness {
     let scratch = ScratchDb::new().await.unwrap();
-    server::demo::import_all(&scratch.db, 1_780_000_000_000)
+    shop::catalog::import::demo::import_all(&scratch.db, 1_780_000_000_000)
         .await
         .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let ledger = format!("sqlite://{}", dir.path().join("gateway.db").display());
-    let state = server::gateway::prepare(&ledger).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let gateway_url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, server::gateway::router(state)).await });
+    let gateway_url = crate::common::spawn_gateway();
     let clock = ManualClock::starting_at(1_780_000_000_000);
     let gateway = Gateway::new(GatewayConfig {
         timeout,
@@ -69,7 +63,6 @@ async fn harness_with_gateway_timeout(timeout: Duration) -> Harness {
         gateway_url,
         http: reqwest::Client::new(),
         scratch,
-        _gateway_dir: dir,
     }
 }
 

@@ -56,30 +56,20 @@ async fn wait_for(url: &str) {
 struct Rig {
     scratch: ScratchDb,
     gateway_url: String,
-    _gateway: Proc,
     _dir: tempfile::TempDir,
 }
 
 async fn rig() -> Rig {
     let scratch = ScratchDb::new().await.unwrap();
-    server::demo::import_all(&scratch.db, 1_780_000_000_000)
+    shop::catalog::import::demo::import_all(&scratch.db, 1_780_000_000_000)
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let gateway = server(
-        &["gateway"],
-        &[
-            ("EMPORIUM_GATEWAY_ADDR", format!("127.0.0.1:{port}")),
-            ("EMPORIUM_DATA_DIR", dir.path().display().to_string()),
-        ],
-    );
-    let gateway_url = format!("http://127.0.0.1:{port}");
+    let gateway_url = crate::common::spawn_gateway();
     wait_for(&format!("{gateway_url}/healthz")).await;
     Rig {
         scratch,
         gateway_url,
-        _gateway: gateway,
         _dir: dir,
     }
 }

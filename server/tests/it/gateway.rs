@@ -1,4 +1,4 @@
-//! The payment gateway simulator and the shop's adapter for it, over real HTTP.
+//! The payment gateway simulator (`paysim`) and the shop's adapter for it, over real HTTP.
 
 use serde_json::{Value, json};
 use shop::payments::{
@@ -13,20 +13,12 @@ use std::time::Duration;
 struct Sim {
     url: String,
     http: reqwest::Client,
-    _dir: tempfile::TempDir,
 }
 
 async fn simulator() -> Sim {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("gateway.db").display());
-    let state = server::gateway::prepare(&url).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, server::gateway::router(state)).await });
     Sim {
-        url: base,
+        url: crate::common::spawn_gateway(),
         http: reqwest::Client::new(),
-        _dir: dir,
     }
 }
 
@@ -284,4 +276,45 @@ async fn a_dead_gateway_opens_the_breaker_and_nothing_is_sent() {
         "no connection reaches the gateway while its breaker is open"
     );
     assert!(matches!(outcome, ChargeOutcome::NotSent { ref reason } if reason.contains("breaker")));
+}
+
+#[tokio::test]
+async fn fault_plans_that_cannot_happen_are_refused_and_change_nothing() {
+    let sim = simulator().await;
+    sim.faults(json!({ "latency_ms": 5 })).await;
+    for (faults, what) in [
+        (
+            json!({ "timeout_rate": 0.6, "error_after_rate": 0.6 }),
+            "rates that add up to more than 1",
+        ),
+        (json!({ "error_before_rate": 1.5 }), "a rate above 1"),
+        (
+            json!({ "refused_rate": 0.1 }),
+            "refusals, which a server that answers cannot make",
+        ),
+        (json!({ "latency_ms": 5, "hiccups": 1 }), "an unknown fault"),
+    ] {
+        let r = sim
+            .http
+            .post(format!("{}/v1/faults", sim.url))
+            .json(&faults)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "refused: {what}");
+    }
+    let in_force: Value = sim
+        .http
+        .get(format!("{}/v1/faults", sim.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        in_force["latency_ms"], 5,
+        "the faults in force are unchanged"
+    );
+    assert_eq!(in_force["timeout_rate"], 0.0);
 }

@@ -21,7 +21,6 @@ mod config;
 mod crash;
 mod gateway;
 mod http_metrics;
-mod invariants;
 mod lifecycle;
 mod pages;
 mod ui;

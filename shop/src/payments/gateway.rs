@@ -1,4 +1,4 @@
-//! The shop's adapter for the payment gateway's HTTP API (see `server gateway`).
+//! The shop's adapter for the payment gateway's HTTP API (the `paysim` crate simulates one).
 //!
 //! Every call has a timeout; transient failures (timeouts, 5xx, connection errors) are
 //! retried with the same idempotency key, with jittered exponential backoff, a bounded number

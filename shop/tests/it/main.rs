@@ -19,6 +19,7 @@ mod cart;
 mod catalog;
 mod feeds;
 mod inventory;
+mod inventory_audit;
 mod jobs;
 mod mail;
 mod schema;

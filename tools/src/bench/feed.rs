@@ -1,4 +1,4 @@
-//! `server bench feed`: how fast a seller's feed is applied, next to the catalog importer
+//! `tools bench feed`: how fast a seller's feed is applied, next to the catalog importer
 //! writing the very same products (the baseline: the feed's own work is parsing, checking
 //! each row, progress and queueing pictures), each on a fresh database in the same run; then
 //! the same feed again (nothing changes, so nothing is written).
@@ -9,8 +9,56 @@ use shop::catalog::{Catalog, SellerId};
 use shop::clock::{Clock, SystemClock};
 use shop::db::scratch::ScratchDb;
 use shop::feeds::{Feeds, QueueConfig};
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// `tools bench feed`'s arguments.
+#[derive(clap::Args)]
+pub struct FeedArgs {
+    /// `sqlite` (a fresh file) or a PostgreSQL URL (a fresh schema in it).
+    #[arg(long, default_value = "sqlite")]
+    database: String,
+    /// Rows in the feed (two per product).
+    #[arg(long, default_value_t = 10_000)]
+    rows: usize,
+}
+
+impl FeedArgs {
+    pub async fn run(self) -> anyhow::Result<ExitCode> {
+        let b = feed(&self.database, self.rows).await?;
+        let per_s = |d: Duration| b.rows as f64 / d.as_secs_f64();
+        println!(
+            "feed of {} rows ({} products) on {}",
+            b.rows,
+            b.products,
+            shop::db::redact(&self.database)
+        );
+        println!("| path | time | rows/s | vs importer |");
+        println!("|---|---:|---:|---:|");
+        let importer = per_s(b.importer);
+        for (name, d) in [
+            (
+                "catalog importer, rows parsed beforehand (baseline)",
+                b.importer,
+            ),
+            ("feed: submit, parse, check, apply, queue pictures", b.feed),
+            ("the same feed again (nothing changes)", b.again),
+        ] {
+            println!(
+                "| {name} | {:.2} s | {:.0} | {:.2}× |",
+                d.as_secs_f64(),
+                per_s(d),
+                per_s(d) / importer
+            );
+        }
+        println!(
+            "(parsing and checking alone: {:.0} ms)",
+            b.parse.as_secs_f64() * 1000.0
+        );
+        Ok(ExitCode::SUCCESS)
+    }
+}
 
 pub struct FeedBench {
     pub rows: usize,
@@ -27,7 +75,7 @@ async fn shop_with_catalog(url: &str) -> anyhow::Result<ScratchDb> {
     } else {
         ScratchDb::postgres(url).await?
     };
-    crate::demo::import_all(&scratch.db, SystemClock.now()).await?;
+    import::demo::import_all(&scratch.db, SystemClock.now()).await?;
     Ok(scratch)
 }
 

@@ -61,7 +61,7 @@ pub async fn disrupt(
 ) -> anyhow::Result<Disrupted> {
     let mut out = Disrupted::default();
     progress.opened.notified().await;
-    if let Some((pid, addr)) = c.kill {
+    if let Some((pid, addr)) = c.kill() {
         kill_mid_sale(&c, &db, &shelf_sku, &progress, &http, pid, addr, &mut out).await?;
     }
     if let Some(pid) = c.store_pid
@@ -108,7 +108,12 @@ fn buy_on(
 ) -> tokio::task::JoinSet<()> {
     let mut buyers = tokio::task::JoinSet::new();
     for b in 0..BUYERS_ON_VICTIM {
-        let (shop, sku, http, on) = (c.shop.clone(), sku.to_string(), http.clone(), on.clone());
+        let (shop, sku, http, on) = (
+            c.target.shop.clone(),
+            sku.to_string(),
+            http.clone(),
+            on.clone(),
+        );
         buyers.spawn(async move {
             for n in 0_u64.. {
                 if on.stop.load(Ordering::SeqCst) {

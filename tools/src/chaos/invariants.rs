@@ -43,46 +43,20 @@ async fn count(db: &Db, sql: &str) -> anyhow::Result<i64> {
         .with_context(|| format!("invariant query failed: {sql}"))
 }
 
-/// Conservation, checked against the audit trail. The schema's CHECK constraints already keep
-/// each stock row non-negative and balanced (`available + held + committed = received`), so
-/// asking the rows alone could never find anything; what they cannot guard is a change made
-/// without its movement, or a movement that makes or loses units. Every change to a row
-/// writes one `stock_movements` row in the same transaction, so replaying the trail must
-/// give each row exactly as it stands.
+/// Conservation, checked against the audit trail (`shop::inventory::audit`).
 pub async fn stock(db: &Db) -> anyhow::Result<Vec<Check>> {
-    let rows_off_trail = count(
-        db,
-        "SELECT COUNT(*) FROM stock_levels s LEFT JOIN ( \
-             SELECT variant_id, warehouse_id, SUM(delta_available) AS a, SUM(delta_held) AS h, \
-                    SUM(delta_committed) AS c, SUM(delta_received) AS r \
-             FROM stock_movements GROUP BY variant_id, warehouse_id) m \
-           ON m.variant_id = s.variant_id AND m.warehouse_id = s.warehouse_id \
-         WHERE m.variant_id IS NULL OR s.available <> m.a OR s.held <> m.h \
-            OR s.committed <> m.c OR s.received <> m.r",
-    )
-    .await?;
-    let trail_without_row = count(
-        db,
-        "SELECT COUNT(*) FROM (SELECT DISTINCT variant_id, warehouse_id FROM stock_movements) m \
-         WHERE NOT EXISTS (SELECT 1 FROM stock_levels s \
-                           WHERE s.variant_id = m.variant_id AND s.warehouse_id = m.warehouse_id)",
-    )
-    .await?;
-    let unbalanced = count(
-        db,
-        "SELECT COUNT(*) FROM stock_movements \
-         WHERE delta_available + delta_held + delta_committed <> delta_received",
-    )
-    .await?;
+    let audit = shop::inventory::audit::audit_trail(db)
+        .await
+        .context("the audit trail could not be read")?;
     Ok(vec![
         Check::zero(
             "conservation: stock rows that differ from the sum of their movements",
-            rows_off_trail + trail_without_row,
+            audit.rows_off_trail,
         ),
         Check::zero(
             "conservation: movements that make or lose units \
              (Δavailable + Δheld + Δcommitted ≠ Δreceived)",
-            unbalanced,
+            audit.unbalanced_movements,
         ),
     ])
 }

@@ -1,4 +1,4 @@
-//! `server loadgen chaos`: the chaos run's driver. `cargo xtask chaos` starts a cluster (nodes
+//! `tools loadgen chaos`: the chaos run's driver. `cargo xtask chaos` starts a cluster (nodes
 //! over one PostgreSQL database, the gateway, an S3-compatible store, a proxy) and runs this
 //! against it with the pids it may kill or stop.
 //!
@@ -21,41 +21,102 @@ pub mod disrupt;
 pub mod invariants;
 pub mod traffic;
 
-use crate::loadgen::{self, FlashSale, GatewayFaults, resend, set_stock};
+use crate::loadgen::{self, FlashSale, GatewayFaults, Target, resend, set_stock};
 use anyhow::Context;
 use invariants::Check;
 use serde_json::{Value, json};
 use shop::catalog::VariantId;
 use shop::db::{Db, DbOptions};
 use std::net::SocketAddr;
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// What to run, and against what.
-#[derive(Clone, Debug)]
+/// What to run, and against what: `tools loadgen chaos`'s arguments (`cargo xtask chaos`
+/// starts the cluster and passes them).
+#[derive(Clone, Debug, clap::Args)]
 pub struct Chaos {
-    /// The proxy in front of the nodes.
-    pub shop: String,
-    /// Each node's own address (the bursts go straight to them, spread over all).
+    #[command(flatten)]
+    pub target: Target,
+    /// A node's own address (repeat for each; bursts are spread over them).
+    #[arg(long = "node", required = true)]
     pub nodes: Vec<SocketAddr>,
-    pub gateway: String,
-    pub database_url: String,
+    #[arg(long, default_value_t = 10_000)]
     pub buyers: usize,
+    #[arg(long, default_value_t = 100)]
     pub units: i64,
+    #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
-    /// Shoppers browsing and buying in the background.
+    /// Shoppers browsing, searching and buying other SKUs in the background.
+    #[arg(long, default_value_t = 8)]
     pub shoppers: usize,
-    pub faults: GatewayFaults,
+    /// Share of charges the gateway makes and never answers (0–1).
+    #[arg(long, default_value_t = 0.03)]
+    pub timeout_rate: f64,
+    /// Share of gateway calls answered 502 before charging (0–1).
+    #[arg(long, default_value_t = 0.03)]
+    pub error_before_rate: f64,
+    /// Share of charges the gateway makes and answers 500 (0–1).
+    #[arg(long, default_value_t = 0.03)]
+    pub error_after_rate: f64,
+    /// How long the gateway faults last from the start of the sale, in seconds.
+    #[arg(long = "faults-secs", value_parser = loadgen::seconds, default_value = "10")]
     pub faults_for: Duration,
+    /// Every n-th buyer pays with a card that is declined (0: nobody).
+    #[arg(long, default_value_t = 20)]
     pub decline_every: usize,
-    /// A node to SIGKILL mid-sale: its pid and its address (to see it come back).
-    pub kill: Option<(u32, SocketAddr)>,
-    /// The object store's pid, frozen after the kill for at least `store_outage` (and until
-    /// every node has noticed and served pages text-only).
+    /// The pid of a node to SIGKILL one second into the sale…
+    #[arg(long, requires = "kill_node")]
+    pub kill_pid: Option<u32>,
+    /// …and its address, to see it come back.
+    #[arg(long, requires = "kill_pid")]
+    pub kill_node: Option<SocketAddr>,
+    /// The object store's pid, frozen (SIGSTOP) after the kill for at least
+    /// `--store-outage-secs` (and until every node has noticed and served pages text-only).
+    #[arg(long)]
     pub store_pid: Option<u32>,
+    #[arg(long = "store-outage-secs", value_parser = loadgen::seconds, default_value = "8")]
     pub store_outage: Duration,
-    /// Requests per single-packet burst.
+    /// Requests in each single-packet burst.
+    #[arg(long, default_value_t = 32)]
     pub burst: usize,
+}
+
+impl Chaos {
+    /// The node to SIGKILL mid-sale: its pid and its address.
+    pub fn kill(&self) -> Option<(u32, SocketAddr)> {
+        self.kill_pid.zip(self.kill_node)
+    }
+
+    fn faults(&self) -> GatewayFaults {
+        GatewayFaults {
+            timeout_rate: self.timeout_rate,
+            error_before_rate: self.error_before_rate,
+            error_after_rate: self.error_after_rate,
+        }
+    }
+
+    /// Runs the chaos and prints the story and every check; fails if any check does.
+    pub async fn run(self) -> anyhow::Result<ExitCode> {
+        let outcome = run(&self).await?;
+        println!("chaos run:");
+        for line in &outcome.story {
+            println!("  {line}");
+        }
+        println!("invariants:");
+        for check in &outcome.checks {
+            let mark = if check.ok { "ok  " } else { "FAIL" };
+            println!("  {mark} {:<72} {}", check.name, check.found);
+        }
+        let broken = outcome.checks.iter().filter(|c| !c.ok).count();
+        if broken == 0 {
+            println!("chaos: all {} checks hold", outcome.checks.len());
+            Ok(ExitCode::SUCCESS)
+        } else {
+            println!("chaos: {broken} of {} checks FAILED", outcome.checks.len());
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }
 
 /// What happened, in lines for people, and the checks.
@@ -77,7 +138,7 @@ const SETTLE_LIMIT: Duration = Duration::from_secs(150);
 
 pub async fn run(c: &Chaos) -> anyhow::Result<Outcome> {
     let mut out = Outcome::default();
-    let db = Db::connect(&c.database_url, &DbOptions::default()).await?;
+    let db = Db::connect(&c.target.database_url, &DbOptions::default()).await?;
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .build()?;
@@ -110,8 +171,12 @@ pub async fn run(c: &Chaos) -> anyhow::Result<Outcome> {
     }
 
     let shoppers = Arc::new(traffic::Traffic::default());
-    let mut background =
-        traffic::start(c.shop.clone(), shelf.clone(), c.shoppers, shoppers.clone());
+    let mut background = traffic::start(
+        c.target.shop.clone(),
+        shelf.clone(),
+        c.shoppers,
+        shoppers.clone(),
+    );
 
     // The disruptions, on their own clock from the moment the sale opens.
     let progress = Arc::new(loadgen::Progress::default());
@@ -124,15 +189,13 @@ pub async fn run(c: &Chaos) -> anyhow::Result<Outcome> {
         http.clone(),
     ));
     let sale = FlashSale {
-        shop: c.shop.clone(),
-        gateway: c.gateway.clone(),
-        database_url: c.database_url.clone(),
+        target: c.target.clone(),
         sku: flash.1.clone(),
         buyers: c.buyers,
         units: c.units,
         concurrency: c.concurrency,
         gateway_latency_ms: 20,
-        faults: c.faults,
+        faults: c.faults(),
         faults_for: c.faults_for,
         decline_every: c.decline_every,
         skus: 1,
@@ -202,7 +265,7 @@ pub async fn run(c: &Chaos) -> anyhow::Result<Outcome> {
             .push(disrupt::taken_over(&db, &disrupted.in_flight_at_kill).await?);
     }
     out.checks
-        .extend(invariants::check(&db, &http, &c.gateway).await?);
+        .extend(invariants::check(&db, &http, &c.target.gateway).await?);
     db.close().await;
     Ok(out)
 }
@@ -299,7 +362,7 @@ async fn burst_checkouts(
         while loadgen::unsettled(status, &text) && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(250)).await;
             let response = resend(|| {
-                http.post(format!("{}/api/v1/checkouts", c.shop))
+                http.post(format!("{}/api/v1/checkouts", c.target.shop))
                     .header("Idempotency-Key", key)
                     .json(body)
                     .send()
@@ -324,7 +387,7 @@ async fn last_unit_burst(
     set_stock(db, VariantId::new(*variant), c.burst as i64).await?;
     let mut carts = Vec::new();
     for _ in 0..c.burst {
-        carts.push(cart_with(http, &c.shop, sku, None).await?);
+        carts.push(cart_with(http, &c.target.shop, sku, None).await?);
     }
     set_stock(db, VariantId::new(*variant), 1).await?;
     let keys: Vec<String> = (0..c.burst)
@@ -357,7 +420,7 @@ async fn same_key_burst(
     sku: &str,
     out: &mut Outcome,
 ) -> anyhow::Result<()> {
-    let cart = cart_with(http, &c.shop, sku, None).await?;
+    let cart = cart_with(http, &c.target.shop, sku, None).await?;
     let key = format!("same-{}", std::process::id());
     let carts = vec![cart; c.burst];
     let keys = vec![key; c.burst];
@@ -406,7 +469,7 @@ async fn coupon_burst(
         .await?;
     let mut carts = Vec::new();
     for _ in 0..c.burst {
-        carts.push(cart_with(http, &c.shop, sku, Some(code.as_str())).await?);
+        carts.push(cart_with(http, &c.target.shop, sku, Some(code.as_str())).await?);
     }
     let keys: Vec<String> = (0..c.burst)
         .map(|i| format!("coupon-{}-{i}", std::process::id()))

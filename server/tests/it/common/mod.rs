@@ -24,9 +24,8 @@ pub struct TestApp {
     pub state: AppState,
     /// The folder the image store keeps pictures in (unless the test chose S3).
     pub assets_dir: std::path::PathBuf,
-    /// The temporary folders of the image store and the gateway's ledger, removed with
-    /// the app at the end of the test.
-    _folders: [tempfile::TempDir; 2],
+    /// The image store's temporary folder, removed with the app at the end of the test.
+    _assets: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
     pub server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -106,20 +105,28 @@ impl TestApp {
     }
 }
 
-/// A gateway simulator on port 0 with a ledger in a temporary folder, removed when the
-/// returned `TempDir` is dropped.
-pub async fn spawn_gateway() -> (String, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("a temp dir");
-    let url = format!("sqlite://{}", dir.path().join("gateway.db").display());
-    let state = server::gateway::prepare(&url)
-        .await
-        .expect("the gateway starts");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a port");
+/// The payment gateway simulator (`paysim`) on port 0 with a fresh ledger; its base URL. It
+/// runs on a thread and runtime of its own, as the separate process it is in production
+/// would: a test that blocks its own thread (waiting for a killed shop to exit) never stalls
+/// the gateway the shop is talking to. It lives as long as the test's process.
+pub fn spawn_gateway() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    listener
+        .set_nonblocking(true)
+        .expect("a non-blocking socket");
     let base = format!("http://{}", listener.local_addr().expect("an address"));
-    tokio::spawn(async move { axum::serve(listener, server::gateway::router(state)).await });
-    (base, dir)
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("the gateway's runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("a listener");
+            let api = paysim::http::router(std::sync::Arc::new(paysim::Simulator::new()));
+            axum::serve(listener, api).await
+        })
+    });
+    base
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -129,10 +136,10 @@ pub async fn spawn_app() -> TestApp {
 /// `spawn_app` with the settings adjusted first (an S3 store, faster breakers, …).
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let scratch = ScratchDb::new().await.expect("scratch database");
-    server::demo::import_all(&scratch.db, SystemClock.now())
+    shop::catalog::import::demo::import_all(&scratch.db, SystemClock.now())
         .await
         .expect("demo catalog imports");
-    let (gateway, gateway_dir) = spawn_gateway().await;
+    let gateway = spawn_gateway();
     let assets = tempfile::tempdir().expect("a temp dir");
     let assets_dir = assets.path().to_owned();
     let mut settings = Settings {
@@ -185,7 +192,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         scratch,
         state,
         assets_dir,
-        _folders: [assets, gateway_dir],
+        _assets: assets,
         stop: Some(stop),
         server,
     }

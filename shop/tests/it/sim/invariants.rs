@@ -177,7 +177,7 @@ pub async fn check(
                 c.id, c.amount
             ));
         }
-        if !c.succeeded {
+        if !c.succeeded() {
             continue;
         }
         let ordered = orders.get(&c.key) == Some(&c.id);
@@ -202,7 +202,7 @@ pub async fn check(
     for (checkout, charge) in &orders {
         if !charges
             .iter()
-            .any(|c| &c.id == charge && &c.key == checkout && c.succeeded && c.refunded == 0)
+            .any(|c| &c.id == charge && &c.key == checkout && c.succeeded() && c.refunded == 0)
         {
             broken.push(format!(
                 "order of {checkout} is paid by {charge}, which the ledger does not hold as kept"

@@ -9,10 +9,11 @@
 //! or crashes the one at the point (its task is aborted: its future, and any transaction it
 //! holds, is dropped as a dying process's would be). Inside a write transaction the scheduler
 //! only decides crash, busy or go for the actor at hand — switching there would leave SQLite's
-//! write lock with a paused actor. The gateway is an in-process ledger with its own seeded
-//! faults, its backoff is zero and its breaker (wall-clock cool-down) never opens, and the
-//! attempts' ids come from a counter: nothing else in the run depends on wall time or on
-//! thread timing, so the database after each step is a function of the seed.
+//! write lock with a paused actor. The gateway is the payment simulator (`paysim`) in
+//! process, with its own seeded faults, its backoff is zero and its breaker (wall-clock
+//! cool-down) never opens, and the attempts' ids come from a counter: nothing else in the run
+//! depends on wall time or on thread timing, so the database after each step is a function of
+//! the seed.
 //!
 //! After the schedule, faults are healed, the clock is moved past every lease and hold,
 //! recovery runs until nothing is left, every buyer resends its key, and the invariants of
@@ -348,7 +349,7 @@ pub async fn run_seed(template: &Template, seed: u64) -> Run {
 
     let (event_tx, events) = mpsc::unbounded_channel();
     let hooks = Arc::new(Hooks::new(event_tx));
-    let gateway = Arc::new(SimGateway::new(seed, knobs.gateway_faults));
+    let gateway = Arc::new(SimGateway::new(seed, knobs.gateway_faults, clock.clone()));
     let client = Gateway::with_transport(
         GatewayConfig {
             attempts: 3,
@@ -412,7 +413,7 @@ pub async fn run_seed(template: &Template, seed: u64) -> Run {
         .map(|(k, v)| (k.to_string(), v))
         .collect();
     let charges = sim.gateway.charges();
-    sim.stats.charges = charges.iter().filter(|c| c.succeeded).count() as u64;
+    sim.stats.charges = charges.iter().filter(|c| c.succeeded()).count() as u64;
     sim.stats.refunds = charges.iter().filter(|c| c.refunded > 0).count() as u64;
     sim.db.close().await;
     Run {
