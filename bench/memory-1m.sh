@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Resident memory under load at a million products: one node on the 1M-product synthetic
-# catalog (`server bench search --dir target/bench-search` builds it, ~10 min the first time)
+# catalog (`tools bench search --dir target/bench-search` builds it, ~10 min the first time)
 # with three loads at once for 20 s, ROUNDS times: product pages at random (32 connections),
 # the search API over the query log (16) and search result pages over the same log (16). Its
 # resident memory is sampled every 250 ms; the same-run baseline is the node's idle memory.
