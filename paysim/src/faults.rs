@@ -43,9 +43,10 @@ pub enum Fault {
 }
 
 impl Call {
-    /// The faults this kind of call can meet. A lookup only fails in ways that leave nothing
-    /// done, because it is how the shop settles what a lost answer left unknown; a refund is
-    /// never answered 500 after refunding.
+    /// The faults this kind of call can meet. A lookup is how the shop settles what a lost
+    /// answer left unknown, so the simulator answers it whenever it is reached (it is only
+    /// refused, in process, as a dead network refuses it); a refund is never answered 500
+    /// after refunding.
     fn meets(self) -> &'static [Fault] {
         match self {
             Call::Charge => &[
@@ -55,7 +56,7 @@ impl Call {
                 Fault::ErrorAfter,
             ],
             Call::Refund => &[Fault::Refused, Fault::ErrorBefore, Fault::Lost],
-            Call::Lookup => &[Fault::Refused, Fault::ErrorBefore],
+            Call::Lookup => &[Fault::Refused],
         }
     }
 }

@@ -176,9 +176,6 @@ impl Simulator {
         let Some(key) = key else {
             return Exchange::Answered(Answer::invalid("idempotency_key is required"));
         };
-        if plan.fault == Some(Fault::ErrorBefore) {
-            return failed_before("looking up");
-        }
         Exchange::Answered(self.lock().ledger.lookup(key))
     }
 
