@@ -182,7 +182,6 @@ pub fn router(state: AppState) -> Router {
         >(provide, shell))
         // Who is asking, whether a write comes from our own pages, how often this address
         // may ask (innermost first).
-        .layer(from_fn(web::rpc_error_status))
         .layer(from_fn(web::csrf))
         .layer(from_fn(web::limit_rpc_body))
         .layer(from_fn_with_state(web_state.clone(), web::session))

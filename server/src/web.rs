@@ -210,28 +210,6 @@ pub async fn limit_rpc_body(request: Request, next: Next) -> Response {
         .await
 }
 
-/// Gives a failed server function the status its error deserves. Leptos answers every
-/// server-function error with 500; the error itself (`app::error::AppError`, JSON in the body)
-/// says whether it was the caller's mistake (400, 401, 403, 404) or ours.
-pub async fn rpc_error_status(request: Request, next: Next) -> Response {
-    if !request.uri().path().starts_with("/rpc/") {
-        return next.run(request).await;
-    }
-    let response = next.run(request).await;
-    if !response.headers().contains_key("serverfnerror") {
-        return response;
-    }
-    let (mut parts, body) = response.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    };
-    if let Ok(error) = serde_json::from_slice::<app::error::AppError>(&bytes) {
-        parts.status =
-            StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    }
-    Response::from_parts(parts, Body::from(bytes))
-}
-
 /// Which limit a request counts against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RouteClass {

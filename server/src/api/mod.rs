@@ -5,6 +5,7 @@ mod admin;
 mod carts;
 mod checkouts;
 mod error;
+mod extract;
 pub mod feeds;
 mod multipart;
 mod orders;
