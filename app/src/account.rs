@@ -38,8 +38,7 @@ async fn start_session(
     let token = services
         .sessions
         .start(viewer.user_id, previous.as_ref())
-        .await
-        .map_err(|e| crate::error::AppError::internal("session start", &e))?;
+        .await?;
     set_session_cookie(&token, services.secure_cookies);
     let (cart, merged) = services
         .carts
@@ -130,7 +129,7 @@ pub async fn sign_in(
             ));
             Ok(())
         }
-        Err(e) => Err(crate::error::AppError::internal("sign-in", &e)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -155,7 +154,7 @@ pub async fn sign_up(email: String, password: String) -> Result<(), crate::error
         Err(LinkError::Invalid(invalid)) => {
             redirect(&format!("/account/sign-up?error={}", invalid.field))
         }
-        Err(e) => return Err(crate::error::AppError::internal("sign-up", &e)),
+        Err(e) => return Err(e.into()),
     }
     Ok(())
 }
@@ -172,7 +171,7 @@ pub async fn confirm_sign_up(token: String) -> Result<(), crate::error::AppError
             redirect("/account/sign-up?error=expired");
             Ok(())
         }
-        Err(e) => Err(crate::error::AppError::internal("sign-up confirmation", &e)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -205,11 +204,7 @@ pub async fn finish_reset(token: String, new: String) -> Result<(), crate::error
     let services = crate::services::services()?;
     match services.links.finish_reset(&token, &new).await {
         Ok(viewer) => {
-            services
-                .sessions
-                .end_all(viewer.user_id)
-                .await
-                .map_err(|e| crate::error::AppError::internal("session end", &e))?;
+            services.sessions.end_all(viewer.user_id).await?;
             start_session(&services, &viewer, Some("/account?password=reset".into())).await
         }
         Err(LinkError::Invalid(_)) => {
@@ -222,7 +217,7 @@ pub async fn finish_reset(token: String, new: String) -> Result<(), crate::error
             redirect("/account/reset?error=expired");
             Ok(())
         }
-        Err(e) => Err(crate::error::AppError::internal("password reset", &e)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -235,11 +230,7 @@ pub async fn link_usable(kind: String, token: String) -> Result<bool, crate::err
         "sign_up" => LinkKind::SignUp,
         _ => LinkKind::Reset,
     };
-    services
-        .links
-        .is_usable(kind, &token)
-        .await
-        .map_err(|e| crate::error::AppError::internal("link check", &e))
+    Ok(services.links.is_usable(kind, &token).await?)
 }
 
 #[server(prefix = "/rpc", endpoint = "account/sign-out")]
@@ -248,17 +239,9 @@ pub async fn sign_out(everywhere: Option<String>) -> Result<(), crate::error::Ap
     let services = crate::services::services()?;
     let visit = visit();
     if let (Some(viewer), true) = (&visit.viewer, everywhere.is_some()) {
-        services
-            .sessions
-            .end_all(viewer.user_id)
-            .await
-            .map_err(|e| crate::error::AppError::internal("sign-out everywhere", &e))?;
+        services.sessions.end_all(viewer.user_id).await?;
     } else if let Some(token) = &visit.token {
-        services
-            .sessions
-            .end(token)
-            .await
-            .map_err(|e| crate::error::AppError::internal("sign-out", &e))?;
+        services.sessions.end(token).await?;
     }
     clear_cookies(services.secure_cookies);
     redirect("/account/sign-in?signed_out=1");
@@ -278,22 +261,14 @@ pub async fn change_password(current: String, new: String) -> Result<(), crate::
     {
         Ok(()) => {
             // Every other session ends; this browser gets a new one.
-            services
-                .sessions
-                .end_all(viewer.user_id)
-                .await
-                .map_err(|e| crate::error::AppError::internal("session end", &e))?;
-            let token = services
-                .sessions
-                .start(viewer.user_id, None)
-                .await
-                .map_err(|e| crate::error::AppError::internal("session start", &e))?;
+            services.sessions.end_all(viewer.user_id).await?;
+            let token = services.sessions.start(viewer.user_id, None).await?;
             set_session_cookie(&token, services.secure_cookies);
             redirect("/account?password=changed");
         }
         Err(AccountError::WrongCredentials) => redirect("/account?password=wrong"),
         Err(AccountError::Invalid(_)) => redirect("/account?password=weak"),
-        Err(e) => return Err(crate::error::AppError::internal("password change", &e)),
+        Err(e) => return Err(e.into()),
     }
     Ok(())
 }
@@ -337,17 +312,16 @@ pub async fn load_account(page: Option<String>) -> Result<AccountPage, crate::er
 /// Puts an earlier order's items back in the cart, as many of each as can be bought now.
 #[server(prefix = "/rpc", endpoint = "account/reorder")]
 pub async fn reorder(order: String) -> Result<(), crate::error::AppError> {
-    use crate::error::AppError;
     use crate::session::{ensure_cart, redirect};
     use shop::accounts::Viewer;
     use shop::cart::{CartError, Quantity};
+    use shop::orders::{OrderError, OrderId};
     let services = crate::services::services()?;
     let viewer = Viewer::require(crate::session::viewer().as_ref())?.clone();
-    let not_found = || AppError::NotFound("We couldn't find that order.".into());
-    let id = shop::orders::OrderId::parse(&order).map_err(|_| not_found())?;
+    let id = OrderId::parse(&order).map_err(|_| OrderError::NotFound)?;
     // Another account's order looks like no order at all.
     if services.orders.owner(&id).await? != Some(viewer.user_id) {
-        return Err(not_found());
+        return Err(OrderError::NotFound.into());
     }
     let order = services.orders.get(&id).await?;
     let cart = ensure_cart(&services).await?;
@@ -615,7 +589,10 @@ pub fn AccountRoute() -> impl IntoView {
             {move || Suspend::new(async move {
                 match account.await {
                     Ok(page) => view! { <AccountView page notice=notice()/> }.into_any(),
-                    Err(crate::error::AppError::SignInRequired) => {
+                    Err(crate::error::AppError {
+                        kind: shop::FailureKind::SignInRequired,
+                        ..
+                    }) => {
                         crate::error::set_status(401);
                         view! {
                         <section class="account-form">

@@ -109,35 +109,18 @@ pub async fn load_overview() -> Result<Overview, AppError> {
     admin()?;
     let services = crate::services::services()?;
     let health = crate::health::readiness(&services).await;
-    let dead_letters = shop::events::dead_letters(&services.db, 50)
-        .await
-        .map_err(|e| crate::error::AppError::internal("dead letters", &e))?;
-    let holds = shop::inventory::holds::active(&services.db, 50)
-        .await
-        .map_err(|e| crate::error::AppError::internal("holds", &e))?;
-    let returns = services
-        .refunds
-        .returned(50)
-        .await
-        .map_err(|e| crate::error::AppError::internal("returns", &e))?;
+    let dead_letters = shop::events::dead_letters(&services.db, 50).await?;
+    let holds = shop::inventory::holds::active(&services.db, 50).await?;
+    let returns = services.refunds.returned(50).await?;
     let coupons = services
         .coupons
         .list()
-        .await
-        .map_err(|e| crate::error::AppError::internal("coupons", &e))?
+        .await?
         .into_iter()
         .map(Into::into)
         .collect();
-    let fetch_problems = services
-        .feeds
-        .problems(10 * 60 * 1000, 50)
-        .await
-        .map_err(|e| crate::error::AppError::internal("picture fetches", &e))?;
-    let fetch_stats = services
-        .feeds
-        .stats()
-        .await
-        .map_err(|e| crate::error::AppError::internal("picture queue", &e))?;
+    let fetch_problems = services.feeds.problems(10 * 60 * 1000, 50).await?;
+    let fetch_stats = services.feeds.stats().await?;
     Ok(Overview {
         fetch_problems,
         fetch_stats,
@@ -155,10 +138,8 @@ pub async fn replay_event(id: String) -> Result<(), AppError> {
     let services = crate::services::services()?;
     let id: i64 = id
         .parse()
-        .map_err(|_| AppError::BadRequest("No such event.".into()))?;
-    let replayed = shop::events::replay(&services.db, id, services.clock.now())
-        .await
-        .map_err(|e| crate::error::AppError::internal("replay", &e))?;
+        .map_err(|_| AppError::bad_request("No such event."))?;
+    let replayed = shop::events::replay(&services.db, id, services.clock.now()).await?;
     crate::session::redirect(if replayed {
         "/admin?replayed=1"
     } else {
@@ -173,12 +154,11 @@ pub async fn inspect_return(item: String, resellable: String) -> Result<(), AppE
     let services = crate::services::services()?;
     let item: i64 = item
         .parse()
-        .map_err(|_| AppError::BadRequest("No such item.".into()))?;
+        .map_err(|_| AppError::bad_request("No such item."))?;
     services
         .refunds
         .inspect(item, resellable == "yes", Some(viewer.user_id))
-        .await
-        .map_err(|e| crate::error::AppError::internal("inspection", &e))?;
+        .await?;
     crate::session::redirect("/admin?inspected=1");
     Ok(())
 }
@@ -200,7 +180,7 @@ pub async fn create_coupon(
             Some(v) => v
                 .parse()
                 .map(Some)
-                .map_err(|_| AppError::BadRequest("Limits and values are whole numbers.".into())),
+                .map_err(|_| AppError::bad_request("Limits and values are whole numbers.")),
         }
     };
     let discount = match (
@@ -227,8 +207,7 @@ pub async fn create_coupon(
     match created {
         Ok(()) => crate::session::redirect("/admin?coupon=created"),
         Err(CouponError::Exists(_)) => crate::session::redirect("/admin?coupon=exists"),
-        Err(CouponError::Invalid(i)) => return Err(i.into()),
-        Err(e) => return Err(crate::error::AppError::internal("coupon", &e)),
+        Err(e) => return Err(e.into()),
     }
     Ok(())
 }
@@ -287,19 +266,10 @@ pub struct AdminOrder {
 pub async fn load_admin_order(id: String) -> Result<AdminOrder, AppError> {
     admin()?;
     let services = crate::services::services()?;
-    let id = shop::orders::OrderId::parse(&id)
-        .map_err(|_| AppError::NotFound("We couldn't find that order.".into()))?;
+    let id = shop::orders::OrderId::parse(&id).map_err(|_| shop::orders::OrderError::NotFound)?;
     let order = services.orders.get(&id).await?;
-    let refunded = services
-        .refunds
-        .refunded_quantities(&id)
-        .await
-        .map_err(|e| crate::error::AppError::internal("refunded quantities", &e))?;
-    let refunds = services
-        .refunds
-        .for_order(&id)
-        .await
-        .map_err(|e| crate::error::AppError::internal("refunds", &e))?;
+    let refunded = services.refunds.refunded_quantities(&id).await?;
+    let refunds = services.refunds.for_order(&id).await?;
     Ok(AdminOrder {
         order,
         refunded,
@@ -320,13 +290,13 @@ pub async fn refund_order(
     use shop::orders::refunds::{RefundError, RefundScope};
     let viewer = admin()?;
     let services = crate::services::services()?;
-    let id = shop::orders::OrderId::parse(&order)
-        .map_err(|_| AppError::NotFound("We couldn't find that order.".into()))?;
+    let id =
+        shop::orders::OrderId::parse(&order).map_err(|_| shop::orders::OrderError::NotFound)?;
     let key = shop::input::parse_token("key", &key)?;
     let scope = match position.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
         None => RefundScope::Full,
         Some(p) => {
-            let bad = || AppError::BadRequest("Choose a line and a quantity of at least 1.".into());
+            let bad = || AppError::bad_request("Choose a line and a quantity of at least 1.");
             let position: i64 = p.parse().map_err(|_| bad())?;
             let quantity: i64 = quantity
                 .as_deref()
@@ -345,17 +315,17 @@ pub async fn refund_order(
     {
         Ok(view) => crate::session::redirect(&format!("{back}?refund={}", view.status)),
         Err(RefundError::Invalid(_)) => crate::session::redirect(&format!("{back}?refund=invalid")),
-        Err(RefundError::NotFound) => {
-            return Err(AppError::NotFound("We couldn't find that order.".into()));
-        }
-        Err(e) => return Err(crate::error::AppError::internal("refund", &e)),
+        Err(e) => return Err(e.into()),
     }
     Ok(())
 }
 
 fn forbidden_or(error: AppError) -> AnyView {
     match error {
-        AppError::SignInRequired => {
+        AppError {
+            kind: shop::FailureKind::SignInRequired,
+            ..
+        } => {
             // The prompt is the page, with the status a monitor or crawler understands.
             crate::error::set_status(401);
             view! {

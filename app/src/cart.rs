@@ -21,14 +21,7 @@ pub async fn load_cart() -> Result<Option<Cart>, crate::error::AppError> {
     match services.carts.get(&id).await {
         Ok(mut cart) => {
             let code = services.carts.coupon(&id).await?;
-            services
-                .coupons
-                .attach(&mut cart, code)
-                .await
-                .map_err(|e| {
-                    tracing::error!(error = %e, "coupon lookup failed");
-                    crate::error::AppError::Internal
-                })?;
+            services.coupons.attach(&mut cart, code).await?;
             crate::services::attach_first_pictures(
                 &services,
                 &mut cart.lines,

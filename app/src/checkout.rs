@@ -95,10 +95,7 @@ pub async fn place_order(
     let checkouts = services.checkouts.clone();
     let placed = tokio::spawn(async move { checkouts.place_order(&key, &request).await })
         .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "checkout task failed");
-            crate::error::AppError::Internal
-        })?;
+        .map_err(|e| crate::error::AppError::internal("checkout task", &e))?;
     match placed {
         Ok(Placed::Answer { checkout_id, .. })
         | Ok(Placed::Pending { checkout_id, .. })
@@ -113,9 +110,7 @@ pub async fn place_order(
 #[server(prefix = "/rpc", endpoint = "checkout/status")]
 pub async fn load_checkout_status(id: String) -> Result<CheckoutView, crate::error::AppError> {
     if !id.starts_with("co_") || id.len() > 40 {
-        return Err(crate::error::AppError::NotFound(
-            "We couldn't find that checkout.".into(),
-        ));
+        return Err(shop::checkout::CheckoutError::NotFound.into());
     }
     let services = crate::services::services()?;
     Ok(services.checkouts.view(&id).await?)

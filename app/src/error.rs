@@ -1,84 +1,84 @@
 //! The one error type at the UI's HTTP boundary, and the pages that show it.
 //!
-//! Business errors from `shop` become a plain sentence for the shopper and the right status;
-//! anything unexpected is logged once, here, with its detail, and the shopper sees only that
-//! something went wrong on our side.
+//! Every `shop` failure becomes an `AppError` the same way (`From<impl shop::Failure>`): its
+//! kind decides the status, its public message is the sentence the shopper reads, and
+//! anything unexpected is logged once, there, with its detail. The status goes out with the
+//! answer where the answer is made: a failed server function's when its error is encoded
+//! (`FromServerFnError::ser` below), a page's when `ErrorPage` renders.
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use leptos::server_fn::{Bytes, Encodes};
 use leptos_router::components::A;
 use serde::{Deserialize, Serialize};
+use shop::FailureKind;
 
-/// What a server function can fail with, as the page (and the wire) sees it.
+/// What a server function can fail with, as the page (and the wire) sees it: what kind of
+/// failure it is, and the sentence to show.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-pub enum AppError {
-    /// The thing asked for does not exist: 404.
-    #[error("{0}")]
-    NotFound(String),
-    /// The request itself is wrong (a malformed page number, say): 400.
-    #[error("{0}")]
-    BadRequest(String),
-    /// The page or action needs a signed-in account: 401.
-    #[error("Please sign in to continue.")]
-    SignInRequired,
-    /// Signed in, but this is not theirs to see or change: 403.
-    #[error("You don't have access to this.")]
-    Forbidden,
-    /// A dependency is down or overloaded; trying again later may work: 503.
-    #[error("This part of the shop is unavailable right now. Please try again in a moment.")]
-    Unavailable,
-    /// A bug or an unexpected failure, already logged on the server: 500.
-    #[error("Something went wrong on our side. Please try again in a moment.")]
-    Internal,
+#[error("{message}")]
+pub struct AppError {
+    pub kind: FailureKind,
+    pub message: String,
 }
 
 impl AppError {
-    pub fn status(&self) -> u16 {
-        match self {
-            AppError::NotFound(_) => 404,
-            AppError::BadRequest(_) => 400,
-            AppError::SignInRequired => 401,
-            AppError::Forbidden => 403,
-            AppError::Unavailable => 503,
-            AppError::Internal => 500,
+    pub fn new(kind: FailureKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
         }
+    }
+
+    /// A failure with nothing more to say than its kind's plain sentence.
+    pub fn plain(kind: FailureKind) -> Self {
+        Self::new(kind, kind.plain_message())
+    }
+
+    /// The request itself is wrong (a malformed page number, say): 400.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(FailureKind::Invalid, message)
+    }
+
+    /// The thing asked for does not exist: 404.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(FailureKind::NotFound, message)
+    }
+
+    pub fn status(&self) -> u16 {
+        self.kind.status()
     }
 
     fn title(&self) -> &'static str {
-        match self {
-            AppError::NotFound(_) => "Page not found",
-            AppError::BadRequest(_) => "That request didn't look right",
-            AppError::SignInRequired => "Please sign in",
-            AppError::Forbidden => "Not available to you",
-            AppError::Unavailable => "Temporarily unavailable",
-            AppError::Internal => "Something went wrong",
+        match self.kind {
+            FailureKind::Invalid => "That request didn't look right",
+            FailureKind::SignInRequired => "Please sign in",
+            FailureKind::Forbidden => "Not available to you",
+            FailureKind::NotFound => "Page not found",
+            FailureKind::Conflict | FailureKind::Refused => "That couldn't be done",
+            FailureKind::Throttled => "Too many attempts",
+            FailureKind::Unavailable => "Temporarily unavailable",
+            FailureKind::Internal => "Something went wrong",
         }
     }
-}
 
-impl AppError {
-    /// An unexpected failure of `what`: logged once, here, with its detail; the shopper sees
-    /// only that something went wrong on our side.
+    /// An unexpected failure of `what` that is no `shop` failure (a task that panicked):
+    /// logged once, here, with its detail; the shopper sees only that something went wrong
+    /// on our side.
     #[cfg(feature = "ssr")]
     pub fn internal(what: &str, e: &dyn std::fmt::Display) -> Self {
         tracing::error!(error = %e, "{what} failed");
-        AppError::Internal
+        Self::plain(FailureKind::Internal)
     }
 }
 
-impl From<shop::InvalidInput> for AppError {
-    fn from(e: shop::InvalidInput) -> Self {
-        AppError::BadRequest(format!("The {} {}.", e.field.replace('_', " "), e.message))
-    }
-}
-
-impl From<shop::accounts::Denied> for AppError {
-    fn from(e: shop::accounts::Denied) -> Self {
-        match e {
-            shop::accounts::Denied::SignInRequired => AppError::SignInRequired,
-            shop::accounts::Denied::Forbidden => AppError::Forbidden,
-        }
+/// Any `shop` failure, shown as its kind and public message (see `shop::failure::shown`).
+#[cfg(feature = "ssr")]
+impl<E: shop::Failure> From<E> for AppError {
+    fn from(failure: E) -> Self {
+        let shown = shop::failure::shown(&failure);
+        Self::new(shown.kind, shown.message)
     }
 }
 
@@ -88,99 +88,26 @@ impl FromServerFnError for AppError {
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
             ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => {
-                AppError::BadRequest("The request was missing something or malformed.".into())
+                AppError::bad_request("The request was missing something or malformed.")
             }
             // The browser could not reach us, or could not read our answer.
             ServerFnErrorErr::Request(_) | ServerFnErrorErr::Deserialization(_) => {
-                AppError::Unavailable
+                AppError::plain(FailureKind::Unavailable)
             }
-            _ => AppError::Internal,
-        }
-    }
-}
-
-#[cfg(feature = "ssr")]
-mod from_shop {
-    use super::AppError;
-    use shop::catalog::CatalogError;
-
-    impl From<CatalogError> for AppError {
-        fn from(e: CatalogError) -> Self {
-            match e {
-                CatalogError::ProductNotFound => {
-                    AppError::NotFound("We couldn't find that product.".into())
-                }
-                CatalogError::CategoryNotFound => {
-                    AppError::NotFound("We couldn't find that category.".into())
-                }
-                CatalogError::Database(ref db) if shop::db::is_unavailable(db) => {
-                    tracing::warn!(error = %e, "database unavailable");
-                    AppError::Unavailable
-                }
-                other => {
-                    tracing::error!(error = %other, "catalog read failed");
-                    AppError::Internal
-                }
-            }
+            _ => AppError::plain(FailureKind::Internal),
         }
     }
 
-    impl From<shop::cart::CartError> for AppError {
-        fn from(e: shop::cart::CartError) -> Self {
-            use shop::cart::CartError::*;
-            match e {
-                CartNotFound => AppError::NotFound("We couldn't find that cart.".into()),
-                UnknownSku(_) => AppError::NotFound("We couldn't find that product.".into()),
-                InsufficientStock { available, .. } => {
-                    AppError::BadRequest(format!("Only {available} left in stock."))
-                }
-                TooMany { .. } => AppError::BadRequest("At most 99 of an item per order.".into()),
-                MixedCurrency { .. } => AppError::BadRequest(
-                    "That item is priced in another currency than your cart.".into(),
-                ),
-                Catalog(c) => c.into(),
-                Database(ref db) if shop::db::is_unavailable(db) => AppError::Unavailable,
-                Database(_) => {
-                    tracing::error!(error = %e, "cart operation failed");
-                    AppError::Internal
-                }
-            }
-        }
-    }
-
-    impl From<shop::checkout::CheckoutError> for AppError {
-        fn from(e: shop::checkout::CheckoutError) -> Self {
-            use shop::checkout::CheckoutError::*;
-            match e {
-                KeyReused => AppError::BadRequest(
-                    "This checkout form was already submitted with other details. Please start again from your cart.".into(),
-                ),
-                CartNotFound => AppError::NotFound("We couldn't find your cart.".into()),
-                NotFound => AppError::NotFound("We couldn't find that checkout.".into()),
-                Database(ref db) if shop::db::is_unavailable(db) => AppError::Unavailable,
-                other => {
-                    tracing::error!(error = %other, "checkout failed");
-                    AppError::Internal
-                }
-            }
-        }
-    }
-
-    impl From<shop::orders::OrderError> for AppError {
-        fn from(e: shop::orders::OrderError) -> Self {
-            match e {
-                shop::orders::OrderError::NotFound => {
-                    AppError::NotFound("We couldn't find that order.".into())
-                }
-                shop::orders::OrderError::Database(ref db) if shop::db::is_unavailable(db) => {
-                    AppError::Unavailable
-                }
-                other => {
-                    tracing::error!(error = %other, "order read failed");
-                    AppError::Internal
-                }
-            }
-        }
+    /// Where a failed server function's answer is made. `server_fn` encodes the error the
+    /// function returned (or the one it made of a malformed request) with this, once, and
+    /// answers 500 unless the request's `ResponseOptions` carry a status, which `leptos_axum`
+    /// applies once the function has run. So the status is set here, from the error itself,
+    /// for every server function alike. (In the browser, `set_status` does nothing.)
+    fn ser(&self) -> Bytes {
+        set_status(self.status());
+        // A kind and a string always serialize; were that ever to fail, the status still
+        // says what happened.
+        <JsonEncoding as Encodes<Self>>::encode(self).unwrap_or_default()
     }
 }
 
@@ -218,9 +145,8 @@ pub fn ErrorPage(error: AppError) -> impl IntoView {
 #[component]
 pub fn NotFound() -> impl IntoView {
     view! {
-        <ErrorPage error=AppError::NotFound(
-            "There is no page at this address. It may have moved, or the link may be mistyped."
-                .into(),
+        <ErrorPage error=AppError::not_found(
+            "There is no page at this address. It may have moved, or the link may be mistyped.",
         )/>
     }
 }

@@ -12,19 +12,6 @@ use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use shop::feeds::{FeedView, FetchStatus};
 
-#[cfg(feature = "ssr")]
-impl From<shop::feeds::FeedError> for AppError {
-    fn from(e: shop::feeds::FeedError) -> Self {
-        match e {
-            shop::feeds::FeedError::NotFound => {
-                AppError::NotFound("We couldn't find that feed.".into())
-            }
-            shop::feeds::FeedError::Invalid(message) => AppError::BadRequest(message),
-            other => AppError::internal("feeds", &other),
-        }
-    }
-}
-
 #[server(prefix = "/rpc", endpoint = "seller/feeds")]
 pub async fn load_feeds() -> Result<Vec<FeedView>, AppError> {
     let seller = crate::seller::seller()?;
@@ -36,9 +23,7 @@ pub async fn load_feeds() -> Result<Vec<FeedView>, AppError> {
 pub async fn load_feed(id: String) -> Result<FeedView, AppError> {
     let seller = crate::seller::seller()?;
     let services = crate::services::services()?;
-    let id: i64 = id
-        .parse()
-        .map_err(|_| AppError::NotFound("We couldn't find that feed.".into()))?;
+    let id: i64 = id.parse().map_err(|_| shop::feeds::FeedError::NotFound)?;
     Ok(services.feeds.view(Some(seller), id).await?)
 }
 
@@ -47,9 +32,9 @@ pub async fn load_feed(id: String) -> Result<FeedView, AppError> {
 pub async fn retry_fetch(id: String, feed: String) -> Result<(), AppError> {
     let seller = crate::seller::seller()?;
     let services = crate::services::services()?;
-    let not_found = || AppError::NotFound("We couldn't find that picture.".into());
-    let id: i64 = id.parse().map_err(|_| not_found())?;
-    let feed: i64 = feed.parse().map_err(|_| not_found())?;
+    use shop::feeds::FeedError;
+    let id: i64 = id.parse().map_err(|_| FeedError::NotFound)?;
+    let feed: i64 = feed.parse().map_err(|_| FeedError::NotFound)?;
     services.feeds.retry(seller, id).await?;
     crate::session::redirect(&format!("/seller/feeds/{feed}?retried=1"));
     Ok(())

@@ -10,8 +10,7 @@ use shop::orders::Order;
 /// masked and the address left out, since the link may be shared.
 #[server(prefix = "/rpc", endpoint = "orders/load")]
 pub async fn load_order(id: String) -> Result<Order, crate::error::AppError> {
-    let id = shop::orders::OrderId::parse(&id)
-        .map_err(|_| crate::error::AppError::NotFound("We couldn't find that order.".into()))?;
+    let id = shop::orders::OrderId::parse(&id).map_err(|_| shop::orders::OrderError::NotFound)?;
     let services = crate::services::services()?;
     let mut order = services.orders.get(&id).await?;
     order.email = mask_email(&order.email);

@@ -26,24 +26,6 @@ pub(crate) fn seller() -> Result<shop::catalog::SellerId, AppError> {
     )?)
 }
 
-#[cfg(feature = "ssr")]
-impl From<shop::portal::PortalError> for AppError {
-    fn from(e: shop::portal::PortalError) -> Self {
-        match e {
-            shop::portal::PortalError::NotFound => {
-                AppError::NotFound("We couldn't find that.".into())
-            }
-            shop::portal::PortalError::Invalid(_) => {
-                AppError::BadRequest("Something in the form wasn't right.".into())
-            }
-            other => {
-                tracing::error!(error = %other, "seller portal failed");
-                AppError::Internal
-            }
-        }
-    }
-}
-
 #[server(prefix = "/rpc", endpoint = "seller/dashboard")]
 pub async fn load_dashboard() -> Result<Dashboard, AppError> {
     let seller = seller()?;
@@ -117,7 +99,7 @@ pub async fn load_product(id: Option<String>) -> Result<ProductEditor, AppError>
         });
     };
     let product = shop::catalog::ProductId::parse(&id)
-        .map_err(|_| AppError::NotFound("We couldn't find that product.".into()))?;
+        .map_err(|_| shop::catalog::CatalogError::ProductNotFound)?;
     let draft = services.portal.draft(seller, product.get()).await?;
     let slug = services
         .catalog
@@ -164,7 +146,7 @@ pub async fn save_product(
     let id = match id.as_deref().map(str::trim).filter(|i| !i.is_empty()) {
         Some(raw) => Some(
             shop::catalog::ProductId::parse(raw)
-                .map_err(|_| AppError::NotFound("We couldn't find that product.".into()))?
+                .map_err(|_| shop::catalog::CatalogError::ProductNotFound)?
                 .get(),
         ),
         None => None,
@@ -207,7 +189,7 @@ pub async fn set_stock(
     let back = format!(
         "/seller/products/{}",
         shop::catalog::ProductId::parse(&product)
-            .map_err(|_| AppError::NotFound("We couldn't find that product.".into()))?
+            .map_err(|_| shop::catalog::CatalogError::ProductNotFound)?
     );
     let Ok(available) = available.trim().parse::<i64>() else {
         crate::session::redirect(&format!("{back}?stock=number"));
@@ -230,32 +212,27 @@ pub async fn set_stock(
 
 #[server(prefix = "/rpc", endpoint = "seller/image")]
 pub async fn change_image(product: String, image: String, change: String) -> Result<(), AppError> {
+    use shop::assets::AssetError;
     let seller = seller()?;
     let services = crate::services::services()?;
-    let not_found = || AppError::NotFound("We couldn't find that picture.".into());
-    let product = shop::catalog::ProductId::parse(&product).map_err(|_| not_found())?;
-    let image: i64 = image.parse().map_err(|_| not_found())?;
-    let done = match change.as_str() {
-        "approve" => services.assets.approve(seller, product, image).await,
-        "remove" => services.assets.remove(seller, product, image).await,
-        "first" => services.assets.move_first(seller, product, image).await,
-        _ => return Err(AppError::BadRequest("Unknown change.".into())),
+    let product = shop::catalog::ProductId::parse(&product).map_err(|_| AssetError::NotFound)?;
+    let image: i64 = image.parse().map_err(|_| AssetError::NotFound)?;
+    let outcome = match change.as_str() {
+        "approve" => {
+            services.assets.approve(seller, product, image).await?;
+            "approved"
+        }
+        "remove" => {
+            services.assets.remove(seller, product, image).await?;
+            "removed"
+        }
+        "first" => {
+            services.assets.move_first(seller, product, image).await?;
+            "first"
+        }
+        _ => return Err(AppError::bad_request("Unknown change.")),
     };
-    match done {
-        Ok(_) => {
-            let outcome = match change.as_str() {
-                "approve" => "approved",
-                "remove" => "removed",
-                _ => "first",
-            };
-            crate::session::redirect(&format!("/seller/products/{product}?image={outcome}"))
-        }
-        Err(shop::assets::AssetError::NotFound) => return Err(not_found()),
-        Err(e) => {
-            tracing::warn!(error = %e, "picture change failed");
-            return Err(AppError::Unavailable);
-        }
-    }
+    crate::session::redirect(&format!("/seller/products/{product}?image={outcome}"));
     Ok(())
 }
 
@@ -290,7 +267,10 @@ pub async fn load_seller_orders(page: Option<String>) -> Result<OrdersPage, AppE
 
 pub(crate) fn sign_in_first(error: AppError) -> AnyView {
     match error {
-        AppError::SignInRequired => {
+        AppError {
+            kind: shop::FailureKind::SignInRequired,
+            ..
+        } => {
             // The prompt is the page, with the status a monitor or crawler understands.
             crate::error::set_status(401);
             view! {

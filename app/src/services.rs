@@ -46,7 +46,7 @@ pub struct Services {
 pub fn services() -> Result<Arc<Services>, AppError> {
     use_context::<Arc<Services>>().ok_or_else(|| {
         tracing::error!("Services were not provided to the Leptos context");
-        AppError::Internal
+        AppError::plain(shop::FailureKind::Internal)
     })
 }
 

@@ -54,7 +54,7 @@ pub fn viewer() -> Option<Viewer> {
 pub async fn current_cart(services: &Services) -> Result<Option<CartId>, AppError> {
     let viewer = viewer();
     if let Some(id) = cart_from_cookie() {
-        match services.carts.owner(&id).await.map_err(AppError::from)? {
+        match services.carts.owner(&id).await? {
             Some(CartOwner::Guest) => return Ok(Some(id)),
             Some(CartOwner::Account(owner))
                 if viewer.as_ref().is_some_and(|v| v.user_id == owner) =>
@@ -66,11 +66,7 @@ pub async fn current_cart(services: &Services) -> Result<Option<CartId>, AppErro
     }
     match viewer {
         Some(v) => {
-            let saved = services
-                .carts
-                .of_account(v.user_id)
-                .await
-                .map_err(AppError::from)?;
+            let saved = services.carts.of_account(v.user_id).await?;
             if let Some(id) = &saved {
                 set_cart_cookie(id, services.secure_cookies);
             }
@@ -87,13 +83,12 @@ pub async fn ensure_cart(services: &Services) -> Result<CartId, AppError> {
         return Ok(id);
     }
     let now = services.clock.now();
-    let id = services.carts.create(now).await.map_err(AppError::from)?;
+    let id = services.carts.create(now).await?;
     if let Some(v) = viewer() {
         services
             .carts
             .merge_at_sign_in(Some(&id), v.user_id, now)
-            .await
-            .map_err(AppError::from)?;
+            .await?;
     }
     set_cart_cookie(&id, services.secure_cookies);
     Ok(id)

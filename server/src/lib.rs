@@ -18,7 +18,7 @@ pub mod workers;
 use app::{App, shell};
 use axum::Router;
 use axum::middleware::{from_fn, from_fn_with_state};
-use axum::routing::get;
+use axum::routing::{any, get};
 use config::Settings;
 use leptos::config::{Env, LeptosOptions};
 use leptos::prelude::provide_context;
@@ -132,7 +132,8 @@ fn routes() -> Vec<leptos_axum::AxumRouteListing> {
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
     let routes = routes();
-    let web_state = web::WebState::of(&state);
+    let (api, api_classes) = api::router().into_parts();
+    let web_state = web::WebState::of(&state, web::RouteClasses::new(api::PREFIX, api_classes));
     // Shared, not copied, into every request's context (a `Services` clone is dozens of
     // reference counts and cache handles).
     let services = state.services.clone();
@@ -154,35 +155,41 @@ pub fn router(state: AppState) -> Router {
                     .precompressed_gzip(),
             )
     };
-    let mut router = Router::new().nest_service("/pkg", bundle("no-cache"));
-    let versioned = &*state.leptos_options.site_pkg_dir;
-    if versioned != "pkg" {
-        router = router.nest_service(
-            &format!("/{versioned}"),
-            bundle("public, max-age=31536000, immutable"),
-        );
-    }
-    router
+    // Static files from the site root, else the app's own 404 page.
+    let files =
+        leptos_axum::file_and_error_handler_with_context::<AppState, _>(provide.clone(), shell);
+    // Who is asking and whether a write comes from our own pages (innermost first), for
+    // every route.
+    let visit = |router: Router<AppState>| {
+        router
+            .layer(from_fn(web::csrf))
+            .layer(from_fn(web::limit_rpc_body))
+            .layer(from_fn_with_state(web_state.clone(), web::session))
+    };
+    // What browsers and monitors fetch on their own, cheap and cacheable: never limited.
+    let mut free = Router::new()
+        .nest_service("/pkg", bundle("no-cache"))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .route("/assets/s/{seller}/{hash}/{file}", get(assets::serve))
-        .nest("/api/v1", api::router())
-        .leptos_routes_with_context(&state, routes, provide.clone(), move || {
-            shell(options.clone())
-        })
-        // Static files from the site root, else the app's own 404 page.
-        .fallback(leptos_axum::file_and_error_handler_with_context::<
-            AppState,
-            _,
-        >(provide, shell))
-        // Who is asking, whether a write comes from our own pages, how often this address
-        // may ask (innermost first).
-        .layer(from_fn(web::rpc_error_status))
-        .layer(from_fn(web::csrf))
-        .layer(from_fn(web::limit_rpc_body))
-        .layer(from_fn_with_state(web_state.clone(), web::session))
+        .route("/favicon.ico", any(files.clone()));
+    let versioned = &*state.leptos_options.site_pkg_dir;
+    if versioned != "pkg" {
+        free = free.nest_service(
+            &format!("/{versioned}"),
+            bundle("public, max-age=31536000, immutable"),
+        );
+    }
+    // Everything else counts against a limit per address: its route's class, decided where
+    // the route is declared (`web::limits`).
+    let limited = Router::new()
+        .nest(api::PREFIX, api)
+        .leptos_routes_with_context(&state, routes, provide, move || shell(options.clone()))
+        .fallback(files);
+    visit(limited)
         .layer(from_fn_with_state(web_state.clone(), web::rate_limit))
+        .merge(visit(free))
         // Security headers on every answer, refusals included; inside compression, because
         // it reads each page's nonce from the rendered HTML.
         .layer(from_fn_with_state(web_state, web::security_headers))

@@ -1,5 +1,6 @@
 //! Parse, don't validate: the error every boundary type returns when a value is refused.
 
+use crate::failure::{Failure, FailureKind};
 use serde::{Deserialize, Serialize};
 
 /// A value from outside (a URL, a form, an import row) that does not fit its type.
@@ -11,6 +12,18 @@ use serde::{Deserialize, Serialize};
 pub struct InvalidInput {
     pub field: String,
     pub message: String,
+}
+
+impl Failure for InvalidInput {
+    fn kind(&self) -> FailureKind {
+        FailureKind::Invalid
+    }
+
+    /// "The per page must be a whole number from 1 to 100.": the field as the sender named
+    /// it, then what it must be.
+    fn public_message(&self) -> String {
+        format!("The {} {}.", self.field.replace('_', " "), self.message)
+    }
 }
 
 impl InvalidInput {

@@ -10,6 +10,7 @@ pub mod cart;
 pub mod catalog;
 pub mod checkout;
 pub mod coupons;
+pub mod failure;
 pub mod feeds;
 pub mod input;
 pub mod inventory;
@@ -36,5 +37,6 @@ pub mod resilience;
 #[cfg(feature = "server")]
 pub mod testing;
 
+pub use failure::{Failure, FailureKind};
 pub use input::InvalidInput;
 pub use money::{Currency, Money};

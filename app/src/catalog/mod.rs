@@ -38,8 +38,8 @@ pub async fn load_category(
     sort: Option<String>,
 ) -> Result<CategoryPage, AppError> {
     use shop::catalog::{CategoryPath, PageRequest, Sort};
-    let path = CategoryPath::parse(&path)
-        .map_err(|_| AppError::NotFound("We couldn't find that category.".into()))?;
+    let path =
+        CategoryPath::parse(&path).map_err(|_| shop::catalog::CatalogError::CategoryNotFound)?;
     let page = PageRequest::parse(page.as_deref(), per_page.as_deref())?;
     let sort = Sort::parse(sort.as_deref())?;
     let services = crate::services::services()?;

@@ -1,16 +1,15 @@
 //! Admin routes: coupons. (`Admin` extractor: 401 for guests, 403 for everyone else.)
 
 use super::ApiError;
+use super::extract::Json;
 use super::session::Admin;
 use crate::state::AppState;
-use axum::Json;
 use axum::extract::State;
-use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
-use shop::coupons::{CouponCode, CouponError, Discount, NewCoupon};
-use shop::{Currency, Money};
+use shop::coupons::{CouponCode, Discount, NewCoupon};
+use shop::{Currency, InvalidInput, Money};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -31,29 +30,12 @@ pub struct CouponBody {
     expires_at: Option<i64>,
 }
 
-impl From<CouponError> for ApiError {
-    fn from(e: CouponError) -> Self {
-        match e {
-            CouponError::Invalid(i) => i.into(),
-            CouponError::Exists(code) => ApiError::new(
-                StatusCode::CONFLICT,
-                "coupon_exists",
-                format!("a coupon {code} already exists"),
-            ),
-            CouponError::Db(e) => {
-                super::error::unexpected("coupon", &e, shop::db::is_unavailable(&e))
-            }
-        }
-    }
-}
-
 /// `POST /api/v1/admin/coupons`
 pub async fn create_coupon(
     State(state): State<AppState>,
     Admin(_): Admin,
-    body: Result<Json<CouponBody>, JsonRejection>,
+    Json(body): Json<CouponBody>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let Json(body) = body?;
     let code = CouponCode::parse(&body.code)?;
     let discount = match body.kind.as_str() {
         "percent" => Discount::Percent(body.value),
@@ -61,7 +43,7 @@ pub async fn create_coupon(
             body.value,
             Currency::parse(body.currency.as_deref().unwrap_or("USD"))?,
         )),
-        _ => return Err(ApiError::bad_request("kind must be percent or amount")),
+        _ => return Err(InvalidInput::new("kind", "must be percent or amount").into()),
     };
     state
         .services
@@ -82,11 +64,6 @@ pub async fn list_coupons(
     State(state): State<AppState>,
     Admin(_): Admin,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let coupons = state
-        .services
-        .coupons
-        .list()
-        .await
-        .map_err(|e| super::error::unexpected("coupons", &e, shop::db::is_unavailable(&e)))?;
+    let coupons = state.services.coupons.list().await?;
     Ok(Json(json!({ "coupons": coupons })))
 }

@@ -1,17 +1,16 @@
 //! `POST /carts`, `GET /carts/{cart_id}`, `PUT /carts/{cart_id}/lines/{sku}`.
 
 use super::ApiError;
+use super::extract::{Json, Path};
 use crate::state::AppState;
 use axum::Extension;
-use axum::Json;
-use axum::extract::rejection::{JsonRejection, PathRejection};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use shop::Money;
 use shop::accounts::Visit;
-use shop::cart::{Cart, CartId, CartOwner, LineNotice, LineQuantity};
+use shop::cart::{Cart, CartError, CartId, CartOwner, LineNotice, LineQuantity};
 use shop::catalog::Sku;
 use shop::coupons::{AppliedCoupon, CouponCode};
 
@@ -80,8 +79,7 @@ pub async fn create(
 /// The cart, if this request may use it: a guest cart by its id, an account's cart only
 /// with that account's session (another's looks absent).
 async fn usable(state: &AppState, visit: &Visit, id: &str) -> Result<CartId, ApiError> {
-    let none = || ApiError::not_found("no cart with that id");
-    let id = CartId::parse(id).map_err(|_| none())?;
+    let id = CartId::parse(id).map_err(|_| CartError::CartNotFound)?;
     match state.services.carts.owner(&id).await? {
         Some(CartOwner::Guest) => Ok(id),
         Some(CartOwner::Account(owner))
@@ -89,7 +87,7 @@ async fn usable(state: &AppState, visit: &Visit, id: &str) -> Result<CartId, Api
         {
             Ok(id)
         }
-        _ => Err(none()),
+        _ => Err(CartError::CartNotFound.into()),
     }
 }
 
@@ -97,12 +95,7 @@ async fn usable(state: &AppState, visit: &Visit, id: &str) -> Result<CartId, Api
 async fn body(state: &AppState, id: &CartId) -> Result<CartBody, ApiError> {
     let mut cart = state.services.carts.get(id).await?;
     let code = state.services.carts.coupon(id).await?;
-    state
-        .services
-        .coupons
-        .attach(&mut cart, code)
-        .await
-        .map_err(|e| super::error::unexpected("coupon", &e, shop::db::is_unavailable(&e)))?;
+    state.services.coupons.attach(&mut cart, code).await?;
     Ok(cart.into())
 }
 
@@ -114,9 +107,8 @@ fn visit_of(visit: Option<Extension<Visit>>) -> Visit {
 pub async fn show(
     State(state): State<AppState>,
     visit: Option<Extension<Visit>>,
-    id: Result<Path<String>, PathRejection>,
+    Path(id): Path<String>,
 ) -> Result<Json<CartBody>, ApiError> {
-    let Path(id) = id?;
     let id = usable(&state, &visit_of(visit), &id).await?;
     Ok(Json(body(&state, &id).await?))
 }
@@ -131,10 +123,9 @@ pub struct SetCoupon {
 pub async fn set_coupon(
     State(state): State<AppState>,
     visit: Option<Extension<Visit>>,
-    path: Result<Path<String>, PathRejection>,
-    request: Result<Json<SetCoupon>, JsonRejection>,
+    Path(id): Path<String>,
+    request: Result<Json<SetCoupon>, ApiError>,
 ) -> Result<Json<CartBody>, ApiError> {
-    let Path(id) = path?;
     let id = usable(&state, &visit_of(visit), &id).await?;
     let Json(request) = request?;
     let code = CouponCode::parse(&request.code)?;
@@ -150,9 +141,8 @@ pub async fn set_coupon(
 pub async fn remove_coupon(
     State(state): State<AppState>,
     visit: Option<Extension<Visit>>,
-    path: Result<Path<String>, PathRejection>,
+    Path(id): Path<String>,
 ) -> Result<Json<CartBody>, ApiError> {
-    let Path(id) = path?;
     let id = usable(&state, &visit_of(visit), &id).await?;
     state
         .services
@@ -171,10 +161,9 @@ pub struct SetLine {
 pub async fn set_line(
     State(state): State<AppState>,
     visit: Option<Extension<Visit>>,
-    path: Result<Path<(String, String)>, PathRejection>,
-    request: Result<Json<SetLine>, JsonRejection>,
+    Path((id, sku)): Path<(String, String)>,
+    request: Result<Json<SetLine>, ApiError>,
 ) -> Result<Json<CartBody>, ApiError> {
-    let Path((id, sku)) = path?;
     let id = usable(&state, &visit_of(visit), &id).await?;
     let sku = Sku::parse(&sku)?;
     let Json(request) = request?;

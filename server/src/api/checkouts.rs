@@ -1,16 +1,15 @@
 //! `POST /checkouts` (with `Idempotency-Key`), `GET /checkouts/{id}`.
 
 use super::ApiError;
+use super::extract::{Json, Path};
 use crate::state::AppState;
-use axum::Json;
-use axum::extract::rejection::{JsonRejection, PathRejection};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 use shop::cart::CartId;
-use shop::checkout::{Address, CheckoutRequest, Email, IdempotencyKey, Placed};
+use shop::checkout::{Address, CheckoutError, CheckoutRequest, Email, IdempotencyKey, Placed};
 use shop::payments::CardNumber;
 
 #[derive(Deserialize)]
@@ -43,7 +42,7 @@ pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
     visit: Option<axum::Extension<shop::accounts::Visit>>,
-    body: Result<Json<CheckoutBody>, JsonRejection>,
+    body: Result<Json<CheckoutBody>, ApiError>,
 ) -> Result<Response, ApiError> {
     let visit = visit.map(|axum::Extension(v)| v).unwrap_or_default();
     let key = headers
@@ -54,8 +53,7 @@ pub async fn create(
     let key = IdempotencyKey::parse(key)?;
     let Json(body) = body?;
     let request = CheckoutRequest {
-        cart: CartId::parse(&body.cart_id)
-            .map_err(|_| ApiError::not_found("no cart with that id"))?,
+        cart: CartId::parse(&body.cart_id).map_err(|_| CheckoutError::CartNotFound)?,
         email: Email::parse(&body.email)?,
         address: body.shipping_address.checked()?,
         card: CardNumber::parse(&body.payment.card_number)?,
@@ -69,7 +67,7 @@ pub async fn create(
     let checkouts = state.services.checkouts.clone();
     let placed = tokio::spawn(async move { checkouts.place_order(&key, &request).await })
         .await
-        .map_err(|e| super::error::unexpected("checkout task", &e, false))??;
+        .map_err(|e| ApiError::internal("checkout task", &e))??;
     Ok(placed_response(placed))
 }
 
@@ -106,11 +104,10 @@ pub fn placed_response(placed: Placed) -> Response {
 /// `GET /api/v1/checkouts/{id}`
 pub async fn show(
     State(state): State<AppState>,
-    id: Result<Path<String>, PathRejection>,
+    Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let Path(id) = id?;
     if !id.starts_with("co_") || id.len() > 40 {
-        return Err(ApiError::not_found("no checkout with that id"));
+        return Err(CheckoutError::NotFound.into());
     }
     let view = state.services.checkouts.view(&id).await?;
     Ok(Json(json!({

@@ -14,18 +14,6 @@ use serde::Deserialize;
 use serde_json::json;
 use shop::feeds::FeedError;
 
-impl From<FeedError> for ApiError {
-    fn from(e: FeedError) -> Self {
-        match e {
-            FeedError::Invalid(message) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_feed", message)
-            }
-            FeedError::NotFound => ApiError::not_found("no such feed or picture"),
-            other => super::error::unexpected("feeds", &other, false),
-        }
-    }
-}
-
 #[derive(Debug, Default, Deserialize)]
 pub struct SubmitQuery {
     /// The feed's file name, for a raw body (it decides CSV or JSON when the body is unclear).
@@ -147,7 +135,6 @@ pub async fn retry(
 }
 
 /// A feed's or a fetch's id from the path; anything else is simply not found.
-fn number(id: &str) -> Result<i64, ApiError> {
-    id.parse()
-        .map_err(|_| ApiError::not_found("no such feed or picture"))
+fn number(id: &str) -> Result<i64, FeedError> {
+    id.parse().map_err(|_| FeedError::NotFound)
 }

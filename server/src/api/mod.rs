@@ -5,6 +5,7 @@ mod admin;
 mod carts;
 mod checkouts;
 mod error;
+mod extract;
 pub mod feeds;
 mod multipart;
 mod orders;
@@ -18,9 +19,12 @@ pub mod session;
 pub use error::ApiError;
 
 use crate::state::AppState;
-use axum::Router;
+use crate::web::{Classified, RouteClass};
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, post, put};
+use axum::routing::{any, delete, get, post, put};
+
+/// Where the API is served.
+pub const PREFIX: &str = "/api/v1";
 
 /// No request body the API accepts comes near this; anything larger is refused with 413
 /// before it is read.
@@ -30,67 +34,88 @@ const UPLOAD_LIMIT: usize = shop::assets::pipeline::MAX_BYTES + 64 * 1024;
 /// A feed (8 MB) plus the form around it.
 const FEED_LIMIT: usize = shop::feeds::parse::MAX_FEED_BYTES + 64 * 1024;
 
-pub fn router() -> Router<AppState> {
+/// Every route of the API, each with the rate limit it counts against (`RouteClass::Api`
+/// unless it writes a cart, places an order or signs in).
+pub fn router() -> Classified<AppState> {
+    use RouteClass::{Api, Cart, Checkout, SignIn};
     // The public catalog: the same for everyone, so answered with an ETag and 304s.
-    let catalog = Router::new()
-        .route("/products", get(products::list))
-        .route("/products/{id}", get(products::show))
-        .route("/categories", get(products::categories))
-        .route("/search", get(search::search))
-        .route("/suggest", get(search::suggest))
+    let catalog = Classified::new()
+        .route("/products", Api, get(products::list))
+        .route("/products/{id}", Api, get(products::show))
+        .route("/categories", Api, get(products::categories))
+        .route("/search", Api, get(search::search))
+        .route("/suggest", Api, get(search::suggest))
         .layer(axum::middleware::from_fn(revalidate::revalidate));
-    Router::new()
+    Classified::new()
         .merge(catalog)
-        .route("/carts", post(carts::create))
-        .route("/carts/{cart_id}", get(carts::show))
-        .route("/carts/{cart_id}/lines/{sku}", put(carts::set_line))
+        .route("/carts", Cart, post(carts::create))
+        .route("/carts/{cart_id}", Api, get(carts::show))
+        .route("/carts/{cart_id}/lines/{sku}", Cart, put(carts::set_line))
         .route(
             "/carts/{cart_id}/coupon",
+            Cart,
             put(carts::set_coupon).delete(carts::remove_coupon),
         )
-        .route("/session", post(session::create).delete(session::delete))
+        .route(
+            "/session",
+            SignIn,
+            post(session::create).delete(session::delete),
+        )
         .route(
             "/admin/coupons",
+            Api,
             post(admin::create_coupon).get(admin::list_coupons),
         )
-        .route("/checkouts", post(checkouts::create))
-        .route("/checkouts/{id}", get(checkouts::show))
-        .route("/orders/{id}", get(orders::show))
-        .route("/seller/products", get(portal::list).post(portal::create))
+        .route("/checkouts", Checkout, post(checkouts::create))
+        .route("/checkouts/{id}", Api, get(checkouts::show))
+        .route("/orders/{id}", Api, get(orders::show))
+        .route(
+            "/seller/products",
+            Api,
+            get(portal::list).post(portal::create),
+        )
         .route(
             "/seller/products/{id}",
+            Api,
             get(portal::show).put(portal::update),
         )
-        .route("/seller/stock/{sku}", put(portal::set_stock))
-        .route("/seller/orders", get(portal::orders))
-        .route("/seller/feeds/{id}", get(feeds::show))
-        .route("/seller/fetches/{id}/retry", post(feeds::retry))
+        .route("/seller/stock/{sku}", Api, put(portal::set_stock))
+        .route("/seller/orders", Api, get(portal::orders))
+        .route("/seller/feeds/{id}", Api, get(feeds::show))
+        .route("/seller/fetches/{id}/retry", Api, post(feeds::retry))
         .route(
             "/seller/products/{id}/images/{image}/approve",
+            Api,
             post(seller::approve),
         )
         .route(
             "/seller/products/{id}/images/{image}/restore",
+            Api,
             post(seller::restore),
         )
         .route(
             "/seller/products/{id}/images/{image}",
+            Api,
             delete(seller::remove),
         )
-        .fallback(error::not_found)
+        // Any other path under the API is its 404 in JSON. A route, not a fallback: a
+        // fallback has no route to class the request by.
+        .route("/", Api, any(error::not_found))
+        .route("/{*path}", Api, any(error::not_found))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // Uploads get their own limit: a 10 MB image plus the form around it.
         .merge(
-            Router::new()
+            Classified::new()
                 .route(
                     "/seller/products/{id}/images",
+                    Api,
                     post(seller::upload).get(seller::list),
                 )
                 .layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
         )
         .merge(
-            Router::new()
-                .route("/seller/feeds", post(feeds::submit).get(feeds::list))
+            Classified::new()
+                .route("/seller/feeds", Api, post(feeds::submit).get(feeds::list))
                 .layer(DefaultBodyLimit::max(FEED_LIMIT)),
         )
 }

@@ -1,13 +1,12 @@
 //! `GET /orders/{id}`.
 
 use super::ApiError;
+use super::extract::{Json, Path, Query};
 use crate::state::AppState;
-use axum::Json;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use serde::Deserialize;
 use serde_json::json;
-use shop::orders::OrderId;
+use shop::orders::{OrderError, OrderId};
 
 #[derive(Deserialize)]
 pub struct Lookup {
@@ -18,11 +17,10 @@ pub struct Lookup {
 /// (unguessable) id; the e-mail and shipping address only with the matching e-mail.
 pub async fn show(
     State(state): State<AppState>,
-    id: Result<Path<String>, PathRejection>,
+    Path(id): Path<String>,
     Query(lookup): Query<Lookup>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let Path(id) = id?;
-    let id = OrderId::parse(&id).map_err(|_| ApiError::not_found("no order with that id"))?;
+    let id = OrderId::parse(&id).map_err(|_| OrderError::NotFound)?;
     let order = state.services.orders.get(&id).await?;
     let owner = lookup
         .email

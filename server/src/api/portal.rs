@@ -3,37 +3,14 @@
 //! pages. The seller is the key's or the session's, never the request's.
 
 use super::ApiError;
+use super::extract::{Json, Path, Query};
 use super::seller::Seller;
 use crate::state::AppState;
-use axum::Json;
-use axum::extract::rejection::{JsonRejection, PathRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use shop::portal::{PortalError, ProductDraft, VariantDraft};
-
-impl From<PortalError> for ApiError {
-    fn from(e: PortalError) -> Self {
-        match e {
-            PortalError::NotFound => ApiError::not_found("no such product or SKU"),
-            PortalError::Invalid(errors) => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid",
-                errors
-                    .0
-                    .iter()
-                    .map(|(f, m)| format!("{f}: {m}"))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            ),
-            PortalError::Catalog(e) => e.into(),
-            PortalError::Db(e) => {
-                super::error::unexpected("portal", &e, shop::db::is_unavailable(&e))
-            }
-        }
-    }
-}
 
 #[derive(Deserialize)]
 pub struct ListQuery {
@@ -114,9 +91,8 @@ impl From<ProductBody> for ProductDraft {
 pub async fn create(
     State(state): State<AppState>,
     Seller(seller): Seller,
-    body: Result<Json<ProductBody>, JsonRejection>,
+    Json(body): Json<ProductBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let Json(body) = body?;
     let id = state
         .services
         .portal
@@ -129,11 +105,10 @@ pub async fn create(
 pub async fn show(
     State(state): State<AppState>,
     Seller(seller): Seller,
-    path: Result<Path<String>, PathRejection>,
+    Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let Path(id) = path?;
     let id = shop::catalog::ProductId::parse(&id)
-        .map_err(|_| ApiError::not_found("no such product or SKU"))?
+        .map_err(|_| PortalError::NotFound)?
         .get();
     let draft = state.services.portal.draft(seller, id).await?;
     let stock = state.services.portal.stock(seller, id).await?;
@@ -144,12 +119,11 @@ pub async fn show(
 pub async fn update(
     State(state): State<AppState>,
     Seller(seller): Seller,
-    path: Result<Path<String>, PathRejection>,
-    body: Result<Json<ProductBody>, JsonRejection>,
+    Path(id): Path<String>,
+    body: Result<Json<ProductBody>, ApiError>,
 ) -> Result<Json<Value>, ApiError> {
-    let Path(id) = path?;
     let id = shop::catalog::ProductId::parse(&id)
-        .map_err(|_| ApiError::not_found("no such product or SKU"))?
+        .map_err(|_| PortalError::NotFound)?
         .get();
     let Json(body) = body?;
     let id = state
@@ -177,10 +151,9 @@ fn main() -> String {
 pub async fn set_stock(
     State(state): State<AppState>,
     Seller(seller): Seller,
-    path: Result<Path<String>, PathRejection>,
-    body: Result<Json<StockBody>, JsonRejection>,
+    Path(sku): Path<String>,
+    body: Result<Json<StockBody>, ApiError>,
 ) -> Result<StatusCode, ApiError> {
-    let Path(sku) = path?;
     let sku = shop::catalog::Sku::parse(&sku)?;
     let Json(body) = body?;
     state

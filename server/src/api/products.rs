@@ -1,14 +1,14 @@
 //! `GET /products`, `GET /products/{id}`, `GET /categories`.
 
 use super::ApiError;
+use super::extract::{Json, Path, Query};
 use crate::state::AppState;
-use axum::Json;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use serde::Serialize;
 use shop::Money;
 use shop::catalog::{
-    Category, CategoryPath, PageRequest, ProductCard, ProductDetail, ProductId, Sort, category_url,
+    CatalogError, Category, CategoryPath, PageRequest, ProductCard, ProductDetail, ProductId, Sort,
+    category_url,
 };
 use std::collections::{BTreeMap, HashMap};
 
@@ -53,14 +53,11 @@ fn stars(r: shop::catalog::Rating) -> f64 {
     r.hundredths() as f64 / 100.0
 }
 
-type Params = Result<Query<HashMap<String, String>>, QueryRejection>;
-
 /// `GET /api/v1/products?category=&page=&per_page=&sort=`
 pub async fn list(
     State(state): State<AppState>,
-    params: Params,
+    Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<ProductList>, ApiError> {
-    let Query(params) = params?;
     let get = |key: &str| params.get(key).map(String::as_str);
     let page = PageRequest::parse(get("page"), get("per_page"))?;
     let sort = Sort::parse(get("sort"))?;
@@ -73,7 +70,7 @@ pub async fn list(
         // An unknown category is a 404, not an empty list that looks like a sold-out shelf.
         let known = catalog.categories().await?.iter().any(|c| c.path == *path);
         if !known {
-            return Err(ApiError::not_found("no category with that path"));
+            return Err(CatalogError::CategoryNotFound.into());
         }
     }
     let listing = catalog.list(category.as_ref(), sort, page).await?;
@@ -157,9 +154,8 @@ impl From<ProductDetail> for ProductBody {
 /// `GET /api/v1/products/{id}`
 pub async fn show(
     State(state): State<AppState>,
-    id: Result<Path<String>, PathRejection>,
+    Path(id): Path<String>,
 ) -> Result<Json<ProductBody>, ApiError> {
-    let Path(id) = id?;
     let id = ProductId::parse(&id)?;
     let product = state.services.catalog.product_by_id(id).await?;
     Ok(Json(product.into()))

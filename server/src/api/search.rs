@@ -1,10 +1,9 @@
 //! `GET /search` and `GET /suggest`: the same search the pages use, as JSON.
 
 use super::ApiError;
+use super::extract::{Json, Query};
 use crate::state::AppState;
-use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::Serialize;
 use shop::Money;
 use shop::search::{Facets, Hit, SearchParams, SearchQuery, Suggestion};
@@ -60,14 +59,13 @@ impl From<Hit> for SearchHit {
     }
 }
 
-type Params = Result<Query<HashMap<String, String>>, QueryRejection>;
+type Params = Query<HashMap<String, String>>;
 
 /// `GET /api/v1/search?q=&category=&brand=&min_price=&max_price=&in_stock=&min_rating=&sort=&page=&per_page=`
 pub async fn search(
     State(state): State<AppState>,
-    params: Params,
+    Query(params): Params,
 ) -> Result<Json<SearchResponse>, ApiError> {
-    let Query(params) = params?;
     let get = |key: &str| params.get(key).cloned();
     let query = SearchQuery::parse(&SearchParams {
         q: get("q"),
@@ -101,9 +99,8 @@ pub struct SuggestResponse {
 /// `GET /api/v1/suggest?q=`: products and categories for what has been typed so far.
 pub async fn suggest(
     State(state): State<AppState>,
-    params: Params,
+    Query(params): Params,
 ) -> Result<Json<SuggestResponse>, ApiError> {
-    let Query(params) = params?;
     let text = params.get("q").map(String::as_str).unwrap_or("");
     let suggestions = state.services.search.suggest(text).await?;
     Ok(Json(SuggestResponse { suggestions }))

@@ -38,59 +38,24 @@ impl FromRequestParts<AppState> for Seller {
             return match shop::accounts::Viewer::require_seller(viewer.as_ref()) {
                 Ok(seller) => Ok(Seller(seller)),
                 Err(shop::accounts::Denied::SignInRequired) => Err(unauthorized()),
-                Err(denied) => Err(super::session::denied(denied)),
+                Err(denied) => Err(denied.into()),
             };
         };
-        match state.services.api_keys.seller_for(key.trim()).await {
-            Ok(Some(seller)) => Ok(Seller(seller)),
-            Ok(None) => Err(unauthorized()),
-            Err(e) => Err(super::error::unexpected(
-                "seller key",
-                &e,
-                shop::db::is_unavailable(&e),
-            )),
+        match state.services.api_keys.seller_for(key.trim()).await? {
+            Some(seller) => Ok(Seller(seller)),
+            None => Err(unauthorized()),
         }
     }
 }
 
-impl From<AssetError> for ApiError {
-    fn from(e: AssetError) -> Self {
-        match e {
-            AssetError::NotFound => ApiError::not_found("no such product or image"),
-            AssetError::Refused(reason) => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "image_refused",
-                reason.to_string(),
-            ),
-            AssetError::Invalid(message) => ApiError::bad_request(message),
-            AssetError::Busy => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "busy",
-                "image processing is busy; try again shortly",
-            ),
-            AssetError::StoreUnavailable(cause) => {
-                tracing::warn!(error = %cause, "upload refused: image store unavailable");
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "store_unavailable",
-                    "the image store is unavailable; the product is unchanged, try again later",
-                )
-            }
-            AssetError::Db(e) => {
-                super::error::unexpected("images", &e, shop::db::is_unavailable(&e))
-            }
-        }
-    }
+fn product_id(raw: &str) -> Result<ProductId, AssetError> {
+    ProductId::parse(raw).map_err(|_| AssetError::NotFound)
 }
 
-fn product_id(raw: &str) -> Result<ProductId, ApiError> {
-    ProductId::parse(raw).map_err(|_| ApiError::not_found("no such product or image"))
-}
-
-fn image_id(raw: &str) -> Result<i64, ApiError> {
+fn image_id(raw: &str) -> Result<i64, AssetError> {
     ProductId::parse(raw)
         .map(ProductId::get)
-        .map_err(|_| ApiError::not_found("no such product or image"))
+        .map_err(|_| AssetError::NotFound)
 }
 
 #[derive(Debug, Default, Deserialize)]

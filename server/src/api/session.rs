@@ -2,9 +2,8 @@
 //! `DELETE /session`, and the `Viewer` extractors the other routes use.
 
 use super::ApiError;
+use super::extract::Json;
 use crate::state::AppState;
-use axum::Json;
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -12,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 use shop::accounts::sessions::COOKIE;
-use shop::accounts::{AccountError, Denied, Viewer, Visit};
+use shop::accounts::{Denied, Viewer, Visit};
 
 /// The request's `Visit` (resolved by `web::session`; empty if that layer did not run).
 pub fn visit(parts: &Parts) -> Visit {
@@ -29,7 +28,7 @@ impl FromRequestParts<AppState> for SignedIn {
         visit(parts)
             .viewer
             .map(SignedIn)
-            .ok_or_else(|| denied(Denied::SignInRequired))
+            .ok_or_else(|| Denied::SignInRequired.into())
     }
 }
 
@@ -43,22 +42,7 @@ impl FromRequestParts<AppState> for Admin {
         let viewer = visit(parts).viewer;
         Viewer::require_admin(viewer.as_ref())
             .map(|v| Admin(v.clone()))
-            .map_err(denied)
-    }
-}
-
-pub fn denied(d: Denied) -> ApiError {
-    match d {
-        Denied::SignInRequired => ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "sign in first: POST /api/v1/session",
-        ),
-        Denied::Forbidden => ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "this account may not do that",
-        ),
+            .map_err(ApiError::from)
     }
 }
 
@@ -84,39 +68,19 @@ fn cookie(value: &str, state: &AppState) -> Option<HeaderValue> {
 pub async fn create(
     State(state): State<AppState>,
     parts: Parts,
-    body: Result<Json<Credentials>, JsonRejection>,
+    Json(body): Json<Credentials>,
 ) -> Result<Response, ApiError> {
-    let Json(body) = body?;
     let visit = visit(&parts);
-    let viewer = match state
+    let viewer = state
         .services
         .users
         .sign_in(&body.email, &body.password, &visit.address)
-        .await
-    {
-        Ok(v) => v,
-        Err(AccountError::WrongCredentials) => {
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "wrong_credentials",
-                "that email and password do not match an account",
-            ));
-        }
-        Err(e @ AccountError::Throttled { .. }) => {
-            return Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "throttled",
-                e.to_string(),
-            ));
-        }
-        Err(e) => return Err(super::error::unexpected("sign-in", &e, false)),
-    };
+        .await?;
     let token = state
         .services
         .sessions
         .start(viewer.user_id, visit.token.as_ref())
-        .await
-        .map_err(|e| super::error::unexpected("session", &e, shop::db::is_unavailable(&e)))?;
+        .await?;
     let mut response = (StatusCode::CREATED, Json(json!({ "user": viewer }))).into_response();
     if let Some(c) = cookie(token.as_str(), &state) {
         response.headers_mut().append(header::SET_COOKIE, c);
@@ -127,12 +91,7 @@ pub async fn create(
 /// `DELETE /api/v1/session`
 pub async fn delete(State(state): State<AppState>, parts: Parts) -> Result<Response, ApiError> {
     if let Some(token) = visit(&parts).token {
-        state
-            .services
-            .sessions
-            .end(&token)
-            .await
-            .map_err(|e| super::error::unexpected("sign-out", &e, shop::db::is_unavailable(&e)))?;
+        state.services.sessions.end(&token).await?;
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
     let secure = if state.settings.secure_cookies {

@@ -481,6 +481,33 @@ async fn bursts_past_a_route_class_limit_get_429_with_retry_after() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_function_counts_against_the_class_it_declares() {
+    let app = spawn_app_with(|s| s.rate_limits = true).await;
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        // An empty order form: refused as malformed, once the limit has counted it.
+        let (status, ..) = form(&app, None, "/rpc/checkout/place", &[]).await;
+        statuses.push(status);
+    }
+    assert_eq!(
+        statuses,
+        [[400; 10].as_slice(), &[429; 2]].concat(),
+        "the checkout burst is 10, and a malformed form is the caller's mistake"
+    );
+    let metrics = app.get_text("/metrics").await.1;
+    assert!(
+        metrics.contains("emporium_rate_limited_total{class=\"checkout\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("emporium_rate_limited_total{class=\"browse\"} 0"),
+        "{metrics}"
+    );
+    // Browsing is another class, untouched by the checkout burst.
+    assert_eq!(app.get("/").await.status().as_u16(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_server_function_bodies_are_refused_before_reading() {
     let app = spawn_app().await;
     let response = app

@@ -6,6 +6,7 @@
 
 use crate::catalog::SellerId;
 use crate::db::Db;
+use crate::failure::{Failure, FailureKind};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -18,6 +19,22 @@ pub enum KeyError {
     NoSuchSeller(String),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+}
+
+impl Failure for KeyError {
+    fn kind(&self) -> FailureKind {
+        match self {
+            KeyError::NoSuchSeller(_) => FailureKind::NotFound,
+            KeyError::Db(e) => e.kind(),
+        }
+    }
+
+    fn public_message(&self) -> String {
+        match self {
+            KeyError::NoSuchSeller(slug) => format!("There is no seller {slug:?}."),
+            KeyError::Db(e) => e.public_message(),
+        }
+    }
 }
 
 fn digest(key: &str) -> String {

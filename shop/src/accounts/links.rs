@@ -19,6 +19,7 @@ use super::users::Users;
 use crate::checkout::Email;
 use crate::clock::{Clock, Millis};
 use crate::db::Db;
+use crate::failure::{Failure, FailureKind};
 use crate::mail::{Mail, Outbox};
 use std::sync::Arc;
 
@@ -39,6 +40,26 @@ pub enum LinkError {
     Hash(#[from] HashError),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+}
+
+impl Failure for LinkError {
+    fn kind(&self) -> FailureKind {
+        match self {
+            LinkError::Invalid(e) => e.kind(),
+            LinkError::Expired => FailureKind::NotFound,
+            LinkError::Hash(_) => FailureKind::Internal,
+            LinkError::Db(e) => e.kind(),
+        }
+    }
+
+    fn public_message(&self) -> String {
+        match self {
+            LinkError::Invalid(e) => e.public_message(),
+            LinkError::Expired => "This link has expired or has already been used.".into(),
+            LinkError::Hash(_) => self.kind().plain_message().into(),
+            LinkError::Db(e) => e.public_message(),
+        }
+    }
 }
 
 /// The kinds of link, as `account_links.kind` spells them.

@@ -1,6 +1,7 @@
 //! Roles and the signed-in viewer, as the server checks them and the pages show them.
 
 use crate::catalog::SellerId;
+use crate::failure::{Failure, FailureKind};
 use crate::input::InvalidInput;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -79,6 +80,15 @@ pub enum Denied {
     SignInRequired,
     #[error("you do not have access to this")]
     Forbidden,
+}
+
+impl Failure for Denied {
+    fn kind(&self) -> FailureKind {
+        match self {
+            Denied::SignInRequired => FailureKind::SignInRequired,
+            Denied::Forbidden => FailureKind::Forbidden,
+        }
+    }
 }
 
 impl Viewer {

@@ -7,6 +7,7 @@ use crate::catalog::SellerId;
 use crate::checkout::Email;
 use crate::clock::Clock;
 use crate::db::Db;
+use crate::failure::{Failure, FailureKind};
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +31,48 @@ pub enum AccountError {
     Hash(#[from] HashError),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+}
+
+impl Failure for AccountError {
+    fn kind(&self) -> FailureKind {
+        match self {
+            AccountError::Invalid(e) => e.kind(),
+            AccountError::WrongCredentials => FailureKind::SignInRequired,
+            AccountError::Throttled { .. } => FailureKind::Throttled,
+            AccountError::EmailTaken => FailureKind::Conflict,
+            AccountError::NoSuchSeller(_) => FailureKind::NotFound,
+            AccountError::SellerMismatch => FailureKind::Invalid,
+            AccountError::Hash(_) => FailureKind::Internal,
+            AccountError::Db(e) => e.kind(),
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            AccountError::WrongCredentials => "wrong_credentials",
+            AccountError::EmailTaken => "email_taken",
+            _ => self.kind().code(),
+        }
+    }
+
+    fn public_message(&self) -> String {
+        match self {
+            AccountError::Invalid(e) => e.public_message(),
+            AccountError::WrongCredentials => {
+                "That email and password do not match an account.".into()
+            }
+            AccountError::Throttled { minutes } => {
+                format!("Too many failed sign-ins: try again in {minutes} minute(s).")
+            }
+            AccountError::EmailTaken => "An account with this email already exists.".into(),
+            AccountError::NoSuchSeller(slug) => format!("There is no seller {slug:?}."),
+            AccountError::SellerMismatch => {
+                "A seller account needs a seller, and only seller accounts take one.".into()
+            }
+            AccountError::Hash(_) => self.kind().plain_message().into(),
+            AccountError::Db(e) => e.public_message(),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -11,6 +11,7 @@ use super::store::{AssetStore, StoreError};
 use super::types::{ImageStatus, ImageVariant, Picture, ProductImage, QualityReport};
 use crate::catalog::{ProductId, SellerId};
 use crate::db::{Db, placeholders};
+use crate::failure::{Failure, FailureKind};
 use bytes::Bytes;
 use object_store::path::Path as StorePath;
 use sqlx::Row;
@@ -40,6 +41,41 @@ pub enum AssetError {
     StoreUnavailable(#[source] StoreError),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+}
+
+impl Failure for AssetError {
+    fn kind(&self) -> FailureKind {
+        match self {
+            AssetError::NotFound => FailureKind::NotFound,
+            AssetError::Refused(_) => FailureKind::Refused,
+            AssetError::Invalid(_) => FailureKind::Invalid,
+            AssetError::Busy | AssetError::StoreUnavailable(_) => FailureKind::Unavailable,
+            AssetError::Db(e) => e.kind(),
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            AssetError::Refused(_) => "image_refused",
+            AssetError::Busy => "busy",
+            AssetError::StoreUnavailable(_) => "store_unavailable",
+            _ => self.kind().code(),
+        }
+    }
+
+    fn public_message(&self) -> String {
+        match self {
+            AssetError::NotFound => "We couldn't find that product or picture.".into(),
+            // Every refusal names its reason and the fix, for the seller.
+            AssetError::Refused(reason) => reason.to_string(),
+            AssetError::Invalid(message) => message.clone(),
+            AssetError::Busy => "Image processing is busy; try again shortly.".into(),
+            AssetError::StoreUnavailable(_) => {
+                "The image store is unavailable; the product is unchanged. Try again later.".into()
+            }
+            AssetError::Db(e) => e.public_message(),
+        }
+    }
 }
 
 /// A product with no picture, and what its drawing is made from.

@@ -4,6 +4,7 @@ use super::{Cart, CartId, CartLine, LineNotice, LineQuantity, Quantity};
 use crate::catalog::{Catalog, CatalogError, Sku, VariantId, VariantSummary};
 use crate::clock::Millis;
 use crate::db::{AnyConnection, Db};
+use crate::failure::{Failure, FailureKind};
 use crate::inventory::Inventory;
 use crate::{Currency, Money};
 use sqlx::Row;
@@ -34,6 +35,45 @@ pub enum CartError {
 impl From<sqlx::Error> for CartError {
     fn from(e: sqlx::Error) -> Self {
         CartError::Database(Arc::new(e))
+    }
+}
+
+impl Failure for CartError {
+    fn kind(&self) -> FailureKind {
+        match self {
+            CartError::CartNotFound | CartError::UnknownSku(_) => FailureKind::NotFound,
+            CartError::InsufficientStock { .. } => FailureKind::Conflict,
+            CartError::TooMany { .. } => FailureKind::Invalid,
+            CartError::MixedCurrency { .. } => FailureKind::Refused,
+            CartError::Catalog(e) => e.kind(),
+            CartError::Database(e) => e.kind(),
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            CartError::InsufficientStock { .. } => "insufficient_stock",
+            CartError::MixedCurrency { .. } => "mixed_currency",
+            CartError::Catalog(e) => e.code(),
+            CartError::Database(e) => e.code(),
+            _ => self.kind().code(),
+        }
+    }
+
+    fn public_message(&self) -> String {
+        match self {
+            CartError::CartNotFound => "We couldn't find that cart.".into(),
+            CartError::UnknownSku(sku) => format!("We couldn't find a product with SKU {sku}."),
+            CartError::InsufficientStock { sku, available } => {
+                format!("Only {available} of {sku} left in stock.")
+            }
+            CartError::TooMany { sku, .. } => format!("A cart holds at most 99 of {sku}."),
+            CartError::MixedCurrency { sku, currency } => {
+                format!("{sku} is priced in {currency}, the rest of the cart in another currency.")
+            }
+            CartError::Catalog(e) => e.public_message(),
+            CartError::Database(e) => e.public_message(),
+        }
     }
 }
 

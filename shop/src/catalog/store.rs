@@ -6,6 +6,7 @@ use super::{
     VariantOption, VariantSummary,
 };
 use crate::db::{Db, placeholders};
+use crate::failure::{Failure, FailureKind};
 
 /// A listed product's live stock (see [`Catalog::listing_stock`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -39,6 +40,25 @@ pub enum CatalogError {
 impl From<sqlx::Error> for CatalogError {
     fn from(e: sqlx::Error) -> Self {
         CatalogError::Database(Arc::new(e))
+    }
+}
+
+impl Failure for CatalogError {
+    fn kind(&self) -> FailureKind {
+        match self {
+            CatalogError::ProductNotFound | CatalogError::CategoryNotFound => FailureKind::NotFound,
+            CatalogError::Corrupt(_) => FailureKind::Internal,
+            CatalogError::Database(e) => e.kind(),
+        }
+    }
+
+    fn public_message(&self) -> String {
+        match self {
+            CatalogError::ProductNotFound => "We couldn't find that product.".into(),
+            CatalogError::CategoryNotFound => "We couldn't find that category.".into(),
+            CatalogError::Corrupt(_) => self.kind().plain_message().into(),
+            CatalogError::Database(e) => e.public_message(),
+        }
     }
 }
 

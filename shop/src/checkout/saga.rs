@@ -8,6 +8,8 @@ use crate::catalog::CatalogError;
 use crate::clock::{Clock, Millis};
 use crate::db::Db;
 use crate::events::{self, ORDER_CONFIRMED};
+// `Failure` here is a failed attempt (below); the trait is `failure::Failure`.
+use crate::failure::{self, FailureKind};
 use crate::inventory::StockReason;
 use crate::inventory::holds::{self, HoldError};
 use crate::orders;
@@ -139,6 +141,36 @@ pub enum CheckoutError {
     Corrupt(String),
     #[error(transparent)]
     Database(Arc<sqlx::Error>),
+}
+
+impl failure::Failure for CheckoutError {
+    fn kind(&self) -> FailureKind {
+        match self {
+            CheckoutError::KeyReused => FailureKind::Refused,
+            CheckoutError::CartNotFound | CheckoutError::NotFound => FailureKind::NotFound,
+            CheckoutError::Corrupt(_) => FailureKind::Internal,
+            CheckoutError::Database(e) => e.kind(),
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            CheckoutError::KeyReused => "idempotency_key_reused",
+            _ => self.kind().code(),
+        }
+    }
+
+    fn public_message(&self) -> String {
+        match self {
+            CheckoutError::KeyReused => {
+                "This Idempotency-Key was already used for a different request.".into()
+            }
+            CheckoutError::CartNotFound => "We couldn't find that cart.".into(),
+            CheckoutError::NotFound => "We couldn't find that checkout.".into(),
+            CheckoutError::Corrupt(_) => self.kind().plain_message().into(),
+            CheckoutError::Database(e) => e.public_message(),
+        }
+    }
 }
 
 impl From<sqlx::Error> for CheckoutError {

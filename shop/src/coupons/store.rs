@@ -3,6 +3,7 @@
 use super::{AppliedCoupon, CouponCode, Discount};
 use crate::clock::{Clock, Millis};
 use crate::db::{AnyConnection, Db};
+use crate::failure::{Failure, FailureKind};
 use crate::{Currency, InvalidInput, Money};
 use std::sync::Arc;
 
@@ -248,6 +249,31 @@ pub enum CouponError {
     Exists(String),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+}
+
+impl Failure for CouponError {
+    fn kind(&self) -> FailureKind {
+        match self {
+            CouponError::Invalid(e) => e.kind(),
+            CouponError::Exists(_) => FailureKind::Conflict,
+            CouponError::Db(e) => e.kind(),
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            CouponError::Exists(_) => "coupon_exists",
+            _ => self.kind().code(),
+        }
+    }
+
+    fn public_message(&self) -> String {
+        match self {
+            CouponError::Invalid(e) => e.public_message(),
+            CouponError::Exists(code) => format!("A coupon {code} already exists."),
+            CouponError::Db(e) => e.public_message(),
+        }
+    }
 }
 
 impl Coupons {

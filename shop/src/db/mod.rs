@@ -11,6 +11,7 @@
 mod migrations;
 pub mod scratch;
 
+use crate::failure::{Failure, FailureKind};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 use std::str::FromStr;
@@ -242,6 +243,19 @@ pub fn is_unavailable(err: &sqlx::Error) -> bool {
             | sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
     )
+}
+
+/// A database error is the database not answering (unavailable: retry later) or anything else
+/// (a query that is wrong, data that breaks a constraint: a bug, internal). Either way the
+/// person asking is told only the kind's plain sentence.
+impl Failure for sqlx::Error {
+    fn kind(&self) -> FailureKind {
+        if is_unavailable(self) {
+            FailureKind::Unavailable
+        } else {
+            FailureKind::Internal
+        }
+    }
 }
 
 /// True when `err` is a transient conflict that the same transaction, run again, will get

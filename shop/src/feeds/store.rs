@@ -8,6 +8,7 @@ use crate::catalog::import::{self, ParsedRow, SellerInput};
 use crate::catalog::{Catalog, ProductId, SellerId};
 use crate::clock::{Clock, Millis};
 use crate::db::Db;
+use crate::failure::{Failure, FailureKind};
 use rand::Rng;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -25,6 +26,35 @@ pub enum FeedError {
     Catalog(#[from] crate::catalog::CatalogError),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+}
+
+impl Failure for FeedError {
+    fn kind(&self) -> FailureKind {
+        match self {
+            FeedError::Invalid(_) => FailureKind::Refused,
+            FeedError::NotFound => FailureKind::NotFound,
+            FeedError::Import(e) => e.kind(),
+            FeedError::Catalog(e) => e.kind(),
+            FeedError::Db(e) => e.kind(),
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            FeedError::Invalid(_) => "invalid_feed",
+            _ => self.kind().code(),
+        }
+    }
+
+    fn public_message(&self) -> String {
+        match self {
+            FeedError::Invalid(message) => message.clone(),
+            FeedError::NotFound => "We couldn't find that feed or picture.".into(),
+            FeedError::Import(e) => e.public_message(),
+            FeedError::Catalog(e) => e.public_message(),
+            FeedError::Db(e) => e.public_message(),
+        }
+    }
 }
 
 /// How the picture queue retries and leases.

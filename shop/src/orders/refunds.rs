@@ -11,6 +11,7 @@ use crate::accounts::UserId;
 use crate::catalog::VariantId;
 use crate::clock::{Clock, Millis};
 use crate::db::{AnyConnection, Db};
+use crate::failure::{Failure, FailureKind};
 use crate::payments::{Gateway, RefundOutcome};
 use crate::{Currency, Money};
 use serde::{Deserialize, Serialize};
@@ -38,6 +39,29 @@ pub enum RefundError {
     Order(#[from] OrderError),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+}
+
+impl Failure for RefundError {
+    fn kind(&self) -> FailureKind {
+        match self {
+            RefundError::Invalid(_) => FailureKind::Invalid,
+            RefundError::NotFound => FailureKind::NotFound,
+            // The provider refusing a refund we asked for is a request of ours it found wrong.
+            RefundError::Refused(_) => FailureKind::Internal,
+            RefundError::Order(e) => e.kind(),
+            RefundError::Db(e) => e.kind(),
+        }
+    }
+
+    fn public_message(&self) -> String {
+        match self {
+            RefundError::Invalid(message) => message.clone(),
+            RefundError::NotFound => "We couldn't find that order.".into(),
+            RefundError::Refused(_) => self.kind().plain_message().into(),
+            RefundError::Order(e) => e.public_message(),
+            RefundError::Db(e) => e.public_message(),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -5,6 +5,7 @@ use crate::accounts::UserId;
 use crate::checkout::{Address, CheckoutLine};
 use crate::clock::Millis;
 use crate::db::{AnyConnection, Db};
+use crate::failure::{Failure, FailureKind};
 use crate::{Currency, Money};
 use sqlx::Row;
 use std::sync::Arc;
@@ -22,6 +23,24 @@ pub enum OrderError {
     Corrupt(String),
     #[error(transparent)]
     Database(Arc<sqlx::Error>),
+}
+
+impl Failure for OrderError {
+    fn kind(&self) -> FailureKind {
+        match self {
+            OrderError::NotFound => FailureKind::NotFound,
+            OrderError::IllegalTransition { .. } | OrderError::Corrupt(_) => FailureKind::Internal,
+            OrderError::Database(e) => e.kind(),
+        }
+    }
+
+    fn public_message(&self) -> String {
+        match self {
+            OrderError::NotFound => "We couldn't find that order.".into(),
+            OrderError::Database(e) => e.public_message(),
+            _ => self.kind().plain_message().into(),
+        }
+    }
 }
 
 impl From<sqlx::Error> for OrderError {

@@ -8,6 +8,7 @@ use crate::catalog::import::{self, ParsedRow, ProductInput, SellerInput, Variant
 use crate::catalog::{Catalog, CatalogError, SellerId, Sku, VariantId, VariantOption};
 use crate::clock::{Clock, Millis};
 use crate::db::Db;
+use crate::failure::{Failure, FailureKind};
 use crate::{Currency, Money};
 use sqlx::Row;
 use std::collections::HashMap;
@@ -25,6 +26,40 @@ pub enum PortalError {
     Catalog(#[from] CatalogError),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+}
+
+impl Failure for PortalError {
+    fn kind(&self) -> FailureKind {
+        match self {
+            PortalError::Invalid(_) => FailureKind::Refused,
+            PortalError::NotFound => FailureKind::NotFound,
+            PortalError::Catalog(e) => e.kind(),
+            PortalError::Db(e) => e.kind(),
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            PortalError::Invalid(_) => "invalid",
+            _ => self.kind().code(),
+        }
+    }
+
+    /// Every mistake of a form at once, `field: what is wrong; …`, so a client can fix them
+    /// all in one go.
+    fn public_message(&self) -> String {
+        match self {
+            PortalError::Invalid(errors) => errors
+                .0
+                .iter()
+                .map(|(field, message)| format!("{field}: {message}"))
+                .collect::<Vec<_>>()
+                .join("; "),
+            PortalError::NotFound => "We couldn't find that product or SKU.".into(),
+            PortalError::Catalog(e) => e.public_message(),
+            PortalError::Db(e) => e.public_message(),
+        }
+    }
 }
 
 impl From<import::ImportError> for PortalError {

@@ -24,6 +24,7 @@ use super::{Rating, Sku, Slug, VariantOption};
 use crate::Money;
 use crate::clock::Millis;
 use crate::db::{AnyConnection, Db, is_unique_violation};
+use crate::failure::{Failure, FailureKind};
 use crate::inventory;
 use indicatif::ProgressBar;
 use sqlx::{Acquire, Row};
@@ -100,6 +101,22 @@ pub enum ImportError {
     File(String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+}
+
+impl Failure for ImportError {
+    fn kind(&self) -> FailureKind {
+        match self {
+            ImportError::File(_) => FailureKind::Refused,
+            ImportError::Database(e) => e.kind(),
+        }
+    }
+
+    fn public_message(&self) -> String {
+        match self {
+            ImportError::File(reason) => reason.clone(),
+            ImportError::Database(e) => e.public_message(),
+        }
+    }
 }
 
 /// What an import did.

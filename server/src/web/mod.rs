@@ -1,7 +1,13 @@
 //! The layers every request passes before it reaches a page, a server function or the JSON
 //! API: who is asking (the session), whether a state-changing request really comes from our
-//! own pages (CSRF), how often this address may ask (rate limits), and the security headers
-//! on every answer.
+//! own pages (CSRF), how often this address may ask (rate limits, in `limits`), and the
+//! security headers on every answer.
+
+mod limits;
+
+pub use limits::{
+    Classified, RateLimits, RouteClass, RouteClasses, rate_limit, rate_limits, server_functions,
+};
 
 use crate::api::ApiError;
 use crate::state::AppState;
@@ -9,16 +15,12 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use governor::clock::{Clock as _, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota};
 use http::header::{self, HeaderValue};
 use http::{Method, StatusCode};
 use shop::accounts::sessions::{COOKIE as SESSION_COOKIE, csrf_for};
 use shop::accounts::{SessionToken, Visit};
 use std::net::{IpAddr, SocketAddr};
-use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The guest cart's cookie (named by the app).
 const CART_COOKIE: &str = app::session::CART_COOKIE;
@@ -210,200 +212,6 @@ pub async fn limit_rpc_body(request: Request, next: Next) -> Response {
         .await
 }
 
-/// Gives a failed server function the status its error deserves. Leptos answers every
-/// server-function error with 500; the error itself (`app::error::AppError`, JSON in the body)
-/// says whether it was the caller's mistake (400, 401, 403, 404) or ours.
-pub async fn rpc_error_status(request: Request, next: Next) -> Response {
-    if !request.uri().path().starts_with("/rpc/") {
-        return next.run(request).await;
-    }
-    let response = next.run(request).await;
-    if !response.headers().contains_key("serverfnerror") {
-        return response;
-    }
-    let (mut parts, body) = response.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    };
-    if let Ok(error) = serde_json::from_slice::<app::error::AppError>(&bytes) {
-        parts.status =
-            StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    }
-    Response::from_parts(parts, Body::from(bytes))
-}
-
-/// Which limit a request counts against.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RouteClass {
-    Browse,
-    Cart,
-    Checkout,
-    SignIn,
-    Api,
-    /// Static files, pictures, health: not limited here (they are cheap and cacheable).
-    Free,
-}
-
-impl RouteClass {
-    pub fn of(method: &Method, path: &str) -> Self {
-        let write = !is_safe(method);
-        if path.starts_with("/pkg/")
-            || path.starts_with("/assets/")
-            || matches!(path, "/healthz" | "/readyz" | "/metrics" | "/favicon.ico")
-        {
-            RouteClass::Free
-        } else if [
-            "/rpc/account/sign-",
-            "/rpc/account/reset",
-            "/rpc/account/confirm",
-        ]
-        .iter()
-        .any(|p| path.starts_with(p))
-            || path == "/api/v1/session" && write
-        {
-            RouteClass::SignIn
-        } else if path.starts_with("/rpc/checkout/place") || (path == "/api/v1/checkouts" && write)
-        {
-            RouteClass::Checkout
-        } else if path.starts_with("/rpc/cart/") || (path.starts_with("/api/v1/carts") && write) {
-            RouteClass::Cart
-        } else if path.starts_with("/api/") {
-            RouteClass::Api
-        } else {
-            RouteClass::Browse
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            RouteClass::Browse => "browse",
-            RouteClass::Cart => "cart",
-            RouteClass::Checkout => "checkout",
-            RouteClass::SignIn => "sign_in",
-            RouteClass::Api => "api",
-            RouteClass::Free => "free",
-        }
-    }
-}
-
-/// One keyed limiter per route class, keyed by client address.
-#[derive(Debug)]
-pub struct RateLimits {
-    browse: DefaultKeyedRateLimiter<IpAddr>,
-    cart: DefaultKeyedRateLimiter<IpAddr>,
-    checkout: DefaultKeyedRateLimiter<IpAddr>,
-    sign_in: DefaultKeyedRateLimiter<IpAddr>,
-    api: DefaultKeyedRateLimiter<IpAddr>,
-    checks: AtomicU64,
-    pub refused: [AtomicU64; 5],
-}
-
-fn per_minute(n: u32, burst: u32) -> Quota {
-    let n = NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
-    let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
-    Quota::per_minute(n).allow_burst(burst)
-}
-
-impl Default for RateLimits {
-    /// Generous for people, tight where guessing or abuse is the risk.
-    fn default() -> Self {
-        Self {
-            browse: DefaultKeyedRateLimiter::keyed(per_minute(1200, 200)),
-            cart: DefaultKeyedRateLimiter::keyed(per_minute(240, 60)),
-            checkout: DefaultKeyedRateLimiter::keyed(per_minute(30, 10)),
-            sign_in: DefaultKeyedRateLimiter::keyed(per_minute(20, 10)),
-            api: DefaultKeyedRateLimiter::keyed(per_minute(1200, 200)),
-            checks: AtomicU64::new(0),
-            refused: Default::default(),
-        }
-    }
-}
-
-impl RateLimits {
-    fn limiter(&self, class: RouteClass) -> Option<(&DefaultKeyedRateLimiter<IpAddr>, usize)> {
-        Some(match class {
-            RouteClass::Browse => (&self.browse, 0),
-            RouteClass::Cart => (&self.cart, 1),
-            RouteClass::Checkout => (&self.checkout, 2),
-            RouteClass::SignIn => (&self.sign_in, 3),
-            RouteClass::Api => (&self.api, 4),
-            RouteClass::Free => return None,
-        })
-    }
-
-    /// `Err(seconds to wait)` when the address is over its limit for the class.
-    pub fn check(&self, class: RouteClass, ip: IpAddr) -> Result<(), u64> {
-        let Some((limiter, index)) = self.limiter(class) else {
-            return Ok(());
-        };
-        // Forget idle addresses now and then, so the tables stay small.
-        if self.checks.fetch_add(1, Ordering::Relaxed) % 10_000 == 9_999 {
-            for l in [
-                &self.browse,
-                &self.cart,
-                &self.checkout,
-                &self.sign_in,
-                &self.api,
-            ] {
-                l.retain_recent();
-                l.shrink_to_fit();
-            }
-        }
-        limiter.check_key(&ip).map_err(|not_until| {
-            self.refused[index].fetch_add(1, Ordering::Relaxed);
-            not_until
-                .wait_time_from(DefaultClock::default().now())
-                .as_secs()
-                .max(1)
-        })
-    }
-
-    /// Refusals so far, by class name (for `/metrics`).
-    pub fn refusals(&self) -> Vec<(&'static str, u64)> {
-        [
-            RouteClass::Browse,
-            RouteClass::Cart,
-            RouteClass::Checkout,
-            RouteClass::SignIn,
-            RouteClass::Api,
-        ]
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.name(), self.refused[i].load(Ordering::Relaxed)))
-        .collect()
-    }
-}
-
-/// Answers 429 with `Retry-After` when the client's address is over its class's limit.
-pub async fn rate_limit(
-    State(state): State<Arc<WebState>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let Some(limits) = state.rate_limits.as_deref() else {
-        return next.run(request).await;
-    };
-    let class = RouteClass::of(request.method(), request.uri().path());
-    let Some(ip) = client_address(&request, state.settings.trust_forwarded_for) else {
-        return next.run(request).await;
-    };
-    match limits.check(class, ip) {
-        Ok(()) => next.run(request).await,
-        Err(wait) => {
-            let mut response = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                format!("Too many requests; try again in {wait} s."),
-            )
-            .into_response();
-            if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            response
-        }
-    }
-}
-
 /// The headers every answer carries. Pages get a Content-Security-Policy with the nonce
 /// their inline scripts carry; everything else one that allows nothing. Runs inside the
 /// compression layer, so it reads the page as rendered.
@@ -518,22 +326,18 @@ pub fn page_policy(nonce: Option<&str>) -> String {
 pub struct WebState {
     pub settings: Arc<crate::config::Settings>,
     pub rate_limits: Option<Arc<RateLimits>>,
+    /// Which limit each route counts against.
+    pub classes: RouteClasses,
     pub sessions: shop::accounts::Sessions,
 }
 
 impl WebState {
-    pub fn of(state: &AppState) -> Arc<Self> {
+    pub fn of(state: &AppState, classes: RouteClasses) -> Arc<Self> {
         Arc::new(Self {
             settings: state.settings.clone(),
             rate_limits: state.rate_limits.clone(),
+            classes,
             sessions: state.services.sessions.clone(),
         })
     }
-}
-
-/// Keeps the state's rate limiters alive beside the settings.
-pub fn rate_limits(settings: &crate::config::Settings) -> Option<Arc<RateLimits>> {
-    settings
-        .rate_limits
-        .then(|| Arc::new(RateLimits::default()))
 }
