@@ -3,9 +3,10 @@
 //! query's words as one OR of terms on a single field, top 20 by BM25, no typos, no facets —
 //! timed in the same process on the same index.
 
-pub use super::query::Stages;
-use super::service::{Search, hits_and_stages};
-use super::types::{SearchParams, SearchQuery};
+use super::first_stage::FirstStage;
+pub use super::query::{Rank, Stages};
+use super::service::{Search, answer};
+use super::types::{SearchParams, SearchQuery, SearchResults};
 use crate::catalog::import::synthetic_vocabulary;
 use std::time::{Duration, Instant};
 use tantivy::Term;
@@ -108,9 +109,9 @@ pub fn index_latencies(
     let all = engine.fields.all;
     for q in queries {
         let started = Instant::now();
-        let result = std::hint::black_box(hits_and_stages(&engine, q));
+        let result = std::hint::black_box(answer(&engine, q, FirstStage::default()));
         ours.0.push(started.elapsed());
-        stages.push(result.map(|(_, s)| s).unwrap_or_default());
+        stages.push(result.map(|a| a.stages).unwrap_or_default());
 
         let started = Instant::now();
         let searcher = engine.reader.searcher();
@@ -133,4 +134,16 @@ pub fn index_latencies(
         bare.0.push(started.elapsed());
     }
     Some((ours, bare, stages))
+}
+
+/// What the index path answers to `q` through `stage` (no live stock), with why each hit is
+/// where it is: how the equivalence test compares the fast first stage with the plain one.
+/// `None` when the index is not ready.
+pub fn ranked(
+    search: &Search,
+    q: &SearchQuery,
+    stage: FirstStage,
+) -> Option<tantivy::Result<(SearchResults, Vec<Rank>)>> {
+    let engine = search.engine()?;
+    Some(answer(&engine, q, stage).map(|answer| (answer.results, answer.ranks)))
 }

@@ -125,7 +125,8 @@ pub struct SortColumns {
 }
 
 impl SortColumns {
-    fn open(segment: &SegmentReader) -> SortColumns {
+    /// Opens `segment`'s sort columns (those it lacks are `None`).
+    pub fn open(segment: &SegmentReader) -> SortColumns {
         let fast = segment.fast_fields();
         let u64s = |name: &str| fast.u64(name).ok().map(|c| c.first_or_default_col(0));
         SortColumns {

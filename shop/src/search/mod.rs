@@ -26,9 +26,13 @@ mod document;
 #[cfg(feature = "server")]
 mod engine;
 #[cfg(feature = "server")]
+mod first_stage;
+#[cfg(feature = "server")]
 mod highlight;
 #[cfg(feature = "server")]
 mod indexer;
+#[cfg(feature = "server")]
+mod plain;
 #[cfg(feature = "server")]
 mod query;
 #[cfg(feature = "server")]
@@ -43,6 +47,8 @@ mod service;
 mod synonyms;
 #[cfg(feature = "server")]
 pub use engine::{Checkpoint, Engine, Location};
+#[cfg(feature = "server")]
+pub use first_stage::FirstStage;
 #[cfg(feature = "server")]
 pub use indexer::{Indexer, IndexerError};
 #[cfg(feature = "server")]

@@ -14,15 +14,19 @@
 //! Products in stock come first in both stages (a bonus above any text score), read from the
 //! same packed code the counts read (see `counts`). The "in stock" and price filters are
 //! checked by the first stage on each match too ([`Keep`]), not by the query.
+//!
+//! The collector here is the fast first stage's (see `first_stage`); the rerank serves both
+//! first stages, generic over how it asks a part about a product: [`Danger`] here, an ordinary
+//! seek in `plain`.
 
 use super::counts::{self, Counted, Counts, CountsSegment, FacetCodes, PRICE_BANDS};
 use std::ops::RangeInclusive;
 use std::sync::Arc;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::ColumnValues;
-use tantivy::query::{EnableScoring, Query};
+use tantivy::query::{EnableScoring, Query, Scorer, Weight};
 use tantivy::{
-    DocAddress, DocId, DocSet, Score, Searcher, SeekDangerResult, SegmentOrdinal, SegmentReader,
+    DocAddress, DocId, Score, Searcher, SeekDangerResult, SegmentOrdinal, SegmentReader,
 };
 
 /// Added to the score of products in stock: more than any text score, small enough for an
@@ -262,15 +266,62 @@ impl TopScores {
     }
 }
 
+/// A product after the rerank: its address, its first-stage key (the cheap score plus the
+/// in-stock bonus) and its full one (the full query's score plus the same bonus).
+#[derive(Clone, Copy, Debug)]
+pub struct Reranked {
+    pub address: DocAddress,
+    pub first: Score,
+    pub full: Score,
+}
+
+/// How the rerank asks one part's scorer whether it has each product of a segment, the
+/// products coming in increasing order.
+pub trait Asking {
+    /// A scorer of `weight` in `reader`, and whether it has `first`.
+    fn open(
+        weight: &dyn Weight,
+        reader: &SegmentReader,
+        first: DocId,
+    ) -> tantivy::Result<(bool, Box<dyn Scorer>)>;
+
+    /// Whether `scorer` has `doc` (greater than every product asked about before).
+    fn has(scorer: &mut dyn Scorer, doc: DocId) -> bool;
+}
+
+/// Asks with Tantivy's "dangerous" seek, which only answers whether a scorer has a product,
+/// not where its next match is. A phrase part would otherwise check its words' positions in
+/// every document that has them all, from the segment's start on.
+pub struct Danger;
+
+impl Asking for Danger {
+    fn open(
+        weight: &dyn Weight,
+        reader: &SegmentReader,
+        first: DocId,
+    ) -> tantivy::Result<(bool, Box<dyn Scorer>)> {
+        let (found, scorer) = weight.scorer_danger(reader, first, 1.0)?;
+        Ok((found == SeekDangerResult::Found, scorer))
+    }
+
+    #[inline]
+    fn has(scorer: &mut dyn Scorer, doc: DocId) -> bool {
+        // Targets strictly increase, as `seek_danger` requires; a scorer left in the state a
+        // miss leaves it in is only asked with `seek_danger` again until it finds one.
+        scorer.seek_danger(doc) == SeekDangerResult::Found
+    }
+}
+
 /// Reorders the first stage's products by the full query's score (the sum of the `parts`
-/// each matches; see `query::text_parts`), block by block, keeping the in-stock bonus (a
-/// product the full query does not match, which should not happen, keeps only that bonus
-/// and sinks within its block).
-pub fn rerank(
+/// each matches; see `query::build::text_parts`), block by block, keeping the in-stock bonus
+/// (a product the full query does not match, which should not happen, keeps only that bonus
+/// and sinks within its block). Equal scores keep the first stage's order. `A` is how each
+/// part is asked about a product.
+pub fn rerank<A: Asking>(
     searcher: &Searcher,
     parts: &[Box<dyn Query>],
-    ranked: Vec<Ranked>,
-) -> tantivy::Result<Vec<DocAddress>> {
+    ranked: &[Ranked],
+) -> tantivy::Result<Vec<Reranked>> {
     let scoring = EnableScoring::enabled_from_searcher(searcher);
     let weights = parts
         .iter()
@@ -291,24 +342,21 @@ pub fn rerank(
             let segment = by_doc[at].1.segment_ord;
             let reader = searcher.segment_reader(segment);
             // Each part is asked only about these products, in doc order: whether it has each
-            // one, not where its next match is. A phrase part would otherwise check its words'
-            // positions in every document that has them all, from the segment's start on.
+            // one, from the first of them on.
             let first = by_doc[at].1.doc_id;
             let mut scorers = weights
                 .iter()
-                .map(|w| w.scorer_danger(reader, first, 1.0))
+                .map(|w| A::open(w.as_ref(), reader, first))
                 .collect::<tantivy::Result<Vec<_>>>()?;
             let mut asked_first = true;
             while at < by_doc.len() && by_doc[at].1.segment_ord == segment {
                 let (i, address) = by_doc[at];
                 let mut text = 0.0;
                 for (found, scorer) in &mut scorers {
-                    // Targets strictly increase, as `seek_danger` requires; a part stays in
-                    // the state it leaves until it finds one.
                     if !asked_first {
-                        *found = scorer.seek_danger(address.doc_id);
+                        *found = A::has(scorer.as_mut(), address.doc_id);
                     }
-                    if *found == SeekDangerResult::Found {
+                    if *found {
                         text += scorer.score();
                     }
                 }
@@ -324,7 +372,11 @@ pub fn rerank(
         }
         let mut order: Vec<usize> = (0..block.len()).collect();
         order.sort_by(|a, b| keys[*b].total_cmp(&keys[*a]).then(a.cmp(b)));
-        out.extend(order.into_iter().map(|i| block[i].1));
+        out.extend(order.into_iter().map(|i| Reranked {
+            address: block[i].1,
+            first: block[i].0,
+            full: keys[i],
+        }));
     }
     Ok(out)
 }

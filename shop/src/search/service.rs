@@ -2,8 +2,9 @@
 //! search when it is not, and live stock for whatever is shown.
 
 use super::engine::{Checkpoint, Engine, EngineError, Location};
+use super::first_stage::FirstStage;
 use super::indexer::{Indexer, IndexerError};
-use super::query;
+use super::query::{self, Rank, Stages};
 use super::types::{Hit, SearchQuery, SearchResults, SearchSort, Suggestion};
 use crate::Currency;
 use crate::Money;
@@ -369,28 +370,40 @@ async fn open(db: &Db, location: &Location) -> Result<(Arc<Engine>, Indexer), Op
 
 /// Runs the query and turns the documents into hits (stock still to be filled).
 pub(super) fn hits(engine: &Engine, q: &SearchQuery) -> tantivy::Result<SearchResults> {
-    hits_and_stages(engine, q).map(|(results, _)| results)
+    answer(engine, q, FirstStage::default()).map(|answer| answer.results)
 }
 
-/// [`hits`], and how long each stage of the run took.
-pub(super) fn hits_and_stages(
+/// What the index path answers to a query.
+pub(super) struct Answer {
+    /// The results, stock still to be filled.
+    pub results: SearchResults,
+    /// Why each hit is where it is.
+    pub ranks: Vec<Rank>,
+    /// How long each stage of the run took.
+    pub stages: Stages,
+}
+
+/// Runs the query through `stage` and turns the documents into hits (stock still to be
+/// filled), with each hit's rank and the run's time by stage.
+pub(super) fn answer(
     engine: &Engine,
     q: &SearchQuery,
-) -> tantivy::Result<(SearchResults, query::Stages)> {
-    let found = query::run(engine, q)?;
-    let stages = found.stages;
+    stage: FirstStage,
+) -> tantivy::Result<Answer> {
+    let found = query::run(engine, q, stage)?;
     let f = &engine.fields;
-    let hits = found
+    let (hits, ranks) = found
         .docs
         .iter()
+        .zip(found.ranks)
         .zip(found.title_snippets)
         .zip(found.description_snippets)
-        .filter_map(|(((_, doc), title_html), snippet_html)| {
+        .filter_map(|((((_, doc), rank), title_html), snippet_html)| {
             let title = text_of(doc, f.title);
             let u = |field| doc.get_first(field).and_then(|v| v.as_u64()).unwrap_or(0);
             let currency = Currency::parse(&text_of(doc, f.currency)).unwrap_or(Currency::USD);
             let rating = u(f.rating);
-            Some(Hit {
+            let hit = Hit {
                 product_id: ProductId::new(i64::try_from(u(f.product_id)).ok()?),
                 external_id: text_of(doc, f.external_id),
                 slug: Slug::parse(&text_of(doc, f.slug)).ok()?,
@@ -411,9 +424,10 @@ pub(super) fn hits_and_stages(
                 available: 0,
                 only_sku: None,
                 picture: None,
-            })
+            };
+            Some((hit, rank))
         })
-        .collect();
+        .unzip();
     // Category facet labels come from the documents' own names where possible.
     let mut facets = found.facets;
     for value in &mut facets.categories {
@@ -432,7 +446,11 @@ pub(super) fn hits_and_stages(
         did_you_mean: found.did_you_mean,
         degraded: false,
     };
-    Ok((results, stages))
+    Ok(Answer {
+        results,
+        ranks,
+        stages: found.stages,
+    })
 }
 
 fn text_of(doc: &TantivyDocument, field: tantivy::schema::Field) -> String {

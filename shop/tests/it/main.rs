@@ -24,4 +24,5 @@ mod jobs;
 mod mail;
 mod schema;
 mod search;
+mod search_paths;
 mod simulate;

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 /// A search over a fresh in-memory index of `scratch`, built and caught up with the outbox.
-async fn ready(scratch: &shop::db::scratch::ScratchDb) -> Search {
+pub(crate) async fn ready(scratch: &shop::db::scratch::ScratchDb) -> Search {
     let search = Search::start(
         scratch.db.clone(),
         Catalog::new(scratch.db.clone()),
