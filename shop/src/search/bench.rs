@@ -1,4 +1,4 @@
-//! Measuring search (`server bench search`): a reproducible query log for the synthetic
+//! Measuring search (`tools bench search`): a reproducible query log for the synthetic
 //! catalog, and per-query latencies of the index path next to a bare Tantivy baseline — the
 //! query's words as one OR of terms on a single field, top 20 by BM25, no typos, no facets —
 //! timed in the same process on the same index.

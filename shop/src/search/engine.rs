@@ -134,7 +134,7 @@ impl Engine {
 /// A new index's settings: the stored documents in blocks of 1 KB (a few products each)
 /// instead of Tantivy's 16 KB. A page of results reads its twenty documents from twenty
 /// scattered blocks, and each read decompresses a whole block; smaller blocks cost some
-/// compression. Measured at a million products (`server bench search`, each query against
+/// compression. Measured at a million products (`tools bench search`, each query against
 /// both indexes in turn): 1 KB blocks against 4 KB, documents and snippets 0.143 against
 /// 0.165 ms per search and the p50 5 % lower, for an index 16 % larger (272 against 235 MB).
 fn settings() -> IndexSettings {

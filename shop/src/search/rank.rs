@@ -44,7 +44,7 @@ pub fn window(offset: usize, per_page: usize) -> usize {
 /// The first stage: every facet count and the best `limit` matches by the cheap score, those
 /// in stock first, in one pass over the matches.
 ///
-/// Tried and measured slower (`server bench search`): counting in a pass that scores nothing
+/// Tried and measured slower (`tools bench search`): counting in a pass that scores nothing
 /// (its column reads batched a block at a time) beside a top-k pass that skips blocks with
 /// block-max WAND. The counting pass alone cost three quarters of this one, so scoring every
 /// match here costs less than a second pass does.

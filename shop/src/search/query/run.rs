@@ -37,7 +37,7 @@ pub struct Found {
     pub did_you_mean: Option<String>,
     pub title_snippets: Vec<String>,
     pub description_snippets: Vec<String>,
-    /// Where the time went (for `server bench search`).
+    /// Where the time went (for `tools bench search`).
     pub stages: Stages,
 }
 
