@@ -53,6 +53,7 @@ pub fn cluster(args: &ClusterArgs) -> Result<ExitCode> {
             port,
             database,
             dir: util::root().join("target/cluster"),
+            checkout_lease_secs: None,
         },
     )?;
     println!(
@@ -86,6 +87,9 @@ pub struct Plan {
     pub database: String,
     /// Every process's data under here.
     pub dir: PathBuf,
+    /// How long a checkout request owns its attempt before recovery may take over (the nodes'
+    /// `EMPORIUM_CHECKOUT_LEASE_SECS`); `None` keeps the shop's default.
+    pub checkout_lease_secs: Option<u64>,
 }
 
 /// A running cluster; dropping it stops every process in it.
@@ -143,6 +147,7 @@ impl Cluster {
             front: port,
             gateway: gateway_port,
             store: store_port,
+            checkout_lease_secs: plan.checkout_lease_secs,
         };
         // The first node alone first: it migrates and imports the demo catalog, so the others
         // start on a ready database (they would also wait their turn, through the import claim).
@@ -229,6 +234,7 @@ struct Node {
     front: u16,
     gateway: u16,
     store: u16,
+    checkout_lease_secs: Option<u64>,
 }
 
 impl Node {
@@ -239,7 +245,14 @@ impl Node {
             .create(true)
             .append(true)
             .open(own.join("server.log"))?;
-        Command::new(&self.server)
+        let mut command = Command::new(&self.server);
+        if let Some(lease) = self.checkout_lease_secs {
+            // Recovery looks for interrupted checkouts as often as their lease runs out.
+            command
+                .env("EMPORIUM_CHECKOUT_LEASE_SECS", lease.to_string())
+                .env("EMPORIUM_RECOVERY_INTERVAL_SECS", "2");
+        }
+        command
             .env("EMPORIUM_ADDR", format!("127.0.0.1:{}", self.front + i))
             .env("EMPORIUM_DATABASE_URL", &self.database)
             .env("EMPORIUM_DATA_DIR", &own)
