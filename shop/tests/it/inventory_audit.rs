@@ -37,6 +37,28 @@ async fn stocked_shop() -> (ScratchDb, (i64, i64)) {
     (scratch, (variant, warehouse))
 }
 
+/// Writes a movement straight into the audit trail, past the shop's own stock functions (the
+/// damage these tests look for): `available` and `received` change, nothing is held.
+async fn record_movement(
+    scratch: &ScratchDb,
+    (variant, warehouse): (i64, i64),
+    available: i64,
+    received: i64,
+) {
+    sqlx::query(
+        "INSERT INTO stock_movements (variant_id, warehouse_id, reason, reference, \
+         delta_available, delta_held, delta_committed, delta_received, created_at) \
+         VALUES ($1, $2, 'receive', 'test', $3, 0, 0, $4, 3000)",
+    )
+    .bind(variant)
+    .bind(warehouse)
+    .bind(available)
+    .bind(received)
+    .execute(scratch.db.pool())
+    .await
+    .unwrap();
+}
+
 #[tokio::test]
 async fn stock_changed_through_the_shop_agrees_with_its_audit_trail() {
     let (scratch, _) = stocked_shop().await;
@@ -86,16 +108,7 @@ async fn a_movement_without_its_stock_row_is_found() {
     )
     .await
     .unwrap();
-    sqlx::query(
-        "INSERT INTO stock_movements (variant_id, warehouse_id, reason, reference, \
-         delta_available, delta_held, delta_committed, delta_received, created_at) \
-         VALUES ($1, $2, 'receive', 'test', 5, 0, 0, 5, 3000)",
-    )
-    .bind(variant)
-    .bind(warehouse)
-    .execute(scratch.db.pool())
-    .await
-    .unwrap();
+    record_movement(&scratch, (variant, warehouse), 5, 5).await;
 
     assert_eq!(
         audit_trail(&scratch.db).await.unwrap(),
@@ -113,17 +126,7 @@ async fn movements_that_make_and_lose_units_are_found_even_when_they_cancel_out(
     // One movement makes a unit from nothing, the next loses one: the row still agrees
     // with the trail's sums, but neither movement conserved units.
     for delta in [1_i64, -1] {
-        sqlx::query(
-            "INSERT INTO stock_movements (variant_id, warehouse_id, reason, reference, \
-             delta_available, delta_held, delta_committed, delta_received, created_at) \
-             VALUES ($1, $2, 'receive', 'test', $3, 0, 0, 0, 3000)",
-        )
-        .bind(variant)
-        .bind(warehouse)
-        .bind(delta)
-        .execute(scratch.db.pool())
-        .await
-        .unwrap();
+        record_movement(&scratch, (variant, warehouse), delta, 0).await;
     }
 
     assert_eq!(
