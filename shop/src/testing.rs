@@ -26,3 +26,25 @@ pub fn skip(component: &str, why: &str) {
     println!("{SKIP_MARKER} {component}: {why}");
     eprintln!("skipped: {component}: {why}");
 }
+
+/// When the demo catalog in [`demo_shop`]'s databases was imported: the tests' fixed "now"
+/// (2026-05-28), so the rows are the same in every copy.
+#[cfg(feature = "server")]
+pub const DEMO_IMPORTED_AT: crate::clock::Millis = 1_780_000_000_000;
+
+/// A scratch database holding the demo catalog as
+/// [`import_all`](crate::catalog::import::demo::import_all) leaves it at [`DEMO_IMPORTED_AT`]
+/// (a copy of a seed imported once per test binary and run; see
+/// [`ScratchDb::seeded`](crate::db::scratch::ScratchDb::seeded)).
+///
+/// # Errors
+/// When the database cannot be made or the import fails.
+#[cfg(feature = "server")]
+pub async fn demo_shop() -> Result<crate::db::scratch::ScratchDb, crate::db::scratch::SeedError> {
+    crate::db::scratch::ScratchDb::seeded("demo-catalog", |db| async move {
+        crate::catalog::import::demo::import_all(&db, DEMO_IMPORTED_AT)
+            .await
+            .map(|_| ())
+    })
+    .await
+}

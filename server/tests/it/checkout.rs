@@ -33,10 +33,7 @@ async fn harness() -> Harness {
 
 /// `harness`, with the shop giving up on a gateway call after `timeout`.
 async fn harness_with_gateway_timeout(timeout: Duration) -> Harness {
-    let scratch = ScratchDb::new().await.unwrap();
-    shop::catalog::import::demo::import_all(&scratch.db, 1_780_000_000_000)
-        .await
-        .unwrap();
+    let scratch = shop::testing::demo_shop().await.unwrap();
     let gateway_url = crate::common::spawn_gateway();
     let clock = ManualClock::starting_at(1_780_000_000_000);
     let gateway = Gateway::new(GatewayConfig {

@@ -60,10 +60,7 @@ struct Rig {
 }
 
 async fn rig() -> Rig {
-    let scratch = ScratchDb::new().await.unwrap();
-    shop::catalog::import::demo::import_all(&scratch.db, 1_780_000_000_000)
-        .await
-        .unwrap();
+    let scratch = shop::testing::demo_shop().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let gateway_url = crate::common::spawn_gateway();
     wait_for(&format!("{gateway_url}/healthz")).await;

@@ -140,6 +140,16 @@ impl Db {
         Ok(())
     }
 
+    /// [`migrate`](Self::migrate) without the lock, for a database no other process
+    /// migrates: a test's own scratch schema. sqlx's lock is one per PostgreSQL database,
+    /// so with it every test migrating a schema of its own waits for all the others.
+    pub(crate) async fn migrate_private(&self) -> Result<(), DbError> {
+        let mut migrator = migrations::migrator(self.backend).await?;
+        migrator.set_locking(false);
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }

@@ -9,10 +9,13 @@
 //! A scratch database is gone when its `ScratchDb` is dropped: the SQLite folder is removed,
 //! the PostgreSQL schema dropped. A test that was killed cannot clean up after itself, so each
 //! new scratch database also sweeps the leftovers of runs older than [`STALE_AFTER_SECS`].
+//!
+//! [`ScratchDb::seeded`] gives a test a database already holding common data (the demo
+//! catalog): filled once per test binary and run, then copied for each test.
 
 use super::{Backend, Db, DbError, DbOptions};
 use rand::Rng;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Scratch schemas and folders older than this are dropped by the next run (a test that was
@@ -77,16 +80,29 @@ impl ScratchDb {
 
     /// A fresh SQLite database in a temporary folder.
     pub async fn sqlite() -> Result<Self, DbError> {
+        Self::sqlite_from(None).await
+    }
+
+    /// A SQLite database in a new temporary folder: a copy of `seed` if given, else empty;
+    /// migrated either way.
+    async fn sqlite_from(seed: Option<&Path>) -> Result<Self, DbError> {
         let temp = std::env::temp_dir();
         sweep_stale_folders(&temp, now_secs());
+        let folder_error = |path: &Path, source| DbError::Folder {
+            path: path.display().to_string(),
+            source,
+        };
         let dir = tempfile::Builder::new()
             .prefix(FOLDER_PREFIX)
             .tempdir_in(&temp)
-            .map_err(|source| DbError::Folder {
-                path: temp.display().to_string(),
-                source,
-            })?;
-        let url = format!("sqlite://{}", dir.path().join("emporium.db").display());
+            .map_err(|e| folder_error(&temp, e))?;
+        let file = dir.path().join("emporium.db");
+        if let Some(seed) = seed {
+            tokio::fs::copy(seed, &file)
+                .await
+                .map_err(|e| folder_error(seed, e))?;
+        }
+        let url = format!("sqlite://{}", file.display());
         let db = Db::connect(&url, &DbOptions::default()).await?;
         db.migrate().await?;
         Ok(Self {
@@ -143,9 +159,255 @@ impl ScratchDb {
             url,
             schema: Some(schema),
         };
-        this.db.migrate().await?;
+        this.db.migrate_private().await?;
         Ok(this)
     }
+}
+
+/// Why a seeded scratch database could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("filling the seed database failed: {0}")]
+    Fill(String),
+}
+
+impl From<sqlx::Error> for SeedError {
+    fn from(e: sqlx::Error) -> Self {
+        SeedError::Db(DbError::Sql(e))
+    }
+}
+
+impl ScratchDb {
+    /// A fresh scratch database holding what `fill` writes into an empty one.
+    ///
+    /// Filling is what most tests pay for (the demo catalog is some 8,000 statements), and
+    /// every test wants the same result; so the first call of a test binary fills a seed
+    /// database once, and every later call, in any process, copies it: a file copy on
+    /// SQLite, one `INSERT … SELECT` per table on PostgreSQL. The seed is named after `name`
+    /// and this very build of the test binary, so a rebuilt binary (another importer,
+    /// another migration) never copies a seed an older build filled. Seeds are swept like
+    /// any scratch database, an hour after they were made; one swept while a run still
+    /// needs it is filled again.
+    pub async fn seeded<F, Fut, E>(name: &str, fill: F) -> Result<Self, SeedError>
+    where
+        F: FnOnce(Db) -> Fut,
+        Fut: Future<Output = Result<(), E>>,
+        E: std::fmt::Display,
+    {
+        let key = seed_key(name);
+        match Self::backend_from_env() {
+            Backend::Sqlite => {
+                let seed = sqlite_seed(&key, fill).await?;
+                Ok(Self::sqlite_from(Some(&seed)).await?)
+            }
+            Backend::Postgres => {
+                #[allow(clippy::expect_used)]
+                let url = std::env::var("EMPORIUM_TEST_POSTGRES_URL")
+                    .expect("EMPORIUM_TEST_BACKEND=postgres needs EMPORIUM_TEST_POSTGRES_URL");
+                let seed = postgres_seed(&url, &key, fill).await?;
+                let this = Self::postgres(&url).await?;
+                copy_schema(&this.db, &seed).await?;
+                Ok(this)
+            }
+        }
+    }
+}
+
+/// Names a seed: `name` and the identity of the running executable (path, size, time of
+/// the last write), hashed. Only this build's code wrote what the seed holds.
+fn seed_key(name: &str) -> String {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let exe = std::env::current_exe().ok().and_then(|path| {
+        let meta = path.metadata().ok()?;
+        Some((path, meta.len(), meta.modified().ok()?))
+    });
+    let mut hasher = DefaultHasher::new();
+    (name, exe).hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
+}
+
+/// The SQLite seed file for `key`, filled by `fill` unless it exists. Processes filling the
+/// same seed at once take turns on a lock file; a seed appears whole or not at all (it is
+/// written under another name and renamed).
+async fn sqlite_seed<F, Fut, E>(key: &str, fill: F) -> Result<PathBuf, SeedError>
+where
+    F: FnOnce(Db) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    let folder = std::env::temp_dir().join(format!("{FOLDER_PREFIX}seed-{key}"));
+    let seed = folder.join("seed.db");
+    let folder_error = |source| {
+        SeedError::Db(DbError::Folder {
+            path: folder.display().to_string(),
+            source,
+        })
+    };
+    std::fs::create_dir_all(&folder).map_err(folder_error)?;
+    let lock_path = folder.join("lock");
+    // Blocking: wait on a thread of its own, so a test's single-threaded runtime goes on.
+    let lock = tokio::task::spawn_blocking(move || {
+        let file = std::fs::File::create(lock_path)?;
+        file.lock()?;
+        Ok::<_, std::io::Error>(file)
+    })
+    .await
+    .map_err(|e| SeedError::Fill(format!("the lock thread failed: {e}")))?
+    .map_err(folder_error)?;
+    if !seed.exists() {
+        let filled = ScratchDb::sqlite().await?;
+        fill(filled.db.clone())
+            .await
+            .map_err(|e| SeedError::Fill(e.to_string()))?;
+        // One self-contained file (no write-ahead log beside it).
+        let part = folder.join("seed.db.part");
+        let _ = std::fs::remove_file(&part);
+        sqlx::query("VACUUM INTO $1")
+            .bind(part.display().to_string())
+            .execute(filled.db.pool())
+            .await?;
+        filled.db.close().await;
+        std::fs::rename(&part, &seed).map_err(folder_error)?;
+    }
+    drop(lock);
+    Ok(seed)
+}
+
+/// The PostgreSQL seed schema for `key` (`scratch_<born>_seed_<key>`, so the sweep of
+/// stale scratch schemas also takes old seeds), filled by `fill` unless it exists. Processes
+/// filling the same seed at once take turns on an advisory lock.
+async fn postgres_seed<F, Fut, E>(base_url: &str, key: &str, fill: F) -> Result<String, SeedError>
+where
+    F: FnOnce(Db) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    use sqlx::Connection;
+    let pattern = format!("scratch\\_%\\_seed\\_{key}");
+    let lock_id = i64::from_str_radix(&key[..15], 16).unwrap_or(0);
+    // The lock is held by this connection: if the process dies, so does the lock.
+    let mut conn = sqlx::postgres::PgConnection::connect(base_url).await?;
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(lock_id)
+        .execute(&mut conn)
+        .await?;
+    let found: Option<String> = sqlx::query_scalar(
+        "SELECT nspname::text FROM pg_catalog.pg_namespace WHERE nspname LIKE $1 \
+         ORDER BY nspname DESC LIMIT 1",
+    )
+    .bind(&pattern)
+    .fetch_optional(&mut conn)
+    .await?;
+    let seed = match found {
+        Some(seed) => seed,
+        None => {
+            let mut filled = ScratchDb::postgres(base_url).await?;
+            fill(filled.db.clone())
+                .await
+                .map_err(|e| SeedError::Fill(e.to_string()))?;
+            filled.db.close().await;
+            let seed = format!("scratch_{}_seed_{key}", now_secs());
+            let Some(schema) = filled.schema.as_ref() else {
+                return Err(SeedError::Fill(
+                    "a PostgreSQL scratch database has a schema".into(),
+                ));
+            };
+            sqlx::query(&format!("ALTER SCHEMA {} RENAME TO {seed}", schema.name))
+                .execute(&mut conn)
+                .await?;
+            // Renamed: there is nothing left for the drop to remove.
+            filled.schema = None;
+            seed
+        }
+    };
+    let _ = conn.close().await;
+    Ok(seed)
+}
+
+/// Copies every row of every table of schema `seed` into `db`'s schema (migrated, empty):
+/// parents before the tables that refer to them, then each sequence set past the highest
+/// id copied, so the copy's next insert gets a fresh one, then the tables analyzed: without
+/// statistics the planner guessed the search index's load query into 50 ms instead of 3.
+async fn copy_schema(db: &Db, seed: &str) -> Result<(), sqlx::Error> {
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_catalog.pg_class c \
+         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = $1 AND c.relkind = 'r' AND c.relname <> '_sqlx_migrations'",
+    )
+    .bind(seed)
+    .fetch_all(db.pool())
+    .await?;
+    let references: Vec<(String, String)> = sqlx::query_as(
+        "SELECT c.relname::text, p.relname::text FROM pg_catalog.pg_constraint k \
+         JOIN pg_catalog.pg_class c ON c.oid = k.conrelid \
+         JOIN pg_catalog.pg_class p ON p.oid = k.confrelid \
+         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+         WHERE k.contype = 'f' AND n.nspname = $1 AND c.oid <> p.oid",
+    )
+    .bind(seed)
+    .fetch_all(db.pool())
+    .await?;
+    let ordered = parents_first(tables, &references);
+    let mut tx = db.pool().begin().await?;
+    for table in &ordered {
+        sqlx::query(&format!(
+            "INSERT INTO \"{table}\" SELECT * FROM {seed}.\"{table}\""
+        ))
+        .execute(&mut *tx)
+        .await?;
+    }
+    let sequenced: Vec<(String, String)> = sqlx::query_as(
+        "SELECT c.relname::text, a.attname::text FROM pg_catalog.pg_attribute a \
+         JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
+         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = current_schema() AND c.relkind = 'r' AND a.attnum > 0 \
+         AND NOT a.attisdropped \
+         AND pg_get_serial_sequence(format('%I.%I', n.nspname, c.relname), a.attname) \
+             IS NOT NULL",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for (table, column) in sequenced {
+        sqlx::query(&format!(
+            "SELECT setval(pg_get_serial_sequence('\"{table}\"', '{column}'), \
+             COALESCE((SELECT MAX(\"{column}\") FROM \"{table}\"), 0) + 1, false)"
+        ))
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    let analyze = ordered
+        .iter()
+        .map(|t| format!("\"{t}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    sqlx::query(&format!("ANALYZE {analyze}"))
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// `tables` ordered so that each comes after every table it refers to (`references` holds
+/// `(table, referred table)` pairs). Tables in a cycle, which the schema does not have, keep
+/// their place at the end.
+fn parents_first(mut tables: Vec<String>, references: &[(String, String)]) -> Vec<String> {
+    tables.sort();
+    let mut ordered: Vec<String> = Vec::with_capacity(tables.len());
+    while !tables.is_empty() {
+        let ready = tables.iter().position(|t| {
+            references
+                .iter()
+                .filter(|(child, _)| child == t)
+                .all(|(_, parent)| ordered.contains(parent) || !tables.contains(parent))
+        });
+        match ready {
+            Some(i) => ordered.push(tables.remove(i)),
+            None => ordered.append(&mut tables),
+        }
+    }
+    ordered
 }
 
 impl Drop for ScratchDb {

@@ -23,6 +23,7 @@ mod inventory_audit;
 mod jobs;
 mod mail;
 mod schema;
+mod scratch;
 mod search;
 mod search_paths;
 mod simulate;

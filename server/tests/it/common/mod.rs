@@ -9,7 +9,6 @@
 
 use server::config::Settings;
 use server::state::AppState;
-use shop::clock::{Clock, SystemClock};
 use shop::db::scratch::ScratchDb;
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -135,10 +134,9 @@ pub async fn spawn_app() -> TestApp {
 
 /// `spawn_app` with the settings adjusted first (an S3 store, faster breakers, …).
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
-    let scratch = ScratchDb::new().await.expect("scratch database");
-    shop::catalog::import::demo::import_all(&scratch.db, SystemClock.now())
+    let scratch = shop::testing::demo_shop()
         .await
-        .expect("demo catalog imports");
+        .expect("a scratch database with the demo catalog");
     let gateway = spawn_gateway();
     let assets = tempfile::tempdir().expect("a temp dir");
     let assets_dir = assets.path().to_owned();

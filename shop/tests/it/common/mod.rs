@@ -19,10 +19,9 @@ pub async fn import_file(db: &shop::db::Db, name: &str, text: &str) -> import::I
 
 /// A scratch database holding the demo catalog.
 pub async fn demo_shop() -> ScratchDb {
-    let scratch = ScratchDb::new().await.expect("scratch database");
-    import_file(&scratch.db, "products.json", DUMMYJSON).await;
-    import_file(&scratch.db, "product.tsv", WANDS).await;
-    scratch
+    shop::testing::demo_shop()
+        .await
+        .expect("a scratch database with the demo catalog")
 }
 
 pub async fn count(db: &shop::db::Db, table: &str) -> i64 {
