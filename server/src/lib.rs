@@ -26,6 +26,7 @@ use leptos_axum::{LeptosRoutes, generate_route_list};
 use shop::db::{Db, DbOptions};
 use state::AppState;
 use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
@@ -214,29 +215,47 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The future [`serve`] returns.
+pub type Serving = Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>>;
+
 /// Serves until `shutdown` resolves, then lets in-flight requests finish for up to `grace`.
-pub async fn serve(
+///
+/// The future is boxed here on purpose: an `async fn`'s body is compiled in the crate that
+/// polls it, so axum's and hyper's serving code was compiled again in each crate that calls
+/// this (the binary, the test crate). Boxed in this crate, it is compiled once.
+pub fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
     grace: Duration,
-) -> std::io::Result<()> {
-    let (stopping_tx, mut stopping_rx) = tokio::sync::watch::channel(false);
-    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        shutdown.await;
-        tracing::info!("shutting down: finishing requests in flight");
-        let _ = stopping_tx.send(true);
-    });
-    let deadline = async move {
-        let _ = stopping_rx.wait_for(|stopping| *stopping).await;
-        tokio::time::sleep(grace).await;
-    };
-    tokio::select! {
-        result = server => result?,
-        () = deadline => tracing::warn!(?grace, "requests still running after the grace period; stopping anyway"),
-    }
-    Ok(())
+) -> Serving {
+    serve_until(listener, state, Box::pin(shutdown), grace)
+}
+
+fn serve_until(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: Pin<Box<dyn Future<Output = ()> + Send>>,
+    grace: Duration,
+) -> Serving {
+    Box::pin(async move {
+        let (stopping_tx, mut stopping_rx) = tokio::sync::watch::channel(false);
+        let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: finishing requests in flight");
+            let _ = stopping_tx.send(true);
+        });
+        let deadline = async move {
+            let _ = stopping_rx.wait_for(|stopping| *stopping).await;
+            tokio::time::sleep(grace).await;
+        };
+        tokio::select! {
+            result = server => result?,
+            () = deadline => tracing::warn!(?grace, "requests still running after the grace period; stopping anyway"),
+        }
+        Ok(())
+    })
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
