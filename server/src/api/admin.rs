@@ -51,8 +51,6 @@ pub struct CouponList {
     request_body = CouponBody,
     responses(
         (status = 201, description = "The coupon exists.", body = CouponCreated),
-        (status = 401, description = "Not signed in (`unauthorized`).", body = super::error::ErrorBody),
-        (status = 403, description = "Not an admin (`forbidden`), or a cross-site request (`cross_site_request`).", body = super::error::ErrorBody),
         (status = 409, description = "The code is taken (`coupon_exists`).", body = super::error::ErrorBody),
     ),
     security(("session" = [], "csrf_token" = []))
@@ -92,8 +90,6 @@ pub async fn create_coupon(
     tag = "admin",
     responses(
         (status = 200, description = "Every coupon, with how often it was redeemed.", body = CouponList),
-        (status = 401, description = "Not signed in (`unauthorized`).", body = super::error::ErrorBody),
-        (status = 403, description = "Not an admin (`forbidden`).", body = super::error::ErrorBody),
     ),
     security(("session" = []))
 )]

@@ -53,8 +53,6 @@ pub struct SubmitQuery {
         (status = 202, description = "Queued; applied in the background by whichever node takes it.", body = FeedQueued,
             headers(("Location" = String, description = "The feed's report."))),
         (status = 303, description = "With `return_to`: to the report page, or back with `?error=…`."),
-        (status = 401, description = "No seller key or session (`unauthorized`).", body = super::error::ErrorBody),
-        (status = 403, description = "A session of another role (`forbidden`), or a cross-site request (`cross_site_request`).", body = super::error::ErrorBody),
     ),
     security(("seller_key" = []), ("session" = [], "csrf_token" = []))
 )]
@@ -145,8 +143,6 @@ async fn receive(
     tag = "seller",
     responses(
         (status = 200, description = "The 50 latest feeds.", body = FeedList),
-        (status = 401, description = "No seller key or session (`unauthorized`).", body = super::error::ErrorBody),
-        (status = 403, description = "A session of another role (`forbidden`).", body = super::error::ErrorBody),
     ),
     security(("seller_key" = []), ("session" = []))
 )]
@@ -169,8 +165,6 @@ pub async fn list(
     responses(
         (status = 200, description = "Progress, each bad row with its line, column and reason, and each picture's fetch.", body = FeedView),
         (status = 404, description = "No such feed of this seller's (`not_found`).", body = super::error::ErrorBody),
-        (status = 401, description = "No seller key or session (`unauthorized`).", body = super::error::ErrorBody),
-        (status = 403, description = "A session of another role (`forbidden`).", body = super::error::ErrorBody),
     ),
     security(("seller_key" = []), ("session" = []))
 )]
@@ -200,8 +194,6 @@ pub async fn show(
     responses(
         (status = 204, description = "The picture is back in the queue."),
         (status = 404, description = "No such fetch of this seller's (`not_found`).", body = super::error::ErrorBody),
-        (status = 401, description = "No seller key or session (`unauthorized`).", body = super::error::ErrorBody),
-        (status = 403, description = "A session of another role (`forbidden`), or a cross-site request (`cross_site_request`).", body = super::error::ErrorBody),
     ),
     security(("seller_key" = []), ("session" = [], "csrf_token" = []))
 )]

@@ -15,7 +15,9 @@ use super::{admin, carts, checkouts, feeds, orders, portal, products, search, se
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use std::sync::OnceLock;
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
 use utoipa::openapi::{Content, OpenApi as Document, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
@@ -78,7 +80,7 @@ pub struct ApiDoc;
 
 /// The answers every operation can give, described once in `components.responses` and
 /// referred to from each operation they apply to.
-const SHARED: [(&str, &str, &str); 7] = [
+const SHARED: [(&str, &str, &str); 9] = [
     (
         "400",
         "BadRequest",
@@ -89,6 +91,18 @@ const SHARED: [(&str, &str, &str); 7] = [
         "CrossSite",
         "A state-changing request with our cookies that did not come from our own pages \
          (`cross_site_request`): send `X-CSRF-Token`, or use an API key instead of cookies.",
+    ),
+    (
+        "401",
+        "SignInRequired",
+        "No valid session (or, on seller routes, seller key) (`unauthorized`).",
+    ),
+    (
+        "403",
+        "Forbidden",
+        "Signed in with a role that may not do this (`forbidden`); or, for a state-changing \
+         request with cookies, one that did not come from our own pages \
+         (`cross_site_request`).",
     ),
     (
         "413",
@@ -176,14 +190,22 @@ impl Modify for Shared {
                 let Some(operation) = operation else { continue };
                 let takes_input = operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
                 let has_body = operation.request_body.is_some();
-                let applies = |status: &str| match status {
-                    "400" => takes_input || has_body,
-                    "403" => writes,
-                    "413" | "415" => has_body,
+                // Operations that need a key or a session: a security list without the
+                // empty requirement that lets anyone in.
+                let anyone = SecurityRequirement::default();
+                let guarded = operation
+                    .security
+                    .as_ref()
+                    .is_some_and(|s| !s.is_empty() && !s.contains(&anyone));
+                let applies = |name: &str| match name {
+                    "BadRequest" => takes_input || has_body,
+                    "SignInRequired" | "Forbidden" => guarded,
+                    "CrossSite" => writes && !guarded,
+                    "PayloadTooLarge" | "UnsupportedMediaType" => has_body,
                     _ => true,
                 };
                 for (status, name, _) in SHARED {
-                    if applies(status) {
+                    if applies(name) {
                         // An operation that says more about a status keeps its own words.
                         operation
                             .responses

@@ -62,8 +62,6 @@ pub struct ListQuery {
     ),
     responses(
         (status = 200, description = "The seller's products.", body = SellerProductPage),
-        (status = 401, description = "No seller key or session (`unauthorized`).", body = super::error::ErrorBody),
-        (status = 403, description = "A session of another role (`forbidden`).", body = super::error::ErrorBody),
     ),
     security(("seller_key" = []), ("session" = []))
 )]
@@ -150,8 +148,6 @@ impl From<ProductBody> for ProductDraft {
     responses(
         (status = 201, description = "The product is listed.", body = ProductSaved),
         (status = 422, description = "Every mistake at once (`invalid`), naming each field (`title`, `variants.0.sku`, …).", body = super::error::ErrorBody),
-        (status = 401, description = "No seller key or session (`unauthorized`).", body = super::error::ErrorBody),
-        (status = 403, description = "A session of another role (`forbidden`), or a cross-site request (`cross_site_request`).", body = super::error::ErrorBody),
     ),
     security(("seller_key" = []), ("session" = [], "csrf_token" = []))
 )]
@@ -179,8 +175,6 @@ pub async fn create(
     responses(
         (status = 200, description = "The product and its stock.", body = SellerProductView),
         (status = 404, description = "No such product of this seller's (`not_found`).", body = super::error::ErrorBody),
-        (status = 401, description = "No seller key or session (`unauthorized`).", body = super::error::ErrorBody),
-        (status = 403, description = "A session of another role (`forbidden`).", body = super::error::ErrorBody),
     ),
     security(("seller_key" = []), ("session" = []))
 )]
@@ -214,8 +208,6 @@ pub async fn show(
         (status = 200, description = "The product is updated.", body = ProductSaved),
         (status = 404, description = "No such product of this seller's (`not_found`).", body = super::error::ErrorBody),
         (status = 422, description = "Every mistake at once (`invalid`).", body = super::error::ErrorBody),
-        (status = 401, description = "No seller key or session (`unauthorized`).", body = super::error::ErrorBody),
-        (status = 403, description = "A session of another role (`forbidden`), or a cross-site request (`cross_site_request`).", body = super::error::ErrorBody),
     ),
     security(("seller_key" = []), ("session" = [], "csrf_token" = []))
 )]
@@ -262,8 +254,6 @@ fn main() -> String {
     responses(
         (status = 204, description = "Stock set; the difference is received or written off, with the reason in the audit trail."),
         (status = 404, description = "No such SKU of this seller's (`not_found`).", body = super::error::ErrorBody),
-        (status = 401, description = "No seller key or session (`unauthorized`).", body = super::error::ErrorBody),
-        (status = 403, description = "A session of another role (`forbidden`), or a cross-site request (`cross_site_request`).", body = super::error::ErrorBody),
     ),
     security(("seller_key" = []), ("session" = [], "csrf_token" = []))
 )]
@@ -299,8 +289,6 @@ pub async fn set_stock(
     ),
     responses(
         (status = 200, description = "The orders holding the seller's items.", body = SellerOrderPage),
-        (status = 401, description = "No seller key or session (`unauthorized`).", body = super::error::ErrorBody),
-        (status = 403, description = "A session of another role (`forbidden`).", body = super::error::ErrorBody),
     ),
     security(("seller_key" = []), ("session" = []))
 )]

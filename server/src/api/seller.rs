@@ -129,8 +129,6 @@ fn check_file_name(name: &str) -> Result<(), ApiError> {
         (status = 303, description = "With `return_to`: back to that page, with `?image=live|needs_review` or `?image=refused&reason=…`."),
         (status = 404, description = "No such product of this seller's (`not_found`).", body = super::error::ErrorBody),
         (status = 422, description = "Refused (`image_refused`) with the reason: not an image, a pixel bomb, damaged, under 100 px, stretched past 4:1, clearly blurred.", body = super::error::ErrorBody),
-        (status = 401, description = "No seller key or session (`unauthorized`).", body = super::error::ErrorBody),
-        (status = 403, description = "A session of another role (`forbidden`), or a cross-site request (`cross_site_request`).", body = super::error::ErrorBody),
     ),
     security(("seller_key" = []), ("session" = [], "csrf_token" = []))
 )]
@@ -249,8 +247,6 @@ async fn receive_upload(
     responses(
         (status = 200, description = "Every image of the product in every state, in display order.", body = Vec<ProductImage>),
         (status = 404, description = "No such product of this seller's (`not_found`).", body = super::error::ErrorBody),
-        (status = 401, description = "No seller key or session (`unauthorized`).", body = super::error::ErrorBody),
-        (status = 403, description = "A session of another role (`forbidden`).", body = super::error::ErrorBody),
     ),
     security(("seller_key" = []), ("session" = []))
 )]
@@ -299,8 +295,6 @@ async fn change(
     responses(
         (status = 200, description = "Shown: an image held for review goes live (a replacement retires the image it replaces).", body = ProductImage),
         (status = 404, description = "No such image of this seller's product (`not_found`).", body = super::error::ErrorBody),
-        (status = 401, description = "No seller key or session (`unauthorized`).", body = super::error::ErrorBody),
-        (status = 403, description = "A session of another role (`forbidden`), or a cross-site request (`cross_site_request`).", body = super::error::ErrorBody),
     ),
     security(("seller_key" = []), ("session" = [], "csrf_token" = []))
 )]
@@ -325,8 +319,6 @@ pub async fn approve(
     responses(
         (status = 200, description = "Brought back: a removed or replaced image is live again.", body = ProductImage),
         (status = 404, description = "No such image of this seller's product (`not_found`).", body = super::error::ErrorBody),
-        (status = 401, description = "No seller key or session (`unauthorized`).", body = super::error::ErrorBody),
-        (status = 403, description = "A session of another role (`forbidden`), or a cross-site request (`cross_site_request`).", body = super::error::ErrorBody),
     ),
     security(("seller_key" = []), ("session" = [], "csrf_token" = []))
 )]
@@ -350,8 +342,6 @@ pub async fn restore(
     responses(
         (status = 200, description = "Taken off the product's pages (its bytes stay in the store).", body = ProductImage),
         (status = 404, description = "No such image of this seller's product (`not_found`).", body = super::error::ErrorBody),
-        (status = 401, description = "No seller key or session (`unauthorized`).", body = super::error::ErrorBody),
-        (status = 403, description = "A session of another role (`forbidden`), or a cross-site request (`cross_site_request`).", body = super::error::ErrorBody),
     ),
     security(("seller_key" = []), ("session" = [], "csrf_token" = []))
 )]
