@@ -169,6 +169,27 @@ async fn the_document_is_openapi_3_1_and_every_reference_resolves() {
         );
     }
 
+    // The shared answers reach the operations they apply to, and only those: who may ask
+    // where a key or session is needed, the cross-site refusal on anonymous writes.
+    let statuses = |method: &str, path: &str| -> Vec<String> {
+        let responses = document.json["paths"][path][method]["responses"].as_object();
+        responses.unwrap().keys().cloned().collect()
+    };
+    let seller = statuses("put", "/seller/stock/{sku}");
+    assert!(
+        seller.contains(&"401".into()) && seller.contains(&"403".into()),
+        "a seller route lists who may ask (401, 403): {seller:?}"
+    );
+    let public = statuses("get", "/products");
+    assert!(
+        !public.contains(&"401".into()) && !public.contains(&"403".into()),
+        "a public route does not: {public:?}"
+    );
+    assert!(
+        statuses("post", "/carts").contains(&"403".into()),
+        "cross-site"
+    );
+
     // Cacheable: asked again with its tag, it is not sent again.
     let again = app.get_if_none_match("/api/v1/openapi.json", &tag).await;
     assert_eq!(again.status(), 304);
