@@ -74,8 +74,10 @@ impl<'de> Deserialize<'de> for Currency {
 
 /// An amount of money: `amount` minor units of `currency`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Money {
     pub amount: i64,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[A-Z]{3}$", example = "USD"))]
     pub currency: Currency,
 }
 

@@ -6,12 +6,12 @@ use super::session::Admin;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Deserialize;
-use serde_json::json;
-use shop::coupons::{CouponCode, Discount, NewCoupon};
+use serde::{Deserialize, Serialize};
+use shop::coupons::{CouponCode, CouponRow, Discount, NewCoupon};
 use shop::{Currency, InvalidInput, Money};
+use utoipa::ToSchema;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CouponBody {
     code: String,
@@ -30,12 +30,36 @@ pub struct CouponBody {
     expires_at: Option<i64>,
 }
 
+/// A coupon made.
+#[derive(Serialize, ToSchema)]
+pub struct CouponCreated {
+    #[schema(value_type = String)]
+    code: CouponCode,
+}
+
+/// Every coupon.
+#[derive(Serialize, ToSchema)]
+pub struct CouponList {
+    coupons: Vec<CouponRow>,
+}
+
 /// `POST /api/v1/admin/coupons`
+#[utoipa::path(
+    post,
+    path = "/admin/coupons",
+    tag = "admin",
+    request_body = CouponBody,
+    responses(
+        (status = 201, description = "The coupon exists.", body = CouponCreated),
+        (status = 409, description = "The code is taken (`coupon_exists`).", body = super::error::ErrorBody),
+    ),
+    security(("session" = [], "csrf_token" = []))
+)]
 pub async fn create_coupon(
     State(state): State<AppState>,
     Admin(_): Admin,
     Json(body): Json<CouponBody>,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+) -> Result<(StatusCode, Json<CouponCreated>), ApiError> {
     let code = CouponCode::parse(&body.code)?;
     let discount = match body.kind.as_str() {
         "percent" => Discount::Percent(body.value),
@@ -56,14 +80,23 @@ pub async fn create_coupon(
             expires_at: body.expires_at,
         })
         .await?;
-    Ok((StatusCode::CREATED, Json(json!({ "code": code }))))
+    Ok((StatusCode::CREATED, Json(CouponCreated { code })))
 }
 
 /// `GET /api/v1/admin/coupons`
+#[utoipa::path(
+    get,
+    path = "/admin/coupons",
+    tag = "admin",
+    responses(
+        (status = 200, description = "Every coupon, with how often it was redeemed.", body = CouponList),
+    ),
+    security(("session" = []))
+)]
 pub async fn list_coupons(
     State(state): State<AppState>,
     Admin(_): Admin,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<CouponList>, ApiError> {
     let coupons = state.services.coupons.list().await?;
-    Ok(Json(json!({ "coupons": coupons })))
+    Ok(Json(CouponList { coupons }))
 }

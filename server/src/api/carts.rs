@@ -7,14 +7,16 @@ use axum::Extension;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use shop::Money;
 use shop::accounts::Visit;
 use shop::cart::{Cart, CartError, CartId, CartOwner, LineNotice, LineQuantity};
 use shop::catalog::Sku;
 use shop::coupons::{AppliedCoupon, CouponCode};
+use utoipa::ToSchema;
 
-#[derive(Serialize)]
+use super::error::ErrorBody;
+
+#[derive(Serialize, ToSchema)]
 pub struct CartBody {
     cart_id: String,
     lines: Vec<LineBody>,
@@ -27,7 +29,7 @@ pub struct CartBody {
     buyable: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct LineBody {
     sku: String,
     title: String,
@@ -68,12 +70,25 @@ impl From<Cart> for CartBody {
     }
 }
 
+/// A new cart's id.
+#[derive(Serialize, ToSchema)]
+pub struct CartCreated {
+    cart_id: String,
+}
+
 /// `POST /api/v1/carts`
+#[utoipa::path(
+    post,
+    path = "/carts",
+    tag = "carts",
+    responses((status = 201, description = "An empty guest cart.", body = CartCreated))
+)]
 pub async fn create(
     State(state): State<AppState>,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+) -> Result<(StatusCode, Json<CartCreated>), ApiError> {
     let id = state.services.carts.create(state.clock.now()).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "cart_id": id.as_str() }))))
+    let cart_id = id.as_str().to_owned();
+    Ok((StatusCode::CREATED, Json(CartCreated { cart_id })))
 }
 
 /// The cart, if this request may use it: a guest cart by its id, an account's cart only
@@ -104,6 +119,17 @@ fn visit_of(visit: Option<Extension<Visit>>) -> Visit {
 }
 
 /// `GET /api/v1/carts/{cart_id}`
+#[utoipa::path(
+    get,
+    path = "/carts/{cart_id}",
+    tag = "carts",
+    params(("cart_id" = String, Path, description = "The cart's token, from `POST /carts`.")),
+    responses(
+        (status = 200, description = "The cart at current prices and stock.", body = CartBody),
+        (status = 404, description = "No such cart, or another account's (`not_found`).", body = ErrorBody),
+    ),
+    security((), ("session" = []))
+)]
 pub async fn show(
     State(state): State<AppState>,
     visit: Option<Extension<Visit>>,
@@ -113,13 +139,25 @@ pub async fn show(
     Ok(Json(body(&state, &id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct SetCoupon {
     code: String,
 }
 
 /// `PUT /api/v1/carts/{cart_id}/coupon` with `{ "code": "…" }`: applies a coupon (the answer
 /// shows whether it applies now; checkout decides).
+#[utoipa::path(
+    put,
+    path = "/carts/{cart_id}/coupon",
+    tag = "carts",
+    params(("cart_id" = String, Path, description = "The cart's token, from `POST /carts`.")),
+    request_body = SetCoupon,
+    responses(
+        (status = 200, description = "The cart with `coupon` (its discount now, or the problem) and `total`.", body = CartBody),
+        (status = 404, description = "No such cart, or another account's (`not_found`).", body = ErrorBody),
+    ),
+    security((), ("session" = [], "csrf_token" = []))
+)]
 pub async fn set_coupon(
     State(state): State<AppState>,
     visit: Option<Extension<Visit>>,
@@ -138,6 +176,17 @@ pub async fn set_coupon(
 }
 
 /// `DELETE /api/v1/carts/{cart_id}/coupon`
+#[utoipa::path(
+    delete,
+    path = "/carts/{cart_id}/coupon",
+    tag = "carts",
+    params(("cart_id" = String, Path, description = "The cart's token, from `POST /carts`.")),
+    responses(
+        (status = 200, description = "The cart without a coupon.", body = CartBody),
+        (status = 404, description = "No such cart, or another account's (`not_found`).", body = ErrorBody),
+    ),
+    security((), ("session" = [], "csrf_token" = []))
+)]
 pub async fn remove_coupon(
     State(state): State<AppState>,
     visit: Option<Extension<Visit>>,
@@ -152,12 +201,30 @@ pub async fn remove_coupon(
     Ok(Json(body(&state, &id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct SetLine {
+    /// 0 – 99; 0 removes the line.
+    #[schema(minimum = 0, maximum = 99)]
     quantity: i64,
 }
 
 /// `PUT /api/v1/carts/{cart_id}/lines/{sku}` with `{ "quantity": n }` (0 removes the line).
+#[utoipa::path(
+    put,
+    path = "/carts/{cart_id}/lines/{sku}",
+    tag = "carts",
+    params(
+        ("cart_id" = String, Path, description = "The cart's token, from `POST /carts`."),
+        ("sku" = String, Path, description = "The variant's SKU."),
+    ),
+    request_body = SetLine,
+    responses(
+        (status = 200, description = "The cart. Setting the same quantity twice is one change.", body = CartBody),
+        (status = 404, description = "No such cart or SKU (`not_found`).", body = ErrorBody),
+        (status = 409, description = "More than is available (`insufficient_stock`).", body = ErrorBody),
+    ),
+    security((), ("session" = [], "csrf_token" = []))
+)]
 pub async fn set_line(
     State(state): State<AppState>,
     visit: Option<Extension<Visit>>,

@@ -6,13 +6,16 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use shop::cart::CartId;
 use shop::checkout::{Address, CheckoutError, CheckoutRequest, Email, IdempotencyKey, Placed};
 use shop::payments::CardNumber;
+use shop::{Money, checkout::CheckoutState};
+use utoipa::ToSchema;
 
-#[derive(Deserialize)]
+use super::error::ErrorBody;
+
+#[derive(Deserialize, ToSchema)]
 pub struct CheckoutBody {
     cart_id: String,
     email: String,
@@ -25,19 +28,80 @@ pub struct CheckoutBody {
     expected_total: Option<ExpectedTotal>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct Payment {
+    /// Goes to the payment gateway and nowhere else (only its last four digits are stored).
+    #[schema(example = "4242 4242 4242 4242")]
     card_number: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(untagged)]
 enum ExpectedTotal {
     Amount(i64),
     Money { amount: i64 },
 }
 
+/// A placed order, as the checkout stored it (`shop::checkout` writes these bytes once; a
+/// replay with the same key sends them again).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct CheckoutPlaced {
+    checkout_id: String,
+    /// `confirmed`.
+    status: CheckoutState,
+    order_id: String,
+    total: Money,
+}
+
+/// A checkout that stopped, as stored: the error shape, plus what the failure names.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct CheckoutFailed {
+    /// `card_declined`, `out_of_stock`, `total_changed`, `in_flight`, `cart_empty`,
+    /// `idempotency_key_reused`, `coupon_unknown`, `coupon_expired`, `coupon_used_up`,
+    /// `coupon_used_by_you`, `payment_unavailable`, `payment_failed`, …
+    error: String,
+    message: String,
+    checkout_id: Option<String>,
+    /// `failed` once stopped; the attempt's state while `in_flight`.
+    status: Option<CheckoutState>,
+    /// `out_of_stock`: the line that ran short, and how many are left.
+    sku: Option<String>,
+    available: Option<i64>,
+    /// `card_declined`: the gateway's reason.
+    decline_code: Option<String>,
+    /// `total_changed`: the server's total now.
+    total: Option<Money>,
+}
+
+/// The gateway did not answer in time: the attempt is kept and finished by recovery.
+#[derive(Serialize, ToSchema)]
+pub struct CheckoutPending {
+    checkout_id: String,
+    status: CheckoutState,
+    #[schema(value_type = String)]
+    message: &'static str,
+}
+
 /// `POST /api/v1/checkouts`
+#[utoipa::path(
+    post,
+    path = "/checkouts",
+    tag = "checkout",
+    params(("Idempotency-Key" = String, Header, description = "8 – 64 letters, digits, `-` or `_`. The same key with the same request gets the same status and bytes.")),
+    request_body(content = CheckoutBody, description = "The server prices the cart itself; prices in the request are ignored."),
+    responses(
+        (status = 201, description = "The order is placed.", body = CheckoutPlaced),
+        (status = 202, description = "The gateway did not answer; poll the checkout.", body = CheckoutPending),
+        (status = 402, description = "The card was refused (`card_declined`); nothing charged, stock released.", body = CheckoutFailed),
+        (status = 404, description = "No such cart (`not_found`).", body = ErrorBody),
+        (status = 409, description = "A line ran short (`out_of_stock`), the total changed (`total_changed`), the coupon no longer applies (`coupon_*`), or a request with this key is still running (`in_flight`).", body = CheckoutFailed),
+        (status = 422, description = "Nothing to buy (`cart_empty`), or this key was used for another request (`idempotency_key_reused`).", body = CheckoutFailed),
+        (status = 503, description = "The gateway failed (`payment_unavailable`, `payment_failed`); nothing charged.", body = CheckoutFailed),
+    ),
+    security((), ("session" = [], "csrf_token" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -81,41 +145,73 @@ pub fn placed_response(placed: Placed) -> Response {
         }
         Placed::Pending { checkout_id, state } => (
             StatusCode::ACCEPTED,
-            Json(json!({
-                "checkout_id": checkout_id,
-                "status": state,
-                "message": "the payment is being confirmed; poll the checkout",
-            })),
+            Json(CheckoutPending {
+                checkout_id,
+                status: state,
+                message: "the payment is being confirmed; poll the checkout",
+            }),
         )
             .into_response(),
         Placed::InFlight { checkout_id, state } => (
             StatusCode::CONFLICT,
-            Json(json!({
-                "error": "in_flight",
-                "checkout_id": checkout_id,
-                "status": state,
-                "message": "a request with this Idempotency-Key is still being processed",
-            })),
+            Json(InFlight {
+                error: "in_flight",
+                checkout_id,
+                status: state,
+                message: "a request with this Idempotency-Key is still being processed",
+            }),
         )
             .into_response(),
     }
 }
 
+/// A request with the same key is still running (documented as a `CheckoutFailed`).
+#[derive(Serialize)]
+struct InFlight {
+    error: &'static str,
+    checkout_id: String,
+    status: CheckoutState,
+    message: &'static str,
+}
+
+/// A checkout attempt and where it is.
+#[derive(Serialize, ToSchema)]
+pub struct CheckoutStatus {
+    checkout_id: String,
+    /// One of the states in docs/STATES.md.
+    status: CheckoutState,
+    total: Money,
+    order_id: Option<String>,
+    /// Why it failed, once it has (`card_declined`, `out_of_stock`, …).
+    error: Option<String>,
+    message: Option<String>,
+}
+
 /// `GET /api/v1/checkouts/{id}`
+#[utoipa::path(
+    get,
+    path = "/checkouts/{id}",
+    tag = "checkout",
+    params(("id" = String, Path, description = "The `checkout_id` from `POST /checkouts`.")),
+    responses(
+        (status = 200, description = "The attempt and where it is.", body = CheckoutStatus),
+        (status = 404, description = "No such checkout (`not_found`).", body = ErrorBody),
+    )
+)]
 pub async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<CheckoutStatus>, ApiError> {
     if !id.starts_with("co_") || id.len() > 40 {
         return Err(CheckoutError::NotFound.into());
     }
     let view = state.services.checkouts.view(&id).await?;
-    Ok(Json(json!({
-        "checkout_id": view.id,
-        "status": view.state,
-        "total": view.total,
-        "order_id": view.order_id,
-        "error": view.failure_code,
-        "message": view.failure_message,
-    })))
+    Ok(Json(CheckoutStatus {
+        checkout_id: view.id,
+        status: view.state,
+        total: view.total,
+        order_id: view.order_id,
+        error: view.failure_code,
+        message: view.failure_message,
+    }))
 }

@@ -7,8 +7,9 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
 use shop::FailureKind;
+use utoipa::ToSchema;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -52,9 +53,30 @@ impl<E: shop::Failure> From<E> for ApiError {
     }
 }
 
+/// Every error answer's body, and its schema in the OpenAPI document (named `ApiError`).
+/// Some answers add fields beside these two (a checkout's `sku`, `decline_code`, …).
+#[derive(Serialize, ToSchema)]
+#[schema(as = ApiError)]
+pub struct ErrorBody {
+    /// A stable code to branch on. Each kind of failure has one (`bad_request`,
+    /// `unauthorized`, `forbidden`, `not_found`, `conflict`, `refused`, `throttled`,
+    /// `internal`, `unavailable`); some failures name a more precise one
+    /// (`insufficient_stock`, `out_of_stock`, `card_declined`, `wrong_credentials`,
+    /// `image_refused`, `coupon_exists`, `rate_limited`, `cross_site_request`,
+    /// `payload_too_large`, …). Codes are added, never changed.
+    #[schema(value_type = String, example = "bad_request")]
+    error: &'static str,
+    /// A sentence for people (the one the shop's pages show); it may be reworded.
+    #[schema(example = "The page must be a whole number from 1 to 10000.")]
+    message: String,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Json(json!({ "error": self.code, "message": self.message }));
+        let body = Json(ErrorBody {
+            error: self.code,
+            message: self.message,
+        });
         (self.status, body).into_response()
     }
 }

@@ -10,9 +10,26 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::json;
-use shop::feeds::FeedError;
+use serde::{Deserialize, Serialize};
+use shop::feeds::{FeedError, FeedView};
+use utoipa::ToSchema;
+
+/// A feed accepted: it is applied in the background.
+#[derive(Serialize, ToSchema)]
+pub struct FeedQueued {
+    id: i64,
+    /// `queued`.
+    #[schema(value_type = String)]
+    status: &'static str,
+    /// Where its report will be: `/api/v1/seller/feeds/{id}`.
+    report: String,
+}
+
+/// The seller's latest feeds.
+#[derive(Serialize, ToSchema)]
+pub struct FeedList {
+    feeds: Vec<FeedView>,
+}
 
 #[derive(Debug, Default, Deserialize)]
 pub struct SubmitQuery {
@@ -23,6 +40,22 @@ pub struct SubmitQuery {
 }
 
 /// `POST /seller/feeds` → 202 with the feed's id: it is processed in the background.
+#[utoipa::path(
+    post,
+    path = "/seller/feeds",
+    tag = "seller",
+    params(
+        ("name" = Option<String>, Query, description = "The file's name, for a raw body (it decides CSV or JSON when the body is unclear)."),
+        ("return_to" = Option<String>, Query, description = "`/seller/feeds`: answer with a 303 to the report page instead of JSON."),
+    ),
+    request_body(description = "A CSV file (a header row, then a row per SKU) or a JSON array of objects with the same keys; at most 8 MB and 20,000 rows. As a form (field `feed`) or the raw body.", content(("multipart/form-data"), ("text/csv"), ("application/json"))),
+    responses(
+        (status = 202, description = "Queued; applied in the background by whichever node takes it.", body = FeedQueued,
+            headers(("Location" = String, description = "The feed's report."))),
+        (status = 303, description = "With `return_to`: to the report page, or back with `?error=…`."),
+    ),
+    security(("seller_key" = []), ("session" = [], "csrf_token" = []))
+)]
 pub async fn submit(
     State(state): State<AppState>,
     Seller(seller): Seller,
@@ -40,7 +73,11 @@ pub async fn submit(
         (None, Ok(id)) => Ok((
             StatusCode::ACCEPTED,
             [(header::LOCATION, format!("/api/v1/seller/feeds/{id}"))],
-            Json(json!({ "id": id, "status": "queued", "report": format!("/api/v1/seller/feeds/{id}") })),
+            Json(FeedQueued {
+                id,
+                status: "queued",
+                report: format!("/api/v1/seller/feeds/{id}"),
+            }),
         )
             .into_response()),
         (None, Err(e)) => Err(e),
@@ -100,15 +137,37 @@ async fn receive(
 }
 
 /// `GET /seller/feeds`: the seller's latest feeds.
+#[utoipa::path(
+    get,
+    path = "/seller/feeds",
+    tag = "seller",
+    responses(
+        (status = 200, description = "The 50 latest feeds.", body = FeedList),
+    ),
+    security(("seller_key" = []), ("session" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     Seller(seller): Seller,
 ) -> Result<Response, ApiError> {
     let feeds = state.services.feeds.list(seller, 50).await?;
-    Ok(Json(json!({ "feeds": feeds })).into_response())
+    Ok(Json(FeedList { feeds }).into_response())
 }
 
 /// `GET /seller/feeds/{id}`: progress, the report and each picture's state.
+#[utoipa::path(
+    get,
+    path = "/seller/feeds/{id}",
+    tag = "seller",
+    params(
+        ("id" = String, Path, description = "The feed's id."),
+    ),
+    responses(
+        (status = 200, description = "Progress, each bad row with its line, column and reason, and each picture's fetch.", body = FeedView),
+        (status = 404, description = "No such feed of this seller's (`not_found`).", body = super::error::ErrorBody),
+    ),
+    security(("seller_key" = []), ("session" = []))
+)]
 pub async fn show(
     State(state): State<AppState>,
     Seller(seller): Seller,
@@ -125,6 +184,19 @@ pub async fn show(
 }
 
 /// `POST /seller/fetches/{id}/retry`: puts a failed picture back in the queue.
+#[utoipa::path(
+    post,
+    path = "/seller/fetches/{id}/retry",
+    tag = "seller",
+    params(
+        ("id" = String, Path, description = "The fetch's id, from the feed's `fetches`."),
+    ),
+    responses(
+        (status = 204, description = "The picture is back in the queue."),
+        (status = 404, description = "No such fetch of this seller's (`not_found`).", body = super::error::ErrorBody),
+    ),
+    security(("seller_key" = []), ("session" = [], "csrf_token" = []))
+)]
 pub async fn retry(
     State(state): State<AppState>,
     Seller(seller): Seller,

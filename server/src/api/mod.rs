@@ -1,4 +1,5 @@
-//! The storefront JSON API, v1 (documented in docs/API.md). Handlers parse every input into
+//! The storefront JSON API, v1 (documented in docs/API.md, and described as OpenAPI 3.1 at
+//! `/api/v1/openapi.json`, generated from the handlers by `openapi`). Handlers parse every input into
 //! `shop` types first, so a malformed value is a 400 with a message, never a 500.
 
 mod admin;
@@ -8,6 +9,7 @@ mod error;
 mod extract;
 pub mod feeds;
 mod multipart;
+pub mod openapi;
 mod orders;
 mod portal;
 mod products;
@@ -45,6 +47,8 @@ pub fn router() -> Classified<AppState> {
         .route("/categories", Api, get(products::categories))
         .route("/search", Api, get(search::search))
         .route("/suggest", Api, get(search::suggest))
+        // The API's own description: the same for everyone, so tagged and cacheable too.
+        .route("/openapi.json", Api, get(openapi::document))
         .layer(axum::middleware::from_fn(revalidate::revalidate));
     Classified::new()
         .merge(catalog)

@@ -8,9 +8,42 @@ use super::seller::Seller;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Deserialize;
-use serde_json::{Value, json};
-use shop::portal::{PortalError, ProductDraft, VariantDraft};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use shop::orders::OrderSummary;
+use shop::portal::{PortalError, ProductDraft, SellerProduct, StockRow, VariantDraft};
+use utoipa::ToSchema;
+
+/// A page of the seller's products.
+#[derive(Serialize, ToSchema)]
+pub struct SellerProductPage {
+    total: i64,
+    page: i64,
+    products: Vec<SellerProduct>,
+}
+
+/// A product as its form edits it, with its stock per SKU and warehouse.
+#[derive(Serialize, ToSchema)]
+pub struct SellerProductView {
+    id: i64,
+    product: ProductDraft,
+    stock: Vec<StockRow>,
+}
+
+/// The product saved.
+#[derive(Serialize, ToSchema)]
+pub struct ProductSaved {
+    id: i64,
+}
+
+/// A page of orders holding the seller's items (`items` and `total` count only those; no
+/// buyer e-mail).
+#[derive(Serialize, ToSchema)]
+pub struct SellerOrderPage {
+    total: i64,
+    page: i64,
+    orders: Vec<OrderSummary>,
+}
 
 #[derive(Deserialize)]
 pub struct ListQuery {
@@ -19,11 +52,24 @@ pub struct ListQuery {
 }
 
 /// `GET /api/v1/seller/products?q=&page=`
+#[utoipa::path(
+    get,
+    path = "/seller/products",
+    tag = "seller",
+    params(
+        ("q" = Option<String>, Query, description = "Matches the title or a SKU."),
+        ("page" = Option<u32>, Query, description = "1 – 10000 (default 1); 50 a page."),
+    ),
+    responses(
+        (status = 200, description = "The seller's products.", body = SellerProductPage),
+    ),
+    security(("seller_key" = []), ("session" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     Seller(seller): Seller,
     Query(query): Query<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SellerProductPage>, ApiError> {
     let page = i64::from(shop::input::parse_bounded(
         "page",
         query.page.as_deref(),
@@ -33,23 +79,29 @@ pub async fn list(
     )?);
     let q: String = query.q.unwrap_or_default().chars().take(100).collect();
     let (products, total) = state.services.portal.products(seller, &q, page, 50).await?;
-    Ok(Json(
-        json!({ "total": total, "page": page, "products": products }),
-    ))
+    Ok(Json(SellerProductPage {
+        total,
+        page,
+        products,
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = SellerVariantBody)]
 pub struct VariantBody {
     sku: String,
     /// Decimal text or a number of major units: "19.99".
+    #[schema(value_type = String, example = "19.99")]
     price: Value,
+    /// Option names and values, such as `[["Size", "Queen"]]`.
     #[serde(default)]
     options: Vec<(String, String)>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = SellerProductBody)]
 pub struct ProductBody {
     title: String,
     description: String,
@@ -88,40 +140,83 @@ impl From<ProductBody> for ProductDraft {
 }
 
 /// `POST /api/v1/seller/products`: 201 with the new product's id.
+#[utoipa::path(
+    post,
+    path = "/seller/products",
+    tag = "seller",
+    request_body = ProductBody,
+    responses(
+        (status = 201, description = "The product is listed.", body = ProductSaved),
+        (status = 422, description = "Every mistake at once (`invalid`), naming each field (`title`, `variants.0.sku`, …).", body = super::error::ErrorBody),
+    ),
+    security(("seller_key" = []), ("session" = [], "csrf_token" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     Seller(seller): Seller,
     Json(body): Json<ProductBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<ProductSaved>), ApiError> {
     let id = state
         .services
         .portal
         .save(seller, None, &body.into())
         .await?;
-    Ok((StatusCode::CREATED, Json(json!({ "id": id }))))
+    Ok((StatusCode::CREATED, Json(ProductSaved { id })))
 }
 
 /// `GET /api/v1/seller/products/{id}`: the product as its form edits it, with stock.
+#[utoipa::path(
+    get,
+    path = "/seller/products/{id}",
+    tag = "seller",
+    params(
+        ("id" = String, Path, description = "The product's id."),
+    ),
+    responses(
+        (status = 200, description = "The product and its stock.", body = SellerProductView),
+        (status = 404, description = "No such product of this seller's (`not_found`).", body = super::error::ErrorBody),
+    ),
+    security(("seller_key" = []), ("session" = []))
+)]
 pub async fn show(
     State(state): State<AppState>,
     Seller(seller): Seller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SellerProductView>, ApiError> {
     let id = shop::catalog::ProductId::parse(&id)
         .map_err(|_| PortalError::NotFound)?
         .get();
     let draft = state.services.portal.draft(seller, id).await?;
     let stock = state.services.portal.stock(seller, id).await?;
-    Ok(Json(json!({ "id": id, "product": draft, "stock": stock })))
+    Ok(Json(SellerProductView {
+        id,
+        product: draft,
+        stock,
+    }))
 }
 
 /// `PUT /api/v1/seller/products/{id}`
+#[utoipa::path(
+    put,
+    path = "/seller/products/{id}",
+    tag = "seller",
+    params(
+        ("id" = String, Path, description = "The product's id."),
+    ),
+    request_body = ProductBody,
+    responses(
+        (status = 200, description = "The product is updated.", body = ProductSaved),
+        (status = 404, description = "No such product of this seller's (`not_found`).", body = super::error::ErrorBody),
+        (status = 422, description = "Every mistake at once (`invalid`).", body = super::error::ErrorBody),
+    ),
+    security(("seller_key" = []), ("session" = [], "csrf_token" = []))
+)]
 pub async fn update(
     State(state): State<AppState>,
     Seller(seller): Seller,
     Path(id): Path<String>,
     body: Result<Json<ProductBody>, ApiError>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ProductSaved>, ApiError> {
     let id = shop::catalog::ProductId::parse(&id)
         .map_err(|_| PortalError::NotFound)?
         .get();
@@ -131,10 +226,10 @@ pub async fn update(
         .portal
         .save(seller, Some(id), &body.into())
         .await?;
-    Ok(Json(json!({ "id": id })))
+    Ok(Json(ProductSaved { id }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StockBody {
     #[serde(default = "main")]
@@ -148,6 +243,20 @@ fn main() -> String {
 }
 
 /// `PUT /api/v1/seller/stock/{sku}` with `{ "warehouse", "available", "reason" }`.
+#[utoipa::path(
+    put,
+    path = "/seller/stock/{sku}",
+    tag = "seller",
+    params(
+        ("sku" = String, Path, description = "One of the seller's SKUs."),
+    ),
+    request_body = StockBody,
+    responses(
+        (status = 204, description = "Stock set; the difference is received or written off, with the reason in the audit trail."),
+        (status = 404, description = "No such SKU of this seller's (`not_found`).", body = super::error::ErrorBody),
+    ),
+    security(("seller_key" = []), ("session" = [], "csrf_token" = []))
+)]
 pub async fn set_stock(
     State(state): State<AppState>,
     Seller(seller): Seller,
@@ -171,11 +280,23 @@ pub async fn set_stock(
 }
 
 /// `GET /api/v1/seller/orders?page=`: orders holding the seller's items, counting only those.
+#[utoipa::path(
+    get,
+    path = "/seller/orders",
+    tag = "seller",
+    params(
+        ("page" = Option<u32>, Query, description = "1 – 10000 (default 1); 50 a page."),
+    ),
+    responses(
+        (status = 200, description = "The orders holding the seller's items.", body = SellerOrderPage),
+    ),
+    security(("seller_key" = []), ("session" = []))
+)]
 pub async fn orders(
     State(state): State<AppState>,
     Seller(seller): Seller,
     Query(query): Query<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SellerOrderPage>, ApiError> {
     let page = i64::from(shop::input::parse_bounded(
         "page",
         query.page.as_deref(),
@@ -191,7 +312,9 @@ pub async fn orders(
     for o in &mut orders {
         o.email = String::new();
     }
-    Ok(Json(
-        json!({ "total": total, "page": page, "orders": orders }),
-    ))
+    Ok(Json(SellerOrderPage {
+        total,
+        page,
+        orders,
+    }))
 }

@@ -11,8 +11,9 @@ use shop::catalog::{
     category_url,
 };
 use std::collections::{BTreeMap, HashMap};
+use utoipa::ToSchema;
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ProductList {
     total: u64,
     page: u32,
@@ -20,7 +21,7 @@ pub struct ProductList {
     products: Vec<ProductSummary>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct ProductSummary {
     id: i64,
     external_id: String,
@@ -54,6 +55,22 @@ fn stars(r: shop::catalog::Rating) -> f64 {
 }
 
 /// `GET /api/v1/products?category=&page=&per_page=&sort=`
+#[utoipa::path(
+    get,
+    path = "/products",
+    tag = "catalog",
+    params(
+        ("category" = Option<String>, Query, description = "A category path such as `furniture/bedroom-furniture`; its subcategories are included."),
+        ("page" = Option<u32>, Query, description = "1 – 10000 (default 1)."),
+        ("per_page" = Option<u32>, Query, description = "1 – 100 (default 24)."),
+        ("sort" = Option<String>, Query, description = "`featured` (default: best rated first), `price_asc`, `price_desc`, `newest` or `name`."),
+    ),
+    responses(
+        (status = 200, description = "A page of products; `price_from` is the lowest variant price.", body = ProductList),
+        (status = 304, description = "Unchanged since the `ETag` sent in `If-None-Match`."),
+        (status = 404, description = "No such category (`not_found`), rather than an empty list.", body = super::error::ErrorBody),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
@@ -82,7 +99,7 @@ pub async fn list(
     }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ProductBody {
     id: i64,
     external_id: String,
@@ -99,14 +116,14 @@ pub struct ProductBody {
     variants: Vec<VariantBody>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct CategoryRef {
     name: String,
     path: String,
     url: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct VariantBody {
     sku: String,
     options: BTreeMap<String, String>,
@@ -152,6 +169,17 @@ impl From<ProductDetail> for ProductBody {
 }
 
 /// `GET /api/v1/products/{id}`
+#[utoipa::path(
+    get,
+    path = "/products/{id}",
+    tag = "catalog",
+    params(("id" = String, Path, description = "The numeric `id` from the list; anything but a positive integer is a 400.")),
+    responses(
+        (status = 200, description = "The product with its categories (department first) and variants (in the seller's order).", body = ProductBody),
+        (status = 304, description = "Unchanged since the `ETag` sent in `If-None-Match`."),
+        (status = 404, description = "No such product (`not_found`).", body = super::error::ErrorBody),
+    )
+)]
 pub async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -161,12 +189,12 @@ pub async fn show(
     Ok(Json(product.into()))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct CategoryList {
     categories: Vec<CategoryBody>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct CategoryBody {
     id: i64,
     parent_id: Option<i64>,
@@ -192,6 +220,15 @@ impl From<Category> for CategoryBody {
 }
 
 /// `GET /api/v1/categories`
+#[utoipa::path(
+    get,
+    path = "/categories",
+    tag = "catalog",
+    responses(
+        (status = 200, description = "The whole category tree, parents before children; `product_count` includes every subcategory's products.", body = CategoryList),
+        (status = 304, description = "Unchanged since the `ETag` sent in `If-None-Match`."),
+    )
+)]
 pub async fn categories(State(state): State<AppState>) -> Result<Json<CategoryList>, ApiError> {
     let categories = state.services.catalog.categories().await?;
     Ok(Json(CategoryList {

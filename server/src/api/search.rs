@@ -8,8 +8,9 @@ use serde::Serialize;
 use shop::Money;
 use shop::search::{Facets, Hit, SearchParams, SearchQuery, Suggestion};
 use std::collections::HashMap;
+use utoipa::ToSchema;
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct SearchResponse {
     total: u64,
     page: u32,
@@ -22,7 +23,7 @@ pub struct SearchResponse {
     degraded: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct SearchHit {
     product_id: i64,
     external_id: String,
@@ -62,6 +63,27 @@ impl From<Hit> for SearchHit {
 type Params = Query<HashMap<String, String>>;
 
 /// `GET /api/v1/search?q=&category=&brand=&min_price=&max_price=&in_stock=&min_rating=&sort=&page=&per_page=`
+#[utoipa::path(
+    get,
+    path = "/search",
+    tag = "catalog",
+    params(
+        ("q" = Option<String>, Query, description = "Any text (the first 200 characters); never parsed as query syntax."),
+        ("category" = Option<String>, Query, description = "A category path; its descendants are included."),
+        ("brand" = Option<String>, Query, description = "A brand as given in `facets.brands`."),
+        ("min_price" = Option<u32>, Query, description = "Whole currency units, inclusive."),
+        ("max_price" = Option<u32>, Query, description = "Whole currency units, inclusive."),
+        ("in_stock" = Option<bool>, Query, description = "`true`: only what can be bought now."),
+        ("min_rating" = Option<u32>, Query, description = "1 – 5 stars."),
+        ("sort" = Option<String>, Query, description = "`relevance` (default), `price_asc`, `price_desc`, `rating` or `newest`."),
+        ("page" = Option<u32>, Query, description = "1 – 1000 (default 1)."),
+        ("per_page" = Option<u32>, Query, description = "1 – 100 (default 24)."),
+    ),
+    responses(
+        (status = 200, description = "A page of hits with live stock, and the facets of the whole result.", body = SearchResponse),
+        (status = 304, description = "Unchanged since the `ETag` sent in `If-None-Match`."),
+    )
+)]
 pub async fn search(
     State(state): State<AppState>,
     Query(params): Params,
@@ -91,12 +113,22 @@ pub async fn search(
     }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct SuggestResponse {
     suggestions: Vec<Suggestion>,
 }
 
 /// `GET /api/v1/suggest?q=`: products and categories for what has been typed so far.
+#[utoipa::path(
+    get,
+    path = "/suggest",
+    tag = "catalog",
+    params(("q" = Option<String>, Query, description = "What has been typed; the last word may be unfinished. Under two letters: no suggestions.")),
+    responses(
+        (status = 200, description = "Up to six products and four categories.", body = SuggestResponse),
+        (status = 304, description = "Unchanged since the `ETag` sent in `If-None-Match`."),
+    )
+)]
 pub async fn suggest(
     State(state): State<AppState>,
     Query(params): Params,

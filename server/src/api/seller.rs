@@ -113,6 +113,25 @@ fn check_file_name(name: &str) -> Result<(), ApiError> {
 /// `image` field (and optionally `alt` and `replaces` fields), or the raw image bytes with an
 /// `image/*` content type (`?alt=&replaces=` in the query). 201 with the image and its
 /// quality report: `live`, or `needs_review` with reasons. 422 with the reason when refused.
+#[utoipa::path(
+    post,
+    path = "/seller/products/{id}/images",
+    tag = "seller",
+    params(
+        ("id" = String, Path, description = "The product's id."),
+        ("alt" = Option<String>, Query, description = "The picture's text alternative (raw bodies; a form sends it as a field)."),
+        ("replaces" = Option<String>, Query, description = "The id of an image of the same product this one replaces."),
+        ("return_to" = Option<String>, Query, description = "A portal page (`/seller/products/{id}`): answer with a 303 back to it instead of JSON."),
+    ),
+    request_body(description = "JPEG, PNG or WebP, at most 10 MB and 40 megapixels: a form with the file in field `image` (optional fields `alt`, `replaces`), or the raw bytes.", content(("multipart/form-data"), ("image/jpeg"), ("image/png"), ("image/webp"), ("application/octet-stream"))),
+    responses(
+        (status = 201, description = "Stored: `live`, or `needs_review` with its reasons. The same bytes again return the existing image.", body = ProductImage),
+        (status = 303, description = "With `return_to`: back to that page, with `?image=live|needs_review` or `?image=refused&reason=…`."),
+        (status = 404, description = "No such product of this seller's (`not_found`).", body = super::error::ErrorBody),
+        (status = 422, description = "Refused (`image_refused`) with the reason: not an image, a pixel bomb, damaged, under 100 px, stretched past 4:1, clearly blurred.", body = super::error::ErrorBody),
+    ),
+    security(("seller_key" = []), ("session" = [], "csrf_token" = []))
+)]
 pub async fn upload(
     State(state): State<AppState>,
     Seller(seller): Seller,
@@ -218,6 +237,19 @@ async fn receive_upload(
 }
 
 /// `GET /seller/products/{id}/images`: every image of the product, in every state.
+#[utoipa::path(
+    get,
+    path = "/seller/products/{id}/images",
+    tag = "seller",
+    params(
+        ("id" = String, Path, description = "The product's id."),
+    ),
+    responses(
+        (status = 200, description = "Every image of the product in every state, in display order.", body = Vec<ProductImage>),
+        (status = 404, description = "No such product of this seller's (`not_found`).", body = super::error::ErrorBody),
+    ),
+    security(("seller_key" = []), ("session" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     Seller(seller): Seller,
@@ -252,6 +284,20 @@ async fn change(
 }
 
 /// `POST /seller/products/{id}/images/{image}/approve`: shows an image held for review.
+#[utoipa::path(
+    post,
+    path = "/seller/products/{id}/images/{image}/approve",
+    tag = "seller",
+    params(
+        ("id" = String, Path, description = "The product's id."),
+        ("image" = String, Path, description = "The image's id."),
+    ),
+    responses(
+        (status = 200, description = "Shown: an image held for review goes live (a replacement retires the image it replaces).", body = ProductImage),
+        (status = 404, description = "No such image of this seller's product (`not_found`).", body = super::error::ErrorBody),
+    ),
+    security(("seller_key" = []), ("session" = [], "csrf_token" = []))
+)]
 pub async fn approve(
     State(state): State<AppState>,
     Seller(seller): Seller,
@@ -262,6 +308,20 @@ pub async fn approve(
 
 /// `POST /seller/products/{id}/images/{image}/restore`: brings back a removed or replaced
 /// image (its bytes never left the store).
+#[utoipa::path(
+    post,
+    path = "/seller/products/{id}/images/{image}/restore",
+    tag = "seller",
+    params(
+        ("id" = String, Path, description = "The product's id."),
+        ("image" = String, Path, description = "The image's id."),
+    ),
+    responses(
+        (status = 200, description = "Brought back: a removed or replaced image is live again.", body = ProductImage),
+        (status = 404, description = "No such image of this seller's product (`not_found`).", body = super::error::ErrorBody),
+    ),
+    security(("seller_key" = []), ("session" = [], "csrf_token" = []))
+)]
 pub async fn restore(
     State(state): State<AppState>,
     Seller(seller): Seller,
@@ -271,6 +331,20 @@ pub async fn restore(
 }
 
 /// `DELETE /seller/products/{id}/images/{image}`: takes an image off the product's pages.
+#[utoipa::path(
+    delete,
+    path = "/seller/products/{id}/images/{image}",
+    tag = "seller",
+    params(
+        ("id" = String, Path, description = "The product's id."),
+        ("image" = String, Path, description = "The image's id."),
+    ),
+    responses(
+        (status = 200, description = "Taken off the product's pages (its bytes stay in the store).", body = ProductImage),
+        (status = 404, description = "No such image of this seller's product (`not_found`).", body = super::error::ErrorBody),
+    ),
+    security(("seller_key" = []), ("session" = [], "csrf_token" = []))
+)]
 pub async fn remove(
     State(state): State<AppState>,
     Seller(seller): Seller,

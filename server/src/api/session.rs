@@ -8,10 +8,10 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use shop::accounts::sessions::COOKIE;
 use shop::accounts::{Denied, Viewer, Visit};
+use utoipa::ToSchema;
 
 /// The request's `Visit` (resolved by `web::session`; empty if that layer did not run).
 pub fn visit(parts: &Parts) -> Visit {
@@ -46,7 +46,7 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct Credentials {
     email: String,
     password: String,
@@ -64,7 +64,25 @@ fn cookie(value: &str, state: &AppState) -> Option<HeaderValue> {
     .ok()
 }
 
+/// Who signed in.
+#[derive(Serialize, ToSchema)]
+pub struct SignedInBody {
+    user: Viewer,
+}
+
 /// `POST /api/v1/session`
+#[utoipa::path(
+    post,
+    path = "/session",
+    tag = "session",
+    request_body = Credentials,
+    responses(
+        (status = 201, description = "Signed in: the `emporium_session` cookie is set.", body = SignedInBody,
+            headers(("Set-Cookie" = String, description = "The session cookie."))),
+        (status = 401, description = "A wrong password and an unknown e-mail alike (`wrong_credentials`).", body = super::error::ErrorBody),
+        (status = 429, description = "5 failures for an account (or 50 from an address) in 15 minutes (`throttled`), whatever the password; or the route's rate limit (`rate_limited`).", body = super::error::ErrorBody),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     parts: Parts,
@@ -81,7 +99,7 @@ pub async fn create(
         .sessions
         .start(viewer.user_id, visit.token.as_ref())
         .await?;
-    let mut response = (StatusCode::CREATED, Json(json!({ "user": viewer }))).into_response();
+    let mut response = (StatusCode::CREATED, Json(SignedInBody { user: viewer })).into_response();
     if let Some(c) = cookie(token.as_str(), &state) {
         response.headers_mut().append(header::SET_COOKIE, c);
     }
@@ -89,6 +107,13 @@ pub async fn create(
 }
 
 /// `DELETE /api/v1/session`
+#[utoipa::path(
+    delete,
+    path = "/session",
+    tag = "session",
+    responses((status = 204, description = "The session ended and its cookie cleared.")),
+    security((), ("session" = [], "csrf_token" = []))
+)]
 pub async fn delete(State(state): State<AppState>, parts: Parts) -> Result<Response, ApiError> {
     if let Some(token) = visit(&parts).token {
         state.services.sessions.end(&token).await?;

@@ -1,10 +1,11 @@
-//! The storefront JSON API, v1, over real HTTP.
+//! The storefront JSON API, v1, over real HTTP; every answer is checked against the OpenAPI
+//! document as it arrives (`common::openapi`).
 
-use crate::common::spawn_app;
+use crate::common::openapi::spawn_checked_app;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn products_are_listed_with_paging_and_urls() {
-    let app = spawn_app().await;
+    let app = spawn_checked_app().await;
     let (status, body) = app.get_json("/api/v1/products?per_page=5&page=2").await;
     assert_eq!(status, 200);
     assert_eq!(body["total"], 584);
@@ -27,7 +28,7 @@ async fn products_are_listed_with_paging_and_urls() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn products_can_be_filtered_by_category() {
-    let app = spawn_app().await;
+    let app = spawn_checked_app().await;
     let (status, body) = app
         .get_json("/api/v1/products?category=furniture/bedroom-furniture&per_page=100")
         .await;
@@ -52,7 +53,7 @@ async fn products_can_be_filtered_by_category() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_product_has_variants_with_prices_and_live_availability() {
-    let app = spawn_app().await;
+    let app = spawn_checked_app().await;
     let (_, list) = app.get_json("/api/v1/products?category=furniture/bedroom-furniture/beds-and-headboards/beds&per_page=100").await;
     let bed = list["products"]
         .as_array()
@@ -92,7 +93,7 @@ async fn a_product_has_variants_with_prices_and_live_availability() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_requests_get_400_with_a_json_error() {
-    let app = spawn_app().await;
+    let app = spawn_checked_app().await;
     for path in [
         "/api/v1/products/abc",
         "/api/v1/products/-1",
@@ -114,7 +115,7 @@ async fn malformed_requests_get_400_with_a_json_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_things_get_404_with_a_json_error() {
-    let app = spawn_app().await;
+    let app = spawn_checked_app().await;
     for path in [
         "/api/v1/products/999999",
         "/api/v1/nothing-here",
@@ -128,7 +129,7 @@ async fn unknown_things_get_404_with_a_json_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_and_readiness_report_each_component() {
-    let app = spawn_app().await;
+    let app = spawn_checked_app().await;
     let (status, text) = app.get_text("/healthz").await;
     assert_eq!((status, text.as_str()), (200, "ok"));
     let (status, body) = app.get_json("/readyz").await;
@@ -156,7 +157,7 @@ async fn health_and_readiness_report_each_component() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_returns_hits_with_live_stock_and_facets() {
-    let app = spawn_app().await;
+    let app = spawn_checked_app().await;
     let (status, body) = app
         .get_json("/api/v1/search?q=wall+clock&per_page=5&sort=relevance")
         .await;
@@ -202,7 +203,7 @@ async fn search_returns_hits_with_live_stock_and_facets() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_refuses_bad_filters_and_survives_hostile_words() {
-    let app = spawn_app().await;
+    let app = spawn_checked_app().await;
     for bad in [
         "min_price=-1",
         "max_price=abc",
@@ -231,7 +232,7 @@ async fn search_refuses_bad_filters_and_survives_hostile_words() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn suggestions_name_products_and_categories() {
-    let app = spawn_app().await;
+    let app = spawn_checked_app().await;
     let (status, body) = app.get_json("/api/v1/suggest?q=lapt").await;
     assert_eq!(status, 200);
     let suggestions = body["suggestions"].as_array().unwrap();
@@ -254,7 +255,7 @@ async fn suggestions_name_products_and_categories() {
 /// while it still matches, a new tag once the product changes (here, its live stock).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn catalog_answers_carry_an_etag_and_revalidate_with_304() {
-    let app = spawn_app().await;
+    let app = spawn_checked_app().await;
     let (_, list) = app.get_json("/api/v1/products?per_page=1").await;
     let path = format!("/api/v1/products/{}", list["products"][0]["id"]);
     let first = app.get(&path).await;

@@ -1,11 +1,12 @@
 //! Carts, checkouts and orders through the JSON API, over real HTTP, against the gateway
-//! simulator.
+//! simulator; every answer is checked against the OpenAPI document as it arrives.
 
-use crate::common::{TestApp, spawn_app};
+use crate::common::TestApp;
+use crate::common::openapi::{CheckedApp, spawn_checked_app};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-async fn new_cart(app: &TestApp) -> String {
+async fn new_cart(app: &CheckedApp) -> String {
     let (status, body) = app
         .send_json(Method::POST, "/api/v1/carts", None, &json!({}))
         .await;
@@ -16,7 +17,7 @@ async fn new_cart(app: &TestApp) -> String {
         .to_string()
 }
 
-async fn set_line(app: &TestApp, cart: &str, sku: &str, quantity: Value) -> (u16, Value) {
+async fn set_line(app: &CheckedApp, cart: &str, sku: &str, quantity: Value) -> (u16, Value) {
     let (status, body) = app
         .send_json(
             Method::PUT,
@@ -42,7 +43,7 @@ fn checkout_body(cart: &str, card: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cart_is_built_line_by_line_with_bounds() {
-    let app = spawn_app().await;
+    let app = spawn_checked_app().await;
     let cart = new_cart(&app).await;
     let (status, body) = set_line(&app, &cart, "WANDS-13-QUEEN", json!(2)).await;
     assert_eq!(status, 200, "{body}");
@@ -84,7 +85,7 @@ async fn a_cart_is_built_line_by_line_with_bounds() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_purchase_through_the_api_makes_one_order_and_one_charge() {
-    let app = spawn_app().await;
+    let app = spawn_checked_app().await;
     let cart = new_cart(&app).await;
     set_line(&app, &cart, "WANDS-13-KING", json!(1)).await;
     let (_, cart_body) = app.get_json(&format!("/api/v1/carts/{cart}")).await;
@@ -155,7 +156,7 @@ async fn a_purchase_through_the_api_makes_one_order_and_one_charge() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn checkout_requests_are_checked_before_anything_happens() {
-    let app = spawn_app().await;
+    let app = spawn_checked_app().await;
     let cart = new_cart(&app).await;
     set_line(&app, &cart, "WANDS-13-TWIN", json!(1)).await;
     let good = checkout_body(&cart, "4242424242424242");
@@ -228,7 +229,7 @@ async fn checkout_requests_are_checked_before_anything_happens() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_declined_card_is_402_and_a_shortfall_is_409_naming_the_sku() {
-    let app = spawn_app().await;
+    let app = spawn_checked_app().await;
     let cart = new_cart(&app).await;
     set_line(&app, &cart, "WANDS-13-TWIN", json!(1)).await;
     let (status, body) = app
@@ -277,7 +278,7 @@ async fn scrape(app: &TestApp) -> (std::collections::HashMap<String, f64>, Strin
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_requests_by_route_template_and_checkouts_by_saga_step() {
-    let app = spawn_app().await;
+    let app = spawn_checked_app().await;
     let (before, _) = scrape(&app).await;
 
     // A page twice, a product that does not exist, a path no route knows, a server

@@ -28,6 +28,7 @@ impl fmt::Display for UserId {
 
 /// What an account may do. A seller account is bound to one seller.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Shopper,
@@ -65,11 +66,14 @@ impl fmt::Display for Role {
 
 /// The signed-in account behind a request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Viewer {
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub user_id: UserId,
     pub email: String,
     pub role: Role,
     /// The seller a seller account acts for (and its slug, for links).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<(i64, String)>))]
     pub seller: Option<(SellerId, String)>,
 }
 

@@ -60,6 +60,7 @@ pub fn fit_within(width: u32, height: u32, long: u32) -> (u32, u32) {
 
 /// A picture a shopper may see: an approved image of a product.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Picture {
     /// `/assets/s/{seller}/{hash}`: a variant is at `{base}/{variant}.jpg`.
     pub base: String,
@@ -100,6 +101,7 @@ impl Picture {
 
 /// Where an image stands with shoppers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ImageStatus {
     /// Shown on the product's pages.
@@ -131,6 +133,7 @@ impl ImageStatus {
 
 /// The largest use an image's resolution is good for (by its long side).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ResolutionTier {
     /// At least [`Self::MIN_SIDE`] px on its short side, under [`Self::ZOOM`] on its long side.
@@ -163,6 +166,7 @@ impl ResolutionTier {
 
 /// What the quality gate found.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QualityReport {
     /// Variance of the Laplacian of the image at 512 px: low means few sharp edges (blur).
     pub sharpness: f64,
@@ -175,6 +179,7 @@ pub struct QualityReport {
 
 /// One of a product's images as its seller sees it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProductImage {
     pub id: i64,
     pub product_id: i64,

@@ -137,6 +137,7 @@ impl LineQuantity {
 
 /// Something the shopper should know about a line.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum LineNotice {
     /// None left: the line cannot be bought as it is.

@@ -99,6 +99,7 @@ impl fmt::Display for Email {
 
 /// Where to ship. Every field is trimmed and bounded; `country` is an ISO 3166 alpha-2 code.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Address {
     pub name: String,
     pub line1: String,
@@ -183,6 +184,7 @@ pub struct CheckoutRequest {
 
 /// Where a checkout attempt is. Each state is a recovery point.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CheckoutState {
     /// The key is claimed and the cart priced; nothing held yet.

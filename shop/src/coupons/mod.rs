@@ -64,6 +64,7 @@ impl std::fmt::Display for CouponCode {
 
 /// What a coupon takes off.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase", tag = "kind", content = "value")]
 pub enum Discount {
     /// 1–100 percent of the subtotal.
@@ -100,7 +101,9 @@ impl Discount {
 
 /// A coupon as the cart shows it once applied.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AppliedCoupon {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub code: CouponCode,
     pub label: String,
     /// The discount on the cart as it is now; `None` with `problem` when it would not apply.

@@ -46,6 +46,7 @@ pub struct NewCoupon {
 
 /// A coupon as the admin pages list it.
 #[derive(Clone, Debug, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CouponRow {
     pub code: String,
     pub discount: Discount,

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// One refused row (or field of a row).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RowIssue {
     pub line: usize,
     pub column: String,

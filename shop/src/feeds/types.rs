@@ -6,6 +6,7 @@ pub use super::parse_types::RowIssue;
 
 /// Where one picture URL stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FetchStatus {
     Queued,
@@ -45,6 +46,7 @@ impl FetchStatus {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FetchView {
     pub id: i64,
     pub seller_id: i64,
@@ -59,6 +61,7 @@ pub struct FetchView {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FeedView {
     pub id: i64,
     pub file_name: String,

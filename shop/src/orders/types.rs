@@ -67,6 +67,7 @@ impl std::fmt::Display for OrderId {
 ///     └──────────────┴────────────┴────────────┴──► refunded
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
     /// Paid and recorded; stock committed.
@@ -136,6 +137,7 @@ impl OrderStatus {
 
 /// One step of an order's history.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatusChange {
     pub status: OrderStatus,
     /// Milliseconds since the epoch.
@@ -160,7 +162,9 @@ pub struct Order {
 
 /// An order in a list (a customer's history, the admin's orders).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderSummary {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub id: OrderId,
     pub status: OrderStatus,
     pub email: String,

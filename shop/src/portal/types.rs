@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// A product in the seller's list.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SellerProduct {
     pub id: i64,
     pub title: String,
@@ -18,6 +19,7 @@ pub struct SellerProduct {
 
 /// One variant as the product form edits it: the text the seller typed.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VariantDraft {
     pub sku: String,
     /// `Size: Queen, Color: Blue`, or empty.
@@ -28,6 +30,7 @@ pub struct VariantDraft {
 
 /// The product form's contents.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProductDraft {
     pub title: String,
     pub description: String,
@@ -68,6 +71,7 @@ pub struct CategoryChoice {
 
 /// Stock of one SKU in one warehouse.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StockRow {
     pub sku: String,
     pub warehouse: String,

@@ -262,6 +262,7 @@ impl Hit {
 
 /// One value of a facet and how many results have it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FacetValue {
     /// What to filter by (a category path, a brand name, a band's bounds).
     pub value: String,
@@ -271,6 +272,7 @@ pub struct FacetValue {
 
 /// Counts over the whole result set, for narrowing it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Facets {
     /// Subcategories of the current category (or departments).
     pub categories: Vec<FacetValue>,
@@ -303,6 +305,7 @@ impl SearchResults {
 
 /// An autocomplete suggestion.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Suggestion {
     /// `product` or `category`.
     pub kind: String,

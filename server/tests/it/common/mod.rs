@@ -195,6 +195,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         server,
     }
 }
+pub mod openapi;
 pub mod s3;
 
 /// `html` without the empty comments (`<!>`) Leptos leaves after dynamic text for hydration to
