@@ -81,7 +81,11 @@ impl AppState {
                 },
             ),
         );
-        let outbox = Outbox::new(db.clone(), clock.clone(), settings.mail_from.clone());
+        let outbox = Outbox::new(
+            db.clone(),
+            clock.clone(),
+            shop::mail::sender(&settings.mail_from)?,
+        );
         Ok(Self {
             services: Arc::new(Services {
                 recommender: Recommender::new(db.clone(), catalog.clone(), search.clone()),
