@@ -209,7 +209,7 @@ pub fn router(state: AppState) -> Router {
         // compressed pages included). `Router::layer` wraps each route after routing, so
         // the route's template is known here.
         .layer(from_fn_with_state(
-            state.http_metrics.clone(),
+            state.metrics.clone(),
             http_metrics::measure,
         ))
         .with_state(state)

@@ -34,8 +34,9 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Per-address rate limits, unless the settings turn them off.
     pub rate_limits: Option<Arc<crate::web::RateLimits>>,
-    /// Requests per route, for `/metrics`.
-    pub http_metrics: Arc<crate::http_metrics::HttpMetrics>,
+    /// What this node records as it happens, for `/metrics` (its own recorder: tests run
+    /// several states in one process).
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl AppState {
@@ -81,7 +82,13 @@ impl AppState {
                 },
             ),
         );
-        let outbox = Outbox::new(db.clone(), clock.clone(), settings.mail_from.clone());
+        let outbox = Outbox::new(
+            db.clone(),
+            clock.clone(),
+            shop::mail::sender(&settings.mail_from)?,
+        );
+        let metrics = crate::metrics::Metrics::new()?;
+        metrics.spawn_upkeep();
         Ok(Self {
             services: Arc::new(Services {
                 recommender: Recommender::new(db.clone(), catalog.clone(), search.clone()),
@@ -102,7 +109,8 @@ impl AppState {
                     catalog.clone(),
                     clock.clone(),
                     shop::feeds::QueueConfig::default(),
-                ),
+                )
+                .recording_to(metrics.recorder()),
                 sessions: Sessions::new(
                     db.clone(),
                     clock.clone(),
@@ -122,7 +130,8 @@ impl AppState {
                     gateway.clone(),
                     clock.clone(),
                     checkout_config,
-                ),
+                )
+                .recording_to(metrics.recorder()),
                 orders: Orders::new(db.clone()),
                 catalog,
                 clock: clock.clone(),
@@ -131,7 +140,7 @@ impl AppState {
             db,
             clock,
             rate_limits: crate::web::rate_limits(settings),
-            http_metrics: Arc::default(),
+            metrics,
             settings: Arc::new(settings.clone()),
         })
     }

@@ -7,12 +7,35 @@
 //! Two transports, neither needing a network library: a folder that receives one `.eml` file
 //! per message (a mail server's pickup folder, or a developer's inbox), and a local
 //! `sendmail`-compatible program (Postfix, Exim, msmtp…) that relays it.
+//!
+//! Messages are built by `lettre`, which checks the addresses and encodes the headers
+//! (RFC 2047 for anything not plain ASCII, so a line break in a name or a subject can never
+//! start a header of its own).
 
 use crate::checkout::Email;
 use crate::clock::{Clock, Millis};
 use crate::db::Db;
+use lettre::Message;
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Body, SinglePart};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+/// A mailbox as a `From:` or `To:` header holds it: an address, and maybe a display name.
+pub use lettre::message::Mailbox;
+
+/// The shop's sender from the settings: `Emporium <shop@example.com>` or a bare address.
+pub fn sender(text: &str) -> Result<Mailbox, crate::InvalidInput> {
+    text.trim()
+        .parse()
+        .map_err(|e: lettre::address::AddressError| {
+            crate::InvalidInput::new(
+                "mail_from",
+                format!("must be a mail address like `Emporium <shop@example.com>` ({e})"),
+            )
+        })
+}
 
 /// A message to send. Only the shop writes subjects and bodies; the recipient is a parsed
 /// [`Email`], so no header can be smuggled in through it.
@@ -70,6 +93,12 @@ impl Transport {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeliveryError {
+    /// The stored recipient is not an address `lettre` accepts (it was parsed as an
+    /// [`Email`] when queued, so this is a row written some other way).
+    #[error("the recipient {0:?} is not a mail address: {1}")]
+    Recipient(String, lettre::address::AddressError),
+    #[error("building the message: {0}")]
+    Message(#[from] lettre::error::Error),
     #[error("writing the message: {0}")]
     Io(#[from] std::io::Error),
     #[error("sendmail exited with {0}")]
@@ -85,7 +114,7 @@ pub const MAX_ATTEMPTS: i64 = 8;
 pub struct Outbox {
     db: Db,
     clock: Arc<dyn Clock>,
-    from: String,
+    from: Mailbox,
 }
 
 type Row = (
@@ -117,18 +146,16 @@ fn queued(
 }
 
 impl Outbox {
-    /// `from` is the `From:` header, e.g. `Emporium <shop@example.com>`.
-    pub fn new(db: Db, clock: Arc<dyn Clock>, from: impl Into<String>) -> Self {
-        let from: String = from.into();
-        Self {
-            db,
-            clock,
-            // A header value is one line, whatever the configuration says.
-            from: from.replace(['\r', '\n'], " "),
-        }
+    /// `from` is the `From:` header (see [`sender`]).
+    pub fn new(db: Db, clock: Arc<dyn Clock>, mut from: Mailbox) -> Self {
+        // A display name is one line, whatever the settings say: `lettre` encodes anything
+        // else in it, but cannot write a line break there (it panics formatting the header).
+        from.name = from.name.map(|name| name.replace(['\r', '\n'], " "));
+        Self { db, clock, from }
     }
 
     /// Queues a message for delivery.
+    #[tracing::instrument(name = "mail.queue", skip_all)]
     pub async fn queue(&self, mail: &Mail) -> Result<i64, sqlx::Error> {
         let now = self.clock.now();
         sqlx::query_scalar(
@@ -182,6 +209,7 @@ impl Outbox {
 
     /// Delivers up to `batch` due messages; returns how many were sent. A failed delivery
     /// is retried later with a growing delay; a message past [`MAX_ATTEMPTS`] stays unsent.
+    #[tracing::instrument(name = "mail.deliver", skip_all)]
     pub async fn deliver_due(&self, transport: &Transport, batch: i64) -> Result<u64, sqlx::Error> {
         let now = self.clock.now();
         let due: Vec<Row> = sqlx::query_as(&format!(
@@ -209,8 +237,11 @@ impl Outbox {
             if taken == 0 {
                 continue;
             }
-            let message = self.render(&mail);
-            match transport.send(mail.id, &mail.recipient, &message).await {
+            let sent_now = match self.render(&mail) {
+                Ok(message) => transport.send(mail.id, &mail.recipient, &message).await,
+                Err(e) => Err(e),
+            };
+            match sent_now {
                 Ok(()) => {
                     sqlx::query("UPDATE mail_outbox SET sent_at = $1 WHERE id = $2")
                         .bind(self.clock.now())
@@ -250,31 +281,42 @@ impl Outbox {
     }
 
     /// The message as RFC 5322 text: plain UTF-8, CRLF line ends.
-    fn render(&self, mail: &Queued) -> String {
-        let date = httpdate::fmt_http_date(
-            std::time::UNIX_EPOCH
-                + std::time::Duration::from_millis(u64::try_from(mail.created_at).unwrap_or(0)),
-        )
-        // RFC 5322 wants a numeric zone; HTTP dates are always GMT.
-        .replace(" GMT", " +0000");
-        let domain = self
-            .from
-            .rsplit_once('@')
-            .map(|(_, d)| d.trim_end_matches('>').trim())
-            .filter(|d| !d.is_empty())
-            .unwrap_or("localhost");
-        let body = mail.body.replace("\r\n", "\n").replace('\n', "\r\n");
-        format!(
-            "From: {}\r\nTo: {}\r\nSubject: {}\r\nDate: {date}\r\nMessage-ID: <emporium-{}-{}@{domain}>\r\n\
-             MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\
-             Content-Transfer-Encoding: 8bit\r\n\r\n{body}\r\n",
-            self.from, mail.recipient, mail.subject, mail.id, mail.created_at
-        )
+    fn render(&self, mail: &Queued) -> Result<Vec<u8>, DeliveryError> {
+        // A bare address, never a name: the row holds a parsed `Email`.
+        let to: lettre::Address = mail
+            .recipient
+            .parse()
+            .map_err(|e| DeliveryError::Recipient(mail.recipient.clone(), e))?;
+        let created =
+            UNIX_EPOCH + Duration::from_millis(u64::try_from(mail.created_at).unwrap_or(0));
+        // 8bit, as relays have accepted for decades: the text stays readable in the file (and
+        // its links findable). Only a body 8bit cannot carry (a line over 998 bytes) gets the
+        // encoding `lettre` picks.
+        let body = Body::new_with_encoding(mail.body.clone(), ContentTransferEncoding::EightBit)
+            .unwrap_or_else(|_| Body::new(mail.body.clone()));
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(Mailbox::new(None, to))
+            .subject(mail.subject.clone())
+            .date(created)
+            .message_id(Some(format!(
+                "<emporium-{}-{}@{}>",
+                mail.id,
+                mail.created_at,
+                self.from.email.domain()
+            )))
+            .singlepart(
+                SinglePart::builder()
+                    .header(ContentType::TEXT_PLAIN)
+                    .body(body),
+            )?;
+        Ok(message.formatted())
     }
 }
 
 impl Transport {
-    async fn send(&self, id: i64, recipient: &str, message: &str) -> Result<(), DeliveryError> {
+    #[tracing::instrument(name = "mail.send", skip_all, fields(id))]
+    async fn send(&self, id: i64, recipient: &str, message: &[u8]) -> Result<(), DeliveryError> {
         match self {
             Self::Folder(folder) => {
                 tokio::fs::create_dir_all(folder).await?;
@@ -292,7 +334,7 @@ impl Transport {
                     .kill_on_drop(true)
                     .spawn()?;
                 if let Some(mut stdin) = child.stdin.take() {
-                    stdin.write_all(message.as_bytes()).await?;
+                    stdin.write_all(message).await?;
                 }
                 let status = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait())
                     .await

@@ -373,6 +373,21 @@ async fn metrics_count_requests_by_route_template_and_checkouts_by_saga_step() {
             1.0,
             "{step}"
         );
+        // A histogram: each run lands in a bucket, so Prometheus can compute quantiles.
+        assert_eq!(
+            moved(&format!(
+                "emporium_checkout_step_seconds_bucket{{step=\"{step}\",le=\"+Inf\"}}"
+            )),
+            1.0,
+            "{step}: {text}"
+        );
+        assert_eq!(
+            moved(&format!(
+                "emporium_checkout_step_seconds_bucket{{step=\"{step}\",le=\"10\"}}"
+            )),
+            1.0,
+            "{step} took under 10 s: {text}"
+        );
     }
     assert_eq!(moved("emporium_gateway_calls_total"), 1.0, "one charge");
     assert_eq!(after["emporium_gateway_available"], 1.0);

@@ -1,34 +1,39 @@
 //! Request metrics (`server::http_metrics`): counted by route template, method class, status
-//! class and latency bucket.
+//! class and latency bucket, on the recorder of the state that served them.
 
 use http::{Method, StatusCode};
-use server::http_metrics::{HttpMetrics, template};
+use server::http_metrics::{record, template};
+use server::metrics::Metrics;
 use std::time::Duration;
 
 #[test]
 fn requests_are_counted_by_template_class_and_bucket() {
-    let m = HttpMetrics::default();
-    m.record(
+    let m = Metrics::new().unwrap();
+    record(
+        &m,
         "/p/{slug}",
         &Method::GET,
         StatusCode::OK,
         Duration::from_millis(3),
     );
-    m.record(
+    record(
+        &m,
         "/p/{slug}",
         &Method::GET,
         StatusCode::NOT_FOUND,
         Duration::from_secs(9),
     );
-    m.record(
+    record(
+        &m,
         "other",
         &Method::from_bytes(b"BREW").unwrap_or(Method::GET),
         StatusCode::OK,
         Duration::ZERO,
     );
-    let mut out = String::new();
-    m.render(&mut out);
+    let out = m.render();
     for line in [
+        "# TYPE emporium_http_requests_total counter",
+        "# TYPE emporium_http_request_duration_seconds histogram",
         r#"emporium_http_requests_total{route="/p/{slug}",method="GET",status="2xx"} 1"#,
         r#"emporium_http_requests_total{route="/p/{slug}",method="GET",status="4xx"} 1"#,
         r#"emporium_http_requests_total{route="other",method="other",status="2xx"} 1"#,
@@ -40,6 +45,26 @@ fn requests_are_counted_by_template_class_and_bucket() {
     ] {
         assert!(out.lines().any(|l| l == line), "{line} in\n{out}");
     }
+}
+
+#[test]
+fn two_nodes_in_one_process_keep_their_own_counts() {
+    let (busy, idle) = (Metrics::new().unwrap(), Metrics::new().unwrap());
+    record(
+        &busy,
+        "/p/{slug}",
+        &Method::GET,
+        StatusCode::OK,
+        Duration::from_millis(3),
+    );
+    assert!(busy.render().contains(
+        r#"emporium_http_requests_total{route="/p/{slug}",method="GET",status="2xx"} 1"#
+    ));
+    let idle = idle.render();
+    assert!(
+        !idle.contains("route=\"/p/{slug}\""),
+        "the other node counted a request it never saw:\n{idle}"
+    );
 }
 
 #[test]

@@ -244,18 +244,22 @@ impl AssetStore {
             .clamp(self.0.options.min_timeout, self.0.options.max_timeout)
     }
 
+    // Keys are content hashes under a seller's id: they identify a picture, nothing personal.
+    #[tracing::instrument(name = "image_store.put", skip_all, fields(key = %key, bytes = bytes.len()))]
     pub async fn put(&self, key: &StorePath, bytes: Vec<u8>) -> Result<(), StoreError> {
         let payload = PutPayload::from(bytes);
         self.call(|store| async move { store.put(key, payload).await.map(|_| ()) })
             .await
     }
 
+    #[tracing::instrument(name = "image_store.get", skip_all, fields(key = %key))]
     pub async fn get(&self, key: &StorePath) -> Result<Bytes, StoreError> {
         self.call(|store| async move { store.get(key).await?.bytes().await })
             .await
     }
 
     /// Whether `key` exists. A missing object is an answer, not a failure.
+    #[tracing::instrument(name = "image_store.exists", skip_all, fields(key = %key))]
     pub async fn exists(&self, key: &StorePath) -> Result<bool, StoreError> {
         match self
             .call(|store| async move { store.head(key).await.map(|_| ()) })

@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 
 impl Checkouts {
     /// Step 1: the attempt's id, or (`Err`) the result of a request that needs no new attempt.
+    #[tracing::instrument(name = "checkout.claim", skip_all)]
     pub(super) async fn claim(
         &self,
         key: &IdempotencyKey,

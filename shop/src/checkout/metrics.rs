@@ -1,68 +1,65 @@
-//! Counters of the saga's steps on this node, for `/metrics`: how each step ended and how long
-//! it took. Counted where the step runs (the request's own drive, or the recovery worker's),
-//! so a node's numbers are the work that node did.
+//! The saga's steps on this node, for `/metrics`: how each step ended and how long it took.
+//! Counted where the step runs (the request's own drive, or the recovery worker's), so a
+//! node's numbers are the work that node did.
+//!
+//! Recorded through the `metrics` facade on the recorder the node hands its `Checkouts`
+//! (`Checkouts::recording_to`); without one (tools, the simulation) they go nowhere.
 
-use std::collections::BTreeMap;
-use std::sync::Mutex;
+// `::metrics`, the crate, not this module.
+use ::metrics::{Recorder, counter, describe_counter, describe_histogram, histogram};
+use std::sync::Arc;
 use std::time::Duration;
 
-/// One step's tallies.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct StepStats {
-    /// Times the step ended, by outcome: the state it moved the attempt to (`reserved`,
-    /// `paid`, …), the failure code when it ended the attempt (`out_of_stock`,
-    /// `card_declined`, …), `pending` when it must wait, `error` when it failed unexpectedly.
-    pub outcomes: BTreeMap<String, u64>,
-    /// Time spent in the step, summed over `count` runs.
-    pub seconds: f64,
-    pub count: u64,
-}
+/// Steps run, by step and outcome.
+pub const STEPS_TOTAL: &str = "emporium_checkout_steps_total";
+/// Time spent in each step, a histogram by step.
+pub const STEP_SECONDS: &str = "emporium_checkout_step_seconds";
+/// [`STEP_SECONDS`]' upper bounds, in seconds: a step is a transaction (milliseconds) or a
+/// gateway call (up to the gateway's timeout, seconds).
+pub const STEP_BUCKETS: [f64; 13] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 
 /// Saga step outcomes and durations. One per `Checkouts` (its clones share it).
-#[derive(Debug, Default)]
+#[derive(Clone)]
 pub struct StepMetrics {
-    // A mutex, not atomics: outcomes are open-ended (failure codes), a step is a database
-    // transaction or a gateway call, and one short lock per step is noise beside either.
-    steps: Mutex<BTreeMap<&'static str, StepStats>>,
+    recorder: Arc<dyn Recorder + Send + Sync>,
+}
+
+impl Default for StepMetrics {
+    fn default() -> Self {
+        Self::new(Arc::new(::metrics::NoopRecorder))
+    }
+}
+
+impl std::fmt::Debug for StepMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StepMetrics")
+    }
 }
 
 impl StepMetrics {
-    /// Counts one run of `step` that ended in `outcome` after `took`.
+    /// Records on `recorder` from now on, with the families' help text.
+    pub fn new(recorder: Arc<dyn Recorder + Send + Sync>) -> Self {
+        ::metrics::with_local_recorder(&*recorder, || {
+            describe_counter!(
+                STEPS_TOTAL,
+                "Checkout saga steps run on this node, by step and outcome (the state the step moved the attempt to, the failure code when it ended it, pending when it must wait, error when it failed unexpectedly)."
+            );
+            describe_histogram!(
+                STEP_SECONDS,
+                "Time spent in each checkout saga step on this node (database work and gateway calls)."
+            );
+        });
+        Self { recorder }
+    }
+
+    /// Counts one run of `step` that ended in `outcome` after `took`. `outcome` is a state
+    /// or a failure code: a short, closed set, so one series each stays bounded.
     pub fn record(&self, step: &'static str, outcome: &str, took: Duration) {
-        // A panic while holding the lock leaves at worst one tally short; keep counting.
-        let mut steps = self.steps.lock().unwrap_or_else(|p| p.into_inner());
-        let stats = steps.entry(step).or_default();
-        match stats.outcomes.get_mut(outcome) {
-            Some(n) => *n += 1,
-            None => {
-                stats.outcomes.insert(outcome.to_owned(), 1);
-            }
-        }
-        stats.seconds += took.as_secs_f64();
-        stats.count += 1;
-    }
-
-    /// Every step seen so far, by name.
-    pub fn snapshot(&self) -> BTreeMap<&'static str, StepStats> {
-        self.steps.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn outcomes_and_durations_add_up_per_step() {
-        let m = StepMetrics::default();
-        m.record("pay", "paid", Duration::from_millis(30));
-        m.record("pay", "card_declined", Duration::from_millis(10));
-        m.record("reserve", "reserved", Duration::from_millis(5));
-        let s = m.snapshot();
-        assert_eq!(s["pay"].count, 2);
-        assert_eq!(s["pay"].outcomes["paid"], 1);
-        assert_eq!(s["pay"].outcomes["card_declined"], 1);
-        assert!((s["pay"].seconds - 0.04).abs() < 1e-9);
-        assert_eq!(s["reserve"].outcomes.len(), 1);
+        ::metrics::with_local_recorder(&*self.recorder, || {
+            counter!(STEPS_TOTAL, "step" => step, "outcome" => outcome.to_owned()).increment(1);
+            histogram!(STEP_SECONDS, "step" => step).record(took);
+        });
     }
 }

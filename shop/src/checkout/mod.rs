@@ -20,7 +20,9 @@
 //! Every transition is conditional on the state it leaves (`WHERE state = …`), so the request
 //! that started an attempt and the recovery worker (which drives attempts whose lease ran
 //! out: after a crash, on start and periodically) can never both take the same step.
-//! Whoever runs a step counts its outcome and duration in `StepMetrics` (for `/metrics`).
+//! Whoever runs a step counts its outcome and duration in `StepMetrics` (for `/metrics`), and
+//! runs it in a `tracing` span named after it (`checkout.pay`, …) inside the attempt's, so one
+//! checkout reads as one trace in the logs.
 //!
 //! Invariants: no oversell (inventory's conditional updates); no double charge (one key per
 //! attempt, fixed before the first call); every captured payment ends as exactly one order or
@@ -51,6 +53,6 @@ pub use batch::{ReserveBatcher, Reserved, Stamp};
 #[cfg(feature = "server")]
 pub use faults::FaultPoints;
 #[cfg(feature = "server")]
-pub use metrics::{StepMetrics, StepStats};
+pub use metrics::{STEP_BUCKETS, STEP_SECONDS, STEPS_TOTAL, StepMetrics};
 #[cfg(feature = "server")]
 pub use saga::{CheckoutConfig, CheckoutError, Checkouts, Placed, RecoveryReport};

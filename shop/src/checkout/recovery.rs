@@ -14,6 +14,7 @@ use std::time::Instant;
 impl Checkouts {
     /// One recovery pass: every unfinished attempt whose lease ran out (its request crashed
     /// or gave up) is taken over and driven as far as it can go.
+    #[tracing::instrument(name = "checkout.recover", skip_all)]
     pub async fn recover(&self, limit: i64) -> Result<RecoveryReport, CheckoutError> {
         let now = self.clock.now();
         let stale = sqlx::query(
@@ -54,6 +55,7 @@ impl Checkouts {
 
     /// Releases holds past their expiry whose attempt is not moving money. An attempt still
     /// before payment is ended too (`failed: expired`). Returns the attempts released.
+    #[tracing::instrument(name = "checkout.sweep", skip_all)]
     pub async fn sweep(&self, limit: i64) -> Result<usize, CheckoutError> {
         let now = self.clock.now();
         let expired = {
@@ -112,6 +114,7 @@ impl Checkouts {
     /// For attempts that failed after their payment started without a known charge, asks the
     /// gateway once more (after the settle window): a charge found there is refunded, so every
     /// captured payment ends as an order or a refund. Returns the charges refunded.
+    #[tracing::instrument(name = "checkout.reconcile", skip_all)]
     pub async fn reconcile(&self, limit: i64) -> Result<usize, CheckoutError> {
         let now = self.clock.now();
         let settle = i64::try_from(self.config.settle.as_millis()).unwrap_or(i64::MAX);

@@ -229,6 +229,15 @@ pub struct Checkouts {
     pub(super) faults: Option<Arc<dyn FaultPoints>>,
 }
 
+/// What the logs say of a checkout's `Idempotency-Key`: at most its first half, and at most
+/// 8 characters. Enough to find a client's retries of one checkout in the logs; never the
+/// whole key, which (with the request) replays the checkout's answer.
+fn key_prefix(key: &IdempotencyKey) -> &str {
+    let key = key.as_str();
+    // Keys are ASCII (`parse_token`), so any index is a character boundary.
+    key.get(..(key.len() / 2).min(8)).unwrap_or("")
+}
+
 /// How a transaction body wants its transaction to end.
 pub(super) enum Tx<T> {
     Commit(T),
@@ -371,12 +380,14 @@ impl Checkouts {
         &self.gateway
     }
 
-    /// How the saga's steps have ended on this node, and how long they took.
-    pub fn metrics(&self) -> &super::StepMetrics {
-        &self.metrics
+    /// Counts the saga's steps on `recorder` (the node's `/metrics`) from now on.
+    pub fn recording_to(mut self, recorder: Arc<dyn ::metrics::Recorder + Send + Sync>) -> Self {
+        self.metrics = Arc::new(super::StepMetrics::new(recorder));
+        self
     }
 
     /// Places an order for the request's cart, once per `key` however often it is called.
+    #[tracing::instrument(name = "checkout", skip_all, fields(key = key_prefix(key), attempt = tracing::field::Empty))]
     pub async fn place_order(
         &self,
         key: &IdempotencyKey,
@@ -387,6 +398,7 @@ impl Checkouts {
             // Whether the new attempt lives on or ended at once (an empty cart, a changed
             // total) is read by `drive` when it loads the attempt.
             Ok(Ok(id)) => {
+                tracing::Span::current().record("attempt", id.as_str());
                 let claim = Ran::new("claim", started);
                 return self
                     .drive_after(&id, Some(&request.card), Some(claim))
@@ -427,6 +439,7 @@ impl Checkouts {
     /// Runs the attempt from wherever it is until it ends or must wait. `card` is present
     /// only in the request that started it: without it (recovery), an attempt that has not
     /// reached the gateway yet can only be abandoned.
+    #[tracing::instrument(name = "checkout.drive", skip_all, fields(attempt = id))]
     pub(super) async fn drive(
         &self,
         id: &str,
@@ -516,6 +529,7 @@ impl Checkouts {
     }
 
     /// Step 2: hold the stock (in the next group-committed batch).
+    #[tracing::instrument(name = "checkout.reserve", skip_all)]
     async fn reserve(&self, a: &Attempt) -> Result<Step, CheckoutError> {
         let lines: Vec<_> = a.lines.iter().map(|l| (l.variant_id, l.quantity)).collect();
         let reserved = self.reserver.reserve(&a.id, lines).await?;
@@ -543,6 +557,7 @@ impl Checkouts {
     }
 
     /// Step 3: take the money.
+    #[tracing::instrument(name = "checkout.pay", skip_all)]
     async fn pay(&self, a: &Attempt, card: &CardNumber) -> Result<Step, CheckoutError> {
         let now = self.clock.now();
         let started = transaction!(self, "pay.start", tx => {
@@ -626,6 +641,7 @@ impl Checkouts {
 
     /// Settles an attempt whose charge may or may not have happened, by asking the gateway
     /// about its key.
+    #[tracing::instrument(name = "checkout.settle", skip_all)]
     async fn settle_payment(&self, a: &Attempt) -> Result<Step, CheckoutError> {
         let looked_up = self.gateway.lookup(&a.id).await;
         self.pause("settle.answered").await;
@@ -689,6 +705,7 @@ impl Checkouts {
     }
 
     /// Step 4: the money is in; make it an order.
+    #[tracing::instrument(name = "checkout.confirm", skip_all)]
     async fn confirm(&self, a: &Attempt) -> Result<Step, CheckoutError> {
         let now = self.clock.now();
         let Some(charge_id) = a.charge_id.as_deref() else {
@@ -785,6 +802,7 @@ impl Checkouts {
     }
 
     /// Step 5: give the money back and let the stock go.
+    #[tracing::instrument(name = "checkout.compensate", skip_all)]
     async fn compensate(&self, a: &Attempt) -> Result<Step, CheckoutError> {
         let Some(charge_id) = a.charge_id.as_deref() else {
             return Err(CheckoutError::Corrupt(format!(
@@ -823,6 +841,7 @@ impl Checkouts {
     }
 
     /// Ends the attempt as failed (from one of `from`), releasing any holds, storing the answer.
+    #[tracing::instrument(name = "checkout.fail", skip_all)]
     async fn fail(
         &self,
         a: &Attempt,

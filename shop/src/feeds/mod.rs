@@ -25,5 +25,7 @@ mod store;
 pub mod worker;
 
 #[cfg(feature = "server")]
-pub use store::{FeedError, Feeds, FetchMetrics, Job, QueueConfig};
+pub use store::{
+    FeedError, Feeds, Job, OUTCOMES_TOTAL, QUEUE_BUCKETS, QUEUE_SECONDS, QueueConfig, RETRIES_TOTAL,
+};
 pub use types::{FeedView, FetchStatus, FetchView, QueueStats, RowIssue};

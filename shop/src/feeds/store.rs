@@ -11,7 +11,7 @@ use crate::db::Db;
 use crate::failure::{Failure, FailureKind};
 use rand::Rng;
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -78,21 +78,76 @@ impl Default for QueueConfig {
     }
 }
 
-/// Fetch outcomes by reason, retries and time in queue, for `/metrics`.
-#[derive(Debug, Default)]
+/// Picture fetches ended, by reason.
+pub const OUTCOMES_TOTAL: &str = "emporium_picture_fetch_outcomes_total";
+/// Picture fetches scheduled again.
+pub const RETRIES_TOTAL: &str = "emporium_picture_fetch_retries_total";
+/// Time from queueing to a final outcome, a histogram.
+pub const QUEUE_SECONDS: &str = "emporium_picture_fetch_queue_seconds";
+/// [`QUEUE_SECONDS`]' upper bounds, in seconds: a fetch that works takes seconds; one that
+/// is retried waits 30 s, then longer, for up to an hour or so.
+pub const QUEUE_BUCKETS: [f64; 11] = [
+    0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 14400.0,
+];
+
+/// Fetch outcomes by reason, retries and time in queue, for `/metrics`: recorded through
+/// the `metrics` facade on the recorder the node hands its `Feeds` (`Feeds::recording_to`);
+/// without one they go nowhere.
+#[derive(Clone)]
 pub struct FetchMetrics {
-    pub outcomes: Mutex<BTreeMap<String, u64>>,
-    pub retries: std::sync::atomic::AtomicU64,
-    /// Milliseconds from queueing to the final outcome, summed, and how many.
-    pub queued_ms_sum: std::sync::atomic::AtomicU64,
-    pub finished: std::sync::atomic::AtomicU64,
+    recorder: Arc<dyn metrics::Recorder + Send + Sync>,
+}
+
+impl Default for FetchMetrics {
+    fn default() -> Self {
+        Self::new(Arc::new(metrics::NoopRecorder))
+    }
+}
+
+impl std::fmt::Debug for FetchMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FetchMetrics")
+    }
 }
 
 impl FetchMetrics {
+    /// Records on `recorder` from now on. The retries and the queue time are shown from
+    /// the start, at zero, so that a rate over them is defined before the first fetch.
+    pub fn new(recorder: Arc<dyn metrics::Recorder + Send + Sync>) -> Self {
+        use metrics::{counter, describe_counter, describe_histogram, histogram};
+        metrics::with_local_recorder(&*recorder, || {
+            describe_counter!(
+                OUTCOMES_TOTAL,
+                "Final outcomes of picture fetches on this node, by reason."
+            );
+            describe_counter!(
+                RETRIES_TOTAL,
+                "Picture fetches scheduled again after a timeout or 5xx."
+            );
+            describe_histogram!(QUEUE_SECONDS, "Time from queueing to a final outcome.");
+            counter!(RETRIES_TOTAL).increment(0);
+            let _ = histogram!(QUEUE_SECONDS);
+        });
+        Self { recorder }
+    }
+
     fn outcome(&self, reason: &str) {
-        if let Ok(mut map) = self.outcomes.lock() {
-            *map.entry(reason.to_owned()).or_default() += 1;
-        }
+        metrics::with_local_recorder(&*self.recorder, || {
+            metrics::counter!(OUTCOMES_TOTAL, "reason" => reason.to_owned()).increment(1);
+        });
+    }
+
+    fn retry(&self) {
+        metrics::with_local_recorder(&*self.recorder, || {
+            metrics::counter!(RETRIES_TOTAL).increment(1);
+        });
+    }
+
+    fn finished(&self, reason: &str, queued: Duration) {
+        self.outcome(reason);
+        metrics::with_local_recorder(&*self.recorder, || {
+            metrics::histogram!(QUEUE_SECONDS).record(queued);
+        });
     }
 }
 
@@ -114,7 +169,7 @@ pub struct Feeds {
     catalog: Catalog,
     clock: Arc<dyn Clock>,
     config: QueueConfig,
-    pub metrics: Arc<FetchMetrics>,
+    metrics: FetchMetrics,
 }
 
 impl Feeds {
@@ -124,8 +179,15 @@ impl Feeds {
             catalog,
             clock,
             config,
-            metrics: Arc::default(),
+            metrics: FetchMetrics::default(),
         }
+    }
+
+    /// Counts fetch outcomes, retries and time in queue on `recorder` (the node's
+    /// `/metrics`) from now on.
+    pub fn recording_to(mut self, recorder: Arc<dyn metrics::Recorder + Send + Sync>) -> Self {
+        self.metrics = FetchMetrics::new(recorder);
+        self
     }
 
     /// Accepts a feed for background processing; returns its id. Only the size is checked
@@ -488,9 +550,7 @@ impl Feeds {
                 .bind(job.id)
                 .execute(self.db.pool())
                 .await?;
-                self.metrics
-                    .retries
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.metrics.retry();
             }
             Err((status, reason, _)) => {
                 sqlx::query(
@@ -511,12 +571,8 @@ impl Feeds {
     }
 
     fn finished(&self, job: &Job, reason: &str, now: Millis) {
-        use std::sync::atomic::Ordering::Relaxed;
-        self.metrics.outcome(reason);
-        self.metrics
-            .queued_ms_sum
-            .fetch_add(u64::try_from(now - job.created_at).unwrap_or(0), Relaxed);
-        self.metrics.finished.fetch_add(1, Relaxed);
+        let queued = u64::try_from(now - job.created_at).unwrap_or(0);
+        self.metrics.finished(reason, Duration::from_millis(queued));
     }
 
     /// Puts a seller's failed fetch back in the queue (the seller fixed their server).

@@ -154,6 +154,9 @@ impl Search {
     }
 
     /// Runs a search; never fails for the shopper's words, only if the database fails too.
+    // The span has the query's length, never its words: what a shopper types can be
+    // personal (a name, an address), and logs are kept and shared more widely than orders.
+    #[tracing::instrument(name = "search", skip_all, fields(chars = q.text.chars().count(), page = q.page))]
     pub async fn search(&self, q: &SearchQuery) -> Result<SearchResults, CatalogError> {
         self.queries.fetch_add(1, Ordering::Relaxed);
         if let Some(engine) = self.engine() {
@@ -193,6 +196,7 @@ impl Search {
     }
 
     /// Autocomplete: up to six products and four categories for what has been typed so far.
+    #[tracing::instrument(name = "search.suggest", skip_all, fields(chars = text.chars().count()))]
     pub async fn suggest(&self, text: &str) -> Result<Vec<Suggestion>, CatalogError> {
         let text: String = text.trim_start().chars().take(100).collect();
         if text.trim().chars().count() < 2 {

@@ -10,7 +10,7 @@ use shop::accounts::{
 };
 use shop::checkout::Email;
 use shop::clock::{Clock, ManualClock};
-use shop::mail::{Mail, Outbox, Transport};
+use shop::mail::{Mail, Mailbox, Outbox, Transport, sender};
 use std::sync::Arc;
 
 const PASSWORD: &str = "correct horse battery";
@@ -31,7 +31,11 @@ fn kit(db: &shop::db::Db) -> Kit {
         shared.clone(),
         Throttle::new(db.clone(), ThrottleConfig::default()),
     );
-    let outbox = Outbox::new(db.clone(), shared.clone(), "Emporium <shop@shop.example>");
+    let outbox = Outbox::new(
+        db.clone(),
+        shared.clone(),
+        sender("Emporium <shop@shop.example>").unwrap(),
+    );
     let links = AccountLinks::new(
         db.clone(),
         shared,
@@ -375,6 +379,105 @@ async fn a_failing_relay_is_retried_later_and_reported() {
     assert_eq!(args.trim(), "-t -i");
     let message = std::fs::read_to_string(dir.path().join("message")).unwrap();
     assert!(message.contains("To: kim@example.com\r\n"), "{message}");
+}
+
+/// Delivers everything due into a fresh folder and returns each message's text.
+async fn deliver_to_folder(outbox: &Outbox) -> Vec<String> {
+    let folder = tempfile::tempdir().unwrap();
+    let transport = Transport::Folder(folder.path().to_owned());
+    outbox.deliver_due(&transport, 100).await.unwrap();
+    std::fs::read_dir(folder.path())
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn headers_outside_ascii_are_encoded_and_a_line_break_starts_no_header() {
+    let scratch = demo_shop().await;
+    let clock: Arc<dyn Clock> = Arc::new(ManualClock::starting_at(NOW));
+    // A display name from the settings with a line break: it is the name, not a header.
+    let from = Mailbox::new(
+        Some("Émporium\r\nBcc: evil@example.com".into()),
+        "shop@shop.example".parse().unwrap(),
+    );
+    let outbox = Outbox::new(scratch.db.clone(), clock, from);
+    outbox
+        .queue(&Mail {
+            to: email("lea@example.com"),
+            subject: "Ihre Bestellung: Größe L".into(),
+            body: "Größe L, Farbe Grün.\n".into(),
+        })
+        .await
+        .unwrap();
+    // A subject with a line break, stored as it is (the outbox's own `queue` would already
+    // have flattened it): the message builder alone keeps it one header.
+    sqlx::query(
+        "INSERT INTO mail_outbox (recipient, subject, body, created_at, next_attempt_at) \
+         VALUES ('max@example.com', $1, 'Hi.', $2, $2)",
+    )
+    .bind("Hello\r\nBcc: evil@example.com")
+    .bind(NOW)
+    .execute(scratch.db.pool())
+    .await
+    .unwrap();
+
+    let messages = deliver_to_folder(&outbox).await;
+    assert_eq!(messages.len(), 2);
+    for text in &messages {
+        let (head, _) = text.split_once("\r\n\r\n").unwrap();
+        assert!(
+            !head.lines().any(|l| l.starts_with("Bcc:")),
+            "header injected: {head}"
+        );
+        assert!(head.is_ascii(), "headers are 7-bit, words encoded: {head}");
+        assert!(
+            head.contains("From: =?utf-8?b?") && head.contains("<shop@shop.example>\r\n"),
+            "the name encoded, the address plain: {head}"
+        );
+    }
+    let lea = messages
+        .iter()
+        .find(|t| t.contains("\r\nTo: lea@example.com\r\n"))
+        .expect("lea's message");
+    let (head, body) = lea.split_once("\r\n\r\n").unwrap();
+    // RFC 2047: the word outside ASCII ("Größe") as base64 UTF-8, the others as they are.
+    assert!(
+        head.contains("\r\nSubject: Ihre Bestellung: =?utf-8?b?R3LDtsOfZQ==?= L\r\n"),
+        "{head}"
+    );
+    // The body stays readable 8-bit text (links in it must be found as written).
+    assert!(
+        head.lines().any(|l| l == "Content-Transfer-Encoding: 8bit"),
+        "{head}"
+    );
+    assert_eq!(body, "Größe L, Farbe Grün.\r\n\r\n");
+}
+
+#[test]
+fn the_sender_must_be_a_mail_address() {
+    assert_eq!(
+        sender(" Emporium <shop@example.com> ").unwrap().to_string(),
+        "Emporium <shop@example.com>"
+    );
+    assert_eq!(
+        sender("shop@localhost").unwrap().to_string(),
+        "shop@localhost"
+    );
+    for bad in [
+        "",
+        "Emporium",
+        "Emporium <shop>",
+        "shop@",
+        "shop@example.com\r\nBcc: evil@example.com",
+    ] {
+        let refused = sender(bad).unwrap_err();
+        assert_eq!(refused.field, "mail_from", "{bad:?}");
+        assert!(
+            refused.message.contains("must be a mail address"),
+            "{bad:?}: {refused}"
+        );
+    }
 }
 
 #[test]
