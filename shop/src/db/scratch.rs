@@ -70,9 +70,7 @@ impl ScratchDb {
         match Self::backend_from_env() {
             Backend::Sqlite => Self::sqlite().await,
             Backend::Postgres => {
-                #[allow(clippy::expect_used)]
-                let url = std::env::var("EMPORIUM_TEST_POSTGRES_URL")
-                    .expect("EMPORIUM_TEST_BACKEND=postgres needs EMPORIUM_TEST_POSTGRES_URL");
+                let url = postgres_url_from_env();
                 Self::postgres(&url).await
             }
         }
@@ -203,9 +201,7 @@ impl ScratchDb {
                 Ok(Self::sqlite_from(Some(&seed)).await?)
             }
             Backend::Postgres => {
-                #[allow(clippy::expect_used)]
-                let url = std::env::var("EMPORIUM_TEST_POSTGRES_URL")
-                    .expect("EMPORIUM_TEST_BACKEND=postgres needs EMPORIUM_TEST_POSTGRES_URL");
+                let url = postgres_url_from_env();
                 let seed = postgres_seed(&url, &key, fill).await?;
                 let this = Self::postgres(&url).await?;
                 copy_schema(&this.db, &seed).await?;
@@ -213,6 +209,16 @@ impl ScratchDb {
             }
         }
     }
+}
+
+/// `EMPORIUM_TEST_POSTGRES_URL`, for a run that chose PostgreSQL.
+///
+/// # Panics
+/// When it is unset: a run that asked for PostgreSQL must not quietly test SQLite instead.
+fn postgres_url_from_env() -> String {
+    #[allow(clippy::expect_used)]
+    std::env::var("EMPORIUM_TEST_POSTGRES_URL")
+        .expect("EMPORIUM_TEST_BACKEND=postgres needs EMPORIUM_TEST_POSTGRES_URL")
 }
 
 /// Names a seed: `name` and the identity of the running executable (path, size, time of
