@@ -289,11 +289,7 @@ impl Outbox {
             .map_err(|e| DeliveryError::Recipient(mail.recipient.clone(), e))?;
         let created =
             UNIX_EPOCH + Duration::from_millis(u64::try_from(mail.created_at).unwrap_or(0));
-        // 8bit, as relays have accepted for decades: the text stays readable in the file (and
-        // its links findable). Only a body 8bit cannot carry (a line over 998 bytes) gets the
-        // encoding `lettre` picks.
-        let body = Body::new_with_encoding(mail.body.clone(), ContentTransferEncoding::EightBit)
-            .unwrap_or_else(|_| Body::new(mail.body.clone()));
+        let body = body_8bit(&mail.body).unwrap_or_else(|| Body::new(mail.body.clone()));
         let message = Message::builder()
             .from(self.from.clone())
             .to(Mailbox::new(None, to))
@@ -312,6 +308,27 @@ impl Outbox {
             )?;
         Ok(message.formatted())
     }
+}
+
+/// The body as 8bit text with CRLF line ends, as relays have accepted for decades: the text
+/// stays readable in the file and a link stays whole on its line. `None` when 8bit cannot carry
+/// it (a line over RFC 5322's 998 bytes, or a NUL or a bare CR), and then `lettre` picks.
+/// (`lettre`'s own 8bit check also refuses lines over 76 characters, which every link with a
+/// token is; quoted-printable would then split the link with soft line breaks.)
+fn body_8bit(text: &str) -> Option<Body> {
+    let mut lines = Vec::new();
+    for line in text.split('\n') {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.len() > 998 || line.contains(['\0', '\r']) {
+            return None;
+        }
+        lines.push(line);
+    }
+    let crlf = lines.join("\r\n");
+    Some(Body::dangerous_pre_encoded(
+        crlf.into_bytes(),
+        ContentTransferEncoding::EightBit,
+    ))
 }
 
 impl Transport {

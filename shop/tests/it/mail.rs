@@ -454,6 +454,59 @@ async fn headers_outside_ascii_are_encoded_and_a_line_break_starts_no_header() {
     assert_eq!(body, "Größe L, Farbe Grün.\r\n\r\n");
 }
 
+/// A mailed link is longer than 76 characters (a 64-character token after the address): it
+/// must reach the file whole on its line, as 8bit, not cut by quoted-printable's soft breaks.
+/// Only a line 8bit cannot carry (over 998 bytes) changes the encoding, and still arrives.
+#[tokio::test]
+async fn long_lines_stay_whole_in_8bit_and_only_overlong_ones_are_encoded() {
+    let scratch = demo_shop().await;
+    let k = kit(&scratch.db);
+    let link = format!("{BASE}/account/confirm/{}", "0123456789abcdef".repeat(4));
+    assert!(link.len() > 76, "{}", link.len());
+    let body = format!("Welcome.\nConfirm here:\n{link}\n");
+    k.outbox
+        .queue(&Mail {
+            to: email("ivy@example.com"),
+            subject: "Confirm".into(),
+            body,
+        })
+        .await
+        .unwrap();
+    k.outbox
+        .queue(&Mail {
+            to: email("ann@example.com"),
+            subject: "Huge".into(),
+            body: "x".repeat(1200),
+        })
+        .await
+        .unwrap();
+    let messages = deliver_to_folder(&k.outbox).await;
+    assert_eq!(messages.len(), 2);
+    let ivy = messages
+        .iter()
+        .find(|t| t.contains("\r\nTo: ivy@example.com\r\n"))
+        .expect("ivy's message");
+    let (head, body) = ivy.split_once("\r\n\r\n").unwrap();
+    assert!(
+        head.lines().any(|l| l == "Content-Transfer-Encoding: 8bit"),
+        "{head}"
+    );
+    assert_eq!(body, format!("Welcome.\r\nConfirm here:\r\n{link}\r\n\r\n"));
+    let ann = messages
+        .iter()
+        .find(|t| t.contains("\r\nTo: ann@example.com\r\n"))
+        .expect("ann's message");
+    let (head, body) = ann.split_once("\r\n\r\n").unwrap();
+    assert!(
+        !head.lines().any(|l| l == "Content-Transfer-Encoding: 8bit"),
+        "a 1200-byte line cannot go as 8bit: {head}"
+    );
+    assert!(
+        body.lines().all(|l| l.len() <= 998),
+        "every line within RFC 5322's limit"
+    );
+}
+
 #[test]
 fn the_sender_must_be_a_mail_address() {
     assert_eq!(
