@@ -6,7 +6,7 @@
 #    must cost one argon2 check (the test counts them); here is what each takes. ROUNDS
 #    accounts, one wrong try each, interleaved with as many unknown addresses.
 #
-#   bench/failure-timings.sh     # after `cargo xtask test` (or build): needs target/release/server, curl
+#   bench/failure-timings.sh     # after `cargo xtask build --release`: needs target/release/server, curl
 #
 # The image store's outage is measured by bench/store-outage.sh.
 set -euo pipefail

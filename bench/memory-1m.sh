@@ -5,7 +5,7 @@
 # the search API over the query log (16) and search result pages over the same log (16). Its
 # resident memory is sampled every 250 ms; the same-run baseline is the node's idle memory.
 #
-#   bench/memory-1m.sh        # needs target/release/server, target/bench-search, wrk, sqlite3
+#   bench/memory-1m.sh        # needs target/release/server (`cargo xtask build --release`), target/bench-search, wrk, sqlite3
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}

@@ -4,7 +4,7 @@
 # resident memory is sampled, then killed with SIGKILL mid-load and started again, ROUNDS
 # times; each restart is timed from the new process's start to its first 200 on the page.
 #
-#   bench/restart.sh          # after `cargo xtask build` (or test): needs target/release/server, wrk
+#   bench/restart.sh          # after `cargo xtask build --release`: needs target/release/server, wrk
 #
 # The same-run baselines: the node's first start (which imports the demo catalog and draws its
 # pictures) and its idle memory before any load.

@@ -3,7 +3,7 @@
 # (accepting connections, never answering), then healthy again: one server process, one
 # S3-compatible store (moto) behind a proxy that can go silent, wrk on the same machine.
 #
-#   bench/store-outage.sh            # after `cargo xtask test` (moto in target/tools/moto)
+#   bench/store-outage.sh            # after `cargo xtask build --release` and `cargo xtask test` (moto in target/tools/moto)
 #
 # Needs: target/release/server, wrk, python3, moto_server (MOTO_SERVER=… to point elsewhere).
 set -euo pipefail

@@ -84,7 +84,7 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
         println!("redrew {} chart(s) in bench/charts/", charts.len());
         return Ok(ExitCode::SUCCESS);
     }
-    let built = build::build_all(false)?;
+    let built = build::build_all(false, build::Profile::Release)?;
     std::fs::create_dir_all(&out)?;
     let started = Instant::now();
     let mut charts = Vec::new();

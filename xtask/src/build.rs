@@ -8,10 +8,35 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
 
-/// The one profile for the server, the Rust tests and the browser suite (see Cargo.toml).
-pub const PROFILE: &str = "release";
-/// The hydrate bundle's size-optimised profile.
-pub const WASM_PROFILE: &str = "wasm-release";
+/// Which build (Cargo.toml's profiles).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Profile {
+    /// The tests, `run`, the chaos run, the cluster and search evaluation: dependencies
+    /// optimised as in release, the workspace's own crates not (a fifth of their compile).
+    Quick,
+    /// Production and the benchmarks (`cargo xtask build --release`, `cargo xtask bench`).
+    Release,
+}
+
+impl Profile {
+    pub fn release_if(release: bool) -> Self {
+        if release { Self::Release } else { Self::Quick }
+    }
+
+    /// The native build's Cargo profile, which is also its folder in `target/`.
+    pub fn native(self) -> &'static str {
+        match self {
+            Self::Quick => "quick",
+            Self::Release => "release",
+        }
+    }
+
+    /// The hydrate bundle's profile.
+    pub fn wasm(self) -> &'static str {
+        "wasm-release"
+    }
+}
+
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
 /// Compiler diagnostics from the workspace's own crates.
@@ -87,11 +112,11 @@ pub struct Built {
 
 impl Built {
     /// What the native build and the site build left in `target/`.
-    pub fn in_target() -> Self {
+    pub fn in_target(profile: Profile) -> Self {
         Self {
-            server: binary("server"),
-            paysim: binary("paysim"),
-            tools: binary("tools"),
+            server: binary("server", profile),
+            paysim: binary("paysim", profile),
+            tools: binary("tools", profile),
             site: site_dir(),
         }
     }
@@ -109,17 +134,20 @@ fn wasm_target_dir() -> PathBuf {
 
 /// Builds the release server and the site. `with_tests` also builds every test target
 /// (what `cargo xtask test` needs), in the same cargo invocation so nothing compiles twice.
-pub fn build_all(with_tests: bool) -> Result<Built> {
+pub fn build_all(with_tests: bool, profile: Profile) -> Result<Built> {
     setup::rust_tools(with_tests)?;
     setup::wasm_bindgen_cli(None)?;
-    build_native(with_tests)?;
-    build_site(None)?;
-    Ok(Built::in_target())
+    build_native(with_tests, profile)?;
+    build_site(None, profile)?;
+    Ok(Built::in_target(profile))
 }
 
-/// A release binary of the workspace.
-fn binary(name: &str) -> PathBuf {
-    util::root().join("target").join(PROFILE).join(name)
+/// A binary of the workspace.
+fn binary(name: &str, profile: Profile) -> PathBuf {
+    util::root()
+        .join("target")
+        .join(profile.native())
+        .join(name)
 }
 
 /// The assembled site (wasm, JS, CSS, public files).
@@ -132,8 +160,11 @@ pub fn site_dir() -> PathBuf {
 /// --no-run` would build only the binaries of crates with integration tests; `build --tests`
 /// builds the same test targets, with the features `cargo test` and nextest resolve, and the
 /// binaries named.)
-pub fn build_native(with_tests: bool) -> Result<Diagnostics> {
-    step("Building the server, the gateway simulator and the tools (release)");
+pub fn build_native(with_tests: bool, profile: Profile) -> Result<Diagnostics> {
+    step(&format!(
+        "Building the server, the gateway simulator and the tools ({})",
+        profile.native()
+    ));
     let mut native = cargo_linted();
     if with_tests {
         native.args(["build", "--workspace", "--exclude", "frontend", "--tests"]);
@@ -146,14 +177,17 @@ pub fn build_native(with_tests: bool) -> Result<Diagnostics> {
             native.args(["-p", name]);
         }
     }
-    native.args(["--profile", PROFILE]);
+    native.args(["--profile", profile.native()]);
     cargo_build(native, "native build")
 }
 
 /// The hydrate bundle, then the site around it. `log`: where cargo's progress goes when this
 /// runs in the background (its warnings are still printed here).
-pub fn build_site(log: Option<&Path>) -> Result<Diagnostics> {
-    step("Building the hydrate bundle (wasm32, wasm-release)");
+pub fn build_site(log: Option<&Path>, profile: Profile) -> Result<Diagnostics> {
+    step(&format!(
+        "Building the hydrate bundle (wasm32, {})",
+        profile.wasm()
+    ));
     let mut wasm = cargo_linted();
     wasm.args([
         "build",
@@ -162,7 +196,7 @@ pub fn build_site(log: Option<&Path>) -> Result<Diagnostics> {
         "--target",
         WASM_TARGET,
         "--profile",
-        WASM_PROFILE,
+        profile.wasm(),
     ])
     .arg("--target-dir")
     .arg(wasm_target_dir());
@@ -174,18 +208,18 @@ pub fn build_site(log: Option<&Path>) -> Result<Diagnostics> {
         wasm.stderr(file);
     }
     let d = cargo_build(wasm, "wasm build")?;
-    assemble_site(&util::root(), &site_dir())?;
+    assemble_site(&util::root(), &site_dir(), profile)?;
     Ok(d)
 }
 
 /// wasm-bindgen the bundle into `site/pkg`, and copy the stylesheet and `public/` in.
-fn assemble_site(root: &Path, site: &Path) -> Result<()> {
+fn assemble_site(root: &Path, site: &Path, profile: Profile) -> Result<()> {
     step("Assembling the site");
     let pkg = site.join("pkg");
     std::fs::create_dir_all(&pkg)?;
     let wasm = wasm_target_dir()
         .join(WASM_TARGET)
-        .join(WASM_PROFILE)
+        .join(profile.wasm())
         .join("frontend.wasm");
     // A second run with an unchanged bundle skips wasm-bindgen and the compression.
     let bundle = pkg.join("emporium_bg.wasm.br");
@@ -268,8 +302,8 @@ fn with_suffix(file: &Path, suffix: &str) -> PathBuf {
 
 /// `cargo xtask run [-- server args]`: build, start the payment gateway simulator (`paysim`)
 /// beside the shop (unless `EMPORIUM_GATEWAY_URL` points elsewhere), then become the server.
-pub fn run(args: &[String]) -> Result<ExitCode> {
-    let built = build_all(false)?;
+pub fn run(args: &[String], profile: Profile) -> Result<ExitCode> {
+    let built = build_all(false, profile)?;
     let args: Vec<&String> = args.iter().skip_while(|a| *a == "--").collect();
     let serving = args.is_empty() || args.first().is_some_and(|a| *a == "serve");
     if serving && std::env::var_os("EMPORIUM_GATEWAY_URL").is_none() {
@@ -308,7 +342,7 @@ pub fn run(args: &[String]) -> Result<ExitCode> {
 /// Builds, then runs one of the tools' commands (`tools <command> <args>`) from the workspace
 /// root, passing its exit status on.
 pub fn tools_command(command: &[&str], args: &[String]) -> Result<ExitCode> {
-    let built = build_all(false)?;
+    let built = build_all(false, Profile::Quick)?;
     step(&format!("tools {}", command.join(" ")));
     let status = Command::new(&built.tools)
         .args(command)

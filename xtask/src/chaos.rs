@@ -69,6 +69,9 @@ pub struct ChaosArgs {
     /// The proxy's port; the nodes, gateway and store take the ports above it.
     #[arg(long, default_value_t = 3400)]
     port: u16,
+    /// Build and run the nodes with the release profile (default: the tests' quick profile).
+    #[arg(long)]
+    release: bool,
 }
 
 pub fn chaos(args: &ChaosArgs) -> Result<ExitCode> {
@@ -81,7 +84,7 @@ pub fn chaos(args: &ChaosArgs) -> Result<ExitCode> {
         Ok(url) if url.starts_with("postgres") => url,
         _ => cluster::local_postgres()?,
     };
-    let built = build::build_all(false)?;
+    let built = build::build_all(false, build::Profile::release_if(args.release))?;
     Ok(if run(&built, &database, port, &size)? {
         ExitCode::SUCCESS
     } else {

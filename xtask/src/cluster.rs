@@ -37,6 +37,9 @@ pub struct ClusterArgs {
     /// The proxy's port; node `i` gets `port + i`.
     #[arg(long, default_value_t = 3000)]
     port: u16,
+    /// Build and run the nodes with the release profile (default: the tests' quick profile).
+    #[arg(long)]
+    release: bool,
 }
 
 pub fn cluster(args: &ClusterArgs) -> Result<ExitCode> {
@@ -45,7 +48,7 @@ pub fn cluster(args: &ClusterArgs) -> Result<ExitCode> {
         Ok(url) if url.starts_with("postgres") => url,
         _ => local_postgres()?,
     };
-    let built = build::build_all(false)?;
+    let built = build::build_all(false, build::Profile::release_if(args.release))?;
     let cluster = Cluster::start(
         &built,
         &Plan {

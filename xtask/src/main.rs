@@ -46,11 +46,19 @@ struct Cli {
 enum Task {
     /// Build, then serve the demo shop (arguments after `--` go to the server).
     Run {
+        /// Build with the release profile (production's) instead of the tests' quick one.
+        #[arg(long)]
+        release: bool,
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
     /// Build the server, the gateway simulator, the tools and the site.
-    Build,
+    Build {
+        /// The release profile, for production (`target/release/`); without it, the tests'
+        /// quick profile (`target/quick/`).
+        #[arg(long)]
+        release: bool,
+    },
     /// Everything a change must pass, with one summary line.
     Test(test::TestArgs),
     /// Search relevance on the WANDS judgments (arguments go to `tools eval-search`).
@@ -71,8 +79,10 @@ enum Task {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Task::Run { args } => build::run(&args),
-        Task::Build => build::build_all(false).map(|_| ExitCode::SUCCESS),
+        Task::Run { release, args } => build::run(&args, build::Profile::release_if(release)),
+        Task::Build { release } => {
+            build::build_all(false, build::Profile::release_if(release)).map(|_| ExitCode::SUCCESS)
+        }
         Task::Test(args) => test::test(&args),
         Task::EvalSearch { args } => build::tools_command(&["eval-search"], &args),
         Task::Cluster(args) => cluster::cluster(&args),

@@ -6,7 +6,7 @@
 //! component printed `shop::testing::SKIP_MARKER` and returned, and is counted as skipped by
 //! name, never as passed.
 
-use crate::build::{self, PROFILE};
+use crate::build::{self, Profile};
 use crate::util;
 use anyhow::{Context, Result};
 use quick_xml::events::Event;
@@ -37,7 +37,12 @@ pub fn run(profile: &str, filters: &[String], env: &[(&str, String)]) -> Result<
     let started = Instant::now();
     let mut cmd = nextest_command();
     cmd.args(["run", "--workspace", "--exclude", "frontend"])
-        .args(["--cargo-profile", PROFILE, "--profile", profile])
+        .args([
+            "--cargo-profile",
+            Profile::Quick.native(),
+            "--profile",
+            profile,
+        ])
         .args(["--no-fail-fast", "--cargo-quiet", "--hide-progress-bar"])
         .args(filters)
         .envs(env.iter().map(|(k, v)| (k, v)));

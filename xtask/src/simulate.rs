@@ -10,7 +10,7 @@
 //! ([`slice_start`]): every commit tries seeds the one before did not, and a failure names
 //! seeds anyone can replay.
 
-use crate::build::{self, PROFILE};
+use crate::build::{self, Profile};
 use crate::util::{self, step};
 use anyhow::{Context, Result};
 use std::process::{Command, ExitCode};
@@ -65,7 +65,7 @@ pub fn simulate(args: &SimulateArgs) -> Result<ExitCode> {
         "--exclude",
         "frontend",
         "--profile",
-        PROFILE,
+        Profile::Quick.native(),
         "--test",
         "it",
         "--",

@@ -204,13 +204,13 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
         let log = util::root().join("target/xtask-wasm.log");
         std::thread::spawn(move || {
             setup::wasm_bindgen_cli(Some(&log))?;
-            build::build_site(Some(&log))
+            build::build_site(Some(&log), build::Profile::Quick)
         })
     });
 
     // One build of the server and every test target, linted by clippy (-D warnings: any
     // warning in the workspace's crates fails the run).
-    let native = build::build_native(true)?;
+    let native = build::build_native(true, build::Profile::Quick)?;
 
     let moto = moto.wait()?;
     let mut env = vec![(
@@ -273,7 +273,7 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
             Some(Err(install)) => install.wait()?,
             None => bail!("no Chromium (the prerequisites should have said so)"),
         };
-        let built = Built::in_target();
+        let built = Built::in_target(build::Profile::Quick);
         let (report, stopped) = playwright(&built, &chromium, args.grep.as_deref())?;
         tally.add("playwright", report.passed, report.failed, report.skipped);
         // A server that does not stop cleanly on SIGTERM is a failure of its own.
@@ -287,7 +287,7 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
         match &postgres {
             Some(url) => {
                 step("Chaos run (small): 2 nodes on PostgreSQL, faults, a kill, bursts");
-                let built = Built::in_target();
+                let built = Built::in_target(build::Profile::Quick);
                 let result =
                     chaos::run(&built, url, CHAOS_PORT, &chaos::Size::SMALL).and_then(|passed| {
                         if passed {
