@@ -5,6 +5,7 @@ use crate::config::Settings;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use secrecy::ExposeSecret;
 use shop::catalog::import;
 use shop::clock::{Clock, SystemClock};
 use shop::db::{Db, DbOptions};
@@ -91,7 +92,11 @@ pub struct StockArgs {
 
 /// Connects to the node's database and applies its migrations.
 pub async fn connect(settings: &Settings) -> anyhow::Result<Db> {
-    let db = Db::connect(&settings.database_url(), &DbOptions::default()).await?;
+    let db = Db::connect(
+        settings.database_url().expose_secret(),
+        &DbOptions::default(),
+    )
+    .await?;
     db.migrate().await?;
     Ok(db)
 }

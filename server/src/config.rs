@@ -1,8 +1,10 @@
 //! Typed settings, layered: built-in defaults, then an optional `emporium.toml` (or the file
 //! named by `EMPORIUM_CONFIG`), then `EMPORIUM_*` environment variables.
 
-use figment::Figment;
-use figment::providers::{Env, Format, Serialized, Toml};
+use figment::providers::{Env, Format, Toml};
+use figment::value::{Dict, Map, Value};
+use figment::{Figment, Metadata, Profile, Provider};
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -18,76 +20,69 @@ pub enum LogFormat {
     Json,
 }
 
-/// Everything the server can be configured with. See the README's Configuration section.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// Everything the server can be configured with, one struct per concern. See the README's
+/// Configuration section; docs/OPERATIONS.md lists the variables by concern.
+///
+/// Every setting keeps its one flat name (`EMPORIUM_DATABASE_URL`, `database_url` in
+/// `emporium.toml`); [`FLAT_KEYS`] says where each lives. A file may also use the nested
+/// form (`[database] url = …`).
+///
+/// Secrets (the database URL, which carries its password, and the S3 keys) are
+/// [`SecretString`]s: `Debug` prints `[REDACTED]`, and only the code that connects reads them.
+#[derive(Clone, Debug, Deserialize)]
 #[serde(default)]
 pub struct Settings {
-    /// Where to listen (`EMPORIUM_ADDR`).
-    pub addr: SocketAddr,
     /// The folder for the database file and other local state (`EMPORIUM_DATA_DIR`).
     pub data_dir: PathBuf,
-    /// `sqlite://…` or `postgres://…`; defaults to `sqlite://<data_dir>/emporium.db`
-    /// (`EMPORIUM_DATABASE_URL`).
-    pub database_url: Option<String>,
-    /// Upper bound on pooled database connections (`EMPORIUM_DB_MAX_CONNECTIONS`).
-    pub db_max_connections: u32,
+    /// `pretty` or `json` (`EMPORIUM_LOG_FORMAT`). Levels come from `RUST_LOG`.
+    pub log_format: LogFormat,
+    pub http: Http,
+    pub database: Database,
+    pub catalog: CatalogSettings,
+    pub search: SearchSettings,
+    pub assets: AssetSettings,
+    pub feeds: Feeds,
+    pub payments: Payments,
+    pub checkout: CheckoutSettings,
+    pub accounts: Accounts,
+    pub mail: Mail,
+    pub test: TestHooks,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("data"),
+            log_format: LogFormat::Pretty,
+            http: Http::default(),
+            database: Database::default(),
+            catalog: CatalogSettings::default(),
+            search: SearchSettings::default(),
+            assets: AssetSettings::default(),
+            feeds: Feeds::default(),
+            payments: Payments::default(),
+            checkout: CheckoutSettings::default(),
+            accounts: Accounts::default(),
+            mail: Mail::default(),
+            test: TestHooks::default(),
+        }
+    }
+}
+
+/// How the node faces the network.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct Http {
+    /// Where to listen (`EMPORIUM_ADDR`).
+    pub addr: SocketAddr,
     /// The built site: `pkg/` with the wasm, JS and CSS, plus `public/`'s files
     /// (`EMPORIUM_SITE_ROOT`; cargo-leptos's `LEPTOS_SITE_ROOT` is honoured too).
     pub site_root: PathBuf,
-    /// `pretty` or `json` (`EMPORIUM_LOG_FORMAT`). Levels come from `RUST_LOG`.
-    pub log_format: LogFormat,
-    /// Import the demo catalog into an empty shop on first start (`EMPORIUM_DEMO_CATALOG`).
-    pub demo_catalog: bool,
-    /// Draw pictures for the demo catalog's products in the background after start
-    /// (`EMPORIUM_DEMO_PICTURES`).
-    pub demo_pictures: bool,
+    /// The shop's address as shoppers reach it, for links in mail (`EMPORIUM_PUBLIC_URL`);
+    /// defaults to `http://<addr>`.
+    pub public_url: Option<String>,
     /// How long in-flight requests get to finish after SIGTERM (`EMPORIUM_SHUTDOWN_GRACE_SECS`).
     pub shutdown_grace_secs: u64,
-    /// Where the shop finds the payment gateway (`EMPORIUM_GATEWAY_URL`).
-    pub gateway_url: String,
-    /// How long one gateway call may take before it counts as lost
-    /// (`EMPORIUM_GATEWAY_TIMEOUT_MS`).
-    pub gateway_timeout_ms: u64,
-    /// How long stock is held for a checkout before payment (`EMPORIUM_RESERVATION_TTL_SECS`).
-    pub reservation_ttl_secs: u64,
-    /// How often expired holds are swept (`EMPORIUM_SWEEP_INTERVAL_SECS`).
-    pub sweep_interval_secs: u64,
-    /// How often interrupted checkouts are looked for (`EMPORIUM_RECOVERY_INTERVAL_SECS`).
-    pub recovery_interval_secs: u64,
-    /// How long a checkout request owns its attempt before recovery may take over
-    /// (`EMPORIUM_CHECKOUT_LEASE_SECS`); must exceed a gateway call with its retries.
-    pub checkout_lease_secs: u64,
-    /// The search index folder, or `ram` for an in-memory index rebuilt at every start;
-    /// defaults to `<data_dir>/search` (`EMPORIUM_SEARCH_INDEX`). Each node keeps its own.
-    pub search_index: Option<String>,
-    /// How often "customers also bought" is recomputed from confirmed orders
-    /// (`EMPORIUM_RECOMMEND_INTERVAL_SECS`).
-    pub recommend_interval_secs: u64,
-    /// Where product pictures are kept: a folder, or `s3://bucket/prefix` with the standard
-    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_REGION` variables; defaults to
-    /// `<data_dir>/assets` (`EMPORIUM_ASSET_STORE`).
-    pub asset_store: Option<String>,
-    /// An S3-compatible service's address, when it is not AWS (`EMPORIUM_S3_ENDPOINT`).
-    pub s3_endpoint: Option<String>,
-    /// S3 credentials in the shop's own settings (`EMPORIUM_S3_ACCESS_KEY_ID`,
-    /// `EMPORIUM_S3_SECRET_ACCESS_KEY`, `EMPORIUM_S3_REGION`), for when the standard
-    /// `AWS_*` variables cannot be used; all three or none.
-    pub s3_access_key_id: Option<String>,
-    pub s3_secret_access_key: Option<String>,
-    pub s3_region: Option<String>,
-    /// How often the image store is probed, so that its breaker opens (and closes again)
-    /// without waiting for a shopper to ask for a picture (`EMPORIUM_ASSET_PROBE_MS`).
-    pub asset_probe_ms: u64,
-    /// How long the image store's breaker stays open before probing again
-    /// (`EMPORIUM_ASSET_COOL_DOWN_MS`).
-    pub asset_cool_down_ms: u64,
-    /// Test-only: abort right after a checkout commits this state (`EMPORIUM_TEST_CRASH_AFTER`,
-    /// one of claimed, reserved, paying, paid, confirmed). Never set it in production.
-    pub test_crash_after: Option<String>,
-    /// A signed-in session ends after this long unused (`EMPORIUM_SESSION_IDLE_MINUTES`).
-    pub session_idle_minutes: u64,
-    /// …and this long after sign-in whatever happens (`EMPORIUM_SESSION_ABSOLUTE_HOURS`).
-    pub session_absolute_hours: u64,
     /// Marks cookies `Secure` and sends HSTS: set it when the shop is served over TLS
     /// (`EMPORIUM_SECURE_COOKIES`).
     pub secure_cookies: bool,
@@ -97,63 +92,310 @@ pub struct Settings {
     /// Take the client's address from the last `X-Forwarded-For` entry (only behind a proxy
     /// you run: `EMPORIUM_TRUST_FORWARDED_FOR`).
     pub trust_forwarded_for: bool,
-    /// Failed sign-ins allowed per account per 15 minutes (`EMPORIUM_SIGN_IN_FAILURES`).
-    pub sign_in_failures: i64,
-    /// The shop's address as shoppers reach it, for links in mail (`EMPORIUM_PUBLIC_URL`);
-    /// defaults to `http://<addr>`.
-    pub public_url: Option<String>,
-    /// Where mail goes: `folder:PATH` (one `.eml` file per message) or `sendmail:PROGRAM`
-    /// (a local relay such as Postfix or msmtp); defaults to the folder `<data_dir>/mail`
-    /// (`EMPORIUM_MAIL`).
-    pub mail: Option<String>,
-    /// The `From:` of the shop's mail (`EMPORIUM_MAIL_FROM`).
-    pub mail_from: String,
-    /// Pictures fetched at once by this node from sellers' feeds (`EMPORIUM_FETCH_WORKERS`).
-    pub fetch_workers: usize,
-    /// Test-only: let feed pictures come from 127.0.0.1 (`EMPORIUM_TEST_FETCH_LOOPBACK`).
-    /// Every other private or special address stays refused. Never set it in production.
-    pub test_fetch_loopback: bool,
 }
 
-impl Default for Settings {
+impl Default for Http {
     fn default() -> Self {
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
-            data_dir: PathBuf::from("data"),
-            database_url: None,
-            db_max_connections: 16,
             site_root: PathBuf::from("target/site"),
-            log_format: LogFormat::Pretty,
-            demo_catalog: true,
-            demo_pictures: true,
+            public_url: None,
             shutdown_grace_secs: 10,
-            gateway_url: "http://127.0.0.1:3099".into(),
-            gateway_timeout_ms: 3000,
-            reservation_ttl_secs: 15 * 60,
-            sweep_interval_secs: 60,
-            recovery_interval_secs: 30,
-            checkout_lease_secs: 60,
-            search_index: None,
+            secure_cookies: false,
+            rate_limits: true,
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+/// The database.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct Database {
+    /// `sqlite://…` or `postgres://…` (with its password: a secret); defaults to
+    /// `sqlite://<data_dir>/emporium.db` (`EMPORIUM_DATABASE_URL`).
+    pub url: Option<SecretString>,
+    /// Upper bound on pooled database connections (`EMPORIUM_DB_MAX_CONNECTIONS`).
+    pub max_connections: u32,
+}
+
+impl Default for Database {
+    fn default() -> Self {
+        Self {
+            url: None,
+            max_connections: 16,
+        }
+    }
+}
+
+/// The catalog's start-up and derived data.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct CatalogSettings {
+    /// Import the demo catalog into an empty shop on first start (`EMPORIUM_DEMO_CATALOG`).
+    pub demo: bool,
+    /// Draw pictures for the demo catalog's products in the background after start
+    /// (`EMPORIUM_DEMO_PICTURES`).
+    pub demo_pictures: bool,
+    /// How often "customers also bought" is recomputed from confirmed orders
+    /// (`EMPORIUM_RECOMMEND_INTERVAL_SECS`).
+    pub recommend_interval_secs: u64,
+}
+
+impl Default for CatalogSettings {
+    fn default() -> Self {
+        Self {
+            demo: true,
+            demo_pictures: true,
             recommend_interval_secs: 300,
-            asset_store: None,
+        }
+    }
+}
+
+/// The node's search index.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SearchSettings {
+    /// The search index folder, or `ram` for an in-memory index rebuilt at every start;
+    /// defaults to `<data_dir>/search` (`EMPORIUM_SEARCH_INDEX`). Each node keeps its own.
+    pub index: Option<String>,
+}
+
+/// Where product pictures are kept, and how the store is watched.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct AssetSettings {
+    /// A folder, or `s3://bucket/prefix` with the standard `AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY` and `AWS_REGION` variables; defaults to `<data_dir>/assets`
+    /// (`EMPORIUM_ASSET_STORE`).
+    pub store: Option<String>,
+    /// An S3-compatible service's address, when it is not AWS (`EMPORIUM_S3_ENDPOINT`).
+    pub s3_endpoint: Option<String>,
+    /// S3 credentials in the shop's own settings (`EMPORIUM_S3_ACCESS_KEY_ID`,
+    /// `EMPORIUM_S3_SECRET_ACCESS_KEY`, `EMPORIUM_S3_REGION`), for when the standard
+    /// `AWS_*` variables cannot be used; all three or none. The keys are secrets.
+    pub s3_access_key_id: Option<SecretString>,
+    pub s3_secret_access_key: Option<SecretString>,
+    pub s3_region: Option<String>,
+    /// How often the image store is probed, so that its breaker opens (and closes again)
+    /// without waiting for a shopper to ask for a picture (`EMPORIUM_ASSET_PROBE_MS`).
+    pub probe_ms: u64,
+    /// How long the image store's breaker stays open before probing again
+    /// (`EMPORIUM_ASSET_COOL_DOWN_MS`).
+    pub cool_down_ms: u64,
+}
+
+impl Default for AssetSettings {
+    fn default() -> Self {
+        Self {
+            store: None,
             s3_endpoint: None,
             s3_access_key_id: None,
             s3_secret_access_key: None,
             s3_region: None,
-            asset_probe_ms: 2000,
-            asset_cool_down_ms: 5000,
-            test_crash_after: None,
+            probe_ms: 2000,
+            cool_down_ms: 5000,
+        }
+    }
+}
+
+/// Sellers' feeds.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct Feeds {
+    /// Pictures fetched at once by this node from sellers' feeds (`EMPORIUM_FETCH_WORKERS`).
+    pub fetch_workers: usize,
+}
+
+impl Default for Feeds {
+    fn default() -> Self {
+        Self { fetch_workers: 8 }
+    }
+}
+
+/// The payment gateway.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct Payments {
+    /// Where the shop finds the payment gateway (`EMPORIUM_GATEWAY_URL`).
+    pub gateway_url: String,
+    /// How long one gateway call may take before it counts as lost
+    /// (`EMPORIUM_GATEWAY_TIMEOUT_MS`).
+    pub gateway_timeout_ms: u64,
+}
+
+impl Default for Payments {
+    fn default() -> Self {
+        Self {
+            gateway_url: "http://127.0.0.1:3099".into(),
+            gateway_timeout_ms: 3000,
+        }
+    }
+}
+
+/// Checkout: stock holds and the recovery of interrupted checkouts.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct CheckoutSettings {
+    /// How long stock is held for a checkout before payment (`EMPORIUM_RESERVATION_TTL_SECS`).
+    pub reservation_ttl_secs: u64,
+    /// How often expired holds are swept (`EMPORIUM_SWEEP_INTERVAL_SECS`).
+    pub sweep_interval_secs: u64,
+    /// How often interrupted checkouts are looked for (`EMPORIUM_RECOVERY_INTERVAL_SECS`).
+    pub recovery_interval_secs: u64,
+    /// How long a checkout request owns its attempt before recovery may take over
+    /// (`EMPORIUM_CHECKOUT_LEASE_SECS`); must exceed a gateway call with its retries.
+    pub lease_secs: u64,
+}
+
+impl Default for CheckoutSettings {
+    fn default() -> Self {
+        Self {
+            reservation_ttl_secs: 15 * 60,
+            sweep_interval_secs: 60,
+            recovery_interval_secs: 30,
+            lease_secs: 60,
+        }
+    }
+}
+
+/// Sign-in and sessions.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct Accounts {
+    /// A signed-in session ends after this long unused (`EMPORIUM_SESSION_IDLE_MINUTES`).
+    pub session_idle_minutes: u64,
+    /// …and this long after sign-in whatever happens (`EMPORIUM_SESSION_ABSOLUTE_HOURS`).
+    pub session_absolute_hours: u64,
+    /// Failed sign-ins allowed per account per 15 minutes (`EMPORIUM_SIGN_IN_FAILURES`).
+    pub sign_in_failures: i64,
+}
+
+impl Default for Accounts {
+    fn default() -> Self {
+        Self {
             session_idle_minutes: 120,
             session_absolute_hours: 7 * 24,
-            secure_cookies: false,
-            rate_limits: true,
-            trust_forwarded_for: false,
             sign_in_failures: 5,
-            public_url: None,
-            mail: None,
-            mail_from: "Emporium <shop@localhost>".into(),
-            fetch_workers: 8,
-            test_fetch_loopback: false,
+        }
+    }
+}
+
+/// The shop's mail.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct Mail {
+    /// Where mail goes: `folder:PATH` (one `.eml` file per message) or `sendmail:PROGRAM`
+    /// (a local relay such as Postfix or msmtp); defaults to the folder `<data_dir>/mail`
+    /// (`EMPORIUM_MAIL`).
+    pub transport: Option<String>,
+    /// The `From:` of the shop's mail (`EMPORIUM_MAIL_FROM`).
+    pub from: String,
+}
+
+impl Default for Mail {
+    fn default() -> Self {
+        Self {
+            transport: None,
+            from: "Emporium <shop@localhost>".into(),
+        }
+    }
+}
+
+/// Test-only hooks. Never set them in production.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct TestHooks {
+    /// Abort right after a checkout commits this state (`EMPORIUM_TEST_CRASH_AFTER`, one of
+    /// claimed, reserved, paying, paid, confirmed).
+    pub crash_after: Option<String>,
+    /// Let feed pictures come from 127.0.0.1 (`EMPORIUM_TEST_FETCH_LOOPBACK`). Every other
+    /// private or special address stays refused.
+    pub fetch_loopback: bool,
+}
+
+/// Where each flat setting name (an `EMPORIUM_` variable without its prefix, or a top-level
+/// key of `emporium.toml`) lives in [`Settings`]. Names not listed (`data_dir`, `log_format`)
+/// are at the top.
+pub const FLAT_KEYS: &[(&str, &str)] = &[
+    ("addr", "http.addr"),
+    ("site_root", "http.site_root"),
+    ("public_url", "http.public_url"),
+    ("shutdown_grace_secs", "http.shutdown_grace_secs"),
+    ("secure_cookies", "http.secure_cookies"),
+    ("rate_limits", "http.rate_limits"),
+    ("trust_forwarded_for", "http.trust_forwarded_for"),
+    ("database_url", "database.url"),
+    ("db_max_connections", "database.max_connections"),
+    ("demo_catalog", "catalog.demo"),
+    ("demo_pictures", "catalog.demo_pictures"),
+    ("recommend_interval_secs", "catalog.recommend_interval_secs"),
+    ("search_index", "search.index"),
+    ("asset_store", "assets.store"),
+    ("s3_endpoint", "assets.s3_endpoint"),
+    ("s3_access_key_id", "assets.s3_access_key_id"),
+    ("s3_secret_access_key", "assets.s3_secret_access_key"),
+    ("s3_region", "assets.s3_region"),
+    ("asset_probe_ms", "assets.probe_ms"),
+    ("asset_cool_down_ms", "assets.cool_down_ms"),
+    ("fetch_workers", "feeds.fetch_workers"),
+    ("gateway_url", "payments.gateway_url"),
+    ("gateway_timeout_ms", "payments.gateway_timeout_ms"),
+    ("reservation_ttl_secs", "checkout.reservation_ttl_secs"),
+    ("sweep_interval_secs", "checkout.sweep_interval_secs"),
+    ("recovery_interval_secs", "checkout.recovery_interval_secs"),
+    ("checkout_lease_secs", "checkout.lease_secs"),
+    ("session_idle_minutes", "accounts.session_idle_minutes"),
+    ("session_absolute_hours", "accounts.session_absolute_hours"),
+    ("sign_in_failures", "accounts.sign_in_failures"),
+    ("mail", "mail.transport"),
+    ("mail_from", "mail.from"),
+    ("test_crash_after", "test.crash_after"),
+    ("test_fetch_loopback", "test.fetch_loopback"),
+];
+
+/// A provider whose flat keys are moved to where [`FLAT_KEYS`] says they live, so that the
+/// environment and a flat `emporium.toml` fill the nested settings. Values keep their tags,
+/// so an error still says which variable or file a bad value came from.
+struct Flat<P>(P);
+
+impl<P: Provider> Provider for Flat<P> {
+    fn metadata(&self) -> Metadata {
+        self.0.metadata()
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        let mut data = self.0.data()?;
+        for dict in data.values_mut() {
+            *dict = nest(std::mem::take(dict));
+        }
+        Ok(data)
+    }
+}
+
+fn nest(flat: Dict) -> Dict {
+    let mut nested = Dict::new();
+    for (key, value) in flat {
+        let Some((_, path)) = FLAT_KEYS.iter().find(|(name, _)| *name == key) else {
+            // A top-level setting, a nested section written as such, or a variable that is
+            // no setting (`EMPORIUM_TEST_BACKEND`): serde ignores the last.
+            merge(&mut nested, key, value);
+            continue;
+        };
+        let (section, field) = path.split_once('.').unwrap_or(("", path));
+        let mut inner = Dict::new();
+        inner.insert(field.to_owned(), value);
+        merge(&mut nested, section.to_owned(), Value::from(inner));
+    }
+    nested
+}
+
+/// Inserts `key`, joining two sections of the same name (`[http]` beside a flat `addr`).
+fn merge(into: &mut Dict, key: String, value: Value) {
+    match (into.get_mut(&key), value) {
+        (Some(Value::Dict(_, existing)), Value::Dict(_, more)) => existing.extend(more),
+        (_, value) => {
+            into.insert(key, value);
         }
     }
 }
@@ -172,32 +414,35 @@ impl Settings {
     ///
     /// [`load`]: Settings::load
     pub fn from_layers(file: &Path) -> Result<Self, Box<figment::Error>> {
-        Figment::from(Serialized::defaults(Settings::default()))
-            .merge(Toml::file(file))
+        // The defaults are serde's (`#[serde(default)]` on every struct): a secret has no
+        // `Serialize`, so the settings cannot be a provider of their own.
+        Figment::new()
+            .merge(Flat(Toml::file(file)))
             // cargo-leptos tells the server where to listen and where the site is this way.
-            .merge(
+            .merge(Flat(
                 Env::raw()
                     .only(&["LEPTOS_SITE_ADDR", "LEPTOS_SITE_ROOT"])
                     .map(|key| match key.as_str() {
                         "LEPTOS_SITE_ADDR" => "addr".into(),
                         _ => "site_root".into(),
                     }),
-            )
-            .merge(Env::prefixed("EMPORIUM_").ignore(&["CONFIG"]))
+            ))
+            .merge(Flat(Env::prefixed("EMPORIUM_").ignore(&["CONFIG"])))
             .extract()
             .map_err(Box::new)
     }
 
     /// The base of links in mail.
     pub fn public_url(&self) -> String {
-        self.public_url
+        self.http
+            .public_url
             .clone()
-            .unwrap_or_else(|| format!("http://{}", self.addr))
+            .unwrap_or_else(|| format!("http://{}", self.http.addr))
     }
 
     /// Where mail is delivered.
     pub fn mail_transport(&self) -> Result<shop::mail::Transport, shop::InvalidInput> {
-        match &self.mail {
+        match &self.mail.transport {
             Some(text) => shop::mail::Transport::parse(text),
             None => Ok(shop::mail::Transport::Folder(self.data_dir.join("mail"))),
         }
@@ -206,17 +451,23 @@ impl Settings {
     /// Where pictures are kept, derived from the data folder unless set.
     pub fn asset_location(&self) -> Result<shop::assets::StoreLocation, shop::assets::StoreError> {
         use shop::assets::{S3Credentials, StoreLocation};
-        let mut location = match self.asset_store.as_deref() {
-            Some(value) => StoreLocation::parse(value, self.s3_endpoint.clone())?,
+        let assets = &self.assets;
+        let mut location = match assets.store.as_deref() {
+            Some(value) => StoreLocation::parse(value, assets.s3_endpoint.clone())?,
             None => StoreLocation::Folder(self.data_dir.join("assets")),
         };
         if let StoreLocation::S3 { credentials, .. } = &mut location
-            && let (Some(id), Some(secret)) = (&self.s3_access_key_id, &self.s3_secret_access_key)
+            && let (Some(id), Some(secret)) =
+                (&assets.s3_access_key_id, &assets.s3_secret_access_key)
         {
+            // Exposed here only: the object store's client is where the keys are used.
             *credentials = Some(S3Credentials {
-                access_key_id: id.clone(),
-                secret_access_key: secret.clone(),
-                region: self.s3_region.clone().unwrap_or_else(|| "us-east-1".into()),
+                access_key_id: id.expose_secret().to_owned(),
+                secret_access_key: secret.expose_secret().to_owned(),
+                region: assets
+                    .s3_region
+                    .clone()
+                    .unwrap_or_else(|| "us-east-1".into()),
             });
         }
         Ok(location)
@@ -227,7 +478,7 @@ impl Settings {
         shop::assets::AssetStore::open(
             &self.asset_location()?,
             shop::assets::StoreOptions {
-                cool_down: std::time::Duration::from_millis(self.asset_cool_down_ms),
+                cool_down: std::time::Duration::from_millis(self.assets.cool_down_ms),
                 ..shop::assets::StoreOptions::default()
             },
         )
@@ -235,17 +486,18 @@ impl Settings {
 
     /// Where the search index lives, derived from the data folder unless set.
     pub fn search_location(&self) -> shop::search::Location {
-        match self.search_index.as_deref() {
+        match self.search.index.as_deref() {
             Some("ram") => shop::search::Location::Ram,
             Some(dir) => shop::search::Location::Dir(PathBuf::from(dir)),
             None => shop::search::Location::Dir(self.data_dir.join("search")),
         }
     }
 
-    /// The database URL, derived from the data folder unless set.
-    pub fn database_url(&self) -> String {
-        self.database_url
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("emporium.db").display()))
+    /// The database URL, derived from the data folder unless set. A secret: it may carry
+    /// the database's password.
+    pub fn database_url(&self) -> SecretString {
+        self.database.url.clone().unwrap_or_else(|| {
+            format!("sqlite://{}", self.data_dir.join("emporium.db").display()).into()
+        })
     }
 }

@@ -23,6 +23,7 @@ use config::Settings;
 use leptos::config::{Env, LeptosOptions};
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
+use secrecy::ExposeSecret;
 use shop::db::{Db, DbOptions};
 use state::AppState;
 use std::future::Future;
@@ -42,12 +43,12 @@ pub fn leptos_options(settings: &Settings) -> LeptosOptions {
     };
     LeptosOptions::builder()
         .output_name("emporium")
-        .site_root(settings.site_root.display().to_string())
-        .site_pkg_dir(match bundle_version(&settings.site_root) {
+        .site_root(settings.http.site_root.display().to_string())
+        .site_pkg_dir(match bundle_version(&settings.http.site_root) {
             Some(version) => format!("pkg/{version}"),
             None => "pkg".to_string(),
         })
-        .site_addr(settings.addr)
+        .site_addr(settings.http.addr)
         .env(env)
         .build()
 }
@@ -74,19 +75,22 @@ pub fn bundle_version(site_root: &std::path::Path) -> Option<String> {
 /// Connects to the database, applies migrations, and imports the demo catalog into a new
 /// shop if the settings ask for it.
 pub async fn prepare(settings: &Settings) -> anyhow::Result<AppState> {
+    // The URL carries the database's password: exposed to the pool that connects, and
+    // logged only redacted.
     let url = settings.database_url();
+    let url = url.expose_secret();
     let db = Db::connect(
-        &url,
+        url,
         &DbOptions {
-            max_connections: settings.db_max_connections,
+            max_connections: settings.database.max_connections,
             ..DbOptions::default()
         },
     )
     .await?;
     db.migrate().await?;
-    tracing::info!(database = %shop::db::redact(&url), "database ready");
+    tracing::info!(database = %shop::db::redact(url), "database ready");
     let state = AppState::new(db, settings, leptos_options(settings))?;
-    if settings.demo_catalog {
+    if settings.catalog.demo {
         use shop::catalog::import::demo;
         match demo::ensure_imported(&state.db, state.clock.now()).await? {
             demo::Outcome::Imported(reports) => {
@@ -105,7 +109,7 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<AppState> {
             }
         }
     }
-    if settings.demo_catalog && settings.demo_pictures {
+    if settings.catalog.demo && settings.catalog.demo_pictures {
         let assets = state.services.assets.clone();
         tokio::spawn(async move {
             let sources = shop::catalog::import::demo::SOURCES;

@@ -137,11 +137,11 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     let state = server::prepare(&settings).await?;
     let workers = server::workers::spawn(&state, &settings);
     let db = state.db.clone();
-    let listener = tokio::net::TcpListener::bind(settings.addr)
+    let listener = tokio::net::TcpListener::bind(settings.http.addr)
         .await
-        .with_context(|| format!("cannot listen on {}", settings.addr))?;
+        .with_context(|| format!("cannot listen on {}", settings.http.addr))?;
     tracing::info!("Emporium is open on http://{}", listener.local_addr()?);
-    let grace = Duration::from_secs(settings.shutdown_grace_secs);
+    let grace = Duration::from_secs(settings.http.shutdown_grace_secs);
     server::serve(listener, state, server::shutdown_signal(), grace).await?;
     // Workers first: they may be mid-pass on the database.
     workers.shutdown().await;

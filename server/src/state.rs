@@ -53,22 +53,23 @@ impl AppState {
     ) -> anyhow::Result<Self> {
         let catalog = Catalog::new(db.clone());
         let gateway = Gateway::new(GatewayConfig {
-            timeout: Duration::from_millis(settings.gateway_timeout_ms),
-            ..GatewayConfig::new(&settings.gateway_url)
+            timeout: Duration::from_millis(settings.payments.gateway_timeout_ms),
+            ..GatewayConfig::new(&settings.payments.gateway_url)
         });
         let checkout_config = CheckoutConfig {
-            hold_ttl: Duration::from_secs(settings.reservation_ttl_secs),
-            lease: Duration::from_secs(settings.checkout_lease_secs),
-            settle: Duration::from_secs(settings.checkout_lease_secs),
+            hold_ttl: Duration::from_secs(settings.checkout.reservation_ttl_secs),
+            lease: Duration::from_secs(settings.checkout.lease_secs),
+            settle: Duration::from_secs(settings.checkout.lease_secs),
             crash_after: settings
-                .test_crash_after
+                .test
+                .crash_after
                 .as_deref()
                 .and_then(CheckoutState::parse),
             ..CheckoutConfig::default()
         };
         let search = Search::start(db.clone(), catalog.clone(), settings.search_location());
         let store = settings.asset_store()?;
-        store.spawn_prober(Duration::from_millis(settings.asset_probe_ms));
+        store.spawn_prober(Duration::from_millis(settings.assets.probe_ms));
         let assets = Assets::new(db.clone(), store);
         settings.mail_transport()?;
         let users = Users::new(
@@ -77,7 +78,7 @@ impl AppState {
             Throttle::new(
                 db.clone(),
                 ThrottleConfig {
-                    per_account: settings.sign_in_failures,
+                    per_account: settings.accounts.sign_in_failures,
                     ..ThrottleConfig::default()
                 },
             ),
@@ -85,7 +86,7 @@ impl AppState {
         let outbox = Outbox::new(
             db.clone(),
             clock.clone(),
-            shop::mail::sender(&settings.mail_from)?,
+            shop::mail::sender(&settings.mail.from)?,
         );
         let metrics = crate::metrics::Metrics::new()?;
         metrics.spawn_upkeep();
@@ -115,15 +116,15 @@ impl AppState {
                     db.clone(),
                     clock.clone(),
                     SessionConfig {
-                        idle_ms: millis(settings.session_idle_minutes * 60),
-                        absolute_ms: millis(settings.session_absolute_hours * 3600),
+                        idle_ms: millis(settings.accounts.session_idle_minutes * 60),
+                        absolute_ms: millis(settings.accounts.session_absolute_hours * 3600),
                     },
                 ),
                 coupons: Coupons::new(db.clone(), clock.clone()),
                 refunds: Refunds::new(db.clone(), gateway.clone(), clock.clone()),
                 portal: Portal::new(db.clone(), catalog.clone(), clock.clone()),
                 db: db.clone(),
-                secure_cookies: settings.secure_cookies,
+                secure_cookies: settings.http.secure_cookies,
                 carts: Carts::new(db.clone(), catalog.clone()),
                 checkouts: Checkouts::new(
                     db.clone(),

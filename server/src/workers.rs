@@ -38,7 +38,7 @@ pub fn spawn(state: &AppState, settings: &Settings) -> Workers {
     let checkouts = state.services.checkouts.clone();
     every(
         &mut set,
-        Duration::from_secs(settings.recovery_interval_secs),
+        Duration::from_secs(settings.checkout.recovery_interval_secs),
         "recovery",
         move || {
             let checkouts = checkouts.clone();
@@ -61,7 +61,7 @@ pub fn spawn(state: &AppState, settings: &Settings) -> Workers {
     let checkouts = state.services.checkouts.clone();
     every(
         &mut set,
-        Duration::from_secs(settings.sweep_interval_secs),
+        Duration::from_secs(settings.checkout.sweep_interval_secs),
         "sweeper",
         move || {
             let checkouts = checkouts.clone();
@@ -88,11 +88,11 @@ pub fn spawn(state: &AppState, settings: &Settings) -> Workers {
         state.services.outbox.clone(),
         state.clock.clone(),
     );
-    let sweep_period = millis(Duration::from_secs(settings.sweep_interval_secs));
+    let sweep_period = millis(Duration::from_secs(settings.checkout.sweep_interval_secs));
     let sweep_jobs = jobs.clone();
     every(
         &mut set,
-        Duration::from_secs(settings.sweep_interval_secs),
+        Duration::from_secs(settings.checkout.sweep_interval_secs),
         "sessions",
         move || {
             let (sessions, users, now) = (sessions.clone(), users.clone(), clock.now());
@@ -139,7 +139,7 @@ pub fn spawn(state: &AppState, settings: &Settings) -> Workers {
     set.spawn(shop::feeds::worker::run_feeds(feeds, FEEDS_EVERY));
     match shop::feeds::fetch::Fetcher::new(
         shop::feeds::guard::Policy {
-            allow_loopback: settings.test_fetch_loopback,
+            allow_loopback: settings.test.fetch_loopback,
         },
         shop::feeds::fetch::Limits::default(),
     ) {
@@ -149,7 +149,7 @@ pub fn spawn(state: &AppState, settings: &Settings) -> Workers {
                 fetcher,
                 state.services.assets.clone(),
                 shop::feeds::worker::PoolConfig {
-                    workers: settings.fetch_workers.max(1),
+                    workers: settings.feeds.fetch_workers.max(1),
                     ..shop::feeds::worker::PoolConfig::default()
                 },
             ));
@@ -157,10 +157,12 @@ pub fn spawn(state: &AppState, settings: &Settings) -> Workers {
         Err(e) => tracing::error!(error = %e, "feed pictures will not be fetched: no HTTP client"),
     }
     let recommender = state.services.recommender.clone();
-    let recommend_period = millis(Duration::from_secs(settings.recommend_interval_secs));
+    let recommend_period = millis(Duration::from_secs(
+        settings.catalog.recommend_interval_secs,
+    ));
     every(
         &mut set,
-        Duration::from_secs(settings.recommend_interval_secs),
+        Duration::from_secs(settings.catalog.recommend_interval_secs),
         "recommendations",
         move || {
             let (recommender, jobs) = (recommender.clone(), jobs.clone());

@@ -62,6 +62,108 @@ pub fn parse_bounded(
     }
 }
 
+/// Parses a database id from text: a positive decimal integer that fits in 63 bits, with no
+/// sign, spaces or exponent (so `/products/+5`, `-1`, `0` and `1e9` are all refused).
+pub fn parse_id(field: &str, text: &str) -> Result<i64, InvalidInput> {
+    let refuse = || not_an_id(field);
+    if text.is_empty() || text.len() > 19 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(refuse());
+    }
+    match text.parse::<i64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(refuse()),
+    }
+}
+
+/// Checks a database id that arrived as a number (JSON): positive and within 63 bits.
+pub fn check_id(field: &str, n: i128) -> Result<i64, InvalidInput> {
+    i64::try_from(n)
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| not_an_id(field))
+}
+
+fn not_an_id(field: &str) -> InvalidInput {
+    InvalidInput::new(field, "must be a positive whole number")
+}
+
+/// Reads an id the way the sender wrote it: a JSON number, or the text of a URL path, a query
+/// string or a form (server functions). Either way through [`parse_id`]'s rules, so an id that
+/// deserialized is one that parses.
+pub struct IdVisitor(pub &'static str);
+
+impl serde::de::Visitor<'_> for IdVisitor {
+    type Value = i64;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "a positive whole number ({})", self.0)
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<i64, E> {
+        check_id(self.0, n.into()).map_err(E::custom)
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<i64, E> {
+        check_id(self.0, n.into()).map_err(E::custom)
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<i64, E> {
+        Err(E::custom(not_an_id(self.0)))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<i64, E> {
+        parse_id(self.0, text).map_err(E::custom)
+    }
+}
+
+/// Defines a database id newtype whose every way in checks it: [`parse`] from text, and
+/// `Deserialize` (JSON numbers, path and query text) through the same rules, so a zero,
+/// negative or malformed id stops at the boundary with its field named. `new` is for ids the
+/// database handed out.
+///
+/// Deserialized with `deserialize_any` so that one impl takes both a JSON number and the text
+/// of a URL; every format the shop reads ids from (JSON, URL paths, query strings, server
+/// function forms) describes itself.
+///
+/// [`parse`]: crate::catalog::ProductId::parse
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident, $field:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+        #[serde(transparent)]
+        pub struct $name(i64);
+
+        impl $name {
+            /// Wraps an id read from the database.
+            pub const fn new(raw: i64) -> Self {
+                Self(raw)
+            }
+
+            pub const fn get(self) -> i64 {
+                self.0
+            }
+
+            /// Parses an id from text: a positive decimal integer that fits in 63 bits.
+            pub fn parse(text: &str) -> Result<Self, $crate::InvalidInput> {
+                $crate::input::parse_id($field, text).map(Self)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                d.deserialize_any($crate::input::IdVisitor($field)).map(Self)
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+pub(crate) use id_type;
+
 /// Checks a client-chosen token (an idempotency key, an operation id): 8 to 64 characters of
 /// letters, digits, `-` and `_`, so it is safe in logs, URLs and database keys.
 pub fn parse_token(field: &str, text: &str) -> Result<String, InvalidInput> {
@@ -115,6 +217,53 @@ mod tests {
             let err = parse_bounded("page", Some(bad), 1, 1, 10).unwrap_err();
             assert_eq!(err.field, "page", "{bad}");
             assert!(err.message.contains("1 to 10"), "{bad}: {}", err.message);
+        }
+    }
+
+    #[test]
+    fn ids_deserialize_only_through_their_parser() {
+        use crate::accounts::UserId;
+        use crate::catalog::{ProductId, VariantId};
+        // A JSON number or the text of a URL: both read, both checked.
+        let id: ProductId = serde_json::from_str("42").unwrap();
+        assert_eq!(id.get(), 42);
+        let id: ProductId = serde_json::from_str("\"42\"").unwrap();
+        assert_eq!(id.get(), 42);
+        for bad in [
+            "0",
+            "-1",
+            "1.5",
+            "\"+5\"",
+            "\"1e3\"",
+            "\"\"",
+            "9223372036854775808",
+        ] {
+            let err = serde_json::from_str::<ProductId>(bad)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("id: must be a positive whole number"),
+                "{bad}: {err}"
+            );
+        }
+        // Each names its own field, so the sender knows which one was wrong.
+        let err = serde_json::from_str::<VariantId>("-7")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("variant_id:"), "{err}");
+        let err = serde_json::from_str::<UserId>("0").unwrap_err().to_string();
+        assert!(err.starts_with("user_id:"), "{err}");
+    }
+
+    #[test]
+    fn a_rating_out_of_range_does_not_deserialize() {
+        use crate::catalog::Rating;
+        let r: Rating = serde_json::from_str("456").unwrap();
+        assert_eq!(r.stars(), "4.6");
+        assert_eq!(serde_json::to_string(&r).unwrap(), "456");
+        for bad in ["501", "-1"] {
+            let err = serde_json::from_str::<Rating>(bad).unwrap_err().to_string();
+            assert!(err.contains("rating"), "{bad}: {err}");
         }
     }
 }

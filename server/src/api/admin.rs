@@ -14,13 +14,15 @@ use utoipa::ToSchema;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CouponBody {
-    code: String,
+    #[schema(value_type = String)]
+    code: CouponCode,
     /// `percent` or `amount`.
     kind: String,
     /// Percent (1–100) or minor units.
     value: i64,
     #[serde(default)]
-    currency: Option<String>,
+    #[schema(value_type = Option<String>, pattern = "^[A-Z]{3}$", example = "USD")]
+    currency: Option<Currency>,
     #[serde(default)]
     per_customer_limit: Option<i64>,
     #[serde(default)]
@@ -60,12 +62,11 @@ pub async fn create_coupon(
     Admin(_): Admin,
     Json(body): Json<CouponBody>,
 ) -> Result<(StatusCode, Json<CouponCreated>), ApiError> {
-    let code = CouponCode::parse(&body.code)?;
     let discount = match body.kind.as_str() {
         "percent" => Discount::Percent(body.value),
         "amount" => Discount::Amount(Money::new(
             body.value,
-            Currency::parse(body.currency.as_deref().unwrap_or("USD"))?,
+            body.currency.unwrap_or(Currency::USD),
         )),
         _ => return Err(InvalidInput::new("kind", "must be percent or amount").into()),
     };
@@ -73,13 +74,14 @@ pub async fn create_coupon(
         .services
         .coupons
         .create(&NewCoupon {
-            code: code.clone(),
+            code: body.code.clone(),
             discount,
             per_customer_limit: body.per_customer_limit,
             total_limit: body.total_limit,
             expires_at: body.expires_at,
         })
         .await?;
+    let code = body.code;
     Ok((StatusCode::CREATED, Json(CouponCreated { code })))
 }
 

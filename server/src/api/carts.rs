@@ -1,7 +1,7 @@
 //! `POST /carts`, `GET /carts/{cart_id}`, `PUT /carts/{cart_id}/lines/{sku}`.
 
 use super::ApiError;
-use super::extract::{Json, Path};
+use super::extract::{Json, Known, Path};
 use crate::state::AppState;
 use axum::Extension;
 use axum::extract::State;
@@ -91,10 +91,25 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(CartCreated { cart_id })))
 }
 
+/// The `{cart_id}` of a cart route, read by name so that a route with more parameters takes
+/// the others with an extractor of their own.
+#[derive(Deserialize)]
+pub struct CartPath {
+    cart_id: CartId,
+}
+
+/// The cart a route names; a token that does not parse is as unknown as one that does.
+type NamedCart = Known<CartPath, CartError>;
+
+/// The `{sku}` of a line route.
+#[derive(Deserialize)]
+pub struct SkuPath {
+    sku: Sku,
+}
+
 /// The cart, if this request may use it: a guest cart by its id, an account's cart only
 /// with that account's session (another's looks absent).
-async fn usable(state: &AppState, visit: &Visit, id: &str) -> Result<CartId, ApiError> {
-    let id = CartId::parse(id).map_err(|_| CartError::CartNotFound)?;
+async fn usable(state: &AppState, visit: &Visit, id: CartId) -> Result<CartId, ApiError> {
     match state.services.carts.owner(&id).await? {
         Some(CartOwner::Guest) => Ok(id),
         Some(CartOwner::Account(owner))
@@ -133,15 +148,16 @@ fn visit_of(visit: Option<Extension<Visit>>) -> Visit {
 pub async fn show(
     State(state): State<AppState>,
     visit: Option<Extension<Visit>>,
-    Path(id): Path<String>,
+    Known(CartPath { cart_id }, _): NamedCart,
 ) -> Result<Json<CartBody>, ApiError> {
-    let id = usable(&state, &visit_of(visit), &id).await?;
+    let id = usable(&state, &visit_of(visit), cart_id).await?;
     Ok(Json(body(&state, &id).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct SetCoupon {
-    code: String,
+    #[schema(value_type = String)]
+    code: CouponCode,
 }
 
 /// `PUT /api/v1/carts/{cart_id}/coupon` with `{ "code": "…" }`: applies a coupon (the answer
@@ -161,12 +177,11 @@ pub struct SetCoupon {
 pub async fn set_coupon(
     State(state): State<AppState>,
     visit: Option<Extension<Visit>>,
-    Path(id): Path<String>,
+    Known(CartPath { cart_id }, _): NamedCart,
     request: Result<Json<SetCoupon>, ApiError>,
 ) -> Result<Json<CartBody>, ApiError> {
-    let id = usable(&state, &visit_of(visit), &id).await?;
-    let Json(request) = request?;
-    let code = CouponCode::parse(&request.code)?;
+    let id = usable(&state, &visit_of(visit), cart_id).await?;
+    let Json(SetCoupon { code }) = request?;
     state
         .services
         .carts
@@ -190,9 +205,9 @@ pub async fn set_coupon(
 pub async fn remove_coupon(
     State(state): State<AppState>,
     visit: Option<Extension<Visit>>,
-    Path(id): Path<String>,
+    Known(CartPath { cart_id }, _): NamedCart,
 ) -> Result<Json<CartBody>, ApiError> {
-    let id = usable(&state, &visit_of(visit), &id).await?;
+    let id = usable(&state, &visit_of(visit), cart_id).await?;
     state
         .services
         .carts
@@ -228,11 +243,13 @@ pub struct SetLine {
 pub async fn set_line(
     State(state): State<AppState>,
     visit: Option<Extension<Visit>>,
-    Path((id, sku)): Path<(String, String)>,
+    Known(CartPath { cart_id }, _): NamedCart,
+    sku: Result<Path<SkuPath>, ApiError>,
     request: Result<Json<SetLine>, ApiError>,
 ) -> Result<Json<CartBody>, ApiError> {
-    let id = usable(&state, &visit_of(visit), &id).await?;
-    let sku = Sku::parse(&sku)?;
+    // In this order: an unknown cart is a 404 before a malformed SKU or body is a 400.
+    let id = usable(&state, &visit_of(visit), cart_id).await?;
+    let Path(SkuPath { sku }) = sku?;
     let Json(request) = request?;
     let quantity = LineQuantity::new(request.quantity)?;
     state

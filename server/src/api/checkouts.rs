@@ -17,8 +17,11 @@ use super::error::ErrorBody;
 
 #[derive(Deserialize, ToSchema)]
 pub struct CheckoutBody {
+    /// Text, not a `CartId`: a malformed token names no cart, so it is the 404 of an unknown
+    /// one (as on the cart routes), not a 400 that tells a guesser which part was wrong.
     cart_id: String,
-    email: String,
+    #[schema(value_type = String, example = "ana@example.com")]
+    email: Email,
     shipping_address: Address,
     payment: Payment,
     /// The total the client showed the shopper, in minor units; if the server's total
@@ -31,8 +34,8 @@ pub struct CheckoutBody {
 #[derive(Deserialize, ToSchema)]
 struct Payment {
     /// Goes to the payment gateway and nowhere else (only its last four digits are stored).
-    #[schema(example = "4242 4242 4242 4242")]
-    card_number: String,
+    #[schema(value_type = String, example = "4242 4242 4242 4242")]
+    card_number: CardNumber,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -118,9 +121,9 @@ pub async fn create(
     let Json(body) = body?;
     let request = CheckoutRequest {
         cart: CartId::parse(&body.cart_id).map_err(|_| CheckoutError::CartNotFound)?,
-        email: Email::parse(&body.email)?,
+        email: body.email,
         address: body.shipping_address.checked()?,
-        card: CardNumber::parse(&body.payment.card_number)?,
+        card: body.payment.card_number,
         expected_total: body.expected_total.map(|t| match t {
             ExpectedTotal::Amount(a) | ExpectedTotal::Money { amount: a } => a,
         }),

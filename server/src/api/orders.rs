@@ -1,7 +1,7 @@
 //! `GET /orders/{id}`.
 
 use super::ApiError;
-use super::extract::{Json, Path, Query};
+use super::extract::{Json, Known, Query};
 use crate::state::AppState;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
@@ -86,10 +86,9 @@ impl OrderBody {
 )]
 pub async fn show(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Known(id, _): Known<OrderId, OrderError>,
     Query(lookup): Query<Lookup>,
 ) -> Result<Json<OrderBody>, ApiError> {
-    let id = OrderId::parse(&id).map_err(|_| OrderError::NotFound)?;
     let order = state.services.orders.get(&id).await?;
     let owner = lookup
         .email

@@ -3,13 +3,14 @@
 //! pages. The seller is the key's or the session's, never the request's.
 
 use super::ApiError;
-use super::extract::{Json, Path, Query};
+use super::extract::{Json, Known, Path, Query};
 use super::seller::Seller;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use shop::catalog::{ProductId, Sku};
 use shop::orders::OrderSummary;
 use shop::portal::{PortalError, ProductDraft, SellerProduct, StockRow, VariantDraft};
 use utoipa::ToSchema;
@@ -181,11 +182,9 @@ pub async fn create(
 pub async fn show(
     State(state): State<AppState>,
     Seller(seller): Seller,
-    Path(id): Path<String>,
+    Known(id, _): Known<ProductId, PortalError>,
 ) -> Result<Json<SellerProductView>, ApiError> {
-    let id = shop::catalog::ProductId::parse(&id)
-        .map_err(|_| PortalError::NotFound)?
-        .get();
+    let id = id.get();
     let draft = state.services.portal.draft(seller, id).await?;
     let stock = state.services.portal.stock(seller, id).await?;
     Ok(Json(SellerProductView {
@@ -214,17 +213,14 @@ pub async fn show(
 pub async fn update(
     State(state): State<AppState>,
     Seller(seller): Seller,
-    Path(id): Path<String>,
+    Known(id, _): Known<ProductId, PortalError>,
     body: Result<Json<ProductBody>, ApiError>,
 ) -> Result<Json<ProductSaved>, ApiError> {
-    let id = shop::catalog::ProductId::parse(&id)
-        .map_err(|_| PortalError::NotFound)?
-        .get();
     let Json(body) = body?;
     let id = state
         .services
         .portal
-        .save(seller, Some(id), &body.into())
+        .save(seller, Some(id.get()), &body.into())
         .await?;
     Ok(Json(ProductSaved { id }))
 }
@@ -260,10 +256,9 @@ fn main() -> String {
 pub async fn set_stock(
     State(state): State<AppState>,
     Seller(seller): Seller,
-    Path(sku): Path<String>,
+    Path(sku): Path<Sku>,
     body: Result<Json<StockBody>, ApiError>,
 ) -> Result<StatusCode, ApiError> {
-    let sku = shop::catalog::Sku::parse(&sku)?;
     let Json(body) = body?;
     state
         .services

@@ -182,9 +182,8 @@ impl From<ProductDetail> for ProductBody {
 )]
 pub async fn show(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(id): Path<ProductId>,
 ) -> Result<Json<ProductBody>, ApiError> {
-    let id = ProductId::parse(&id)?;
     let product = state.services.catalog.product_by_id(id).await?;
     Ok(Json(product.into()))
 }

@@ -3,6 +3,7 @@
 //! the request, and `shop` checks that the product belongs to that seller.
 
 use super::ApiError;
+use super::extract::Known;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{FromRequestParts, Path, Query, State};
@@ -10,7 +11,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use shop::assets::{AssetError, ProductImage, UploadRequest};
+use shop::assets::{AssetError, ImageId, ProductImage, UploadRequest};
 use shop::catalog::{ProductId, SellerId};
 
 /// The seller a request's API key belongs to.
@@ -50,12 +51,6 @@ impl FromRequestParts<AppState> for Seller {
 
 fn product_id(raw: &str) -> Result<ProductId, AssetError> {
     ProductId::parse(raw).map_err(|_| AssetError::NotFound)
-}
-
-fn image_id(raw: &str) -> Result<i64, AssetError> {
-    ProductId::parse(raw)
-        .map(ProductId::get)
-        .map_err(|_| AssetError::NotFound)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -253,11 +248,9 @@ async fn receive_upload(
 pub async fn list(
     State(state): State<AppState>,
     Seller(seller): Seller,
-    Path(id): Path<String>,
+    Known(id, _): Known<ProductId, AssetError>,
 ) -> Result<Json<Vec<ProductImage>>, ApiError> {
-    Ok(Json(
-        state.services.assets.list(seller, product_id(&id)?).await?,
-    ))
+    Ok(Json(state.services.assets.list(seller, id).await?))
 }
 
 /// What a seller can do to one of a product's images.
@@ -271,10 +264,10 @@ enum Change {
 async fn change(
     state: &AppState,
     seller: SellerId,
-    (id, image): (String, String),
+    (product, image): (ProductId, ImageId),
     change: Change,
 ) -> Result<Json<ProductImage>, ApiError> {
-    let (product, image) = (product_id(&id)?, image_id(&image)?);
+    let image = image.get();
     let assets = &state.services.assets;
     Ok(Json(match change {
         Change::Approve => assets.approve(seller, product, image).await?,
@@ -301,7 +294,7 @@ async fn change(
 pub async fn approve(
     State(state): State<AppState>,
     Seller(seller): Seller,
-    Path(ids): Path<(String, String)>,
+    Known(ids, _): Known<(ProductId, ImageId), AssetError>,
 ) -> Result<Json<ProductImage>, ApiError> {
     change(&state, seller, ids, Change::Approve).await
 }
@@ -325,7 +318,7 @@ pub async fn approve(
 pub async fn restore(
     State(state): State<AppState>,
     Seller(seller): Seller,
-    Path(ids): Path<(String, String)>,
+    Known(ids, _): Known<(ProductId, ImageId), AssetError>,
 ) -> Result<Json<ProductImage>, ApiError> {
     change(&state, seller, ids, Change::Restore).await
 }
@@ -348,7 +341,7 @@ pub async fn restore(
 pub async fn remove(
     State(state): State<AppState>,
     Seller(seller): Seller,
-    Path(ids): Path<(String, String)>,
+    Known(ids, _): Known<(ProductId, ImageId), AssetError>,
 ) -> Result<Json<ProductImage>, ApiError> {
     change(&state, seller, ids, Change::Remove).await
 }

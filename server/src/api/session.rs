@@ -53,7 +53,7 @@ pub struct Credentials {
 }
 
 fn cookie(value: &str, state: &AppState) -> Option<HeaderValue> {
-    let secure = if state.settings.secure_cookies {
+    let secure = if state.settings.http.secure_cookies {
         "; Secure"
     } else {
         ""
@@ -119,7 +119,7 @@ pub async fn delete(State(state): State<AppState>, parts: Parts) -> Result<Respo
         state.services.sessions.end(&token).await?;
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
-    let secure = if state.settings.secure_cookies {
+    let secure = if state.settings.http.secure_cookies {
         "; Secure"
     } else {
         ""

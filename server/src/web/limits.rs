@@ -308,7 +308,7 @@ pub async fn rate_limit(
     };
     let route = request.extensions().get::<MatchedPath>();
     let class = state.classes.of(route.map(MatchedPath::as_str));
-    let Some(ip) = super::client_address(&request, state.settings.trust_forwarded_for) else {
+    let Some(ip) = super::client_address(&request, state.settings.http.trust_forwarded_for) else {
         return next.run(request).await;
     };
     match limits.check(class, ip) {
@@ -331,6 +331,7 @@ pub async fn rate_limit(
 /// Keeps the state's rate limiters alive beside the settings.
 pub fn rate_limits(settings: &crate::config::Settings) -> Option<Arc<RateLimits>> {
     settings
+        .http
         .rate_limits
         .then(|| Arc::new(RateLimits::default()))
 }

@@ -55,7 +55,7 @@ pub async fn session(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let address = client_address(&request, state.settings.trust_forwarded_for)
+    let address = client_address(&request, state.settings.http.trust_forwarded_for)
         .map(|ip| ip.to_string())
         .unwrap_or_else(|| "unknown".into());
     let token = cookie(request.headers(), SESSION_COOKIE).and_then(SessionToken::parse);
@@ -238,7 +238,7 @@ pub async fn security_headers(
         "cross-origin-opener-policy",
         HeaderValue::from_static("same-origin"),
     );
-    if state.settings.secure_cookies {
+    if state.settings.http.secure_cookies {
         h.insert(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000"),

@@ -448,7 +448,7 @@ async fn pages_carry_a_nonce_policy_and_every_answer_the_security_headers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bursts_past_a_route_class_limit_get_429_with_retry_after() {
-    let app = spawn_app_with(|s| s.rate_limits = true).await;
+    let app = spawn_app_with(|s| s.http.rate_limits = true).await;
     let mut statuses = Vec::new();
     let mut retry_after = None;
     for i in 0..14 {
@@ -482,7 +482,7 @@ async fn bursts_past_a_route_class_limit_get_429_with_retry_after() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_function_counts_against_the_class_it_declares() {
-    let app = spawn_app_with(|s| s.rate_limits = true).await;
+    let app = spawn_app_with(|s| s.http.rate_limits = true).await;
     let mut statuses = Vec::new();
     for _ in 0..12 {
         // An empty order form: refused as malformed, once the limit has counted it.

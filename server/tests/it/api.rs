@@ -114,6 +114,27 @@ async fn malformed_requests_get_400_with_a_json_error() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_id_is_refused_at_the_door_naming_its_field() {
+    let app = spawn_checked_app().await;
+    // `+5` parses as an integer but is no id as the shop writes them; it must not reach the
+    // catalog as product 5.
+    for path in [
+        "/api/v1/products/0",
+        "/api/v1/products/-4",
+        "/api/v1/products/+5",
+    ] {
+        let (status, body) = app.get_json(path).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert_eq!(body["error"], "bad_request", "{path}");
+        let message = body["message"].as_str().unwrap();
+        assert!(
+            message.contains("id: must be a positive whole number"),
+            "{path}: {message}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_things_get_404_with_a_json_error() {
     let app = spawn_checked_app().await;
     for path in [

@@ -154,6 +154,101 @@ async fn a_purchase_through_the_api_makes_one_order_and_one_charge() {
     assert_eq!(app.ledger().await["charges"].as_array().unwrap().len(), 1);
 }
 
+/// Sends `body` and returns the status and the error's message.
+async fn refusal(
+    app: &CheckedApp,
+    method: Method,
+    path: &str,
+    key: Option<&str>,
+    body: &Value,
+) -> (u16, String) {
+    let (status, text) = app.send_json(method, path, key, body).await;
+    let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    assert_eq!(body["error"], "bad_request", "{path}: {text}");
+    (
+        status,
+        body["message"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_values_in_a_request_are_a_400_naming_the_field() {
+    let app = spawn_checked_app().await;
+    let cart = new_cart(&app).await;
+    set_line(&app, &cart, "WANDS-13-TWIN", json!(1)).await;
+
+    let lines = format!("/api/v1/carts/{cart}/lines/NO%20SPACES");
+    let (status, message) =
+        refusal(&app, Method::PUT, &lines, None, &json!({ "quantity": 1 })).await;
+    assert_eq!(status, 400, "{message}");
+    assert!(message.contains("sku: must be"), "{message}");
+
+    let coupon = format!("/api/v1/carts/{cart}/coupon");
+    let (status, message) = refusal(
+        &app,
+        Method::PUT,
+        &coupon,
+        None,
+        &json!({ "code": "no spaces!" }),
+    )
+    .await;
+    assert_eq!(status, 400, "{message}");
+    assert!(message.contains("coupon: must be"), "{message}");
+
+    let mut bad = checkout_body(&cart, "4242424242424242");
+    bad["email"] = json!("ana@");
+    let (status, message) = refusal(
+        &app,
+        Method::POST,
+        "/api/v1/checkouts",
+        Some("door-mail-1"),
+        &bad,
+    )
+    .await;
+    assert_eq!(status, 400, "{message}");
+    assert!(
+        message.contains("email: must be an e-mail address"),
+        "{message}"
+    );
+
+    let bad = checkout_body(&cart, "4242 4242 4242 4241");
+    let (status, message) = refusal(
+        &app,
+        Method::POST,
+        "/api/v1/checkouts",
+        Some("door-card-1"),
+        &bad,
+    )
+    .await;
+    assert_eq!(status, 400, "{message}");
+    assert!(
+        message.contains("card_number: is not a valid card number"),
+        "{message}"
+    );
+    assert!(
+        app.ledger().await["charges"].as_array().unwrap().is_empty(),
+        "nothing was charged"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_cart_or_order_id_is_as_unknown_as_a_missing_one() {
+    let app = spawn_checked_app().await;
+    for path in [
+        "/api/v1/carts/not-a-cart",
+        "/api/v1/carts/0123456789abcdef0123456789abcdef",
+        "/api/v1/orders/ord_nope",
+        "/api/v1/orders/ord_0123456789abcdef01234567",
+    ] {
+        let (status, body) = app.get_json(path).await;
+        assert_eq!(
+            (status, &body["error"]),
+            (404, &json!("not_found")),
+            "{path}: {body}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn checkout_requests_are_checked_before_anything_happens() {
     let app = spawn_checked_app().await;

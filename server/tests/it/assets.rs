@@ -342,13 +342,13 @@ async fn product_ids(app: &TestApp) -> (ProductId, i64, String) {
 async fn app_on(s3: &S3Server) -> TestApp {
     let endpoint = s3.endpoint.clone();
     spawn_app_with(|s| {
-        s.asset_store = Some(format!("s3://{}/shop", s3::BUCKET));
-        s.s3_endpoint = Some(endpoint);
-        s.s3_access_key_id = Some(s3::KEY_ID.into());
-        s.s3_secret_access_key = Some(s3::SECRET.into());
-        s.s3_region = Some("us-east-1".into());
-        s.asset_probe_ms = 200;
-        s.asset_cool_down_ms = 500;
+        s.assets.store = Some(format!("s3://{}/shop", s3::BUCKET));
+        s.assets.s3_endpoint = Some(endpoint);
+        s.assets.s3_access_key_id = Some(s3::KEY_ID.into());
+        s.assets.s3_secret_access_key = Some(s3::SECRET.into());
+        s.assets.s3_region = Some("us-east-1".into());
+        s.assets.probe_ms = 200;
+        s.assets.cool_down_ms = 500;
     })
     .await
 }

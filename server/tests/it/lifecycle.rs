@@ -10,13 +10,11 @@ use std::time::Duration;
 /// removed when the returned `TempDir` is dropped.
 fn settings_for(scratch: &ScratchDb) -> (Settings, tempfile::TempDir) {
     let assets = tempfile::tempdir().unwrap();
-    let settings = Settings {
-        database_url: Some(scratch.url.clone()),
-        search_index: Some("ram".into()),
-        asset_store: Some(assets.path().display().to_string()),
-        demo_pictures: false,
-        ..Settings::default()
-    };
+    let mut settings = Settings::default();
+    settings.database.url = Some(scratch.url.clone().into());
+    settings.search.index = Some("ram".into());
+    settings.assets.store = Some(assets.path().display().to_string());
+    settings.catalog.demo_pictures = false;
     (settings, assets)
 }
 

@@ -268,7 +268,7 @@ async fn the_bundle_is_served_under_its_version_as_immutable() {
     }
     let version = server::bundle_version(site.path()).expect("a built site has a version");
     let root = site.path().to_path_buf();
-    let app = crate::common::spawn_app_with(|s| s.site_root = root).await;
+    let app = crate::common::spawn_app_with(|s| s.http.site_root = root).await;
 
     let (_, html) = app.get_text("/").await;
     for file in ["emporium.js", "emporium_bg.wasm", "emporium.css"] {

@@ -6,25 +6,10 @@ use crate::input::InvalidInput;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// An account's id.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct UserId(i64);
-
-impl UserId {
-    pub const fn new(raw: i64) -> Self {
-        Self(raw)
-    }
-    pub const fn get(self) -> i64 {
-        self.0
-    }
-}
-
-impl fmt::Display for UserId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
+crate::input::id_type!(
+    /// An account's id.
+    UserId, "user_id"
+);
 
 /// What an account may do. A seller account is bound to one seller.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -23,4 +23,6 @@ mod store;
 pub use service::{AssetError, Assets, Unpictured, UploadRequest, is_hash, object_key};
 #[cfg(feature = "server")]
 pub use store::{AssetStore, S3Credentials, StoreError, StoreLocation, StoreOptions};
-pub use types::{ImageStatus, ImageVariant, Picture, ProductImage, QualityReport, ResolutionTier};
+pub use types::{
+    ImageId, ImageStatus, ImageVariant, Picture, ProductImage, QualityReport, ResolutionTier,
+};

@@ -2,6 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
+crate::input::id_type!(
+    /// A picture's id (one upload of one product).
+    ImageId, "image"
+);
+
 /// The sizes every picture is stored in. A variant is never upscaled: a small upload's
 /// variants are all its own size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

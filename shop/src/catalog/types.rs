@@ -1,48 +1,9 @@
 //! The catalog's values as the pages, the API and the importer see them.
 
-use crate::{InvalidInput, Money, input::parse_bounded};
+use crate::input::{id_type, parse_bounded};
+use crate::{InvalidInput, Money};
 use serde::{Deserialize, Serialize};
 use std::fmt;
-
-/// Defines a database id newtype that only parses from a positive decimal integer, so a
-/// malformed id in a URL (`/api/v1/products/abc`, `-1`, `1e9`) stops at the boundary.
-macro_rules! id_type {
-    ($(#[$doc:meta])* $name:ident, $field:literal) => {
-        $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(transparent)]
-        pub struct $name(i64);
-
-        impl $name {
-            /// Wraps an id read from the database.
-            pub const fn new(raw: i64) -> Self {
-                Self(raw)
-            }
-
-            pub const fn get(self) -> i64 {
-                self.0
-            }
-
-            /// Parses an id from text: a positive decimal integer that fits in 63 bits.
-            pub fn parse(text: &str) -> Result<Self, InvalidInput> {
-                let refuse = || InvalidInput::new($field, "must be a positive whole number");
-                if text.is_empty() || text.len() > 19 || !text.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(refuse());
-                }
-                match text.parse::<i64>() {
-                    Ok(n) if n > 0 => Ok(Self(n)),
-                    _ => Err(refuse()),
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                self.0.fmt(f)
-            }
-        }
-    };
-}
 
 id_type!(
     /// A product's id.
@@ -253,8 +214,11 @@ impl fmt::Display for CategoryPath {
 }
 
 /// A star rating in hundredths of a star, 0–500 (`4.56` stars is `456`).
+///
+/// Deserializes through [`Rating::from_hundredths`], so a stored or sent rating out of range
+/// is refused rather than shown as 7.5 stars.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(try_from = "i64", into = "i64")]
 pub struct Rating(u16);
 
 impl Rating {
@@ -274,6 +238,19 @@ impl Rating {
     pub fn stars(self) -> String {
         let tenths = (u32::from(self.0) + 5) / 10;
         format!("{}.{}", tenths / 10, tenths % 10)
+    }
+}
+
+impl TryFrom<i64> for Rating {
+    type Error = InvalidInput;
+    fn try_from(hundredths: i64) -> Result<Self, Self::Error> {
+        Rating::from_hundredths(hundredths)
+    }
+}
+
+impl From<Rating> for i64 {
+    fn from(r: Rating) -> i64 {
+        r.hundredths()
     }
 }
 

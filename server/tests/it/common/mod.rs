@@ -140,16 +140,14 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let gateway = spawn_gateway();
     let assets = tempfile::tempdir().expect("a temp dir");
     let assets_dir = assets.path().to_owned();
-    let mut settings = Settings {
-        addr: "127.0.0.1:0".parse().expect("an address"),
-        gateway_url: gateway.clone(),
-        gateway_timeout_ms: 500,
-        search_index: Some("ram".into()),
-        asset_store: Some(assets_dir.display().to_string()),
-        // Tests send bursts from one address; the rate-limit test turns limits back on.
-        rate_limits: false,
-        ..Settings::default()
-    };
+    let mut settings = Settings::default();
+    settings.http.addr = "127.0.0.1:0".parse().expect("an address");
+    // Tests send bursts from one address; the rate-limit test turns limits back on.
+    settings.http.rate_limits = false;
+    settings.payments.gateway_url = gateway.clone();
+    settings.payments.gateway_timeout_ms = 500;
+    settings.search.index = Some("ram".into());
+    settings.assets.store = Some(assets_dir.display().to_string());
     adjust(&mut settings);
     let state = AppState::new(
         scratch.db.clone(),
@@ -166,7 +164,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
             .await,
         "the search index builds"
     );
-    let listener = tokio::net::TcpListener::bind(settings.addr)
+    let listener = tokio::net::TcpListener::bind(settings.http.addr)
         .await
         .expect("a port");
     let base = format!("http://{}", listener.local_addr().expect("an address"));
