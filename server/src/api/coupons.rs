@@ -1,4 +1,5 @@
-//! Admin routes: coupons. (`Admin` extractor: 401 for guests, 403 for everyone else.)
+//! The coupons context in the API: `/api/v1/admin/coupons` (the `Admin` extractor: 401 for
+//! guests, 403 for everyone else).
 
 use super::ApiError;
 use super::extract::Json;
