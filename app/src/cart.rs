@@ -18,10 +18,8 @@ pub async fn load_cart() -> Result<Option<Cart>, crate::error::AppError> {
     let Some(id) = crate::session::current_cart(&services).await? else {
         return Ok(None);
     };
-    match services.carts.get(&id).await {
+    match services.carts.with_coupon(&id, &services.coupons).await {
         Ok(mut cart) => {
-            let code = services.carts.coupon(&id).await?;
-            services.coupons.attach(&mut cart, code).await?;
             crate::services::attach_first_pictures(
                 &services,
                 &mut cart.lines,

@@ -41,8 +41,12 @@ pub async fn create_coupon(
         number(&percent)?,
         amount.as_deref().map(str::trim).filter(|a| !a.is_empty()),
     ) {
-        (Some(p), None) => Discount::Percent(p),
-        (None, Some(a)) => Discount::Amount(shop::Money::parse_price(a, shop::Currency::USD)?),
+        (Some(p), None) => Discount::parse("percent", p, "USD")?,
+        // The form takes a price as people write it ("5.00"); the discount counts cents.
+        (None, Some(a)) => {
+            let amount = shop::Money::parse_price(a, shop::Currency::USD)?;
+            Discount::parse("amount", amount.amount, amount.currency.code())?
+        }
         _ => {
             crate::session::redirect("/admin?coupon=choose");
             return Ok(());

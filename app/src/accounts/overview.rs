@@ -91,7 +91,6 @@ pub async fn load_account(page: Option<String>) -> Result<AccountPage, crate::er
 pub async fn reorder(order: String) -> Result<(), crate::error::AppError> {
     use crate::session::{ensure_cart, redirect};
     use shop::accounts::Viewer;
-    use shop::cart::{CartError, Quantity};
     use shop::orders::{OrderError, OrderId};
     let services = crate::services::services()?;
     let viewer = Viewer::require(crate::session::viewer().as_ref())?.clone();
@@ -102,27 +101,11 @@ pub async fn reorder(order: String) -> Result<(), crate::error::AppError> {
     }
     let order = services.orders.get(&id).await?;
     let cart = ensure_cart(&services).await?;
-    let now = services.clock.now();
-    let mut short = 0;
-    for line in &order.lines {
-        let Ok(quantity) = Quantity::new(line.quantity.min(Quantity::MAX)) else {
-            continue;
-        };
-        match services
-            .carts
-            .add(&cart, &line.sku, quantity, None, now)
-            .await
-        {
-            Ok(_) => {}
-            Err(
-                CartError::InsufficientStock { .. }
-                | CartError::TooMany { .. }
-                | CartError::UnknownSku(_)
-                | CartError::MixedCurrency { .. },
-            ) => short += 1,
-            Err(e) => return Err(e.into()),
-        }
-    }
+    let report = services
+        .carts
+        .reorder(&cart, &order.lines, services.clock.now())
+        .await?;
+    let short = report.iter().filter(|line| !line.is_whole()).count();
     redirect(&format!("/cart?reordered={}&short={short}", order.id));
     Ok(())
 }

@@ -9,7 +9,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use shop::coupons::{CouponCode, CouponRow, Discount, NewCoupon};
-use shop::{Currency, InvalidInput, Money};
 use utoipa::ToSchema;
 
 #[derive(Deserialize, ToSchema)]
@@ -62,14 +61,8 @@ pub async fn create_coupon(
     Json(body): Json<CouponBody>,
 ) -> Result<(StatusCode, Json<CouponCreated>), ApiError> {
     let code = CouponCode::parse(&body.code)?;
-    let discount = match body.kind.as_str() {
-        "percent" => Discount::Percent(body.value),
-        "amount" => Discount::Amount(Money::new(
-            body.value,
-            Currency::parse(body.currency.as_deref().unwrap_or("USD"))?,
-        )),
-        _ => return Err(InvalidInput::new("kind", "must be percent or amount").into()),
-    };
+    let currency = body.currency.as_deref().unwrap_or("USD");
+    let discount = Discount::parse(&body.kind, body.value, currency)?;
     state
         .services
         .coupons
