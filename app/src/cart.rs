@@ -18,10 +18,8 @@ pub async fn load_cart() -> Result<Option<Cart>, crate::error::AppError> {
     let Some(id) = crate::session::current_cart(&services).await? else {
         return Ok(None);
     };
-    match services.carts.get(&id).await {
+    match services.carts.with_coupon(&id, &services.coupons).await {
         Ok(mut cart) => {
-            let code = services.carts.coupon(&id).await?;
-            services.coupons.attach(&mut cart, code).await?;
             crate::services::attach_first_pictures(
                 &services,
                 &mut cart.lines,
@@ -200,7 +198,7 @@ pub fn CartRoute() -> impl IntoView {
         query
             .read()
             .get("merged")
-            .map(|m| crate::account::decode_merge(&m))
+            .map(|m| crate::accounts::decode_merge(&m))
             .filter(|notes| !notes.is_empty())
     };
     view! {
@@ -228,7 +226,7 @@ pub fn CartRoute() -> impl IntoView {
 
 /// What became of the guest cart's lines at sign-in.
 #[component]
-fn MergeNotes(notes: Vec<crate::account::MergeNote>) -> impl IntoView {
+fn MergeNotes(notes: Vec<crate::accounts::MergeNote>) -> impl IntoView {
     let items: Vec<AnyView> = notes
         .into_iter()
         .map(|n| {
@@ -281,7 +279,7 @@ fn CartView(cart: Cart) -> impl IntoView {
                     view! {
                         <p class="coupon" data-testid="coupon">{line}</p>
                         <ActionForm action=remove>
-                            <crate::account::CsrfField/>
+                            <crate::accounts::CsrfField/>
                             <input type="hidden" name="remove" value="1"/>
                             <button type="submit" class="link">"Remove coupon"</button>
                         </ActionForm>
@@ -290,7 +288,7 @@ fn CartView(cart: Cart) -> impl IntoView {
                 }
                 None => view! {
                     <ActionForm action=apply attr:class="coupon-form">
-                        <crate::account::CsrfField/>
+                        <crate::accounts::CsrfField/>
                         <label>"Coupon code" <input name="code" maxlength="32" autocomplete="off"/></label>
                         <button type="submit" class="secondary">"Apply"</button>
                     </ActionForm>
@@ -346,7 +344,7 @@ fn line_view(line: CartLine) -> AnyView {
                 <ul class="line-notices">{notices}</ul>
             </div>
             <ActionForm action=set attr:class="line-quantity">
-                <crate::account::CsrfField/>
+                <crate::accounts::CsrfField/>
                 <input type="hidden" name="sku" value=set_sku/>
                 <label>
                     <span class="visually-hidden">"Quantity of " {title}</span>
@@ -356,7 +354,7 @@ fn line_view(line: CartLine) -> AnyView {
             </ActionForm>
             <p class="line-total">{line.line_total.to_string()}</p>
             <ActionForm action=remove attr:class="line-remove">
-                <crate::account::CsrfField/>
+                <crate::accounts::CsrfField/>
                 <input type="hidden" name="sku" value=remove_sku/>
                 <input type="hidden" name="quantity" value="0"/>
                 <button type="submit" class="link">"Remove"</button>

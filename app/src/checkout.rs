@@ -185,7 +185,7 @@ fn CheckoutFormView(form: CheckoutForm) -> impl IntoView {
     view! {
         <div class="checkout-grid">
             <ActionForm action=place attr:class="checkout-form">
-                <crate::account::CsrfField/>
+                <crate::accounts::CsrfField/>
                 <input type="hidden" name="key" value=form.key/>
                 <input type="hidden" name="expected_total" value=total_amount/>
                 <fieldset>

@@ -5,7 +5,7 @@
 
 use crate::error::AppError;
 use crate::format::utc;
-use crate::seller::{PortalNav, sign_in_first};
+use crate::sellers::{SellerNav, sign_in_first};
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
 use leptos_router::components::A;
@@ -14,14 +14,14 @@ use shop::feeds::{FeedView, FetchStatus};
 
 #[server(prefix = "/rpc", endpoint = "seller/feeds")]
 pub async fn load_feeds() -> Result<Vec<FeedView>, AppError> {
-    let seller = crate::seller::seller()?;
+    let seller = crate::sellers::seller()?;
     let services = crate::services::services()?;
     Ok(services.feeds.list(seller, 30).await?)
 }
 
 #[server(prefix = "/rpc", endpoint = "seller/feed")]
 pub async fn load_feed(id: String) -> Result<FeedView, AppError> {
-    let seller = crate::seller::seller()?;
+    let seller = crate::sellers::seller()?;
     let services = crate::services::services()?;
     let id: i64 = id.parse().map_err(|_| shop::feeds::FeedError::NotFound)?;
     Ok(services.feeds.view(Some(seller), id).await?)
@@ -30,7 +30,7 @@ pub async fn load_feed(id: String) -> Result<FeedView, AppError> {
 /// Puts a failed picture back in the queue (after the seller fixed their server or URL).
 #[server(prefix = "/rpc", endpoint = "seller/fetch-retry")]
 pub async fn retry_fetch(id: String, feed: String) -> Result<(), AppError> {
-    let seller = crate::seller::seller()?;
+    let seller = crate::sellers::seller()?;
     let services = crate::services::services()?;
     use shop::feeds::FeedError;
     let id: i64 = id.parse().map_err(|_| FeedError::NotFound)?;
@@ -58,7 +58,7 @@ pub fn SellerFeedsRoute() -> impl IntoView {
         <Title text="Feeds"/>
         <section class="portal">
             <h1>"Feeds"</h1>
-            <PortalNav/>
+            <SellerNav/>
             {move || error().map(|e| view! { <p class="notice error" role="alert" data-testid="feed-error">{e}</p> })}
             <p>"Upload a CSV or JSON file of products to create or update many at once. "
                "Rows are matched by your SKUs, so sending the same file again changes nothing. "
@@ -128,7 +128,7 @@ pub fn SellerFeedRoute() -> impl IntoView {
         <Title text="Feed report"/>
         <section class="portal">
             <h1>"Feed report"</h1>
-            <PortalNav/>
+            <SellerNav/>
             <Show when=retried>
                 <p class="notice" role="status">"The picture is queued again."</p>
             </Show>
@@ -179,7 +179,7 @@ fn FeedReport(feed: FeedView) -> impl IntoView {
                     <td>{f.reason.clone().unwrap_or_default()}</td>
                     <td>{can_retry.then(move || view! {
                         <ActionForm action=retry>
-                            <crate::account::CsrfField/>
+                            <crate::accounts::CsrfField/>
                             <input type="hidden" name="id" value=id.clone()/>
                             <input type="hidden" name="feed" value=feed_id.clone()/>
                             <button type="submit" class="secondary">"Try again"</button>

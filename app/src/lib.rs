@@ -4,11 +4,12 @@
 //! Built twice: with `ssr` (native, linked into the server, server functions call `shop`)
 //! and with `hydrate` (wasm, server functions become HTTP calls).
 
-pub mod account;
+pub mod accounts;
 pub mod admin;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;
+pub mod coupons;
 pub mod error;
 pub mod feeds;
 pub mod format;
@@ -17,7 +18,7 @@ pub mod health;
 pub mod layout;
 pub mod orders;
 pub mod pager;
-pub mod seller;
+pub mod sellers;
 #[cfg(feature = "ssr")]
 pub mod services;
 #[cfg(feature = "ssr")]
@@ -88,21 +89,21 @@ pub fn App() -> impl IntoView {
                         view=checkout::CheckoutStatusRoute
                         ssr=SsrMode::Async
                     />
-                    <Route path=path!("/seller") view=seller::SellerDashboardRoute ssr=SsrMode::Async/>
-                    <Route path=path!("/seller/products") view=seller::SellerProductsRoute ssr=SsrMode::Async/>
-                    <Route path=path!("/seller/products/:id") view=seller::SellerProductRoute ssr=SsrMode::Async/>
-                    <Route path=path!("/seller/orders") view=seller::SellerOrdersRoute ssr=SsrMode::Async/>
+                    <Route path=path!("/seller") view=sellers::SellerDashboardRoute ssr=SsrMode::Async/>
+                    <Route path=path!("/seller/products") view=sellers::SellerProductsRoute ssr=SsrMode::Async/>
+                    <Route path=path!("/seller/products/:id") view=sellers::SellerProductRoute ssr=SsrMode::Async/>
+                    <Route path=path!("/seller/orders") view=sellers::SellerOrdersRoute ssr=SsrMode::Async/>
                     <Route path=path!("/seller/feeds") view=feeds::SellerFeedsRoute ssr=SsrMode::Async/>
                     <Route path=path!("/seller/feeds/:id") view=feeds::SellerFeedRoute ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=admin::AdminRoute ssr=SsrMode::Async/>
                     <Route path=path!("/admin/orders") view=admin::AdminOrdersRoute ssr=SsrMode::Async/>
                     <Route path=path!("/admin/orders/:id") view=admin::AdminOrderRoute ssr=SsrMode::Async/>
-                    <Route path=path!("/account") view=account::AccountRoute ssr=SsrMode::Async/>
-                    <Route path=path!("/account/sign-in") view=account::SignInRoute ssr=SsrMode::Async/>
-                    <Route path=path!("/account/sign-up") view=account::SignUpRoute ssr=SsrMode::Async/>
-                    <Route path=path!("/account/confirm/:token") view=account::ConfirmRoute ssr=SsrMode::Async/>
-                    <Route path=path!("/account/reset") view=account::ResetRequestRoute ssr=SsrMode::Async/>
-                    <Route path=path!("/account/reset/:token") view=account::ResetRoute ssr=SsrMode::Async/>
+                    <Route path=path!("/account") view=accounts::AccountRoute ssr=SsrMode::Async/>
+                    <Route path=path!("/account/sign-in") view=accounts::SignInRoute ssr=SsrMode::Async/>
+                    <Route path=path!("/account/sign-up") view=accounts::SignUpRoute ssr=SsrMode::Async/>
+                    <Route path=path!("/account/confirm/:token") view=accounts::ConfirmRoute ssr=SsrMode::Async/>
+                    <Route path=path!("/account/reset") view=accounts::ResetRequestRoute ssr=SsrMode::Async/>
+                    <Route path=path!("/account/reset/:token") view=accounts::ResetRoute ssr=SsrMode::Async/>
                     <Route path=path!("/orders") view=orders::OrderLookupRoute ssr=SsrMode::Async/>
                     <Route path=path!("/orders/:id") view=orders::OrderRoute ssr=SsrMode::Async/>
                 </Routes>

@@ -138,7 +138,7 @@ pub fn OrderLookupRoute() -> impl IntoView {
                 </p>
             </Show>
             <ActionForm action=lookup attr:class="lookup-form">
-                <crate::account::CsrfField/>
+                <crate::accounts::CsrfField/>
                 <label>"Order number" <input name="order" required maxlength="40" placeholder="ord_…"/></label>
                 <label>"E-mail used for the order" <input type="email" name="email" required maxlength="254"/></label>
                 <button type="submit">"Find order"</button>

@@ -35,7 +35,7 @@ pub struct Services {
     pub feeds: shop::feeds::Feeds,
     pub coupons: shop::coupons::Coupons,
     pub refunds: shop::orders::refunds::Refunds,
-    pub portal: shop::portal::Portal,
+    pub sellers: shop::sellers::Sellers,
     /// Whether cookies are marked `Secure` (the shop is served over TLS).
     pub secure_cookies: bool,
     pub clock: Arc<dyn Clock>,

@@ -157,10 +157,8 @@ impl CouponArgs {
     pub async fn run(self, settings: &Settings) -> anyhow::Result<ExitCode> {
         use shop::coupons::{CouponCode, Coupons, Discount, NewCoupon};
         let discount = match (self.percent, self.amount) {
-            (Some(p), _) => Discount::Percent(p),
-            (None, Some(a)) => {
-                Discount::Amount(shop::Money::new(a, shop::Currency::parse(&self.currency)?))
-            }
+            (Some(p), _) => Discount::parse("percent", p, &self.currency)?,
+            (None, Some(a)) => Discount::parse("amount", a, &self.currency)?,
             (None, None) => bail!("give --percent or --amount"),
         };
         let code = CouponCode::parse(&self.code)?;

@@ -19,8 +19,8 @@ use shop::mail::Outbox;
 use shop::orders::Orders;
 use shop::orders::refunds::Refunds;
 use shop::payments::{Gateway, GatewayConfig};
-use shop::portal::Portal;
 use shop::search::{Recommender, Search};
+use shop::sellers::Sellers;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -122,7 +122,7 @@ impl AppState {
                 ),
                 coupons: Coupons::new(db.clone(), clock.clone()),
                 refunds: Refunds::new(db.clone(), gateway.clone(), clock.clone()),
-                portal: Portal::new(db.clone(), catalog.clone(), clock.clone()),
+                sellers: Sellers::new(db.clone(), catalog.clone(), clock.clone()),
                 db: db.clone(),
                 secure_cookies: settings.http.secure_cookies,
                 carts: Carts::new(db.clone(), catalog.clone()),

@@ -17,8 +17,8 @@ pub mod inventory;
 pub mod money;
 pub mod orders;
 pub mod payments;
-pub mod portal;
 pub mod search;
+pub mod sellers;
 
 #[cfg(feature = "server")]
 pub mod clock;

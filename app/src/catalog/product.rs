@@ -222,7 +222,7 @@ fn AddToCart(selected: Memo<Option<Variant>>, op: String) -> impl IntoView {
     view! {
         {move || error().map(|m| view! { <p class="notice error" role="alert">{m}</p> })}
         <ActionForm action=add attr:class="add-to-cart">
-            <crate::account::CsrfField/>
+            <crate::accounts::CsrfField/>
             <input type="hidden" name="sku" value=sku/>
             <input type="hidden" name="op" value=op/>
             <label class="quantity">

@@ -139,7 +139,7 @@ fn HitCard(hit: Hit, op: String, eager: bool) -> impl IntoView {
             let pending = action.pending();
             view! {
                 <ActionForm action attr:class="quick-add">
-                    <crate::account::CsrfField/>
+                    <crate::accounts::CsrfField/>
                     <input type="hidden" name="sku" value=sku.to_string()/>
                     <input type="hidden" name="op" value=op.clone()/>
                     <input type="hidden" name="quantity" value="1"/>

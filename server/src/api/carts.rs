@@ -123,10 +123,12 @@ async fn usable(state: &AppState, visit: &Visit, id: CartId) -> Result<CartId, A
 
 /// The cart with its coupon shown.
 async fn body(state: &AppState, id: &CartId) -> Result<CartBody, ApiError> {
-    let mut cart = state.services.carts.get(id).await?;
-    let code = state.services.carts.coupon(id).await?;
-    state.services.coupons.attach(&mut cart, code).await?;
-    Ok(cart.into())
+    let services = &state.services;
+    Ok(services
+        .carts
+        .with_coupon(id, &services.coupons)
+        .await?
+        .into())
 }
 
 fn visit_of(visit: Option<Extension<Visit>>) -> Visit {

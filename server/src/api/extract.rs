@@ -51,7 +51,7 @@ impl NotFound for shop::orders::OrderError {
     }
 }
 
-impl NotFound for shop::portal::PortalError {
+impl NotFound for shop::sellers::SellerError {
     fn not_found() -> Self {
         Self::NotFound
     }

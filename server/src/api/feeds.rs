@@ -4,7 +4,7 @@
 //! session, as for every seller route; another seller's feed is 404.
 
 use super::ApiError;
-use super::seller::Seller;
+use super::sellers::Seller;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -81,9 +81,9 @@ pub async fn submit(
         )
             .into_response()),
         (None, Err(e)) => Err(e),
-        (Some(_), Ok(id)) => Ok(super::seller::see_other(&format!("/seller/feeds/{id}"))),
-        (Some(back), Err(e)) if e.status.is_client_error() => Ok(super::seller::see_other(
-            &format!("{back}?error={}", super::seller::query_escape(&e.message)),
+        (Some(_), Ok(id)) => Ok(super::sellers::see_other(&format!("/seller/feeds/{id}"))),
+        (Some(back), Err(e)) if e.status.is_client_error() => Ok(super::sellers::see_other(
+            &format!("{back}?error={}", super::sellers::query_escape(&e.message)),
         )),
         (Some(_), Err(e)) => Err(e),
     }

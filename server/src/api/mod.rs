@@ -2,20 +2,19 @@
 //! `/api/v1/openapi.json`, generated from the handlers by `openapi`). Handlers parse every input into
 //! `shop` types first, so a malformed value is a 400 with a message, never a 500.
 
-mod admin;
 mod carts;
 mod checkouts;
+mod coupons;
 mod error;
 mod extract;
 pub mod feeds;
 mod multipart;
 pub mod openapi;
 mod orders;
-mod portal;
 mod products;
 mod revalidate;
 mod search;
-pub mod seller;
+pub mod sellers;
 pub mod session;
 
 pub use error::ApiError;
@@ -68,7 +67,7 @@ pub fn router() -> Classified<AppState> {
         .route(
             "/admin/coupons",
             Api,
-            post(admin::create_coupon).get(admin::list_coupons),
+            post(coupons::create_coupon).get(coupons::list_coupons),
         )
         .route("/checkouts", Checkout, post(checkouts::create))
         .route("/checkouts/{id}", Api, get(checkouts::show))
@@ -76,31 +75,35 @@ pub fn router() -> Classified<AppState> {
         .route(
             "/seller/products",
             Api,
-            get(portal::list).post(portal::create),
+            get(sellers::products::list).post(sellers::products::create),
         )
         .route(
             "/seller/products/{id}",
             Api,
-            get(portal::show).put(portal::update),
+            get(sellers::products::show).put(sellers::products::update),
         )
-        .route("/seller/stock/{sku}", Api, put(portal::set_stock))
-        .route("/seller/orders", Api, get(portal::orders))
+        .route(
+            "/seller/stock/{sku}",
+            Api,
+            put(sellers::products::set_stock),
+        )
+        .route("/seller/orders", Api, get(sellers::products::orders))
         .route("/seller/feeds/{id}", Api, get(feeds::show))
         .route("/seller/fetches/{id}/retry", Api, post(feeds::retry))
         .route(
             "/seller/products/{id}/images/{image}/approve",
             Api,
-            post(seller::approve),
+            post(sellers::images::approve),
         )
         .route(
             "/seller/products/{id}/images/{image}/restore",
             Api,
-            post(seller::restore),
+            post(sellers::images::restore),
         )
         .route(
             "/seller/products/{id}/images/{image}",
             Api,
-            delete(seller::remove),
+            delete(sellers::images::remove),
         )
         // Any other path under the API is its 404 in JSON. A route, not a fallback: a
         // fallback has no route to class the request by.
@@ -113,7 +116,7 @@ pub fn router() -> Classified<AppState> {
                 .route(
                     "/seller/products/{id}/images",
                     Api,
-                    post(seller::upload).get(seller::list),
+                    post(sellers::images::upload).get(sellers::images::list),
                 )
                 .layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
         )

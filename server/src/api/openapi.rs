@@ -11,7 +11,8 @@
 //! nothing else), and every answer the API tests receive must validate against the schema of
 //! its operation and status (`server/tests/it/openapi.rs`).
 
-use super::{admin, carts, checkouts, feeds, orders, portal, products, search, seller, session};
+use super::sellers::{images, products as seller_products};
+use super::{carts, checkouts, coupons, feeds, orders, products, search, session};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use std::sync::OnceLock;
@@ -48,19 +49,19 @@ use utoipa::{Modify, OpenApi};
         orders::show,
         session::create,
         session::delete,
-        admin::create_coupon,
-        admin::list_coupons,
-        portal::list,
-        portal::create,
-        portal::show,
-        portal::update,
-        portal::set_stock,
-        portal::orders,
-        seller::upload,
-        seller::list,
-        seller::approve,
-        seller::restore,
-        seller::remove,
+        coupons::create_coupon,
+        coupons::list_coupons,
+        seller_products::list,
+        seller_products::create,
+        seller_products::show,
+        seller_products::update,
+        seller_products::set_stock,
+        seller_products::orders,
+        images::upload,
+        images::list,
+        images::approve,
+        images::restore,
+        images::remove,
         feeds::submit,
         feeds::list,
         feeds::show,

@@ -64,15 +64,15 @@ impl RouteClass {
 /// `web_layers::every_route_has_the_class_it_should` fails.
 pub fn server_functions() -> [(&'static str, RouteClass); 46] {
     use RouteClass::{Browse, Cart, Checkout, SignIn};
-    use app::{account, admin, cart, catalog, checkout, feeds, layout, orders, seller};
+    use app::{accounts, admin, cart, catalog, checkout, coupons, feeds, layout, orders, sellers};
     [
         // Guessing passwords and tokens, and mailing people: the tightest limit.
-        (account::SignIn::PATH, SignIn),
-        (account::SignUp::PATH, SignIn),
-        (account::SignOut::PATH, SignIn),
-        (account::ConfirmSignUp::PATH, SignIn),
-        (account::RequestReset::PATH, SignIn),
-        (account::FinishReset::PATH, SignIn),
+        (accounts::SignIn::PATH, SignIn),
+        (accounts::SignUp::PATH, SignIn),
+        (accounts::SignOut::PATH, SignIn),
+        (accounts::ConfirmSignUp::PATH, SignIn),
+        (accounts::RequestReset::PATH, SignIn),
+        (accounts::FinishReset::PATH, SignIn),
         // Each order costs a payment authorization.
         (checkout::PlaceOrder::PATH, Checkout),
         (cart::LoadCart::PATH, Cart),
@@ -80,15 +80,15 @@ pub fn server_functions() -> [(&'static str, RouteClass); 46] {
         (cart::SetCartLine::PATH, Cart),
         (cart::ApplyCoupon::PATH, Cart),
         // What pages load, and the forms of people already signed in.
-        (account::WhoAmI::PATH, Browse),
-        (account::LinkUsable::PATH, Browse),
-        (account::ChangePassword::PATH, Browse),
-        (account::LoadAccount::PATH, Browse),
-        (account::Reorder::PATH, Browse),
+        (accounts::WhoAmI::PATH, Browse),
+        (accounts::LinkUsable::PATH, Browse),
+        (accounts::ChangePassword::PATH, Browse),
+        (accounts::LoadAccount::PATH, Browse),
+        (accounts::Reorder::PATH, Browse),
         (admin::LoadOverview::PATH, Browse),
         (admin::ReplayEvent::PATH, Browse),
         (admin::InspectReturn::PATH, Browse),
-        (admin::CreateCoupon::PATH, Browse),
+        (coupons::CreateCoupon::PATH, Browse),
         (admin::LoadOrders::PATH, Browse),
         (admin::LoadAdminOrder::PATH, Browse),
         (admin::RefundOrder::PATH, Browse),
@@ -108,13 +108,13 @@ pub fn server_functions() -> [(&'static str, RouteClass); 46] {
         (layout::HeaderInfo::PATH, Browse),
         (orders::LoadOrder::PATH, Browse),
         (orders::LookupOrder::PATH, Browse),
-        (seller::LoadDashboard::PATH, Browse),
-        (seller::LoadProducts::PATH, Browse),
-        (seller::LoadProduct::PATH, Browse),
-        (seller::SaveProduct::PATH, Browse),
-        (seller::SetStock::PATH, Browse),
-        (seller::ChangeImage::PATH, Browse),
-        (seller::LoadSellerOrders::PATH, Browse),
+        (sellers::LoadDashboard::PATH, Browse),
+        (sellers::LoadProducts::PATH, Browse),
+        (sellers::LoadProduct::PATH, Browse),
+        (sellers::SaveProduct::PATH, Browse),
+        (sellers::SetStock::PATH, Browse),
+        (sellers::ChangeImage::PATH, Browse),
+        (sellers::LoadSellerOrders::PATH, Browse),
     ]
 }
 

@@ -84,6 +84,50 @@ async fn a_cart_is_built_line_by_line_with_bounds() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_coupon_on_a_cart_shows_what_it_takes_off_and_what_checkout_will_charge() {
+    use shop::coupons::{CouponCode, Discount, NewCoupon};
+    let app = spawn_checked_app().await;
+    app.state
+        .services
+        .coupons
+        .create(&NewCoupon {
+            code: CouponCode::parse("TENOFF").unwrap(),
+            discount: Discount::Percent(10),
+            per_customer_limit: None,
+            total_limit: None,
+            expires_at: None,
+        })
+        .await
+        .unwrap();
+    let cart = new_cart(&app).await;
+    let (_, body) = set_line(&app, &cart, "WANDS-13-KING", json!(2)).await;
+    let subtotal = body["subtotal"]["amount"].as_i64().unwrap();
+
+    let (status, body) = app
+        .send_json(
+            Method::PUT,
+            &format!("/api/v1/carts/{cart}/coupon"),
+            None,
+            &json!({ "code": "tenoff" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["coupon"]["code"], "TENOFF", "{body}");
+    assert_eq!(
+        body["coupon"]["discount"]["amount"],
+        subtotal / 10,
+        "{body}"
+    );
+    assert_eq!(body["total"]["amount"], subtotal - subtotal / 10, "{body}");
+    let (_, again) = app.get_json(&format!("/api/v1/carts/{cart}")).await;
+    assert_eq!(
+        again["total"], body["total"],
+        "reading the cart shows the same"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_purchase_through_the_api_makes_one_order_and_one_charge() {
     let app = spawn_checked_app().await;
     let cart = new_cart(&app).await;

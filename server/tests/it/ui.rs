@@ -2,7 +2,7 @@
 //! not in unit tests inside `app`, because a unit-test harness would compile the whole UI a
 //! second time in every test build.
 
-use app::account::{decode_merge, local_path};
+use app::accounts::{decode_merge, local_path};
 use app::format::{civil_from_days, month_day, utc};
 use app::pager::page_count;
 

@@ -6,7 +6,7 @@
 //! message saying it already has an account, with a way to reset the password. A reset
 //! request always answers "if there is an account, we've sent a link"; only an account's
 //! address is sent one. Whatever happens after the form is checked runs off the request
-//! (see `app::account`), so the answer's timing does not tell either.
+//! (see `app::accounts`), so the answer's timing does not tell either.
 //!
 //! A link's token is 256 random bits, kept only as its SHA-256, used once, and short-lived
 //! (a day for a sign-up, an hour for a reset). Using a reset link ends every session of the

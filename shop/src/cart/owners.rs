@@ -4,11 +4,12 @@
 //! account's cart (or becomes it), and from then on only that account reaches it: its id
 //! alone no longer opens it.
 
+use super::Cart;
 use super::store::{CartError, Carts, stored_lines};
 use super::{CartId, MergeOutcome, MergedLine, Quantity};
 use crate::accounts::UserId;
 use crate::clock::Millis;
-use crate::coupons::CouponCode;
+use crate::coupons::{CouponCode, Coupons};
 
 /// Who may use a cart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,6 +48,16 @@ impl Carts {
                 .fetch_optional(self.db.pool())
                 .await?;
         Ok(code.flatten().and_then(|c| CouponCode::parse(&c).ok()))
+    }
+
+    /// The cart as the shopper sees it, on the cart page and from the API alike: its lines at
+    /// current prices and stock, and the coupon on it (if any) with what it takes off now, so
+    /// that `Cart::total` is what checkout will charge (the saga checks the coupon again).
+    pub async fn with_coupon(&self, id: &CartId, coupons: &Coupons) -> Result<Cart, CartError> {
+        let mut cart = self.get(id).await?;
+        let code = self.coupon(id).await?;
+        coupons.attach(&mut cart, code).await?;
+        Ok(cart)
     }
 
     /// Applies (or with `None` removes) a coupon code. Whether it is any good is shown with

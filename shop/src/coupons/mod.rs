@@ -13,7 +13,7 @@ mod store;
 #[cfg(feature = "server")]
 pub use store::{CouponError, CouponRow, Coupons, NewCoupon, Redeemed, Refusal, redeem, release};
 
-use crate::{InvalidInput, Money};
+use crate::{Currency, InvalidInput, Money};
 use serde::{Deserialize, Serialize};
 
 /// A coupon code: 3–32 letters, digits, `-` or `_`, compared without regard to case
@@ -74,6 +74,32 @@ pub enum Discount {
 }
 
 impl Discount {
+    /// The one way a discount is read, from the parts every way in gives it (the admin's
+    /// form, the API, a stored coupon): `kind` `percent` with `value` 1–100, or `amount` with
+    /// `value` in minor units of `currency`, above zero. A percentage has no currency of its
+    /// own, so `currency` is read only for an amount.
+    pub fn parse(kind: &str, value: i64, currency: &str) -> Result<Self, InvalidInput> {
+        match kind {
+            "percent" if (1..=100).contains(&value) => Ok(Discount::Percent(value)),
+            "percent" => Err(InvalidInput::new("value", "a percentage must be 1–100")),
+            "amount" if value > 0 => Ok(Discount::Amount(Money::new(
+                value,
+                Currency::parse(currency)?,
+            ))),
+            "amount" => Err(InvalidInput::new("value", "an amount must be above zero")),
+            _ => Err(InvalidInput::new("kind", "must be percent or amount")),
+        }
+    }
+
+    /// The parts `parse` reads, as a coupon is stored: kind, value and currency (USD for a
+    /// percentage, which has none of its own).
+    pub fn parts(&self) -> (&'static str, i64, Currency) {
+        match *self {
+            Discount::Percent(p) => ("percent", p, Currency::USD),
+            Discount::Amount(m) => ("amount", m.amount, m.currency),
+        }
+    }
+
     /// The discount on `subtotal`, never more than the subtotal, rounded down (in the
     /// shopper's favour would be up; down keeps percent coupons from exceeding their rate).
     /// `None` when the currencies differ.
@@ -114,7 +140,6 @@ pub struct AppliedCoupon {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Currency;
 
     #[test]
     fn codes_are_short_plain_and_case_free() {
@@ -140,5 +165,42 @@ mod tests {
             Discount::Percent(50).on(usd(i64::MAX)).map(|m| m.amount),
             Some(i64::MAX / 2)
         );
+    }
+
+    #[test]
+    fn a_discount_is_read_from_its_parts_one_way_whoever_gives_them() {
+        let usd = |a| Money::new(a, Currency::USD);
+        assert_eq!(
+            Discount::parse("percent", 10, ""),
+            Ok(Discount::Percent(10))
+        );
+        assert_eq!(
+            Discount::parse("percent", 100, "USD"),
+            Ok(Discount::Percent(100))
+        );
+        assert_eq!(
+            Discount::parse("amount", 500, "USD"),
+            Ok(Discount::Amount(usd(500)))
+        );
+        for (kind, value, currency, field) in [
+            ("percent", 0, "USD", "value"),
+            ("percent", 101, "USD", "value"),
+            ("amount", 0, "USD", "value"),
+            ("amount", -5, "USD", "value"),
+            ("amount", 500, "usd", "currency"),
+            ("fraction", 5, "USD", "kind"),
+        ] {
+            let refused = Discount::parse(kind, value, currency)
+                .expect_err(&format!("{kind} {value} {currency} should be refused"));
+            assert_eq!(
+                refused.field, field,
+                "{kind} {value} {currency}: {refused:?}"
+            );
+        }
+        // What is stored is read back as it was.
+        for discount in [Discount::Percent(15), Discount::Amount(usd(250))] {
+            let (kind, value, currency) = discount.parts();
+            assert_eq!(Discount::parse(kind, value, currency.code()), Ok(discount));
+        }
     }
 }

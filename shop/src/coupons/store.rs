@@ -96,11 +96,7 @@ fn coupon(row: Row) -> Option<Coupon> {
         expires_at,
         disabled_at,
     ) = row;
-    let discount = match kind.as_str() {
-        "percent" => Discount::Percent(value),
-        "amount" => Discount::Amount(Money::new(value, Currency::parse(&currency).ok()?)),
-        _ => return None,
-    };
+    let discount = Discount::parse(&kind, value, &currency).ok()?;
     Some(Coupon {
         id,
         code,
@@ -283,18 +279,9 @@ impl Coupons {
     }
 
     pub async fn create(&self, new: &NewCoupon) -> Result<(), CouponError> {
-        let (kind, value, currency) = match new.discount {
-            Discount::Percent(p) if (1..=100).contains(&p) => ("percent", p, "USD".to_owned()),
-            Discount::Percent(_) => {
-                return Err(InvalidInput::new("value", "a percentage must be 1–100").into());
-            }
-            Discount::Amount(m) if m.amount > 0 => {
-                ("amount", m.amount, m.currency.code().to_owned())
-            }
-            Discount::Amount(_) => {
-                return Err(InvalidInput::new("value", "an amount must be above zero").into());
-            }
-        };
+        // A discount built in code (not parsed) is checked by the same rules on its way in.
+        let (kind, value, currency) = new.discount.parts();
+        Discount::parse(kind, value, currency.code())?;
         for (field, limit) in [
             ("per_customer_limit", new.per_customer_limit),
             ("total_limit", new.total_limit),
@@ -310,7 +297,7 @@ impl Coupons {
         .bind(new.code.as_str())
         .bind(kind)
         .bind(value)
-        .bind(currency)
+        .bind(currency.code())
         .bind(new.per_customer_limit)
         .bind(new.total_limit)
         .bind(new.expires_at)
@@ -346,8 +333,9 @@ impl Coupons {
             .collect())
     }
 
-    /// Shows the coupon applied to `cart` (if any) with what it would take off now.
-    pub async fn attach(
+    /// Shows the coupon applied to `cart` (if any) with what it would take off now. Only
+    /// `Carts::with_coupon` composes the cart as shown.
+    pub(crate) async fn attach(
         &self,
         cart: &mut crate::cart::Cart,
         code: Option<CouponCode>,

@@ -262,7 +262,7 @@ pub fn products(
                 source: SOURCE.into(),
                 external_id: external_id(&seller.slug, &key),
                 seller: seller.clone(),
-                category: crate::portal::category_names(&by_id, category),
+                category: crate::sellers::category_names(&by_id, category),
                 title,
                 description,
                 brand,
@@ -378,7 +378,7 @@ fn find_category(
     let matches: Vec<CategoryId> = categories
         .iter()
         .filter(|c| {
-            let path: Vec<String> = crate::portal::category_names(by_id, c.id)
+            let path: Vec<String> = crate::sellers::category_names(by_id, c.id)
                 .iter()
                 .map(|n| n.to_lowercase())
                 .collect();
@@ -410,7 +410,7 @@ fn variant(row: &RawRow, seen: &mut HashSet<String>) -> Result<VariantInput, Row
     if price.amount == 0 {
         return Err(RowIssue::new(line, "price", "the price must be above zero"));
     }
-    let options = crate::portal::parse_options(cell(row, "options")).ok_or_else(|| {
+    let options = crate::sellers::parse_options(cell(row, "options")).ok_or_else(|| {
         RowIssue::new(
             line,
             "options",

@@ -1,9 +1,15 @@
 //! Carts against a real database: line operations, bounds, idempotency, live notices.
 
 use crate::common::{NOW, PATIENCE, demo_shop, set_available};
-use shop::cart::{CartError, CartId, Carts, LineNotice, LineQuantity, Quantity};
-use shop::catalog::{Catalog, Sku};
+use shop::Money;
+use shop::cart::{CartError, CartId, Carts, LineNotice, LineQuantity, Quantity, Reordered};
+use shop::catalog::{Catalog, Sku, VariantId};
+use shop::checkout::CheckoutLine;
+use shop::clock::ManualClock;
+use shop::coupons::{CouponCode, Coupons, Discount, NewCoupon};
 use shop::db::{Db, DbOptions};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 fn sku(s: &str) -> Sku {
     Sku::parse(s).unwrap()
@@ -11,6 +17,19 @@ fn sku(s: &str) -> Sku {
 
 fn q(n: i64) -> Quantity {
     Quantity::new(n).unwrap()
+}
+
+/// A line of an earlier order: `reorder` reads its SKU and quantity (the rest is what the
+/// order recorded at the time).
+fn ordered(sku_text: &str, quantity: i64) -> CheckoutLine {
+    CheckoutLine {
+        variant_id: VariantId::new(1),
+        sku: sku(sku_text),
+        title: String::new(),
+        options: String::new(),
+        quantity,
+        unit_price: 0,
+    }
 }
 
 #[tokio::test]
@@ -245,4 +264,140 @@ async fn a_crowd_filling_carts_at_once_never_deadlocks_the_pool() {
         .await
         .unwrap();
     assert_eq!(units, 200, "every shopper's two writes");
+}
+
+#[tokio::test]
+async fn buying_an_order_again_adds_what_can_be_bought_and_reports_the_rest() {
+    let shop = demo_shop().await;
+    let carts = Carts::new(shop.db.clone(), Catalog::new(shop.db.clone()));
+    let cart = carts.create(NOW).await.unwrap();
+    set_available(&shop.db, "WANDS-13-TWIN", 50).await;
+    set_available(&shop.db, "WANDS-13-FULL", 2).await;
+    set_available(&shop.db, "WANDS-13-QUEEN", 0).await;
+    set_available(&shop.db, "WANDS-13-KING", 200).await;
+    // The cart already holds 97 kings: that line has room for two more.
+    carts
+        .set_line(&cart, &sku("WANDS-13-KING"), LineQuantity::Set(q(97)), NOW)
+        .await
+        .unwrap();
+
+    let order = [
+        ordered("WANDS-13-TWIN", 3),
+        ordered("WANDS-13-FULL", 5),
+        ordered("WANDS-13-QUEEN", 1),
+        ordered("WANDS-13-GONE", 2),
+        ordered("WANDS-13-KING", 4),
+    ];
+    let report = carts.reorder(&cart, &order, NOW).await.unwrap();
+
+    let outcomes: Vec<(&str, Reordered)> = report
+        .iter()
+        .map(|l| (l.sku.as_str(), l.outcome.clone()))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("WANDS-13-TWIN", Reordered::Added { quantity: 3 }),
+            // Capped by the stock there is now.
+            (
+                "WANDS-13-FULL",
+                Reordered::Reduced {
+                    wanted: 5,
+                    quantity: 2
+                }
+            ),
+            // Sold out, and no longer in the catalog.
+            ("WANDS-13-QUEEN", Reordered::Skipped { wanted: 1 }),
+            ("WANDS-13-GONE", Reordered::Skipped { wanted: 2 }),
+            // Capped by the 99 a line holds, with what the cart had.
+            (
+                "WANDS-13-KING",
+                Reordered::Reduced {
+                    wanted: 4,
+                    quantity: 2
+                }
+            ),
+        ]
+    );
+    let in_cart: HashMap<String, i64> = carts
+        .get(&cart)
+        .await
+        .unwrap()
+        .lines
+        .iter()
+        .map(|l| (l.sku.to_string(), l.quantity.get()))
+        .collect();
+    assert_eq!(
+        in_cart,
+        HashMap::from([
+            ("WANDS-13-TWIN".to_string(), 3),
+            ("WANDS-13-FULL".to_string(), 2),
+            ("WANDS-13-KING".to_string(), 99),
+        ]),
+        "the cart holds what the report says was added, and nothing else"
+    );
+    let whole: Vec<bool> = report.iter().map(|l| l.is_whole()).collect();
+    assert_eq!(whole, [true, false, false, false, false]);
+}
+
+#[tokio::test]
+async fn the_cart_is_shown_with_its_coupon_and_what_it_takes_off() {
+    let shop = demo_shop().await;
+    let carts = Carts::new(shop.db.clone(), Catalog::new(shop.db.clone()));
+    let coupons = Coupons::new(shop.db.clone(), Arc::new(ManualClock::starting_at(NOW)));
+    coupons
+        .create(&NewCoupon {
+            code: CouponCode::parse("TENOFF").unwrap(),
+            discount: Discount::Percent(10),
+            per_customer_limit: None,
+            total_limit: None,
+            expires_at: None,
+        })
+        .await
+        .unwrap();
+    let cart = carts.create(NOW).await.unwrap();
+    carts
+        .add(&cart, &sku("WANDS-13-TWIN"), q(2), None, NOW)
+        .await
+        .unwrap();
+
+    let plain = carts.with_coupon(&cart, &coupons).await.unwrap();
+    assert_eq!(plain.coupon, None);
+    assert_eq!(plain.total(), plain.subtotal);
+
+    let code = CouponCode::parse("tenoff").unwrap();
+    carts.set_coupon(&cart, Some(&code), NOW).await.unwrap();
+    let shown = carts.with_coupon(&cart, &coupons).await.unwrap();
+    let subtotal = shown.subtotal.unwrap();
+    let tenth = Money::new(subtotal.amount / 10, subtotal.currency);
+    let coupon = shown
+        .coupon
+        .clone()
+        .expect("the coupon is shown with the cart");
+    assert_eq!(coupon.code.as_str(), "TENOFF");
+    assert_eq!(coupon.label, "10% off");
+    assert_eq!(coupon.discount, Some(tenth));
+    assert_eq!(
+        shown.total(),
+        Some(Money::new(
+            subtotal.amount - tenth.amount,
+            subtotal.currency
+        )),
+        "the total is what checkout will charge"
+    );
+
+    let unknown = CouponCode::parse("NOSUCH").unwrap();
+    carts.set_coupon(&cart, Some(&unknown), NOW).await.unwrap();
+    let refused = carts.with_coupon(&cart, &coupons).await.unwrap();
+    let coupon = refused.coupon.clone().expect("even a bad code is shown");
+    assert_eq!(coupon.discount, None);
+    assert_eq!(
+        coupon.problem.as_deref(),
+        Some("There is no coupon NOSUCH.")
+    );
+    assert_eq!(
+        refused.total(),
+        refused.subtotal,
+        "a coupon that does not apply takes nothing off"
+    );
 }

@@ -1,53 +1,18 @@
-//! The seller side of the API: `/api/v1/seller/…`, authenticated with a seller's API key
-//! (`Authorization: Bearer emp_sk_…`). Every handler takes the seller from the key, never from
-//! the request, and `shop` checks that the product belongs to that seller.
+//! Pictures of a seller's products: upload (a form or the raw bytes), list, approve, restore
+//! and remove. `shop` checks that the product belongs to the key's seller.
 
-use super::ApiError;
-use super::extract::Known;
+use super::Seller;
+use super::{query_escape, see_other};
+use crate::api::ApiError;
+use crate::api::extract::Known;
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use shop::assets::{AssetError, ImageId, ProductImage, UploadRequest};
 use shop::catalog::{ProductId, SellerId};
-
-/// The seller a request's API key belongs to.
-pub struct Seller(pub SellerId);
-
-impl FromRequestParts<AppState> for Seller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let unauthorized = || {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "sign in as a seller, or send a seller API key: Authorization: Bearer emp_sk_…",
-            )
-        };
-        let key = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        // No key: a signed-in seller account's session will do (the same checks follow).
-        let Some(key) = key else {
-            let viewer = super::session::visit(parts).viewer;
-            return match shop::accounts::Viewer::require_seller(viewer.as_ref()) {
-                Ok(seller) => Ok(Seller(seller)),
-                Err(shop::accounts::Denied::SignInRequired) => Err(unauthorized()),
-                Err(denied) => Err(denied.into()),
-            };
-        };
-        match state.services.api_keys.seller_for(key.trim()).await? {
-            Some(seller) => Ok(Seller(seller)),
-            None => Err(unauthorized()),
-        }
-    }
-}
 
 fn product_id(raw: &str) -> Result<ProductId, AssetError> {
     ProductId::parse(raw).map_err(|_| AssetError::NotFound)
@@ -70,22 +35,6 @@ fn portal_page(return_to: Option<&str>) -> Option<String> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_')))
     .then(|| path.to_owned())
-}
-
-pub(super) fn see_other(to: &str) -> Response {
-    (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_owned())]).into_response()
-}
-
-pub(super) fn query_escape(text: &str) -> String {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.') {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 /// A file name is only a label: it never names anything in the store. One that carries a
@@ -122,8 +71,8 @@ fn check_file_name(name: &str) -> Result<(), ApiError> {
     responses(
         (status = 201, description = "Stored: `live`, or `needs_review` with its reasons. The same bytes again return the existing image.", body = ProductImage),
         (status = 303, description = "With `return_to`: back to that page, with `?image=live|needs_review` or `?image=refused&reason=…`."),
-        (status = 404, description = "No such product of this seller's (`not_found`).", body = super::error::ErrorBody),
-        (status = 422, description = "Refused (`image_refused`) with the reason: not an image, a pixel bomb, damaged, under 100 px, stretched past 4:1, clearly blurred.", body = super::error::ErrorBody),
+        (status = 404, description = "No such product of this seller's (`not_found`).", body = crate::api::error::ErrorBody),
+        (status = 422, description = "Refused (`image_refused`) with the reason: not an image, a pixel bomb, damaged, under 100 px, stretched past 4:1, clearly blurred.", body = crate::api::error::ErrorBody),
     ),
     security(("seller_key" = []), ("session" = [], "csrf_token" = []))
 )]
@@ -174,7 +123,7 @@ async fn receive_upload(
         )
     };
     let bytes = if content_type.starts_with("multipart/form-data") {
-        let mut form = super::multipart::read(&state, request, "image", too_large).await?;
+        let mut form = crate::api::multipart::read(&state, request, "image", too_large).await?;
         if let Some(alt) = form.text.remove("alt") {
             fields.alt = Some(alt);
         }
@@ -241,7 +190,7 @@ async fn receive_upload(
     ),
     responses(
         (status = 200, description = "Every image of the product in every state, in display order.", body = Vec<ProductImage>),
-        (status = 404, description = "No such product of this seller's (`not_found`).", body = super::error::ErrorBody),
+        (status = 404, description = "No such product of this seller's (`not_found`).", body = crate::api::error::ErrorBody),
     ),
     security(("seller_key" = []), ("session" = []))
 )]
@@ -287,7 +236,7 @@ async fn change(
     ),
     responses(
         (status = 200, description = "Shown: an image held for review goes live (a replacement retires the image it replaces).", body = ProductImage),
-        (status = 404, description = "No such image of this seller's product (`not_found`).", body = super::error::ErrorBody),
+        (status = 404, description = "No such image of this seller's product (`not_found`).", body = crate::api::error::ErrorBody),
     ),
     security(("seller_key" = []), ("session" = [], "csrf_token" = []))
 )]
@@ -311,7 +260,7 @@ pub async fn approve(
     ),
     responses(
         (status = 200, description = "Brought back: a removed or replaced image is live again.", body = ProductImage),
-        (status = 404, description = "No such image of this seller's product (`not_found`).", body = super::error::ErrorBody),
+        (status = 404, description = "No such image of this seller's product (`not_found`).", body = crate::api::error::ErrorBody),
     ),
     security(("seller_key" = []), ("session" = [], "csrf_token" = []))
 )]
@@ -334,7 +283,7 @@ pub async fn restore(
     ),
     responses(
         (status = 200, description = "Taken off the product's pages (its bytes stay in the store).", body = ProductImage),
-        (status = 404, description = "No such image of this seller's product (`not_found`).", body = super::error::ErrorBody),
+        (status = 404, description = "No such image of this seller's product (`not_found`).", body = crate::api::error::ErrorBody),
     ),
     security(("seller_key" = []), ("session" = [], "csrf_token" = []))
 )]

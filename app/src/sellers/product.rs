@@ -1,73 +1,17 @@
-//! The seller portal: dashboard (sales chart drawn on the server, low stock), products with
-//! search, the product form (validation messages beside the fields), stock per warehouse with
-//! a reason for each change and the audit trail, pictures (upload through the assets
-//! pipeline, approve, remove), and the orders holding the seller's items. Every server
-//! function starts from `Viewer::require_seller`: the seller comes from the session, never
-//! from the form.
+//! One product (`/seller/products/{id}`, or `new`): the form with its variants, stock per
+//! warehouse with the audit trail, and pictures.
 
-use crate::account::CsrfField;
-use crate::admin::OrdersPage;
-use crate::error::{AppError, ErrorPage};
-use crate::format::{month_day, utc};
+use super::{SellerNav, sign_in_first};
+use crate::accounts::CsrfField;
+use crate::error::AppError;
+use crate::format::utc;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
 use shop::assets::ProductImage;
-use shop::portal::{
-    CategoryChoice, Dashboard, FieldErrors, Movement, ProductDraft, SellerProduct, StockRow,
-};
-
-#[cfg(feature = "ssr")]
-pub(crate) fn seller() -> Result<shop::catalog::SellerId, AppError> {
-    Ok(shop::accounts::Viewer::require_seller(
-        crate::session::viewer().as_ref(),
-    )?)
-}
-
-#[server(prefix = "/rpc", endpoint = "seller/dashboard")]
-pub async fn load_dashboard() -> Result<Dashboard, AppError> {
-    let seller = seller()?;
-    let services = crate::services::services()?;
-    Ok(services.portal.dashboard(seller, 30).await?)
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ProductsPage {
-    pub products: Vec<SellerProduct>,
-    pub total: i64,
-    pub page: i64,
-    pub per_page: i64,
-}
-
-#[server(prefix = "/rpc", endpoint = "seller/products")]
-pub async fn load_products(
-    q: Option<String>,
-    page: Option<String>,
-) -> Result<ProductsPage, AppError> {
-    let seller = seller()?;
-    let services = crate::services::services()?;
-    let page = i64::from(shop::input::parse_bounded(
-        "page",
-        page.as_deref(),
-        1,
-        1,
-        10_000,
-    )?);
-    let per_page = 20;
-    let query: String = q.unwrap_or_default().chars().take(100).collect();
-    let (products, total) = services
-        .portal
-        .products(seller, &query, page, per_page)
-        .await?;
-    Ok(ProductsPage {
-        products,
-        total,
-        page,
-        per_page,
-    })
-}
+use shop::sellers::{CategoryChoice, FieldErrors, Movement, ProductDraft, StockRow};
 
 /// Everything the product page of the portal shows.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -84,9 +28,9 @@ pub struct ProductEditor {
 
 #[server(prefix = "/rpc", endpoint = "seller/product")]
 pub async fn load_product(id: Option<String>) -> Result<ProductEditor, AppError> {
-    let seller = seller()?;
+    let seller = super::seller()?;
     let services = crate::services::services()?;
-    let categories = services.portal.categories().await?;
+    let categories = services.sellers.categories().await?;
     let Some(id) = id.filter(|i| i != "new") else {
         return Ok(ProductEditor {
             id: None,
@@ -100,7 +44,7 @@ pub async fn load_product(id: Option<String>) -> Result<ProductEditor, AppError>
     };
     let product = shop::catalog::ProductId::parse(&id)
         .map_err(|_| shop::catalog::CatalogError::ProductNotFound)?;
-    let draft = services.portal.draft(seller, product.get()).await?;
+    let draft = services.sellers.draft(seller, product.get()).await?;
     let slug = services
         .catalog
         .product_by_id(product)
@@ -115,8 +59,11 @@ pub async fn load_product(id: Option<String>) -> Result<ProductEditor, AppError>
     Ok(ProductEditor {
         id: Some(product.get()),
         slug,
-        stock: services.portal.stock(seller, product.get()).await?,
-        movements: services.portal.movements(seller, product.get(), 50).await?,
+        stock: services.sellers.stock(seller, product.get()).await?,
+        movements: services
+            .sellers
+            .movements(seller, product.get(), 50)
+            .await?,
         draft,
         categories,
         images,
@@ -140,8 +87,8 @@ pub async fn save_product(
     category: String,
     variants: String,
 ) -> Result<SaveOutcome, AppError> {
-    use shop::portal::{PortalError, parse_variant_lines};
-    let seller = seller()?;
+    use shop::sellers::{SellerError, parse_variant_lines};
+    let seller = super::seller()?;
     let services = crate::services::services()?;
     let id = match id.as_deref().map(str::trim).filter(|i| !i.is_empty()) {
         Some(raw) => Some(
@@ -158,7 +105,7 @@ pub async fn save_product(
         category,
         variants: parse_variant_lines(&variants),
     };
-    match services.portal.save(seller, id, &draft).await {
+    match services.sellers.save(seller, id, &draft).await {
         Ok(saved) => {
             crate::session::redirect(&format!("/seller/products/{saved}?saved=1"));
             Ok(SaveOutcome {
@@ -166,7 +113,7 @@ pub async fn save_product(
                 ..SaveOutcome::default()
             })
         }
-        Err(PortalError::Invalid(errors)) => Ok(SaveOutcome {
+        Err(SellerError::Invalid(errors)) => Ok(SaveOutcome {
             saved: None,
             draft,
             errors,
@@ -183,8 +130,8 @@ pub async fn set_stock(
     available: String,
     reason: String,
 ) -> Result<(), AppError> {
-    use shop::portal::PortalError;
-    let seller = seller()?;
+    use shop::sellers::SellerError;
+    let seller = super::seller()?;
     let services = crate::services::services()?;
     let back = format!(
         "/seller/products/{}",
@@ -196,12 +143,12 @@ pub async fn set_stock(
         return Ok(());
     };
     match services
-        .portal
+        .sellers
         .set_stock(seller, sku.trim(), warehouse.trim(), available, &reason)
         .await
     {
         Ok(()) => crate::session::redirect(&format!("{back}?stock=saved")),
-        Err(PortalError::Invalid(errors)) => crate::session::redirect(&format!(
+        Err(SellerError::Invalid(errors)) => crate::session::redirect(&format!(
             "{back}?stock={}",
             errors.0.first().map_or("invalid", |(f, _)| f.as_str())
         )),
@@ -213,7 +160,7 @@ pub async fn set_stock(
 #[server(prefix = "/rpc", endpoint = "seller/image")]
 pub async fn change_image(product: String, image: String, change: String) -> Result<(), AppError> {
     use shop::assets::AssetError;
-    let seller = seller()?;
+    let seller = super::seller()?;
     let services = crate::services::services()?;
     let product = shop::catalog::ProductId::parse(&product).map_err(|_| AssetError::NotFound)?;
     let image: i64 = image.parse().map_err(|_| AssetError::NotFound)?;
@@ -234,240 +181,6 @@ pub async fn change_image(product: String, image: String, change: String) -> Res
     };
     crate::session::redirect(&format!("/seller/products/{product}?image={outcome}"));
     Ok(())
-}
-
-#[server(prefix = "/rpc", endpoint = "seller/orders")]
-pub async fn load_seller_orders(page: Option<String>) -> Result<OrdersPage, AppError> {
-    let seller = seller()?;
-    let services = crate::services::services()?;
-    let page = i64::from(shop::input::parse_bounded(
-        "page",
-        page.as_deref(),
-        1,
-        1,
-        10_000,
-    )?);
-    let per_page = 25;
-    let filter = shop::orders::OrderFilter {
-        seller: Some(seller),
-        ..Default::default()
-    };
-    let (mut orders, total) = services.orders.list(&filter, page, per_page).await?;
-    // A seller ships the order; the buyer's address is on the packing slip, not in this list.
-    for o in &mut orders {
-        o.email = String::new();
-    }
-    Ok(OrdersPage {
-        orders,
-        total,
-        page,
-        per_page,
-    })
-}
-
-pub(crate) fn sign_in_first(error: AppError) -> AnyView {
-    match error {
-        AppError {
-            kind: shop::FailureKind::SignInRequired,
-            ..
-        } => {
-            // The prompt is the page, with the status a monitor or crawler understands.
-            crate::error::set_status(401);
-            view! {
-            <section>
-                <h1>"Seller portal"</h1>
-                <p>"Please " <A href="/account/sign-in?next=/seller">"sign in"</A> " with your seller account."</p>
-            </section>
-        }
-            .into_any()
-        }
-        error => view! { <ErrorPage error/> }.into_any(),
-    }
-}
-
-#[component]
-pub(crate) fn PortalNav() -> impl IntoView {
-    view! {
-        <nav class="row portal-nav" aria-label="Seller portal">
-            <A href="/seller">"Dashboard"</A>
-            <A href="/seller/products">"Products"</A>
-            <A href="/seller/products/new">"New product"</A>
-            <A href="/seller/orders">"Orders"</A>
-            <A href="/seller/feeds">"Feeds"</A>
-        </nav>
-    }
-}
-
-#[component]
-pub fn SellerDashboardRoute() -> impl IntoView {
-    let dashboard = Resource::new(|| (), |_| load_dashboard());
-    view! {
-        <Title text="Seller portal"/>
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match dashboard.await {
-                    Ok(d) => view! { <DashboardView d/> }.into_any(),
-                    Err(e) => sign_in_first(e),
-                }
-            })}
-        </Transition>
-    }
-}
-
-/// Revenue per day as bars and orders as dots, drawn as SVG on the server (no script, no
-/// chart library, readable without JavaScript).
-#[component]
-fn SalesChart(d: Dashboard) -> impl IntoView {
-    let (w, h, pad) = (720.0_f64, 220.0_f64, 28.0_f64);
-    let n = d.days.len().max(1) as f64;
-    let max_revenue = d.days.iter().map(|x| x.revenue).max().unwrap_or(0).max(1) as f64;
-    let max_orders = d.days.iter().map(|x| x.orders).max().unwrap_or(0).max(1) as f64;
-    let slot = (w - 2.0 * pad) / n;
-    let bars: Vec<AnyView> = d
-        .days
-        .iter()
-        .enumerate()
-        .map(|(i, day)| {
-            let bh = (h - 2.0 * pad) * day.revenue as f64 / max_revenue;
-            let x = pad + slot * i as f64 + slot * 0.15;
-            let oy = h - pad - (h - 2.0 * pad) * day.orders as f64 / max_orders;
-            let label = format!(
-                "{}: {} order(s), {}",
-                month_day(day.day),
-                day.orders,
-                shop::Money::new(day.revenue, shop::Currency::USD)
-            );
-            view! {
-                <g>
-                    <title>{label}</title>
-                    <rect class="bar" x=format!("{x:.1}") y=format!("{:.1}", h - pad - bh)
-                        width=format!("{:.1}", slot * 0.7) height=format!("{bh:.1}")/>
-                    {(day.orders > 0).then(|| view! {
-                        <circle class="dot" cx=format!("{:.1}", x + slot * 0.35) cy=format!("{oy:.1}") r="3"/>
-                    })}
-                </g>
-            }
-            .into_any()
-        })
-        .collect();
-    let first = d.days.first().map(|x| month_day(x.day)).unwrap_or_default();
-    let last = d.days.last().map(|x| month_day(x.day)).unwrap_or_default();
-    let total_revenue: i64 = d.days.iter().map(|x| x.revenue).sum();
-    let total_orders: i64 = d.days.iter().map(|x| x.orders).sum();
-    let summary = format!(
-        "Last {} days: {} order(s), {} revenue",
-        d.days.len(),
-        total_orders,
-        shop::Money::new(total_revenue, shop::Currency::USD)
-    );
-    view! {
-        <figure class="sales-chart">
-            <svg viewBox=format!("0 0 {w} {h}") role="img" aria-label=summary.clone() data-testid="sales-chart">
-                <line class="axis" x1=pad y1=h - pad x2=w - pad y2=h - pad/>
-                {bars}
-                <text x=pad y=h - 8.0>{first}</text>
-                <text x=w - pad y=h - 8.0 text-anchor="end">{last}</text>
-                <text x=pad y=16.0>{format!("max {}", shop::Money::new(max_revenue as i64, shop::Currency::USD))}</text>
-            </svg>
-            <figcaption data-testid="sales-summary">{summary}</figcaption>
-        </figure>
-    }
-}
-
-#[component]
-fn DashboardView(d: Dashboard) -> impl IntoView {
-    let low: Vec<AnyView> = d
-        .low_stock
-        .iter()
-        .map(|l| {
-            let (href, title) = (
-                format!("/seller/products/{}", l.product_id),
-                l.title.clone(),
-            );
-            view! {
-                <li data-testid="low-stock">
-                    <A href=href>{title}</A>
-                    {format!(" ({}): {} left", l.sku, l.available)}
-                </li>
-            }
-            .into_any()
-        })
-        .collect();
-    let empty = low.is_empty();
-    view! {
-        <section class="portal">
-            <h1>"Seller portal"</h1>
-            <PortalNav/>
-            <h2>"Orders and revenue"</h2>
-            <SalesChart d=d.clone()/>
-            <h2>"Low stock"</h2>
-            {if empty { view! { <p class="muted">"Every SKU has more than 5 units."</p> }.into_any() } else {
-                view! { <ul>{low}</ul> }.into_any()
-            }}
-        </section>
-    }
-}
-
-#[component]
-pub fn SellerProductsRoute() -> impl IntoView {
-    let query = use_query_map();
-    let products = Resource::new(
-        move || {
-            let q = query.read();
-            (q.get("q"), q.get("page"))
-        },
-        |(q, page)| load_products(q, page),
-    );
-    let text = move || query.read().get("q").unwrap_or_default();
-    view! {
-        <Title text="Your products"/>
-        <section class="portal">
-            <h1>"Your products"</h1>
-            <PortalNav/>
-            <form method="get" action="/seller/products" class="coupon-form" role="search">
-                <label>"Title or SKU" <input name="q" value=text maxlength="100"/></label>
-                <button type="submit" class="secondary">"Search"</button>
-            </form>
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match products.await {
-                        Ok(page) => view! { <ProductTable page/> }.into_any(),
-                        Err(e) => sign_in_first(e),
-                    }
-                })}
-            </Transition>
-        </section>
-    }
-}
-
-#[component]
-fn ProductTable(page: ProductsPage) -> impl IntoView {
-    let rows: Vec<AnyView> = page
-        .products
-        .iter()
-        .map(|p| {
-            let (href, title) = (format!("/seller/products/{}", p.id), p.title.clone());
-            view! {
-                <tr data-testid="seller-product">
-                    <td><A href=href>{title}</A></td>
-                    <td>{p.price_from.to_string()}</td>
-                    <td>{p.variants}</td>
-                    <td>{p.available}</td>
-                    <td>{p.pictures}</td>
-                    <td>{utc(p.updated_at)}</td>
-                </tr>
-            }
-            .into_any()
-        })
-        .collect();
-    view! {
-        <table class="orders-table">
-            <thead><tr><th>"Product"</th><th>"From"</th><th>"Variants"</th><th>"In stock"</th><th>"Pictures"</th><th>"Changed"</th></tr></thead>
-            <tbody>{rows}</tbody>
-        </table>
-        <crate::pager::Pager total=page.total page=page.page per_page=page.per_page noun="product"
-            keep=&["q"]/>
-    }
 }
 
 #[component]
@@ -535,7 +248,7 @@ fn FieldError(errors: ReadSignal<FieldErrors>, field: &'static str) -> impl Into
 
 #[component]
 fn EditorView(e: ProductEditor, notice: Option<String>) -> impl IntoView {
-    use shop::portal::format_variant_lines;
+    use shop::sellers::format_variant_lines;
     let save = ServerAction::<SaveProduct>::new();
     let (errors, set_errors) = signal(FieldErrors::default());
     let draft = RwSignal::new(e.draft.clone());
@@ -680,7 +393,7 @@ fn EditorView(e: ProductEditor, notice: Option<String>) -> impl IntoView {
     view! {
         <section class="portal">
             <h1>{heading}</h1>
-            <PortalNav/>
+            <SellerNav/>
             {notice.map(|n| view! { <p class="notice" role="status" data-testid="portal-notice">{n}</p> })}
             {e.slug.clone().map(move |slug| view! { <p><A href=format!("/p/{slug}")>"View in the shop"</A></p> })}
             <FieldError errors field="product"/>
@@ -731,45 +444,6 @@ fn EditorView(e: ProductEditor, notice: Option<String>) -> impl IntoView {
                     <tbody>{movements}</tbody>
                 </table>
             })}
-        </section>
-    }
-}
-
-#[component]
-pub fn SellerOrdersRoute() -> impl IntoView {
-    let query = use_query_map();
-    let orders = Resource::new(move || query.read().get("page"), load_seller_orders);
-    view! {
-        <Title text="Your orders"/>
-        <section class="portal">
-            <h1>"Orders with your items"</h1>
-            <PortalNav/>
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match orders.await {
-                        Ok(page) => {
-                            let rows: Vec<AnyView> = page.orders.iter().map(|o| view! {
-                                <tr data-testid="seller-order">
-                                    <td>{o.id.to_string()}</td>
-                                    <td>{utc(o.created_at)}</td>
-                                    <td>{o.status.label()}</td>
-                                    <td>{o.items}</td>
-                                    <td>{o.total.to_string()}</td>
-                                </tr>
-                            }.into_any()).collect();
-                            view! {
-                                <table class="orders-table">
-                                    <thead><tr><th>"Order"</th><th>"Placed"</th><th>"Status"</th><th>"Your items"</th><th>"Your revenue"</th></tr></thead>
-                                    <tbody>{rows}</tbody>
-                                </table>
-                                <crate::pager::Pager total=page.total page=page.page per_page=page.per_page noun="order"
-                                    back="Newer" forward="Older"/>
-                            }.into_any()
-                        }
-                        Err(e) => sign_in_first(e),
-                    }
-                })}
-            </Transition>
         </section>
     }
 }

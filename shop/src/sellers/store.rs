@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
-pub enum PortalError {
+pub enum SellerError {
     /// Field by field, for the form.
     #[error("the form has mistakes")]
     Invalid(FieldErrors),
@@ -28,19 +28,19 @@ pub enum PortalError {
     Db(#[from] sqlx::Error),
 }
 
-impl Failure for PortalError {
+impl Failure for SellerError {
     fn kind(&self) -> FailureKind {
         match self {
-            PortalError::Invalid(_) => FailureKind::Refused,
-            PortalError::NotFound => FailureKind::NotFound,
-            PortalError::Catalog(e) => e.kind(),
-            PortalError::Db(e) => e.kind(),
+            SellerError::Invalid(_) => FailureKind::Refused,
+            SellerError::NotFound => FailureKind::NotFound,
+            SellerError::Catalog(e) => e.kind(),
+            SellerError::Db(e) => e.kind(),
         }
     }
 
     fn code(&self) -> &'static str {
         match self {
-            PortalError::Invalid(_) => "invalid",
+            SellerError::Invalid(_) => "invalid",
             _ => self.kind().code(),
         }
     }
@@ -49,27 +49,27 @@ impl Failure for PortalError {
     /// all in one go.
     fn public_message(&self) -> String {
         match self {
-            PortalError::Invalid(errors) => errors
+            SellerError::Invalid(errors) => errors
                 .0
                 .iter()
                 .map(|(field, message)| format!("{field}: {message}"))
                 .collect::<Vec<_>>()
                 .join("; "),
-            PortalError::NotFound => "We couldn't find that product or SKU.".into(),
-            PortalError::Catalog(e) => e.public_message(),
-            PortalError::Db(e) => e.public_message(),
+            SellerError::NotFound => "We couldn't find that product or SKU.".into(),
+            SellerError::Catalog(e) => e.public_message(),
+            SellerError::Db(e) => e.public_message(),
         }
     }
 }
 
-impl From<import::ImportError> for PortalError {
+impl From<import::ImportError> for SellerError {
     fn from(e: import::ImportError) -> Self {
         match e {
-            import::ImportError::Database(e) => PortalError::Db(e),
+            import::ImportError::Database(e) => SellerError::Db(e),
             import::ImportError::File(reason) => {
                 let mut errors = FieldErrors::default();
                 errors.add("product", reason);
-                PortalError::Invalid(errors)
+                SellerError::Invalid(errors)
             }
         }
     }
@@ -90,14 +90,15 @@ type StockTuple = (
 pub const LOW_STOCK: i64 = 5;
 const MAX_VARIANTS: usize = 50;
 
+/// The seller portal's service: every call takes the seller it acts for.
 #[derive(Clone, Debug)]
-pub struct Portal {
+pub struct Sellers {
     db: Db,
     catalog: Catalog,
     clock: Arc<dyn Clock>,
 }
 
-impl Portal {
+impl Sellers {
     pub fn new(db: Db, catalog: Catalog, clock: Arc<dyn Clock>) -> Self {
         Self { db, catalog, clock }
     }
@@ -109,7 +110,7 @@ impl Portal {
         query: &str,
         page: i64,
         per_page: i64,
-    ) -> Result<(Vec<SellerProduct>, i64), PortalError> {
+    ) -> Result<(Vec<SellerProduct>, i64), SellerError> {
         let pattern = crate::db::contains_pattern(&query.trim().to_lowercase());
         let matches = "p.seller_id = $1 AND (LOWER(p.title) LIKE $2 ESCAPE '\\' OR EXISTS \
                        (SELECT 1 FROM variants mv WHERE mv.product_id = p.id \
@@ -160,7 +161,7 @@ impl Portal {
     }
 
     /// Every category, labelled with its names from the root, for the product form.
-    pub async fn categories(&self) -> Result<Vec<CategoryChoice>, PortalError> {
+    pub async fn categories(&self) -> Result<Vec<CategoryChoice>, SellerError> {
         let all = self.catalog.categories().await?;
         let by_id: HashMap<_, _> = all.iter().map(|c| (c.id, c)).collect();
         let mut choices: Vec<CategoryChoice> = all
@@ -175,7 +176,7 @@ impl Portal {
     }
 
     /// The product as the edit form shows it, if it is this seller's.
-    pub async fn draft(&self, seller: SellerId, product: i64) -> Result<ProductDraft, PortalError> {
+    pub async fn draft(&self, seller: SellerId, product: i64) -> Result<ProductDraft, SellerError> {
         let row = sqlx::query(
             "SELECT title, description, brand, category_id FROM products WHERE id = $1 AND seller_id = $2",
         )
@@ -183,7 +184,7 @@ impl Portal {
         .bind(seller.get())
         .fetch_optional(self.db.pool())
         .await?
-        .ok_or(PortalError::NotFound)?;
+        .ok_or(SellerError::NotFound)?;
         let variants = sqlx::query(
             "SELECT sku, options, price_amount, currency FROM variants WHERE product_id = $1 \
              ORDER BY position, id",
@@ -229,7 +230,7 @@ impl Portal {
         seller: SellerId,
         product: Option<i64>,
         draft: &ProductDraft,
-    ) -> Result<i64, PortalError> {
+    ) -> Result<i64, SellerError> {
         let mut errors = FieldErrors::default();
         let title = draft.title.trim();
         if title.is_empty() || title.chars().count() > 200 {
@@ -337,17 +338,17 @@ impl Portal {
             }
         }
         if !errors.is_empty() {
-            return Err(PortalError::Invalid(errors));
+            return Err(SellerError::Invalid(errors));
         }
         let Some(category) = category else {
-            return Err(PortalError::Invalid(errors));
+            return Err(SellerError::Invalid(errors));
         };
         let (slug, name): (String, String) =
             sqlx::query_as("SELECT slug, name FROM sellers WHERE id = $1")
                 .bind(seller.get())
                 .fetch_optional(self.db.pool())
                 .await?
-                .ok_or(PortalError::NotFound)?;
+                .ok_or(SellerError::NotFound)?;
         // An edit keeps the product's identity (and what the form does not edit).
         let (source, external_id, product_class, rating) = match product {
             Some(id) => {
@@ -359,7 +360,7 @@ impl Portal {
                 .bind(seller.get())
                 .fetch_optional(self.db.pool())
                 .await?
-                .ok_or(PortalError::NotFound)?;
+                .ok_or(SellerError::NotFound)?;
                 (
                     row.try_get::<String, _>("source")?,
                     row.try_get::<String, _>("external_id")?,
@@ -412,7 +413,7 @@ impl Portal {
                 "product",
                 format!("The product could not be saved: it {}.", skipped.reason),
             );
-            return Err(PortalError::Invalid(errors));
+            return Err(SellerError::Invalid(errors));
         }
         let id: i64 = sqlx::query_scalar(
             "SELECT id FROM products WHERE source = $1 AND external_id = $2 AND seller_id = $3",
@@ -435,7 +436,7 @@ impl Portal {
         &self,
         seller: SellerId,
         product: i64,
-    ) -> Result<Vec<StockRow>, PortalError> {
+    ) -> Result<Vec<StockRow>, SellerError> {
         self.owns_product(seller, product).await?;
         let rows: Vec<StockTuple> = sqlx::query_as(
             "SELECT v.sku, w.code, s.available, s.held, s.committed FROM variants v \
@@ -467,7 +468,7 @@ impl Portal {
         warehouse: &str,
         available: i64,
         reason: &str,
-    ) -> Result<(), PortalError> {
+    ) -> Result<(), SellerError> {
         let mut errors = FieldErrors::default();
         let reason = reason.trim();
         if reason.is_empty() || reason.chars().count() > 200 {
@@ -480,7 +481,7 @@ impl Portal {
             errors.add("available", "Stock is a whole number from 0 to 1,000,000.");
         }
         if !errors.is_empty() {
-            return Err(PortalError::Invalid(errors));
+            return Err(SellerError::Invalid(errors));
         }
         let variant: i64 = sqlx::query_scalar(
             "SELECT v.id FROM variants v JOIN products p ON p.id = v.product_id \
@@ -490,7 +491,7 @@ impl Portal {
         .bind(seller.get())
         .fetch_optional(self.db.pool())
         .await?
-        .ok_or(PortalError::NotFound)?;
+        .ok_or(SellerError::NotFound)?;
         let now = self.clock.now();
         let mut tx = self.db.begin_write().await?;
         let warehouse_id: i64 =
@@ -504,7 +505,7 @@ impl Portal {
                     crate::inventory::ensure_warehouse(&mut tx, "main", "Main warehouse", now)
                         .await?
                 }
-                None => return Err(PortalError::NotFound),
+                None => return Err(SellerError::NotFound),
             };
         let current: i64 = sqlx::query_scalar(
             "SELECT available FROM stock_levels WHERE variant_id = $1 AND warehouse_id = $2",
@@ -547,7 +548,7 @@ impl Portal {
         seller: SellerId,
         product: i64,
         limit: i64,
-    ) -> Result<Vec<Movement>, PortalError> {
+    ) -> Result<Vec<Movement>, SellerError> {
         self.owns_product(seller, product).await?;
         let rows: Vec<(i64, String, String, String, Option<String>, i64)> = sqlx::query_as(
             "SELECT m.created_at, v.sku, w.code, m.reason, m.reference, m.delta_available \
@@ -575,7 +576,7 @@ impl Portal {
     }
 
     /// Orders and revenue per day over the last `days` days, and the SKUs running low.
-    pub async fn dashboard(&self, seller: SellerId, days: i64) -> Result<Dashboard, PortalError> {
+    pub async fn dashboard(&self, seller: SellerId, days: i64) -> Result<Dashboard, SellerError> {
         let today = self.clock.now().div_euclid(DAY_MS);
         let first = today - days + 1;
         let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
@@ -630,14 +631,14 @@ impl Portal {
         })
     }
 
-    async fn owns_product(&self, seller: SellerId, product: i64) -> Result<(), PortalError> {
+    async fn owns_product(&self, seller: SellerId, product: i64) -> Result<(), SellerError> {
         let found: Option<i64> =
             sqlx::query_scalar("SELECT id FROM products WHERE id = $1 AND seller_id = $2")
                 .bind(product)
                 .bind(seller.get())
                 .fetch_optional(self.db.pool())
                 .await?;
-        found.map(|_| ()).ok_or(PortalError::NotFound)
+        found.map(|_| ()).ok_or(SellerError::NotFound)
     }
 }
 

@@ -1,4 +1,5 @@
-//! The seller portal: what a seller sees and changes of their own catalog, stock and orders.
+//! Sellers (the context behind the seller portal): what a seller sees and changes of their own
+//! catalog, stock and orders.
 //!
 //! Every read and write takes the seller (from the signed-in account or API key, never from
 //! the request) and is scoped to it in SQL: another seller's product, SKU or order is simply
@@ -13,4 +14,4 @@ mod store;
 #[cfg(feature = "server")]
 pub(crate) use store::names as category_names;
 #[cfg(feature = "server")]
-pub use store::{Portal, PortalError};
+pub use store::{SellerError, Sellers};

@@ -1,4 +1,5 @@
-//! Admin routes: coupons. (`Admin` extractor: 401 for guests, 403 for everyone else.)
+//! The coupons context in the API: `/api/v1/admin/coupons` (the `Admin` extractor: 401 for
+//! guests, 403 for everyone else).
 
 use super::ApiError;
 use super::extract::Json;
@@ -7,8 +8,8 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
+use shop::Currency;
 use shop::coupons::{CouponCode, CouponRow, Discount, NewCoupon};
-use shop::{Currency, InvalidInput, Money};
 use utoipa::ToSchema;
 
 #[derive(Deserialize, ToSchema)]
@@ -62,14 +63,8 @@ pub async fn create_coupon(
     Admin(_): Admin,
     Json(body): Json<CouponBody>,
 ) -> Result<(StatusCode, Json<CouponCreated>), ApiError> {
-    let discount = match body.kind.as_str() {
-        "percent" => Discount::Percent(body.value),
-        "amount" => Discount::Amount(Money::new(
-            body.value,
-            body.currency.unwrap_or(Currency::USD),
-        )),
-        _ => return Err(InvalidInput::new("kind", "must be percent or amount").into()),
-    };
+    let currency = body.currency.unwrap_or(Currency::USD).to_string();
+    let discount = Discount::parse(&body.kind, body.value, &currency)?;
     state
         .services
         .coupons

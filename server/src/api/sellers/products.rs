@@ -1,10 +1,10 @@
 //! The seller API beyond pictures: products (with their variants), stock per SKU and
-//! warehouse, and orders — the same `shop::portal` calls, and the same checks, as the portal
+//! warehouse, and orders — the same `shop::sellers` calls, and the same checks, as the portal
 //! pages. The seller is the key's or the session's, never the request's.
 
-use super::ApiError;
-use super::extract::{Json, Known, Path, Query};
-use super::seller::Seller;
+use super::Seller;
+use crate::api::ApiError;
+use crate::api::extract::{Json, Known, Path, Query};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use shop::catalog::{ProductId, Sku};
 use shop::orders::OrderSummary;
-use shop::portal::{PortalError, ProductDraft, SellerProduct, StockRow, VariantDraft};
+use shop::sellers::{ProductDraft, SellerError, SellerProduct, StockRow, VariantDraft};
 use utoipa::ToSchema;
 
 /// A page of the seller's products.
@@ -79,7 +79,11 @@ pub async fn list(
         10_000,
     )?);
     let q: String = query.q.unwrap_or_default().chars().take(100).collect();
-    let (products, total) = state.services.portal.products(seller, &q, page, 50).await?;
+    let (products, total) = state
+        .services
+        .sellers
+        .products(seller, &q, page, 50)
+        .await?;
     Ok(Json(SellerProductPage {
         total,
         page,
@@ -148,7 +152,7 @@ impl From<ProductBody> for ProductDraft {
     request_body = ProductBody,
     responses(
         (status = 201, description = "The product is listed.", body = ProductSaved),
-        (status = 422, description = "Every mistake at once (`invalid`), naming each field (`title`, `variants.0.sku`, …).", body = super::error::ErrorBody),
+        (status = 422, description = "Every mistake at once (`invalid`), naming each field (`title`, `variants.0.sku`, …).", body = crate::api::error::ErrorBody),
     ),
     security(("seller_key" = []), ("session" = [], "csrf_token" = []))
 )]
@@ -159,7 +163,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<ProductSaved>), ApiError> {
     let id = state
         .services
-        .portal
+        .sellers
         .save(seller, None, &body.into())
         .await?;
     Ok((StatusCode::CREATED, Json(ProductSaved { id })))
@@ -175,18 +179,18 @@ pub async fn create(
     ),
     responses(
         (status = 200, description = "The product and its stock.", body = SellerProductView),
-        (status = 404, description = "No such product of this seller's (`not_found`).", body = super::error::ErrorBody),
+        (status = 404, description = "No such product of this seller's (`not_found`).", body = crate::api::error::ErrorBody),
     ),
     security(("seller_key" = []), ("session" = []))
 )]
 pub async fn show(
     State(state): State<AppState>,
     Seller(seller): Seller,
-    Known(id, _): Known<ProductId, PortalError>,
+    Known(id, _): Known<ProductId, SellerError>,
 ) -> Result<Json<SellerProductView>, ApiError> {
     let id = id.get();
-    let draft = state.services.portal.draft(seller, id).await?;
-    let stock = state.services.portal.stock(seller, id).await?;
+    let draft = state.services.sellers.draft(seller, id).await?;
+    let stock = state.services.sellers.stock(seller, id).await?;
     Ok(Json(SellerProductView {
         id,
         product: draft,
@@ -205,21 +209,21 @@ pub async fn show(
     request_body = ProductBody,
     responses(
         (status = 200, description = "The product is updated.", body = ProductSaved),
-        (status = 404, description = "No such product of this seller's (`not_found`).", body = super::error::ErrorBody),
-        (status = 422, description = "Every mistake at once (`invalid`).", body = super::error::ErrorBody),
+        (status = 404, description = "No such product of this seller's (`not_found`).", body = crate::api::error::ErrorBody),
+        (status = 422, description = "Every mistake at once (`invalid`).", body = crate::api::error::ErrorBody),
     ),
     security(("seller_key" = []), ("session" = [], "csrf_token" = []))
 )]
 pub async fn update(
     State(state): State<AppState>,
     Seller(seller): Seller,
-    Known(id, _): Known<ProductId, PortalError>,
+    Known(id, _): Known<ProductId, SellerError>,
     body: Result<Json<ProductBody>, ApiError>,
 ) -> Result<Json<ProductSaved>, ApiError> {
     let Json(body) = body?;
     let id = state
         .services
-        .portal
+        .sellers
         .save(seller, Some(id.get()), &body.into())
         .await?;
     Ok(Json(ProductSaved { id }))
@@ -249,7 +253,7 @@ fn main() -> String {
     request_body = StockBody,
     responses(
         (status = 204, description = "Stock set; the difference is received or written off, with the reason in the audit trail."),
-        (status = 404, description = "No such SKU of this seller's (`not_found`).", body = super::error::ErrorBody),
+        (status = 404, description = "No such SKU of this seller's (`not_found`).", body = crate::api::error::ErrorBody),
     ),
     security(("seller_key" = []), ("session" = [], "csrf_token" = []))
 )]
@@ -262,7 +266,7 @@ pub async fn set_stock(
     let Json(body) = body?;
     state
         .services
-        .portal
+        .sellers
         .set_stock(
             seller,
             sku.as_str(),

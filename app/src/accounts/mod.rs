@@ -1,0 +1,150 @@
+//! Accounts in the shop's pages: sign up, sign in, sign out (here or everywhere), change
+//! password, order history and "buy again". Like the cart, every form posts to a server
+//! function that ends in a redirect, so each works without JavaScript; outcomes travel in the
+//! query string.
+//!
+//! One file per page (`sign_in`, `sign_up` with its mailed link, `reset` with its mailed link,
+//! `overview` for `/account` itself); here what they share: starting a session (and the cart
+//! merge report it leaves), the mailed links' check, and the CSRF field every form carries.
+
+mod overview;
+mod reset;
+mod sign_in;
+mod sign_up;
+
+pub use overview::*;
+pub use reset::*;
+pub use sign_in::*;
+pub use sign_up::*;
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+use serde::{Deserialize, Serialize};
+use shop::accounts::Viewer;
+
+/// Only our own paths are followed after sign-in (never `//evil.example` or a URL).
+pub fn local_path(next: Option<&str>) -> Option<String> {
+    let next = next?.trim();
+    (next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && next.is_ascii())
+        .then(|| next.to_owned())
+}
+
+/// The signed-in account, if any.
+#[server(prefix = "/rpc", endpoint = "account/me")]
+pub async fn who_am_i() -> Result<Option<Viewer>, crate::error::AppError> {
+    Ok(crate::session::viewer())
+}
+
+/// Starts a session for `viewer`, merging the browser's guest cart into the account's cart,
+/// and sends the browser on (to the cart with a report, when the merge changed anything).
+#[cfg(feature = "ssr")]
+async fn start_session(
+    services: &crate::services::Services,
+    viewer: &Viewer,
+    next: Option<String>,
+) -> Result<(), crate::error::AppError> {
+    use crate::session::{cart_from_cookie, redirect, set_cart_cookie, set_session_cookie, visit};
+    let previous = visit().token;
+    let token = services
+        .sessions
+        .start(viewer.user_id, previous.as_ref())
+        .await?;
+    set_session_cookie(&token, services.secure_cookies);
+    let (cart, merged) = services
+        .carts
+        .merge_at_sign_in(
+            cart_from_cookie().as_ref(),
+            viewer.user_id,
+            services.clock.now(),
+        )
+        .await?;
+    if let Some(cart) = &cart {
+        set_cart_cookie(cart, services.secure_cookies);
+    }
+    if merged.is_empty() {
+        redirect(&next.unwrap_or_else(|| "/account".into()));
+    } else {
+        redirect(&format!("/cart?merged={}", encode_merge(&merged)));
+    }
+    Ok(())
+}
+
+/// The merge report in a query string: `sku~kind~quantity~wanted` per line, joined by `.`.
+#[cfg(feature = "ssr")]
+fn encode_merge(lines: &[shop::cart::MergedLine]) -> String {
+    use shop::cart::MergeOutcome::*;
+    lines
+        .iter()
+        .map(|l| match l.outcome {
+            Kept { quantity } => format!("{}~kept~{quantity}~{quantity}", l.sku),
+            Combined { quantity } => format!("{}~combined~{quantity}~{quantity}", l.sku),
+            Reduced { wanted, quantity } => format!("{}~reduced~{quantity}~{wanted}", l.sku),
+            Removed { wanted } => format!("{}~removed~0~{wanted}", l.sku),
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// One line of a merge report, read back from the query string.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MergeNote {
+    pub sku: String,
+    pub kind: String,
+    pub quantity: i64,
+    pub wanted: i64,
+}
+
+/// The merge report a sign-in left in the query string, read back: only known kinds, at most
+/// a hundred lines, SKUs cut at 64 characters (the string comes from a URL: it is hostile).
+pub fn decode_merge(text: &str) -> Vec<MergeNote> {
+    text.split('.')
+        .take(100)
+        .filter_map(|part| {
+            let mut it = part.split('~');
+            let sku = it.next()?.chars().take(64).collect::<String>();
+            let kind = it.next()?;
+            if !matches!(kind, "kept" | "combined" | "reduced" | "removed") {
+                return None;
+            }
+            Some(MergeNote {
+                sku,
+                kind: kind.into(),
+                quantity: it.next()?.parse().ok()?,
+                wanted: it.next()?.parse().ok()?,
+            })
+        })
+        .collect()
+}
+
+/// Whether a mailed link can still be used, for the page that shows its form.
+#[server(prefix = "/rpc", endpoint = "account/link")]
+pub async fn link_usable(kind: String, token: String) -> Result<bool, crate::error::AppError> {
+    use shop::accounts::LinkKind;
+    let services = crate::services::services()?;
+    let kind = match kind.as_str() {
+        "sign_up" => LinkKind::SignUp,
+        _ => LinkKind::Reset,
+    };
+    Ok(services.links.is_usable(kind, &token).await?)
+}
+
+#[component]
+fn ExpiredLink(again: &'static str) -> impl IntoView {
+    view! {
+        <p class="notice error" role="alert" data-testid="link-expired">
+            "This link has expired or has already been used."
+        </p>
+        <p><A href=again>"Ask for a new one"</A> " or " <A href="/account/sign-in">"sign in"</A> "."</p>
+    }
+}
+
+/// The CSRF form token, for browsers that send neither `Origin` nor `Sec-Fetch-Site` (see
+/// `server::web::csrf`). Rendered on the server; the hydrated page keeps the server's value.
+#[component]
+pub fn CsrfField() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    let token = crate::session::csrf_token().unwrap_or_default();
+    #[cfg(not(feature = "ssr"))]
+    let token = String::new();
+    view! { <input type="hidden" name="csrf_token" value=token/> }
+}

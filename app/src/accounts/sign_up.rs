@@ -1,0 +1,126 @@
+//! Creating an account: the sign-up form (`/account/sign-up`), then the page its mailed link
+//! opens (`/account/confirm/{token}`).
+
+use super::{CsrfField, ExpiredLink, link_usable};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+use leptos_router::hooks::use_query_map;
+
+/// Starts a sign-up: the form is checked here (a malformed address or a short password is
+/// nobody's secret), then the rest runs off the request and the answer is always "check your
+/// inbox", whether or not the address has an account (see `shop::accounts::links`).
+#[server(prefix = "/rpc", endpoint = "account/sign-up")]
+pub async fn sign_up(email: String, password: String) -> Result<(), crate::error::AppError> {
+    use crate::session::redirect;
+    use shop::accounts::{AccountLinks, LinkError};
+    let services = crate::services::services()?;
+    match AccountLinks::check_sign_up(&email, &password) {
+        Ok((email, password)) => {
+            let links = services.links.clone();
+            tokio::spawn(async move {
+                if let Err(e) = links.request_sign_up(&email, &password).await {
+                    tracing::error!(error = %e, "sign-up mail not queued");
+                }
+            });
+            redirect("/account/sign-up?sent=1");
+        }
+        Err(LinkError::Invalid(invalid)) => {
+            redirect(&format!("/account/sign-up?error={}", invalid.field))
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
+}
+
+/// Creates the account a mailed sign-up link stands for, and signs it in.
+#[server(prefix = "/rpc", endpoint = "account/confirm")]
+pub async fn confirm_sign_up(token: String) -> Result<(), crate::error::AppError> {
+    use crate::session::redirect;
+    use shop::accounts::LinkError;
+    let services = crate::services::services()?;
+    match services.links.confirm_sign_up(&token).await {
+        Ok(viewer) => {
+            super::start_session(&services, &viewer, Some("/account?welcome=1".into())).await
+        }
+        Err(LinkError::Expired | LinkError::Invalid(_)) => {
+            redirect("/account/sign-up?error=expired");
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn sign_up_error(code: &str) -> &'static str {
+    match code {
+        "email" => "Please enter an e-mail address such as ana@example.com.",
+        "password" => "Please choose a password of 10 to 128 characters.",
+        "expired" => {
+            "That link has expired or has already been used. Sign in, or sign up again for a new link."
+        }
+        _ => "Something went wrong; please try again.",
+    }
+}
+
+#[component]
+pub fn SignUpRoute() -> impl IntoView {
+    let action = ServerAction::<SignUp>::new();
+    let query = use_query_map();
+    let error = move || query.read().get("error").map(|c| sign_up_error(&c));
+    let sent = move || query.read().get("sent").is_some();
+    view! {
+        <Title text="Create an account"/>
+        <section class="account-form">
+            <h1>"Create an account"</h1>
+            <Show when=sent fallback=move || view! {
+                {move || error().map(|e| view! { <p class="notice error" role="alert" data-testid="sign-up-error">{e}</p> })}
+                <ActionForm action attr:class="stacked-form">
+                    <CsrfField/>
+                    <label>"E-mail" <input type="email" name="email" required maxlength="254" autocomplete="username"/></label>
+                    <label>
+                        "Password (at least 10 characters)"
+                        <input type="password" name="password" required minlength="10" maxlength="128" autocomplete="new-password"/>
+                    </label>
+                    <button type="submit">"Create account"</button>
+                </ActionForm>
+            }>
+                <p class="notice" role="status" data-testid="sign-up-sent">
+                    "Check your inbox: we've sent you a link to finish creating your account. "
+                    "If this address already has an account, the message says so instead."
+                </p>
+            </Show>
+            <p>"Have an account? " <A href="/account/sign-in">"Sign in"</A></p>
+        </section>
+    }
+}
+
+/// The page a sign-up link opens. Opening it changes nothing (mail scanners open links);
+/// the button does.
+#[component]
+pub fn ConfirmRoute() -> impl IntoView {
+    let params = leptos_router::hooks::use_params_map();
+    let token = move || params.read().get("token").unwrap_or_default();
+    let usable = Resource::new(token, |t| link_usable("sign_up".into(), t));
+    let action = ServerAction::<ConfirmSignUp>::new();
+    view! {
+        <Title text="Finish creating your account"/>
+        <section class="account-form">
+            <h1>"Finish creating your account"</h1>
+            <Suspense fallback=|| view! { <p class="loading">"Checking your link…"</p> }>
+                {move || Suspend::new(async move {
+                    if usable.await.unwrap_or(false) {
+                        view! {
+                            <ActionForm action attr:class="stacked-form">
+                                <CsrfField/>
+                                <input type="hidden" name="token" value=token/>
+                                <button type="submit">"Create my account"</button>
+                            </ActionForm>
+                        }.into_any()
+                    } else {
+                        view! { <ExpiredLink again="/account/sign-up"/> }.into_any()
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}

@@ -1,0 +1,64 @@
+//! The seller portal, the sellers context's pages: dashboard (sales chart drawn on the server,
+//! low stock), products with search, the product form (validation messages beside the
+//! fields), stock per warehouse with a reason for each change and the audit trail, pictures
+//! (upload through the assets pipeline, approve, remove), and the orders holding the seller's
+//! items. Every server function starts from `Viewer::require_seller`: the seller comes from
+//! the session, never from the form.
+//!
+//! One file per page (`dashboard`, `products`, `product`, `orders`); here what they share:
+//! the seller check, the sign-in prompt and the portal's navigation. The feed pages live with
+//! their own context, in `crate::feeds`.
+
+mod dashboard;
+mod orders;
+mod product;
+mod products;
+
+pub use dashboard::*;
+pub use orders::*;
+pub use product::*;
+pub use products::*;
+
+use crate::error::{AppError, ErrorPage};
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+#[cfg(feature = "ssr")]
+pub(crate) fn seller() -> Result<shop::catalog::SellerId, AppError> {
+    Ok(shop::accounts::Viewer::require_seller(
+        crate::session::viewer().as_ref(),
+    )?)
+}
+
+pub(crate) fn sign_in_first(error: AppError) -> AnyView {
+    match error {
+        AppError {
+            kind: shop::FailureKind::SignInRequired,
+            ..
+        } => {
+            // The prompt is the page, with the status a monitor or crawler understands.
+            crate::error::set_status(401);
+            view! {
+            <section>
+                <h1>"Seller portal"</h1>
+                <p>"Please " <A href="/account/sign-in?next=/seller">"sign in"</A> " with your seller account."</p>
+            </section>
+        }
+            .into_any()
+        }
+        error => view! { <ErrorPage error/> }.into_any(),
+    }
+}
+
+#[component]
+pub(crate) fn SellerNav() -> impl IntoView {
+    view! {
+        <nav class="row portal-nav" aria-label="Seller portal">
+            <A href="/seller">"Dashboard"</A>
+            <A href="/seller/products">"Products"</A>
+            <A href="/seller/products/new">"New product"</A>
+            <A href="/seller/orders">"Orders"</A>
+            <A href="/seller/feeds">"Feeds"</A>
+        </nav>
+    }
+}
