@@ -11,8 +11,8 @@ use std::time::Instant;
 /// Which build (Cargo.toml's profiles).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Profile {
-    /// The tests, `run`, the chaos run, the cluster and search evaluation: dependencies
-    /// optimised as in release, the workspace's own crates not (a fifth of their compile).
+    /// The tests, `run`, the chaos run, the cluster and search evaluation: release, but the
+    /// UI, the node and the tools not optimised (Cargo.toml says why).
     Quick,
     /// Production and the benchmarks (`cargo xtask build --release`, `cargo xtask bench`).
     Release,
