@@ -132,7 +132,7 @@ fn wasm_target_dir() -> PathBuf {
     util::root().join("target/wasm")
 }
 
-/// Builds the release server and the site. `with_tests` also builds every test target
+/// Builds the server (in `profile`) and the site. `with_tests` also builds every test target
 /// (what `cargo xtask test` needs), in the same cargo invocation so nothing compiles twice.
 pub fn build_all(with_tests: bool, profile: Profile) -> Result<Built> {
     setup::rust_tools(with_tests)?;

@@ -1,12 +1,12 @@
 //! `cargo xtask …`: the README's commands.
 //!
-//! - `cargo xtask run`  — install what is missing, build the release server and the hydrate
-//!   bundle, then run the shop (data in `data/`, on http://127.0.0.1:3000 by default).
+//! - `cargo xtask run [--release]` — install what is missing, build the server (the tests'
+//!   `quick` profile, or `release`) and the hydrate bundle, then run the shop (data in `data/`, on http://127.0.0.1:3000 by default).
 //! - `cargo xtask test` — check the prerequisites, then fmt, clippy (native and wasm), the Rust
-//!   tests on SQLite and PostgreSQL (cargo-nextest), the Playwright suite against the release
+//!   tests on SQLite and PostgreSQL (cargo-nextest), the Playwright suite against the quick
 //!   build, and the small chaos run. Ends with one summary line of passed, failed and skipped.
 //!   Arguments narrow it: `cargo xtask test checkout --no-browser` (see `test.rs`).
-//! - `cargo xtask build` — just build the binaries (the node `server`, the gateway simulator
+//! - `cargo xtask build [--release]` — just build the binaries (the node `server`, the gateway simulator
 //!   `paysim`, `tools`) and the site.
 //! - `cargo xtask simulate [--seeds N] [--from S] [--seed S]` — the checkout simulation.
 //! - `cargo xtask eval-search [--verbose]` — mean NDCG@10 of search on the WANDS judgments.

@@ -5,8 +5,8 @@
 //! the S3 test server installing in the background while `cargo fmt --check` and the native
 //! build (clippy as the compiler wrapper) run; then the Rust tests under cargo-nextest on
 //! SQLite and on PostgreSQL (only the tests that touch the database, `.config/nextest.toml`);
-//! the wasm bundle builds from the start beside all of that; then the Playwright suite against the release
-//! server, its SIGTERM, and the small chaos run.
+//! the wasm bundle builds from the start beside all of that; then the Playwright suite against the server
+//! (the `quick` build), its SIGTERM, and the small chaos run.
 //!
 //! Arguments narrow a run: test-name filters (`cargo xtask test checkout::coupons`) run only the
 //! matching Rust tests and leave out the browser suite and the chaos run; `--no-browser`,
@@ -264,7 +264,7 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
     );
 
     if browser {
-        step("Browser tests (Playwright in Chromium, against the release build)");
+        step("Browser tests (Playwright in Chromium, against the quick build)");
         if let Some(npm) = npm {
             npm.wait()?;
         }
@@ -358,7 +358,7 @@ struct Report {
     skipped: Vec<(String, String)>,
 }
 
-/// Starts the release server on a free port with its own data folder, runs Playwright
+/// Starts the quick-profile server on a free port with its own data folder, runs Playwright
 /// against it, and stops it with SIGTERM (which it must survive gracefully).
 fn playwright(built: &Built, chromium: &Path, grep: Option<&str>) -> Result<(Report, Result<()>)> {
     let (server, site) = (&built.server, &built.site);
