@@ -2,14 +2,16 @@
 //! shopper, seller A, seller B, admin), CSRF, security headers, rate limits, and sign-in
 //! answers that say nothing about which accounts exist.
 
-use crate::common::{TestApp, spawn_app, spawn_app_with};
+use crate::common::browser_call as as_;
+use crate::common::{
+    JsonApi, PASSWORD, TestApp, account, session_cookie, sign_in, spawn_app, spawn_app_with,
+};
 use reqwest::Method;
 use serde_json::{Value, json};
 use shop::accounts::Role;
 use std::time::{Duration, Instant};
 
 const BED: &str = "king-tufted-low-profile-standard-bed";
-const PASSWORD: &str = "correct horse battery";
 
 async fn seller_of(app: &TestApp, product_slug: &str) -> (i64, String) {
     sqlx::query_as(
@@ -27,62 +29,6 @@ async fn other_seller(app: &TestApp, not: &str) -> String {
         .fetch_one(app.scratch.db.pool())
         .await
         .unwrap()
-}
-
-async fn account(app: &TestApp, email: &str, role: Role, seller: Option<&str>) {
-    app.state
-        .services
-        .users
-        .create(email, PASSWORD, role, seller)
-        .await
-        .unwrap();
-}
-
-/// Signs in over the API; returns the session cookie's value.
-async fn sign_in(app: &TestApp, email: &str, password: &str) -> (u16, Option<String>, Value) {
-    let response = app
-        .client
-        .post(app.url("/api/v1/session"))
-        .json(&json!({ "email": email, "password": password }))
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let cookie = session_cookie(&response);
-    (status, cookie, response.json().await.unwrap_or(Value::Null))
-}
-
-/// The session cookie a response sets (`name=value`), if it sets one.
-fn session_cookie(response: &reqwest::Response) -> Option<String> {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("emporium_session=") && !c.starts_with("emporium_session=;"))
-        .map(|c| c.split(';').next().unwrap().to_owned())
-}
-
-async fn as_(
-    app: &TestApp,
-    cookie: Option<&str>,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = app.client.request(method, app.url(path));
-    if let Some(cookie) = cookie {
-        // Same-origin, as a browser on our own pages says.
-        request = request
-            .header("Cookie", cookie)
-            .header("Sec-Fetch-Site", "same-origin");
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -294,89 +240,54 @@ async fn each_role_reaches_only_its_own() {
 async fn cross_site_writes_are_refused_and_our_own_go_through() {
     let app = spawn_app().await;
     let cart = "emporium_cart=0123456789abcdef0123456789abcdef";
-    let post = |headers: Vec<(&'static str, String)>, body: String| {
+    // A coupon form posted with the shopper's cart cookie and the browser's word (if any) on
+    // where the form came from.
+    let post = |from: Option<(&'static str, String)>, body: String| {
         let app = &app;
         async move {
             let mut request = app
                 .client
                 .post(app.url("/rpc/cart/coupon"))
                 .header("Content-Type", "application/x-www-form-urlencoded")
+                .header("Cookie", cart)
                 .body(body);
-            for (k, v) in headers {
+            if let Some((k, v)) = from {
                 request = request.header(k, v);
             }
             request.send().await.unwrap().status().as_u16()
         }
     };
     let host = app.base.trim_start_matches("http://").to_owned();
-    // A form on another site, posted by the shopper's browser.
-    assert_eq!(
-        post(
-            vec![
-                ("Sec-Fetch-Site", "cross-site".into()),
-                ("Cookie", cart.into())
-            ],
-            "code=FREE".into()
-        )
-        .await,
-        403
-    );
-    assert_eq!(
-        post(
-            vec![
-                ("Origin", "https://evil.example".into()),
-                ("Cookie", cart.into())
-            ],
-            "code=FREE".into()
-        )
-        .await,
-        403
-    );
-    assert_eq!(
-        post(
-            vec![("Origin", "null".into()), ("Cookie", cart.into())],
-            "code=FREE".into()
-        )
-        .await,
-        403
-    );
-    // No Origin, no Sec-Fetch-Site, but our cookie: the form token decides.
-    assert_eq!(
-        post(vec![("Cookie", cart.into())], "code=FREE".into()).await,
-        403
-    );
+    for from in [
+        // A form on another site, posted by the shopper's browser.
+        Some(("Sec-Fetch-Site", "cross-site".to_owned())),
+        Some(("Origin", "https://evil.example".to_owned())),
+        Some(("Origin", "null".to_owned())),
+        // No Origin, no Sec-Fetch-Site, but our cookie: the form token decides.
+        None,
+    ] {
+        assert_eq!(
+            post(from.clone(), "code=FREE".into()).await,
+            403,
+            "{from:?}"
+        );
+    }
     let token = shop::accounts::sessions::csrf_for("0123456789abcdef0123456789abcdef");
     assert_ne!(
-        post(
-            vec![("Cookie", cart.into())],
-            format!("code=FREE&csrf_token={token}")
-        )
-        .await,
+        post(None, format!("code=FREE&csrf_token={token}")).await,
         403
     );
     // Our own pages.
-    assert_ne!(
-        post(
-            vec![
-                ("Sec-Fetch-Site", "same-origin".into()),
-                ("Cookie", cart.into())
-            ],
-            "code=FREE".into()
-        )
-        .await,
-        403
-    );
-    assert_ne!(
-        post(
-            vec![
-                ("Origin", format!("http://{host}")),
-                ("Cookie", cart.into())
-            ],
-            "code=FREE".into()
-        )
-        .await,
-        403
-    );
+    for from in [
+        ("Sec-Fetch-Site", "same-origin".to_owned()),
+        ("Origin", format!("http://{host}")),
+    ] {
+        assert_ne!(
+            post(Some(from.clone()), "code=FREE".into()).await,
+            403,
+            "{from:?}"
+        );
+    }
     // A cross-site JSON API write with the shopper's session is refused too.
     let (status, _) = app
         .send_json(Method::POST, "/api/v1/carts", None, &json!({}))

@@ -1,6 +1,7 @@
 //! The storefront JSON API, v1, over real HTTP; every answer is checked against the OpenAPI
 //! document as it arrives (`common::openapi`).
 
+use crate::common::new_cart;
 use crate::common::openapi::spawn_checked_app;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -77,14 +78,7 @@ async fn a_product_has_variants_with_prices_and_live_availability() {
 
     // `available` is the live stock: change the stock row and the API follows.
     let sku = variants[2]["sku"].as_str().unwrap();
-    sqlx::query(
-        "UPDATE stock_levels SET available = 0, received = held + committed \
-         WHERE variant_id = (SELECT id FROM variants WHERE sku = $1)",
-    )
-    .bind(sku)
-    .execute(app.scratch.db.pool())
-    .await
-    .unwrap();
+    crate::common::set_available(&app.scratch.db, sku, 0).await;
     let (_, after) = app
         .get_json(&format!("/api/v1/products/{}", bed["id"]))
         .await;
@@ -322,21 +316,8 @@ async fn catalog_answers_carry_an_etag_and_revalidate_with_304() {
             .headers()
             .contains_key("etag")
     );
-    let (_, cart) = app
-        .send_json(
-            reqwest::Method::POST,
-            "/api/v1/carts",
-            None,
-            &serde_json::json!({}),
-        )
-        .await;
-    let cart: serde_json::Value = serde_json::from_str(&cart).unwrap();
-    let cart = app
-        .get(&format!(
-            "/api/v1/carts/{}",
-            cart["cart_id"].as_str().unwrap()
-        ))
-        .await;
+    let cart = new_cart(&app).await;
+    let cart = app.get(&format!("/api/v1/carts/{cart}")).await;
     assert_eq!(cart.status(), 200);
     assert!(!cart.headers().contains_key("etag"));
 }

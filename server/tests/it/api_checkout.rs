@@ -1,21 +1,10 @@
 //! Carts, checkouts and orders through the JSON API, over real HTTP, against the gateway
 //! simulator; every answer is checked against the OpenAPI document as it arrives.
 
-use crate::common::TestApp;
 use crate::common::openapi::{CheckedApp, spawn_checked_app};
+use crate::common::{JsonApi, TestApp, new_cart};
 use reqwest::Method;
 use serde_json::{Value, json};
-
-async fn new_cart(app: &CheckedApp) -> String {
-    let (status, body) = app
-        .send_json(Method::POST, "/api/v1/carts", None, &json!({}))
-        .await;
-    assert_eq!(status, 201, "{body}");
-    serde_json::from_str::<Value>(&body).unwrap()["cart_id"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
 
 async fn set_line(app: &CheckedApp, cart: &str, sku: &str, quantity: Value) -> (u16, Value) {
     let (status, body) = app
@@ -27,6 +16,14 @@ async fn set_line(app: &CheckedApp, cart: &str, sku: &str, quantity: Value) -> (
         )
         .await;
     (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+}
+
+/// A new cart holding `quantity` of `sku`; its id.
+async fn cart_holding(app: &CheckedApp, sku: &str, quantity: i64) -> String {
+    let cart = new_cart(app).await;
+    let (status, body) = set_line(app, &cart, sku, json!(quantity)).await;
+    assert_eq!(status, 200, "{body}");
+    cart
 }
 
 fn checkout_body(cart: &str, card: &str) -> Value {
@@ -130,8 +127,7 @@ async fn a_coupon_on_a_cart_shows_what_it_takes_off_and_what_checkout_will_charg
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_purchase_through_the_api_makes_one_order_and_one_charge() {
     let app = spawn_checked_app().await;
-    let cart = new_cart(&app).await;
-    set_line(&app, &cart, "WANDS-13-KING", json!(1)).await;
+    let cart = cart_holding(&app, "WANDS-13-KING", 1).await;
     let (_, cart_body) = app.get_json(&format!("/api/v1/carts/{cart}")).await;
     let total = cart_body["subtotal"]["amount"].as_i64().unwrap();
 
@@ -218,57 +214,49 @@ async fn refusal(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_values_in_a_request_are_a_400_naming_the_field() {
     let app = spawn_checked_app().await;
-    let cart = new_cart(&app).await;
-    set_line(&app, &cart, "WANDS-13-TWIN", json!(1)).await;
+    let cart = cart_holding(&app, "WANDS-13-TWIN", 1).await;
 
     let lines = format!("/api/v1/carts/{cart}/lines/NO%20SPACES");
-    let (status, message) =
-        refusal(&app, Method::PUT, &lines, None, &json!({ "quantity": 1 })).await;
-    assert_eq!(status, 400, "{message}");
-    assert!(message.contains("sku: must be"), "{message}");
-
     let coupon = format!("/api/v1/carts/{cart}/coupon");
-    let (status, message) = refusal(
-        &app,
-        Method::PUT,
-        &coupon,
-        None,
-        &json!({ "code": "no spaces!" }),
-    )
-    .await;
-    assert_eq!(status, 400, "{message}");
-    assert!(message.contains("coupon: must be"), "{message}");
-
-    let mut bad = checkout_body(&cart, "4242424242424242");
-    bad["email"] = json!("ana@");
-    let (status, message) = refusal(
-        &app,
-        Method::POST,
-        "/api/v1/checkouts",
-        Some("door-mail-1"),
-        &bad,
-    )
-    .await;
-    assert_eq!(status, 400, "{message}");
-    assert!(
-        message.contains("email: must be an e-mail address"),
-        "{message}"
-    );
-
-    let bad = checkout_body(&cart, "4242 4242 4242 4241");
-    let (status, message) = refusal(
-        &app,
-        Method::POST,
-        "/api/v1/checkouts",
-        Some("door-card-1"),
-        &bad,
-    )
-    .await;
-    assert_eq!(status, 400, "{message}");
-    assert!(
-        message.contains("card_number: is not a valid card number"),
-        "{message}"
-    );
+    let checkouts = "/api/v1/checkouts".to_owned();
+    let mut bad_mail = checkout_body(&cart, "4242424242424242");
+    bad_mail["email"] = json!("ana@");
+    let bad_card = checkout_body(&cart, "4242 4242 4242 4241");
+    // Each request, and the field its refusal must name.
+    for (method, path, key, body, names) in [
+        (
+            Method::PUT,
+            &lines,
+            None,
+            json!({ "quantity": 1 }),
+            "sku: must be",
+        ),
+        (
+            Method::PUT,
+            &coupon,
+            None,
+            json!({ "code": "no spaces!" }),
+            "coupon: must be",
+        ),
+        (
+            Method::POST,
+            &checkouts,
+            Some("door-mail-1"),
+            bad_mail,
+            "email: must be an e-mail address",
+        ),
+        (
+            Method::POST,
+            &checkouts,
+            Some("door-card-1"),
+            bad_card,
+            "card_number: is not a valid card number",
+        ),
+    ] {
+        let (status, message) = refusal(&app, method, path, key, &body).await;
+        assert_eq!(status, 400, "{path}: {message}");
+        assert!(message.contains(names), "{path}: {message}");
+    }
     assert!(
         app.ledger().await["charges"].as_array().unwrap().is_empty(),
         "nothing was charged"
@@ -296,8 +284,7 @@ async fn a_malformed_cart_or_order_id_is_as_unknown_as_a_missing_one() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn checkout_requests_are_checked_before_anything_happens() {
     let app = spawn_checked_app().await;
-    let cart = new_cart(&app).await;
-    set_line(&app, &cart, "WANDS-13-TWIN", json!(1)).await;
+    let cart = cart_holding(&app, "WANDS-13-TWIN", 1).await;
     let good = checkout_body(&cart, "4242424242424242");
     let (status, body) = app
         .send_json(Method::POST, "/api/v1/checkouts", None, &good)
@@ -369,8 +356,7 @@ async fn checkout_requests_are_checked_before_anything_happens() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_declined_card_is_402_and_a_shortfall_is_409_naming_the_sku() {
     let app = spawn_checked_app().await;
-    let cart = new_cart(&app).await;
-    set_line(&app, &cart, "WANDS-13-TWIN", json!(1)).await;
+    let cart = cart_holding(&app, "WANDS-13-TWIN", 1).await;
     let (status, body) = app
         .send_json(
             Method::POST,

@@ -6,7 +6,7 @@
 use crate::images;
 
 use crate::common::s3::{self, S3Server};
-use crate::common::{TestApp, spawn_app, spawn_app_with};
+use crate::common::{JsonApi, TestApp, json_of, new_cart, spawn_app, spawn_app_with};
 use serde_json::Value;
 use shop::catalog::{ProductId, SellerId};
 use std::time::{Duration, Instant};
@@ -152,16 +152,12 @@ async fn a_seller_uploads_and_shoppers_see_responsive_pictures() {
     assert_eq!(again.status(), 304);
 
     // The seller lists it; removing takes it off the page and off /assets.
-    let list: Value = app
-        .client
-        .get(app.url(&format!("/api/v1/seller/products/{id}/images")))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = json_of(
+        app.client
+            .get(app.url(&format!("/api/v1/seller/products/{id}/images")))
+            .bearer_auth(&key),
+    )
+    .await;
     assert_eq!(list.as_array().unwrap().len(), 1);
     let removed = app
         .client
@@ -470,17 +466,7 @@ async fn on_s3_variants_versions_and_sellers_are_kept_apart() {
 
 /// Every page a shopper goes through, with a cart holding the bed.
 async fn shopper_pages(app: &TestApp) -> Vec<String> {
-    let (status, cart) = app
-        .send_json(
-            reqwest::Method::POST,
-            "/api/v1/carts",
-            None,
-            &serde_json::json!({}),
-        )
-        .await;
-    assert_eq!(status, 201, "{cart}");
-    let cart: Value = serde_json::from_str(&cart).unwrap();
-    let cart_id = cart["cart_id"].as_str().unwrap().to_owned();
+    let cart_id = new_cart(app).await;
     let (status, body) = app
         .send_json(
             reqwest::Method::PUT,

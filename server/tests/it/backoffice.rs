@@ -2,15 +2,14 @@
 //! seller's product, stock and orders are reachable by that seller only; refunds are
 //! idempotent against the gateway and put nothing back on sale before an inspection.
 
-use crate::common::{TestApp, spawn_app};
+use crate::common::browser_call as call;
+use crate::common::{JsonApi, PASSWORD, TestApp, account, sign_in, spawn_app};
 use reqwest::Method;
 use serde_json::{Value, json};
 use shop::accounts::Role;
 use shop::orders::OrderId;
 use shop::orders::refunds::RefundScope;
 use std::time::{Duration, Instant};
-
-const PASSWORD: &str = "correct horse battery";
 
 async fn sellers(app: &TestApp) -> (String, String) {
     let slugs: Vec<String> = sqlx::query_scalar("SELECT slug FROM sellers ORDER BY id LIMIT 2")
@@ -22,52 +21,10 @@ async fn sellers(app: &TestApp) -> (String, String) {
 
 /// Signs an account of `role` in; returns its session cookie.
 async fn session(app: &TestApp, email: &str, role: Role, seller: Option<&str>) -> String {
-    app.state
-        .services
-        .users
-        .create(email, PASSWORD, role, seller)
-        .await
-        .unwrap();
-    let response = app
-        .client
-        .post(app.url("/api/v1/session"))
-        .json(&json!({ "email": email, "password": PASSWORD }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 201);
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("emporium_session="))
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned()
-}
-
-async fn call(
-    app: &TestApp,
-    cookie: Option<&str>,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = app.client.request(method, app.url(path));
-    if let Some(cookie) = cookie {
-        request = request
-            .header("Cookie", cookie)
-            .header("Sec-Fetch-Site", "same-origin");
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    account(app, email, role, seller).await;
+    let (status, cookie, body) = sign_in(app, email, PASSWORD).await;
+    assert_eq!(status, 201, "{body}");
+    cookie.expect("signing in sets a session cookie")
 }
 
 async fn a_category(app: &TestApp) -> i64 {
@@ -271,6 +228,11 @@ async fn place_order(app: &TestApp, lines: &[(&str, i64)]) -> String {
         .to_owned()
 }
 
+/// The status of a bodiless `method path` as the holder of `cookie` (if any).
+async fn status_of(app: &TestApp, cookie: Option<&str>, method: Method, path: &str) -> u16 {
+    call(app, cookie, method, path, None).await.0
+}
+
 async fn available(app: &TestApp, sku: &str) -> (i64, i64) {
     sqlx::query_as(
         "SELECT CAST(SUM(available) AS BIGINT), CAST(SUM(committed) AS BIGINT) FROM stock_levels s \
@@ -319,64 +281,34 @@ async fn refunds_are_idempotent_per_line_and_restock_only_after_inspection() {
         0,
         "% is literal"
     );
+    // Refunds of this order as the back office makes them (no signed-in admin behind them).
+    let refund = |scope: RefundScope, key: &'static str, reason: &'static str| {
+        let id = &id;
+        async move { refunds.refund(id, &scope, key, reason, None).await }
+    };
     let before = available(&app, "WANDS-13-QUEEN").await;
     // One unit of the first line; the same form twice is one refund.
-    let first = refunds
-        .refund(
-            &id,
-            &RefundScope::Lines(vec![(0, 1)]),
+    let form = || {
+        refund(
+            RefundScope::Lines(vec![(0, 1)]),
             "form-key-0001",
             "damaged box",
-            None,
         )
-        .await
-        .unwrap();
-    let again = refunds
-        .refund(
-            &id,
-            &RefundScope::Lines(vec![(0, 1)]),
-            "form-key-0001",
-            "damaged box",
-            None,
-        )
-        .await
-        .unwrap();
+    };
+    let first = form().await.unwrap();
+    let again = form().await.unwrap();
     assert_eq!(first, again);
     assert_eq!(first.status, "succeeded");
     // More than is left is refused, with nothing written.
-    assert!(
-        refunds
-            .refund(
-                &id,
-                &RefundScope::Lines(vec![(0, 2)]),
-                "form-key-0002",
-                "x",
-                None
-            )
-            .await
-            .is_err()
-    );
-    assert!(
-        refunds
-            .refund(
-                &id,
-                &RefundScope::Lines(vec![(9, 1)]),
-                "form-key-0003",
-                "x",
-                None
-            )
-            .await
-            .is_err()
-    );
+    for (lines, key) in [
+        (vec![(0, 2)], "form-key-0002"),
+        (vec![(9, 1)], "form-key-0003"),
+    ] {
+        let refused = refund(RefundScope::Lines(lines.clone()), key, "x").await;
+        assert!(refused.is_err(), "{lines:?}: {refused:?}");
+    }
     // The rest, in full.
-    let rest = refunds
-        .refund(
-            &id,
-            &RefundScope::Full,
-            "form-key-0004",
-            "customer request",
-            None,
-        )
+    let rest = refund(RefundScope::Full, "form-key-0004", "customer request")
         .await
         .unwrap();
     assert_eq!(rest.status, "succeeded");
@@ -388,8 +320,7 @@ async fn refunds_are_idempotent_per_line_and_restock_only_after_inspection() {
         "exactly the charge, no more"
     );
     assert!(
-        refunds
-            .refund(&id, &RefundScope::Full, "form-key-0005", "again", None)
+        refund(RefundScope::Full, "form-key-0005", "again")
             .await
             .is_err()
     );
@@ -707,15 +638,11 @@ async fn a_seller_sends_feeds_through_the_api_and_sees_only_their_own() {
     assert_eq!((status, body["status"].as_str()), (200, Some("queued")));
     // Another seller's feed is no feed at all.
     assert_eq!(
-        call(&app, Some(&seller_b), Method::GET, &report, None)
-            .await
-            .0,
+        status_of(&app, Some(&seller_b), Method::GET, &report).await,
         404
     );
     assert_eq!(
-        call(&app, Some(&shopper), Method::GET, &report, None)
-            .await
-            .0,
+        status_of(&app, Some(&shopper), Method::GET, &report).await,
         403
     );
 
@@ -741,15 +668,11 @@ async fn a_seller_sends_feeds_through_the_api_and_sees_only_their_own() {
     // Only the owner can put it back in the queue.
     let retry = format!("/api/v1/seller/fetches/{fetch}/retry");
     assert_eq!(
-        call(&app, Some(&seller_b), Method::POST, &retry, None)
-            .await
-            .0,
+        status_of(&app, Some(&seller_b), Method::POST, &retry).await,
         404
     );
     assert_eq!(
-        call(&app, Some(&seller_a), Method::POST, &retry, None)
-            .await
-            .0,
+        status_of(&app, Some(&seller_a), Method::POST, &retry).await,
         204
     );
     // The product is on sale with its stock, found by search.

@@ -1,6 +1,7 @@
 //! The checkout saga against a real database and the gateway simulator over HTTP: every
 //! invariant of docs/ARCHITECTURE.md under concurrency, gateway faults and interrupted requests.
 
+use crate::common::{json_of, set_available};
 use serde_json::{Value, json};
 use shop::cart::{CartId, Carts, Quantity};
 use shop::catalog::{Catalog, Sku};
@@ -102,14 +103,7 @@ impl Harness {
     }
 
     async fn ledger(&self) -> Value {
-        self.http
-            .get(format!("{}/v1/ledger", self.gateway_url))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        json_of(self.http.get(format!("{}/v1/ledger", self.gateway_url))).await
     }
 
     async fn scalar(&self, sql: &str) -> i64 {
@@ -149,25 +143,7 @@ impl Harness {
     }
 
     async fn set_stock(&self, sku: &str, available: i64) {
-        sqlx::query(
-            "UPDATE stock_levels SET available = 0, received = held + committed \
-             WHERE variant_id = (SELECT id FROM variants WHERE sku = $1)",
-        )
-        .bind(sku)
-        .execute(self.scratch.db.pool())
-        .await
-        .unwrap();
-        sqlx::query(
-            "UPDATE stock_levels SET available = $2, received = $2 + held + committed \
-             WHERE variant_id = (SELECT id FROM variants WHERE sku = $1) AND warehouse_id = \
-             (SELECT MIN(warehouse_id) FROM stock_levels WHERE variant_id = \
-              (SELECT id FROM variants WHERE sku = $1))",
-        )
-        .bind(sku)
-        .bind(available)
-        .execute(self.scratch.db.pool())
-        .await
-        .unwrap();
+        set_available(&self.scratch.db, sku, available).await;
     }
 
     /// Every invariant of the architecture, checked against the database and the ledger.

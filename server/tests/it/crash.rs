@@ -2,6 +2,7 @@
 //! the checkout saga, restarted, and must then settle every attempt so that each charge in the
 //! gateway's ledger has exactly one order or a refund, and no stock stays held.
 
+use crate::common::json_of;
 use serde_json::{Value, json};
 use shop::db::scratch::ScratchDb;
 use std::process::{Child, Command, Stdio};
@@ -262,14 +263,7 @@ fn checkout_body(cart: &str) -> Value {
 /// Builds a cart through the API of the shop at `base`.
 async fn cart(base: &str) -> String {
     let client = reqwest::Client::new();
-    let created: Value = client
-        .post(format!("{base}/api/v1/carts"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = json_of(client.post(format!("{base}/api/v1/carts"))).await;
     let cart = created["cart_id"].as_str().unwrap().to_string();
     let r = client
         .put(format!("{base}/api/v1/carts/{cart}/lines/WANDS-13-TWIN"))

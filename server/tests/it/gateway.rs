@@ -1,5 +1,6 @@
 //! The payment gateway simulator (`paysim`) and the shop's adapter for it, over real HTTP.
 
+use crate::common::json_of;
 use serde_json::{Value, json};
 use shop::payments::{
     CardNumber, ChargeOutcome, Gateway, GatewayConfig, GatewayError, RefundOutcome,
@@ -47,14 +48,7 @@ impl Sim {
     }
 
     async fn ledger(&self) -> Value {
-        self.http
-            .get(format!("{}/v1/ledger", self.url))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        json_of(self.http.get(format!("{}/v1/ledger", self.url))).await
     }
 
     async fn raw_charge(&self, key: &str, amount: i64, card: &str) -> (u16, String) {
@@ -303,15 +297,7 @@ async fn fault_plans_that_cannot_happen_are_refused_and_change_nothing() {
             .unwrap();
         assert_eq!(r.status(), 400, "refused: {what}");
     }
-    let in_force: Value = sim
-        .http
-        .get(format!("{}/v1/faults", sim.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let in_force = json_of(sim.http.get(format!("{}/v1/faults", sim.url))).await;
     assert_eq!(
         in_force["latency_ms"], 5,
         "the faults in force are unchanged"

@@ -5,7 +5,7 @@
 
 use crate::images;
 
-use crate::common::{DUMMYJSON, eventually, import_file};
+use crate::common::{eventually, imported_shop_with_assets};
 use shop::assets::pipeline::{self, Refusal};
 use shop::assets::{
     AssetError, AssetStore, Assets, ImageStatus, ImageVariant, StoreError, StoreLocation,
@@ -184,15 +184,7 @@ struct Rig {
 }
 
 async fn rig() -> Rig {
-    let scratch = ScratchDb::new().await.unwrap();
-    import_file(&scratch.db, "products.json", DUMMYJSON).await;
-    let dir = tempfile::tempdir().unwrap();
-    let store = AssetStore::open(
-        &StoreLocation::Folder(dir.path().to_owned()),
-        StoreOptions::default(),
-    )
-    .unwrap();
-    let assets = Assets::new(scratch.db.clone(), store);
+    let (scratch, assets, dir) = imported_shop_with_assets().await;
     let first = |sql: &'static str| {
         let db = scratch.db.clone();
         async move {

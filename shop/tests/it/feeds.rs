@@ -5,8 +5,8 @@
 
 use crate::images;
 
-use crate::common::{DUMMYJSON, import_file};
-use shop::assets::{AssetStore, Assets, StoreLocation, StoreOptions};
+use crate::common::imported_shop_with_assets;
+use shop::assets::Assets;
 use shop::catalog::{Catalog, SellerId};
 use shop::clock::{Clock, ManualClock, SystemClock};
 use shop::db::scratch::ScratchDb;
@@ -31,15 +31,7 @@ struct Rig {
 }
 
 async fn rig() -> Rig {
-    let scratch = ScratchDb::new().await.unwrap();
-    import_file(&scratch.db, "products.json", DUMMYJSON).await;
-    let dir = tempfile::tempdir().unwrap();
-    let store = AssetStore::open(
-        &StoreLocation::Folder(dir.path().to_owned()),
-        StoreOptions::default(),
-    )
-    .unwrap();
-    let assets = Assets::new(scratch.db.clone(), store);
+    let (scratch, assets, dir) = imported_shop_with_assets().await;
     let catalog = Catalog::new(scratch.db.clone());
     let (seller, slug): (i64, String) =
         sqlx::query_as("SELECT id, slug FROM sellers ORDER BY id LIMIT 1")

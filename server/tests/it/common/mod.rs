@@ -59,33 +59,8 @@ impl TestApp {
         (status, body)
     }
 
-    pub async fn send_json(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        key: Option<&str>,
-        body: &serde_json::Value,
-    ) -> (u16, String) {
-        let mut request = self.client.request(method, self.url(path)).json(body);
-        if let Some(key) = key {
-            request = request.header("Idempotency-Key", key);
-        }
-        let response = request.send().await.expect("request reaches the server");
-        (
-            response.status().as_u16(),
-            response.text().await.unwrap_or_default(),
-        )
-    }
-
     pub async fn ledger(&self) -> serde_json::Value {
-        self.client
-            .get(format!("{}/v1/ledger", self.gateway))
-            .send()
-            .await
-            .expect("the gateway answers")
-            .json()
-            .await
-            .expect("a ledger")
+        json_of(self.client.get(format!("{}/v1/ledger", self.gateway))).await
     }
 
     pub async fn get_text(&self, path: &str) -> (u16, String) {
@@ -102,6 +77,186 @@ impl TestApp {
             let _ = stop.send(());
         }
     }
+}
+
+/// What a test needs of an app to drive its JSON API: the plain `TestApp`, or the
+/// `CheckedApp` that also checks every answer against the OpenAPI document. They differ only
+/// in how a built request is answered, so the calls written here serve both.
+// Only this test binary implements and awaits it, so the `Send`-bound caveat of `async fn`
+// in a public trait does not apply.
+#[allow(async_fn_in_trait)]
+pub trait JsonApi {
+    /// The app under test (its client and address).
+    fn app(&self) -> &TestApp;
+
+    /// Sends `request`, a `method` call of `path`, and returns the answer.
+    async fn answer(
+        &self,
+        request: reqwest::RequestBuilder,
+        method: &str,
+        path: &str,
+    ) -> reqwest::Response;
+
+    /// The status and body of `method path` with the JSON `body` (and `Idempotency-Key`).
+    async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: Option<&str>,
+        body: &serde_json::Value,
+    ) -> (u16, String) {
+        let name = method.as_str().to_ascii_lowercase();
+        let app = self.app();
+        let mut request = app.client.request(method, app.url(path)).json(body);
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        let response = self.answer(request, &name, path).await;
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap_or_default())
+    }
+}
+
+impl JsonApi for TestApp {
+    fn app(&self) -> &TestApp {
+        self
+    }
+
+    async fn answer(
+        &self,
+        request: reqwest::RequestBuilder,
+        _: &str,
+        _: &str,
+    ) -> reqwest::Response {
+        request.send().await.expect("request reaches the server")
+    }
+}
+
+/// Creates an empty cart through the API; its id.
+pub async fn new_cart(app: &impl JsonApi) -> String {
+    let (status, body) = app
+        .send_json(
+            reqwest::Method::POST,
+            "/api/v1/carts",
+            None,
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    serde_json::from_str::<serde_json::Value>(&body).expect("a cart")["cart_id"]
+        .as_str()
+        .expect("a cart id")
+        .to_string()
+}
+
+/// The password every test account is created with.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Creates an account of `role` (of `seller`, for a seller's staff) with `PASSWORD`.
+pub async fn account(app: &TestApp, email: &str, role: shop::accounts::Role, seller: Option<&str>) {
+    app.state
+        .services
+        .users
+        .create(email, PASSWORD, role, seller)
+        .await
+        .unwrap();
+}
+
+/// Signs in over the API; returns the session cookie's value.
+pub async fn sign_in(
+    app: &TestApp,
+    email: &str,
+    password: &str,
+) -> (u16, Option<String>, serde_json::Value) {
+    let response = app
+        .client
+        .post(app.url("/api/v1/session"))
+        .json(&serde_json::json!({ "email": email, "password": password }))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let cookie = session_cookie(&response);
+    (
+        status,
+        cookie,
+        response.json().await.unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// The session cookie a response sets (`name=value`), if it sets one.
+pub fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("emporium_session=") && !c.starts_with("emporium_session=;"))
+        .map(|c| c.split(';').next().unwrap().to_owned())
+}
+
+/// Sends `request` and reads the JSON it answers: the tests' one way to fetch a document they
+/// go on to assert about (a request that does not arrive, or a body that is not JSON, fails
+/// the test here, with the reason).
+pub async fn json_of(request: reqwest::RequestBuilder) -> serde_json::Value {
+    request
+        .send()
+        .await
+        .expect("request reaches the server")
+        .json()
+        .await
+        .expect("a JSON body")
+}
+
+/// Calls the API as a browser on our own pages would: with the session `cookie` (if any) and
+/// the same-origin header that goes with it; the status and the JSON body (`Null` if none).
+pub async fn browser_call(
+    app: &TestApp,
+    cookie: Option<&str>,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let mut request = app.client.request(method, app.url(path));
+    if let Some(cookie) = cookie {
+        // Same-origin, as a browser on our own pages says.
+        request = request
+            .header("Cookie", cookie)
+            .header("Sec-Fetch-Site", "same-origin");
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (
+        status,
+        response.json().await.unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// Sets a variant's available stock to exactly `available` (all of it in its first warehouse,
+/// none in the others), keeping every row conserved.
+pub async fn set_available(db: &shop::db::Db, sku: &str, available: i64) {
+    sqlx::query(
+        "UPDATE stock_levels SET available = 0, received = held + committed \
+         WHERE variant_id = (SELECT id FROM variants WHERE sku = $1)",
+    )
+    .bind(sku)
+    .execute(db.pool())
+    .await
+    .unwrap();
+    sqlx::query(
+        "UPDATE stock_levels SET available = $2, received = $2 + held + committed \
+         WHERE variant_id = (SELECT id FROM variants WHERE sku = $1) AND warehouse_id = \
+         (SELECT MIN(warehouse_id) FROM stock_levels WHERE variant_id = \
+          (SELECT id FROM variants WHERE sku = $1))",
+    )
+    .bind(sku)
+    .bind(available)
+    .execute(db.pool())
+    .await
+    .unwrap();
 }
 
 /// The payment gateway simulator (`paysim`) on port 0 with a fresh ledger; its base URL. It

@@ -35,6 +35,21 @@ pub async fn spawn_checked_app() -> CheckedApp {
     CheckedApp { app, document }
 }
 
+impl super::JsonApi for CheckedApp {
+    fn app(&self) -> &TestApp {
+        &self.app
+    }
+
+    async fn answer(
+        &self,
+        request: reqwest::RequestBuilder,
+        method: &str,
+        path: &str,
+    ) -> reqwest::Response {
+        self.checked(request, method, path).await
+    }
+}
+
 impl CheckedApp {
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.checked(self.client.get(self.url(path)), "get", path)
@@ -57,23 +72,6 @@ impl CheckedApp {
 
     pub async fn get_text(&self, path: &str) -> (u16, String) {
         let response = self.get(path).await;
-        let status = response.status().as_u16();
-        (status, response.text().await.unwrap_or_default())
-    }
-
-    pub async fn send_json(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        key: Option<&str>,
-        body: &Value,
-    ) -> (u16, String) {
-        let name = method.as_str().to_ascii_lowercase();
-        let mut request = self.client.request(method, self.url(path)).json(body);
-        if let Some(key) = key {
-            request = request.header("Idempotency-Key", key);
-        }
-        let response = self.checked(request, &name, path).await;
         let status = response.status().as_u16();
         (status, response.text().await.unwrap_or_default())
     }

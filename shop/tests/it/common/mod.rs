@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use indicatif::ProgressBar;
+use shop::assets::{AssetStore, Assets, StoreLocation, StoreOptions};
 use shop::catalog::import;
 use shop::db::scratch::ScratchDb;
 
@@ -15,6 +16,21 @@ pub async fn import_file(db: &shop::db::Db, name: &str, text: &str) -> import::I
     import::apply(db, rows, NOW, &ProgressBar::hidden())
         .await
         .expect("import succeeds")
+}
+
+/// A scratch database holding the imported dummyjson catalog, with an image store in a
+/// folder of its own (the folder lives as long as the `TempDir`).
+pub async fn imported_shop_with_assets() -> (ScratchDb, Assets, tempfile::TempDir) {
+    let scratch = ScratchDb::new().await.unwrap();
+    import_file(&scratch.db, "products.json", DUMMYJSON).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = AssetStore::open(
+        &StoreLocation::Folder(dir.path().to_owned()),
+        StoreOptions::default(),
+    )
+    .unwrap();
+    let assets = Assets::new(scratch.db.clone(), store);
+    (scratch, assets, dir)
 }
 
 /// A scratch database holding the demo catalog.
