@@ -30,14 +30,11 @@ impl Profile {
             Self::Release => "release",
         }
     }
-
-    /// The hydrate bundle's profile.
-    pub fn wasm(self) -> &'static str {
-        "wasm-release"
-    }
 }
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// The hydrate bundle's size-optimised profile: one bundle, production's, for every build.
+const WASM_PROFILE: &str = "wasm-release";
 
 /// Compiler diagnostics from the workspace's own crates.
 #[derive(Default)]
@@ -138,7 +135,7 @@ pub fn build_all(with_tests: bool, profile: Profile) -> Result<Built> {
     setup::rust_tools(with_tests)?;
     setup::wasm_bindgen_cli(None)?;
     build_native(with_tests, profile)?;
-    build_site(None, profile)?;
+    build_site(None)?;
     Ok(Built::in_target(profile))
 }
 
@@ -183,11 +180,8 @@ pub fn build_native(with_tests: bool, profile: Profile) -> Result<Diagnostics> {
 
 /// The hydrate bundle, then the site around it. `log`: where cargo's progress goes when this
 /// runs in the background (its warnings are still printed here).
-pub fn build_site(log: Option<&Path>, profile: Profile) -> Result<Diagnostics> {
-    step(&format!(
-        "Building the hydrate bundle (wasm32, {})",
-        profile.wasm()
-    ));
+pub fn build_site(log: Option<&Path>) -> Result<Diagnostics> {
+    step("Building the hydrate bundle (wasm32, wasm-release)");
     let mut wasm = cargo_linted();
     wasm.args([
         "build",
@@ -196,7 +190,7 @@ pub fn build_site(log: Option<&Path>, profile: Profile) -> Result<Diagnostics> {
         "--target",
         WASM_TARGET,
         "--profile",
-        profile.wasm(),
+        WASM_PROFILE,
     ])
     .arg("--target-dir")
     .arg(wasm_target_dir());
@@ -208,18 +202,18 @@ pub fn build_site(log: Option<&Path>, profile: Profile) -> Result<Diagnostics> {
         wasm.stderr(file);
     }
     let d = cargo_build(wasm, "wasm build")?;
-    assemble_site(&util::root(), &site_dir(), profile)?;
+    assemble_site(&util::root(), &site_dir())?;
     Ok(d)
 }
 
 /// wasm-bindgen the bundle into `site/pkg`, and copy the stylesheet and `public/` in.
-fn assemble_site(root: &Path, site: &Path, profile: Profile) -> Result<()> {
+fn assemble_site(root: &Path, site: &Path) -> Result<()> {
     step("Assembling the site");
     let pkg = site.join("pkg");
     std::fs::create_dir_all(&pkg)?;
     let wasm = wasm_target_dir()
         .join(WASM_TARGET)
-        .join(profile.wasm())
+        .join(WASM_PROFILE)
         .join("frontend.wasm");
     // A second run with an unchanged bundle skips wasm-bindgen and the compression.
     let bundle = pkg.join("emporium_bg.wasm.br");

@@ -204,7 +204,7 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
         let log = util::root().join("target/xtask-wasm.log");
         std::thread::spawn(move || {
             setup::wasm_bindgen_cli(Some(&log))?;
-            build::build_site(Some(&log), build::Profile::Quick)
+            build::build_site(Some(&log))
         })
     });
 
