@@ -89,12 +89,14 @@ pub async fn add_to_cart(
 
 /// Sets a line's quantity (0 removes it).
 #[server(prefix = "/rpc", endpoint = "cart/set")]
-pub async fn set_cart_line(sku: String, quantity: String) -> Result<(), crate::error::AppError> {
+pub async fn set_cart_line(
+    sku: shop::catalog::Sku,
+    quantity: String,
+) -> Result<(), crate::error::AppError> {
     use crate::session::{current_cart, redirect};
     use shop::cart::{CartError, LineQuantity};
-    use shop::catalog::Sku;
     let services = crate::services::services()?;
-    let (Some(cart), Ok(sku)) = (current_cart(&services).await?, Sku::parse(&sku)) else {
+    let Some(cart) = current_cart(&services).await? else {
         redirect("/cart");
         return Ok(());
     };
@@ -211,16 +213,21 @@ pub fn CartRoute() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match cart.await {
                         Ok(Some(cart)) if !cart.is_empty() => view! { <CartView cart/> }.into_any(),
-                        Ok(_) => view! {
-                            <p class="empty">"Your cart is empty."</p>
-                            <p><A href="/" attr:class="button">"Continue shopping"</A></p>
-                        }
-                        .into_any(),
+                        Ok(_) => view! { <EmptyCart/> }.into_any(),
                         Err(error) => view! { <ErrorPage error/> }.into_any(),
                     }
                 })}
             </Suspense>
         </section>
+    }
+}
+
+/// What the cart and the checkout show when there is nothing to buy.
+#[component]
+pub fn EmptyCart() -> impl IntoView {
+    view! {
+        <p class="empty">"Your cart is empty."</p>
+        <p><A href="/" attr:class="button">"Continue shopping"</A></p>
     }
 }
 

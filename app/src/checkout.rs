@@ -147,11 +147,7 @@ pub fn CheckoutRoute() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match form.await {
                         Ok(Some(form)) => view! { <CheckoutFormView form/> }.into_any(),
-                        Ok(None) => view! {
-                            <p class="empty">"Your cart is empty."</p>
-                            <p><A href="/" attr:class="button">"Continue shopping"</A></p>
-                        }
-                        .into_any(),
+                        Ok(None) => view! { <crate::cart::EmptyCart/> }.into_any(),
                         Err(error) => view! { <ErrorPage error/> }.into_any(),
                     }
                 })}

@@ -29,12 +29,9 @@ pub async fn load_feed(id: String) -> Result<FeedView, AppError> {
 
 /// Puts a failed picture back in the queue (after the seller fixed their server or URL).
 #[server(prefix = "/rpc", endpoint = "seller/fetch-retry")]
-pub async fn retry_fetch(id: String, feed: String) -> Result<(), AppError> {
+pub async fn retry_fetch(id: i64, feed: i64) -> Result<(), AppError> {
     let seller = crate::sellers::seller()?;
     let services = crate::services::services()?;
-    use shop::feeds::FeedError;
-    let id: i64 = id.parse().map_err(|_| FeedError::NotFound)?;
-    let feed: i64 = feed.parse().map_err(|_| FeedError::NotFound)?;
     services.feeds.retry(seller, id).await?;
     crate::session::redirect(&format!("/seller/feeds/{feed}?retried=1"));
     Ok(())

@@ -62,6 +62,14 @@ pub fn parse_bounded(
     }
 }
 
+/// The most pages a listing goes to: beyond, a shopper or a client is walking the catalog.
+pub const MAX_PAGE: u32 = 10_000;
+
+/// Parses a listing's page number from a query string: absent or empty is the first page.
+pub fn parse_page(raw: Option<&str>) -> Result<i64, InvalidInput> {
+    parse_bounded("page", raw, 1, 1, MAX_PAGE).map(i64::from)
+}
+
 /// Parses a database id from text: a positive decimal integer that fits in 63 bits, with no
 /// sign, spaces or exponent (so `/products/+5`, `-1`, `0` and `1e9` are all refused).
 pub fn parse_id(field: &str, text: &str) -> Result<i64, InvalidInput> {

@@ -140,6 +140,28 @@ fn ExpiredLink(again: &'static str) -> impl IntoView {
 
 /// The CSRF form token, for browsers that send neither `Origin` nor `Sec-Fetch-Site` (see
 /// `server::web::csrf`). Rendered on the server; the hydrated page keeps the server's value.
+/// The page for a failed load of a signed-in area (`home`, titled `area`): a prompt to sign
+/// in with `account` when no one is, else the error's own page.
+pub(crate) fn sign_in_or_error(
+    error: crate::error::AppError,
+    area: &'static str,
+    home: &'static str,
+    account: &'static str,
+) -> AnyView {
+    if error.kind != shop::FailureKind::SignInRequired {
+        return view! { <crate::error::ErrorPage error/> }.into_any();
+    }
+    // The prompt is the page, with the status a monitor or crawler understands.
+    crate::error::set_status(401);
+    view! {
+        <section>
+            <h1>{area}</h1>
+            <p>"Please " <A href=format!("/account/sign-in?next={home}")>"sign in"</A> " with " {account} "."</p>
+        </section>
+    }
+    .into_any()
+}
+
 #[component]
 pub fn CsrfField() -> impl IntoView {
     #[cfg(feature = "ssr")]

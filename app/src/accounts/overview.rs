@@ -65,13 +65,7 @@ pub async fn load_account(page: Option<String>) -> Result<AccountPage, crate::er
     use shop::accounts::Viewer;
     let services = crate::services::services()?;
     let viewer = Viewer::require(crate::session::viewer().as_ref())?.clone();
-    let page = i64::from(shop::input::parse_bounded(
-        "page",
-        page.as_deref(),
-        1,
-        1,
-        10_000,
-    )?);
+    let page = shop::input::parse_page(page.as_deref())?;
     let per_page = 10;
     let (orders, total) = services
         .orders
@@ -88,18 +82,17 @@ pub async fn load_account(page: Option<String>) -> Result<AccountPage, crate::er
 
 /// Puts an earlier order's items back in the cart, as many of each as can be bought now.
 #[server(prefix = "/rpc", endpoint = "account/reorder")]
-pub async fn reorder(order: String) -> Result<(), crate::error::AppError> {
+pub async fn reorder(order: shop::orders::OrderId) -> Result<(), crate::error::AppError> {
     use crate::session::{ensure_cart, redirect};
     use shop::accounts::Viewer;
-    use shop::orders::{OrderError, OrderId};
+    use shop::orders::OrderError;
     let services = crate::services::services()?;
     let viewer = Viewer::require(crate::session::viewer().as_ref())?.clone();
-    let id = OrderId::parse(&order).map_err(|_| OrderError::NotFound)?;
     // Another account's order looks like no order at all.
-    if services.orders.owner(&id).await? != Some(viewer.user_id) {
+    if services.orders.owner(&order).await? != Some(viewer.user_id) {
         return Err(OrderError::NotFound.into());
     }
-    let order = services.orders.get(&id).await?;
+    let order = services.orders.get(&order).await?;
     let cart = ensure_cart(&services).await?;
     let report = services
         .carts

@@ -15,9 +15,8 @@ pub use order::*;
 pub use orders::*;
 pub use overview::*;
 
-use crate::error::{AppError, ErrorPage};
+use crate::error::AppError;
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 #[cfg(feature = "ssr")]
 pub(crate) fn admin() -> Result<shop::accounts::Viewer, AppError> {
@@ -25,21 +24,5 @@ pub(crate) fn admin() -> Result<shop::accounts::Viewer, AppError> {
 }
 
 fn forbidden_or(error: AppError) -> AnyView {
-    match error {
-        AppError {
-            kind: shop::FailureKind::SignInRequired,
-            ..
-        } => {
-            // The prompt is the page, with the status a monitor or crawler understands.
-            crate::error::set_status(401);
-            view! {
-            <section>
-                <h1>"Admin"</h1>
-                <p>"Please " <A href="/account/sign-in?next=/admin">"sign in"</A> " with an admin account."</p>
-            </section>
-        }
-            .into_any()
-        }
-        error => view! { <ErrorPage error/> }.into_any(),
-    }
+    crate::accounts::sign_in_or_error(error, "Admin", "/admin", "an admin account")
 }

@@ -10,7 +10,7 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
-use shop::orders::{Order, RefundView};
+use shop::orders::{Order, OrderId, RefundView};
 
 /// One order as the admin sees it: everything, with its refunds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -27,7 +27,7 @@ pub struct AdminOrder {
 pub async fn load_admin_order(id: String) -> Result<AdminOrder, AppError> {
     super::admin()?;
     let services = crate::services::services()?;
-    let id = shop::orders::OrderId::parse(&id).map_err(|_| shop::orders::OrderError::NotFound)?;
+    let id = OrderId::parse(&id).map_err(|_| shop::orders::OrderError::NotFound)?;
     let order = services.orders.get(&id).await?;
     let refunded = services.refunds.refunded_quantities(&id).await?;
     let refunds = services.refunds.for_order(&id).await?;
@@ -42,7 +42,7 @@ pub async fn load_admin_order(id: String) -> Result<AdminOrder, AppError> {
 /// Refunds the whole order (`position` empty) or `quantity` of one line.
 #[server(prefix = "/rpc", endpoint = "admin/refund")]
 pub async fn refund_order(
-    order: String,
+    order: OrderId,
     key: String,
     reason: String,
     position: Option<String>,
@@ -51,8 +51,6 @@ pub async fn refund_order(
     use shop::orders::refunds::{RefundError, RefundScope};
     let viewer = super::admin()?;
     let services = crate::services::services()?;
-    let id =
-        shop::orders::OrderId::parse(&order).map_err(|_| shop::orders::OrderError::NotFound)?;
     let key = shop::input::parse_token("key", &key)?;
     let scope = match position.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
         None => RefundScope::Full,
@@ -68,10 +66,10 @@ pub async fn refund_order(
             RefundScope::Lines(vec![(position, quantity)])
         }
     };
-    let back = format!("/admin/orders/{id}");
+    let back = format!("/admin/orders/{order}");
     match services
         .refunds
-        .refund(&id, &scope, &key, &reason, Some(viewer.user_id))
+        .refund(&order, &scope, &key, &reason, Some(viewer.user_id))
         .await
     {
         Ok(view) => crate::session::redirect(&format!("{back}?refund={}", view.status)),

@@ -27,13 +27,7 @@ pub async fn load_orders(
 ) -> Result<OrdersPage, AppError> {
     super::admin()?;
     let services = crate::services::services()?;
-    let page = i64::from(shop::input::parse_bounded(
-        "page",
-        page.as_deref(),
-        1,
-        1,
-        10_000,
-    )?);
+    let page = shop::input::parse_page(page.as_deref())?;
     let per_page = 25;
     let filter = shop::orders::OrderFilter {
         status: status.as_deref().and_then(OrderStatus::parse),

@@ -105,12 +105,9 @@ pub async fn load_overview() -> Result<Overview, AppError> {
 }
 
 #[server(prefix = "/rpc", endpoint = "admin/replay")]
-pub async fn replay_event(id: String) -> Result<(), AppError> {
+pub async fn replay_event(id: i64) -> Result<(), AppError> {
     super::admin()?;
     let services = crate::services::services()?;
-    let id: i64 = id
-        .parse()
-        .map_err(|_| AppError::bad_request("No such event."))?;
     let replayed = shop::events::replay(&services.db, id, services.clock.now()).await?;
     crate::session::redirect(if replayed {
         "/admin?replayed=1"
@@ -121,12 +118,9 @@ pub async fn replay_event(id: String) -> Result<(), AppError> {
 }
 
 #[server(prefix = "/rpc", endpoint = "admin/inspect")]
-pub async fn inspect_return(item: String, resellable: String) -> Result<(), AppError> {
+pub async fn inspect_return(item: i64, resellable: String) -> Result<(), AppError> {
     let viewer = super::admin()?;
     let services = crate::services::services()?;
-    let item: i64 = item
-        .parse()
-        .map_err(|_| AppError::bad_request("No such item."))?;
     services
         .refunds
         .inspect(item, resellable == "yes", Some(viewer.user_id))

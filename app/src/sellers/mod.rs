@@ -19,7 +19,7 @@ pub use orders::*;
 pub use product::*;
 pub use products::*;
 
-use crate::error::{AppError, ErrorPage};
+use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -31,23 +31,7 @@ pub(crate) fn seller() -> Result<shop::catalog::SellerId, AppError> {
 }
 
 pub(crate) fn sign_in_first(error: AppError) -> AnyView {
-    match error {
-        AppError {
-            kind: shop::FailureKind::SignInRequired,
-            ..
-        } => {
-            // The prompt is the page, with the status a monitor or crawler understands.
-            crate::error::set_status(401);
-            view! {
-            <section>
-                <h1>"Seller portal"</h1>
-                <p>"Please " <A href="/account/sign-in?next=/seller">"sign in"</A> " with your seller account."</p>
-            </section>
-        }
-            .into_any()
-        }
-        error => view! { <ErrorPage error/> }.into_any(),
-    }
+    crate::accounts::sign_in_or_error(error, "Seller portal", "/seller", "your seller account")
 }
 
 #[component]

@@ -12,13 +12,7 @@ use leptos_router::hooks::use_query_map;
 pub async fn load_seller_orders(page: Option<String>) -> Result<OrdersPage, AppError> {
     let seller = super::seller()?;
     let services = crate::services::services()?;
-    let page = i64::from(shop::input::parse_bounded(
-        "page",
-        page.as_deref(),
-        1,
-        1,
-        10_000,
-    )?);
+    let page = shop::input::parse_page(page.as_deref())?;
     let per_page = 25;
     let filter = shop::orders::OrderFilter {
         seller: Some(seller),

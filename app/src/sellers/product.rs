@@ -10,7 +10,8 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
-use shop::assets::ProductImage;
+use shop::assets::{ImageId, ProductImage};
+use shop::catalog::{ProductId, Sku};
 use shop::sellers::{CategoryChoice, FieldErrors, Movement, ProductDraft, StockRow};
 
 /// Everything the product page of the portal shows.
@@ -124,8 +125,8 @@ pub async fn save_product(
 
 #[server(prefix = "/rpc", endpoint = "seller/stock")]
 pub async fn set_stock(
-    product: String,
-    sku: String,
+    product: ProductId,
+    sku: Sku,
     warehouse: String,
     available: String,
     reason: String,
@@ -133,18 +134,14 @@ pub async fn set_stock(
     use shop::sellers::SellerError;
     let seller = super::seller()?;
     let services = crate::services::services()?;
-    let back = format!(
-        "/seller/products/{}",
-        shop::catalog::ProductId::parse(&product)
-            .map_err(|_| shop::catalog::CatalogError::ProductNotFound)?
-    );
+    let back = format!("/seller/products/{product}");
     let Ok(available) = available.trim().parse::<i64>() else {
         crate::session::redirect(&format!("{back}?stock=number"));
         return Ok(());
     };
     match services
         .sellers
-        .set_stock(seller, sku.trim(), warehouse.trim(), available, &reason)
+        .set_stock(seller, sku.as_str(), warehouse.trim(), available, &reason)
         .await
     {
         Ok(()) => crate::session::redirect(&format!("{back}?stock=saved")),
@@ -157,30 +154,73 @@ pub async fn set_stock(
     Ok(())
 }
 
+/// What a seller can do to one picture from its row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImageChange {
+    /// Show a picture the quality gate held, or one that was removed.
+    Approve,
+    /// Make it the product's main picture.
+    First,
+    Remove,
+}
+
+impl ImageChange {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImageChange::Approve => "approve",
+            ImageChange::First => "first",
+            ImageChange::Remove => "remove",
+        }
+    }
+}
+
 #[server(prefix = "/rpc", endpoint = "seller/image")]
-pub async fn change_image(product: String, image: String, change: String) -> Result<(), AppError> {
-    use shop::assets::AssetError;
+pub async fn change_image(
+    product: ProductId,
+    image: ImageId,
+    change: ImageChange,
+) -> Result<(), AppError> {
     let seller = super::seller()?;
     let services = crate::services::services()?;
-    let product = shop::catalog::ProductId::parse(&product).map_err(|_| AssetError::NotFound)?;
-    let image: i64 = image.parse().map_err(|_| AssetError::NotFound)?;
-    let outcome = match change.as_str() {
-        "approve" => {
-            services.assets.approve(seller, product, image).await?;
+    let (assets, image) = (&services.assets, image.get());
+    let outcome = match change {
+        ImageChange::Approve => {
+            assets.approve(seller, product, image).await?;
             "approved"
         }
-        "remove" => {
-            services.assets.remove(seller, product, image).await?;
+        ImageChange::Remove => {
+            assets.remove(seller, product, image).await?;
             "removed"
         }
-        "first" => {
-            services.assets.move_first(seller, product, image).await?;
+        ImageChange::First => {
+            assets.move_first(seller, product, image).await?;
             "first"
         }
-        _ => return Err(AppError::bad_request("Unknown change.")),
     };
     crate::session::redirect(&format!("/seller/products/{product}?image={outcome}"));
     Ok(())
+}
+
+/// One picture's button for one change (a form of its own, so it works without JavaScript).
+#[component]
+fn ImageChangeButton(
+    product: String,
+    image: String,
+    change: ImageChange,
+    label: &'static str,
+    class: &'static str,
+) -> impl IntoView {
+    let action = ServerAction::<ChangeImage>::new();
+    view! {
+        <ActionForm action>
+            <CsrfField/>
+            <input type="hidden" name="product" value=product/>
+            <input type="hidden" name="image" value=image/>
+            <input type="hidden" name="change" value=change.as_str()/>
+            <button type="submit" class=class>{label}</button>
+        </ActionForm>
+    }
 }
 
 #[component]
@@ -336,12 +376,11 @@ fn EditorView(e: ProductEditor, notice: Option<String>) -> impl IntoView {
         .map(|(position, img)| {
             // Only a live picture behind the first live one can become the main picture.
             let position = usize::from(first_live.is_some_and(|f| position > f));
-            let change = ServerAction::<ChangeImage>::new();
-            let first = ServerAction::<ChangeImage>::new();
-            let (p3, i3) = (id.clone(), img.id.to_string());
-            let remove = ServerAction::<ChangeImage>::new();
             let status = img.status.as_str();
-            let (p1, p2, i1, i2) = (id.clone(), id.clone(), img.id.to_string(), img.id.to_string());
+            let button = |change, label, class| {
+                let (product, image) = (id.clone(), img.id.to_string());
+                move || view! { <ImageChangeButton product image change label class/> }
+            };
             let reasons = img.quality.reasons.join("; ");
             let replace_action = format!(
                 "/api/v1/seller/products/{id}/images?return_to=/seller/products/{id}&replaces={}",
@@ -352,37 +391,16 @@ fn EditorView(e: ProductEditor, notice: Option<String>) -> impl IntoView {
                     <img src=img.picture.src(shop::assets::ImageVariant::Thumb) width="80" height="80" alt=img.alt.clone()/>
                     <span>{status.replace('_', " ")}</span>
                     <span class="muted">{reasons}</span>
-                    {(status == "needs_review" || status == "removed").then(move || view! {
-                        <ActionForm action=change>
-                            <CsrfField/>
-                            <input type="hidden" name="product" value=p1/>
-                            <input type="hidden" name="image" value=i1/>
-                            <input type="hidden" name="change" value="approve"/>
-                            <button type="submit" class="secondary">"Show it"</button>
-                        </ActionForm>
-                    })}
+                    {(status == "needs_review" || status == "removed")
+                        .then(button(ImageChange::Approve, "Show it", "secondary"))}
                     <form method="post" enctype="multipart/form-data" action=replace_action class="row">
                         <label>"Replace with" <input type="file" name="image" accept="image/jpeg,image/png,image/webp" required/></label>
                         <button type="submit" class="link">"Upload replacement"</button>
                     </form>
-                    {(status == "live" && position > 0).then(move || view! {
-                        <ActionForm action=first>
-                            <CsrfField/>
-                            <input type="hidden" name="product" value=p3/>
-                            <input type="hidden" name="image" value=i3/>
-                            <input type="hidden" name="change" value="first"/>
-                            <button type="submit" class="link">"Make main picture"</button>
-                        </ActionForm>
-                    })}
-                    {(status == "live" || status == "needs_review").then(move || view! {
-                        <ActionForm action=remove>
-                            <CsrfField/>
-                            <input type="hidden" name="product" value=p2/>
-                            <input type="hidden" name="image" value=i2/>
-                            <input type="hidden" name="change" value="remove"/>
-                            <button type="submit" class="link">"Remove"</button>
-                        </ActionForm>
-                    })}
+                    {(status == "live" && position > 0)
+                        .then(button(ImageChange::First, "Make main picture", "link"))}
+                    {(status == "live" || status == "needs_review")
+                        .then(button(ImageChange::Remove, "Remove", "link"))}
                 </li>
             }
             .into_any()

@@ -25,13 +25,7 @@ pub async fn load_products(
 ) -> Result<ProductsPage, AppError> {
     let seller = super::seller()?;
     let services = crate::services::services()?;
-    let page = i64::from(shop::input::parse_bounded(
-        "page",
-        page.as_deref(),
-        1,
-        1,
-        10_000,
-    )?);
+    let page = shop::input::parse_page(page.as_deref())?;
     let per_page = 20;
     let query: String = q.unwrap_or_default().chars().take(100).collect();
     let (products, total) = services

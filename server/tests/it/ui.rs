@@ -43,3 +43,21 @@ fn merge_reports_read_back_only_known_kinds() {
     assert_eq!(notes[1].kind, "reduced");
     assert_eq!((notes[1].quantity, notes[1].wanted), (3, 5));
 }
+
+#[test]
+fn each_picture_button_posts_a_change_the_server_reads_back() {
+    use app::sellers::ImageChange;
+    for change in [
+        ImageChange::Approve,
+        ImageChange::First,
+        ImageChange::Remove,
+    ] {
+        let posted = serde_json::Value::String(change.as_str().into());
+        assert_eq!(
+            serde_json::from_value::<ImageChange>(posted).ok(),
+            Some(change),
+            "the button for {change:?} posts {:?}",
+            change.as_str()
+        );
+    }
+}

@@ -322,7 +322,7 @@ pub struct PageRequest {
 impl PageRequest {
     pub const DEFAULT_PER_PAGE: u32 = 24;
     pub const MAX_PER_PAGE: u32 = 100;
-    pub const MAX_PAGE: u32 = 10_000;
+    pub const MAX_PAGE: u32 = crate::input::MAX_PAGE;
 
     pub fn parse(page: Option<&str>, per_page: Option<&str>) -> Result<Self, InvalidInput> {
         Ok(Self {
