@@ -46,6 +46,7 @@ pub struct Settings {
     pub checkout: CheckoutSettings,
     pub accounts: Accounts,
     pub mail: Mail,
+    pub retention: Retention,
     pub test: TestHooks,
 }
 
@@ -64,6 +65,7 @@ impl Default for Settings {
             checkout: CheckoutSettings::default(),
             accounts: Accounts::default(),
             mail: Mail::default(),
+            retention: Retention::default(),
             test: TestHooks::default(),
         }
     }
@@ -302,6 +304,51 @@ impl Default for Mail {
     }
 }
 
+/// How long leftovers are kept before the sweep forgets them (see `shop::retention` and
+/// docs/OPERATIONS.md), in days.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct Retention {
+    /// Guest carts untouched this long (`EMPORIUM_RETENTION_CARTS_DAYS`).
+    pub carts_days: u32,
+    /// Finished checkout attempts, with their idempotency keys; at least 1
+    /// (`EMPORIUM_RETENTION_CHECKOUTS_DAYS`).
+    pub checkouts_days: u32,
+    /// Delivered outbox events (`EMPORIUM_RETENTION_EVENTS_DAYS`).
+    pub events_days: u32,
+    /// Processed feeds' reports (their files go at once) (`EMPORIUM_RETENTION_FEEDS_DAYS`).
+    pub feeds_days: u32,
+    /// Sent mail (its body goes at once) (`EMPORIUM_RETENTION_SENT_MAIL_DAYS`).
+    pub sent_mail_days: u32,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        let days = |ms: i64| (ms / shop::retention::DAY) as u32;
+        let keep = shop::retention::RetentionConfig::default();
+        Self {
+            carts_days: days(keep.carts),
+            checkouts_days: days(keep.checkouts),
+            events_days: days(keep.events),
+            feeds_days: days(keep.feeds),
+            sent_mail_days: days(keep.sent_mail),
+        }
+    }
+}
+
+impl Retention {
+    pub fn config(&self) -> shop::retention::RetentionConfig {
+        let ms = |days: u32| i64::from(days) * shop::retention::DAY;
+        shop::retention::RetentionConfig {
+            carts: ms(self.carts_days),
+            checkouts: ms(self.checkouts_days),
+            events: ms(self.events_days),
+            feeds: ms(self.feeds_days),
+            sent_mail: ms(self.sent_mail_days),
+        }
+    }
+}
+
 /// Test-only hooks. Never set them in production.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default)]
@@ -350,6 +397,11 @@ pub const FLAT_KEYS: &[(&str, &str)] = &[
     ("sign_in_failures", "accounts.sign_in_failures"),
     ("mail", "mail.transport"),
     ("mail_from", "mail.from"),
+    ("retention_carts_days", "retention.carts_days"),
+    ("retention_checkouts_days", "retention.checkouts_days"),
+    ("retention_events_days", "retention.events_days"),
+    ("retention_feeds_days", "retention.feeds_days"),
+    ("retention_sent_mail_days", "retention.sent_mail_days"),
     ("test_crash_after", "test.crash_after"),
     ("test_fetch_loopback", "test.fetch_loopback"),
 ];

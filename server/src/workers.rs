@@ -18,8 +18,6 @@ const FEEDS_EVERY: Duration = Duration::from_millis(500);
 const MAIL_EVERY: Duration = Duration::from_secs(1);
 /// How often each node reads the outbox for products its cache must forget.
 const CACHE_FOLLOW_EVERY: Duration = Duration::from_millis(250);
-/// How long sent mail stays in the outbox (for an operator asking "was it sent?").
-const KEEP_SENT_MAIL_MS: i64 = 30 * 24 * 60 * 60 * 1000;
 /// Rows handled per pass, so that one pass never runs for long.
 const BATCH: i64 = 200;
 
@@ -81,13 +79,14 @@ pub fn spawn(state: &AppState, settings: &Settings) -> Workers {
         shop::jobs::Jobs::node_name(),
     );
     tracing::info!(node = jobs.holder(), "workers started");
-    let (sessions, users, links, outbox, clock) = (
+    let (sessions, users, links, db, clock) = (
         state.services.sessions.clone(),
         state.services.users.clone(),
         state.services.links.clone(),
-        state.services.outbox.clone(),
+        state.db.clone(),
         state.clock.clone(),
     );
+    let retention = settings.retention.config();
     let sweep_period = millis(Duration::from_secs(settings.checkout.sweep_interval_secs));
     let sweep_jobs = jobs.clone();
     every(
@@ -96,7 +95,7 @@ pub fn spawn(state: &AppState, settings: &Settings) -> Workers {
         "sessions",
         move || {
             let (sessions, users, now) = (sessions.clone(), users.clone(), clock.now());
-            let (links, outbox, jobs) = (links.clone(), outbox.clone(), sweep_jobs.clone());
+            let (links, db, jobs) = (links.clone(), db.clone(), sweep_jobs.clone());
             async move {
                 if !jobs
                     .take("sweeps", sweep_period)
@@ -107,10 +106,12 @@ pub fn spawn(state: &AppState, settings: &Settings) -> Workers {
                 }
                 let ended = sessions.sweep().await.map_err(|e| e.to_string())?;
                 links.sweep().await.map_err(|e| e.to_string())?;
-                outbox
-                    .forget_sent(KEEP_SENT_MAIL_MS)
+                let swept = shop::retention::sweep(&db, &retention, now, BATCH)
                     .await
                     .map_err(|e| e.to_string())?;
+                if swept.total() > 0 {
+                    tracing::info!(?swept, "forgot what the retention settings no longer keep");
+                }
                 users
                     .forget_old_failures(now)
                     .await

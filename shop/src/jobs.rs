@@ -1,5 +1,5 @@
 //! Periodic jobs that the whole cluster should run once per period, not once per node (the
-//! "customers also bought" recompute, the sweeps of sessions, links and sent mail).
+//! "customers also bought" recompute, the sweeps of sessions, links and what the retention settings no longer keep).
 //!
 //! Before a pass, a node takes the job's lease in `job_leases` with one conditional upsert:
 //! it succeeds only if nobody holds the lease or the holder's lease has run out. The lease

@@ -35,6 +35,8 @@ pub mod mail;
 #[cfg(feature = "server")]
 pub mod resilience;
 #[cfg(feature = "server")]
+pub mod retention;
+#[cfg(feature = "server")]
 pub mod testing;
 
 pub use failure::{Failure, FailureKind};

@@ -243,7 +243,9 @@ impl Outbox {
             };
             match sent_now {
                 Ok(()) => {
-                    sqlx::query("UPDATE mail_outbox SET sent_at = $1 WHERE id = $2")
+                    // Its body goes with the sending: a mailed link is a credential, and
+                    // the outbox should keep no copy of it once it has left.
+                    sqlx::query("UPDATE mail_outbox SET sent_at = $1, body = '' WHERE id = $2")
                         .bind(self.clock.now())
                         .bind(mail.id)
                         .execute(self.db.pool())
@@ -267,17 +269,6 @@ impl Outbox {
             }
         }
         Ok(sent)
-    }
-
-    /// Forgets messages sent more than `age` ago.
-    pub async fn forget_sent(&self, age: Millis) -> Result<u64, sqlx::Error> {
-        Ok(
-            sqlx::query("DELETE FROM mail_outbox WHERE sent_at IS NOT NULL AND sent_at < $1")
-                .bind(self.clock.now() - age)
-                .execute(self.db.pool())
-                .await?
-                .rows_affected(),
-        )
     }
 
     /// The message as RFC 5322 text: plain UTF-8, CRLF line ends.

@@ -381,6 +381,31 @@ async fn a_failing_relay_is_retried_later_and_reported() {
     assert!(message.contains("To: kim@example.com\r\n"), "{message}");
 }
 
+#[tokio::test]
+async fn a_message_keeps_its_body_until_it_is_sent_and_not_after() {
+    let scratch = demo_shop().await;
+    let k = kit(&scratch.db);
+    k.outbox
+        .queue(&Mail {
+            to: email("ola@example.com"),
+            subject: "Your link".into(),
+            body: "Reset: https://shop.example/account/reset/secret".into(),
+        })
+        .await
+        .unwrap();
+    let broken = Transport::Sendmail("/nonexistent/sendmail".into());
+    k.outbox.deliver_due(&broken, 10).await.unwrap();
+    let waiting = &k.outbox.to("ola@example.com").await.unwrap()[0];
+    assert!(waiting.body.contains("secret"), "a retry needs the body");
+
+    k.clock.advance(31_000);
+    assert_eq!(deliver_to_folder(&k.outbox).await.len(), 1);
+    let sent = &k.outbox.to("ola@example.com").await.unwrap()[0];
+    assert!(sent.sent_at.is_some());
+    // A mailed link is a credential: once it has left, the outbox keeps no copy of it.
+    assert_eq!(sent.body, "", "the sent message's body is still stored");
+}
+
 /// Delivers everything due into a fresh folder and returns each message's text.
 async fn deliver_to_folder(outbox: &Outbox) -> Vec<String> {
     let folder = tempfile::tempdir().unwrap();

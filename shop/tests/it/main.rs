@@ -22,6 +22,7 @@ mod inventory;
 mod inventory_audit;
 mod jobs;
 mod mail;
+mod retention;
 mod schema;
 mod scratch;
 mod search;
