@@ -41,6 +41,20 @@ pub enum FailureKind {
 }
 
 impl FailureKind {
+    /// Every kind, in the order of their statuses (for whatever must cover them all: the
+    /// boundary tests, a list of the API's error codes).
+    pub const ALL: [FailureKind; 9] = [
+        FailureKind::Invalid,
+        FailureKind::SignInRequired,
+        FailureKind::Forbidden,
+        FailureKind::NotFound,
+        FailureKind::Conflict,
+        FailureKind::Refused,
+        FailureKind::Throttled,
+        FailureKind::Internal,
+        FailureKind::Unavailable,
+    ];
+
     /// The HTTP status every boundary answers this kind with.
     pub fn status(self) -> u16 {
         match self {

@@ -48,3 +48,57 @@ pub async fn demo_shop() -> Result<crate::db::scratch::ScratchDb, crate::db::scr
     })
     .await
 }
+
+/// Sets a variant's available stock to exactly `available` (all of it in its first warehouse,
+/// none in the others), keeping every row conserved.
+///
+/// # Panics
+/// When the database refuses the update (a test's set-up cannot go on without it).
+#[cfg(feature = "server")]
+// Test set-up: a failure must stop the test at once, saying what did not happen.
+#[allow(clippy::expect_used)]
+pub async fn set_available(db: &crate::db::Db, sku: &str, available: i64) {
+    sqlx::query(
+        "UPDATE stock_levels SET available = 0, received = held + committed \
+         WHERE variant_id = (SELECT id FROM variants WHERE sku = $1)",
+    )
+    .bind(sku)
+    .execute(db.pool())
+    .await
+    .expect("stock set to zero");
+    sqlx::query(
+        "UPDATE stock_levels SET available = $2, received = $2 + held + committed \
+         WHERE variant_id = (SELECT id FROM variants WHERE sku = $1) AND warehouse_id = \
+         (SELECT MIN(warehouse_id) FROM stock_levels WHERE variant_id = \
+          (SELECT id FROM variants WHERE sku = $1))",
+    )
+    .bind(sku)
+    .bind(available)
+    .execute(db.pool())
+    .await
+    .expect("stock set in the first warehouse");
+}
+
+/// Creates the coupon `code` taking `discount` off, with no limits and no expiry.
+///
+/// # Panics
+/// When the coupon cannot be created (a test's set-up cannot go on without it).
+#[cfg(feature = "server")]
+// Test set-up: a failure must stop the test at once, saying what did not happen.
+#[allow(clippy::expect_used)]
+pub async fn create_coupon(
+    coupons: &crate::coupons::Coupons,
+    code: &str,
+    discount: crate::coupons::Discount,
+) {
+    coupons
+        .create(&crate::coupons::NewCoupon {
+            code: crate::coupons::CouponCode::parse(code).expect("a well-formed coupon code"),
+            discount,
+            per_customer_limit: None,
+            total_limit: None,
+            expires_at: None,
+        })
+        .await
+        .expect("the coupon is created");
+}

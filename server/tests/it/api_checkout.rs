@@ -26,6 +26,13 @@ async fn cart_holding(app: &CheckedApp, sku: &str, quantity: i64) -> String {
     cart
 }
 
+/// `POST /api/v1/checkouts` with `body` under the idempotency key `key`: the status and the
+/// body as sent.
+async fn checkout(app: &CheckedApp, key: Option<&str>, body: &Value) -> (u16, String) {
+    app.send_json(Method::POST, "/api/v1/checkouts", key, body)
+        .await
+}
+
 fn checkout_body(cart: &str, card: &str) -> Value {
     json!({
         "cart_id": cart,
@@ -82,20 +89,9 @@ async fn a_cart_is_built_line_by_line_with_bounds() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_coupon_on_a_cart_shows_what_it_takes_off_and_what_checkout_will_charge() {
-    use shop::coupons::{CouponCode, Discount, NewCoupon};
     let app = spawn_checked_app().await;
-    app.state
-        .services
-        .coupons
-        .create(&NewCoupon {
-            code: CouponCode::parse("TENOFF").unwrap(),
-            discount: Discount::Percent(10),
-            per_customer_limit: None,
-            total_limit: None,
-            expires_at: None,
-        })
-        .await
-        .unwrap();
+    let coupons = &app.state.services.coupons;
+    shop::testing::create_coupon(coupons, "TENOFF", shop::coupons::Discount::Percent(10)).await;
     let cart = new_cart(&app).await;
     let (_, body) = set_line(&app, &cart, "WANDS-13-KING", json!(2)).await;
     let subtotal = body["subtotal"]["amount"].as_i64().unwrap();
@@ -135,28 +131,14 @@ async fn a_purchase_through_the_api_makes_one_order_and_one_charge() {
     let mut body = checkout_body(&cart, "4242424242424242");
     body["total"] = json!({ "amount": 1, "currency": "USD" });
     body["lines"] = json!([{ "sku": "WANDS-13-KING", "unit_price": 1 }]);
-    let (status, first) = app
-        .send_json(
-            Method::POST,
-            "/api/v1/checkouts",
-            Some("api-key-000001"),
-            &body,
-        )
-        .await;
+    let (status, first) = checkout(&app, Some("api-key-000001"), &body).await;
     assert_eq!(status, 201, "{first}");
     let placed: Value = serde_json::from_str(&first).unwrap();
     assert_eq!(placed["status"], "confirmed");
     assert_eq!(placed["total"]["amount"], total);
     assert_eq!(app.ledger().await["charges"][0]["amount"], total);
 
-    let (status, again) = app
-        .send_json(
-            Method::POST,
-            "/api/v1/checkouts",
-            Some("api-key-000001"),
-            &body,
-        )
-        .await;
+    let (status, again) = checkout(&app, Some("api-key-000001"), &body).await;
     assert_eq!(
         (status, again.as_str()),
         (201, first.as_str()),
@@ -164,14 +146,7 @@ async fn a_purchase_through_the_api_makes_one_order_and_one_charge() {
     );
     let mut changed = body.clone();
     changed["email"] = json!("other@example.com");
-    let (status, reused) = app
-        .send_json(
-            Method::POST,
-            "/api/v1/checkouts",
-            Some("api-key-000001"),
-            &changed,
-        )
-        .await;
+    let (status, reused) = checkout(&app, Some("api-key-000001"), &changed).await;
     assert_eq!(status, 422, "{reused}");
 
     let checkout = placed["checkout_id"].as_str().unwrap();
@@ -286,61 +261,28 @@ async fn checkout_requests_are_checked_before_anything_happens() {
     let app = spawn_checked_app().await;
     let cart = cart_holding(&app, "WANDS-13-TWIN", 1).await;
     let good = checkout_body(&cart, "4242424242424242");
-    let (status, body) = app
-        .send_json(Method::POST, "/api/v1/checkouts", None, &good)
-        .await;
+    let (status, body) = checkout(&app, None, &good).await;
     assert_eq!(status, 400, "a key is required: {body}");
     for bad_key in ["short", "has spaces in it", &"k".repeat(65)] {
-        let (status, _) = app
-            .send_json(Method::POST, "/api/v1/checkouts", Some(bad_key), &good)
-            .await;
+        let (status, _) = checkout(&app, Some(bad_key), &good).await;
         assert_eq!(status, 400, "{bad_key}");
     }
     let mut bad = good.clone();
     bad["payment"]["card_number"] = json!("4242424242424241");
-    let (status, body) = app
-        .send_json(
-            Method::POST,
-            "/api/v1/checkouts",
-            Some("bad-card-key-1"),
-            &bad,
-        )
-        .await;
+    let (status, body) = checkout(&app, Some("bad-card-key-1"), &bad).await;
     assert_eq!(status, 400, "{body}");
     let mut bad = good.clone();
     bad["email"] = json!("not-an-email");
-    assert_eq!(
-        app.send_json(
-            Method::POST,
-            "/api/v1/checkouts",
-            Some("bad-mail-key-1"),
-            &bad
-        )
-        .await
-        .0,
-        400
-    );
+    assert_eq!(checkout(&app, Some("bad-mail-key-1"), &bad).await.0, 400);
     let mut bad = good.clone();
     bad["shipping_address"]["country"] = json!("Atlantis");
-    assert_eq!(
-        app.send_json(
-            Method::POST,
-            "/api/v1/checkouts",
-            Some("bad-addr-key-1"),
-            &bad
-        )
-        .await
-        .0,
-        400
-    );
-    let (status, _) = app
-        .send_json(
-            Method::POST,
-            "/api/v1/checkouts",
-            Some("unknown-cart-1"),
-            &checkout_body("0123456789abcdef0123456789abcdef", "4242424242424242"),
-        )
-        .await;
+    assert_eq!(checkout(&app, Some("bad-addr-key-1"), &bad).await.0, 400);
+    let (status, _) = checkout(
+        &app,
+        Some("unknown-cart-1"),
+        &checkout_body("0123456789abcdef0123456789abcdef", "4242424242424242"),
+    )
+    .await;
     assert_eq!(status, 404);
     assert!(
         app.ledger().await["charges"].as_array().unwrap().is_empty(),
@@ -357,29 +299,22 @@ async fn checkout_requests_are_checked_before_anything_happens() {
 async fn a_declined_card_is_402_and_a_shortfall_is_409_naming_the_sku() {
     let app = spawn_checked_app().await;
     let cart = cart_holding(&app, "WANDS-13-TWIN", 1).await;
-    let (status, body) = app
-        .send_json(
-            Method::POST,
-            "/api/v1/checkouts",
-            Some("declined-api-1"),
-            &checkout_body(&cart, "4000000000009995"),
-        )
-        .await;
+    let (status, body) = checkout(
+        &app,
+        Some("declined-api-1"),
+        &checkout_body(&cart, "4000000000009995"),
+    )
+    .await;
     assert_eq!(status, 402, "{body}");
     assert!(body.contains("insufficient_funds"));
 
-    sqlx::query("UPDATE stock_levels SET available = 0, received = held + committed WHERE variant_id = (SELECT id FROM variants WHERE sku = 'WANDS-13-TWIN')")
-        .execute(app.scratch.db.pool())
-        .await
-        .unwrap();
-    let (status, body) = app
-        .send_json(
-            Method::POST,
-            "/api/v1/checkouts",
-            Some("sold-out-api-1"),
-            &checkout_body(&cart, "4242424242424242"),
-        )
-        .await;
+    crate::common::set_available(&app.scratch.db, "WANDS-13-TWIN", 0).await;
+    let (status, body) = checkout(
+        &app,
+        Some("sold-out-api-1"),
+        &checkout_body(&cart, "4242424242424242"),
+    )
+    .await;
     assert_eq!(status, 409, "{body}");
     let body: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(
@@ -420,14 +355,12 @@ async fn metrics_count_requests_by_route_template_and_checkouts_by_saga_step() {
     let cart = new_cart(&app).await;
     let (status, _) = set_line(&app, &cart, "WANDS-13-KING", json!(1)).await;
     assert_eq!(status, 200);
-    let (status, placed) = app
-        .send_json(
-            Method::POST,
-            "/api/v1/checkouts",
-            Some("metrics-key-0001"),
-            &checkout_body(&cart, "4242424242424242"),
-        )
-        .await;
+    let (status, placed) = checkout(
+        &app,
+        Some("metrics-key-0001"),
+        &checkout_body(&cart, "4242424242424242"),
+    )
+    .await;
     assert_eq!(status, 201, "{placed}");
 
     let (after, text) = scrape(&app).await;

@@ -30,25 +30,14 @@ impl Failure for Leaky {
 
 #[test]
 fn a_failure_reads_the_same_on_pages_and_in_the_api_and_the_unexpected_says_nothing() {
-    use FailureKind::*;
-    for kind in [
-        Invalid,
-        SignInRequired,
-        Forbidden,
-        NotFound,
-        Conflict,
-        Refused,
-        Throttled,
-        Unavailable,
-        Internal,
-    ] {
+    for kind in FailureKind::ALL {
         let page = AppError::from(Leaky(kind));
         let api = ApiError::from(Leaky(kind));
         assert_eq!(page.status(), kind.status(), "{kind:?}");
         assert_eq!(api.status.as_u16(), kind.status(), "{kind:?}");
         assert_eq!(api.code, kind.code(), "{kind:?}");
         assert_eq!(page.message, api.message, "{kind:?}: one sentence for both");
-        if kind == Internal {
+        if kind == FailureKind::Internal {
             assert_eq!(api.message, kind.plain_message(), "nothing of the cause");
         } else {
             assert_eq!(api.message, Leaky(kind).public_message(), "{kind:?}");

@@ -436,6 +436,13 @@ pub struct VariantOption {
     pub value: String,
 }
 
+/// An option written as a `(name, value)` pair, as feeds and the seller's form give them.
+impl From<(String, String)> for VariantOption {
+    fn from((name, value): (String, String)) -> Self {
+        VariantOption { name, value }
+    }
+}
+
 /// A variant (SKU) as the product page and the API show it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Variant {

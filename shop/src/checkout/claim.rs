@@ -4,7 +4,7 @@
 use super::saga::{
     CheckoutError, Checkouts, Failure, Placed, failure_body, ms, replay_or_in_flight,
 };
-use super::store::{self, Ending, NewAttempt};
+use super::store::{self, NewAttempt};
 use super::{CheckoutLine, CheckoutRequest, CheckoutState::*, IdempotencyKey};
 use crate::accounts::UserId;
 use crate::cart::{self, CartId};
@@ -130,21 +130,7 @@ impl Checkouts {
             if let Some(failure) = failure {
                 coupons::release(&mut tx, &id).await?;
                 let body = failure_body(&id, &failure);
-                store::finish(
-                    &mut tx,
-                    &id,
-                    &[Claimed],
-                    &Ending {
-                        state: Failed,
-                        order_id: None,
-                        failure_code: Some(failure.code),
-                        failure_message: Some(&failure.message),
-                        status: failure.status,
-                        body: &body,
-                    },
-                    now,
-                )
-                .await?;
+                store::finish(&mut tx, &id, &[Claimed], &failure.ending(&body), now).await?;
                 self.check("claim.commit").await?;
                 tx.commit().await?;
                 return Ok(Err(Placed::Answer {

@@ -290,6 +290,19 @@ impl Failure {
         self
     }
 
+    /// How an attempt that ends in this failure is recorded, answering every later request
+    /// with its key with `body`.
+    pub fn ending<'a>(&'a self, body: &'a str) -> Ending<'a> {
+        Ending {
+            state: Failed,
+            order_id: None,
+            failure_code: Some(self.code),
+            failure_message: Some(&self.message),
+            status: self.status,
+            body,
+        }
+    }
+
     /// The card was refused with the gateway's `code`.
     fn declined(code: &str) -> Self {
         Failure::new(
@@ -359,6 +372,19 @@ impl Checkouts {
             metrics: Arc::default(),
             faults,
         }
+    }
+
+    /// Moves the attempt from one of `from` to `to` under a fresh lease (every step holds one
+    /// while it works). False if someone else moved it first.
+    async fn advance(
+        &self,
+        tx: &mut crate::db::AnyConnection,
+        a: &Attempt,
+        from: &[CheckoutState],
+        to: CheckoutState,
+        now: Millis,
+    ) -> Result<bool, sqlx::Error> {
+        store::advance(tx, &a.id, from, to, now + ms(self.config.lease), now).await
     }
 
     /// A fault point with no transaction open (see `faults`): nothing without a hook.
@@ -561,14 +587,7 @@ impl Checkouts {
     async fn pay(&self, a: &Attempt, card: &CardNumber) -> Result<Step, CheckoutError> {
         let now = self.clock.now();
         let started = transaction!(self, "pay.start", tx => {
-            if !store::advance(
-                tx,
-                &a.id,
-                &[Reserved],
-                Paying,
-                now + ms(self.config.lease),
-                now,
-            )
+            if !self.advance(tx, a, &[Reserved], Paying, now)
             .await?
             {
                 return Ok(Tx::Rollback(false));
@@ -598,7 +617,7 @@ impl Checkouts {
         match outcome {
             ChargeOutcome::Succeeded { charge_id } => {
                 transaction!(self, "pay.paid", tx => {
-                    if store::advance(tx, &a.id, &[Paying], Paid, now + ms(self.config.lease), now)
+                    if self.advance(tx, a, &[Paying], Paid, now)
                         .await?
                     {
                         store::set_charge(tx, &a.id, &charge_id).await?;
@@ -623,14 +642,7 @@ impl Checkouts {
             ChargeOutcome::Unknown { reason } => {
                 tracing::warn!(checkout = %a.id, %reason, "payment outcome unknown");
                 transaction!(self, "pay.unknown", tx => {
-                    store::advance(
-                        tx,
-                        &a.id,
-                        &[Paying],
-                        PaymentUnknown,
-                        now + ms(self.config.lease),
-                        now,
-                    )
+                    self.advance(tx, a, &[Paying], PaymentUnknown, now)
                     .await?;
                     Ok(Tx::Commit(()))
                 });
@@ -651,14 +663,7 @@ impl Checkouts {
                 tracing::warn!(checkout = %a.id, error = %e, "cannot settle the payment yet");
                 let now = self.clock.now();
                 transaction!(self, "settle.unknown", tx => {
-                    store::advance(
-                        tx,
-                        &a.id,
-                        &[Paying],
-                        PaymentUnknown,
-                        now + ms(self.config.lease),
-                        now,
-                    )
+                    self.advance(tx, a, &[Paying], PaymentUnknown, now)
                     .await?;
                     Ok(Tx::Commit(()))
                 });
@@ -672,14 +677,7 @@ impl Checkouts {
         match record {
             Some(r) if r.succeeded() => {
                 transaction!(self, "settle.paid", tx => {
-                    if store::advance(
-                        tx,
-                        &a.id,
-                        &[Paying, PaymentUnknown],
-                        Paid,
-                        now + ms(self.config.lease),
-                        now,
-                    )
+                    if self.advance(tx, a, &[Paying, PaymentUnknown], Paid, now)
                     .await?
                     {
                         store::set_charge(tx, &a.id, &r.id).await?;
@@ -717,14 +715,7 @@ impl Checkouts {
         let confirmed = transaction!(self, "confirm", tx => {
             // Claim the transition first: whoever else confirms this attempt now waits
             // for this transaction and then finds nothing to do.
-            if !store::advance(
-                tx,
-                &a.id,
-                &[Paid],
-                Confirmed,
-                now + ms(self.config.lease),
-                now,
-            )
+            if !self.advance(tx, a, &[Paid], Confirmed, now)
             .await?
             {
                 return Ok(Tx::Rollback(None));
@@ -785,14 +776,7 @@ impl Checkouts {
                 // The holds are gone (an operator released them, say): the money must go back.
                 tracing::error!(checkout = %a.id, "paid checkout lost its stock; refunding");
                 transaction!(self, "confirm.lost", tx => {
-                    store::advance(
-                        tx,
-                        &a.id,
-                        &[Paid],
-                        Compensating,
-                        now + ms(self.config.lease),
-                        now,
-                    )
+                    self.advance(tx, a, &[Paid], Compensating, now)
                     .await?;
                     Ok(Tx::Commit(()))
                 });
@@ -851,15 +835,7 @@ impl Checkouts {
         let now = self.clock.now();
         let body = failure_body(&a.id, &failure);
         transaction!(self, "fail", tx => {
-            let ending = Ending {
-                state: Failed,
-                order_id: None,
-                failure_code: Some(failure.code),
-                failure_message: Some(&failure.message),
-                status: failure.status,
-                body: &body,
-            };
-            if store::finish(tx, &a.id, from, &ending, now).await? {
+            if store::finish(tx, &a.id, from, &failure.ending(&body), now).await? {
                 holds::release(tx, &a.id, StockReason::Release, now).await?;
                 crate::coupons::release(tx, &a.id).await?;
             }

@@ -439,10 +439,7 @@ fn variant(row: &RawRow, seen: &mut HashSet<String>) -> Result<VariantInput, Row
     };
     Ok(VariantInput {
         sku,
-        options: options
-            .into_iter()
-            .map(|(name, value)| VariantOption { name, value })
-            .collect(),
+        options: options.into_iter().map(VariantOption::from).collect(),
         price,
         stock,
     })

@@ -86,6 +86,13 @@ pub enum RefundOutcome {
     Unknown { reason: String },
 }
 
+/// Why no attempt of a request got an answer under 500: the last failure, and whether any
+/// attempt may have reached the gateway (a 5xx, a timeout after sending).
+struct NoAnswer {
+    reason: String,
+    maybe_sent: bool,
+}
+
 /// Failures that retrying will not fix.
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
@@ -188,70 +195,45 @@ impl Gateway {
             "currency": amount.currency.code(),
             "card_number": card.digits(),
         });
-        let mut maybe_sent = false;
-        let mut last = String::new();
-        for attempt in 0..self.config.attempts {
-            if attempt > 0 {
-                tokio::time::sleep(self.config.backoff.delay(attempt - 1)).await;
+        match self
+            .send_retrying(reqwest::Method::POST, "/v1/charges", Some(key), Some(&body))
+            .await
+        {
+            Ok((201 | 200, text)) => {
+                let record: ChargeRecord = parse(&text)?;
+                Ok(ChargeOutcome::Succeeded {
+                    charge_id: record.id,
+                })
             }
-            match self
-                .send(reqwest::Method::POST, "/v1/charges", Some(key), Some(&body))
-                .await
-            {
-                Reply::Answer(201 | 200, text) => {
-                    let record: ChargeRecord = parse(&text)?;
-                    return Ok(ChargeOutcome::Succeeded {
-                        charge_id: record.id,
-                    });
-                }
-                Reply::Answer(402, text) => {
-                    let record: ChargeRecord = parse(&text)?;
-                    return Ok(ChargeOutcome::Declined {
-                        code: record
-                            .decline_code
-                            .unwrap_or_else(|| "card_declined".to_string()),
-                    });
-                }
-                Reply::Answer(status, text) if status >= 500 => {
-                    maybe_sent = true;
-                    last = format!("gateway answered {status}: {text}");
-                }
-                Reply::Answer(status, text) => {
-                    return Err(GatewayError::Rejected { status, body: text });
-                }
-                Reply::NotSent(reason) => last = reason,
-                Reply::Lost(reason) => {
-                    maybe_sent = true;
-                    last = reason;
-                }
+            Ok((402, text)) => {
+                let record: ChargeRecord = parse(&text)?;
+                Ok(ChargeOutcome::Declined {
+                    code: record
+                        .decline_code
+                        .unwrap_or_else(|| "card_declined".to_string()),
+                })
             }
+            Ok((status, text)) => Err(GatewayError::Rejected { status, body: text }),
+            Err(NoAnswer {
+                reason,
+                maybe_sent: true,
+            }) => Ok(ChargeOutcome::Unknown { reason }),
+            Err(NoAnswer { reason, .. }) => Ok(ChargeOutcome::NotSent { reason }),
         }
-        Ok(if maybe_sent {
-            ChargeOutcome::Unknown { reason: last }
-        } else {
-            ChargeOutcome::NotSent { reason: last }
-        })
     }
 
     /// The charge made under `key`, if the gateway has one.
     pub async fn lookup(&self, key: &str) -> Result<Option<ChargeRecord>, GatewayError> {
         let path = format!("/v1/charges?idempotency_key={key}");
-        let mut last = String::new();
-        for attempt in 0..self.config.attempts {
-            if attempt > 0 {
-                tokio::time::sleep(self.config.backoff.delay(attempt - 1)).await;
-            }
-            match self.send(reqwest::Method::GET, &path, None, None).await {
-                Reply::Answer(200, text) => return parse(&text).map(Some),
-                Reply::Answer(404, _) => return Ok(None),
-                Reply::Answer(status, text) if status < 500 => {
-                    return Err(GatewayError::Rejected { status, body: text });
-                }
-                Reply::Answer(status, text) => last = format!("gateway answered {status}: {text}"),
-                Reply::NotSent(reason) | Reply::Lost(reason) => last = reason,
-            }
+        match self
+            .send_retrying(reqwest::Method::GET, &path, None, None)
+            .await
+        {
+            Ok((200, text)) => parse(&text).map(Some),
+            Ok((404, _)) => Ok(None),
+            Ok((status, text)) => Err(GatewayError::Rejected { status, body: text }),
+            Err(NoAnswer { reason, .. }) => Err(GatewayError::Unavailable(reason)),
         }
-        Err(GatewayError::Unavailable(last))
     }
 
     /// Refunds `amount` of `charge_id` under `key`. Safe to call again with the same key.
@@ -262,33 +244,58 @@ impl Gateway {
         amount: Money,
     ) -> Result<RefundOutcome, GatewayError> {
         let body = json!({ "charge_id": charge_id, "amount": amount.amount });
+        match self
+            .send_retrying(reqwest::Method::POST, "/v1/refunds", Some(key), Some(&body))
+            .await
+        {
+            Ok((201 | 200, text)) => {
+                #[derive(Deserialize)]
+                struct Refund {
+                    id: String,
+                }
+                let refund: Refund = parse(&text)?;
+                Ok(RefundOutcome::Refunded {
+                    refund_id: refund.id,
+                })
+            }
+            Ok((status, text)) => Err(GatewayError::Rejected { status, body: text }),
+            Err(NoAnswer { reason, .. }) => Ok(RefundOutcome::Unknown { reason }),
+        }
+    }
+
+    /// Sends the request up to `attempts` times, backing off between tries, until the gateway
+    /// answers with a status under 500: that answer's status and body. Every call is made
+    /// under an idempotency key or is a read, so sending again is safe.
+    async fn send_retrying(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<&serde_json::Value>,
+    ) -> Result<(u16, String), NoAnswer> {
+        let mut maybe_sent = false;
         let mut last = String::new();
         for attempt in 0..self.config.attempts {
             if attempt > 0 {
                 tokio::time::sleep(self.config.backoff.delay(attempt - 1)).await;
             }
-            match self
-                .send(reqwest::Method::POST, "/v1/refunds", Some(key), Some(&body))
-                .await
-            {
-                Reply::Answer(201 | 200, text) => {
-                    #[derive(Deserialize)]
-                    struct Refund {
-                        id: String,
-                    }
-                    let refund: Refund = parse(&text)?;
-                    return Ok(RefundOutcome::Refunded {
-                        refund_id: refund.id,
-                    });
+            match self.send(method.clone(), path, key, body).await {
+                Reply::Answer(status, text) if status < 500 => return Ok((status, text)),
+                Reply::Answer(status, text) => {
+                    maybe_sent = true;
+                    last = format!("gateway answered {status}: {text}");
                 }
-                Reply::Answer(status, text) if status < 500 => {
-                    return Err(GatewayError::Rejected { status, body: text });
+                Reply::NotSent(reason) => last = reason,
+                Reply::Lost(reason) => {
+                    maybe_sent = true;
+                    last = reason;
                 }
-                Reply::Answer(status, text) => last = format!("gateway answered {status}: {text}"),
-                Reply::NotSent(reason) | Reply::Lost(reason) => last = reason,
             }
         }
-        Ok(RefundOutcome::Unknown { reason: last })
+        Err(NoAnswer {
+            reason: last,
+            maybe_sent,
+        })
     }
 
     async fn send(

@@ -328,10 +328,7 @@ impl Sellers {
             if let (Ok(sku), Ok(price), Some(options)) = (sku, price, options) {
                 variants.push(VariantInput {
                     sku,
-                    options: options
-                        .into_iter()
-                        .map(|(name, value)| VariantOption { name, value })
-                        .collect(),
+                    options: options.into_iter().map(VariantOption::from).collect(),
                     price,
                     stock: vec![],
                 });

@@ -6,7 +6,7 @@ use shop::cart::{CartError, CartId, Carts, LineNotice, LineQuantity, Quantity, R
 use shop::catalog::{Catalog, Sku, VariantId};
 use shop::checkout::CheckoutLine;
 use shop::clock::ManualClock;
-use shop::coupons::{CouponCode, Coupons, Discount, NewCoupon};
+use shop::coupons::{CouponCode, Coupons, Discount};
 use shop::db::{Db, DbOptions};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -345,16 +345,7 @@ async fn the_cart_is_shown_with_its_coupon_and_what_it_takes_off() {
     let shop = demo_shop().await;
     let carts = Carts::new(shop.db.clone(), Catalog::new(shop.db.clone()));
     let coupons = Coupons::new(shop.db.clone(), Arc::new(ManualClock::starting_at(NOW)));
-    coupons
-        .create(&NewCoupon {
-            code: CouponCode::parse("TENOFF").unwrap(),
-            discount: Discount::Percent(10),
-            per_customer_limit: None,
-            total_limit: None,
-            expires_at: None,
-        })
-        .await
-        .unwrap();
+    shop::testing::create_coupon(&coupons, "TENOFF", Discount::Percent(10)).await;
     let cart = carts.create(NOW).await.unwrap();
     carts
         .add(&cart, &sku("WANDS-13-TWIN"), q(2), None, NOW)

@@ -465,6 +465,15 @@ async fn rows_are_checked_one_by_one_and_the_same_feed_twice_changes_nothing() {
     .await
     .unwrap();
     assert_eq!(skus, ["CHAIR-2", "LAMP-L", "LAMP-S"]);
+    let options: String = sqlx::query_scalar("SELECT options FROM variants WHERE sku = 'LAMP-S'")
+        .fetch_one(rig.scratch.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&options).unwrap(),
+        serde_json::json!([{ "name": "Size", "value": "Small" }]),
+        "`Size: Small` is the option named Size with the value Small"
+    );
     let stock: i64 = sqlx::query_scalar(
         "SELECT CAST(SUM(s.available) AS BIGINT) FROM stock_levels s \
          JOIN variants v ON v.id = s.variant_id \

@@ -45,22 +45,17 @@ fn q(text: &str) -> SearchQuery {
 
 /// A search as the page parses it from its URL's query string.
 fn from_url(pairs: &[(&str, &str)]) -> SearchQuery {
-    let mut p = SearchParams::default();
-    for (key, value) in pairs {
-        let value = Some((*value).to_string());
-        match *key {
-            "q" => p.q = value,
-            "category" => p.category = value,
-            "brand" => p.brand = value,
-            "min_price" => p.min_price = value,
-            "max_price" => p.max_price = value,
-            "in_stock" => p.in_stock = value,
-            "min_rating" => p.min_rating = value,
-            "sort" => p.sort = value,
-            other => panic!("no such search parameter: {other}"),
-        }
+    let fields: serde_json::Map<String, serde_json::Value> = pairs
+        .iter()
+        .map(|(key, value)| (key.to_string(), serde_json::json!(value)))
+        .collect();
+    let params: SearchParams = serde_json::from_value(fields.into()).unwrap();
+    // Deserializing skips a key it does not know; a test with a misspelt one must not pass.
+    let known = serde_json::to_value(&params).unwrap();
+    for (key, _) in pairs {
+        assert!(known.get(key).is_some(), "no such search parameter: {key}");
     }
-    SearchQuery::parse(&p).unwrap()
+    SearchQuery::parse(&params).unwrap()
 }
 
 fn titles(r: &SearchResults) -> Vec<String> {

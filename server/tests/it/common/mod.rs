@@ -235,29 +235,7 @@ pub async fn browser_call(
     )
 }
 
-/// Sets a variant's available stock to exactly `available` (all of it in its first warehouse,
-/// none in the others), keeping every row conserved.
-pub async fn set_available(db: &shop::db::Db, sku: &str, available: i64) {
-    sqlx::query(
-        "UPDATE stock_levels SET available = 0, received = held + committed \
-         WHERE variant_id = (SELECT id FROM variants WHERE sku = $1)",
-    )
-    .bind(sku)
-    .execute(db.pool())
-    .await
-    .unwrap();
-    sqlx::query(
-        "UPDATE stock_levels SET available = $2, received = $2 + held + committed \
-         WHERE variant_id = (SELECT id FROM variants WHERE sku = $1) AND warehouse_id = \
-         (SELECT MIN(warehouse_id) FROM stock_levels WHERE variant_id = \
-          (SELECT id FROM variants WHERE sku = $1))",
-    )
-    .bind(sku)
-    .bind(available)
-    .execute(db.pool())
-    .await
-    .unwrap();
-}
+pub use shop::testing::set_available;
 
 /// The payment gateway simulator (`paysim`) on port 0 with a fresh ledger; its base URL. It
 /// runs on a thread and runtime of its own, as the separate process it is in production
