@@ -94,6 +94,13 @@ pub struct Http {
     /// Take the client's address from the last `X-Forwarded-For` entry (only behind a proxy
     /// you run: `EMPORIUM_TRUST_FORWARDED_FOR`).
     pub trust_forwarded_for: bool,
+    /// Connections served at once; one more is answered 503 and closed
+    /// (`EMPORIUM_MAX_CONNECTIONS`).
+    pub max_connections: usize,
+    /// How long a request's head may take to arrive (`EMPORIUM_HEADER_TIMEOUT_SECS`).
+    pub header_timeout_secs: u64,
+    /// How long a request's body may take to arrive (`EMPORIUM_BODY_TIMEOUT_SECS`).
+    pub body_timeout_secs: u64,
 }
 
 impl Default for Http {
@@ -106,6 +113,9 @@ impl Default for Http {
             secure_cookies: false,
             rate_limits: true,
             trust_forwarded_for: false,
+            max_connections: 2048,
+            header_timeout_secs: 10,
+            body_timeout_secs: 30,
         }
     }
 }
@@ -372,6 +382,9 @@ pub const FLAT_KEYS: &[(&str, &str)] = &[
     ("secure_cookies", "http.secure_cookies"),
     ("rate_limits", "http.rate_limits"),
     ("trust_forwarded_for", "http.trust_forwarded_for"),
+    ("max_connections", "http.max_connections"),
+    ("header_timeout_secs", "http.header_timeout_secs"),
+    ("body_timeout_secs", "http.body_timeout_secs"),
     ("database_url", "database.url"),
     ("db_max_connections", "database.max_connections"),
     ("demo_catalog", "catalog.demo"),

@@ -9,6 +9,7 @@ pub mod conditional;
 pub mod config;
 pub mod health;
 pub mod http_metrics;
+pub mod listener;
 pub mod metrics;
 pub mod state;
 pub mod telemetry;
@@ -32,6 +33,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 /// Leptos's view of the settings: where the built site is, and the bundle's name.
@@ -209,6 +211,11 @@ pub fn router(state: AppState) -> Router {
             ),
         )
         .layer(TraceLayer::new_for_http())
+        // A body that trickles in slower than this fails its read (the handler answers the
+        // unreadable request), so a slow sender cannot hold a handler for ever.
+        .layer(RequestBodyTimeoutLayer::new(Duration::from_secs(
+            state.settings.http.body_timeout_secs.max(1),
+        )))
         // Outermost, so every answer is counted as the client got it (refusals, 404s and
         // compressed pages included). `Router::layer` wraps each route after routing, so
         // the route's template is known here.
@@ -242,24 +249,18 @@ fn serve_until(
     shutdown: Pin<Box<dyn Future<Output = ()> + Send>>,
     grace: Duration,
 ) -> Serving {
-    Box::pin(async move {
-        let (stopping_tx, mut stopping_rx) = tokio::sync::watch::channel(false);
-        let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-        let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!("shutting down: finishing requests in flight");
-            let _ = stopping_tx.send(true);
-        });
-        let deadline = async move {
-            let _ = stopping_rx.wait_for(|stopping| *stopping).await;
-            tokio::time::sleep(grace).await;
-        };
-        tokio::select! {
-            result = server => result?,
-            () = deadline => tracing::warn!(?grace, "requests still running after the grace period; stopping anyway"),
-        }
-        Ok(())
-    })
+    let http = &state.settings.http;
+    let bounds = listener::Bounds {
+        max_connections: http.max_connections,
+        header_timeout: Duration::from_secs(http.header_timeout_secs.max(1)),
+    };
+    Box::pin(crate::listener::serve(
+        listener,
+        router(state),
+        bounds,
+        shutdown,
+        grace,
+    ))
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

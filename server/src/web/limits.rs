@@ -222,7 +222,23 @@ impl RouteClasses {
     }
 }
 
-/// One keyed limiter per route class, keyed by client address.
+/// The key a client's address is limited under. An IPv6 host is routinely given a whole /64
+/// (SLAAC, privacy addresses), so one client can take a fresh address per request: the
+/// network, not the address, is the client. An IPv4 address written as IPv6 (`::ffff:a.b.c.d`,
+/// as a dual-stack socket reports it) is that IPv4 address.
+pub fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(
+                u128::from(v6) & !((1u128 << 64) - 1),
+            )),
+        },
+    }
+}
+
+/// One keyed limiter per route class, keyed by [`client_key`].
 #[derive(Debug)]
 pub struct RateLimits {
     browse: DefaultKeyedRateLimiter<IpAddr>,
@@ -277,7 +293,7 @@ impl RateLimits {
                 l.shrink_to_fit();
             }
         }
-        limiter.check_key(&ip).map_err(|not_until| {
+        limiter.check_key(&client_key(ip)).map_err(|not_until| {
             self.refused[index].fetch_add(1, Ordering::Relaxed);
             not_until
                 .wait_time_from(DefaultClock::default().now())

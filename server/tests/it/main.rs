@@ -23,6 +23,7 @@ mod failures;
 mod gateway;
 mod http_metrics;
 mod lifecycle;
+mod listener;
 mod openapi;
 mod pages;
 mod ui;

@@ -108,6 +108,36 @@ fn a_limit_refuses_past_its_burst_per_address() {
 }
 
 #[test]
+fn an_ipv6_client_is_its_slash_64_and_cannot_escape_the_limit_by_changing_address() {
+    let limits = RateLimits::default();
+    let network = |host: u64| {
+        IpAddr::from(std::net::Ipv6Addr::from(
+            (0x2001_0db8_0001_0002u128 << 64) | u128::from(host),
+        ))
+    };
+    // A fresh address of the same /64 for every guess.
+    let allowed = (0..30)
+        .filter(|&n| limits.check(RouteClass::SignIn, network(n + 1)).is_ok())
+        .count();
+    assert_eq!(allowed, 10, "the sign-in burst for the whole /64");
+    let neighbour: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+    assert!(
+        limits.check(RouteClass::SignIn, neighbour).is_ok(),
+        "the next /64 is another client"
+    );
+    // A dual-stack socket reports an IPv4 client as ::ffff:a.b.c.d: still that one address.
+    let v4: IpAddr = [192, 0, 2, 7].into();
+    let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+    let through_either = (0..30)
+        .filter(|&n| {
+            let ip = if n % 2 == 0 { v4 } else { mapped };
+            limits.check(RouteClass::SignIn, ip).is_ok()
+        })
+        .count();
+    assert_eq!(through_either, 10, "one IPv4 client, however it is written");
+}
+
+#[test]
 fn a_page_policy_takes_the_nonce_of_its_scripts() {
     let html = br#"<html><head><script type="module" nonce="aB3+/x_-">x</script>"#;
     assert_eq!(nonce_in(html), Some("aB3+/x_-"));
