@@ -4,8 +4,8 @@
 //! revalidation is answered from its ETag without touching the store.
 
 use crate::state::AppState;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use shop::assets::{AssetError, ImageVariant, is_hash};
 use shop::catalog::SellerId;
@@ -13,8 +13,9 @@ use shop::catalog::SellerId;
 pub async fn serve(
     State(state): State<AppState>,
     Path((seller, hash, file)): Path<(String, String, String)>,
-    headers: HeaderMap,
+    request: Request,
 ) -> Response {
+    let headers = request.headers();
     let not_found = || (StatusCode::NOT_FOUND, "no such image").into_response();
     let Ok(seller) = SellerId::parse(&seller) else {
         return not_found();
@@ -27,6 +28,22 @@ pub async fn serve(
     }
     let etag = format!("\"{hash}-{}\"", variant.name());
     let assets = &state.services.assets;
+    // A client probing for hashes (each unknown one costs a query) waits, unless the
+    // picture is one this node knows it shows.
+    let limits = state.rate_limits.as_deref();
+    let client = crate::web::client_address(&request, state.settings.http.trust_forwarded_for);
+    if let (Some(limits), Some(ip)) = (limits, client)
+        && let Some(wait) = limits.probing(ip)
+        && assets.known_shown(seller, &hash).await != Some(true)
+    {
+        return too_many_misses(wait);
+    }
+    let missed = || {
+        if let (Some(limits), Some(ip)) = (limits, client) {
+            limits.picture_missed(ip);
+        }
+        not_found()
+    };
     let revalidating = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -41,7 +58,7 @@ pub async fn serve(
                 ],
             )
                 .into_response(),
-            Ok(false) => not_found(),
+            Ok(false) => missed(),
             Err(e) => failure(e),
         };
     }
@@ -60,8 +77,21 @@ pub async fn serve(
             }
             response
         }
+        Err(AssetError::NotFound) => missed(),
         Err(e) => failure(e),
     }
+}
+
+fn too_many_misses(wait: u64) -> Response {
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [
+            (header::RETRY_AFTER, wait.to_string()),
+            (header::CACHE_CONTROL, "no-store".into()),
+        ],
+        "too many requests for pictures that do not exist",
+    )
+        .into_response()
 }
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";

@@ -246,6 +246,10 @@ pub struct RateLimits {
     checkout: DefaultKeyedRateLimiter<IpAddr>,
     sign_in: DefaultKeyedRateLimiter<IpAddr>,
     api: DefaultKeyedRateLimiter<IpAddr>,
+    /// Lookups of pictures that do not exist, per client (see [`RateLimits::picture_missed`]).
+    picture_misses: DefaultKeyedRateLimiter<IpAddr>,
+    /// Clients past their picture-miss budget, until when.
+    probing: std::sync::Mutex<std::collections::HashMap<IpAddr, std::time::Instant>>,
     checks: AtomicU64,
     pub refused: [AtomicU64; 5],
 }
@@ -265,6 +269,10 @@ impl Default for RateLimits {
             checkout: DefaultKeyedRateLimiter::keyed(per_minute(30, 10)),
             sign_in: DefaultKeyedRateLimiter::keyed(per_minute(20, 10)),
             api: DefaultKeyedRateLimiter::keyed(per_minute(1200, 200)),
+            // A shopper's browser asks for pictures pages name, which exist; only a picture
+            // removed a moment ago misses. Probing for hashes is what misses by the dozen.
+            picture_misses: DefaultKeyedRateLimiter::keyed(per_minute(60, 30)),
+            probing: Default::default(),
             checks: AtomicU64::new(0),
             refused: Default::default(),
         }
@@ -300,6 +308,30 @@ impl RateLimits {
                 .as_secs()
                 .max(1)
         })
+    }
+
+    /// Counts a lookup of a picture that does not exist against the client. Past the budget
+    /// the client is refused pictures the node does not already know to be shown (see
+    /// [`RateLimits::probing`]) until the budget has refilled: each such lookup would cost a
+    /// database query, and random hashes are never in a cache.
+    pub fn picture_missed(&self, ip: IpAddr) {
+        let key = client_key(ip);
+        if let Err(not_until) = self.picture_misses.check_key(&key) {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            let until = std::time::Instant::now() + wait.max(std::time::Duration::from_secs(1));
+            if let Ok(mut probing) = self.probing.lock() {
+                let now = std::time::Instant::now();
+                probing.retain(|_, until| *until > now);
+                probing.insert(key, until);
+            }
+        }
+    }
+
+    /// `Some(seconds to wait)` while the client is past its picture-miss budget.
+    pub fn probing(&self, ip: IpAddr) -> Option<u64> {
+        let until = *self.probing.lock().ok()?.get(&client_key(ip))?;
+        let left = until.checked_duration_since(std::time::Instant::now())?;
+        Some(left.as_secs().max(1))
     }
 
     /// Refusals so far, by class name (for `/metrics`).

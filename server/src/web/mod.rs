@@ -31,7 +31,7 @@ pub use app::session::cookie;
 
 /// The client's address: the socket's peer, or behind a trusted proxy the last
 /// `X-Forwarded-For` entry (the one our proxy added).
-fn client_address(request: &Request, trust_forwarded_for: bool) -> Option<IpAddr> {
+pub(crate) fn client_address(request: &Request, trust_forwarded_for: bool) -> Option<IpAddr> {
     if trust_forwarded_for
         && let Some(ip) = request
             .headers()

@@ -180,6 +180,43 @@ async fn a_seller_uploads_and_shoppers_see_responsive_pictures() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_probing_for_picture_hashes_is_refused_and_shown_pictures_still_load() {
+    let app = spawn_app_with(|s| s.http.rate_limits = true).await;
+    let (id, seller_id, seller) = product(&app, BED).await;
+    let key = key_for(&app, &seller).await;
+    let photo = images::jpeg(&images::photo(1600, 1200));
+    let (status, image) = upload(&app, Some(&key), &id.to_string(), "bed.jpg", &photo).await;
+    assert_eq!(
+        (status, image["status"].as_str()),
+        (201, Some("live")),
+        "{image}"
+    );
+    let shown = format!("{}/card.jpg", image["picture"]["base"].as_str().unwrap());
+    assert_eq!(app.get(&shown).await.status(), 200);
+
+    // Hashes nobody uploaded: each would cost the database a query. Past the miss budget (a burst of
+    // 30), the client is told to wait instead.
+    let mut misses = 0;
+    let refused = loop {
+        // A new, well-formed hash each time (no cache has seen it).
+        let hash = format!("{:064x}", 0xdead_beef_0000_u64 + misses);
+        let response = app
+            .get(&format!("/assets/s/{seller_id}/{hash}/card.jpg"))
+            .await;
+        match response.status().as_u16() {
+            404 => misses += 1,
+            429 => break response,
+            other => panic!("a random hash answered {other}"),
+        }
+        assert!(misses <= 100, "100 unknown hashes and still no refusal");
+    };
+    assert!(misses >= 30, "refused after only {misses} misses");
+    assert!(refused.headers().contains_key("retry-after"));
+    // A picture the node knows it shows still loads for that client.
+    assert_eq!(app.get(&shown).await.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_seller_chooses_the_main_picture_and_only_their_own() {
     let app = spawn_app().await;
     let (id, seller_id, seller) = product(&app, BED).await;

@@ -613,6 +613,12 @@ impl Assets {
         }
     }
 
+    /// Whether this node already knows the picture to be shown (from its cache), without
+    /// asking the database: `None` when it does not know either way.
+    pub async fn known_shown(&self, seller: SellerId, hash: &str) -> Option<bool> {
+        self.shown.get(&(seller.get(), hash.to_owned())).await
+    }
+
     /// Whether some product shows this seller's picture (cached briefly).
     pub async fn is_shown(&self, seller: SellerId, hash: &str) -> Result<bool, AssetError> {
         let key = (seller.get(), hash.to_owned());
