@@ -1,6 +1,6 @@
 //! Timeouts' companions: a circuit breaker and jittered exponential backoff, shared by every
-//! client of something that can fail (the payment gateway now; the image store and search
-//! later).
+//! client of something that can fail (the payment gateway, the image store), and bounded
+//! admission for work a flood could pile up (searches).
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -144,6 +144,57 @@ impl Backoff {
     }
 }
 
+/// Admission to costly work: at most `running` at once, at most `waiting` in line behind
+/// them, and anyone past that refused at once, so saturation is an answer ("busy, try again")
+/// and never a queue that grows without bound.
+#[derive(Clone, Debug)]
+pub struct Admission {
+    /// Places in the system, running or waiting: `running + waiting`.
+    places: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Turns to run: `running`.
+    turns: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+/// A turn of admitted work, held until dropped.
+#[derive(Debug)]
+pub struct Turn {
+    _place: tokio::sync::OwnedSemaphorePermit,
+    _turn: tokio::sync::OwnedSemaphorePermit,
+}
+
+/// Every place was taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Saturated;
+
+impl Admission {
+    pub fn new(running: usize, waiting: usize) -> Self {
+        let running = running.max(1);
+        Self {
+            places: std::sync::Arc::new(tokio::sync::Semaphore::new(running + waiting)),
+            turns: std::sync::Arc::new(tokio::sync::Semaphore::new(running)),
+        }
+    }
+
+    /// Takes a place at once or is refused, then waits for a turn.
+    pub async fn admit(&self) -> Result<Turn, Saturated> {
+        let place = self
+            .places
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| Saturated)?;
+        let turn = self
+            .turns
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| Saturated)?;
+        Ok(Turn {
+            _place: place,
+            _turn: turn,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,6 +227,29 @@ mod tests {
         assert!(b.allow());
         b.record(false);
         assert_eq!(b.state(), BreakerState::Open);
+    }
+
+    #[tokio::test]
+    async fn admission_runs_some_lines_up_some_and_refuses_the_rest_at_once() {
+        let gate = Admission::new(2, 1);
+        let running = [gate.admit().await.unwrap(), gate.admit().await.unwrap()];
+        // The third waits for a turn (its place is taken at once)…
+        let waiting = tokio::spawn({
+            let gate = gate.clone();
+            async move { gate.admit().await.map(|_| ()) }
+        });
+        while gate.places.available_permits() > 0 {
+            tokio::task::yield_now().await;
+        }
+        // …and the fourth finds no place at all.
+        assert_eq!(gate.admit().await.err(), Some(Saturated));
+        drop(running);
+        assert_eq!(
+            waiting.await.unwrap(),
+            Ok(()),
+            "a freed turn goes to the one in line"
+        );
+        assert!(gate.admit().await.is_ok(), "and places come back");
     }
 
     #[test]

@@ -33,6 +33,9 @@ pub enum CatalogError {
     /// Stored data that breaks the catalog's own rules (a bad currency code, say).
     #[error("corrupt catalog data: {0}")]
     Corrupt(String),
+    /// Too many searches at once on this node: try again in a moment.
+    #[error("too many searches at once")]
+    Busy,
     #[error(transparent)]
     Database(Arc<sqlx::Error>),
 }
@@ -48,6 +51,7 @@ impl Failure for CatalogError {
         match self {
             CatalogError::ProductNotFound | CatalogError::CategoryNotFound => FailureKind::NotFound,
             CatalogError::Corrupt(_) => FailureKind::Internal,
+            CatalogError::Busy => FailureKind::Unavailable,
             CatalogError::Database(e) => e.kind(),
         }
     }
@@ -57,6 +61,11 @@ impl Failure for CatalogError {
             CatalogError::ProductNotFound => "We couldn't find that product.".into(),
             CatalogError::CategoryNotFound => "We couldn't find that category.".into(),
             CatalogError::Corrupt(_) => self.kind().plain_message().into(),
+            CatalogError::Busy => {
+                "So many people are searching right now that yours has to wait: please try again \
+                 in a moment."
+                    .into()
+            }
             CatalogError::Database(e) => e.public_message(),
         }
     }

@@ -12,6 +12,7 @@ use crate::catalog::{
     Catalog, CatalogError, PageRequest, ProductId, Rating, SearchText, Slug, Sort,
 };
 use crate::db::Db;
+use crate::resilience::Admission;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -50,12 +51,35 @@ pub struct Search {
     queries: Arc<AtomicU64>,
     degraded: Arc<AtomicU64>,
     position: Arc<AtomicI64>,
+    /// Searches running and waiting on this node: past both, a search is refused at once.
+    admission: Admission,
+}
+
+/// Searches run at once per core (each is CPU work on the blocking pool), and how many may
+/// wait behind them: a second or so of work, after which "try again" beats waiting.
+const SEARCHES_PER_CORE: usize = 2;
+const SEARCHES_WAITING: usize = 64;
+
+fn default_admission() -> Admission {
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    Admission::new(cores * SEARCHES_PER_CORE, SEARCHES_WAITING)
 }
 
 /// How often the indexer looks at the outbox.
 const FOLLOW_EVERY: Duration = Duration::from_millis(200);
 
 impl Search {
+    /// This node's bound on searches at once (for a test to take every turn, or an operator
+    /// to size it differently).
+    pub fn with_admission(mut self, admission: Admission) -> Self {
+        self.admission = admission;
+        self
+    }
+
+    pub fn admission(&self) -> &Admission {
+        &self.admission
+    }
+
     /// Opens the index at `location` (building it from the database if needed, in the
     /// background) and starts the indexer task that keeps it fresh. Until the index is ready,
     /// searches are answered from the database.
@@ -66,6 +90,7 @@ impl Search {
             queries: Arc::default(),
             degraded: Arc::default(),
             position: Arc::default(),
+            admission: default_admission(),
         };
         let (state, position) = (search.state.clone(), search.position.clone());
         tokio::spawn(async move {
@@ -110,6 +135,7 @@ impl Search {
             queries: Arc::default(),
             degraded: Arc::default(),
             position: Arc::default(),
+            admission: default_admission(),
         }
     }
 
@@ -159,6 +185,11 @@ impl Search {
     #[tracing::instrument(name = "search", skip_all, fields(chars = q.text.chars().count(), page = q.page))]
     pub async fn search(&self, q: &SearchQuery) -> Result<SearchResults, CatalogError> {
         self.queries.fetch_add(1, Ordering::Relaxed);
+        let _turn = self
+            .admission
+            .admit()
+            .await
+            .map_err(|_| CatalogError::Busy)?;
         if let Some(engine) = self.engine() {
             let query = q.clone();
             match tokio::task::spawn_blocking(move || hits(&engine, &query)).await {
@@ -203,6 +234,11 @@ impl Search {
             return Ok(vec![]);
         }
         let needle = text.trim().to_lowercase();
+        let _turn = self
+            .admission
+            .admit()
+            .await
+            .map_err(|_| CatalogError::Busy)?;
         let mut out: Vec<Suggestion> = self
             .catalog
             .categories()

@@ -889,3 +889,45 @@ async fn paging_through_a_large_result_shows_every_match_once_in_stock_first() {
         assert_eq!(small, big[24..48], "{text}: page 2 of 24 is places 25–48");
     }
 }
+
+#[tokio::test]
+async fn a_node_at_its_limit_of_searches_refuses_more_at_once_instead_of_queueing() {
+    use shop::catalog::CatalogError;
+    use shop::resilience::Admission;
+    let shop = demo_shop().await;
+    let search = ready(&shop).await.with_admission(Admission::new(1, 0));
+    let running = search.admission().admit().await.unwrap();
+    assert!(
+        matches!(search.search(&q("bed")).await, Err(CatalogError::Busy)),
+        "one search runs and none may wait: the next is refused"
+    );
+    assert!(matches!(
+        search.suggest("be").await,
+        Err(CatalogError::Busy)
+    ));
+    drop(running);
+    assert!(search.search(&q("bed")).await.unwrap().total > 0);
+}
+
+#[tokio::test]
+async fn only_the_first_twelve_words_of_a_query_are_looked_up() {
+    let shop = demo_shop().await;
+    let search = ready(&shop).await;
+    let after = |n: usize| format!("{} fuontain", ["bed"; 12][..n].join(" "));
+    // A typo among the first twelve words is looked up and corrected…
+    let eleventh = search.search(&q(&after(11))).await.unwrap();
+    assert!(
+        eleventh
+            .did_you_mean
+            .as_deref()
+            .is_some_and(|d| d.ends_with("fountain")),
+        "{:?}",
+        eleventh.did_you_mean
+    );
+    // …and the thirteenth is not even looked at: a pasted paragraph costs no more.
+    let thirteenth = search.search(&q(&after(12))).await.unwrap();
+    assert_eq!(
+        thirteenth.did_you_mean, None,
+        "the thirteenth word was looked up"
+    );
+}

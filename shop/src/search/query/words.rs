@@ -22,6 +22,11 @@ const STOP_WORDS: &[&str] = &[
     "or", "the", "to", "with", "without",
 ];
 
+/// The most words of one query that are looked up (after stop words). Each costs dictionary
+/// scans for typos and compounds; a shopper's query is a few words, and a pasted paragraph
+/// must not cost a hundred scans.
+pub const MAX_WORDS: usize = 12;
+
 /// How much a candidate word counts, by how it was found.
 pub const EXACT: f32 = 1.0;
 const PREFIX: f32 = 0.8;
@@ -51,7 +56,10 @@ pub fn words(searcher: &Searcher, engine: &Engine, text: &str, typing: bool) -> 
     let mut typed = Vec::new();
     {
         let mut stream = raw.token_stream(text);
-        while let Some(token) = stream.next() {
+        // Room for stop words among the words kept (they are dropped below).
+        while let Some(token) = stream.next()
+            && typed.len() < MAX_WORDS * 2
+        {
             typed.push(token.text.clone());
         }
     }
@@ -88,6 +96,7 @@ pub fn words(searcher: &Searcher, engine: &Engine, text: &str, typing: bool) -> 
         .into_iter()
         .enumerate()
         .filter(|(_, w)| !STOP_WORDS.contains(&w.as_str()) && w.chars().count() <= 40)
+        .take(MAX_WORDS)
         .map(|(i, text)| {
             let own = stem(&text);
             let known = stems.doc_freq(&own) > 0;
