@@ -292,9 +292,9 @@ mod tests {
         }
     }
 
-    /// With every turn held and the line full, the next caller is refused at once (no
-    /// timing: the line's length is read, not waited for); a turn given back lets the one
-    /// waiting in.
+    /// With every turn held and the line full, the next caller is refused at once: its first
+    /// poll answers (no timing: the line's length is read, and the refusal must not wait); a
+    /// turn given back lets the one waiting in.
     #[tokio::test]
     async fn a_full_line_refuses_at_once_and_a_freed_turn_admits_the_next() {
         let hashing = Hashing::new(HashingConfig {
@@ -314,13 +314,20 @@ mod tests {
             );
             tokio::task::yield_now().await;
         }
-        assert!(matches!(
-            hashing.admit().await,
-            Err(HashError::Busy {
-                running: 1,
-                waiting: 1
-            })
-        ));
+        let mut third = std::pin::pin!(hashing.admit());
+        let first_poll = third
+            .as_mut()
+            .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
+        assert!(
+            matches!(
+                first_poll,
+                std::task::Poll::Ready(Err(HashError::Busy {
+                    running: 1,
+                    waiting: 1
+                }))
+            ),
+            "a full line refuses at once instead of queueing the caller: {first_poll:?}"
+        );
         drop(held);
         waiting
             .await

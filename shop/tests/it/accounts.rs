@@ -86,7 +86,7 @@ async fn sessions_end_when_idle_or_old_and_on_role_change() {
 }
 
 #[tokio::test]
-async fn sign_up_validates_and_the_throttle_window_runs_out() {
+async fn sign_up_validates_and_the_throttle_delay_runs_out() {
     let scratch = demo_shop().await;
     let clock = ManualClock::starting_at(NOW);
     let (users, _) = services(&scratch.db, &clock);
