@@ -856,7 +856,8 @@ async fn a_full_hashing_line_answers_503_with_retry_after_instead_of_waiting() {
             .headers()
             .get("retry-after")
             .map(|v| v.to_str().unwrap()),
-        Some("1")
+        Some("1"),
+        "the refusal says when to try again"
     );
     let (status, _, body) = sign_in(&app, "ned@example.com", PASSWORD).await;
     assert_eq!(
