@@ -21,6 +21,9 @@ use shop::FailureKind;
 pub struct AppError {
     pub kind: FailureKind,
     pub message: String,
+    /// Seconds until trying again may work, when the failure knows (sent as `Retry-After`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
 }
 
 impl AppError {
@@ -28,6 +31,7 @@ impl AppError {
         Self {
             kind,
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -78,7 +82,10 @@ impl AppError {
 impl<E: shop::Failure> From<E> for AppError {
     fn from(failure: E) -> Self {
         let shown = shop::failure::shown(&failure);
-        Self::new(shown.kind, shown.message)
+        Self {
+            retry_after: shown.retry_after,
+            ..Self::new(shown.kind, shown.message)
+        }
     }
 }
 
@@ -105,6 +112,9 @@ impl FromServerFnError for AppError {
     /// for every server function alike. (In the browser, `set_status` does nothing.)
     fn ser(&self) -> Bytes {
         set_status(self.status());
+        if let Some(seconds) = self.retry_after {
+            set_retry_after(seconds);
+        }
         // A kind and a string always serialize; were that ever to fail, the status still
         // says what happened.
         <JsonEncoding as Encodes<Self>>::encode(self).unwrap_or_default()
@@ -121,6 +131,16 @@ pub fn set_status(status: u16) {
     }
     #[cfg(not(feature = "ssr"))]
     let _ = status;
+}
+
+/// Tells the client when to try again (`Retry-After`, in seconds); a no-op in the browser.
+fn set_retry_after(seconds: u64) {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.insert_header(http::header::RETRY_AFTER, http::HeaderValue::from(seconds));
+    }
+    #[cfg(not(feature = "ssr"))]
+    let _ = seconds;
 }
 
 /// A whole-page error: the right status, a title, a sentence and ways onward.

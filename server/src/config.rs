@@ -279,8 +279,21 @@ pub struct Accounts {
     pub session_idle_minutes: u64,
     /// …and this long after sign-in whatever happens (`EMPORIUM_SESSION_ABSOLUTE_HOURS`).
     pub session_absolute_hours: u64,
-    /// Failed sign-ins allowed per account per 15 minutes (`EMPORIUM_SIGN_IN_FAILURES`).
+    /// …or this long, if shorter, for an admin (`EMPORIUM_ADMIN_SESSION_ABSOLUTE_HOURS`).
+    pub admin_session_absolute_hours: u64,
+    /// Failed password checks an account may have before each further try waits
+    /// (`EMPORIUM_SIGN_IN_FAILURES`).
     pub sign_in_failures: i64,
+    /// The wait after the first failure past those; each further one doubles it
+    /// (`EMPORIUM_SIGN_IN_DELAY_SECS`).
+    pub sign_in_delay_secs: u64,
+    /// The longest wait, however many failures (`EMPORIUM_SIGN_IN_MAX_DELAY_SECS`).
+    pub sign_in_max_delay_secs: u64,
+    /// Password hashes computed at once by this node (`EMPORIUM_PASSWORD_HASHES`).
+    pub password_hashes: usize,
+    /// Callers that may wait for a hash; past that they are answered 503 with
+    /// `Retry-After` (`EMPORIUM_PASSWORD_HASH_QUEUE`).
+    pub password_hash_queue: usize,
 }
 
 impl Default for Accounts {
@@ -288,7 +301,12 @@ impl Default for Accounts {
         Self {
             session_idle_minutes: 120,
             session_absolute_hours: 7 * 24,
+            admin_session_absolute_hours: 12,
             sign_in_failures: 5,
+            sign_in_delay_secs: 1,
+            sign_in_max_delay_secs: 300,
+            password_hashes: 4,
+            password_hash_queue: 32,
         }
     }
 }
@@ -407,7 +425,15 @@ pub const FLAT_KEYS: &[(&str, &str)] = &[
     ("checkout_lease_secs", "checkout.lease_secs"),
     ("session_idle_minutes", "accounts.session_idle_minutes"),
     ("session_absolute_hours", "accounts.session_absolute_hours"),
+    (
+        "admin_session_absolute_hours",
+        "accounts.admin_session_absolute_hours",
+    ),
     ("sign_in_failures", "accounts.sign_in_failures"),
+    ("sign_in_delay_secs", "accounts.sign_in_delay_secs"),
+    ("sign_in_max_delay_secs", "accounts.sign_in_max_delay_secs"),
+    ("password_hashes", "accounts.password_hashes"),
+    ("password_hash_queue", "accounts.password_hash_queue"),
     ("mail", "mail.transport"),
     ("mail_from", "mail.from"),
     ("retention_carts_days", "retention.carts_days"),

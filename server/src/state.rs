@@ -6,7 +6,8 @@ use app::services::Services;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use shop::accounts::{
-    AccountLinks, ApiKeys, SessionConfig, Sessions, Throttle, ThrottleConfig, Users,
+    AccountLinks, ApiKeys, Hashing, HashingConfig, SessionConfig, Sessions, Throttle,
+    ThrottleConfig, Users,
 };
 use shop::assets::Assets;
 use shop::cart::Carts;
@@ -79,10 +80,16 @@ impl AppState {
                 db.clone(),
                 ThrottleConfig {
                     per_account: settings.accounts.sign_in_failures,
+                    first_delay_ms: millis(settings.accounts.sign_in_delay_secs),
+                    max_delay_ms: millis(settings.accounts.sign_in_max_delay_secs),
                     ..ThrottleConfig::default()
                 },
             ),
-        );
+        )
+        .with_hashing(Hashing::new(HashingConfig {
+            parallel: settings.accounts.password_hashes,
+            queue: settings.accounts.password_hash_queue,
+        }));
         let outbox = Outbox::new(
             db.clone(),
             clock.clone(),
@@ -118,6 +125,9 @@ impl AppState {
                     SessionConfig {
                         idle_ms: millis(settings.accounts.session_idle_minutes * 60),
                         absolute_ms: millis(settings.accounts.session_absolute_hours * 3600),
+                        admin_absolute_ms: millis(
+                            settings.accounts.admin_session_absolute_hours * 3600,
+                        ),
                     },
                 ),
                 coupons: Coupons::new(db.clone(), clock.clone()),

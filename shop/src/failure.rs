@@ -4,6 +4,9 @@
 //!
 //! Invariants:
 //! - The kind decides the HTTP status, at every boundary alike (`FailureKind::status`).
+//! - A failure that knows when trying again will work (a throttled sign-in, a full hashing
+//!   queue) says so (`Failure::retry_after`), and every boundary answers it with
+//!   `Retry-After`.
 //! - Nothing internal leaves the server: an `Internal` failure is always shown as the plain
 //!   sentence of its kind, whatever its `public_message` says, and its detail is logged once,
 //!   by `shown`, where the answer is made.
@@ -122,6 +125,11 @@ pub trait Failure: std::error::Error {
     fn public_message(&self) -> String {
         self.kind().plain_message().to_owned()
     }
+
+    /// In how many seconds trying again may work, when this failure knows (`Retry-After`).
+    fn retry_after(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// A failure as a boundary shows it: its kind (hence its status), its code and its sentence.
@@ -130,6 +138,8 @@ pub struct Shown {
     pub kind: FailureKind,
     pub code: &'static str,
     pub message: String,
+    /// Seconds until trying again may work, if the failure knows.
+    pub retry_after: Option<u64>,
 }
 
 /// What `failure` may show, with its detail logged here, once: an error for the unexpected,
@@ -154,6 +164,7 @@ pub fn shown(failure: &dyn Failure) -> Shown {
         kind,
         code,
         message,
+        retry_after: failure.retry_after(),
     }
 }
 

@@ -29,6 +29,18 @@ pub fn local_path(next: Option<&str>) -> Option<String> {
         .then(|| next.to_owned())
 }
 
+/// What a refused new password is told, wherever one is chosen (sign-up, reset, change).
+pub const WEAK_PASSWORD: &str = "Please choose a password of 10 to 128 characters that is not too common or easy to guess: a few unrelated words make a good one.";
+
+/// Sends the browser back to a mailed link's page (`page` + token) to choose another
+/// password.
+#[cfg(feature = "ssr")]
+fn redirect_weak(page: &str, token: &str) {
+    // Only a well-formed token gets here, so it is safe to put back in the URL.
+    let token: String = token.chars().filter(char::is_ascii_hexdigit).collect();
+    crate::session::redirect(&format!("{page}{token}?error=weak"));
+}
+
 /// The signed-in account, if any.
 #[server(prefix = "/rpc", endpoint = "account/me")]
 pub async fn who_am_i() -> Result<Option<Viewer>, crate::error::AppError> {

@@ -27,13 +27,14 @@ pub async fn sign_out(everywhere: Option<String>) -> Result<(), crate::error::Ap
 
 #[server(prefix = "/rpc", endpoint = "account/password")]
 pub async fn change_password(current: String, new: String) -> Result<(), crate::error::AppError> {
-    use crate::session::{redirect, set_session_cookie, viewer};
+    use crate::session::{redirect, set_session_cookie, visit};
     use shop::accounts::{AccountError, Viewer};
     let services = crate::services::services()?;
-    let viewer = Viewer::require(viewer().as_ref())?.clone();
+    let visit = visit();
+    let viewer = Viewer::require(visit.viewer.as_ref())?.clone();
     match services
         .users
-        .change_password(viewer.user_id, &current, &new)
+        .change_password(viewer.user_id, &current, &new, &visit.address)
         .await
     {
         Ok(()) => {
@@ -44,6 +45,7 @@ pub async fn change_password(current: String, new: String) -> Result<(), crate::
             redirect("/account?password=changed");
         }
         Err(AccountError::WrongCredentials) => redirect("/account?password=wrong"),
+        Err(AccountError::Throttled { .. }) => redirect("/account?password=throttled"),
         Err(AccountError::Invalid(_)) => redirect("/account?password=weak"),
         Err(e) => return Err(e.into()),
     }
@@ -125,10 +127,11 @@ pub fn AccountRoute() -> impl IntoView {
                 "notice error",
                 "Your current password wasn't right; nothing changed.",
             ),
-            _ => (
+            "throttled" => (
                 "notice error",
-                "Please choose a new password of 10 to 128 characters.",
+                "Too many wrong passwords: please wait a little and try again.",
             ),
+            _ => ("notice error", super::WEAK_PASSWORD),
         })
     };
     view! {

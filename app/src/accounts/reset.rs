@@ -40,9 +40,7 @@ pub async fn finish_reset(token: String, new: String) -> Result<(), crate::error
             super::start_session(&services, &viewer, Some("/account?password=reset".into())).await
         }
         Err(LinkError::Invalid(_)) => {
-            // Only a well-formed token gets here, so it is safe to put back in the URL.
-            let token: String = token.chars().filter(char::is_ascii_hexdigit).collect();
-            redirect(&format!("/account/reset/{token}?error=weak"));
+            super::redirect_weak("/account/reset/", &token);
             Ok(())
         }
         Err(LinkError::Expired) => {
@@ -110,7 +108,7 @@ pub fn ResetRoute() -> impl IntoView {
                         view! {
                             <Show when=weak>
                                 <p class="notice error" role="alert" data-testid="reset-error">
-                                    "Please choose a password of 10 to 128 characters."
+                                    {super::WEAK_PASSWORD}
                                 </p>
                             </Show>
                             <ActionForm action attr:class="stacked-form">

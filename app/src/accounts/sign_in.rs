@@ -23,9 +23,9 @@ pub async fn sign_in(
             redirect("/account/sign-in?error=credentials");
             Ok(())
         }
-        Err(AccountError::Throttled { minutes }) => {
+        Err(AccountError::Throttled { retry_after_secs }) => {
             redirect(&format!(
-                "/account/sign-in?error=throttled&minutes={minutes}"
+                "/account/sign-in?error=throttled&seconds={retry_after_secs}"
             ));
             Ok(())
         }
@@ -33,12 +33,15 @@ pub async fn sign_in(
     }
 }
 
-fn sign_in_error(code: &str, minutes: Option<String>) -> String {
+fn sign_in_error(code: &str, seconds: Option<String>) -> String {
     match code {
         "credentials" => "That e-mail and password don't match an account.".into(),
         "throttled" => format!(
-            "Too many attempts. Please wait {} minute(s) and try again.",
-            minutes.unwrap_or_else(|| "a few".into())
+            "Too many attempts. Please wait {} and try again.",
+            seconds
+                .and_then(|s| s.parse().ok())
+                .map(shop::accounts::wait_in_words)
+                .unwrap_or_else(|| "a moment".into())
         ),
         _ => "Something went wrong; please try again.".into(),
     }
@@ -50,7 +53,7 @@ pub fn SignInRoute() -> impl IntoView {
     let query = use_query_map();
     let error = move || {
         let q = query.read();
-        q.get("error").map(|c| sign_in_error(&c, q.get("minutes")))
+        q.get("error").map(|c| sign_in_error(&c, q.get("seconds")))
     };
     let signed_out = move || query.read().get("signed_out").is_some();
     let next = move || query.read().get("next").unwrap_or_default();

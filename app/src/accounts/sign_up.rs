@@ -1,5 +1,7 @@
-//! Creating an account: the sign-up form (`/account/sign-up`), then the page its mailed link
-//! opens (`/account/confirm/{token}`).
+//! Creating an account: the sign-up form (`/account/sign-up`, the address only), then the
+//! page its mailed link opens (`/account/confirm/{token}`), which asks for the password. The
+//! password is chosen only by whoever reads the mail: a password typed with the address
+//! would let anyone register someone else's address with a password of their own choosing.
 
 use super::{CsrfField, ExpiredLink, link_usable};
 use leptos::prelude::*;
@@ -7,43 +9,47 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
-/// Starts a sign-up: the form is checked here (a malformed address or a short password is
-/// nobody's secret), then the rest runs off the request and the answer is always "check your
-/// inbox", whether or not the address has an account (see `shop::accounts::links`).
+/// Starts a sign-up: the address is checked here (a malformed one is nobody's secret), then
+/// the rest runs off the request and the answer is always "check your inbox", whether or not
+/// the address has an account (see `shop::accounts::links`).
 #[server(prefix = "/rpc", endpoint = "account/sign-up")]
-pub async fn sign_up(email: String, password: String) -> Result<(), crate::error::AppError> {
+pub async fn sign_up(email: String) -> Result<(), crate::error::AppError> {
     use crate::session::redirect;
-    use shop::accounts::{AccountLinks, LinkError};
     let services = crate::services::services()?;
-    match AccountLinks::check_sign_up(&email, &password) {
-        Ok((email, password)) => {
+    match shop::checkout::Email::parse(&email) {
+        Ok(email) => {
             let links = services.links.clone();
             tokio::spawn(async move {
-                if let Err(e) = links.request_sign_up(&email, &password).await {
+                if let Err(e) = links.request_sign_up(&email).await {
                     tracing::error!(error = %e, "sign-up mail not queued");
                 }
             });
             redirect("/account/sign-up?sent=1");
         }
-        Err(LinkError::Invalid(invalid)) => {
-            redirect(&format!("/account/sign-up?error={}", invalid.field))
-        }
-        Err(e) => return Err(e.into()),
+        Err(_) => redirect("/account/sign-up?error=email"),
     }
     Ok(())
 }
 
-/// Creates the account a mailed sign-up link stands for, and signs it in.
+/// Creates the account a mailed sign-up link stands for, with the password chosen on the
+/// link's page, and signs it in.
 #[server(prefix = "/rpc", endpoint = "account/confirm")]
-pub async fn confirm_sign_up(token: String) -> Result<(), crate::error::AppError> {
+pub async fn confirm_sign_up(
+    token: String,
+    password: String,
+) -> Result<(), crate::error::AppError> {
     use crate::session::redirect;
     use shop::accounts::LinkError;
     let services = crate::services::services()?;
-    match services.links.confirm_sign_up(&token).await {
+    match services.links.confirm_sign_up(&token, &password).await {
         Ok(viewer) => {
             super::start_session(&services, &viewer, Some("/account?welcome=1".into())).await
         }
-        Err(LinkError::Expired | LinkError::Invalid(_)) => {
+        Err(LinkError::Invalid(_)) => {
+            super::redirect_weak("/account/confirm/", &token);
+            Ok(())
+        }
+        Err(LinkError::Expired) => {
             redirect("/account/sign-up?error=expired");
             Ok(())
         }
@@ -54,7 +60,6 @@ pub async fn confirm_sign_up(token: String) -> Result<(), crate::error::AppError
 fn sign_up_error(code: &str) -> &'static str {
     match code {
         "email" => "Please enter an e-mail address such as ana@example.com.",
-        "password" => "Please choose a password of 10 to 128 characters.",
         "expired" => {
             "That link has expired or has already been used. Sign in, or sign up again for a new link."
         }
@@ -77,10 +82,7 @@ pub fn SignUpRoute() -> impl IntoView {
                 <ActionForm action attr:class="stacked-form">
                     <CsrfField/>
                     <label>"E-mail" <input type="email" name="email" required maxlength="254" autocomplete="username"/></label>
-                    <label>
-                        "Password (at least 10 characters)"
-                        <input type="password" name="password" required minlength="10" maxlength="128" autocomplete="new-password"/>
-                    </label>
+                    <p class="muted">"We'll mail you a link; you choose your password on its page."</p>
                     <button type="submit">"Create account"</button>
                 </ActionForm>
             }>
@@ -94,13 +96,15 @@ pub fn SignUpRoute() -> impl IntoView {
     }
 }
 
-/// The page a sign-up link opens. Opening it changes nothing (mail scanners open links);
-/// the button does.
+/// The page a sign-up link opens: the password for the new account. Opening it changes
+/// nothing (mail scanners open links); the button does.
 #[component]
 pub fn ConfirmRoute() -> impl IntoView {
     let params = leptos_router::hooks::use_params_map();
+    let query = use_query_map();
     let token = move || params.read().get("token").unwrap_or_default();
     let usable = Resource::new(token, |t| link_usable("sign_up".into(), t));
+    let weak = move || query.read().get("error").is_some();
     let action = ServerAction::<ConfirmSignUp>::new();
     view! {
         <Title text="Finish creating your account"/>
@@ -110,9 +114,18 @@ pub fn ConfirmRoute() -> impl IntoView {
                 {move || Suspend::new(async move {
                     if usable.await.unwrap_or(false) {
                         view! {
+                            <Show when=weak>
+                                <p class="notice error" role="alert" data-testid="sign-up-error">
+                                    {super::WEAK_PASSWORD}
+                                </p>
+                            </Show>
                             <ActionForm action attr:class="stacked-form">
                                 <CsrfField/>
                                 <input type="hidden" name="token" value=token/>
+                                <label>
+                                    "Choose a password (at least 10 characters)"
+                                    <input type="password" name="password" required minlength="10" maxlength="128" autocomplete="new-password"/>
+                                </label>
                                 <button type="submit">"Create my account"</button>
                             </ActionForm>
                         }.into_any()

@@ -6,6 +6,7 @@
 
 use axum::Json;
 use axum::http::StatusCode;
+use axum::http::header::{self, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use shop::FailureKind;
@@ -16,6 +17,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Seconds until trying again may work, when the failure knows (sent as `Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -24,6 +27,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -49,7 +53,10 @@ fn status(kind: FailureKind) -> StatusCode {
 impl<E: shop::Failure> From<E> for ApiError {
     fn from(failure: E) -> Self {
         let shown = shop::failure::shown(&failure);
-        Self::new(status(shown.kind), shown.code, shown.message)
+        Self {
+            retry_after: shown.retry_after,
+            ..Self::new(status(shown.kind), shown.code, shown.message)
+        }
     }
 }
 
@@ -77,7 +84,13 @@ impl IntoResponse for ApiError {
             error: self.code,
             message: self.message,
         });
-        (self.status, body).into_response()
+        let mut response = (self.status, body).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 }
 

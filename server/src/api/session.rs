@@ -80,7 +80,10 @@ pub struct SignedInBody {
         (status = 201, description = "Signed in: the `emporium_session` cookie is set.", body = SignedInBody,
             headers(("Set-Cookie" = String, description = "The session cookie."))),
         (status = 401, description = "A wrong password and an unknown e-mail alike (`wrong_credentials`).", body = super::error::ErrorBody),
-        (status = 429, description = "5 failures for an account (or 50 from an address) in 15 minutes (`throttled`), whatever the password; or the route's rate limit (`rate_limited`).", body = super::error::ErrorBody),
+        (status = 429, description = "Inside the delay that failures set (`throttled`, with `Retry-After`): past 5 failures for an account (or 50 from an address) each further try waits 1 s, then 2 s, 4 s, … up to 5 minutes, whatever the password; or the route's rate limit (`rate_limited`).", body = super::error::ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until the next try is heard."))),
+        (status = 503, description = "Too many password checks waiting on this node (`unavailable`, with `Retry-After`).", body = super::error::ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until trying again may work."))),
     )
 )]
 pub async fn create(

@@ -66,8 +66,10 @@ pub fn server_functions() -> [(&'static str, RouteClass); 46] {
     use RouteClass::{Browse, Cart, Checkout, SignIn};
     use app::{accounts, admin, cart, catalog, checkout, coupons, feeds, layout, orders, sellers};
     [
-        // Guessing passwords and tokens, and mailing people: the tightest limit.
+        // Guessing passwords and tokens, and mailing people: the tightest limit. Changing
+        // the password checks the current one, a guess like any sign-in.
         (accounts::SignIn::PATH, SignIn),
+        (accounts::ChangePassword::PATH, SignIn),
         (accounts::SignUp::PATH, SignIn),
         (accounts::SignOut::PATH, SignIn),
         (accounts::ConfirmSignUp::PATH, SignIn),
@@ -82,7 +84,6 @@ pub fn server_functions() -> [(&'static str, RouteClass); 46] {
         // What pages load, and the forms of people already signed in.
         (accounts::WhoAmI::PATH, Browse),
         (accounts::LinkUsable::PATH, Browse),
-        (accounts::ChangePassword::PATH, Browse),
         (accounts::LoadAccount::PATH, Browse),
         (accounts::Reorder::PATH, Browse),
         (admin::LoadOverview::PATH, Browse),

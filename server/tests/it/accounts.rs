@@ -108,7 +108,8 @@ async fn sessions_rotate_at_sign_in_and_end_everywhere() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_answers_the_same_for_unknown_accounts_and_wrong_passwords() {
-    let app = spawn_app().await;
+    // A minute's delay, so that the tries below land inside it however slow the machine.
+    let app = spawn_app_with(|s| s.accounts.sign_in_delay_secs = 60).await;
     account(&app, "ben@example.com", Role::Shopper, None).await;
     let users = &app.state.services.users;
     for i in 0..4 {
@@ -136,12 +137,27 @@ async fn sign_in_answers_the_same_for_unknown_accounts_and_wrong_passwords() {
             "an unknown account costs the same password check as a wrong password"
         );
     }
-    // The fifth failure locks the account for the window — even for the right password,
-    // and with the same words for an account that does not exist.
+    // The fifth failure delays the next try (not a lock: see `shop::accounts::throttle`):
+    // inside the delay even the right password is refused, with when to come back, and with
+    // the same words for an account that does not exist.
     sign_in(&app, "ben@example.com", "fifth failure").await;
     let before = users.password_checks();
-    let (status, cookie, body) = sign_in(&app, "ben@example.com", PASSWORD).await;
+    let response = app
+        .client
+        .post(app.url("/api/v1/session"))
+        .json(&json!({ "email": "ben@example.com", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    let retry_after = response.headers().get("retry-after").cloned();
+    let (status, cookie) = (response.status().as_u16(), session_cookie(&response));
+    let body: Value = response.json().await.unwrap();
     assert_eq!((status, cookie), (429, None), "{body}");
+    assert_eq!(
+        retry_after.as_ref().and_then(|v| v.to_str().ok()),
+        Some("60"),
+        "the refusal says when to try again: after the first delay"
+    );
     assert_eq!(
         users.password_checks(),
         before,
@@ -497,14 +513,14 @@ async fn sign_up_answers_alike_for_new_and_taken_addresses_and_finishes_by_mail(
         &app,
         None,
         "/rpc/account/sign-up",
-        &[("email", "fresh@example.com"), ("password", PASSWORD)],
+        &[("email", "fresh@example.com")],
     )
     .await;
     let taken = form(
         &app,
         None,
         "/rpc/account/sign-up",
-        &[("email", "taken@example.com"), ("password", PASSWORD)],
+        &[("email", "taken@example.com")],
     )
     .await;
     assert_eq!(
@@ -518,10 +534,10 @@ async fn sign_up_answers_alike_for_new_and_taken_addresses_and_finishes_by_mail(
         &app,
         None,
         "/rpc/account/sign-up",
-        &[("email", "fresh@example.com"), ("password", "short")],
+        &[("email", "not an address")],
     )
     .await;
-    assert_eq!(bad.1.as_deref(), Some("/account/sign-up?error=password"));
+    assert_eq!(bad.1.as_deref(), Some("/account/sign-up?error=email"));
 
     // The taken address's owner hears about it; the new one gets a link.
     let _ = mailed_link(&app, "taken@example.com", "/account/reset").await;
@@ -544,13 +560,26 @@ async fn sign_up_answers_alike_for_new_and_taken_addresses_and_finishes_by_mail(
         .await;
     assert!(page.contains("expired or has already been used"), "{page}");
 
-    let (_, location, session, _) =
-        form(&app, None, "/rpc/account/confirm", &[("token", &token)]).await;
+    // A short password is the link page's own business too, and leaves the link usable.
+    let confirm = async |password: &str| {
+        form(
+            &app,
+            None,
+            "/rpc/account/confirm",
+            &[("token", &token), ("password", password)],
+        )
+        .await
+    };
+    let (_, location, session, _) = confirm("short").await;
+    assert_eq!(
+        (location, session),
+        (Some(format!("/account/confirm/{token}?error=weak")), None)
+    );
+    let (_, location, session, _) = confirm(PASSWORD).await;
     assert_eq!(location.as_deref(), Some("/account?welcome=1"));
     assert!(signed_in_page(&app, &session.unwrap()).await);
     // Once only.
-    let (_, location, session, _) =
-        form(&app, None, "/rpc/account/confirm", &[("token", &token)]).await;
+    let (_, location, session, _) = confirm(PASSWORD).await;
     assert_eq!(
         (location.as_deref(), session),
         (Some("/account/sign-up?error=expired"), None)
@@ -624,4 +653,219 @@ async fn a_password_reset_by_mail_ends_every_session() {
     // The link is spent.
     let (_, page) = app.get_text(&format!("/account/reset/{token}")).await;
     assert!(page.contains("expired or has already been used"), "{page}");
+}
+
+/// Changes the signed-in account's password through the page's form; where the browser is
+/// sent.
+async fn change_password(app: &TestApp, cookie: &str, current: &str, new: &str) -> Option<String> {
+    form(
+        app,
+        Some(cookie),
+        "/rpc/account/password",
+        &[("current", current), ("new", new)],
+    )
+    .await
+    .1
+}
+
+/// A stolen session cannot guess the account's password through the change-password form
+/// any faster than through sign-in: its failures count against the account in the same
+/// throttle, and a try inside the delay costs no argon2 verification.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_current_passwords_are_throttled_like_sign_ins() {
+    // A minute's delay, so that the tries below land inside it however slow the machine.
+    let app = spawn_app_with(|s| s.accounts.sign_in_delay_secs = 60).await;
+    account(&app, "gil@example.com", Role::Shopper, None).await;
+    let (_, cookie, _) = sign_in(&app, "gil@example.com", PASSWORD).await;
+    let cookie = cookie.unwrap();
+    let users = &app.state.services.users;
+    for i in 0..5 {
+        assert_eq!(
+            change_password(
+                &app,
+                &cookie,
+                &format!("guess {i}"),
+                "a whole new passphrase"
+            )
+            .await
+            .as_deref(),
+            Some("/account?password=wrong")
+        );
+    }
+    let before = users.password_checks();
+    let refused = change_password(&app, &cookie, PASSWORD, "a whole new passphrase").await;
+    assert_eq!(
+        refused.as_deref(),
+        Some("/account?password=throttled"),
+        "inside the delay even the right current password is refused"
+    );
+    assert_eq!(users.password_checks(), before, "…without hashing it");
+    // The same count holds sign-in back.
+    assert_eq!(sign_in(&app, "gil@example.com", PASSWORD).await.0, 429);
+}
+
+/// The attack the mailed link must not allow: someone registers another person's address
+/// with a password of their own choosing and waits for the owner to click. The password is
+/// chosen on the link's page, by whoever holds the link.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_up_link_asks_for_the_password_so_no_one_chooses_it_for_the_owner() {
+    let app = spawn_app().await;
+    let (_, location, _, _) = form(
+        &app,
+        None,
+        "/rpc/account/sign-up",
+        &[
+            ("email", "vic@example.com"),
+            ("password", "the attacker's passphrase"),
+        ],
+    )
+    .await;
+    assert_eq!(location.as_deref(), Some("/account/sign-up?sent=1"));
+    let token = mailed_link(&app, "vic@example.com", "/account/confirm/").await;
+    let (_, page) = app.get_text(&format!("/account/confirm/{token}")).await;
+    assert!(
+        page.contains(r#"name="password""#),
+        "the link's page asks for the password: {page}"
+    );
+    let (_, location, session, _) = form(
+        &app,
+        None,
+        "/rpc/account/confirm",
+        &[("token", &token), ("password", "vic's very own passphrase")],
+    )
+    .await;
+    assert_eq!(location.as_deref(), Some("/account?welcome=1"));
+    assert!(signed_in_page(&app, &session.unwrap()).await);
+    assert_eq!(
+        sign_in(&app, "vic@example.com", "the attacker's passphrase")
+            .await
+            .0,
+        401,
+        "the password typed at sign-up opens nothing"
+    );
+    assert_eq!(
+        sign_in(&app, "vic@example.com", "vic's very own passphrase")
+            .await
+            .0,
+        201
+    );
+}
+
+/// Asks for a mailed link (`ask`: the form's path, the address, the link's path), then posts
+/// a password with the link's token (`finish`: the form's path, the password's field, the
+/// password); the token, and where the browser is sent.
+async fn through_mailed_link(
+    app: &TestApp,
+    (ask, email, link): (&str, &str, &str),
+    (finish, field, password): (&str, &str, &str),
+) -> (String, Option<String>) {
+    form(app, None, ask, &[("email", email)]).await;
+    let token = mailed_link(app, email, link).await;
+    let (_, location, _, _) =
+        form(app, None, finish, &[("token", &token), (field, password)]).await;
+    (token, location)
+}
+
+/// New passwords that are long enough but among the most common are refused wherever one is
+/// chosen: finishing a sign-up, a reset, a change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn common_passwords_are_refused_wherever_a_password_is_chosen() {
+    let app = spawn_app().await;
+    account(&app, "lou@example.com", Role::Shopper, None).await;
+    let (_, cookie, _) = sign_in(&app, "lou@example.com", PASSWORD).await;
+    assert_eq!(
+        change_password(&app, &cookie.unwrap(), PASSWORD, "password1234")
+            .await
+            .as_deref(),
+        Some("/account?password=weak"),
+        "a change to a common password"
+    );
+    // Finishing a sign-up, then a reset: each link's page sends the browser back to itself.
+    let mut token = String::new();
+    for (ask, finish) in [
+        (
+            (
+                "/rpc/account/sign-up",
+                "kim@example.com",
+                "/account/confirm/",
+            ),
+            ("/rpc/account/confirm", "password", "1234567890"),
+        ),
+        (
+            (
+                "/rpc/account/reset-request",
+                "lou@example.com",
+                "/account/reset/",
+            ),
+            ("/rpc/account/reset", "new", "qwertyuiop"),
+        ),
+    ] {
+        let location;
+        (token, location) = through_mailed_link(&app, ask, finish).await;
+        assert_eq!(
+            location,
+            Some(format!("{}{token}?error=weak", ask.2)),
+            "{finish:?}"
+        );
+    }
+    assert_eq!(sign_in(&app, "lou@example.com", PASSWORD).await.0, 201);
+    let (_, page) = app
+        .get_text(&format!("/account/reset/{token}?error=weak"))
+        .await;
+    assert!(page.contains("too common"), "the page says why: {page}");
+}
+
+/// With every hashing turn taken and the line behind them full, a password check is answered
+/// at once with 503 and `Retry-After`, never put in an ever longer line. The line is filled
+/// deterministically: one turn held by the test, one sign-in seen waiting in the line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_hashing_line_answers_503_with_retry_after_instead_of_waiting() {
+    let app = spawn_app_with(|s| {
+        s.accounts.password_hashes = 1;
+        s.accounts.password_hash_queue = 1;
+    })
+    .await;
+    account(&app, "ned@example.com", Role::Shopper, None).await;
+    let (_, cookie, _) = sign_in(&app, "ned@example.com", PASSWORD).await;
+    let cookie = cookie.unwrap();
+    let hashing = app.state.services.users.hashing().clone();
+    let held = hashing.admit().await.unwrap();
+    let waiting = tokio::spawn(
+        app.client
+            .post(app.url("/api/v1/session"))
+            .json(&json!({ "email": "ned@example.com", "password": PASSWORD }))
+            .send(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while hashing.in_line() < 2 {
+        assert!(Instant::now() < deadline, "the sign-in waits in the line");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let response = app
+        .client
+        .post(app.url("/rpc/account/password"))
+        .header("Cookie", &cookie)
+        .header("Sec-Fetch-Site", "same-origin")
+        .form(&[("current", PASSWORD), ("new", "a whole new passphrase")])
+        .send()
+        .await
+        .expect("a full line answers at once instead of keeping the caller waiting");
+    assert_eq!(response.status().as_u16(), 503);
+    assert_eq!(
+        response
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap()),
+        Some("1"),
+        "the refusal says when to try again"
+    );
+    let (status, _, body) = sign_in(&app, "ned@example.com", PASSWORD).await;
+    assert_eq!(
+        (status, &body["error"]),
+        (503, &json!("unavailable")),
+        "{body}"
+    );
+    // A turn given back: the caller in the line gets in.
+    drop(held);
+    assert_eq!(waiting.await.unwrap().unwrap().status().as_u16(), 201);
 }

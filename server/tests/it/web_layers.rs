@@ -6,12 +6,14 @@ use server::web::{
 };
 use std::net::IpAddr;
 
-/// The shop's policy, stated apart from the code that applies it: guessing credentials and
-/// mailing people count as signing in, placing an order as checkout, changing a cart as
+/// The shop's policy, stated apart from the code that applies it: guessing credentials
+/// (signing in, or checking the current password before a change) and mailing people count
+/// as signing in, placing an order as checkout, changing a cart as
 /// cart; every other API route as API use, every other server function as browsing.
 fn policy(route: &str) -> RouteClass {
-    const SIGN_IN: [&str; 7] = [
+    const SIGN_IN: [&str; 8] = [
         "/rpc/account/sign-in",
+        "/rpc/account/password",
         "/rpc/account/sign-up",
         "/rpc/account/sign-out",
         "/rpc/account/confirm",

@@ -1,9 +1,12 @@
 //! Links sent by mail: finishing a sign-up and resetting a password.
 //!
-//! Neither form tells the person asking whether an address has an account. Sign-up always
-//! answers "we've sent you a link": a new address gets a link that creates the account (so an
-//! account exists only once its address has shown it receives mail), a taken one gets a
-//! message saying it already has an account, with a way to reset the password. A reset
+//! Neither form tells the person asking whether an address has an account. Sign-up asks only
+//! for the address and always answers "we've sent you a link": a new address gets a link
+//! whose page asks for the password and creates the account (so an account exists only once
+//! its address has shown it receives mail, and only whoever reads that mail chooses its
+//! password: nobody can register someone else's address with a password of their own and
+//! wait for the owner to click), a taken one gets a message saying it already has an
+//! account, with a way to reset the password. A reset
 //! request always answers "if there is an account, we've sent a link"; only an account's
 //! address is sent one. Whatever happens after the form is checked runs off the request
 //! (see `app::accounts`), so the answer's timing does not tell either.
@@ -12,7 +15,7 @@
 //! (a day for a sign-up, an hour for a reset). Using a reset link ends every session of the
 //! account and every other reset link.
 
-use super::password::{self, HashError, NewPassword};
+use super::password::{HashError, NewPassword};
 use super::sessions::SessionToken;
 use super::types::{UserId, Viewer};
 use super::users::Users;
@@ -47,7 +50,7 @@ impl Failure for LinkError {
         match self {
             LinkError::Invalid(e) => e.kind(),
             LinkError::Expired => FailureKind::NotFound,
-            LinkError::Hash(_) => FailureKind::Internal,
+            LinkError::Hash(e) => e.kind(),
             LinkError::Db(e) => e.kind(),
         }
     }
@@ -56,8 +59,15 @@ impl Failure for LinkError {
         match self {
             LinkError::Invalid(e) => e.public_message(),
             LinkError::Expired => "This link has expired or has already been used.".into(),
-            LinkError::Hash(_) => self.kind().plain_message().into(),
+            LinkError::Hash(e) => e.public_message(),
             LinkError::Db(e) => e.public_message(),
+        }
+    }
+
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            LinkError::Hash(e) => e.retry_after(),
+            _ => None,
         }
     }
 }
@@ -105,22 +115,10 @@ impl AccountLinks {
         }
     }
 
-    /// Checks a sign-up form, without touching anything: the part of a sign-up whose answer
-    /// may differ (a malformed address or a short password is nobody's secret).
-    pub fn check_sign_up(email: &str, password: &str) -> Result<(Email, NewPassword), LinkError> {
-        Ok((Email::parse(email)?, NewPassword::parse(password)?))
-    }
-
     /// Mails `email` either a link that creates the account or, if it has one, a note saying
     /// so. Returns which, for logs and tests; the person asking is told the same either way.
-    pub async fn request_sign_up(
-        &self,
-        email: &Email,
-        password: &NewPassword,
-    ) -> Result<Sent, LinkError> {
+    pub async fn request_sign_up(&self, email: &Email) -> Result<Sent, LinkError> {
         let email = lowercase(email)?;
-        // The hash is computed either way, so both branches cost the same.
-        let hash = password::hash(password).await?;
         if !self.may_mail(&email).await? {
             return Ok(Sent::Nothing);
         }
@@ -142,7 +140,7 @@ impl AccountLinks {
             return Ok(Sent::AlreadyRegistered);
         }
         let token = self
-            .insert_link(LinkKind::SignUp, &email, None, Some(&hash), SIGN_UP_TTL)
+            .insert_link(LinkKind::SignUp, &email, None, SIGN_UP_TTL)
             .await?;
         self.outbox
             .queue(&Mail {
@@ -150,7 +148,8 @@ impl AccountLinks {
                 subject: "Finish creating your Emporium account".into(),
                 body: format!(
                     "Welcome to Emporium!\n\n\
-                     To finish creating your account, open this link within 24 hours:\n\
+                     To finish creating your account, open this link within 24 hours and \
+                     choose your password:\n\
                      {}/account/confirm/{}\n\n\
                      If you didn't ask for an account, ignore this message and none will be made.\n",
                     self.public_url,
@@ -161,22 +160,30 @@ impl AccountLinks {
         Ok(Sent::Link)
     }
 
-    /// Creates the account a sign-up link stands for. The link works once; if the address
-    /// got an account meanwhile (another link, an operator), the link has simply expired.
-    pub async fn confirm_sign_up(&self, token: &str) -> Result<Viewer, LinkError> {
+    /// Creates the account a sign-up link stands for, with the password chosen on the
+    /// link's page. The link works once; if the address got an account meanwhile (another
+    /// link, an operator), the link has simply expired.
+    pub async fn confirm_sign_up(&self, token: &str, password: &str) -> Result<Viewer, LinkError> {
         let token = SessionToken::parse(token).ok_or(LinkError::Expired)?;
+        let password = NewPassword::parse(password)?;
+        // Checked before the costly hash, so that a dead link costs nothing; checked again
+        // (and used) in the transaction.
+        if !self.is_usable(LinkKind::SignUp, token.as_str()).await? {
+            return Err(LinkError::Expired);
+        }
+        let hash = self.users.hashing().hash(&password).await?;
         let now = self.clock.now();
         let mut tx = self.db.begin_write().await?;
-        let row: Option<(String, Option<String>)> = sqlx::query_as(
+        let email: Option<String> = sqlx::query_scalar(
             "UPDATE account_links SET used_at = $1 \
              WHERE token_hash = $2 AND kind = 'sign_up' AND used_at IS NULL AND expires_at > $1 \
-             RETURNING email, password_hash",
+             RETURNING email",
         )
         .bind(now)
         .bind(token.digest())
         .fetch_optional(&mut *tx)
         .await?;
-        let Some((email, Some(hash))) = row else {
+        let Some(email) = email else {
             return Err(LinkError::Expired);
         };
         let inserted: Result<i64, sqlx::Error> = sqlx::query_scalar(
@@ -219,13 +226,7 @@ impl AccountLinks {
             return Ok(Sent::Nothing);
         }
         let token = self
-            .insert_link(
-                LinkKind::Reset,
-                &email,
-                Some(viewer.user_id),
-                None,
-                RESET_TTL,
-            )
+            .insert_link(LinkKind::Reset, &email, Some(viewer.user_id), RESET_TTL)
             .await?;
         self.outbox
             .queue(&Mail {
@@ -272,7 +273,7 @@ impl AccountLinks {
         if !self.is_usable(LinkKind::Reset, token.as_str()).await? {
             return Err(LinkError::Expired);
         }
-        let hash = password::hash(&new).await?;
+        let hash = self.users.hashing().hash(&new).await?;
         let now = self.clock.now();
         let mut tx = self.db.begin_write().await?;
         let user: Option<Option<i64>> = sqlx::query_scalar(
@@ -337,21 +338,18 @@ impl AccountLinks {
         kind: LinkKind,
         email: &Email,
         user: Option<UserId>,
-        password_hash: Option<&str>,
         ttl: Millis,
     ) -> Result<SessionToken, sqlx::Error> {
         let token = SessionToken::random();
         let now = self.clock.now();
         sqlx::query(
-            "INSERT INTO account_links \
-             (token_hash, kind, email, user_id, password_hash, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO account_links (token_hash, kind, email, user_id, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(token.digest())
         .bind(kind.as_str())
         .bind(email.as_str())
         .bind(user.map(UserId::get))
-        .bind(password_hash)
         .bind(now)
         .bind(now + ttl)
         .execute(self.db.pool())

@@ -1,11 +1,13 @@
 //! Accounts: who is asking, and what they may touch.
 //!
 //! - `types`: roles and the signed-in viewer (wasm-safe: the pages show them).
-//! - `password`: argon2id hashing on the blocking pool, a bounded number at a time.
+//! - `password`: argon2id hashing on the blocking pool, a bounded number at a time behind a
+//!   bounded line; what a new password must be.
 //! - `users`: sign-up, sign-in, password changes, the `users create` bootstrap.
 //! - `sessions`: database-backed sessions behind a 256-bit cookie token.
 //! - `links`: mailed links that finish a sign-up or reset a password.
-//! - `throttle`: failed sign-ins counted per account and per address.
+//! - `throttle`: failed password checks counted per account and per address, each past the
+//!   free ones delaying the next try (never a lock).
 //! - `keys`: sellers' API keys.
 //!
 //! Authorization lives here too (`types::Viewer::require_*`), so every entry point (page,
@@ -31,9 +33,11 @@ pub use keys::{ApiKeys, KeyError};
 #[cfg(feature = "server")]
 pub use links::{AccountLinks, LinkError, LinkKind, Sent};
 #[cfg(feature = "server")]
+pub use password::{HashError, Hashing, HashingConfig};
+#[cfg(feature = "server")]
 pub use sessions::{SessionConfig, SessionToken, Sessions, Visit};
 #[cfg(feature = "server")]
 pub use throttle::{Throttle, ThrottleConfig};
-pub use types::{Denied, Role, UserId, Viewer};
+pub use types::{Denied, Role, UserId, Viewer, wait_in_words};
 #[cfg(feature = "server")]
 pub use users::{AccountError, Users};

@@ -1,25 +1,33 @@
 //! Passwords: argon2id at OWASP's minimum cost (19 MiB, 2 passes, 1 lane), computed on the
-//! blocking pool so sign-ins never stall the async workers, and at most `PARALLEL` at a time
-//! so a burst of sign-ins cannot take 19 MiB times the burst.
+//! blocking pool so sign-ins never stall the async workers.
+//!
+//! Invariants:
+//! - At most `parallel` hashes run at once (a burst cannot take 19 MiB times the burst), and
+//!   at most `queue` callers wait for a turn: past that a caller is refused at once with
+//!   `HashError::Busy` (503 with `Retry-After`), so a flood of password checks can never
+//!   build a line that every shopper's sign-in waits behind.
+//! - A new password is long enough and not among the commonest or otherwise easily guessed
+//!   (`NewPassword::parse`, ASVS 6.2).
 
+use crate::failure::{Failure, FailureKind};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Memory per hash in KiB (19 MiB), passes, lanes.
 const MEMORY_KIB: u32 = 19 * 1024;
 const PASSES: u32 = 2;
 const LANES: u32 = 1;
-/// Hashes computed at once, process-wide.
-const PARALLEL: usize = 4;
 
 pub const MIN_LENGTH: usize = 10;
 pub const MAX_LENGTH: usize = 128;
 
-/// A password that meets the rules for a new one (length in characters; anything else,
-/// spaces and all scripts included, is allowed: NIST SP 800-63B).
+/// A password that meets the rules for a new one: its length in characters (anything else,
+/// spaces and all scripts included, is allowed: NIST SP 800-63B), and not one that the
+/// `zxcvbn` estimator (Dropbox's, with its lists of the commonest passwords, words and
+/// patterns) reckons guessable in under 10^10 tries.
 #[derive(Clone)]
 pub struct NewPassword(String);
 
@@ -44,6 +52,14 @@ impl NewPassword {
                 format!("must be at most {MAX_LENGTH} characters"),
             ));
         }
+        // Score 3 is zxcvbn's "safely unguessable" line (10^10 guesses). It reads at most the
+        // first 100 characters, so this costs a few milliseconds at worst.
+        if zxcvbn::zxcvbn(text, &[]).score() < zxcvbn::Score::Three {
+            return Err(crate::InvalidInput::new(
+                "password",
+                "is too common or too easy to guess: a few unrelated words make a good one",
+            ));
+        }
         Ok(Self(text.to_owned()))
     }
 
@@ -57,9 +73,22 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-fn permits() -> &'static Semaphore {
-    static PERMITS: Semaphore = Semaphore::const_new(PARALLEL);
-    &PERMITS
+/// How many hashes run at once and how many callers may wait for a turn.
+#[derive(Clone, Copy, Debug)]
+pub struct HashingConfig {
+    pub parallel: usize,
+    pub queue: usize,
+}
+
+impl Default for HashingConfig {
+    /// Four at once (76 MiB) on the blocking pool; 32 waiting is about a second's work on a
+    /// small node, after which asking again later beats waiting.
+    fn default() -> Self {
+        Self {
+            parallel: 4,
+            queue: 32,
+        }
+    }
 }
 
 /// How many stored hashes a service has checked a password against (argon2 verifications,
@@ -76,59 +105,145 @@ impl VerifyCount {
 
 #[derive(Debug, thiserror::Error)]
 pub enum HashError {
+    /// Every turn is taken and the line is full: try again in a moment.
+    #[error("password hashing is saturated: {running} running, {waiting} waiting")]
+    Busy { running: usize, waiting: usize },
     #[error("password hashing failed: {0}")]
     Failed(String),
 }
 
-async fn on_blocking_pool<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, HashError> {
-    let _permit = permits()
-        .acquire()
-        .await
-        .map_err(|e| HashError::Failed(e.to_string()))?;
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| HashError::Failed(e.to_string()))
+impl Failure for HashError {
+    fn kind(&self) -> FailureKind {
+        match self {
+            HashError::Busy { .. } => FailureKind::Unavailable,
+            HashError::Failed(_) => FailureKind::Internal,
+        }
+    }
+
+    fn public_message(&self) -> String {
+        match self {
+            HashError::Busy { .. } => {
+                "We're checking a lot of passwords right now. Please try again in a moment.".into()
+            }
+            HashError::Failed(_) => self.kind().plain_message().into(),
+        }
+    }
+
+    fn retry_after(&self) -> Option<u64> {
+        matches!(self, HashError::Busy { .. }).then_some(1)
+    }
 }
 
-/// The PHC string of a new password (random 128-bit salt; parameters included).
-pub async fn hash(password: &NewPassword) -> Result<String, HashError> {
-    let password = password.0.clone();
-    on_blocking_pool(move || {
-        let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>())
-            .map_err(|e| HashError::Failed(e.to_string()))?;
-        argon2()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| HashError::Failed(e.to_string()))
-    })
-    .await?
+/// The node's password hashing: a bounded number at once, a bounded line behind them. One
+/// per node (built with the services; clones share it).
+#[derive(Clone, Debug)]
+pub struct Hashing {
+    config: HashingConfig,
+    /// Places in the system, running or waiting: `parallel + queue`.
+    places: Arc<Semaphore>,
+    /// Turns to run: `parallel`.
+    turns: Arc<Semaphore>,
+    verified: VerifyCount,
 }
 
-/// Whether `password` matches the stored hash. With no stored hash (no such account), a
-/// hash of the same cost is checked anyway, so the answer takes as long either way. Each
-/// check run is counted in `count`.
-pub async fn verify(
-    password: &str,
-    stored: Option<&str>,
-    count: &VerifyCount,
-) -> Result<bool, HashError> {
-    let password = password.to_owned();
-    let stored = stored.map(str::to_owned);
-    let count = count.clone();
-    on_blocking_pool(move || {
-        let phc = stored.as_deref().unwrap_or_else(|| decoy());
-        let Ok(parsed) = PasswordHash::new(phc) else {
-            return false;
+/// A turn to hash, held until dropped.
+#[derive(Debug)]
+pub struct Turn {
+    _place: OwnedSemaphorePermit,
+    _turn: OwnedSemaphorePermit,
+}
+
+impl Default for Hashing {
+    fn default() -> Self {
+        Self::new(HashingConfig::default())
+    }
+}
+
+impl Hashing {
+    pub fn new(config: HashingConfig) -> Self {
+        let parallel = config.parallel.max(1);
+        Self {
+            config: HashingConfig { parallel, ..config },
+            places: Arc::new(Semaphore::new(parallel + config.queue)),
+            turns: Arc::new(Semaphore::new(parallel)),
+            verified: VerifyCount::default(),
+        }
+    }
+
+    /// Waits for a turn, or refuses at once when `parallel` are running and `queue` waiting.
+    /// Public so that a test can hold turns and fill the line deterministically.
+    pub async fn admit(&self) -> Result<Turn, HashError> {
+        let busy = || HashError::Busy {
+            running: self.config.parallel - self.turns.available_permits(),
+            waiting: self.in_line().saturating_sub(self.config.parallel),
         };
-        let matched = argon2()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok();
-        count.0.fetch_add(1, Ordering::Relaxed);
-        matched && stored.is_some()
-    })
-    .await
+        let place = Arc::clone(&self.places)
+            .try_acquire_owned()
+            .map_err(|_| busy())?;
+        let turn = Arc::clone(&self.turns)
+            .acquire_owned()
+            .await
+            .map_err(|e| HashError::Failed(e.to_string()))?;
+        Ok(Turn {
+            _place: place,
+            _turn: turn,
+        })
+    }
+
+    /// Callers running or waiting now.
+    pub fn in_line(&self) -> usize {
+        self.config.parallel + self.config.queue - self.places.available_permits()
+    }
+
+    /// How many password checks (argon2 verifications) have run, the decoy's included.
+    pub fn verifications(&self) -> u64 {
+        self.verified.get()
+    }
+
+    async fn on_blocking_pool<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, HashError> {
+        let _turn = self.admit().await?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| HashError::Failed(e.to_string()))
+    }
+
+    /// The PHC string of a new password (random 128-bit salt; parameters included).
+    pub async fn hash(&self, password: &NewPassword) -> Result<String, HashError> {
+        let password = password.0.clone();
+        self.on_blocking_pool(move || {
+            let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>())
+                .map_err(|e| HashError::Failed(e.to_string()))?;
+            argon2()
+                .hash_password(password.as_bytes(), &salt)
+                .map(|h| h.to_string())
+                .map_err(|e| HashError::Failed(e.to_string()))
+        })
+        .await?
+    }
+
+    /// Whether `password` matches the stored hash. With no stored hash (no such account), a
+    /// hash of the same cost is checked anyway, so the answer takes as long either way. Each
+    /// check run is counted (`verifications`).
+    pub async fn verify(&self, password: &str, stored: Option<&str>) -> Result<bool, HashError> {
+        let password = password.to_owned();
+        let stored = stored.map(str::to_owned);
+        let count = self.verified.clone();
+        self.on_blocking_pool(move || {
+            let phc = stored.as_deref().unwrap_or_else(|| decoy());
+            let Ok(parsed) = PasswordHash::new(phc) else {
+                return false;
+            };
+            let matched = argon2()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok();
+            count.0.fetch_add(1, Ordering::Relaxed);
+            matched && stored.is_some()
+        })
+        .await
+    }
 }
 
 /// A hash of a random password, computed once, for accounts that do not exist.
@@ -156,7 +271,7 @@ mod tests {
         assert!(NewPassword::parse("short").is_err());
         assert!(NewPassword::parse("ten chars!").is_ok());
         // Ten characters, more bytes: counted as ten.
-        assert!(NewPassword::parse("éééééééééé").is_ok());
+        assert!(NewPassword::parse("éàüöçñßøåæ").is_ok());
         assert!(NewPassword::parse(&"x".repeat(MAX_LENGTH + 1)).is_err());
         assert_eq!(
             format!("{:?}", NewPassword::parse("secret secret").ok()),
@@ -164,38 +279,103 @@ mod tests {
         );
     }
 
+    #[test]
+    fn common_passwords_are_refused_however_long() {
+        for common in ["1234567890", "password1234", "qwertyuiop", "iloveyou12"] {
+            let refused = NewPassword::parse(common).expect_err(common);
+            assert_eq!(refused.field, "password");
+            assert!(
+                refused.message.contains("too common"),
+                "{common}: {}",
+                refused.message
+            );
+        }
+    }
+
+    /// With every turn held and the line full, the next caller is refused at once: its first
+    /// poll answers (no timing: the line's length is read, and the refusal must not wait); a
+    /// turn given back lets the one waiting in.
+    #[tokio::test]
+    async fn a_full_line_refuses_at_once_and_a_freed_turn_admits_the_next() {
+        let hashing = Hashing::new(HashingConfig {
+            parallel: 1,
+            queue: 1,
+        });
+        let held = hashing.admit().await.expect("the one turn");
+        let waiting = tokio::spawn({
+            let hashing = hashing.clone();
+            async move { hashing.admit().await.map(drop) }
+        });
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while hashing.in_line() < 2 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the second caller queues"
+            );
+            tokio::task::yield_now().await;
+        }
+        let mut third = std::pin::pin!(hashing.admit());
+        let first_poll = third
+            .as_mut()
+            .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
+        assert!(
+            matches!(
+                first_poll,
+                std::task::Poll::Ready(Err(HashError::Busy {
+                    running: 1,
+                    waiting: 1
+                }))
+            ),
+            "a full line refuses at once instead of queueing the caller: {first_poll:?}"
+        );
+        drop(held);
+        waiting
+            .await
+            .expect("ran")
+            .expect("the waiting caller gets the freed turn");
+        assert_eq!(hashing.in_line(), 0);
+    }
+
     #[tokio::test]
     async fn hashes_are_argon2id_at_the_stated_cost_and_verify() {
+        let hashing = Hashing::default();
         let password = NewPassword::parse("correct horse battery").expect("valid");
-        let phc = hash(&password).await.expect("hashed");
+        let phc = hashing.hash(&password).await.expect("hashed");
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
         assert!(
             decoy().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
             "the decoy costs what a real hash costs"
         );
-        let count = VerifyCount::default();
         assert!(
-            verify("correct horse battery", Some(&phc), &count)
+            hashing
+                .verify("correct horse battery", Some(&phc))
                 .await
                 .expect("ran")
         );
         assert!(
-            !verify("correct horse batter", Some(&phc), &count)
+            !hashing
+                .verify("correct horse batter", Some(&phc))
                 .await
                 .expect("ran")
         );
         assert!(
-            !verify("correct horse battery", None, &count)
+            !hashing
+                .verify("correct horse battery", None)
                 .await
                 .expect("ran")
         );
-        assert_eq!(count.get(), 3, "the decoy is checked like a stored hash");
+        assert_eq!(
+            hashing.verifications(),
+            3,
+            "the decoy is checked like a stored hash"
+        );
         assert!(
-            !verify("anything", Some("not a hash"), &count)
+            !hashing
+                .verify("anything", Some("not a hash"))
                 .await
                 .expect("ran")
         );
-        let again = hash(&password).await.expect("hashed");
+        let again = hashing.hash(&password).await.expect("hashed");
         assert_ne!(phc, again, "each hash has its own salt");
     }
 }

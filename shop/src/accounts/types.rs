@@ -108,6 +108,16 @@ impl Viewer {
     }
 }
 
+/// A wait as a sign-in refusal says it: "3 seconds", "2 minutes" (rounded up).
+pub fn wait_in_words(seconds: u64) -> String {
+    match seconds {
+        0..=1 => "a second".into(),
+        2..=59 => format!("{seconds} seconds"),
+        60 => "a minute".into(),
+        _ => format!("{} minutes", seconds.div_ceil(60)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,6 +149,28 @@ mod tests {
         assert_eq!(
             Viewer::require_seller(Some(&shopper)),
             Err(Denied::Forbidden)
+        );
+    }
+
+    #[test]
+    fn waits_read_in_seconds_then_whole_minutes() {
+        let words: Vec<String> = [0, 1, 2, 59, 60, 61, 120, 121, 300]
+            .into_iter()
+            .map(wait_in_words)
+            .collect();
+        assert_eq!(
+            words,
+            [
+                "a second",
+                "a second",
+                "2 seconds",
+                "59 seconds",
+                "a minute",
+                "2 minutes",
+                "2 minutes",
+                "3 minutes",
+                "5 minutes"
+            ]
         );
     }
 

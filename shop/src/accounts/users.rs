@@ -1,7 +1,7 @@
 //! Accounts: sign-up, sign-in, password changes, and creating accounts of any role.
 
-use super::password::{self, HashError, NewPassword, VerifyCount};
-use super::throttle::Throttle;
+use super::password::{self, HashError, Hashing, NewPassword};
+use super::throttle::{Admitted, Throttle};
 use super::types::{Role, UserId, Viewer};
 use crate::catalog::SellerId;
 use crate::checkout::Email;
@@ -17,8 +17,9 @@ pub enum AccountError {
     /// The same words for a wrong password and an unknown email.
     #[error("that email and password do not match an account")]
     WrongCredentials,
-    #[error("too many failed sign-ins: try again in {minutes} minute(s)")]
-    Throttled { minutes: i64 },
+    /// Inside the delay that recent failures set (`throttle`): the password was not checked.
+    #[error("too many failed password checks: try again in {retry_after_secs} s")]
+    Throttled { retry_after_secs: u64 },
     /// Sign-up with an email that has an account. Shown as `WrongCredentials`-like wording
     /// by the pages; `users create` says it plainly.
     #[error("an account with this email already exists")]
@@ -42,7 +43,7 @@ impl Failure for AccountError {
             AccountError::EmailTaken => FailureKind::Conflict,
             AccountError::NoSuchSeller(_) => FailureKind::NotFound,
             AccountError::SellerMismatch => FailureKind::Invalid,
-            AccountError::Hash(_) => FailureKind::Internal,
+            AccountError::Hash(e) => e.kind(),
             AccountError::Db(e) => e.kind(),
         }
     }
@@ -61,16 +62,25 @@ impl Failure for AccountError {
             AccountError::WrongCredentials => {
                 "That email and password do not match an account.".into()
             }
-            AccountError::Throttled { minutes } => {
-                format!("Too many failed sign-ins: try again in {minutes} minute(s).")
-            }
+            AccountError::Throttled { retry_after_secs } => format!(
+                "Too many failed attempts: try again in {}.",
+                super::types::wait_in_words(*retry_after_secs)
+            ),
             AccountError::EmailTaken => "An account with this email already exists.".into(),
             AccountError::NoSuchSeller(slug) => format!("There is no seller {slug:?}."),
             AccountError::SellerMismatch => {
                 "A seller account needs a seller, and only seller accounts take one.".into()
             }
-            AccountError::Hash(_) => self.kind().plain_message().into(),
+            AccountError::Hash(e) => e.public_message(),
             AccountError::Db(e) => e.public_message(),
+        }
+    }
+
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            AccountError::Throttled { retry_after_secs } => Some(*retry_after_secs),
+            AccountError::Hash(e) => e.retry_after(),
+            _ => None,
         }
     }
 }
@@ -80,7 +90,7 @@ pub struct Users {
     db: Db,
     clock: Arc<dyn Clock>,
     throttle: Throttle,
-    verified: VerifyCount,
+    hashing: Hashing,
 }
 
 type ViewerRow = (i64, String, String, Option<i64>, Option<String>);
@@ -104,14 +114,24 @@ impl Users {
             db,
             clock,
             throttle,
-            verified: VerifyCount::default(),
+            hashing: Hashing::default(),
         }
+    }
+
+    /// The same service hashing through `hashing` (the node's, with its configured bounds).
+    pub fn with_hashing(self, hashing: Hashing) -> Self {
+        Self { hashing, ..self }
+    }
+
+    /// The password hashing this service (and the mailed links built on it) uses.
+    pub fn hashing(&self) -> &Hashing {
+        &self.hashing
     }
 
     /// How many password checks (argon2 verifications) this service has run: the work a
     /// sign-in costs, the same whether or not the account exists.
     pub fn password_checks(&self) -> u64 {
-        self.verified.get()
+        self.hashing.verifications()
     }
 
     /// Creates an account. `seller` (a seller's slug) is required for, and only for, sellers.
@@ -136,7 +156,7 @@ impl Users {
             _ => None,
         };
         // Hash first, so that a taken email costs the same time as a new one.
-        let hash = password::hash(&password).await?;
+        let hash = self.hashing.hash(&password).await?;
         let now = self.clock.now();
         let inserted: Result<i64, sqlx::Error> = sqlx::query_scalar(
             "INSERT INTO users (email, password_hash, role, seller_id, created_at, updated_at) \
@@ -174,12 +194,7 @@ impl Users {
     ) -> Result<Viewer, AccountError> {
         // A malformed email is simply a wrong one (still checked against a decoy hash).
         let email = email.trim().to_lowercase();
-        let now = self.clock.now();
-        if let Some(until) = self.throttle.blocked_until(&email, address, now).await? {
-            return Err(AccountError::Throttled {
-                minutes: ((until - now) + 59_999) / 60_000,
-            });
-        }
+        let admitted = self.admit(&email, address).await?;
         let row: Option<(i64, String)> =
             sqlx::query_as("SELECT id, password_hash FROM users WHERE email = $1")
                 .bind(&email)
@@ -189,44 +204,58 @@ impl Users {
             .chars()
             .take(password::MAX_LENGTH + 1)
             .collect::<String>();
-        let matched = password::verify(
-            &password,
-            row.as_ref().map(|(_, h)| h.as_str()),
-            &self.verified,
-        )
-        .await?;
+        let matched = self
+            .hashing
+            .verify(&password, row.as_ref().map(|(_, h)| h.as_str()))
+            .await?;
         match row {
             Some((id, _)) if matched => {
-                self.throttle.succeeded(&email).await?;
+                self.throttle.succeeded(admitted).await?;
                 self.viewer(UserId::new(id))
                     .await?
                     .ok_or(AccountError::WrongCredentials)
             }
-            _ => {
-                self.throttle.failed(&email, address, now).await?;
-                Err(AccountError::WrongCredentials)
-            }
+            // The failure was counted when the try was admitted.
+            _ => Err(AccountError::WrongCredentials),
         }
     }
 
-    /// Changes the password after checking the current one. The caller ends the account's
-    /// other sessions.
+    /// Lets a password check for `email` from `address` go ahead (counting it as a failure
+    /// until it proves right), or refuses it inside the delay that recent failures set.
+    async fn admit(&self, email: &str, address: &str) -> Result<Admitted, AccountError> {
+        self.throttle
+            .admit(email, address, self.clock.now())
+            .await?
+            .map_err(|wait_ms| AccountError::Throttled {
+                retry_after_secs: u64::try_from((wait_ms + 999) / 1000).unwrap_or(1).max(1),
+            })
+    }
+
+    /// Changes the password after checking the current one. The check is a guess like a
+    /// sign-in's (a stolen session could make it), so it goes through the same throttle, per
+    /// account and per `address`. The caller ends the account's other sessions.
     pub async fn change_password(
         &self,
         user: UserId,
         current: &str,
         new: &str,
+        address: &str,
     ) -> Result<(), AccountError> {
         let new = NewPassword::parse(new)?;
-        let stored: Option<String> =
-            sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+        let stored: Option<(String, String)> =
+            sqlx::query_as("SELECT email, password_hash FROM users WHERE id = $1")
                 .bind(user.get())
                 .fetch_optional(self.db.pool())
                 .await?;
-        if !password::verify(current, stored.as_deref(), &self.verified).await? {
+        let Some((email, stored)) = stored else {
+            return Err(AccountError::WrongCredentials);
+        };
+        let admitted = self.admit(&email, address).await?;
+        if !self.hashing.verify(current, Some(&stored)).await? {
             return Err(AccountError::WrongCredentials);
         }
-        let hash = password::hash(&new).await?;
+        self.throttle.succeeded(admitted).await?;
+        let hash = self.hashing.hash(&new).await?;
         sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
             .bind(hash)
             .bind(self.clock.now())
@@ -257,7 +286,7 @@ impl Users {
         Ok(())
     }
 
-    /// Forgets sign-in failure windows that have run out.
+    /// Forgets failures old enough not to count any more.
     pub async fn forget_old_failures(&self, now: crate::clock::Millis) -> Result<u64, sqlx::Error> {
         self.throttle.sweep(now).await
     }

@@ -36,6 +36,7 @@ embed! {
     10, "mail outbox and account links", "0010_mail_and_account_links.sql";
     11, "seller feeds and the picture queue", "0011_feeds.sql";
     12, "job leases", "0012_job_leases.sql";
+    13, "sign-up password on the link page, progressive sign-in delays", "0013_sign_up_password_on_link_page.sql";
 }
 
 #[derive(Debug)]

@@ -1,5 +1,6 @@
-//! Accounts against a real database: sessions' idle and absolute limits, role changes, the
-//! sign-in throttle's window, and the guest cart merged at sign-in.
+//! Accounts against a real database: sessions' idle and absolute limits (an admin's shorter),
+//! role changes, the sign-in throttle's progressive delays under concurrent guesses, and the
+//! guest cart merged at sign-in.
 
 use crate::common::{NOW, demo_shop, set_available};
 use shop::accounts::{
@@ -27,6 +28,7 @@ fn services(db: &shop::db::Db, clock: &ManualClock) -> (Users, Sessions) {
             SessionConfig {
                 idle_ms: 30 * MINUTE,
                 absolute_ms: 8 * 60 * MINUTE,
+                ..SessionConfig::default()
             },
         ),
     )
@@ -84,7 +86,7 @@ async fn sessions_end_when_idle_or_old_and_on_role_change() {
 }
 
 #[tokio::test]
-async fn sign_up_validates_and_the_throttle_window_runs_out() {
+async fn sign_up_validates_and_the_throttle_delay_runs_out() {
     let scratch = demo_shop().await;
     let clock = ManualClock::starting_at(NOW);
     let (users, _) = services(&scratch.db, &clock);
@@ -126,18 +128,22 @@ async fn sign_up_validates_and_the_throttle_window_runs_out() {
             Err(AccountError::WrongCredentials)
         ));
     }
+    // Five failures delay the next try by a second, whatever the password (see
+    // `failures_delay_the_next_try_progressively_and_never_lock_the_owner_out`).
     assert!(matches!(
         users.sign_in("ben@example.com", PASSWORD, "10.0.0.2").await,
-        Err(AccountError::Throttled { minutes: 15 })
+        Err(AccountError::Throttled {
+            retry_after_secs: 1
+        })
     ));
-    clock.advance(15 * MINUTE + 1);
+    clock.advance(1000);
     let ben = users
         .sign_in(" Ben@Example.com ", PASSWORD, "10.0.0.1")
         .await
         .unwrap();
     assert_eq!(ben.email, "ben@example.com");
     users
-        .change_password(ben.user_id, PASSWORD, "a brand new passphrase")
+        .change_password(ben.user_id, PASSWORD, "a brand new passphrase", "10.0.0.1")
         .await
         .unwrap();
     assert!(
@@ -154,7 +160,12 @@ async fn sign_up_validates_and_the_throttle_window_runs_out() {
     );
     assert!(matches!(
         users
-            .change_password(ben.user_id, "not the current one", "another new passphrase")
+            .change_password(
+                ben.user_id,
+                "not the current one",
+                "another new passphrase",
+                "10.0.0.1"
+            )
             .await,
         Err(AccountError::WrongCredentials)
     ));
@@ -251,4 +262,143 @@ async fn a_guest_cart_merges_into_the_account_cart_line_by_line() {
         .await
         .unwrap();
     assert_eq!((again, report.len()), (Some(saved), 0));
+}
+
+/// Fifty wrong guesses at one account, all at once from fifty addresses: the attempt is
+/// counted before the password is checked, so only the account's free tries cost an argon2
+/// verification, however the requests interleave.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_of_concurrent_wrong_guesses_costs_only_the_free_tries() {
+    let scratch = demo_shop().await;
+    let clock = ManualClock::starting_at(NOW);
+    let (users, _) = services(&scratch.db, &clock);
+    users.sign_up("dan@example.com", PASSWORD).await.unwrap();
+    let guesses: Vec<_> = (0..50)
+        .map(|i| {
+            let users = users.clone();
+            tokio::spawn(async move {
+                users
+                    .sign_in(
+                        "dan@example.com",
+                        &format!("guess {i}"),
+                        &format!("10.1.0.{i}"),
+                    )
+                    .await
+            })
+        })
+        .collect();
+    let mut throttled = 0;
+    for guess in guesses {
+        match guess.await.unwrap() {
+            Err(AccountError::WrongCredentials) => {}
+            Err(AccountError::Throttled { .. }) => throttled += 1,
+            other => panic!("a wrong guess got {other:?}"),
+        }
+    }
+    assert_eq!(
+        users.password_checks(),
+        5,
+        "only the account's five free tries were worth an argon2 verification"
+    );
+    assert_eq!(
+        throttled, 45,
+        "every other guess was refused before hashing"
+    );
+}
+
+/// Wrong guesses slow an account (and an address) down; they never lock it. Past the free
+/// tries each further try waits a delay that doubles with each failure, and the right
+/// password gets in as soon as the delay since the last failure has passed.
+#[tokio::test]
+async fn failures_delay_the_next_try_progressively_and_never_lock_the_owner_out() {
+    let scratch = demo_shop().await;
+    let clock = ManualClock::starting_at(NOW);
+    let (users, _) = services(&scratch.db, &clock);
+    users.sign_up("eli@example.com", PASSWORD).await.unwrap();
+    let attempt = async |password: &str, address: &str| {
+        let before = users.password_checks();
+        let outcome = users.sign_in("eli@example.com", password, address).await;
+        (outcome, users.password_checks() - before)
+    };
+    for i in 0..5 {
+        let (outcome, hashed) = attempt(&format!("guess {i}"), "10.2.0.1").await;
+        assert!(
+            matches!(outcome, Err(AccountError::WrongCredentials)) && hashed == 1,
+            "free try {i}: {outcome:?}"
+        );
+    }
+    // Each delay past the free tries: one second, then two, four, eight.
+    for delay in [1_000, 2_000, 4_000, 8_000] {
+        let (outcome, hashed) = attempt(PASSWORD, "10.2.0.2").await;
+        assert!(
+            matches!(outcome, Err(AccountError::Throttled { .. })) && hashed == 0,
+            "inside the delay even the right password is refused, unhashed: {outcome:?}"
+        );
+        clock.advance(delay - 1);
+        let (outcome, _) = attempt(PASSWORD, "10.2.0.2").await;
+        assert!(
+            matches!(outcome, Err(AccountError::Throttled { .. })),
+            "{delay} ms is the delay, not less: {outcome:?}"
+        );
+        clock.advance(1);
+        let (outcome, hashed) = attempt("another guess", "10.2.0.1").await;
+        assert!(
+            matches!(outcome, Err(AccountError::WrongCredentials)) && hashed == 1,
+            "once {delay} ms have passed a guess is checked again: {outcome:?}"
+        );
+    }
+    // The owner waits for the delay of the moment, not for a lock: well under a minute.
+    clock.advance(MINUTE);
+    let eli = users
+        .sign_in("eli@example.com", PASSWORD, "10.2.0.2")
+        .await
+        .expect("the right password gets in once the delay has passed");
+    assert_eq!(eli.email, "eli@example.com");
+    // One address guessing across many accounts is slowed the same way, past its own 50
+    // free tries, and is not locked out either.
+    for i in 0..50 {
+        let _ = users
+            .sign_in(&format!("nobody{i}@example.com"), "a guess", "10.2.0.3")
+            .await;
+    }
+    assert!(matches!(
+        users.sign_in("eli@example.com", PASSWORD, "10.2.0.3").await,
+        Err(AccountError::Throttled { .. })
+    ));
+    clock.advance(MINUTE);
+    users
+        .sign_in("eli@example.com", PASSWORD, "10.2.0.3")
+        .await
+        .expect("the address gets in again once its delay has passed");
+}
+
+/// An admin's session ends sooner after sign-in than a shopper's, however busy it is.
+#[tokio::test]
+async fn admin_sessions_end_sooner_than_shoppers_sessions() {
+    let scratch = demo_shop().await;
+    let clock = ManualClock::starting_at(NOW);
+    let (users, _) = services(&scratch.db, &clock);
+    let sessions = Sessions::new(
+        scratch.db.clone(),
+        Arc::new(clock.clone()),
+        SessionConfig::default(),
+    );
+    let shopper = users.sign_up("fay@example.com", PASSWORD).await.unwrap();
+    let admin = users
+        .create("root@example.com", PASSWORD, Role::Admin, None)
+        .await
+        .unwrap();
+    let shopper = sessions.start(shopper.user_id, None).await.unwrap();
+    let admin = sessions.start(admin.user_id, None).await.unwrap();
+    // Both used every half hour for thirteen hours.
+    for _ in 0..26 {
+        clock.advance(30 * MINUTE);
+        assert!(sessions.resolve(&shopper).await.unwrap().is_some());
+        let _ = sessions.resolve(&admin).await.unwrap();
+    }
+    assert_eq!(
+        sessions.resolve(&admin).await.unwrap(),
+        None,
+        "an admin signs in again after at most 12 hours"
+    );
 }
