@@ -205,11 +205,17 @@ impl Default for AssetSettings {
 pub struct Feeds {
     /// Pictures fetched at once by this node from sellers' feeds (`EMPORIUM_FETCH_WORKERS`).
     pub fetch_workers: usize,
+    /// Ports pictures may be fetched from besides 80 and 443 (`EMPORIUM_FETCH_PORTS`, a list:
+    /// `[8080, 8443]`).
+    pub fetch_ports: Vec<u16>,
 }
 
 impl Default for Feeds {
     fn default() -> Self {
-        Self { fetch_workers: 8 }
+        Self {
+            fetch_workers: 8,
+            fetch_ports: Vec::new(),
+        }
     }
 }
 
@@ -339,6 +345,7 @@ pub const FLAT_KEYS: &[(&str, &str)] = &[
     ("asset_probe_ms", "assets.probe_ms"),
     ("asset_cool_down_ms", "assets.cool_down_ms"),
     ("fetch_workers", "feeds.fetch_workers"),
+    ("fetch_ports", "feeds.fetch_ports"),
     ("gateway_url", "payments.gateway_url"),
     ("gateway_timeout_ms", "payments.gateway_timeout_ms"),
     ("reservation_ttl_secs", "checkout.reservation_ttl_secs"),
