@@ -143,11 +143,16 @@ pub fn csrf_token() -> Option<String> {
     cart_from_cookie().map(|id| shop::accounts::sessions::csrf_for(id.as_str()))
 }
 
-/// Sends the browser to `path` (ASCII built from ids and fixed codes only): a 302 for a
-/// plain form post, a client-side navigation when the page is hydrated.
+/// Sends the browser to `path`: a 302 for a plain form post, a client-side navigation when
+/// the page is hydrated. Paths are built from ids, fixed codes and `accounts::local_path`;
+/// should one ever hold what a header cannot (leptos_axum's `redirect` panics on it), the
+/// browser goes home instead of the request dying.
 pub fn redirect(path: &str) {
-    if path.is_ascii() {
+    if path.is_ascii() && http::HeaderValue::from_str(path).is_ok() {
         leptos_axum::redirect(path);
+    } else {
+        tracing::error!(path, "a redirect to a path no header can hold; sent home");
+        leptos_axum::redirect("/");
     }
 }
 
