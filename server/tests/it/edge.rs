@@ -2,11 +2,12 @@
 //! cookies it sets over TLS, what the operator endpoints tell strangers, and what a shared
 //! checkout link reveals.
 
-use crate::common::{PASSWORD, TestApp, account, spawn_app};
+use crate::common::{JsonApi, PASSWORD, TestApp, account, new_cart, spawn_app};
 use futures_util::StreamExt;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use reqwest::Url;
+use reqwest::{Method, Url};
+use serde_json::{Value, json};
 use shop::accounts::Role;
 
 /// Where a browser on our sign-in page would end up, given the `Location` we answered: our
@@ -131,4 +132,52 @@ async fn sign_in_with_next(app: &TestApp, next: &str) -> Result<(), String> {
         None => Ok(()),
         Some(why) => Err(why),
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_checkout_link_shows_the_e_mail_masked() {
+    let app = spawn_app().await;
+    let cart = new_cart(&app).await;
+    let (status, body) = app
+        .send_json(
+            Method::PUT,
+            &format!("/api/v1/carts/{cart}/lines/WANDS-13-KING"),
+            None,
+            &json!({ "quantity": 1 }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, placed) = app
+        .send_json(
+            Method::POST,
+            "/api/v1/checkouts",
+            Some("masked-mail-0001"),
+            &json!({
+                "cart_id": cart,
+                "email": "ana.lima@example.com",
+                "shipping_address": {
+                    "name": "Ana Lima", "line1": "1 Main St", "city": "Springfield",
+                    "postal_code": "12345", "country": "US"
+                },
+                "payment": { "card_number": "4242424242424242" },
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{placed}");
+    let placed: Value = serde_json::from_str(&placed).unwrap();
+    let checkout = placed["checkout_id"].as_str().unwrap();
+    let (status, html) = app.get_text(&format!("/checkout/{checkout}")).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Your order is confirmed"),
+        "the status page shows the confirmed order"
+    );
+    assert!(
+        !html.contains("ana.lima@example.com"),
+        "anyone with the link would read the whole address"
+    );
+    assert!(
+        crate::common::without_hydration_markers(&html).contains("a•••@example.com"),
+        "the address is shown as the order page shows it"
+    );
 }
