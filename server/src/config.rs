@@ -83,8 +83,9 @@ pub struct Http {
     pub public_url: Option<String>,
     /// How long in-flight requests get to finish after SIGTERM (`EMPORIUM_SHUTDOWN_GRACE_SECS`).
     pub shutdown_grace_secs: u64,
-    /// Marks cookies `Secure` and sends HSTS: set it when the shop is served over TLS
-    /// (`EMPORIUM_SECURE_COOKIES`).
+    /// Marks cookies `Secure`, names the session cookie `__Host-emporium_session` and sends
+    /// HSTS (`EMPORIUM_SECURE_COOKIES`). On by itself when `public_url` is `https://`; set it
+    /// for TLS served under another address. See [`Settings::secure_cookies`].
     pub secure_cookies: bool,
     /// Per-address request rate limits by route class (`EMPORIUM_RATE_LIMITS`; on by default,
     /// off for load tests).
@@ -437,6 +438,17 @@ impl Settings {
             .merge(Flat(Env::prefixed("EMPORIUM_").ignore(&["CONFIG"])))
             .extract()
             .map_err(Box::new)
+    }
+
+    /// Whether the shop is served over TLS, so that its cookies are `Secure` (the session's
+    /// `__Host-` prefixed) and its answers carry HSTS: set, or implied by an `https://`
+    /// public address. A plain `http://` address (development, tests) changes nothing.
+    pub fn secure_cookies(&self) -> bool {
+        let https = |url: &str| {
+            url.get(..8)
+                .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+        };
+        self.http.secure_cookies || self.http.public_url.as_deref().is_some_and(https)
     }
 
     /// The base of links in mail.

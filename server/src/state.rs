@@ -124,7 +124,7 @@ impl AppState {
                 refunds: Refunds::new(db.clone(), gateway.clone(), clock.clone()),
                 sellers: Sellers::new(db.clone(), catalog.clone(), clock.clone()),
                 db: db.clone(),
-                secure_cookies: settings.http.secure_cookies,
+                secure_cookies: settings.secure_cookies(),
                 carts: Carts::new(db.clone(), catalog.clone()),
                 checkouts: Checkouts::new(
                     db.clone(),

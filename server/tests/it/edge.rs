@@ -2,7 +2,7 @@
 //! cookies it sets over TLS, what the operator endpoints tell strangers, and what a shared
 //! checkout link reveals.
 
-use crate::common::{JsonApi, PASSWORD, TestApp, account, new_cart, spawn_app};
+use crate::common::{JsonApi, PASSWORD, TestApp, account, new_cart, spawn_app, spawn_app_with};
 use futures_util::StreamExt;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -180,4 +180,99 @@ async fn a_shared_checkout_link_shows_the_e_mail_masked() {
         crate::common::without_hydration_markers(&html).contains("a•••@example.com"),
         "the address is shown as the order page shows it"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_https_cookies_are_secure_the_session_is_host_bound_and_hsts_is_sent() {
+    let app = spawn_app_with(|s| s.http.public_url = Some("https://shop.example".into())).await;
+    account(&app, "tls@example.com", Role::Shopper, None).await;
+    let answer = app
+        .client
+        .post(app.url("/rpc/account/sign-in"))
+        .header("Accept", "text/html")
+        .header("Sec-Fetch-Site", "same-origin")
+        .form(&[("email", "tls@example.com"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 302);
+    let cookies = set_cookies(&answer);
+    let session = cookies
+        .iter()
+        .find(|c| c.starts_with("__Host-emporium_session="))
+        .unwrap_or_else(|| panic!("a __Host- session cookie: {cookies:?}"));
+    assert!(
+        session.contains("; Secure") && session.contains("Path=/"),
+        "{session}"
+    );
+    assert!(!session.contains("Domain="), "{session}");
+    assert!(
+        cookies.iter().all(|c| c.contains("; Secure")),
+        "{cookies:?}"
+    );
+    assert!(
+        answer
+            .headers()
+            .get("strict-transport-security")
+            .is_some_and(|h| h.to_str().unwrap().starts_with("max-age=")),
+        "HSTS follows the https address"
+    );
+    // The node reads the cookie under its new name.
+    let pair = session.split(';').next().unwrap();
+    let account = app
+        .client
+        .get(app.url("/account"))
+        .header("Cookie", pair)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(account.contains("Signed in as"), "{account}");
+    // The JSON API's sign-in sets the same cookie.
+    let api = app
+        .client
+        .post(app.url("/api/v1/session"))
+        .json(&json!({ "email": "tls@example.com", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    let cookies = set_cookies(&api);
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("__Host-emporium_session=") && c.contains("; Secure")),
+        "{cookies:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_plain_http_cookies_and_headers_stay_as_they_were() {
+    let app = spawn_app().await;
+    account(&app, "plain@example.com", Role::Shopper, None).await;
+    let answer = app
+        .client
+        .post(app.url("/api/v1/session"))
+        .json(&json!({ "email": "plain@example.com", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert!(answer.headers().get("strict-transport-security").is_none());
+    let cookies = set_cookies(&answer);
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("emporium_session=") && !c.contains("Secure")),
+        "{cookies:?}"
+    );
+}
+
+fn set_cookies(answer: &reqwest::Response) -> Vec<String> {
+    answer
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect()
 }
