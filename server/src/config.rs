@@ -93,6 +93,12 @@ pub struct Http {
     /// Take the client's address from the last `X-Forwarded-For` entry (only behind a proxy
     /// you run: `EMPORIUM_TRUST_FORWARDED_FOR`).
     pub trust_forwarded_for: bool,
+    /// The bearer token a scraper elsewhere than on the node itself shows to read `/metrics`
+    /// (`EMPORIUM_METRICS_TOKEN`); without one, only loopback may scrape. A secret.
+    pub metrics_token: Option<SecretString>,
+    /// How long `/metrics` reuses what it read from the database, in milliseconds
+    /// (`EMPORIUM_METRICS_CACHE_MS`): a flood of scrapes costs one set of queries per interval.
+    pub metrics_cache_ms: u64,
 }
 
 impl Default for Http {
@@ -105,6 +111,8 @@ impl Default for Http {
             secure_cookies: false,
             rate_limits: true,
             trust_forwarded_for: false,
+            metrics_token: None,
+            metrics_cache_ms: 5_000,
         }
     }
 }
@@ -332,6 +340,8 @@ pub const FLAT_KEYS: &[(&str, &str)] = &[
     ("secure_cookies", "http.secure_cookies"),
     ("rate_limits", "http.rate_limits"),
     ("trust_forwarded_for", "http.trust_forwarded_for"),
+    ("metrics_token", "http.metrics_token"),
+    ("metrics_cache_ms", "http.metrics_cache_ms"),
     ("database_url", "database.url"),
     ("db_max_connections", "database.max_connections"),
     ("demo_catalog", "catalog.demo"),

@@ -37,6 +37,8 @@ pub struct AppState {
     /// What this node records as it happens, for `/metrics` (its own recorder: tests run
     /// several states in one process).
     pub metrics: crate::metrics::Metrics,
+    /// What `/metrics` last read from the database, kept for `metrics_cache_ms`.
+    pub readings: crate::metrics::ReadingsCache,
 }
 
 impl AppState {
@@ -142,6 +144,9 @@ impl AppState {
             clock,
             rate_limits: crate::web::rate_limits(settings),
             metrics,
+            readings: crate::metrics::ReadingsCache::new(Duration::from_millis(
+                settings.http.metrics_cache_ms,
+            )),
             settings: Arc::new(settings.clone()),
         })
     }

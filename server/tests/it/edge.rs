@@ -182,6 +182,152 @@ async fn a_shared_checkout_link_shows_the_e_mail_masked() {
     );
 }
 
+/// A request to `path` as a stranger on the internet would make it, through a proxy the
+/// node trusts to name the client (`203.0.113.7`, a documentation address).
+fn from_afar(app: &TestApp, path: &str) -> reqwest::RequestBuilder {
+    app.client
+        .get(app.url(path))
+        .header("X-Forwarded-For", "203.0.113.7")
+}
+
+/// The settings of a node behind a proxy, whose metrics are scraped with `METRICS_TOKEN`.
+fn behind_a_proxy(s: &mut server::config::Settings) {
+    s.http.trust_forwarded_for = true;
+    s.http.metrics_token = Some(METRICS_TOKEN.to_owned().into());
+}
+
+const METRICS_TOKEN: &str = "a-long-random-scrape-token";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_answer_loopback_and_the_holder_of_the_token_only() {
+    let app = spawn_app_with(behind_a_proxy).await;
+    let (status, page) = app.get_text("/metrics").await;
+    assert_eq!(status, 200, "a scraper on the node itself needs no token");
+    assert!(page.contains("emporium_search_index_ready 1"), "{page}");
+    for (authorization, expected) in [
+        (None, 401),
+        (Some("Bearer not-the-token".to_owned()), 401),
+        (Some(format!("Basic {METRICS_TOKEN}")), 401),
+        (Some(format!("Bearer {METRICS_TOKEN}")), 200),
+    ] {
+        let mut request = from_afar(&app, "/metrics");
+        if let Some(value) = &authorization {
+            request = request.header("Authorization", value);
+        }
+        let answer = request.send().await.unwrap();
+        let status = answer.status().as_u16();
+        let body = answer.text().await.unwrap();
+        assert_eq!(status, expected, "{authorization:?}");
+        assert_eq!(
+            body.contains("emporium_search_index_ready"),
+            expected == 200,
+            "{authorization:?}: {body}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_details_are_for_loopback_and_admins_and_strangers_get_the_status() {
+    let app = spawn_app_with(behind_a_proxy).await;
+    let stranger = json_of_answer(from_afar(&app, "/readyz")).await;
+    assert_eq!(stranger, (200, json!({ "status": "up" })), "no details");
+    let (status, local) = app.get_json("/readyz").await;
+    assert_eq!(status, 200);
+    assert_eq!(local["components"]["database"]["status"], "up", "{local}");
+    account(&app, "ops@example.com", Role::Admin, None).await;
+    let (_, admin, _) = crate::common::sign_in(&app, "ops@example.com", PASSWORD).await;
+    let admin = admin.expect("the admin is signed in");
+    let (status, seen) = json_of_answer(from_afar(&app, "/readyz").header("Cookie", &admin)).await;
+    assert_eq!(status, 200);
+    assert!(
+        seen["components"]["assets"]["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains(&app.assets_dir.display().to_string())),
+        "an admin sees where pictures are kept: {seen}"
+    );
+
+    // With the database gone, a stranger learns that the node is down, and nothing of why.
+    app.scratch.db.close().await;
+    let stranger = json_of_answer(from_afar(&app, "/readyz")).await;
+    assert_eq!(stranger, (503, json!({ "status": "down" })));
+    let (status, local) = app.get_json("/readyz").await;
+    assert_eq!(status, 503);
+    assert_eq!(local["components"]["database"]["status"], "down");
+}
+
+async fn json_of_answer(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let answer = request.send().await.unwrap();
+    (answer.status().as_u16(), answer.json().await.unwrap())
+}
+
+/// The value of the unlabelled series `name` on a `/metrics` page.
+fn series(page: &str, name: &str) -> Option<f64> {
+    page.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// Queues one message in the mail outbox (a gauge `/metrics` reads from the database).
+async fn queue_mail(app: &TestApp) {
+    app.state
+        .services
+        .outbox
+        .queue(&shop::mail::Mail {
+            to: shop::checkout::Email::parse("gauge@example.com").unwrap(),
+            subject: "Hello".into(),
+            body: "A message that waits.".into(),
+        })
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_scrapes_reads_the_database_gauges_once_per_interval() {
+    // An interval no test outlives: every scrape below falls inside the first one's.
+    let app = spawn_app_with(|s| s.http.metrics_cache_ms = 3_600_000).await;
+    let first = app.get_text("/metrics").await.1;
+    assert_eq!(
+        series(&first, "emporium_mail_waiting"),
+        Some(0.0),
+        "{first}"
+    );
+    queue_mail(&app).await;
+    let app = &app;
+    let flood: Vec<Option<f64>> = futures_util::stream::iter(0..50)
+        .map(|_| async move { series(&app.get_text("/metrics").await.1, "emporium_mail_waiting") })
+        .buffer_unordered(10)
+        .collect()
+        .await;
+    assert_eq!(
+        flood,
+        vec![Some(0.0); 50],
+        "every scrape in the interval is answered from the first one's reading"
+    );
+    // The recorded series are live all the same: only the database's gauges wait.
+    let requests = |page: &str| {
+        series(
+            page,
+            "emporium_http_requests_total{route=\"/metrics\",method=\"GET\",status=\"2xx\"}",
+        )
+    };
+    assert_eq!(requests(&app.get_text("/metrics").await.1), Some(51.0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn database_gauges_are_read_again_once_their_interval_is_over() {
+    let app = spawn_app_with(|s| s.http.metrics_cache_ms = 100).await;
+    let first = app.get_text("/metrics").await.1;
+    assert_eq!(
+        series(&first, "emporium_mail_waiting"),
+        Some(0.0),
+        "{first}"
+    );
+    queue_mail(&app).await;
+    crate::common::wait_for("the new message in the gauge", async || {
+        series(&app.get_text("/metrics").await.1, "emporium_mail_waiting") == Some(1.0)
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn over_https_cookies_are_secure_the_session_is_host_bound_and_hsts_is_sent() {
     let app = spawn_app_with(|s| s.http.public_url = Some("https://shop.example".into())).await;

@@ -351,6 +351,19 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
 pub mod openapi;
 pub mod s3;
 
+/// Polls `check` until it holds, failing the test after a generous deadline (a state is
+/// waited for, never slept for).
+pub async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !check().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// `html` without the empty comments (`<!>`) Leptos leaves after dynamic text for hydration to
 /// find it (with `erase_components`, after every piece of text a view computes), so a test can
 /// look for the markup a shopper sees.
