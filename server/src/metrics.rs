@@ -10,11 +10,11 @@
 //!   lag behind, read from the database) is set on a recorder made for that one scrape. Queue
 //!   gauges come from the database, so every node reports the same numbers and an alert
 //!   fires once whichever node is scraped; each query has a timeout, and one that fails
-//!   leaves its family out of that page (never a stale number repeated): a slow database
-//!   makes the page shorter, never late. The database's readings are kept for a few seconds
-//!   ([`Readings`], `EMPORIUM_METRICS_CACHE_MS`) and scrapes that arrive meanwhile, at once
-//!   or one after another, share one set of queries: a flood of scrapes cannot become a
-//!   flood of `COUNT`s.
+//!   leaves its family out of that reading (never an old number repeated in its place): a
+//!   slow database makes the page shorter, never late. The database's readings are kept for
+//!   a few seconds ([`Readings`], `EMPORIUM_METRICS_CACHE_MS`) and scrapes that arrive
+//!   meanwhile, at once or one after another, share one set of queries: a flood of scrapes
+//!   cannot become a flood of `COUNT`s.
 //!
 //! Who may scrape is `health::metrics`'s to decide (loopback, or the operator's token).
 //!

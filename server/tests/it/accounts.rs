@@ -4,7 +4,8 @@
 
 use crate::common::browser_call as as_;
 use crate::common::{
-    JsonApi, PASSWORD, TestApp, account, session_cookie, sign_in, spawn_app, spawn_app_with,
+    JsonApi, PASSWORD, TestApp, account, session_cookie, sign_in, signed_in_page, spawn_app,
+    spawn_app_with,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -473,20 +474,6 @@ async fn mailed_link(app: &TestApp, to: &str, path: &str) -> String {
         assert!(Instant::now() < deadline, "no link mailed to {to}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-async fn signed_in_page(app: &TestApp, cookie: &str) -> bool {
-    let html = app
-        .client
-        .get(app.url("/account"))
-        .header("Cookie", cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    html.contains("Signed in as")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -907,6 +907,15 @@ mod coupons {
         h.assert_invariants().await;
     }
 
+    /// A harness with stock to sell and the once-per-customer coupon `ONCE-EACH`.
+    async fn once_each_harness() -> Harness {
+        let h = harness().await;
+        h.set_stock("WANDS-13-TWIN", 10).await;
+        h.coupon("ONCE-EACH", Discount::Percent(10), Some(1), None)
+            .await;
+        h
+    }
+
     /// Places one order with the once-per-customer coupon `ONCE-EACH` as `email` (and as the
     /// account `user`, if any); the status and error code.
     async fn use_once_each(
@@ -930,10 +939,7 @@ mod coupons {
 
     #[tokio::test]
     async fn a_guest_spelling_one_address_three_ways_gets_the_per_customer_limit_once() {
-        let h = harness().await;
-        h.set_stock("WANDS-13-TWIN", 10).await;
-        h.coupon("ONCE-EACH", Discount::Percent(10), Some(1), None)
-            .await;
+        let h = once_each_harness().await;
         let mut answers = Vec::new();
         for (n, email) in [
             "ana+1@example.com",
@@ -957,10 +963,7 @@ mod coupons {
 
     #[tokio::test]
     async fn a_signed_in_shopper_typing_other_addresses_gets_the_per_customer_limit_once() {
-        let h = harness().await;
-        h.set_stock("WANDS-13-TWIN", 10).await;
-        h.coupon("ONCE-EACH", Discount::Percent(10), Some(1), None)
-            .await;
+        let h = once_each_harness().await;
         let account: i64 = sqlx::query_scalar(
             "INSERT INTO users (email, password_hash, role, created_at, updated_at) \
              VALUES ('ana@example.com', 'not a hash', 'shopper', 0, 0) RETURNING id",

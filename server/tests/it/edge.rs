@@ -266,8 +266,16 @@ fn series(page: &str, name: &str) -> Option<f64> {
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
 }
 
-/// Queues one message in the mail outbox (a gauge `/metrics` reads from the database).
-async fn queue_mail(app: &TestApp) {
+/// The number of unsent messages `/metrics` shows (a gauge it reads from the database).
+async fn mail_waiting(app: &TestApp) -> Option<f64> {
+    series(&app.get_text("/metrics").await.1, "emporium_mail_waiting")
+}
+
+/// A node that keeps its database readings for `interval_ms`, scraped once with the mail
+/// outbox empty, then given one message to send.
+async fn scraped_then_mailed(interval_ms: u64) -> TestApp {
+    let app = spawn_app_with(|s| s.http.metrics_cache_ms = interval_ms).await;
+    assert_eq!(mail_waiting(&app).await, Some(0.0));
     app.state
         .services
         .outbox
@@ -278,22 +286,15 @@ async fn queue_mail(app: &TestApp) {
         })
         .await
         .unwrap();
+    app
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_scrapes_reads_the_database_gauges_once_per_interval() {
     // An interval no test outlives: every scrape below falls inside the first one's.
-    let app = spawn_app_with(|s| s.http.metrics_cache_ms = 3_600_000).await;
-    let first = app.get_text("/metrics").await.1;
-    assert_eq!(
-        series(&first, "emporium_mail_waiting"),
-        Some(0.0),
-        "{first}"
-    );
-    queue_mail(&app).await;
-    let app = &app;
+    let app = &scraped_then_mailed(3_600_000).await;
     let flood: Vec<Option<f64>> = futures_util::stream::iter(0..50)
-        .map(|_| async move { series(&app.get_text("/metrics").await.1, "emporium_mail_waiting") })
+        .map(|_| mail_waiting(app))
         .buffer_unordered(10)
         .collect()
         .await;
@@ -314,16 +315,9 @@ async fn a_flood_of_scrapes_reads_the_database_gauges_once_per_interval() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn database_gauges_are_read_again_once_their_interval_is_over() {
-    let app = spawn_app_with(|s| s.http.metrics_cache_ms = 100).await;
-    let first = app.get_text("/metrics").await.1;
-    assert_eq!(
-        series(&first, "emporium_mail_waiting"),
-        Some(0.0),
-        "{first}"
-    );
-    queue_mail(&app).await;
+    let app = scraped_then_mailed(100).await;
     crate::common::wait_for("the new message in the gauge", async || {
-        series(&app.get_text("/metrics").await.1, "emporium_mail_waiting") == Some(1.0)
+        mail_waiting(&app).await == Some(1.0)
     })
     .await;
 }
@@ -365,17 +359,10 @@ async fn over_https_cookies_are_secure_the_session_is_host_bound_and_hsts_is_sen
     );
     // The node reads the cookie under its new name.
     let pair = session.split(';').next().unwrap();
-    let account = app
-        .client
-        .get(app.url("/account"))
-        .header("Cookie", pair)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(account.contains("Signed in as"), "{account}");
+    assert!(
+        crate::common::signed_in_page(&app, pair).await,
+        "signed in with {pair}"
+    );
     // The JSON API's sign-in sets the same cookie.
     let api = app
         .client
@@ -404,7 +391,10 @@ async fn over_plain_http_cookies_and_headers_stay_as_they_were() {
         .send()
         .await
         .unwrap();
-    assert!(answer.headers().get("strict-transport-security").is_none());
+    assert!(
+        answer.headers().get("strict-transport-security").is_none(),
+        "no HSTS over plain http"
+    );
     let cookies = set_cookies(&answer);
     assert!(
         cookies

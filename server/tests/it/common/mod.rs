@@ -195,6 +195,21 @@ pub fn session_cookie(response: &reqwest::Response) -> Option<String> {
         .map(|c| c.split(';').next().unwrap().to_owned())
 }
 
+/// Whether `/account` greets the holder of session `cookie` (`name=value`) as signed in.
+pub async fn signed_in_page(app: &TestApp, cookie: &str) -> bool {
+    let html = app
+        .client
+        .get(app.url("/account"))
+        .header("Cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    html.contains("Signed in as")
+}
+
 /// Sends `request` and reads the JSON it answers: the tests' one way to fetch a document they
 /// go on to assert about (a request that does not arrive, or a body that is not JSON, fails
 /// the test here, with the reason).
