@@ -113,7 +113,11 @@ pub async fn load_checkout_status(id: String) -> Result<CheckoutView, crate::err
         return Err(shop::checkout::CheckoutError::NotFound.into());
     }
     let services = crate::services::services()?;
-    Ok(services.checkouts.view(&id).await?)
+    let mut view = services.checkouts.view(&id).await?;
+    // The id travels in a link that may be shared: the address is masked as on the order
+    // page.
+    view.email = crate::orders::mask_email(&view.email);
+    Ok(view)
 }
 
 fn invalid_message(field: &str) -> &'static str {

@@ -36,7 +36,20 @@ pub struct Component {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Readiness {
     pub status: Status,
+    /// Each component's state and detail: left out of what a stranger is told.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub components: BTreeMap<String, Component>,
+}
+
+impl Readiness {
+    /// The overall status alone, for whoever may not see how each component is (database
+    /// errors, where pictures are kept).
+    pub fn status_only(self) -> Self {
+        Self {
+            status: self.status,
+            components: BTreeMap::new(),
+        }
+    }
 }
 
 /// How long a readiness probe waits for the database before calling it down.

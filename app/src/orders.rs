@@ -25,8 +25,11 @@ pub async fn load_order(id: String) -> Result<Order, crate::error::AppError> {
     Ok(order)
 }
 
+/// An e-mail as a page anyone with its link may see shows it: the first letter and the
+/// domain (`a•••@example.com`), enough for its owner to recognise. Order and checkout pages
+/// both use it.
 #[cfg(feature = "ssr")]
-fn mask_email(email: &str) -> String {
+pub(crate) fn mask_email(email: &str) -> String {
     match email.split_once('@') {
         Some((local, domain)) => {
             let first: String = local.chars().take(1).collect();

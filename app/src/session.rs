@@ -1,7 +1,9 @@
-//! The guest's cart cookie: read from the request, set on the response.
+//! The guest's cart cookie and the session cookie: read from the request, set on the
+//! response.
 //!
-//! The cookie holds only the cart's id, a 128-bit random token; it is `HttpOnly` (scripts
-//! never see it) and `SameSite=Lax` (other sites' forms cannot post with it).
+//! The cart cookie holds only the cart's id, a 128-bit random token. Both are `HttpOnly`
+//! (scripts never see them) and `SameSite=Lax` (other sites' forms cannot post with them);
+//! over TLS both are `Secure`, and the session cookie takes the `__Host-` prefix.
 
 use crate::error::AppError;
 use crate::services::Services;
@@ -106,6 +108,40 @@ fn secure(secure: bool) -> &'static str {
     if secure { "; Secure" } else { "" }
 }
 
+/// The session cookie's name. Over TLS it carries the `__Host-` prefix: browsers take such a
+/// cookie only from a secure page, with `Path=/` and no `Domain`, so neither a sibling
+/// subdomain nor a plain-http page (a network attacker's) can plant or overwrite it. The
+/// server reads the cookie under this name only.
+pub fn session_cookie_name(is_secure: bool) -> &'static str {
+    if is_secure {
+        HOST_SESSION_COOKIE
+    } else {
+        SESSION_COOKIE
+    }
+}
+
+/// [`SESSION_COOKIE`] with the `__Host-` prefix.
+const HOST_SESSION_COOKIE: &str = "__Host-emporium_session";
+
+/// The `Set-Cookie` value that starts the browser's signed-in session with `token`. No
+/// `Max-Age`: the cookie ends with the browser, and the server ends the session on its idle
+/// and absolute limits whatever the cookie does.
+pub fn session_set_cookie(token: &str, is_secure: bool) -> String {
+    format!(
+        "{}={token}; Path=/; HttpOnly; SameSite=Lax{}",
+        session_cookie_name(is_secure),
+        secure(is_secure)
+    )
+}
+
+/// The `Set-Cookie` value that removes cookie `name` from the browser.
+pub fn cookie_removal(name: &str, is_secure: bool) -> String {
+    format!(
+        "{name}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{}",
+        secure(is_secure)
+    )
+}
+
 pub fn set_cart_cookie(id: &CartId, is_secure: bool) {
     append_cookie(&format!(
         "{CART_COOKIE}={id}; Path=/; Max-Age={CART_MAX_AGE}; HttpOnly; SameSite=Lax{}",
@@ -113,24 +149,16 @@ pub fn set_cart_cookie(id: &CartId, is_secure: bool) {
     ));
 }
 
-/// Starts the browser's signed-in session. No `Max-Age`: the cookie ends with the browser,
-/// and the server ends the session on its idle and absolute limits whatever the cookie does.
+/// Starts the browser's signed-in session (see [`session_set_cookie`]).
 pub fn set_session_cookie(token: &SessionToken, is_secure: bool) {
-    append_cookie(&format!(
-        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax{}",
-        token.as_str(),
-        secure(is_secure)
-    ));
+    append_cookie(&session_set_cookie(token.as_str(), is_secure));
 }
 
 /// Signs the browser out: the session cookie goes, and so does the cart cookie (the cart
 /// stays with the account, not on a shared computer).
 pub fn clear_cookies(is_secure: bool) {
-    for name in [SESSION_COOKIE, CART_COOKIE] {
-        append_cookie(&format!(
-            "{name}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{}",
-            secure(is_secure)
-        ));
+    for name in [session_cookie_name(is_secure), CART_COOKIE] {
+        append_cookie(&cookie_removal(name, is_secure));
     }
 }
 
@@ -143,11 +171,16 @@ pub fn csrf_token() -> Option<String> {
     cart_from_cookie().map(|id| shop::accounts::sessions::csrf_for(id.as_str()))
 }
 
-/// Sends the browser to `path` (ASCII built from ids and fixed codes only): a 302 for a
-/// plain form post, a client-side navigation when the page is hydrated.
+/// Sends the browser to `path`: a 302 for a plain form post, a client-side navigation when
+/// the page is hydrated. Paths are built from ids, fixed codes and `accounts::local_path`;
+/// should one ever hold what a header cannot (leptos_axum's `redirect` panics on it), the
+/// browser goes home instead of the request dying.
 pub fn redirect(path: &str) {
-    if path.is_ascii() {
+    if path.is_ascii() && http::HeaderValue::from_str(path).is_ok() {
         leptos_axum::redirect(path);
+    } else {
+        tracing::error!(path, "a redirect to a path no header can hold; sent home");
+        leptos_axum::redirect("/");
     }
 }
 

@@ -85,8 +85,9 @@ pub struct Http {
     pub public_url: Option<String>,
     /// How long in-flight requests get to finish after SIGTERM (`EMPORIUM_SHUTDOWN_GRACE_SECS`).
     pub shutdown_grace_secs: u64,
-    /// Marks cookies `Secure` and sends HSTS: set it when the shop is served over TLS
-    /// (`EMPORIUM_SECURE_COOKIES`).
+    /// Marks cookies `Secure`, names the session cookie `__Host-emporium_session` and sends
+    /// HSTS (`EMPORIUM_SECURE_COOKIES`). On by itself when `public_url` is `https://`; set it
+    /// for TLS served under another address. See [`Settings::secure_cookies`].
     pub secure_cookies: bool,
     /// Per-address request rate limits by route class (`EMPORIUM_RATE_LIMITS`; on by default,
     /// off for load tests).
@@ -101,6 +102,12 @@ pub struct Http {
     pub header_timeout_secs: u64,
     /// How long a request's body may take to arrive (`EMPORIUM_BODY_TIMEOUT_SECS`).
     pub body_timeout_secs: u64,
+    /// The bearer token a scraper elsewhere than on the node itself shows to read `/metrics`
+    /// (`EMPORIUM_METRICS_TOKEN`); without one, only loopback may scrape. A secret.
+    pub metrics_token: Option<SecretString>,
+    /// How long `/metrics` reuses what it read from the database, in milliseconds
+    /// (`EMPORIUM_METRICS_CACHE_MS`): a flood of scrapes costs one set of queries per interval.
+    pub metrics_cache_ms: u64,
 }
 
 impl Default for Http {
@@ -116,6 +123,8 @@ impl Default for Http {
             max_connections: 2048,
             header_timeout_secs: 10,
             body_timeout_secs: 30,
+            metrics_token: None,
+            metrics_cache_ms: 5_000,
         }
     }
 }
@@ -217,11 +226,17 @@ impl Default for AssetSettings {
 pub struct Feeds {
     /// Pictures fetched at once by this node from sellers' feeds (`EMPORIUM_FETCH_WORKERS`).
     pub fetch_workers: usize,
+    /// Ports pictures may be fetched from besides 80 and 443 (`EMPORIUM_FETCH_PORTS`, a list:
+    /// `[8080, 8443]`).
+    pub fetch_ports: Vec<u16>,
 }
 
 impl Default for Feeds {
     fn default() -> Self {
-        Self { fetch_workers: 8 }
+        Self {
+            fetch_workers: 8,
+            fetch_ports: Vec::new(),
+        }
     }
 }
 
@@ -403,6 +418,8 @@ pub const FLAT_KEYS: &[(&str, &str)] = &[
     ("max_connections", "http.max_connections"),
     ("header_timeout_secs", "http.header_timeout_secs"),
     ("body_timeout_secs", "http.body_timeout_secs"),
+    ("metrics_token", "http.metrics_token"),
+    ("metrics_cache_ms", "http.metrics_cache_ms"),
     ("database_url", "database.url"),
     ("db_max_connections", "database.max_connections"),
     ("demo_catalog", "catalog.demo"),
@@ -417,6 +434,7 @@ pub const FLAT_KEYS: &[(&str, &str)] = &[
     ("asset_probe_ms", "assets.probe_ms"),
     ("asset_cool_down_ms", "assets.cool_down_ms"),
     ("fetch_workers", "feeds.fetch_workers"),
+    ("fetch_ports", "feeds.fetch_ports"),
     ("gateway_url", "payments.gateway_url"),
     ("gateway_timeout_ms", "payments.gateway_timeout_ms"),
     ("reservation_ttl_secs", "checkout.reservation_ttl_secs"),
@@ -521,6 +539,17 @@ impl Settings {
             .merge(Flat(Env::prefixed("EMPORIUM_").ignore(&["CONFIG"])))
             .extract()
             .map_err(Box::new)
+    }
+
+    /// Whether the shop is served over TLS, so that its cookies are `Secure` (the session's
+    /// `__Host-` prefixed) and its answers carry HSTS: set, or implied by an `https://`
+    /// public address. A plain `http://` address (development, tests) changes nothing.
+    pub fn secure_cookies(&self) -> bool {
+        let https = |url: &str| {
+            url.get(..8)
+                .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+        };
+        self.http.secure_cookies || self.http.public_url.as_deref().is_some_and(https)
     }
 
     /// The base of links in mail.

@@ -169,7 +169,7 @@ pub fn router(state: AppState) -> Router {
     // every route.
     let visit = |router: Router<AppState>| {
         router
-            .layer(from_fn(web::csrf))
+            .layer(from_fn_with_state(web_state.clone(), web::csrf))
             .layer(from_fn(web::limit_rpc_body))
             .layer(from_fn_with_state(web_state.clone(), web::session))
     };

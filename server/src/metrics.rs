@@ -10,8 +10,13 @@
 //!   lag behind, read from the database) is set on a recorder made for that one scrape. Queue
 //!   gauges come from the database, so every node reports the same numbers and an alert
 //!   fires once whichever node is scraped; each query has a timeout, and one that fails
-//!   leaves its family out of that page (never a stale number repeated): a slow database
-//!   makes the page shorter, never late.
+//!   leaves its family out of that reading (never an old number repeated in its place): a
+//!   slow database makes the page shorter, never late. The database's readings are kept for
+//!   a few seconds ([`Readings`], `EMPORIUM_METRICS_CACHE_MS`) and scrapes that arrive
+//!   meanwhile, at once or one after another, share one set of queries: a flood of scrapes
+//!   cannot become a flood of `COUNT`s.
+//!
+//! Who may scrape is `health::metrics`'s to decide (loopback, or the operator's token).
 //!
 //! One recorder per [`AppState`], not the process-global one: tests run the real server
 //! in-process (`spawn_app`), several of them in one process under `cargo test`, and a global
@@ -95,29 +100,87 @@ impl Metrics {
     }
 }
 
-/// The whole `/metrics` page: what was recorded, then what this scrape reads.
-pub async fn render(state: &AppState) -> String {
+/// What a scrape reads from the database, each `None` when its query failed or took too
+/// long. Ages are computed from these timestamps when a page is rendered, so a reading kept
+/// for a few seconds still shows ages as of the scrape.
+#[derive(Debug, Default)]
+pub struct Readings {
+    held: Option<holds::HeldStats>,
+    unfinished: Option<Vec<(shop::checkout::CheckoutState, i64, Millis)>>,
+    backlog: Option<events::Backlog>,
+    lag: Option<(i64, Option<Millis>)>,
+    mail: Option<shop::mail::OutboxStats>,
+    pictures: Option<shop::feeds::QueueStats>,
+}
+
+/// The last [`Readings`], kept for an interval; concurrent scrapes of an expired reading
+/// wait for one set of queries (moka runs one initialiser per key and shares its result).
+#[derive(Clone, Debug)]
+pub struct ReadingsCache(Option<moka::future::Cache<(), Arc<Readings>>>);
+
+impl ReadingsCache {
+    /// Readings kept for `ttl`; none kept at all for a zero interval.
+    pub fn new(ttl: Duration) -> Self {
+        Self((!ttl.is_zero()).then(|| {
+            moka::future::Cache::builder()
+                .max_capacity(1)
+                .time_to_live(ttl)
+                .build()
+        }))
+    }
+
+    async fn get(&self, state: &AppState) -> Arc<Readings> {
+        match &self.0 {
+            Some(cache) => {
+                cache
+                    .get_with((), async { Arc::new(read(state).await) })
+                    .await
+            }
+            None => Arc::new(read(state).await),
+        }
+    }
+}
+
+/// Reads every database-backed gauge, one query at a time, as a request would: a scrape
+/// never takes more than one of the pool's connections.
+async fn read(state: &AppState) -> Readings {
     let now = state.clock.now();
     let search = state.services.search.health();
-    // One query at a time, as a request would: a scrape never takes more than one of the
-    // pool's connections.
-    let held = query("reservations", holds::held_stats(&state.db, now)).await;
-    let unfinished = query("checkouts", state.services.checkouts.unfinished()).await;
-    let backlog = query("outbox", events::backlog(&state.db, DISPATCHED_TOPICS)).await;
-    // This node's index: lag means its searches miss recent changes. Only while the index
-    // is ready: before that the database answers (and `..._index_ready` says so).
-    let lag = match search.ready {
-        true => {
-            query(
-                "search index lag",
-                events::written_after(&state.db, search.position),
-            )
-            .await
-        }
-        false => None,
-    };
-    let mail = query("mail", state.services.outbox.stats()).await;
-    let pictures = query("picture fetches", state.services.feeds.stats()).await;
+    Readings {
+        held: query("reservations", holds::held_stats(&state.db, now)).await,
+        unfinished: query("checkouts", state.services.checkouts.unfinished()).await,
+        backlog: query("outbox", events::backlog(&state.db, DISPATCHED_TOPICS)).await,
+        // This node's index: lag means its searches miss recent changes. Only while the
+        // index is ready: before that the database answers (and `..._index_ready` says so).
+        lag: match search.ready {
+            true => {
+                query(
+                    "search index lag",
+                    events::written_after(&state.db, search.position),
+                )
+                .await
+            }
+            false => None,
+        },
+        mail: query("mail", state.services.outbox.stats()).await,
+        pictures: query("picture fetches", state.services.feeds.stats()).await,
+    }
+}
+
+/// The whole `/metrics` page: what was recorded, then what was read (at most an interval
+/// ago) from the database and this node's components.
+pub async fn render(state: &AppState) -> String {
+    let readings = state.readings.get(state).await;
+    let now = state.clock.now();
+    let search = state.services.search.health();
+    let Readings {
+        held,
+        unfinished,
+        backlog,
+        lag,
+        mail,
+        pictures,
+    } = &*readings;
     let scrape = PrometheusBuilder::new().build_recorder();
     metrics::with_local_recorder(&scrape, || {
         search_index(&search);
@@ -137,15 +200,15 @@ pub async fn render(state: &AppState) -> String {
             }
         }
         if let Some(held) = held {
-            held_stock(&held, now);
+            held_stock(held, now);
         }
         if let Some(unfinished) = unfinished {
-            checkouts(&unfinished, now);
+            checkouts(unfinished, now);
         }
         if let Some(backlog) = backlog {
-            outbox(&backlog, now);
+            outbox(backlog, now);
         }
-        if let Some((behind, oldest)) = lag {
+        if let Some((behind, oldest)) = *lag {
             gauge(
                 "emporium_search_index_lag_events",
                 "Outbox events written after this node's search index checkpoint (not yet applied, or applied past a gap still being waited for).",
@@ -158,10 +221,10 @@ pub async fn render(state: &AppState) -> String {
             );
         }
         if let Some(mail) = mail {
-            mail_outbox(&mail, now);
+            mail_outbox(mail, now);
         }
         if let Some(pictures) = pictures {
-            picture_queue(&pictures);
+            picture_queue(pictures);
         }
     });
     let mut page = state.metrics.render();

@@ -38,6 +38,8 @@ pub struct AppState {
     /// What this node records as it happens, for `/metrics` (its own recorder: tests run
     /// several states in one process).
     pub metrics: crate::metrics::Metrics,
+    /// What `/metrics` last read from the database, kept for `metrics_cache_ms`.
+    pub readings: crate::metrics::ReadingsCache,
 }
 
 impl AppState {
@@ -134,7 +136,7 @@ impl AppState {
                 refunds: Refunds::new(db.clone(), gateway.clone(), clock.clone()),
                 sellers: Sellers::new(db.clone(), catalog.clone(), clock.clone()),
                 db: db.clone(),
-                secure_cookies: settings.http.secure_cookies,
+                secure_cookies: settings.secure_cookies(),
                 carts: Carts::new(db.clone(), catalog.clone()),
                 checkouts: Checkouts::new(
                     db.clone(),
@@ -152,6 +154,9 @@ impl AppState {
             clock,
             rate_limits: crate::web::rate_limits(settings),
             metrics,
+            readings: crate::metrics::ReadingsCache::new(Duration::from_millis(
+                settings.http.metrics_cache_ms,
+            )),
             settings: Arc::new(settings.clone()),
         })
     }

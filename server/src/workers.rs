@@ -141,6 +141,7 @@ pub fn spawn(state: &AppState, settings: &Settings) -> Workers {
     match shop::feeds::fetch::Fetcher::new(
         shop::feeds::guard::Policy {
             allow_loopback: settings.test.fetch_loopback,
+            extra_ports: settings.feeds.fetch_ports.clone(),
         },
         shop::feeds::fetch::Limits::default(),
     ) {

@@ -22,11 +22,31 @@ use leptos_router::components::A;
 use serde::{Deserialize, Serialize};
 use shop::accounts::Viewer;
 
-/// Only our own paths are followed after sign-in (never `//evil.example` or a URL).
+/// Where sign-in may send the browser: a path of our own (`/orders?page=2`), never another
+/// site. `next` comes from a query string, so it is hostile, and browsers are generous
+/// readers: they drop tabs and newlines anywhere in a URL (`/\t/evil.example` becomes
+/// `//evil.example`, another host), take `\\` for `/`, and strip leading spaces and controls.
+/// So it is not cleaned but taken whole or not at all: it must start with one `/` (two start
+/// a host) and hold only what a path and query hold unescaped (RFC 3986's unreserved
+/// characters, sub-delimiters, `:`, `@`, `/`, `?`) or well-formed `%` escapes. Nothing a
+/// browser rewrites can then be in it, and it is always a valid `Location` value.
 pub fn local_path(next: Option<&str>) -> Option<String> {
-    let next = next?.trim();
-    (next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && next.is_ascii())
-        .then(|| next.to_owned())
+    let next = next?;
+    let bytes = next.as_bytes();
+    let plain = |b: &u8| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?".contains(b);
+    let mut rest = bytes.iter();
+    let mut well_formed = true;
+    while let Some(b) = rest.next() {
+        well_formed &= plain(b)
+            || (*b == b'%'
+                && rest.next().is_some_and(u8::is_ascii_hexdigit)
+                && rest.next().is_some_and(u8::is_ascii_hexdigit));
+    }
+    (well_formed
+        && next.len() <= MAX_NEXT
+        && bytes.first() == Some(&b'/')
+        && bytes.get(1) != Some(&b'/'))
+    .then(|| next.to_owned())
 }
 
 /// What a refused new password is told, wherever one is chosen (sign-up, reset, change).
@@ -40,6 +60,9 @@ fn redirect_weak(page: &str, token: &str) {
     let token: String = token.chars().filter(char::is_ascii_hexdigit).collect();
     crate::session::redirect(&format!("{page}{token}?error=weak"));
 }
+
+/// The longest `next` followed (our own links are far shorter).
+const MAX_NEXT: usize = 1024;
 
 /// The signed-in account, if any.
 #[server(prefix = "/rpc", endpoint = "account/me")]

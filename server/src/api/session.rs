@@ -9,7 +9,6 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use shop::accounts::sessions::COOKIE;
 use shop::accounts::{Denied, Viewer, Visit};
 use utoipa::ToSchema;
 
@@ -53,13 +52,9 @@ pub struct Credentials {
 }
 
 fn cookie(value: &str, state: &AppState) -> Option<HeaderValue> {
-    let secure = if state.settings.http.secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
-    HeaderValue::from_str(&format!(
-        "{COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax{secure}"
+    HeaderValue::from_str(&app::session::session_set_cookie(
+        value,
+        state.settings.secure_cookies(),
     ))
     .ok()
 }
@@ -77,7 +72,7 @@ pub struct SignedInBody {
     tag = "session",
     request_body = Credentials,
     responses(
-        (status = 201, description = "Signed in: the `emporium_session` cookie is set.", body = SignedInBody,
+        (status = 201, description = "Signed in: the session cookie is set (`emporium_session`; `__Host-emporium_session` over TLS).", body = SignedInBody,
             headers(("Set-Cookie" = String, description = "The session cookie."))),
         (status = 401, description = "A wrong password and an unknown e-mail alike (`wrong_credentials`).", body = super::error::ErrorBody),
         (status = 429, description = "Inside the delay that failures set (`throttled`, with `Retry-After`): past 5 failures for an account (or 50 from an address) each further try waits 1 s, then 2 s, 4 s, … up to 5 minutes, whatever the password; or the route's rate limit (`rate_limited`).", body = super::error::ErrorBody,
@@ -122,14 +117,9 @@ pub async fn delete(State(state): State<AppState>, parts: Parts) -> Result<Respo
         state.services.sessions.end(&token).await?;
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
-    let secure = if state.settings.http.secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
-    if let Ok(c) = HeaderValue::from_str(&format!(
-        "{COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{secure}"
-    )) {
+    let secure = state.settings.secure_cookies();
+    let name = app::session::session_cookie_name(secure);
+    if let Ok(c) = HeaderValue::from_str(&app::session::cookie_removal(name, secure)) {
         response.headers_mut().append(header::SET_COOKIE, c);
     }
     Ok(response)

@@ -17,7 +17,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::header::{self, HeaderValue};
 use http::{Method, StatusCode};
-use shop::accounts::sessions::{COOKIE as SESSION_COOKIE, csrf_for};
+use shop::accounts::sessions::csrf_for;
 use shop::accounts::{SessionToken, Visit};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -58,8 +58,10 @@ pub async fn session(
     let address = client_address(&request, state.settings.http.trust_forwarded_for)
         .map(|ip| ip.to_string())
         .unwrap_or_else(|| "unknown".into());
-    let token = cookie(request.headers(), SESSION_COOKIE).and_then(SessionToken::parse);
-    let presented = cookie(request.headers(), SESSION_COOKIE).is_some();
+    let secure = state.settings.secure_cookies();
+    let name = app::session::session_cookie_name(secure);
+    let token = cookie(request.headers(), name).and_then(SessionToken::parse);
+    let presented = cookie(request.headers(), name).is_some();
     let viewer = match &token {
         Some(token) => match state.sessions.resolve(token).await {
             Ok(viewer) => viewer,
@@ -77,13 +79,11 @@ pub async fn session(
         address,
     });
     let mut response = next.run(request).await;
-    if stale && !response.headers().contains_key(header::SET_COOKIE) {
-        response.headers_mut().append(
-            header::SET_COOKIE,
-            HeaderValue::from_static(
-                "emporium_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax",
-            ),
-        );
+    if stale
+        && !response.headers().contains_key(header::SET_COOKIE)
+        && let Ok(removal) = HeaderValue::from_str(&app::session::cookie_removal(name, secure))
+    {
+        response.headers_mut().append(header::SET_COOKIE, removal);
     }
     response
 }
@@ -102,7 +102,7 @@ fn is_safe(method: &Method) -> bool {
 /// A request with neither carries ambient authority only if it has our cookies; then it must
 /// carry the form token derived from the cookie (`csrf_token` field or `X-CSRF-Token`).
 /// Requests with no cookies (API clients with a bearer key, curl) have nothing to forge.
-pub async fn csrf(request: Request, next: Next) -> Response {
+pub async fn csrf(State(state): State<Arc<WebState>>, request: Request, next: Next) -> Response {
     if is_safe(request.method()) {
         return next.run(request).await;
     }
@@ -125,7 +125,8 @@ pub async fn csrf(request: Request, next: Next) -> Response {
             _ => refuse_cross_site(),
         };
     }
-    let secret = cookie(headers, SESSION_COOKIE)
+    let session = app::session::session_cookie_name(state.settings.secure_cookies());
+    let secret = cookie(headers, session)
         .or_else(|| cookie(headers, CART_COOKIE))
         .map(str::to_owned);
     let Some(secret) = secret else {
@@ -238,7 +239,7 @@ pub async fn security_headers(
         "cross-origin-opener-policy",
         HeaderValue::from_static("same-origin"),
     );
-    if state.settings.http.secure_cookies {
+    if state.settings.secure_cookies() {
         h.insert(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000"),

@@ -1,7 +1,7 @@
 //! Carts, checkouts and orders through the JSON API, over real HTTP, against the gateway
 //! simulator; every answer is checked against the OpenAPI document as it arrives.
 
-use crate::common::openapi::{CheckedApp, spawn_checked_app};
+use crate::common::openapi::{CheckedApp, spawn_checked_app, spawn_checked_app_with};
 use crate::common::{JsonApi, TestApp, new_cart};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -338,7 +338,8 @@ async fn scrape(app: &TestApp) -> (std::collections::HashMap<String, f64>, Strin
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_requests_by_route_template_and_checkouts_by_saga_step() {
-    let app = spawn_checked_app().await;
+    // Every scrape reads the database afresh: the gauges below are compared before and after.
+    let app = spawn_checked_app_with(|s| s.http.metrics_cache_ms = 0).await;
     let (before, _) = scrape(&app).await;
 
     // A page twice, a product that does not exist, a path no route knows, a server

@@ -6,10 +6,9 @@
 use crate::images;
 
 use crate::common::s3::{self, S3Server};
-use crate::common::{JsonApi, TestApp, json_of, new_cart, spawn_app, spawn_app_with};
+use crate::common::{JsonApi, TestApp, json_of, new_cart, spawn_app, spawn_app_with, wait_for};
 use serde_json::Value;
 use shop::catalog::{ProductId, SellerId};
-use std::time::{Duration, Instant};
 
 const BED: &str = "king-tufted-low-profile-standard-bed";
 
@@ -537,14 +536,6 @@ async fn fetch(app: &TestApp, path: &str) -> (u16, String) {
     let status = response.status().as_u16();
     let body = response.text().await.unwrap();
     (status, body)
-}
-
-async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 async fn assets_status(app: &TestApp) -> String {

@@ -907,6 +907,81 @@ mod coupons {
         h.assert_invariants().await;
     }
 
+    /// A harness with stock to sell and the once-per-customer coupon `ONCE-EACH`.
+    async fn once_each_harness() -> Harness {
+        let h = harness().await;
+        h.set_stock("WANDS-13-TWIN", 10).await;
+        h.coupon("ONCE-EACH", Discount::Percent(10), Some(1), None)
+            .await;
+        h
+    }
+
+    /// Places one order with the once-per-customer coupon `ONCE-EACH` as `email` (and as the
+    /// account `user`, if any); the status and error code.
+    async fn use_once_each(
+        h: &Harness,
+        n: usize,
+        email: &str,
+        user: Option<shop::accounts::UserId>,
+    ) -> (u16, Option<String>) {
+        let cart = h.cart_with_coupon("ONCE-EACH").await;
+        let mut request = h.request(&cart, GOOD_CARD);
+        request.email = Email::parse(email).unwrap();
+        request.user = user;
+        let placed = h
+            .checkouts
+            .place_order(&key(&format!("once-each-{n:04}")), &request)
+            .await
+            .unwrap();
+        let (status, body) = answer(&placed);
+        (status, body["error"].as_str().map(str::to_owned))
+    }
+
+    #[tokio::test]
+    async fn a_guest_spelling_one_address_three_ways_gets_the_per_customer_limit_once() {
+        let h = once_each_harness().await;
+        let mut answers = Vec::new();
+        for (n, email) in [
+            "ana+1@example.com",
+            "Ana@Example.com",
+            "ANA+shop@example.com",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            answers.push(use_once_each(&h, n, email, None).await);
+        }
+        let refused = (409, Some("coupon_used_by_you".to_owned()));
+        assert_eq!(
+            answers,
+            [(201, None), refused.clone(), refused],
+            "one mailbox, one use"
+        );
+        // Another mailbox is another customer.
+        assert_eq!(use_once_each(&h, 3, "bea@example.com", None).await.0, 201);
+    }
+
+    #[tokio::test]
+    async fn a_signed_in_shopper_typing_other_addresses_gets_the_per_customer_limit_once() {
+        let h = once_each_harness().await;
+        let account: i64 = sqlx::query_scalar(
+            "INSERT INTO users (email, password_hash, role, created_at, updated_at) \
+             VALUES ('ana@example.com', 'not a hash', 'shopper', 0, 0) RETURNING id",
+        )
+        .fetch_one(h.scratch.db.pool())
+        .await
+        .unwrap();
+        let ana = Some(shop::accounts::UserId::new(account));
+        let first = use_once_each(&h, 0, "ana@example.com", ana).await;
+        assert_eq!(first, (201, None));
+        let again = use_once_each(&h, 1, "someone.else@example.org", ana).await;
+        assert_eq!(
+            again,
+            (409, Some("coupon_used_by_you".to_owned())),
+            "the account is the customer, whatever address it types"
+        );
+    }
+
     #[tokio::test]
     async fn unknown_and_expired_coupons_stop_the_checkout_before_any_charge() {
         let h = harness().await;

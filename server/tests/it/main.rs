@@ -19,6 +19,7 @@ mod cli;
 mod conditional;
 mod config;
 mod crash;
+mod edge;
 mod failures;
 mod gateway;
 mod http_metrics;

@@ -32,6 +32,16 @@ pub struct ThrottleConfig {
 
 impl ThrottleConfig {
     /// The wait before the next try once a key has `failures`, of which `free` cost nothing.
+    /// When the next try may be made after `failures`: no bar at all (0) while they are
+    /// free. Not `now`: a concurrent try that read the clock a millisecond earlier would find
+    /// itself "too early" for a delay of nothing.
+    fn not_before(&self, now: Millis, failures: i64, free: i64) -> Millis {
+        match self.delay(failures, free) {
+            0 => 0,
+            delay => now + delay,
+        }
+    }
+
     fn delay(&self, failures: i64, free: i64) -> Millis {
         if failures < free {
             return 0;
@@ -68,9 +78,10 @@ pub struct Throttle {
 type Row = (i64, Millis, Millis);
 
 /// How often a try re-reads a key that a concurrent try changed under it before giving up
-/// (and being refused for the first delay). Each lost race means another try was counted, so
-/// a handful is plenty.
-const RACES: usize = 8;
+/// (and being refused for the first delay). Each lost race means another try was counted
+/// first; tries from one address at the same moment (an office behind one NAT, a burst of
+/// sign-ins) race on that address's key, so this covers a burst of that size, not a handful.
+const RACES: usize = 64;
 
 /// A try that was let through and counted as a failure in advance.
 #[derive(Debug)]
@@ -205,7 +216,7 @@ impl Throttle {
                     )
                     .bind(key)
                     .bind(now)
-                    .bind(now + self.config.delay(1, free))
+                    .bind(self.config.not_before(now, 1, free))
                     .execute(self.db.pool())
                     .await?
                     .rows_affected();
@@ -226,7 +237,7 @@ impl Throttle {
                     .bind(key)
                     .bind(counted)
                     .bind(now)
-                    .bind(now + self.config.delay(counted, free))
+                    .bind(self.config.not_before(now, counted, free))
                     .bind(failures)
                     .bind(last)
                     .execute(self.db.pool())

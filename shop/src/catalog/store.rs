@@ -69,6 +69,10 @@ impl Failure for CatalogError {
             CatalogError::Database(e) => e.public_message(),
         }
     }
+
+    fn retry_after(&self) -> Option<u64> {
+        matches!(self, CatalogError::Busy).then_some(1)
+    }
 }
 
 /// How long the category tree (with its product counts) is served from memory. Counts a few

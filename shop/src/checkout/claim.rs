@@ -59,7 +59,7 @@ impl Checkouts {
             let mut discount = 0;
             let mut redeemed_code = None;
             if let (Some(code), Ok((_, subtotal))) = (&coupon, &priced) {
-                let customer = request.email.as_str().to_lowercase();
+                let customer = coupons::customer(request.user, &request.email);
                 match coupons::redeem(&mut tx, code, &customer, &id, *subtotal, now).await? {
                     Ok(redeemed) => {
                         discount = redeemed.discount.amount;

@@ -7,11 +7,16 @@
 //! (and the per-customer count is read after taking it), so a burst of simultaneous checkouts
 //! with a single-use code redeems it exactly once. A checkout that fails or is refunded
 //! before it becomes an order gives its redemption back.
+//!
+//! A per-customer limit counts the signed-in account, or for a guest the mailbox (the address
+//! without case or `+tag`), never the address as typed: `A+1@x.com` is not a new customer.
 
 #[cfg(feature = "server")]
 mod store;
 #[cfg(feature = "server")]
-pub use store::{CouponError, CouponRow, Coupons, NewCoupon, Redeemed, Refusal, redeem, release};
+pub use store::{
+    CouponError, CouponRow, Coupons, NewCoupon, Redeemed, Refusal, customer, redeem, release,
+};
 
 use crate::{Currency, InvalidInput, Money};
 use serde::{Deserialize, Serialize};

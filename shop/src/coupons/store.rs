@@ -1,6 +1,8 @@
 //! Coupons in the database.
 
 use super::{AppliedCoupon, CouponCode, Discount};
+use crate::accounts::UserId;
+use crate::checkout::Email;
 use crate::clock::{Clock, Millis};
 use crate::db::{AnyConnection, Db};
 use crate::failure::{Failure, FailureKind};
@@ -157,8 +159,28 @@ pub struct Redeemed {
     pub discount: Money,
 }
 
+/// Who a per-customer limit counts: the signed-in account, whatever address it types at
+/// checkout; else the guest's mailbox, the address in lower case without its `+tag`
+/// (`Ana+shop@Example.com` reaches the same person as `ana@example.com`, so it is the same
+/// customer). Guests' keys are the plain addresses earlier redemptions were counted under.
+pub fn customer(account: Option<UserId>, email: &Email) -> String {
+    if let Some(account) = account {
+        return format!("account:{}", account.get());
+    }
+    let email = email.as_str().to_lowercase();
+    match email.rsplit_once('@') {
+        Some((local, domain)) => {
+            let local = local
+                .split_once('+')
+                .map_or(local, |(untagged, _)| untagged);
+            format!("{local}@{domain}")
+        }
+        None => email,
+    }
+}
+
 /// Redeems `code` for `checkout` inside the caller's (write) transaction. `customer` is the
-/// lowercased email the per-customer limit counts.
+/// key the per-customer limit counts (see [`customer`]).
 pub async fn redeem(
     conn: &mut AnyConnection,
     code: &CouponCode,

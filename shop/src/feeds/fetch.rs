@@ -79,7 +79,7 @@ struct CheckedResolver(Policy);
 
 impl reqwest::dns::Resolve for CheckedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let policy = self.0;
+        let policy = self.0.clone();
         let host = name.as_str().to_owned();
         Box::pin(async move {
             let addrs = policy
@@ -115,7 +115,7 @@ impl Fetcher {
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .connect_timeout(limits.connect_timeout)
-            .dns_resolver(Arc::new(CheckedResolver(policy)))
+            .dns_resolver(Arc::new(CheckedResolver(policy.clone())))
             .user_agent(concat!(
                 "Emporium/",
                 env!("CARGO_PKG_VERSION"),
@@ -130,7 +130,7 @@ impl Fetcher {
     }
 
     pub fn policy(&self) -> Policy {
-        self.policy
+        self.policy.clone()
     }
 
     /// Fetches `url`'s body, following up to `max_redirects` redirects, each one checked.
@@ -147,6 +147,7 @@ impl Fetcher {
         let mut redirects = 0;
         loop {
             self.check_host(&url).await?;
+            self.policy.check_port(&url)?;
             let response = self
                 .client
                 .get(url.clone())

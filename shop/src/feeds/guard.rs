@@ -1,9 +1,13 @@
 //! What the shop may fetch on a seller's behalf (SSRF safety).
 //!
-//! Only `http` and `https` URLs without credentials, whose host resolves to public addresses
-//! only: never loopback, private, shared (CGNAT), link-local (which holds the cloud metadata
-//! service at 169.254.169.254), multicast, broadcast, unspecified or reserved ranges, in IPv4
-//! or IPv6, including IPv4 hidden inside IPv6 (mapped, compatible, NAT64, 6to4). Hosts written
+//! Only `http` and `https` URLs without credentials, on the web's ports (80 and 443, and
+//! those the operator adds: an image host has no business on 22, 6379 or 9200, where other
+//! services listen), whose host resolves to public addresses only: never loopback, private,
+//! shared (CGNAT), link-local (which holds the cloud metadata service at 169.254.169.254),
+//! multicast, broadcast, unspecified or reserved ranges, in IPv4 or IPv6, including IPv4
+//! hidden inside IPv6 (mapped, compatible, NAT64, 6to4) and the prefixes behind which any
+//! IPv4 address may hide (the local-use NAT64 prefix `64:ff9b:1::/48`, Teredo's `2001::/32`,
+//! a tunnel whose far end is anyone's guess). Hosts written
 //! as decimal, octal or hex numbers (`2130706433`, `0177.0.0.1`, `0x7f.1`) are read the way a
 //! browser reads them (WHATWG URL parsing) and so end up as the addresses they stand for.
 //!
@@ -28,6 +32,8 @@ pub enum Refusal {
     Address(IpAddr),
     #[error("the host {0} could not be resolved")]
     Unresolved(String),
+    #[error("port {0} is not one pictures are fetched from")]
+    Port(u16),
 }
 
 impl Refusal {
@@ -38,15 +44,22 @@ impl Refusal {
             Refusal::Credentials => "credentials_in_url",
             Refusal::Address(_) => "private_address",
             Refusal::Unresolved(_) => "unresolvable_host",
+            Refusal::Port(_) => "port",
         }
     }
 }
 
-/// The address rules. `allow_loopback` exists for tests that serve pictures from 127.0.0.1;
-/// it is off unless a test turns it on (`EMPORIUM_TEST_FETCH_LOOPBACK`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// The ports every policy allows: the web's.
+pub const WEB_PORTS: [u16; 2] = [80, 443];
+
+/// The address and port rules. `allow_loopback` exists for tests that serve pictures from
+/// 127.0.0.1 (on whatever port the test got); it is off unless a test turns it on
+/// (`EMPORIUM_TEST_FETCH_LOOPBACK`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Policy {
     pub allow_loopback: bool,
+    /// Ports allowed besides [`WEB_PORTS`] (`EMPORIUM_FETCH_PORTS`).
+    pub extra_ports: Vec<u16>,
 }
 
 impl Policy {
@@ -57,7 +70,26 @@ impl Policy {
         is_public(ip)
     }
 
-    /// Parses and checks a URL's form (scheme, credentials, literal addresses).
+    /// Checks a parsed URL's port: the web's, or one the operator added (any port of a
+    /// loopback address under the test setting). Checked after the host, so that a private
+    /// address is refused as such whatever its port.
+    pub fn check_port(&self, url: &Url) -> Result<(), Refusal> {
+        let port = url.port_or_known_default().unwrap_or(80);
+        let test_server = self.allow_loopback
+            && match url.host() {
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                _ => false,
+            };
+        if WEB_PORTS.contains(&port) || self.extra_ports.contains(&port) || test_server {
+            Ok(())
+        } else {
+            Err(Refusal::Port(port))
+        }
+    }
+
+    /// Parses and checks a URL's form (scheme, credentials, literal addresses; the port is
+    /// [`check_port`](Self::check_port)'s).
     pub fn parse(&self, text: &str) -> Result<Url, Refusal> {
         let url = Url::parse(text.trim()).map_err(|_| Refusal::BadUrl)?;
         if !matches!(url.scheme(), "http" | "https") {
@@ -170,6 +202,8 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
         || (s[0] & 0xffc0) == 0xfe80 // link-local
         || (s[0] & 0xffc0) == 0xfec0 // site-local (deprecated)
         || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
+        || (s[0] == 0x2001 && s[1] == 0) // Teredo: IPv4 behind a tunnel
+        || s[..3] == [0x64, 0xff9b, 1] // local-use NAT64: any IPv4, at any prefix length
         || (s[0] == 0x0100 && s[1..4] == [0, 0, 0])) // discard-only
 }
 
@@ -218,6 +252,61 @@ mod tests {
     }
 
     #[test]
+    fn ipv4_behind_the_local_nat64_prefix_and_teredo_is_refused() {
+        for url in [
+            "http://[64:ff9b:1::a9fe:a9fe]/", // local-use NAT64 (RFC 8215) of 169.254.169.254
+            "http://[64:ff9b:1:ffff::7f00:1]/",
+            "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/", // Teredo: a tunnel, anywhere
+            "http://[2001::1]/",
+        ] {
+            assert_eq!(refused(url), Some("private_address"), "{url}");
+        }
+        // The rest of 2001::/23 is ordinary public space.
+        assert_eq!(refused("http://[2001:4860:4860::8888]/"), None);
+    }
+
+    /// Why `policy` refuses `url`'s port, if it does.
+    fn port_refused(policy: &Policy, url: &str) -> Option<&'static str> {
+        let url = policy.parse(url).unwrap();
+        policy.check_port(&url).err().map(|r| r.code())
+    }
+
+    #[test]
+    fn only_the_web_ports_are_fetched_unless_more_are_allowed() {
+        let refused = |url| port_refused(&Policy::default(), url);
+        assert_eq!(refused("http://images.example.com/a.jpg"), None);
+        assert_eq!(refused("https://images.example.com:443/a.jpg"), None);
+        for url in [
+            "http://images.example.com:8080/a.jpg",
+            "http://images.example.com:22/",
+            "https://93.184.216.34:6379/",
+        ] {
+            assert_eq!(refused(url), Some("port"), "{url}");
+        }
+        let more = Policy {
+            extra_ports: vec![8080],
+            ..Policy::default()
+        };
+        assert_eq!(
+            port_refused(&more, "http://images.example.com:8080/a.jpg"),
+            None
+        );
+        assert_eq!(
+            port_refused(&more, "http://images.example.com:8081/a.jpg"),
+            Some("port")
+        );
+        let test = Policy {
+            allow_loopback: true,
+            ..Policy::default()
+        };
+        assert_eq!(port_refused(&test, "http://127.0.0.1:41234/a.jpg"), None);
+        assert_eq!(
+            port_refused(&test, "http://images.example.com:41234/a.jpg"),
+            Some("port")
+        );
+    }
+
+    #[test]
     fn only_plain_http_urls_are_fetched() {
         assert_eq!(refused("file:///etc/passwd"), Some("bad_scheme"));
         assert_eq!(refused("ftp://example.com/a.jpg"), Some("bad_scheme"));
@@ -242,6 +331,7 @@ mod tests {
     fn the_test_setting_allows_loopback_and_nothing_else() {
         let test = Policy {
             allow_loopback: true,
+            ..Policy::default()
         };
         assert!(test.parse("http://127.0.0.1:8080/a.jpg").is_ok());
         assert!(test.parse("http://[::1]/a.jpg").is_ok());

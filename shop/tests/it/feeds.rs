@@ -214,6 +214,7 @@ fn test_fetcher() -> Fetcher {
     Fetcher::new(
         Policy {
             allow_loopback: true,
+            ..Policy::default()
         },
         Limits {
             connect_timeout: Duration::from_secs(2),

@@ -195,6 +195,21 @@ pub fn session_cookie(response: &reqwest::Response) -> Option<String> {
         .map(|c| c.split(';').next().unwrap().to_owned())
 }
 
+/// Whether `/account` greets the holder of session `cookie` (`name=value`) as signed in.
+pub async fn signed_in_page(app: &TestApp, cookie: &str) -> bool {
+    let html = app
+        .client
+        .get(app.url("/account"))
+        .header("Cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    html.contains("Signed in as")
+}
+
 /// Sends `request` and reads the JSON it answers: the tests' one way to fetch a document they
 /// go on to assert about (a request that does not arrive, or a body that is not JSON, fails
 /// the test here, with the reason).
@@ -328,6 +343,19 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
 }
 pub mod openapi;
 pub mod s3;
+
+/// Polls `check` until it holds, failing the test after a generous deadline (a state is
+/// waited for, never slept for).
+pub async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !check().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
 
 /// `html` without the empty comments (`<!>`) Leptos leaves after dynamic text for hydration to
 /// find it (with `erase_components`, after every piece of text a view computes), so a test can

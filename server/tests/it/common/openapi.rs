@@ -7,7 +7,7 @@
 //! naming the operation and the schema's complaint. Everything else (`TestApp`'s fields and
 //! other helpers) is reached through `Deref`.
 
-use super::{TestApp, spawn_app};
+use super::TestApp;
 use serde_json::{Value, json};
 use std::ops::Deref;
 
@@ -30,7 +30,14 @@ impl Deref for CheckedApp {
 
 /// `spawn_app()`, with the document the server itself serves.
 pub async fn spawn_checked_app() -> CheckedApp {
-    let app = spawn_app().await;
+    spawn_checked_app_with(|_| {}).await
+}
+
+/// `spawn_checked_app` with the settings adjusted first.
+pub async fn spawn_checked_app_with(
+    adjust: impl FnOnce(&mut server::config::Settings),
+) -> CheckedApp {
+    let app = super::spawn_app_with(adjust).await;
     let document = Document::fetch(&app).await;
     CheckedApp { app, document }
 }
