@@ -108,6 +108,10 @@ pub struct Http {
     /// How long `/metrics` reuses what it read from the database, in milliseconds
     /// (`EMPORIUM_METRICS_CACHE_MS`): a flood of scrapes costs one set of queries per interval.
     pub metrics_cache_ms: u64,
+    /// How long `/readyz` reuses its last check (a ping and a count), in milliseconds
+    /// (`EMPORIUM_READINESS_CACHE_MS`): short, since a load balancer acts on it, but a flood
+    /// of probes costs one check per interval.
+    pub readiness_cache_ms: u64,
 }
 
 impl Default for Http {
@@ -125,6 +129,7 @@ impl Default for Http {
             body_timeout_secs: 30,
             metrics_token: None,
             metrics_cache_ms: 5_000,
+            readiness_cache_ms: 1_000,
         }
     }
 }
@@ -420,6 +425,7 @@ pub const FLAT_KEYS: &[(&str, &str)] = &[
     ("body_timeout_secs", "http.body_timeout_secs"),
     ("metrics_token", "http.metrics_token"),
     ("metrics_cache_ms", "http.metrics_cache_ms"),
+    ("readiness_cache_ms", "http.readiness_cache_ms"),
     ("database_url", "database.url"),
     ("db_max_connections", "database.max_connections"),
     ("demo_catalog", "catalog.demo"),

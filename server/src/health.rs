@@ -26,7 +26,10 @@ pub async fn healthz() -> &'static str {
 }
 
 pub async fn readyz(State(state): State<AppState>, parts: Parts) -> (StatusCode, Json<Readiness>) {
-    let readiness = app::health::readiness(&state.services).await;
+    let readiness = state
+        .readiness
+        .get_with(app::health::readiness(&state.services))
+        .await;
     let code = if readiness.status == Status::Down {
         StatusCode::SERVICE_UNAVAILABLE
     } else {
@@ -35,9 +38,9 @@ pub async fn readyz(State(state): State<AppState>, parts: Parts) -> (StatusCode,
     let visit = crate::api::session::visit(&parts);
     let admin = visit.viewer.as_ref().is_some_and(|v| v.role == Role::Admin);
     if admin || from_loopback(&visit) {
-        (code, Json(readiness))
+        (code, Json((*readiness).clone()))
     } else {
-        (code, Json(readiness.status_only()))
+        (code, Json((*readiness).clone().status_only()))
     }
 }
 

@@ -113,12 +113,27 @@ pub struct Readings {
     pictures: Option<shop::feeds::QueueStats>,
 }
 
-/// The last [`Readings`], kept for an interval; concurrent scrapes of an expired reading
-/// wait for one set of queries (moka runs one initialiser per key and shares its result).
-#[derive(Clone, Debug)]
-pub struct ReadingsCache(Option<moka::future::Cache<(), Arc<Readings>>>);
+/// The last reading of something costly to read (the database's gauges, the node's
+/// readiness), kept for an interval; concurrent readers of an expired one wait for a single
+/// read (moka runs one initialiser per key and shares its result), so a flood of scrapes or
+/// probes costs one set of queries per interval.
+pub struct Kept<T: Send + Sync + 'static>(Option<moka::future::Cache<(), Arc<T>>>);
 
-impl ReadingsCache {
+impl<T: Send + Sync + 'static> Clone for Kept<T> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+impl<T: Send + Sync + 'static> std::fmt::Debug for Kept<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kept")
+            .field("kept", &self.0.is_some())
+            .finish()
+    }
+}
+
+impl<T: Send + Sync + 'static> Kept<T> {
     /// Readings kept for `ttl`; none kept at all for a zero interval.
     pub fn new(ttl: Duration) -> Self {
         Self((!ttl.is_zero()).then(|| {
@@ -129,17 +144,16 @@ impl ReadingsCache {
         }))
     }
 
-    async fn get(&self, state: &AppState) -> Arc<Readings> {
+    pub async fn get_with(&self, read: impl Future<Output = T>) -> Arc<T> {
         match &self.0 {
-            Some(cache) => {
-                cache
-                    .get_with((), async { Arc::new(read(state).await) })
-                    .await
-            }
-            None => Arc::new(read(state).await),
+            Some(cache) => cache.get_with((), async { Arc::new(read.await) }).await,
+            None => Arc::new(read.await),
         }
     }
 }
+
+/// The database's gauges, as last read.
+pub type ReadingsCache = Kept<Readings>;
 
 /// Reads every database-backed gauge, one query at a time, as a request would: a scrape
 /// never takes more than one of the pool's connections.
@@ -170,7 +184,7 @@ async fn read(state: &AppState) -> Readings {
 /// The whole `/metrics` page: what was recorded, then what was read (at most an interval
 /// ago) from the database and this node's components.
 pub async fn render(state: &AppState) -> String {
-    let readings = state.readings.get(state).await;
+    let readings = state.readings.get_with(read(state)).await;
     let now = state.clock.now();
     let search = state.services.search.health();
     let Readings {

@@ -40,6 +40,8 @@ pub struct AppState {
     pub metrics: crate::metrics::Metrics,
     /// What `/metrics` last read from the database, kept for `metrics_cache_ms`.
     pub readings: crate::metrics::ReadingsCache,
+    /// The node's readiness, as last checked (`/readyz`), kept for `readiness_cache_ms`.
+    pub readiness: crate::metrics::Kept<app::health::Readiness>,
 }
 
 impl AppState {
@@ -156,6 +158,9 @@ impl AppState {
             metrics,
             readings: crate::metrics::ReadingsCache::new(Duration::from_millis(
                 settings.http.metrics_cache_ms,
+            )),
+            readiness: crate::metrics::Kept::new(Duration::from_millis(
+                settings.http.readiness_cache_ms,
             )),
             settings: Arc::new(settings.clone()),
         })

@@ -276,6 +276,11 @@ async fn mail_waiting(app: &TestApp) -> Option<f64> {
 async fn scraped_then_mailed(interval_ms: u64) -> TestApp {
     let app = spawn_app_with(|s| s.http.metrics_cache_ms = interval_ms).await;
     assert_eq!(mail_waiting(&app).await, Some(0.0));
+    queue_a_message(&app).await;
+    app
+}
+
+async fn queue_a_message(app: &TestApp) {
     app.state
         .services
         .outbox
@@ -286,7 +291,48 @@ async fn scraped_then_mailed(interval_ms: u64) -> TestApp {
         })
         .await
         .unwrap();
+}
+
+/// What `/readyz` (asked from loopback, so with its details) says of the mail outbox.
+async fn mail_readiness(app: &TestApp) -> String {
+    let (_, readiness) = app.get_json("/readyz").await;
+    readiness["components"]["mail"]["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A node that keeps its readiness for `interval_ms`, probed once with the outbox empty,
+/// then given one message to send.
+async fn probed_then_mailed(interval_ms: u64) -> TestApp {
+    let app = spawn_app_with(|s| s.http.readiness_cache_ms = interval_ms).await;
+    assert_eq!(mail_readiness(&app).await, "0 waiting, 0 failing");
+    queue_a_message(&app).await;
     app
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_readiness_probes_checks_the_node_once_per_interval() {
+    // An interval no test outlives: every probe below falls inside the first one's.
+    let app = &probed_then_mailed(3_600_000).await;
+    let flood: Vec<String> = futures_util::stream::iter(0..50)
+        .map(|_| mail_readiness(app))
+        .buffer_unordered(10)
+        .collect()
+        .await;
+    assert!(
+        flood.iter().all(|m| m == "0 waiting, 0 failing"),
+        "every probe in the interval is answered from the first one's check: {flood:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_is_checked_again_once_its_interval_is_over() {
+    let app = probed_then_mailed(100).await;
+    crate::common::wait_for("the new message in the readiness", async || {
+        mail_readiness(&app).await == "1 waiting, 0 failing"
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

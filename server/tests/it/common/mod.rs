@@ -296,6 +296,9 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     settings.payments.gateway_timeout_ms = 500;
     settings.search.index = Some("ram".into());
     settings.assets.store = Some(assets_dir.display().to_string());
+    // Tests watch readiness change (a store killed, a database closed) and read each check;
+    // the tests of the kept check turn it back on.
+    settings.http.readiness_cache_ms = 0;
     adjust(&mut settings);
     let state = AppState::new(
         scratch.db.clone(),
