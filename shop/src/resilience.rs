@@ -1,6 +1,6 @@
 //! Timeouts' companions: a circuit breaker and jittered exponential backoff, shared by every
 //! client of something that can fail (the payment gateway, the image store), and bounded
-//! admission for work a flood could pile up (searches).
+//! admission for work a flood could pile up (password hashing, searches).
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -149,6 +149,8 @@ impl Backoff {
 /// and never a queue that grows without bound.
 #[derive(Clone, Debug)]
 pub struct Admission {
+    running: usize,
+    waiting: usize,
     /// Places in the system, running or waiting: `running + waiting`.
     places: std::sync::Arc<tokio::sync::Semaphore>,
     /// Turns to run: `running`.
@@ -170,9 +172,21 @@ impl Admission {
     pub fn new(running: usize, waiting: usize) -> Self {
         let running = running.max(1);
         Self {
+            running,
+            waiting,
             places: std::sync::Arc::new(tokio::sync::Semaphore::new(running + waiting)),
             turns: std::sync::Arc::new(tokio::sync::Semaphore::new(running)),
         }
+    }
+
+    /// Callers running or waiting now.
+    pub fn in_line(&self) -> usize {
+        self.running + self.waiting - self.places.available_permits()
+    }
+
+    /// Callers running now.
+    pub fn running(&self) -> usize {
+        self.running - self.turns.available_permits()
     }
 
     /// Takes a place at once or is refused, then waits for a turn.

@@ -10,11 +10,11 @@
 //!   (`NewPassword::parse`, ASVS 6.2).
 
 use crate::failure::{Failure, FailureKind};
+use crate::resilience::{Admission, Turn};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Memory per hash in KiB (19 MiB), passes, lanes.
 const MEMORY_KIB: u32 = 19 * 1024;
@@ -138,19 +138,8 @@ impl Failure for HashError {
 /// per node (built with the services; clones share it).
 #[derive(Clone, Debug)]
 pub struct Hashing {
-    config: HashingConfig,
-    /// Places in the system, running or waiting: `parallel + queue`.
-    places: Arc<Semaphore>,
-    /// Turns to run: `parallel`.
-    turns: Arc<Semaphore>,
+    admission: Admission,
     verified: VerifyCount,
-}
-
-/// A turn to hash, held until dropped.
-#[derive(Debug)]
-pub struct Turn {
-    _place: OwnedSemaphorePermit,
-    _turn: OwnedSemaphorePermit,
 }
 
 impl Default for Hashing {
@@ -161,11 +150,8 @@ impl Default for Hashing {
 
 impl Hashing {
     pub fn new(config: HashingConfig) -> Self {
-        let parallel = config.parallel.max(1);
         Self {
-            config: HashingConfig { parallel, ..config },
-            places: Arc::new(Semaphore::new(parallel + config.queue)),
-            turns: Arc::new(Semaphore::new(parallel)),
+            admission: Admission::new(config.parallel, config.queue),
             verified: VerifyCount::default(),
         }
     }
@@ -173,26 +159,18 @@ impl Hashing {
     /// Waits for a turn, or refuses at once when `parallel` are running and `queue` waiting.
     /// Public so that a test can hold turns and fill the line deterministically.
     pub async fn admit(&self) -> Result<Turn, HashError> {
-        let busy = || HashError::Busy {
-            running: self.config.parallel - self.turns.available_permits(),
-            waiting: self.in_line().saturating_sub(self.config.parallel),
-        };
-        let place = Arc::clone(&self.places)
-            .try_acquire_owned()
-            .map_err(|_| busy())?;
-        let turn = Arc::clone(&self.turns)
-            .acquire_owned()
-            .await
-            .map_err(|e| HashError::Failed(e.to_string()))?;
-        Ok(Turn {
-            _place: place,
-            _turn: turn,
+        self.admission.admit().await.map_err(|_| {
+            let running = self.admission.running();
+            HashError::Busy {
+                running,
+                waiting: self.admission.in_line().saturating_sub(running),
+            }
         })
     }
 
     /// Callers running or waiting now.
     pub fn in_line(&self) -> usize {
-        self.config.parallel + self.config.queue - self.places.available_permits()
+        self.admission.in_line()
     }
 
     /// How many password checks (argon2 verifications) have run, the decoy's included.
