@@ -44,7 +44,7 @@ pub struct Readiness {
 impl Readiness {
     /// The overall status alone, for whoever may not see how each component is (database
     /// errors, where pictures are kept).
-    pub fn status_only(self) -> Self {
+    pub fn status_only(&self) -> Self {
         Self {
             status: self.status,
             components: BTreeMap::new(),

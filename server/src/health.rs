@@ -40,7 +40,7 @@ pub async fn readyz(State(state): State<AppState>, parts: Parts) -> (StatusCode,
     if admin || from_loopback(&visit) {
         (code, Json((*readiness).clone()))
     } else {
-        (code, Json((*readiness).clone().status_only()))
+        (code, Json(readiness.status_only()))
     }
 }
 
