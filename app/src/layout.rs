@@ -86,7 +86,7 @@ pub fn Header() -> impl IntoView {
                 {move || Suspend::new(async move {
                     (pictures.await == Ok(false)).then(|| view! {
                         <p class="images-note" role="status" data-testid="images-note">
-                            "Product images are temporarily unavailable. Everything else works as usual."
+                            "Some product images are temporarily unavailable. Everything else works as usual."
                         </p>
                     })
                 })}

@@ -21,13 +21,20 @@ async function storeCalls(request: APIRequestContext, shop: string) {
   return counter('emporium_asset_store_calls_total') + counter('emporium_asset_store_rejected_total');
 }
 
-test('with the image store broken, pages are text-only without asking the store, and pictures come back', async ({
+/** The product's own picture address in `html` (the largest variant it points at), if any. */
+function picturesIn(html: string): string[] {
+  return [...new Set(html.match(/\/assets\/s\/[^"\s,]+\.jpg/g) ?? [])];
+}
+
+test('with the image store broken, pages show only the pictures the node holds, every one loads, and all come back', async ({
   page,
+  browser,
 }) => {
   test.setTimeout(180_000);
-  // The periodic probe is off (it runs once, at start): with the breaker open, nothing but a
-  // shopper's picture request reaches the store, so the counters below see what pages do.
-  // The server's own info lines say when the demo pictures stop being drawn.
+  // The periodic probe is off (it runs once, at start): only a shopper's picture request
+  // reaches the store, so the counters below see what pages do, and the first failed read
+  // is what switches the node. The server's own info lines say when the demo pictures stop
+  // being drawn.
   const shop = await ownShop({
     EMPORIUM_ASSET_PROBE_MS: '3600000',
     EMPORIUM_ASSET_COOL_DOWN_MS: '1000',
@@ -37,24 +44,28 @@ test('with the image store broken, pages are text-only without asking the store,
   const store = path.join(shop.dataDir, 'assets');
   const away = `${store}.away`;
   try {
+    // A shopper sees the product page, pictures and all: the node now holds a copy of them.
     await pictureReady(page, at(PRODUCT));
-    const html = await (await page.request.get(at(PRODUCT))).text();
-    const picture = /\/assets\/s\/[^"\s,]+/.exec(html)?.[0] ?? 'no picture on the product page';
+    await page.goto(at(PRODUCT));
+    await hydrated(page);
+    const main = page.locator('.product-media img').first();
+    await expect.poll(() => main.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(0);
+    const seen = await main.evaluate((img: HTMLImageElement) => new URL(img.currentSrc).pathname);
+    const listing = picturesIn(await (await page.request.get(at('/c/beauty'))).text());
+    const unseen = listing.find((p) => !p.startsWith(seen.slice(0, seen.lastIndexOf('/'))));
+    expect(unseen, 'the listing shows another product\'s picture').toBeDefined();
 
     // The store's folder disappears and a file stands in its way: every store call fails.
     fs.renameSync(store, away);
     fs.writeFileSync(store, 'not a folder');
     try {
-      // A shopper asking for the picture finds the store failing; the breaker opens.
-      await expect
-        .poll(
-          async () => {
-            await page.request.get(at(picture));
-            return assetsStatus(page.request, shop.url);
-          },
-          { message: 'the breaker opened', timeout: 20_000 },
-        )
-        .toBe('degraded');
+      // The first picture the node does not hold fails to load from the store: the shopper
+      // gets a neutral placeholder (never kept), and the node switches at once.
+      const first = await page.request.get(at(unseen!));
+      expect(first.status()).toBe(200);
+      expect(first.headers()['x-emporium-placeholder']).toBe('store-unavailable');
+      expect(first.headers()['cache-control']).toBe('no-store');
+      expect(await assetsStatus(page.request, shop.url), 'one failed read switched the node').toBe('degraded');
       // The demo pictures drawn in the background stop at their first failure (or were done).
       await expect
         .poll(() => /demo pictures (paused|not drawn)|drew the demo catalog's pictures/.test(shop.log()), {
@@ -63,31 +74,44 @@ test('with the image store broken, pages are text-only without asking the store,
         })
         .toBe(true);
 
+      // A new shopper (nothing in the browser's cache): every page whole, every picture on
+      // it loads from the node's own copy, and the store is never asked.
       const callsBefore = await storeCalls(page.request, shop.url);
-      const pictureRequests: string[] = [];
-      page.on('request', (r) => {
-        if (new URL(r.url()).pathname.startsWith('/assets/')) pictureRequests.push(r.url());
+      const fresh = await (await browser.newContext()).newPage();
+      const answers: string[] = [];
+      fresh.on('response', async (r) => {
+        if (!new URL(r.url()).pathname.startsWith('/assets/')) return;
+        const placeholder = (await r.allHeaders())['x-emporium-placeholder'];
+        answers.push(`${r.status()}${placeholder ? ' placeholder' : ''} ${new URL(r.url()).pathname}`);
       });
+      fresh.on('requestfailed', (r) => answers.push(`failed ${r.url()}`));
       for (const url of [PRODUCT, '/c/beauty', '/search?q=mascara', '/']) {
-        const response = await page.goto(at(url));
+        const response = await fresh.goto(at(url));
         expect(response?.status(), url).toBe(200);
-        await hydrated(page);
-        await expect(page.locator('img[src*="/assets/"]')).toHaveCount(0);
-        await expect(page.getByTestId('images-note')).toBeVisible();
+        await hydrated(fresh);
+        await expect(fresh.getByTestId('images-note')).toBeVisible();
+        for (const img of await fresh.locator('img[src*="/assets/"]').all()) {
+          await img.scrollIntoViewIfNeeded();
+          await expect
+            .poll(() => img.evaluate((i: HTMLImageElement) => i.complete && i.naturalWidth), { message: `a picture on ${url} loads` })
+            .toBeGreaterThan(0);
+        }
       }
-      await page.goto(at(PRODUCT));
-      await hydrated(page);
-      await expect(page.getByRole('heading', { level: 1 })).toHaveText('Essence Mascara Lash Princess');
-      await expect(page.locator('.product-media .monogram')).toBeVisible();
+      await fresh.goto(at(PRODUCT));
+      await hydrated(fresh);
+      await expect(fresh.getByRole('heading', { level: 1 })).toHaveText('Essence Mascara Lash Princess');
+      const held = fresh.locator('.product-media img').first();
+      await expect.poll(() => held.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(0);
       // Buying still works.
-      await page.getByRole('button', { name: 'Add to cart' }).click();
-      await expect(page.getByTestId('cart-count')).toHaveText('1');
-      // The pages did not wait on the store: they never asked it anything (not even a call
-      // the breaker would have refused at once), and sent the browser to no picture.
-      expect(pictureRequests, 'pictures the pages asked for').toEqual([]);
+      await fresh.getByRole('button', { name: 'Add to cart' }).click();
+      await expect(fresh.getByTestId('cart-count')).toHaveText('1');
+      expect(answers.length, 'the pages showed the held pictures').toBeGreaterThan(0);
+      expect(answers.filter((a) => !a.startsWith('200 ')), 'pictures that did not load as themselves').toEqual([]);
+      expect(answers.every((a) => !a.includes(unseen!)), 'no page pointed at the picture not held').toBe(true);
       expect(await storeCalls(page.request, shop.url), 'store calls made while serving the pages').toBe(
         callsBefore,
       );
+      await fresh.context().close();
     } finally {
       fs.rmSync(store, { force: true });
       fs.renameSync(away, store);
@@ -96,16 +120,16 @@ test('with the image store broken, pages are text-only without asking the store,
     // The store is back: once the cool-down is over, the next shopper to ask for a picture
     // makes the breaker's trial call, which closes it. No restart.
     await expect
-      .poll(async () => (await page.request.get(at(picture))).status(), {
+      .poll(async () => (await page.request.get(at(unseen!))).headers()['x-emporium-placeholder'] ?? 'the picture', {
         message: 'the picture is served again',
         timeout: 20_000,
       })
-      .toBe(200);
+      .toBe('the picture');
     expect(await assetsStatus(page.request, shop.url)).toBe('up');
-    await page.goto(at(PRODUCT));
+    await page.goto(at('/c/beauty'));
     await hydrated(page);
-    await expect(page.locator('.product-media img')).toHaveCount(1);
     await expect(page.getByTestId('images-note')).toHaveCount(0);
+    expect(picturesIn(await (await page.request.get(at('/c/beauty'))).text())).toContain(unseen);
   } finally {
     await shop.stop();
   }

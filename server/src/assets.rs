@@ -78,6 +78,21 @@ pub async fn serve(
             response
         }
         Err(AssetError::NotFound) => missed(),
+        // The store failed and this node holds no copy. The page that asked was rendered a
+        // moment before the store failed, or by another node: a neutral tile instead of a
+        // broken image, never kept (by the browser or a CDN) in the picture's place.
+        Err(e @ AssetError::StoreUnavailable(_)) => {
+            tracing::debug!(error = %e, "picture not served: placeholder");
+            (
+                [
+                    (header::CONTENT_TYPE, "image/jpeg"),
+                    (header::CACHE_CONTROL, "no-store"),
+                    (PLACEHOLDER_HEADER, "store-unavailable"),
+                ],
+                assets.placeholder(),
+            )
+                .into_response()
+        }
         Err(e) => failure(e),
     }
 }
@@ -113,3 +128,8 @@ fn failure(e: AssetError) -> Response {
         }
     }
 }
+
+/// Marks a placeholder answer, so that tools (the chaos run, the benchmark) can tell a
+/// neutral tile from the picture.
+pub const PLACEHOLDER_HEADER: header::HeaderName =
+    header::HeaderName::from_static("x-emporium-placeholder");

@@ -209,6 +209,9 @@ pub struct AssetSettings {
     /// How long the image store's breaker stays open before probing again
     /// (`EMPORIUM_ASSET_COOL_DOWN_MS`).
     pub cool_down_ms: u64,
+    /// How many megabytes of pictures a node keeps a copy of, to serve without the store
+    /// and to keep showing while the store is down (`EMPORIUM_ASSET_KEPT_MB`).
+    pub kept_mb: u64,
 }
 
 impl Default for AssetSettings {
@@ -221,6 +224,7 @@ impl Default for AssetSettings {
             s3_region: None,
             probe_ms: 2000,
             cool_down_ms: 5000,
+            kept_mb: 128,
         }
     }
 }
@@ -439,6 +443,7 @@ pub const FLAT_KEYS: &[(&str, &str)] = &[
     ("s3_region", "assets.s3_region"),
     ("asset_probe_ms", "assets.probe_ms"),
     ("asset_cool_down_ms", "assets.cool_down_ms"),
+    ("asset_kept_mb", "assets.kept_mb"),
     ("fetch_workers", "feeds.fetch_workers"),
     ("fetch_ports", "feeds.fetch_ports"),
     ("gateway_url", "payments.gateway_url"),

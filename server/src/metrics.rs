@@ -333,11 +333,23 @@ fn breakers(state: &AppState) {
             ),
         ],
     );
-    let store = state.services.assets.store();
+    let assets = &state.services.assets;
+    let store = assets.store();
     gauge(
         "emporium_asset_store_available",
-        "1 while pictures are shown, 0 while the image store's breaker is open (text-only pages).",
+        "1 while every picture is shown, 0 while the image store's breaker is open (pages show \
+         only the pictures this node holds).",
         f64::from(u8::from(store.serving())),
+    );
+    gauge(
+        "emporium_asset_kept_bytes",
+        "Bytes of pictures this node holds a copy of (EMPORIUM_ASSET_KEPT_MB bounds it).",
+        assets.kept_bytes() as f64,
+    );
+    counter(
+        "emporium_asset_placeholders_total",
+        "Placeholders answered for pictures neither the image store nor this node's copies had.",
+        assets.placeholders(),
     );
     breaker(
         store.metrics(),

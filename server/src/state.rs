@@ -75,7 +75,11 @@ impl AppState {
         let search = Search::start(db.clone(), catalog.clone(), settings.search_location());
         let store = settings.asset_store()?;
         store.spawn_prober(Duration::from_millis(settings.assets.probe_ms));
-        let assets = Assets::new(db.clone(), store);
+        let assets = Assets::new(
+            db.clone(),
+            store,
+            settings.assets.kept_mb.saturating_mul(1024 * 1024),
+        );
         settings.mail_transport()?;
         let users = Users::new(
             db.clone(),

@@ -4,7 +4,7 @@
 //! the object store, the round-robin proxy) on an empty schema, then runs the server's chaos
 //! driver against it (`tools loadgen chaos`, tools/src/chaos): a flash sale under gateway
 //! faults and declines with background shoppers, one node SIGKILLed mid-sale and restarted,
-//! the store frozen with SIGSTOP, single-packet bursts against the last unit, one key and a
+//! the store black-holed with SIGSTOP then killed, single-packet bursts against the last unit, one key and a
 //! single-use coupon; then every invariant against the database and the gateway's ledger.
 //! Exits non-zero if any is broken.
 //!

@@ -127,8 +127,8 @@ pub async fn suggest(q: String) -> Result<Vec<Suggestion>, AppError> {
     Ok(services.search.suggest(&q).await?)
 }
 
-/// Whether product pictures are being shown (false while the image store is failing and
-/// pages render text-only).
+/// Whether every product picture is being shown (false while the image store is failing and
+/// pages show only the pictures this node holds a copy of).
 #[server(prefix = "/rpc", endpoint = "assets/available", input = GetUrl)]
 pub async fn pictures_available() -> Result<bool, AppError> {
     Ok(crate::services::services()?.assets.serving())

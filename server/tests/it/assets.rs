@@ -1,7 +1,7 @@
 //! Pictures end to end: the seller upload API (keys, ownership, hostile uploads), `/assets/…`
 //! serving and caching, pages with responsive `<img>`s, the S3 path against a real
-//! S3-compatible server, and text-only degradation while that server is killed or
-//! black-holed, with pictures back once it returns.
+//! S3-compatible server, and pages showing only the pictures the node holds while that server
+//! is killed or black-holed, with every picture back once it returns.
 
 use crate::images;
 
@@ -372,6 +372,11 @@ async fn product_ids(app: &TestApp) -> (ProductId, i64, String) {
 
 /// `spawn_app` on the S3 server, with a fast probe and breaker.
 async fn app_on(s3: &S3Server) -> TestApp {
+    app_on_with(s3, |_| {}).await
+}
+
+/// `app_on`, with `more` settings on top.
+async fn app_on_with(s3: &S3Server, more: impl FnOnce(&mut server::config::Settings)) -> TestApp {
     let endpoint = s3.endpoint.clone();
     spawn_app_with(|s| {
         s.assets.store = Some(format!("s3://{}/shop", s3::BUCKET));
@@ -381,6 +386,7 @@ async fn app_on(s3: &S3Server) -> TestApp {
         s.assets.s3_region = Some("us-east-1".into());
         s.assets.probe_ms = 200;
         s.assets.cool_down_ms = 500;
+        more(s);
     })
     .await
 }
@@ -546,22 +552,49 @@ async fn assets_status(app: &TestApp) -> String {
         .to_owned()
 }
 
-/// The pages are whole but without pictures, and serving them asked nothing of the store:
-/// no page waits on it.
-async fn assert_text_only(app: &TestApp, s3: &S3Server, pages: &[String], why: &str) {
+/// Every picture address in `html` (`src` and `srcset` alike), once each.
+fn picture_urls(html: &str) -> Vec<String> {
+    let mut urls: Vec<String> = html
+        .match_indices("/assets/s/")
+        .filter_map(|(at, _)| {
+            let rest = &html[at..];
+            rest.find(".jpg").map(|end| rest[..end + 4].to_owned())
+        })
+        .collect();
+    urls.sort();
+    urls.dedup();
+    urls
+}
+
+/// The pages are whole, point only at pictures this node holds (each loads, from the node's
+/// own copy: no placeholder), and serving them and their pictures asked nothing of the store.
+async fn assert_only_held_pictures(
+    app: &TestApp,
+    s3: &S3Server,
+    pages: &[String],
+    held: &str,
+    why: &str,
+) {
     let mark = s3.requests_seen();
+    let mut pictures = 0;
     for page in pages {
         let (status, html) = fetch(app, page).await;
         assert_eq!(status, 200, "{why}: {page}");
         assert!(
-            !html.contains("/assets/s/"),
-            "{why}: {page} points at the dead store"
-        );
-        assert!(
             html.contains("Tufted") || html.contains("Emporium"),
             "{why}: {page} has its text"
         );
+        for url in picture_urls(&html) {
+            let response = app.get(&url).await;
+            assert_eq!(response.status(), 200, "{why}: {url} on {page}");
+            assert!(
+                response.headers().get(PLACEHOLDER).is_none(),
+                "{why}: {url} on {page} is a placeholder, not the picture"
+            );
+            pictures += 1;
+        }
     }
+    assert!(pictures > 0, "{why}: the held pictures are still shown");
     // The breaker's probe keeps asking, on its own schedule; nothing else may.
     let asked: Vec<String> = s3
         .requests_since(mark)
@@ -573,6 +606,7 @@ async fn assert_text_only(app: &TestApp, s3: &S3Server, pages: &[String], why: &
         "{why}: serving the pages asked the store: {asked:?}"
     );
     let (_, product) = fetch(app, &format!("/p/{BED}")).await;
+    assert!(product.contains(held), "{why}: the bed's picture is held");
     assert!(
         crate::common::without_hydration_markers(&product)
             .contains("<h1>King Tufted Low Profile Standard Bed</h1>")
@@ -581,31 +615,75 @@ async fn assert_text_only(app: &TestApp, s3: &S3Server, pages: &[String], why: &
         product.contains("Add to cart"),
         "{why}: the buy button stays"
     );
-    assert!(
-        product.contains("data-testid=\"images-note\""),
-        "{why}: says why"
+}
+
+const PLACEHOLDER: &str = "x-emporium-placeholder";
+
+/// A picture this node never served, asked for while the store fails: the first failed read
+/// flips the node at once (no probe runs in these tests), and the answer is a neutral,
+/// never-kept placeholder instead of a broken image.
+async fn first_failed_read(app: &TestApp, unseen: &str, why: &str) {
+    assert_eq!(assets_status(app).await, "up", "{why}: before");
+    let response = app.get(unseen).await;
+    assert_eq!(response.status(), 200, "{why}");
+    assert_eq!(
+        response
+            .headers()
+            .get(PLACEHOLDER)
+            .map(|v| v.to_str().unwrap()),
+        Some("store-unavailable"),
+        "{why}"
+    );
+    assert_eq!(response.headers()["cache-control"], "no-store", "{why}");
+    assert_eq!(
+        assets_status(app).await,
+        "degraded",
+        "{why}: one failed read switched the node"
     );
 }
 
+/// Asks for `picture` until the store answers it (the cool-down over, a read closes the
+/// breaker again): no probe runs in these tests.
+async fn until_the_store_answers(app: &TestApp, picture: &str) {
+    wait_for("pictures to return", async || {
+        let response = app.get(picture).await;
+        response.status() == 200 && response.headers().get(PLACEHOLDER).is_none()
+    })
+    .await;
+    assert_eq!(assets_status(app).await, "up");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_killed_or_silent_store_costs_pictures_never_pages() {
+async fn a_killed_or_silent_store_costs_only_the_pictures_not_held() {
     let Some(mut s3) = S3Server::start().await else {
         return;
     };
-    let app = app_on(&s3).await;
+    let app = app_on_with(&s3, |s| s.assets.probe_ms = 3_600_000).await;
     let (id, seller, _) = product(&app, BED).await;
-    let image = app
-        .state
-        .services
-        .assets
-        .upload(
-            seller,
-            id,
-            images::jpeg(&images::photo(1200, 900)),
-            Default::default(),
-        )
-        .await
-        .unwrap();
+    let upload = |product: ProductId, width: u32| {
+        let assets = app.state.services.assets.clone();
+        async move {
+            assets
+                .upload(
+                    seller,
+                    product,
+                    images::jpeg(&images::photo(width, 900)),
+                    Default::default(),
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let image = upload(id, 1200).await;
+    let other: i64 = sqlx::query_scalar(
+        "SELECT id FROM products WHERE seller_id = $1 AND id <> $2 ORDER BY id LIMIT 1",
+    )
+    .bind(seller.get())
+    .bind(id.get())
+    .fetch_one(app.scratch.db.pool())
+    .await
+    .unwrap();
+    let unseen = upload(ProductId::new(other), 1300).await;
     let pages = shopper_pages(&app).await;
     let (_, html) = fetch(&app, &format!("/p/{BED}")).await;
     assert!(html.contains(&image.hash), "healthy: the picture is shown");
@@ -614,49 +692,33 @@ async fn a_killed_or_silent_store_costs_pictures_never_pages() {
         cart.contains(&format!("{}/thumb.jpg", image.picture.base)),
         "healthy: the cart line has its thumbnail"
     );
+    // A shopper sees the bed's picture in every size: this node keeps a copy.
+    for variant in ["thumb", "card", "zoom"] {
+        let url = format!("{}/{variant}.jpg", image.picture.base);
+        assert_eq!(app.get(&url).await.status(), 200, "{url}");
+    }
     assert_eq!(assets_status(&app).await, "up");
 
     // 1. The store's process is killed.
     s3.kill().await;
-    wait_for("the breaker to open", async || {
-        assets_status(&app).await == "degraded"
-    })
-    .await;
-    assert_text_only(&app, &s3, &pages, "killed").await;
+    let unseen_url = |variant: &str| format!("{}/{variant}.jpg", unseen.picture.base);
+    first_failed_read(&app, &unseen_url("card"), "killed").await;
+    assert_only_held_pictures(&app, &s3, &pages, &image.hash, "killed").await;
     let (_, ready) = app.get_json("/readyz").await;
     assert_eq!(ready["status"], "degraded", "the node stays ready: {ready}");
-    let picture = app.get(&format!("{}/card.jpg", image.picture.base)).await;
-    assert_eq!(picture.status(), 503, "asset requests fail fast");
 
     // It comes back: pictures return without a restart of the shop.
     s3.restart().await;
-    wait_for("pictures to return", async || {
-        assets_status(&app).await == "up"
-    })
-    .await;
+    until_the_store_answers(&app, &unseen_url("card")).await;
     let (_, html) = fetch(&app, &format!("/p/{BED}")).await;
     assert!(html.contains(&image.hash));
-    assert_eq!(
-        app.get(&format!("{}/card.jpg", image.picture.base))
-            .await
-            .status(),
-        200
-    );
 
     // 2. The store accepts connections and never answers.
     s3.black_hole(true);
-    wait_for("the breaker to open", async || {
-        assets_status(&app).await == "degraded"
-    })
-    .await;
-    assert_text_only(&app, &s3, &pages, "black-holed").await;
+    first_failed_read(&app, &unseen_url("zoom"), "black-holed").await;
+    assert_only_held_pictures(&app, &s3, &pages, &image.hash, "black-holed").await;
     s3.black_hole(false);
-    wait_for("pictures to return", async || {
-        assets_status(&app).await == "up"
-    })
-    .await;
-    let (_, html) = fetch(&app, &format!("/p/{BED}")).await;
-    assert!(html.contains(&image.hash));
+    until_the_store_answers(&app, &unseen_url("thumb")).await;
 
     let (_, metrics) = app.get_text("/metrics").await;
     let opened = metrics

@@ -222,6 +222,20 @@ fn flatten(image: DynamicImage) -> image::RgbImage {
     out
 }
 
+/// What `/assets/…` answers for a picture this node can neither read from the store nor
+/// holds a copy of: a small light-grey JPEG the browser stretches to the `<img>` box, so a
+/// page rendered a moment before the store failed shows a neutral tile instead of a broken
+/// image. Made once.
+pub fn placeholder() -> bytes::Bytes {
+    static PLACEHOLDER: std::sync::OnceLock<bytes::Bytes> = std::sync::OnceLock::new();
+    PLACEHOLDER
+        .get_or_init(|| {
+            let grey = image::RgbImage::from_pixel(4, 3, image::Rgb([0xee, 0xee, 0xee]));
+            encode_jpeg(&grey).map(Into::into).unwrap_or_default()
+        })
+        .clone()
+}
+
 fn encode_jpeg(image: &image::RgbImage) -> Result<Vec<u8>, Refusal> {
     let mut out = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY)

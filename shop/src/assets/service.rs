@@ -99,6 +99,12 @@ pub struct Assets {
     /// Each product's live pictures (empty for none), for pages: most pages would otherwise
     /// spend a query on them.
     pictures: moka::future::Cache<ProductId, Arc<Vec<Picture>>>,
+    /// The bytes of the pictures this node has served, by address, bounded by their size.
+    /// Pictures are named by their content hash and never change, so a kept copy is always
+    /// right: it spares the store, and it is what pages still show while the store is down.
+    kept: moka::future::Cache<String, Bytes>,
+    /// Placeholders answered for pictures neither the store nor `kept` had.
+    placeholders: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for Assets {
@@ -123,13 +129,19 @@ pub fn is_hash(text: &str) -> bool {
     text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
+/// Where shoppers load a picture's variants from: `{base}/{variant}.jpg`.
+fn picture_base(seller: i64, hash: &str) -> String {
+    format!("/assets/s/{seller}/{hash}")
+}
+
 fn picture(seller: i64, hash: &str, width: u32, height: u32, alt: &str) -> Picture {
     Picture {
-        base: format!("/assets/s/{seller}/{hash}"),
+        base: picture_base(seller, hash),
         width,
         height,
         alt: alt.to_owned(),
         zoomable: width.max(height) >= super::types::ResolutionTier::ZOOM,
+        held: None,
     }
 }
 
@@ -178,7 +190,8 @@ pub struct UploadRequest {
 }
 
 impl Assets {
-    pub fn new(db: Db, store: AssetStore) -> Self {
+    /// `kept_bytes`: how many bytes of pictures this node keeps a copy of.
+    pub fn new(db: Db, store: AssetStore, kept_bytes: u64) -> Self {
         Self {
             db,
             store,
@@ -192,7 +205,32 @@ impl Assets {
                 .max_capacity(100_000)
                 .time_to_live(SHOWN_FOR)
                 .build(),
+            kept: moka::future::Cache::builder()
+                .max_capacity(kept_bytes)
+                .weigher(|path: &String, bytes: &Bytes| {
+                    u32::try_from(path.len() + bytes.len()).unwrap_or(u32::MAX)
+                })
+                .build(),
+            placeholders: Arc::default(),
         }
+    }
+
+    /// The neutral tile answered for a picture that can be neither read nor found in this
+    /// node's copies while the store fails ([`pipeline::placeholder`]), counted.
+    pub fn placeholder(&self) -> Bytes {
+        self.placeholders
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        pipeline::placeholder()
+    }
+
+    /// How many placeholders this node has answered.
+    pub fn placeholders(&self) -> u64 {
+        self.placeholders.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// How many bytes of pictures this node holds a copy of.
+    pub fn kept_bytes(&self) -> u64 {
+        self.kept.weighted_size()
     }
 
     pub fn store(&self) -> &AssetStore {
@@ -533,14 +571,36 @@ impl Assets {
         self.image(seller, product, image).await
     }
 
-    /// The live pictures of each product that has any, in display order; none at all while
-    /// the store is failing (the pages then render text-only rather than point at a dead store).
+    /// The live pictures of each product that has any, in display order. While the store is
+    /// failing, only the pictures this node holds a copy of, each pointing only at the
+    /// variants it holds: a page never points at a picture that would not load.
     pub async fn pictures_for(
         &self,
         products: &[ProductId],
     ) -> Result<HashMap<ProductId, Vec<Picture>>, sqlx::Error> {
+        let mut out = self.live_pictures(products).await?;
+        if !self.serving() {
+            out.retain(|_, pictures| {
+                pictures.retain_mut(|picture| {
+                    let held: Vec<ImageVariant> = ImageVariant::ALL
+                        .into_iter()
+                        .filter(|&v| self.kept.contains_key(&picture.src(v)))
+                        .collect();
+                    picture.held = Some(held);
+                    picture.held.as_ref().is_some_and(|h| !h.is_empty())
+                });
+                !pictures.is_empty()
+            });
+        }
+        Ok(out)
+    }
+
+    async fn live_pictures(
+        &self,
+        products: &[ProductId],
+    ) -> Result<HashMap<ProductId, Vec<Picture>>, sqlx::Error> {
         let mut out: HashMap<ProductId, Vec<Picture>> = HashMap::new();
-        if products.is_empty() || !self.serving() {
+        if products.is_empty() {
             return Ok(out);
         }
         let mut missing = Vec::new();
@@ -606,8 +666,19 @@ impl Assets {
         if !is_hash(hash) || !self.is_shown(seller, hash).await? {
             return Err(AssetError::NotFound);
         }
+        let path = format!(
+            "{}/{}.jpg",
+            picture_base(seller.get(), hash),
+            variant.name()
+        );
+        if let Some(bytes) = self.kept.get(&path).await {
+            return Ok(bytes);
+        }
         match self.store.get(&object_key(seller, hash, variant)).await {
-            Ok(bytes) => Ok(bytes),
+            Ok(bytes) => {
+                self.kept.insert(path, bytes.clone()).await;
+                Ok(bytes)
+            }
             Err(StoreError::NotFound) => Err(AssetError::NotFound),
             Err(e) => Err(AssetError::StoreUnavailable(e)),
         }

@@ -83,7 +83,9 @@ pub enum StoreError {
 /// Tuning for the breaker and timeouts.
 #[derive(Clone, Debug)]
 pub struct StoreOptions {
-    /// Consecutive failures that open the breaker.
+    /// Consecutive failures that open the breaker. One by default: the first failed read
+    /// switches this node's pages to the pictures it holds a copy of, before a second
+    /// shopper is sent to a store that does not answer.
     pub failures_to_open: u32,
     /// How long the breaker stays open before a probe.
     pub cool_down: Duration,
@@ -96,7 +98,7 @@ pub struct StoreOptions {
 impl Default for StoreOptions {
     fn default() -> Self {
         Self {
-            failures_to_open: 3,
+            failures_to_open: 1,
             cool_down: Duration::from_secs(5),
             max_timeout: Duration::from_secs(2),
             min_timeout: Duration::from_millis(250),

@@ -10,6 +10,7 @@ crate::input::id_type!(
 /// The sizes every picture is stored in. A variant is never upscaled: a small upload's
 /// variants are all its own size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ImageVariant {
     /// Suggestions, cart lines: 160 px on the long side.
@@ -75,24 +76,54 @@ pub struct Picture {
     pub alt: String,
     /// Whether the original was large enough for the zoom view.
     pub zoomable: bool,
+    /// While the image store is failing: the variants this node holds a copy of, the only
+    /// ones a page may point at. Absent while the store answers (every variant loads).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<Vec<ImageVariant>>,
 }
 
 impl Picture {
+    /// The address of `variant`, or of the variant nearest it that loads: the largest held
+    /// one not above it, else the smallest held one.
     pub fn src(&self, variant: ImageVariant) -> String {
-        format!("{}/{}.jpg", self.base, variant.name())
+        format!("{}/{}.jpg", self.base, self.usable(variant).name())
+    }
+
+    /// Whether `variant` loads now.
+    pub fn holds(&self, variant: ImageVariant) -> bool {
+        self.held
+            .as_ref()
+            .is_none_or(|held| held.contains(&variant))
+    }
+
+    fn usable(&self, wanted: ImageVariant) -> ImageVariant {
+        let Some(held) = &self.held else {
+            return wanted;
+        };
+        let side = |v: &&ImageVariant| v.long_side();
+        held.iter()
+            .filter(|v| v.long_side() <= wanted.long_side())
+            .max_by_key(side)
+            .or_else(|| held.iter().min_by_key(side))
+            .copied()
+            .unwrap_or(wanted)
     }
 
     pub fn size(&self, variant: ImageVariant) -> (u32, u32) {
         variant.size_for(self.width, self.height)
     }
 
-    /// A `srcset` with each distinct variant width, up to `largest`.
+    /// A `srcset` with each distinct width of the variants that load, up to `largest`.
     pub fn srcset(&self, largest: ImageVariant) -> String {
+        let largest = self.usable(largest);
         let mut seen = Vec::new();
         let mut out = Vec::new();
         for v in ImageVariant::ALL {
             if v.long_side() > largest.long_side() {
                 break;
+            }
+            if !self.holds(v) {
+                continue;
             }
             let (w, _) = self.size(v);
             if !seen.contains(&w) {
@@ -231,10 +262,33 @@ mod tests {
             height: 200,
             alt: String::new(),
             zoomable: false,
+            held: None,
         };
         assert_eq!(
             p.srcset(ImageVariant::Zoom),
             "/assets/s/1/ab/thumb.jpg 160w, /assets/s/1/ab/card.jpg 300w"
         );
+    }
+
+    #[test]
+    fn with_the_store_down_a_picture_points_only_at_the_variants_held() {
+        let p = Picture {
+            base: "/assets/s/1/ab".into(),
+            width: 2000,
+            height: 1000,
+            alt: String::new(),
+            zoomable: true,
+            held: Some(vec![ImageVariant::Card]),
+        };
+        assert_eq!(p.src(ImageVariant::Zoom), "/assets/s/1/ab/card.jpg");
+        assert_eq!(p.srcset(ImageVariant::Zoom), "/assets/s/1/ab/card.jpg 480w");
+        // Only a larger one held: it stands in, scaled down by the browser.
+        assert_eq!(p.src(ImageVariant::Thumb), "/assets/s/1/ab/card.jpg");
+        assert_eq!(
+            p.srcset(ImageVariant::Thumb),
+            "/assets/s/1/ab/card.jpg 480w"
+        );
+        let all = Picture { held: None, ..p };
+        assert_eq!(all.src(ImageVariant::Thumb), "/assets/s/1/ab/thumb.jpg");
     }
 }

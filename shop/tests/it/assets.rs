@@ -481,6 +481,77 @@ async fn a_borderline_image_waits_for_review_before_shoppers_see_it() {
     drop(r.scratch);
 }
 
+/// The store fails: the very first failed read switches the node's pages to the pictures it
+/// holds a copy of (no second shopper is sent to a dead store), those keep loading, and a
+/// page points only at the variants held.
+#[tokio::test]
+async fn a_failing_store_leaves_pages_the_pictures_this_node_holds() {
+    let r = rig().await;
+    let upload = |(seller, product): (SellerId, ProductId), seed: u32| {
+        let assets = r.assets.clone();
+        async move {
+            let bytes = images::jpeg(&images::photo(1600 + seed, 1200));
+            assets
+                .upload(seller, product, bytes, UploadRequest::default())
+                .await
+                .unwrap()
+        }
+    };
+    let seen = upload(r.a, 0).await;
+    let unseen = upload(r.b, 1).await;
+    let seen_card = r
+        .assets
+        .serve(r.a.0, &seen.hash, ImageVariant::Card)
+        .await
+        .unwrap();
+
+    // A file where the store's folder was: every call fails (a missing folder would only
+    // answer "no such object", which is the store working).
+    let away = r.dir.path().with_extension("away");
+    std::fs::rename(r.dir.path(), &away).unwrap();
+    std::fs::write(r.dir.path(), "not a folder").unwrap();
+    let failed = r
+        .assets
+        .serve(r.b.0, &unseen.hash, ImageVariant::Card)
+        .await;
+    assert!(
+        matches!(failed, Err(AssetError::StoreUnavailable(_))),
+        "{failed:?}"
+    );
+    assert!(
+        !r.assets.serving(),
+        "one failed read is enough: the next page must not point at the store"
+    );
+
+    let held = r
+        .assets
+        .serve(r.a.0, &seen.hash, ImageVariant::Card)
+        .await
+        .expect("a picture this node served loads from its own copy");
+    assert_eq!(held, seen_card);
+    assert!(
+        r.assets
+            .serve(r.a.0, &seen.hash, ImageVariant::Zoom)
+            .await
+            .is_err(),
+        "a variant never served is not held"
+    );
+    let shown = r.assets.pictures_for(&[r.a.1, r.b.1]).await.unwrap();
+    assert!(
+        !shown.contains_key(&r.b.1),
+        "a picture this node does not hold is left out: {shown:?}"
+    );
+    let picture = &shown[&r.a.1][0];
+    assert_eq!(picture.held, Some(vec![ImageVariant::Card]));
+    assert_eq!(
+        picture.src(ImageVariant::Zoom),
+        format!("{}/card.jpg", seen.picture.base),
+        "the product page's large view points at the variant held"
+    );
+    std::fs::remove_file(r.dir.path()).unwrap();
+    std::fs::rename(&away, r.dir.path()).unwrap();
+}
+
 /// A TCP server that accepts connections and never answers: the worst kind of failing
 /// store, since nothing fails until a timeout says so. It counts the requests that reach it
 /// (each on its own connection: without an answer, a client cannot send a second).

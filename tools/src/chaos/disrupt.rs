@@ -7,10 +7,12 @@
 //!   SIGKILL. The attempts whose requests died with it and that the database still shows
 //!   unfinished were in flight there; at the end of the run each must have been taken over by
 //!   recovery and ended.
-//! - **the store frozen while pages were served.** The object store gets SIGSTOP and stays
-//!   frozen until every node has noticed (its breaker open: pages go text-only) and shoppers
-//!   have been served pages that way, and at least for the outage asked for; once thawed,
-//!   every node must show pictures again.
+//! - **the store black-holed, then killed, while pages were served.** The object store gets
+//!   SIGSTOP (it accepts connections and never answers) and stays frozen until every node has
+//!   noticed (its breaker open: pages show only the pictures the node holds) and shoppers have
+//!   been served pages that way, and at least for the outage asked for; once thawed, every
+//!   node must show every picture again. Then it gets SIGKILL (connections refused), until the
+//!   same has been seen again; it stays dead for the rest of the run.
 
 use super::invariants::Check;
 use super::{Chaos, checkout_body, traffic};
@@ -35,8 +37,8 @@ const POLL_KILL: Duration = Duration::from_millis(5);
 /// Buyers sending their checkouts straight to the node that will be killed.
 const BUYERS_ON_VICTIM: usize = 6;
 
-/// Product pages shoppers must be served while every node is text-only before the store is
-/// thawed.
+/// Product pages shoppers must be served while every node has noticed the outage before it
+/// ends.
 const PAGES_IN_OUTAGE: usize = 20;
 
 /// What the disruptions did.
@@ -50,7 +52,7 @@ pub struct Disrupted {
 }
 
 /// Kills a node once the sale is under way and the node is driving checkouts, and watches it
-/// come back; then freezes the store while shoppers browse, and thaws it.
+/// come back; then freezes the store while shoppers browse, thaws it, and kills it.
 pub async fn disrupt(
     c: Chaos,
     db: Db,
@@ -67,7 +69,9 @@ pub async fn disrupt(
     if let Some(pid) = c.store_pid
         && !c.store_outage.is_zero()
     {
-        freeze_store(&c, pid, &shoppers, &http, &mut out).await?;
+        for outage in traffic::Outage::ALL {
+            store_outage(&c, pid, outage, &shoppers, &http, &mut out).await?;
+        }
     }
     Ok(out)
 }
@@ -317,16 +321,25 @@ async fn pictures_shown(http: &reqwest::Client, nodes: &[SocketAddr]) -> Vec<Opt
     shown
 }
 
-async fn freeze_store(
+async fn store_outage(
     c: &Chaos,
     pid: u32,
+    outage: traffic::Outage,
     shoppers: &traffic::Traffic,
     http: &reqwest::Client,
     out: &mut Disrupted,
 ) -> anyhow::Result<()> {
-    signal("STOP", pid).await?;
-    shoppers.store_down();
-    let frozen = Instant::now();
+    let name = outage.name();
+    signal(
+        match outage {
+            traffic::Outage::BlackHoled => "STOP",
+            traffic::Outage::Killed => "KILL",
+        },
+        pid,
+    )
+    .await?;
+    shoppers.store_out(outage);
+    let started = Instant::now();
     // Every node notices on its own (its probe or a shopper's picture request fails).
     let noticed = poll(STATE_LIMIT, || async move {
         Ok(pictures_shown(http, &c.nodes)
@@ -335,35 +348,38 @@ async fn freeze_store(
             .all(|s| *s == Some(false)))
     })
     .await?;
-    let before = shoppers.tally().pages_in_outage.ok;
+    let pages = || shoppers.tally().outages[outage as usize].pages.ok;
+    let before = pages();
     let served = match noticed {
         Some(_) => {
             poll(STATE_LIMIT, || async move {
-                Ok(
-                    shoppers.tally().pages_in_outage.ok >= before + PAGES_IN_OUTAGE
-                        && frozen.elapsed() >= c.store_outage,
-                )
+                Ok(pages() >= before + PAGES_IN_OUTAGE && started.elapsed() >= c.store_outage)
             })
             .await?
         }
         None => None,
     };
-    let text_only = shoppers.tally().pages_in_outage.ok - before;
-    signal("CONT", pid).await?;
-    shoppers.store_back();
+    let after_noticed = pages() - before;
     out.story.push(format!(
-        "object store (pid {pid}) frozen with SIGSTOP for {:.1} s: every node text-only {}, \
-         {text_only} pages served after that, then thawed",
-        frozen.elapsed().as_secs_f64(),
+        "object store (pid {pid}) {name} ({}) for {:.1} s: every node switched to the pictures          it holds {}, {after_noticed} pages served after that{}",
+        match outage {
+            traffic::Outage::BlackHoled => "SIGSTOP",
+            traffic::Outage::Killed => "SIGKILL",
+        },
+        started.elapsed().as_secs_f64(),
         match noticed {
             Some(after) => format!("after {:.1} s", after.as_secs_f64()),
             None => "NEVER".into(),
+        },
+        match outage {
+            traffic::Outage::BlackHoled => ", then thawed",
+            traffic::Outage::Killed => "; it stays dead for the rest of the run",
         }
     ));
     out.checks.push(Check::holds(
-        "store outage: every node went text-only and kept serving pages while the store was frozen",
+        format!("store {name}: every node noticed and kept serving pages"),
         format!(
-            "{}; {text_only} pages served text-only",
+            "{}; {after_noticed} pages served after",
             if noticed.is_some() {
                 "every node noticed"
             } else {
@@ -372,7 +388,12 @@ async fn freeze_store(
         ),
         noticed.is_some() && served.is_some(),
     ));
+    if outage == traffic::Outage::Killed {
+        return Ok(());
+    }
 
+    signal("CONT", pid).await?;
+    shoppers.store_back();
     // Thawed: each node's probe (or a shopper's request) closes its breaker again.
     let thawed = Instant::now();
     let back = poll(STATE_LIMIT, || async move {
@@ -383,7 +404,7 @@ async fn freeze_store(
     })
     .await?;
     out.checks.push(Check::holds(
-        "store outage: every node shows pictures again once the store is thawed",
+        format!("store {name}: every node shows every picture again once it answers"),
         match back {
             Some(_) => format!("after {:.1} s", thawed.elapsed().as_secs_f64()),
             None => format!("not within {STATE_LIMIT:?}"),

@@ -8,8 +8,10 @@
 //!    never answered, 502 before charging, 500 after charging) and declined cards;
 //! 2. one node SIGKILLed mid-sale while it drives checkouts (the cluster restarts it; its
 //!    buyers resend with their keys; recovery finishes what it left) ([`disrupt`]);
-//! 3. the object store frozen (SIGSTOP) until every node has gone text-only and served pages
-//!    that way, then thawed until every node shows pictures again ([`disrupt`]);
+//! 3. the object store black-holed (SIGSTOP) until every node has switched to the pictures it
+//!    holds and served pages that way, then thawed until every node shows every picture
+//!    again; then killed (SIGKILL) for the rest of the run ([`disrupt`]); every picture the
+//!    pages served meanwhile point at must load;
 //! 4. single-packet bursts ([`burst`]): many buyers for the last unit, one request sent many
 //!    times with the same key, and many buyers for a coupon that may be used once.
 //!
@@ -499,7 +501,8 @@ async fn coupon_burst(
     Ok(())
 }
 
-/// What shoppers saw while things broke: pages never fail, a dead store costs pictures only.
+/// What shoppers saw while things broke: pages never fail, and a dead store costs only the
+/// pictures no node holds, never a broken picture on a page.
 fn blast_radius(c: &Chaos, seen: &traffic::Tally, out: &mut Outcome) {
     let p99 = |v: &[f64]| {
         let mut v = v.to_vec();
@@ -508,49 +511,77 @@ fn blast_radius(c: &Chaos, seen: &traffic::Tally, out: &mut Outcome) {
             .copied()
             .unwrap_or(0.0)
     };
+    let outages = || traffic::Outage::ALL.map(|o| &seen.outages[o as usize]);
     out.story.push(format!(
         "background shoppers: {} page views (p99 {:.0} ms), {} pictures, {} searches, {} checkouts \
          ({} confirmed), {} requests unanswered after resending",
-        seen.pages.total() + seen.pages_in_outage.total(),
+        seen.pages.total() + outages().iter().map(|o| o.pages.total()).sum::<usize>(),
         p99(&seen.page_ms),
-        seen.images.total() + seen.images_in_outage.total(),
+        seen.images.total()
+            + outages()
+                .iter()
+                .map(|o| o.pictures.total() + o.earlier_pictures.total())
+                .sum::<usize>(),
         seen.searches.total(),
         seen.checkouts.total(),
         seen.checkouts.ok,
         seen.unanswered
     ));
-    let failed_pages = |a: &traffic::Answers| a.unavailable + a.internal + a.errors;
+    let failed = |a: &traffic::Answers| a.unavailable + a.internal + a.errors;
     out.checks.push(Check::zero(
         "blast radius: product pages that failed (5xx)",
-        (failed_pages(&seen.pages) + failed_pages(&seen.pages_in_outage)) as i64,
+        (failed(&seen.pages) + outages().iter().map(|o| failed(&o.pages)).sum::<usize>()) as i64,
     ));
     out.checks.push(Check::zero(
         "blast radius: internal errors (500) on any request",
         (seen.pages.internal
-            + seen.pages_in_outage.internal
             + seen.images.internal
-            + seen.images_in_outage.internal
             + seen.searches.internal
-            + seen.checkouts.internal) as i64,
+            + seen.checkouts.internal
+            + outages()
+                .iter()
+                .map(|o| o.pages.internal + o.pictures.internal + o.earlier_pictures.internal)
+                .sum::<usize>()) as i64,
     ));
-    if c.store_pid.is_some() && !c.store_outage.is_zero() {
+    if c.store_pid.is_none() || c.store_outage.is_zero() {
+        return;
+    }
+    let healthy_rate = seen.pages_per_second();
+    for outage in traffic::Outage::ALL {
+        let o = &seen.outages[outage as usize];
+        let name = outage.name();
         out.story.push(format!(
-            "while the store was frozen: {} page views, all {} (p99 {:.0} ms); pictures: {} served, {} answered 503",
-            seen.pages_in_outage.total(),
-            if failed_pages(&seen.pages_in_outage) == 0 { "answered" } else { "NOT all answered" },
-            p99(&seen.page_ms_in_outage),
-            seen.images_in_outage.ok,
-            seen.images_in_outage.unavailable
+            "while the store was {name}: {} page views ({:.0}/s; {healthy_rate:.0}/s with it up, \
+             beside the same sale and bursts), p99 {:.0} ms; their {} pictures: {} loaded, {} of \
+             them placeholders; pictures of earlier pages: {} loaded, {} placeholders, {} not",
+            o.pages.total(),
+            o.pages_per_second(),
+            p99(&o.page_ms),
+            o.pictures.total(),
+            o.pictures.ok,
+            o.placeholders,
+            o.earlier_pictures.ok,
+            o.earlier_placeholders,
+            o.earlier_pictures.total() - o.earlier_pictures.ok,
         ));
         out.checks.push(Check::holds(
-            "blast radius: pages served while the store was down",
-            seen.pages_in_outage.ok.to_string(),
-            seen.pages_in_outage.ok > 0,
+            format!("blast radius: pages served whole while the store was {name}"),
+            format!(
+                "{} of {} with their text",
+                o.pages.ok - o.pages_without_text,
+                o.pages.total()
+            ),
+            o.pages.ok > 0 && o.pages.ok == o.pages.total() && o.pages_without_text == 0,
         ));
-        out.checks.push(Check::holds(
-            "blast radius: pictures served again once the store is back",
-            seen.images_after_outage.to_string(),
-            seen.images_after_outage > 0,
+        out.checks.push(Check::zero(
+            format!("blast radius: broken pictures while the store was {name}"),
+            (o.pictures.total() - o.pictures.ok + o.earlier_pictures.total()
+                - o.earlier_pictures.ok) as i64,
         ));
     }
+    out.checks.push(Check::holds(
+        "blast radius: pictures served again once the store is back",
+        seen.images_after_outage.to_string(),
+        seen.images_after_outage > 0,
+    ));
 }

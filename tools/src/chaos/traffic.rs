@@ -1,7 +1,8 @@
 //! Background traffic for the chaos run: shoppers browsing product pages, loading their
 //! pictures, searching, and buying across many SKUs while the flash sale and the faults go
-//! on. What they see is tallied apart while the object store is down, so the run can show
-//! that a dead store degrades the shop (pictures missing) and never takes pages down.
+//! on. What they see is tallied apart while the object store is black-holed and while it is
+//! killed, so the run can show that a dead store costs at most the pictures no node holds,
+//! never a page, and never a broken picture on a page served during the outage.
 
 use crate::loadgen::resend;
 use rand::rngs::StdRng;
@@ -15,19 +16,88 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Default, Clone)]
 pub struct Tally {
     pub pages: Answers,
-    pub pages_in_outage: Answers,
     pub images: Answers,
-    pub images_in_outage: Answers,
     /// Pictures served after the store came back.
     pub images_after_outage: usize,
     pub searches: Answers,
     pub checkouts: Answers,
     /// Requests that never got an answer, even resent (every node down at once).
     pub unanswered: usize,
-    /// Page latencies while the store was down, in milliseconds.
-    pub page_ms_in_outage: Vec<f64>,
-    /// Page latencies otherwise.
+    /// Page latencies while the store was up, in milliseconds.
     pub page_ms: Vec<f64>,
+    /// What shoppers saw while the store was out, by [`Outage`].
+    pub outages: [Seen; 2],
+    /// When the shoppers started and stopped.
+    pub began: Option<Instant>,
+    pub ended: Option<Instant>,
+}
+
+impl Tally {
+    /// Page views per second while the store was up.
+    pub fn pages_per_second(&self) -> f64 {
+        let (Some(began), Some(ended)) = (self.began, self.ended) else {
+            return 0.0;
+        };
+        let out: f64 = self
+            .outages
+            .iter()
+            .filter_map(|o| Some((o.until? - o.from?).as_secs_f64()))
+            .sum();
+        self.pages.total() as f64 / ((ended - began).as_secs_f64() - out).max(1.0)
+    }
+}
+
+/// How the object store fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outage {
+    /// Frozen (SIGSTOP): connections are accepted and never answered.
+    BlackHoled = 0,
+    /// Gone (SIGKILL): connections are refused.
+    Killed = 1,
+}
+
+impl Outage {
+    pub const ALL: [Outage; 2] = [Outage::BlackHoled, Outage::Killed];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::BlackHoled => "black-holed",
+            Self::Killed => "killed",
+        }
+    }
+}
+
+/// What shoppers saw during one outage.
+#[derive(Debug, Default, Clone)]
+pub struct Seen {
+    pub pages: Answers,
+    /// Pages answered 200 without their product's heading.
+    pub pages_without_text: usize,
+    pub page_ms: Vec<f64>,
+    /// The pictures the pages served during the outage pointed at, fetched at once as a
+    /// browser would: each a picture (`ok`), or broken (any other answer).
+    pub pictures: Answers,
+    /// Of those, the neutral placeholders answered for a picture the node serving it did not
+    /// hold (a page from the other node, or from just before the outage).
+    pub placeholders: usize,
+    /// Pictures of pages seen before the outage, asked for during it.
+    pub earlier_pictures: Answers,
+    pub earlier_placeholders: usize,
+    /// When the outage began and ended.
+    pub from: Option<Instant>,
+    pub until: Option<Instant>,
+}
+
+impl Seen {
+    /// Page views per second during the outage.
+    pub fn pages_per_second(&self) -> f64 {
+        match (self.from, self.until) {
+            (Some(from), Some(until)) if until > from => {
+                self.pages.total() as f64 / (until - from).as_secs_f64()
+            }
+            _ => 0.0,
+        }
+    }
 }
 
 /// Answers by status class.
@@ -63,16 +133,26 @@ impl Answers {
 /// Where the object store is in the run, as the shoppers' answers are filed under it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Store {
-    Up = 0,
-    Down = 1,
-    BackAfterOutage = 2,
+    Up,
+    Out(Outage),
+    BackAfterOutage,
 }
 
 impl Store {
+    fn to_atomic(self) -> usize {
+        match self {
+            Self::Up => 0,
+            Self::Out(Outage::BlackHoled) => 1,
+            Self::Out(Outage::Killed) => 2,
+            Self::BackAfterOutage => 3,
+        }
+    }
+
     fn from_atomic(value: usize) -> Self {
         match value {
-            1 => Self::Down,
-            2 => Self::BackAfterOutage,
+            1 => Self::Out(Outage::BlackHoled),
+            2 => Self::Out(Outage::Killed),
+            3 => Self::BackAfterOutage,
             _ => Self::Up,
         }
     }
@@ -89,17 +169,32 @@ pub struct Traffic {
 }
 
 impl Traffic {
-    pub fn store_down(&self) {
-        self.store.store(Store::Down as usize, Ordering::SeqCst);
+    pub fn store_out(&self, outage: Outage) {
+        self.store
+            .store(Store::Out(outage).to_atomic(), Ordering::SeqCst);
+        self.record(|t, _| t.outages[outage as usize].from = Some(Instant::now()));
     }
 
     pub fn store_back(&self) {
+        self.end_outage();
         self.store
-            .store(Store::BackAfterOutage as usize, Ordering::SeqCst);
+            .store(Store::BackAfterOutage.to_atomic(), Ordering::SeqCst);
     }
 
     pub fn stop(&self) {
+        self.end_outage();
+        self.record(|t, _| t.ended = Some(Instant::now()));
         self.stop.store(true, Ordering::SeqCst);
+    }
+
+    fn end_outage(&self) {
+        self.record(|t, store| {
+            if let Store::Out(outage) = store {
+                t.outages[outage as usize]
+                    .until
+                    .get_or_insert_with(Instant::now);
+            }
+        });
     }
 
     pub fn tally(&self) -> Tally {
@@ -133,6 +228,7 @@ pub fn start(
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap_or_default();
+    traffic.record(|t, _| t.began = Some(Instant::now()));
     let mut set = tokio::task::JoinSet::new();
     for w in 0..workers {
         let (http, shop, shelf, traffic) =
@@ -182,29 +278,57 @@ async fn page(
     let status = response.status().as_u16();
     let html = response.text().await?;
     let ms = sent.elapsed().as_secs_f64() * 1000.0;
-    let found: Vec<String> = html
+    let mut found: Vec<String> = html
         .match_indices("/assets/s/")
         .filter_map(|(at, _)| {
             let rest = &html[at..];
             rest.find(".jpg").map(|end| rest[..end + 4].to_string())
         })
-        .take(4)
         .collect();
-    if let Ok(mut images) = traffic.images.lock()
-        && images.len() < 2_000
-    {
-        images.extend(found);
-    }
-    traffic.record(|t, store| {
-        if store == Store::Down {
-            t.pages_in_outage.add(status);
-            t.page_ms_in_outage.push(ms);
-        } else {
+    found.sort();
+    found.dedup();
+    let mut outage = None;
+    traffic.record(|t, store| match store {
+        Store::Out(o) => {
+            outage = Some(o);
+            let seen = &mut t.outages[o as usize];
+            seen.pages.add(status);
+            seen.pages_without_text += usize::from(status == 200 && !html.contains("<h1"));
+            seen.page_ms.push(ms);
+        }
+        Store::Up | Store::BackAfterOutage => {
             t.pages.add(status);
             t.page_ms.push(ms);
         }
     });
+    // In an outage, every picture the page points at is loaded at once, as a browser would:
+    // none may be broken.
+    if let Some(o) = outage {
+        for path in &found {
+            let (status, placeholder) = picture(http, shop, path).await?;
+            traffic.record(|t, _| {
+                let seen = &mut t.outages[o as usize];
+                seen.pictures.add(status);
+                seen.placeholders += usize::from(placeholder);
+            });
+        }
+    }
+    if let Ok(mut images) = traffic.images.lock()
+        && images.len() < 2_000
+    {
+        images.extend(found.into_iter().take(4));
+    }
     Ok(())
+}
+
+/// Loads one picture: its status, and whether it is the placeholder a node answers for a
+/// picture it neither reads from the store nor holds.
+async fn picture(http: &reqwest::Client, shop: &str, path: &str) -> anyhow::Result<(u16, bool)> {
+    let response = resend(|| http.get(format!("{shop}{path}")).send()).await?;
+    let status = response.status().as_u16();
+    let placeholder = response.headers().contains_key("x-emporium-placeholder");
+    let _ = response.bytes().await?;
+    Ok((status, placeholder))
 }
 
 async fn image(
@@ -223,14 +347,16 @@ async fn image(
         }
         images[rng.random_range(0..images.len())].clone()
     };
-    let response = resend(|| http.get(format!("{shop}{path}")).send()).await?;
-    let status = response.status().as_u16();
-    let _ = response.bytes().await?;
+    let (status, placeholder) = picture(http, shop, &path).await?;
     traffic.record(|t, store| match store {
-        Store::Down => t.images_in_outage.add(status),
+        Store::Out(o) => {
+            let seen = &mut t.outages[o as usize];
+            seen.earlier_pictures.add(status);
+            seen.earlier_placeholders += usize::from(placeholder);
+        }
         Store::Up | Store::BackAfterOutage => {
             t.images.add(status);
-            if store == Store::BackAfterOutage && status == 200 {
+            if store == Store::BackAfterOutage && status == 200 && !placeholder {
                 t.images_after_outage += 1;
             }
         }

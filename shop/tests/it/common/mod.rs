@@ -29,7 +29,7 @@ pub async fn imported_shop_with_assets() -> (ScratchDb, Assets, tempfile::TempDi
         StoreOptions::default(),
     )
     .unwrap();
-    let assets = Assets::new(scratch.db.clone(), store);
+    let assets = Assets::new(scratch.db.clone(), store, 16 * 1024 * 1024);
     (scratch, assets, dir)
 }
 
