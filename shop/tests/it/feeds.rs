@@ -70,8 +70,8 @@ pub(crate) async fn rig() -> Rig {
 }
 
 /// A picture server with every behaviour a seller's server has been seen to have.
-struct PictureServer {
-    base: String,
+pub(crate) struct PictureServer {
+    pub(crate) base: String,
     /// The most requests the server was ever answering at once.
     peak: Arc<AtomicUsize>,
     flaky_hits: Arc<AtomicUsize>,
@@ -79,7 +79,7 @@ struct PictureServer {
     missing_hits: Arc<AtomicUsize>,
 }
 
-async fn picture_server() -> PictureServer {
+pub(crate) async fn picture_server() -> PictureServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let good = images::jpeg(&images::photo(900, 700));

@@ -3,7 +3,7 @@
 //! and a seller past their quota is refused with the limit, never silently dropped. Against
 //! the real queue, by the order things are taken (direct calls, a manual clock; no timing).
 
-use crate::feeds::{Rig, rig};
+use crate::feeds::{Rig, picture_server, rig};
 use shop::catalog::{Catalog, SellerId};
 use shop::clock::{Clock, ManualClock, SystemClock};
 use shop::feeds::fetch::{Fetcher, Limits};
@@ -185,14 +185,41 @@ async fn two_host_names_on_one_address_are_paced_as_one_server() {
     } else {
         "a.example"
     };
-    // This node keeps off that server while it is busy, under either name…
-    assert!(pool.next(8).await.unwrap().is_empty());
-    // …and the picture held back went back to the queue at once, not leased: another node,
-    // whose pacing has not met this server, takes it now.
+    // The picture held back went back to the queue at once, not leased: another node, whose
+    // pacing has not met this server, takes it now.
     let other = Pool::new(rig.feeds.clone(), fetcher, config);
     let taken = other.next(8).await.unwrap();
     let hosts: Vec<&str> = taken.iter().map(|s| s.job.host.as_str()).collect();
-    assert_eq!(hosts, [held_back]);
+    assert_eq!(
+        hosts,
+        [held_back],
+        "the picture held back is due again at once"
+    );
+}
+
+#[tokio::test]
+async fn a_fetch_connects_to_the_address_its_name_was_paced_by() {
+    let server = picture_server().await;
+    let port: u16 = server.base.rsplit(':').next().unwrap().parse().unwrap();
+    // `pictures.example` is in no DNS (RFC 2606): only the fetcher's pin can take the
+    // connection to the server.
+    let here: IpAddr = [127, 0, 0, 1].into();
+    let fetcher = Fetcher::new(
+        Policy {
+            allow_loopback: true,
+            extra_ports: vec![port],
+        },
+        Limits::default(),
+    )
+    .unwrap()
+    .resolving("pictures.example", here);
+    let url = format!("http://pictures.example:{port}/good.jpg");
+    assert_eq!(fetcher.address(&url).await.unwrap(), here);
+    let picture = fetcher.fetch(&url).await;
+    assert!(
+        picture.as_ref().is_ok_and(|bytes| !bytes.is_empty()),
+        "the connection goes to the address the pool paced by: {picture:?}"
+    );
 }
 
 #[tokio::test]
@@ -282,7 +309,12 @@ async fn a_seller_over_quota_is_refused_with_the_limit_and_other_sellers_are_not
         .iter()
         .filter(|e| e.column == "image_urls")
         .collect();
-    assert_eq!(left_out.len(), 2, "{:?}", view.errors);
+    assert_eq!(
+        left_out.len(),
+        2,
+        "the two rows whose pictures found no room say so: {:?}",
+        view.errors
+    );
     assert!(
         left_out.iter().all(|e| e.reason.contains("3 pictures")),
         "{left_out:?}"
