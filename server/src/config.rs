@@ -238,6 +238,13 @@ pub struct Feeds {
     /// Ports pictures may be fetched from besides 80 and 443 (`EMPORIUM_FETCH_PORTS`, a list:
     /// `[8080, 8443]`).
     pub fetch_ports: Vec<u16>,
+    /// Pictures one seller may have waiting to be fetched: a feed sent while they are at it
+    /// is refused, and a feed's pictures past it are reported on their rows
+    /// (`EMPORIUM_SELLER_QUEUED_PICTURES`).
+    pub seller_queued_pictures: u32,
+    /// Feeds one seller may have waiting or being applied; one more is refused
+    /// (`EMPORIUM_SELLER_WAITING_FEEDS`).
+    pub seller_waiting_feeds: u32,
 }
 
 impl Default for Feeds {
@@ -245,6 +252,8 @@ impl Default for Feeds {
         Self {
             fetch_workers: 8,
             fetch_ports: Vec::new(),
+            seller_queued_pictures: 20_000,
+            seller_waiting_feeds: 5,
         }
     }
 }
@@ -446,6 +455,8 @@ pub const FLAT_KEYS: &[(&str, &str)] = &[
     ("asset_kept_mb", "assets.kept_mb"),
     ("fetch_workers", "feeds.fetch_workers"),
     ("fetch_ports", "feeds.fetch_ports"),
+    ("seller_queued_pictures", "feeds.seller_queued_pictures"),
+    ("seller_waiting_feeds", "feeds.seller_waiting_feeds"),
     ("gateway_url", "payments.gateway_url"),
     ("gateway_timeout_ms", "payments.gateway_timeout_ms"),
     ("reservation_ttl_secs", "checkout.reservation_ttl_secs"),

@@ -124,7 +124,11 @@ impl AppState {
                     db.clone(),
                     catalog.clone(),
                     clock.clone(),
-                    shop::feeds::QueueConfig::default(),
+                    shop::feeds::QueueConfig {
+                        seller_pictures: settings.feeds.seller_queued_pictures.into(),
+                        seller_feeds: settings.feeds.seller_waiting_feeds.into(),
+                        ..shop::feeds::QueueConfig::default()
+                    },
                 )
                 .recording_to(metrics.recorder()),
                 sessions: Sessions::new(

@@ -3,7 +3,7 @@
 //! idempotent against the gateway and put nothing back on sale before an inspection.
 
 use crate::common::browser_call as call;
-use crate::common::{JsonApi, PASSWORD, TestApp, account, sign_in, spawn_app};
+use crate::common::{JsonApi, PASSWORD, TestApp, account, sign_in, spawn_app, spawn_app_with};
 use reqwest::Method;
 use serde_json::{Value, json};
 use shop::accounts::Role;
@@ -752,4 +752,64 @@ async fn a_seller_sends_feeds_through_the_api_and_sees_only_their_own() {
     assert!(
         metrics.contains("emporium_picture_fetch_outcomes_total{reason=\"private_address\"} 1")
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seller_past_their_feed_quota_is_refused_with_the_limit_by_the_api_and_the_portal() {
+    let app = spawn_app_with(|settings| settings.feeds.seller_waiting_feeds = 2).await;
+    let (a, b) = sellers(&app).await;
+    let seller_a = session(&app, "a@example.com", Role::Seller, Some(&a)).await;
+    let seller_b = session(&app, "b@example.com", Role::Seller, Some(&b)).await;
+    let send = |cookie: &str, path: &str| {
+        app.client
+            .post(app.url(path))
+            .header("Cookie", cookie)
+            .header("Sec-Fetch-Site", "same-origin")
+            .header("Content-Type", "text/csv")
+            .body("product_key,sku,price\n")
+            .send()
+    };
+    for n in 0..2 {
+        let response = send(&seller_a, &format!("/api/v1/seller/feeds?name={n}.csv"))
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 202, "two feeds may wait");
+    }
+    let refused = send(&seller_a, "/api/v1/seller/feeds?name=third.csv")
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 429);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "queue_full", "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("At most 2 feeds may wait")),
+        "{body}"
+    );
+    // The portal's form is sent back to the feeds page, which says why.
+    let response = send(&seller_a, "/api/v1/seller/feeds?return_to=/seller/feeds")
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 303);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let html = app
+        .client
+        .get(app.url(&location))
+        .header("Cookie", &seller_a)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("data-testid=\"feed-error\"") && html.contains("At most 2 feeds may wait"),
+        "{location}: {html}"
+    );
+    // Another seller's feeds are not counted against A's quota.
+    let theirs = send(&seller_b, "/api/v1/seller/feeds?name=theirs.csv")
+        .await
+        .unwrap();
+    assert_eq!(theirs.status().as_u16(), 202);
 }

@@ -1,11 +1,17 @@
 //! Fetching one picture from a seller's server: checked against the SSRF policy before every
 //! request and at connection time, at most three redirects, connect and total timeouts, and a
 //! size cap enforced while the body streams in (a `Content-Length` is not trusted).
+//!
+//! A host name is resolved once and pinned for a while ([`Pins`]): the pool paces its fetches
+//! by the address a fetch will connect to ([`Fetcher::address`]), and the connection then goes
+//! to that same address, so a server is never counted under one address and reached at
+//! another.
 
 use super::guard::{Policy, Refusal};
 use reqwest::Url;
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 /// Limits of one fetch.
@@ -73,20 +79,72 @@ impl FetchError {
     }
 }
 
-/// The client's resolver: resolves and checks, so that a connection only ever goes to an
-/// address the policy allows (the check and the connection use the same answer).
-struct CheckedResolver(Policy);
+/// How long a host name stays pinned to the address it resolved to: longer than a fetch with
+/// its redirects may take, short enough to follow a host that moves.
+const PIN_FOR: Duration = Duration::from_secs(60);
+
+/// The address each host name connects to: names fixed by [`Fetcher::resolving`], else the
+/// policy-checked answer of a recent lookup, else a fresh lookup that becomes the pin.
+struct Pins {
+    policy: Policy,
+    fixed: RwLock<HashMap<String, IpAddr>>,
+    recent: moka::future::Cache<String, IpAddr>,
+}
+
+impl Pins {
+    fn new(policy: Policy) -> Self {
+        Self {
+            policy,
+            fixed: RwLock::default(),
+            recent: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(PIN_FOR)
+                .build(),
+        }
+    }
+
+    /// The one address `host` connects to, allowed by the policy. A name with several
+    /// addresses is refused if any of them is not allowed (the policy's rule), and pinned to
+    /// the first.
+    async fn resolve(&self, host: &str) -> Result<IpAddr, Refusal> {
+        let fixed = self.fixed.read().ok().and_then(|f| f.get(host).copied());
+        if let Some(ip) = fixed {
+            return if self.policy.allows(ip) {
+                Ok(ip)
+            } else {
+                Err(Refusal::Address(ip))
+            };
+        }
+        if let Some(ip) = self.recent.get(host).await {
+            return Ok(ip);
+        }
+        let ip = self
+            .policy
+            .resolve(host, 0)
+            .await?
+            .first()
+            .map(SocketAddr::ip)
+            .ok_or_else(|| Refusal::Unresolved(host.to_owned()))?;
+        self.recent.insert(host.to_owned(), ip).await;
+        Ok(ip)
+    }
+}
+
+/// The client's resolver: the pinned, checked address, so that a connection only ever goes
+/// to an address the policy allows (the check, the pacing and the connection use the same
+/// answer).
+struct CheckedResolver(Arc<Pins>);
 
 impl reqwest::dns::Resolve for CheckedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let policy = self.0.clone();
+        let pins = self.0.clone();
         let host = name.as_str().to_owned();
         Box::pin(async move {
-            let addrs = policy
-                .resolve(&host, 0)
+            let ip = pins
+                .resolve(&host)
                 .await
                 .map_err(|e| -> Box<dyn std::error::Error + Send + Sync> { Box::new(e) })?;
-            let addrs: reqwest::dns::Addrs = Box::new(addrs.into_iter());
+            let addrs: reqwest::dns::Addrs = Box::new(std::iter::once(SocketAddr::new(ip, 0)));
             Ok(addrs)
         })
     }
@@ -97,6 +155,7 @@ impl reqwest::dns::Resolve for CheckedResolver {
 pub struct Fetcher {
     client: reqwest::Client,
     policy: Policy,
+    pins: Arc<Pins>,
     limits: Limits,
 }
 
@@ -111,11 +170,12 @@ impl std::fmt::Debug for Fetcher {
 
 impl Fetcher {
     pub fn new(policy: Policy, limits: Limits) -> Result<Self, reqwest::Error> {
+        let pins = Arc::new(Pins::new(policy.clone()));
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .connect_timeout(limits.connect_timeout)
-            .dns_resolver(Arc::new(CheckedResolver(policy.clone())))
+            .dns_resolver(Arc::new(CheckedResolver(pins.clone())))
             .user_agent(concat!(
                 "Emporium/",
                 env!("CARGO_PKG_VERSION"),
@@ -125,12 +185,35 @@ impl Fetcher {
         Ok(Self {
             client,
             policy,
+            pins,
             limits,
         })
     }
 
+    /// Resolves `host` to `ip` without asking DNS, as `/etc/hosts` would (and as reqwest's
+    /// `ClientBuilder::resolve` does): for tests that need several names on one server. The
+    /// policy still judges the address.
+    pub fn resolving(self, host: &str, ip: IpAddr) -> Self {
+        if let Ok(mut fixed) = self.pins.fixed.write() {
+            fixed.insert(host.to_owned(), ip);
+        }
+        self
+    }
+
     pub fn policy(&self) -> Policy {
         self.policy.clone()
+    }
+
+    /// The address a fetch of `url` will connect to (its first hop), resolved and pinned now:
+    /// what the pool paces by. A URL that will be refused says why; a name that takes longer
+    /// than the connect timeout to resolve is a timeout, as its fetch would be.
+    pub async fn address(&self, url: &str) -> Result<IpAddr, FetchError> {
+        let url = self.policy.parse(url)?;
+        let host = url.host_str().ok_or(Refusal::BadUrl)?;
+        match tokio::time::timeout(self.limits.connect_timeout, self.pins.resolve(host)).await {
+            Ok(resolved) => Ok(resolved?),
+            Err(_) => Err(FetchError::Timeout),
+        }
     }
 
     /// Fetches `url`'s body, following up to `max_redirects` redirects, each one checked.
@@ -177,12 +260,11 @@ impl Fetcher {
         }
     }
 
-    /// Resolves and checks the host now, for a clear reason in the report (the resolver
-    /// checks again when it connects).
-    async fn check_host(&self, url: &Url) -> Result<Vec<SocketAddr>, FetchError> {
+    /// Resolves (or finds pinned) and checks the host now, for a clear reason in the report
+    /// (the resolver reads the same pin when it connects).
+    async fn check_host(&self, url: &Url) -> Result<IpAddr, FetchError> {
         let host = url.host_str().ok_or(Refusal::BadUrl)?;
-        let port = url.port_or_known_default().unwrap_or(80);
-        Ok(self.policy.resolve(host, port).await?)
+        Ok(self.pins.resolve(host).await?)
     }
 
     async fn body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, FetchError> {

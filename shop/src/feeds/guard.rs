@@ -11,10 +11,11 @@
 //! as decimal, octal or hex numbers (`2130706433`, `0177.0.0.1`, `0x7f.1`) are read the way a
 //! browser reads them (WHATWG URL parsing) and so end up as the addresses they stand for.
 //!
-//! The check runs before every request, redirects included, and again inside the HTTP
-//! client's resolver, so the connection goes to an address that was checked: a name that
-//! resolves to a public address for the check and to a private one for the connection (DNS
-//! rebinding) is refused at the connection.
+//! The check runs before every request, redirects included, and the HTTP client's resolver
+//! hands the connection the address that check passed (the fetcher pins it), so the
+//! connection goes to an address that was checked: a name that resolves to a public address
+//! for the check and to a private one for the connection (DNS rebinding) never reaches the
+//! private one.
 
 use reqwest::Url;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};

@@ -7,12 +7,16 @@
 //! - `fetch`: one bounded, redirect-checked fetch.
 //! - `store`: feeds and the picture queue in the database, leased so that several nodes
 //!   share the work without doing any of it twice.
-//! - `worker`: the node's picture pool (per-host limits) and feed processor.
+//! - `fair`: sellers take turns in the picture queue, and each fills only their quota of
+//!   either queue.
+//! - `worker`: the node's picture pool (limits per server, by address) and feed processor.
 //! - `types`: what the pages show (wasm-safe).
 
 mod parse_types;
 pub mod types;
 
+#[cfg(feature = "server")]
+mod fair;
 #[cfg(feature = "server")]
 pub mod fetch;
 #[cfg(feature = "server")]

@@ -12,6 +12,7 @@ use crate::failure::{Failure, FailureKind};
 use rand::Rng;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::AtomicI64;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +21,9 @@ pub enum FeedError {
     Invalid(String),
     #[error("not found")]
     NotFound,
+    /// The seller's share of the queues is full (the words say which limit).
+    #[error("{0}")]
+    QueueFull(String),
     #[error(transparent)]
     Import(#[from] import::ImportError),
     #[error(transparent)]
@@ -33,6 +37,7 @@ impl Failure for FeedError {
         match self {
             FeedError::Invalid(_) => FailureKind::Refused,
             FeedError::NotFound => FailureKind::NotFound,
+            FeedError::QueueFull(_) => FailureKind::Throttled,
             FeedError::Import(e) => e.kind(),
             FeedError::Catalog(e) => e.kind(),
             FeedError::Db(e) => e.kind(),
@@ -42,13 +47,14 @@ impl Failure for FeedError {
     fn code(&self) -> &'static str {
         match self {
             FeedError::Invalid(_) => "invalid_feed",
+            FeedError::QueueFull(_) => "queue_full",
             _ => self.kind().code(),
         }
     }
 
     fn public_message(&self) -> String {
         match self {
-            FeedError::Invalid(message) => message.clone(),
+            FeedError::Invalid(message) | FeedError::QueueFull(message) => message.clone(),
             FeedError::NotFound => "We couldn't find that feed or picture.".into(),
             FeedError::Import(e) => e.public_message(),
             FeedError::Catalog(e) => e.public_message(),
@@ -57,7 +63,7 @@ impl Failure for FeedError {
     }
 }
 
-/// How the picture queue retries and leases.
+/// How the picture queue retries and leases, and how much of it one seller may fill.
 #[derive(Clone, Copy, Debug)]
 pub struct QueueConfig {
     /// Retries after the first attempt, for timeouts and 5xx only.
@@ -66,6 +72,12 @@ pub struct QueueConfig {
     pub backoff: Duration,
     /// How long a worker owns a fetch it took (a crash frees it after this).
     pub lease: Duration,
+    /// The most pictures one seller may have waiting to be fetched
+    /// (`EMPORIUM_SELLER_QUEUED_PICTURES`).
+    pub seller_pictures: i64,
+    /// The most feeds one seller may have waiting or being applied
+    /// (`EMPORIUM_SELLER_WAITING_FEEDS`).
+    pub seller_feeds: i64,
 }
 
 impl Default for QueueConfig {
@@ -74,6 +86,8 @@ impl Default for QueueConfig {
             max_retries: 3,
             backoff: Duration::from_secs(30),
             lease: Duration::from_secs(120),
+            seller_pictures: 20_000,
+            seller_feeds: 5,
         }
     }
 }
@@ -161,15 +175,19 @@ pub struct Job {
     pub host: String,
     pub attempts: i64,
     pub created_at: Millis,
+    /// When it was due: where it goes back to in the queue if the pool does not start it.
+    pub due: Millis,
 }
 
 #[derive(Clone, Debug)]
 pub struct Feeds {
-    db: Db,
+    pub(super) db: Db,
     catalog: Catalog,
-    clock: Arc<dyn Clock>,
-    config: QueueConfig,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) config: QueueConfig,
     metrics: FetchMetrics,
+    /// The seller the picture queue's last look stopped at: the next look starts after it.
+    pub(super) cursor: Arc<AtomicI64>,
 }
 
 impl Feeds {
@@ -180,6 +198,7 @@ impl Feeds {
             clock,
             config,
             metrics: FetchMetrics::default(),
+            cursor: Arc::default(),
         }
     }
 
@@ -190,8 +209,8 @@ impl Feeds {
         self
     }
 
-    /// Accepts a feed for background processing; returns its id. Only the size is checked
-    /// here: everything else is the report's business.
+    /// Accepts a feed for background processing; returns its id. Only the size and the
+    /// seller's quota are checked here: everything else is the report's business.
     pub async fn submit(
         &self,
         seller: SellerId,
@@ -215,6 +234,7 @@ impl Feeds {
             .take(200)
             .collect();
         let format = FeedFormat::detect(&name, text);
+        self.admit_feed(seller).await?;
         Ok(sqlx::query_scalar(
             "INSERT INTO feeds (seller_id, file_name, format, body, status, created_at) \
              VALUES ($1, $2, $3, $4, 'queued', $5) RETURNING id",
@@ -228,13 +248,17 @@ impl Feeds {
         .await?)
     }
 
-    /// Takes the oldest waiting feed (or one whose processing node died) and processes it.
-    /// Returns whether there was one.
+    /// Takes a waiting feed (or one whose processing node died) and processes it: the oldest
+    /// one of the seller served longest ago (or never), so sellers take turns and one
+    /// seller's many feeds do not hold up everyone else's. Returns whether there was one.
     pub async fn process_next(&self) -> Result<bool, FeedError> {
         let now = self.clock.now();
         let candidate: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM feeds WHERE status IN ('queued', 'processing') AND lease_until <= $1 \
-             ORDER BY id LIMIT 1",
+            "SELECT w.id FROM feeds w \
+             WHERE w.status IN ('queued', 'processing') AND w.lease_until <= $1 \
+             ORDER BY (SELECT COALESCE(MAX(s.started_at), -1) FROM feeds s \
+                       WHERE s.seller_id = w.seller_id), w.id \
+             LIMIT 1",
         )
         .bind(now)
         .fetch_optional(self.db.pool())
@@ -244,7 +268,7 @@ impl Feeds {
         };
         let lease = now + self.config.lease.as_millis() as i64 * 5;
         let taken = sqlx::query(
-            "UPDATE feeds SET status = 'processing', lease_until = $1 \
+            "UPDATE feeds SET status = 'processing', lease_until = $1, started_at = $3 \
              WHERE id = $2 AND status IN ('queued', 'processing') AND lease_until <= $3",
         )
         .bind(lease)
@@ -333,16 +357,30 @@ impl Feeds {
                 reason: s.reason,
             }));
             // One transaction for the chunk's pictures (one commit, not one per statement).
+            let mut room = self.picture_room(SellerId::new(seller)).await?;
             let mut tx = self.db.begin_write().await?;
             for product in chunk.iter().filter(|p| !refused.contains(&p.line)) {
-                self.queue_images(
-                    &mut tx,
-                    id,
-                    SellerId::new(seller),
-                    &seller_input.slug,
-                    product,
-                )
-                .await?;
+                let left_out = self
+                    .queue_images(
+                        &mut tx,
+                        id,
+                        SellerId::new(seller),
+                        &seller_input.slug,
+                        product,
+                        &mut room,
+                    )
+                    .await?;
+                if left_out > 0 {
+                    issues.push(RowIssue {
+                        line: product.line,
+                        column: "image_urls".into(),
+                        reason: format!(
+                            "{left_out} of this row's pictures were not queued. {} Send the \
+                             feed again once some of them are fetched.",
+                            self.pictures_full()
+                        ),
+                    });
+                }
             }
             tx.commit().await?;
             done += chunk.iter().map(|p| rows_of[&p.line]).sum::<usize>();
@@ -370,7 +408,9 @@ impl Feeds {
     }
 
     /// Queues a product's picture URLs (each once per product: the same feed twice queues
-    /// nothing new). A URL that is refused outright is recorded as refused with its reason.
+    /// nothing new), as many as the seller's `room` in the queue allows; returns how many it
+    /// left out for want of room. A URL that is refused outright is recorded as refused with
+    /// its reason.
     async fn queue_images(
         &self,
         tx: &mut sqlx::Transaction<'static, sqlx::Any>,
@@ -378,10 +418,12 @@ impl Feeds {
         seller: SellerId,
         slug: &str,
         product: &FeedProduct,
-    ) -> Result<(), FeedError> {
+        room: &mut i64,
+    ) -> Result<usize, FeedError> {
         if product.image_urls.is_empty() {
-            return Ok(());
+            return Ok(0);
         }
+        let mut left_out = 0;
         let product_id: i64 = sqlx::query_scalar(
             "SELECT id FROM products WHERE source = $1 AND external_id = $2 AND seller_id = $3",
         )
@@ -412,6 +454,10 @@ impl Feeds {
                     String::new(),
                 ),
             };
+            if status == "queued" && *room <= 0 {
+                left_out += 1;
+                continue;
+            }
             let inserted = sqlx::query(
                 "INSERT INTO image_fetches \
                  (seller_id, product_id, feed_id, url, host, status, next_attempt_at, reason, \
@@ -431,59 +477,15 @@ impl Feeds {
             .execute(&mut **tx)
             .await?
             .rows_affected();
-            if let (Some(reason), 1) = (reason, inserted) {
-                self.metrics
-                    .outcome(reason.split(':').next().unwrap_or("refused"));
+            match (reason, inserted) {
+                (Some(reason), 1) => self
+                    .metrics
+                    .outcome(reason.split(':').next().unwrap_or("refused")),
+                (None, 1) => *room -= 1,
+                _ => {}
             }
         }
-        Ok(())
-    }
-
-    /// Takes up to `limit` due fetches, skipping hosts in `busy`, one per host. Each is leased to this
-    /// worker by a conditional update, so two nodes never fetch the same row at once.
-    pub async fn take(&self, limit: i64, busy: &[String]) -> Result<Vec<Job>, sqlx::Error> {
-        let now = self.clock.now();
-        let rows: Vec<(i64, i64, i64, String, String, i64, i64)> = sqlx::query_as(
-            "SELECT id, seller_id, product_id, url, host, attempts, created_at FROM image_fetches \
-             WHERE status = 'queued' AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2",
-        )
-        .bind(now)
-        .bind(limit * 4)
-        .fetch_all(self.db.pool())
-        .await?;
-        let mut jobs: Vec<Job> = Vec::new();
-        for (id, seller, product, url, host, attempts, created_at) in rows {
-            // At most one new fetch per host per call: the caller's per-host limits count
-            // what is in flight, and see this one before the next call.
-            if jobs.len() as i64 >= limit
-                || busy.contains(&host)
-                || jobs.iter().any(|j| j.host == host)
-            {
-                continue;
-            }
-            let taken = sqlx::query(
-                "UPDATE image_fetches SET next_attempt_at = $1 \
-                 WHERE id = $2 AND status = 'queued' AND next_attempt_at <= $3",
-            )
-            .bind(now + self.config.lease.as_millis() as i64)
-            .bind(id)
-            .bind(now)
-            .execute(self.db.pool())
-            .await?
-            .rows_affected();
-            if taken == 1 {
-                jobs.push(Job {
-                    id,
-                    seller: SellerId::new(seller),
-                    product: ProductId::new(product),
-                    url,
-                    host,
-                    attempts,
-                    created_at,
-                });
-            }
-        }
-        Ok(jobs)
+        Ok(left_out)
     }
 
     /// Fetches one job's picture and records the outcome: stored, retried later, needs

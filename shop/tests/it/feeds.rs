@@ -20,17 +20,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-struct Rig {
-    scratch: ScratchDb,
-    feeds: Feeds,
+pub(crate) struct Rig {
+    pub(crate) scratch: ScratchDb,
+    pub(crate) feeds: Feeds,
     assets: Assets,
-    seller: SellerId,
+    pub(crate) seller: SellerId,
     slug: String,
-    category: String,
+    pub(crate) category: String,
     _dir: tempfile::TempDir,
 }
 
-async fn rig() -> Rig {
+pub(crate) async fn rig() -> Rig {
     let (scratch, assets, dir) = imported_shop_with_assets().await;
     let catalog = Catalog::new(scratch.db.clone());
     let (seller, slug): (i64, String) =
@@ -55,6 +55,7 @@ async fn rig() -> Rig {
             max_retries: 3,
             backoff: Duration::from_millis(40),
             lease: Duration::from_secs(30),
+            ..QueueConfig::default()
         },
     );
     Rig {
@@ -69,8 +70,8 @@ async fn rig() -> Rig {
 }
 
 /// A picture server with every behaviour a seller's server has been seen to have.
-struct PictureServer {
-    base: String,
+pub(crate) struct PictureServer {
+    pub(crate) base: String,
     /// The most requests the server was ever answering at once.
     peak: Arc<AtomicUsize>,
     flaky_hits: Arc<AtomicUsize>,
@@ -78,7 +79,7 @@ struct PictureServer {
     missing_hits: Arc<AtomicUsize>,
 }
 
-async fn picture_server() -> PictureServer {
+pub(crate) async fn picture_server() -> PictureServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let good = images::jpeg(&images::photo(900, 700));

@@ -18,6 +18,7 @@ mod assets;
 mod cart;
 mod catalog;
 mod feeds;
+mod feeds_fair;
 mod inventory;
 mod inventory_audit;
 mod jobs;
