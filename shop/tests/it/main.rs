@@ -27,4 +27,5 @@ mod schema;
 mod scratch;
 mod search;
 mod search_paths;
+mod second_factor;
 mod simulate;
