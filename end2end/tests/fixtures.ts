@@ -151,6 +151,7 @@ export async function signInAccount(page: Page, email: string) {
     await page.getByLabel('Code').fill(appCode(email));
     await page.getByRole('button', { name: 'Finish signing in' }).click();
     await expect(page).toHaveURL(/\/account$/);
+    await expect(page.getByTestId('account-email')).toHaveText(email);
   }
 }
 
