@@ -100,6 +100,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/orders/:id") view=admin::AdminOrderRoute ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=accounts::AccountRoute ssr=SsrMode::Async/>
                     <Route path=path!("/account/sign-in") view=accounts::SignInRoute ssr=SsrMode::Async/>
+                    <Route path=path!("/account/sign-in/code") view=accounts::SignInCodeRoute ssr=SsrMode::Async/>
+                    <Route path=path!("/account/security") view=accounts::SecurityRoute ssr=SsrMode::Async/>
                     <Route path=path!("/account/sign-up") view=accounts::SignUpRoute ssr=SsrMode::Async/>
                     <Route path=path!("/account/confirm/:token") view=accounts::ConfirmRoute ssr=SsrMode::Async/>
                     <Route path=path!("/account/reset") view=accounts::ResetRequestRoute ssr=SsrMode::Async/>

@@ -158,8 +158,69 @@ pub fn set_session_cookie(token: &SessionToken, is_secure: bool) {
 /// stays with the account, not on a shared computer).
 pub fn clear_cookies(is_secure: bool) {
     for name in [session_cookie_name(is_secure), CART_COOKIE] {
-        append_cookie(&cookie_removal(name, is_secure));
+        clear_cookie(name, is_secure);
     }
+}
+
+/// The cookie that carries a sign-in from its right password to its code (`PendingSignIn`).
+/// `SameSite=Strict`: both steps are our own pages, and no other site's link needs it.
+pub const PENDING_COOKIE: &str = "emporium_sign_in_step";
+
+/// The cookie that carries recovery codes just made to the page that shows them once (a
+/// query string would leave them in logs and history). Gone when that page has read it.
+pub const FRESH_CODES_COOKIE: &str = "emporium_recovery_codes";
+
+/// Keeps the sign-in waiting for its code (`PendingSignIn`) for as long as it lasts.
+pub fn set_pending_cookie(pending: &shop::accounts::PendingSignIn, is_secure: bool) {
+    let max_age = shop::accounts::second_factor::PENDING_MS / 1000;
+    append_cookie(&format!(
+        "{PENDING_COOKIE}={}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Strict{}",
+        pending.as_str(),
+        secure(is_secure)
+    ));
+}
+
+/// The sign-in waiting for its code, if the request carries a well-formed one.
+pub fn pending_from_cookie() -> Option<shop::accounts::PendingSignIn> {
+    let parts = use_context::<Parts>()?;
+    cookie(&parts.headers, PENDING_COOKIE).and_then(shop::accounts::PendingSignIn::parse)
+}
+
+/// Removes cookie `name` from the browser.
+pub fn clear_cookie(name: &str, is_secure: bool) {
+    append_cookie(&cookie_removal(name, is_secure));
+}
+
+/// Hands recovery codes just made to the page that shows them (see [`FRESH_CODES_COOKIE`]).
+pub fn set_fresh_codes_cookie(codes: &[String], is_secure: bool) {
+    append_cookie(&format!(
+        "{FRESH_CODES_COOKIE}={}; Path=/; Max-Age=300; HttpOnly; SameSite=Strict{}",
+        codes.join("."),
+        secure(is_secure)
+    ));
+}
+
+/// The recovery codes just made, read once: the cookie goes with this answer. Only the
+/// characters a code holds are taken (the cookie is the client's, so it is hostile).
+pub fn take_fresh_codes(is_secure: bool) -> Vec<String> {
+    let Some(parts) = use_context::<Parts>() else {
+        return Vec::new();
+    };
+    let Some(value) = cookie(&parts.headers, FRESH_CODES_COOKIE) else {
+        return Vec::new();
+    };
+    clear_cookie(FRESH_CODES_COOKIE, is_secure);
+    value
+        .split('.')
+        .take(shop::accounts::second_factor::RECOVERY_CODES)
+        .filter(|code| {
+            code.len() <= 24
+                && code
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        })
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The form token for this request's cookies (see `server::web::csrf`), for plain HTML forms

@@ -1,6 +1,7 @@
 import { test as base, expect, Page } from '@playwright/test';
 import type { APIRequestContext } from '@playwright/test';
 import { execFileSync, spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { once } from 'node:events';
 import * as fs from 'node:fs';
 import { createServer } from 'node:net';
@@ -131,14 +132,67 @@ export async function fillCheckout(page: Page, email: string, card = '4242 4242 
 
 export const PASSWORD = 'a long enough passphrase';
 
-/** Signs an account made by `createAccount` in, and waits for its account page. */
+/**
+ * Signs an account made by `createAccount` in, and waits for its account page. An admin
+ * without a second factor is sent to set one up, and does (`enrolTwoStep`); an account with
+ * one answers the code its app shows (`appCode`).
+ */
 export async function signInAccount(page: Page, email: string) {
   await page.goto('/account/sign-in');
   await hydrated(page);
   await page.getByLabel('E-mail').fill(email);
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page).toHaveURL(/\/account$/);
+  await expect(page).toHaveURL(/\/account(\/security\?why=admin|\/sign-in\/code.*)?$/);
+  if (page.url().includes('/account/security')) {
+    await enrolTwoStep(page, email);
+  } else if (page.url().includes('/sign-in/code')) {
+    await hydrated(page);
+    await page.getByLabel('Code').fill(appCode(email));
+    await page.getByRole('button', { name: 'Finish signing in' }).click();
+    await expect(page).toHaveURL(/\/account$/);
+    await expect(page.getByTestId('account-email')).toHaveText(email);
+  }
+}
+
+/** Each account's authenticator app, as set up by `enrolTwoStep`: its secret and last step. */
+const authenticators = new Map<string, { secret: string; last: number }>();
+
+/**
+ * Sets two-step sign-in up on the security page the browser is on, as a person does: the
+ * key read off the page into an "app", the code it shows typed back. The recovery codes.
+ */
+export async function enrolTwoStep(page: Page, email: string): Promise<string[]> {
+  await hydrated(page);
+  const secret = (await page.getByTestId('totp-secret').textContent())!.trim();
+  authenticators.set(email, { secret, last: 0 });
+  await page.getByLabel('Code from your app').fill(appCode(email));
+  await page.getByRole('button', { name: 'Turn on two-step sign-in' }).click();
+  const codes = page.getByTestId('recovery-codes').locator('code');
+  await expect(codes).toHaveCount(10);
+  return codes.allTextContents();
+}
+
+/**
+ * The code `email`'s app shows that the shop has not taken yet (RFC 6238: HMAC-SHA1 of the
+ * 30-second step, 6 digits). Each step's code is taken once and the shop also takes the next
+ * step's (for phones whose clocks run ahead), so two sign-ins in one step still work.
+ */
+export function appCode(email: string): string {
+  const app = authenticators.get(email);
+  if (!app) throw new Error(`${email} has set up no second factor in this test`);
+  const now = Math.floor(Date.now() / 30_000);
+  const step = Math.max(now, app.last + 1);
+  if (step > now + 1) throw new Error(`${email}: no unused code until the next 30 seconds`);
+  app.last = step;
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  const bits = [...app.secret].map((c) => alphabet.indexOf(c).toString(2).padStart(5, '0')).join('');
+  const key = Buffer.from(bits.match(/.{8}/g)!.map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const mac = createHmac('sha1', key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 15;
+  return ((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).toString().padStart(6, '0');
 }
 
 /** The server binary, for its CLI and for shops of a test's own. */

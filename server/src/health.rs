@@ -19,7 +19,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
-use shop::accounts::{Role, Visit};
+use shop::accounts::{Viewer, Visit};
 
 pub async fn healthz() -> &'static str {
     "ok"
@@ -36,7 +36,7 @@ pub async fn readyz(State(state): State<AppState>, parts: Parts) -> (StatusCode,
         StatusCode::OK
     };
     let visit = crate::api::session::visit(&parts);
-    let admin = visit.viewer.as_ref().is_some_and(|v| v.role == Role::Admin);
+    let admin = Viewer::require_admin(visit.viewer.as_ref()).is_ok();
     if admin || from_loopback(&visit) {
         (code, Json((*readiness).clone()))
     } else {

@@ -3,17 +3,19 @@
 //! function that ends in a redirect, so each works without JavaScript; outcomes travel in the
 //! query string.
 //!
-//! One file per page (`sign_in`, `sign_up` with its mailed link, `reset` with its mailed link,
-//! `overview` for `/account` itself); here what they share: starting a session (and the cart
+//! One file per page (`sign_in` with its second step, `sign_up` with its mailed link, `reset`
+//! with its mailed link, `overview` for `/account` itself, `security` for two-step sign-in); here what they share: starting a session (and the cart
 //! merge report it leaves), the mailed links' check, and the CSRF field every form carries.
 
 mod overview;
 mod reset;
+mod security;
 mod sign_in;
 mod sign_up;
 
 pub use overview::*;
 pub use reset::*;
+pub use security::*;
 pub use sign_in::*;
 pub use sign_up::*;
 
@@ -96,7 +98,10 @@ async fn start_session(
     if let Some(cart) = &cart {
         set_cart_cookie(cart, services.secure_cookies);
     }
-    if merged.is_empty() {
+    if viewer.role == shop::accounts::Role::Admin && !viewer.second_factor {
+        // An admin can do nothing admin without a second factor: straight to setting it up.
+        redirect("/account/security?why=admin");
+    } else if merged.is_empty() {
         redirect(&next.unwrap_or_else(|| "/account".into()));
     } else {
         redirect(&format!("/cart?merged={}", encode_merge(&merged)));
@@ -183,6 +188,19 @@ pub(crate) fn sign_in_or_error(
     home: &'static str,
     account: &'static str,
 ) -> AnyView {
+    if error.message == shop::accounts::ADMIN_NEEDS_SECOND_FACTOR {
+        crate::error::set_status(403);
+        return view! {
+            <section>
+                <h1>{area}</h1>
+                <p class="notice error" role="alert" data-testid="admin-needs-factor">
+                    "An admin account needs two-step sign-in before it can use these pages."
+                </p>
+                <p><A href="/account/security?why=admin">"Set up two-step sign-in"</A> " (it takes a minute)."</p>
+            </section>
+        }
+        .into_any();
+    }
     if error.kind != shop::FailureKind::SignInRequired {
         return view! { <crate::error::ErrorPage error/> }.into_any();
     }

@@ -210,6 +210,10 @@ fn AccountView(page: AccountPage, notice: Option<(&'static str, &'static str)>) 
                         back="Newer" forward="Older"/>
                 }.into_any()
             }}
+            {matches!(role, shop::accounts::Role::Seller | shop::accounts::Role::Admin).then(|| view! {
+                <h2>"Two-step sign-in"</h2>
+                <p>{if page.viewer.second_factor { "On." } else { "Off." }} " " <A href="/account/security">"Manage two-step sign-in"</A></p>
+            })}
             <h2>"Change password"</h2>
             <ActionForm action=password attr:class="stacked-form">
                 <CsrfField/>

@@ -69,8 +69,9 @@ pub struct ErrorBody {
     /// `unauthorized`, `forbidden`, `not_found`, `conflict`, `refused`, `throttled`,
     /// `internal`, `unavailable`); some failures name a more precise one
     /// (`insufficient_stock`, `out_of_stock`, `card_declined`, `wrong_credentials`,
-    /// `image_refused`, `coupon_exists`, `rate_limited`, `cross_site_request`,
-    /// `payload_too_large`, …). Codes are added, never changed.
+    /// `wrong_code`, `sign_in_expired`, `second_factor_not_set_up`, `image_refused`,
+    /// `coupon_exists`, `rate_limited`, `cross_site_request`, `payload_too_large`, …). Codes
+    /// are added, never changed.
     #[schema(value_type = String, example = "bad_request")]
     error: &'static str,
     /// A sentence for people (the one the shop's pages show); it may be reworded.

@@ -64,6 +64,7 @@ pub fn router() -> Classified<AppState> {
             SignIn,
             post(session::create).delete(session::delete),
         )
+        .route("/session/code", SignIn, post(session::finish))
         .route(
             "/admin/coupons",
             Api,

@@ -48,6 +48,7 @@ use utoipa::{Modify, OpenApi};
         checkouts::show,
         orders::show,
         session::create,
+        session::finish,
         session::delete,
         coupons::create_coupon,
         coupons::list_coupons,

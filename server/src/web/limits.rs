@@ -62,7 +62,7 @@ impl RouteClass {
 /// server function needs a line here: until it has one it counts as browsing, the server logs
 /// it as unclassified when it builds its router, and the test
 /// `web_layers::every_route_has_the_class_it_should` fails.
-pub fn server_functions() -> [(&'static str, RouteClass); 46] {
+pub fn server_functions() -> [(&'static str, RouteClass); 50] {
     use RouteClass::{Browse, Cart, Checkout, SignIn};
     use app::{accounts, admin, cart, catalog, checkout, coupons, feeds, layout, orders, sellers};
     [
@@ -75,6 +75,10 @@ pub fn server_functions() -> [(&'static str, RouteClass); 46] {
         (accounts::ConfirmSignUp::PATH, SignIn),
         (accounts::RequestReset::PATH, SignIn),
         (accounts::FinishReset::PATH, SignIn),
+        // A second factor's codes are guessed like passwords.
+        (accounts::SignInCode::PATH, SignIn),
+        (accounts::EnableTwoStep::PATH, SignIn),
+        (accounts::ChangeTwoStep::PATH, SignIn),
         // Each order costs a payment authorization.
         (checkout::PlaceOrder::PATH, Checkout),
         (cart::LoadCart::PATH, Cart),
@@ -85,6 +89,7 @@ pub fn server_functions() -> [(&'static str, RouteClass); 46] {
         (accounts::WhoAmI::PATH, Browse),
         (accounts::LinkUsable::PATH, Browse),
         (accounts::LoadAccount::PATH, Browse),
+        (accounts::LoadSecurity::PATH, Browse),
         (accounts::Reorder::PATH, Browse),
         (admin::LoadOverview::PATH, Browse),
         (admin::ReplayEvent::PATH, Browse),

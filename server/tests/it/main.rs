@@ -27,5 +27,6 @@ mod lifecycle;
 mod listener;
 mod openapi;
 mod pages;
+mod second_factor;
 mod ui;
 mod web_layers;

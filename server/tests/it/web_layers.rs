@@ -7,12 +7,16 @@ use server::web::{
 use std::net::IpAddr;
 
 /// The shop's policy, stated apart from the code that applies it: guessing credentials
-/// (signing in, or checking the current password before a change) and mailing people count
+/// (signing in, a second factor's code, or checking the current password before a change) and mailing people count
 /// as signing in, placing an order as checkout, changing a cart as
 /// cart; every other API route as API use, every other server function as browsing.
 fn policy(route: &str) -> RouteClass {
-    const SIGN_IN: [&str; 8] = [
+    const SIGN_IN: [&str; 12] = [
         "/rpc/account/sign-in",
+        "/rpc/account/sign-in-code",
+        "/rpc/account/security/enable",
+        "/rpc/account/security/change",
+        "/api/v1/session/code",
         "/rpc/account/password",
         "/rpc/account/sign-up",
         "/rpc/account/sign-out",

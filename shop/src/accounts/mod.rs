@@ -8,6 +8,8 @@
 //! - `links`: mailed links that finish a sign-up or reset a password.
 //! - `throttle`: failed password checks counted per account and per address, each past the
 //!   free ones delaying the next try (never a lock).
+//! - `second_factor`: admins' and sellers' authenticator codes (TOTP) and recovery codes,
+//!   and the step between a right password and the code.
 //! - `keys`: sellers' API keys.
 //!
 //! Authorization lives here too (`types::Viewer::require_*`), so every entry point (page,
@@ -22,6 +24,8 @@ pub mod links;
 #[cfg(feature = "server")]
 pub mod password;
 #[cfg(feature = "server")]
+pub mod second_factor;
+#[cfg(feature = "server")]
 pub mod sessions;
 #[cfg(feature = "server")]
 pub mod throttle;
@@ -35,9 +39,11 @@ pub use links::{AccountLinks, LinkError, LinkKind, Sent};
 #[cfg(feature = "server")]
 pub use password::{HashError, Hashing, HashingConfig};
 #[cfg(feature = "server")]
+pub use second_factor::{Enrolment, FactorStatus, PendingSignIn, SecondFactors};
+#[cfg(feature = "server")]
 pub use sessions::{SessionConfig, SessionToken, Sessions, Visit};
 #[cfg(feature = "server")]
 pub use throttle::{Throttle, ThrottleConfig};
-pub use types::{Denied, Role, UserId, Viewer, wait_in_words};
+pub use types::{ADMIN_NEEDS_SECOND_FACTOR, Denied, Role, UserId, Viewer, wait_in_words};
 #[cfg(feature = "server")]
 pub use users::{AccountError, Users};

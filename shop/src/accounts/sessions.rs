@@ -114,6 +114,7 @@ type Row = (
     i64,
     i64,
     i64,
+    Option<i64>,
 );
 
 impl Sessions {
@@ -161,15 +162,17 @@ impl Sessions {
         let now = self.clock.now();
         let row: Option<Row> = sqlx::query_as(
             "SELECT u.id, u.email, u.role, u.seller_id, sl.slug, s.last_seen_at, s.expires_at, \
-                    s.created_at \
+                    s.created_at, f.enabled_at \
              FROM sessions s JOIN users u ON u.id = s.user_id \
              LEFT JOIN sellers sl ON sl.id = u.seller_id \
+             LEFT JOIN second_factors f ON f.user_id = u.id \
              WHERE s.id_hash = $1",
         )
         .bind(token.digest())
         .fetch_optional(self.db.pool())
         .await?;
-        let Some((user, email, role, seller, slug, last_seen, expires, _)) = row else {
+        let Some((user, email, role, seller, slug, last_seen, expires, _, factor_enabled)) = row
+        else {
             return Ok(None);
         };
         if expires <= now || last_seen + self.config.idle_ms <= now {
@@ -191,6 +194,7 @@ impl Sessions {
             email,
             role,
             seller: seller.map(|s| (SellerId::new(s), slug.unwrap_or_default())),
+            second_factor: factor_enabled.is_some(),
         }))
     }
 

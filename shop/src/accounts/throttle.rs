@@ -1,5 +1,5 @@
-//! Failed password checks (sign-ins, and the current password before a change), counted per
-//! account and per client address in the database, so every node sees the same counts.
+//! Failed password checks (sign-ins, and the current password before a change) and failed
+//! second-factor codes (`second_factor`), counted per account and per client address in the database, so every node sees the same counts.
 //!
 //! Invariants:
 //! - Nothing is ever locked. Past its free failures a key (an account, an address) makes
@@ -148,12 +148,24 @@ impl Throttle {
             .bind(&admitted.account)
             .execute(self.db.pool())
             .await?;
+        self.give_back(admitted.address).await
+    }
+
+    /// A right password for an account that also needs a code: the address gets back the
+    /// count this try took, but the account's count stands until the code is right too.
+    /// Otherwise whoever knows the password could clear the account's count between guesses
+    /// at its code, and walk all million of them.
+    pub async fn first_factor_passed(&self, admitted: Admitted) -> Result<(), sqlx::Error> {
+        self.give_back(admitted.address).await
+    }
+
+    async fn give_back(&self, charge: Charge) -> Result<(), sqlx::Error> {
         let Charge {
             key,
             before,
             counted,
             at,
-        } = admitted.address;
+        } = charge;
         // Only if no other try counted since: otherwise its count and delay stand.
         let query = match before {
             None => sqlx::query(

@@ -60,7 +60,15 @@ pub struct Viewer {
     /// The seller a seller account acts for (and its slug, for links).
     #[cfg_attr(feature = "openapi", schema(value_type = Option<(i64, String)>))]
     pub seller: Option<(SellerId, String)>,
+    /// Whether the account has a second factor turned on (`second_factor`): an admin without
+    /// one may do nothing admin.
+    #[serde(default)]
+    pub second_factor: bool,
 }
+
+/// What an admin without a second factor is told, wherever they try something admin (the
+/// pages recognise it, to lead to the set-up page).
+pub const ADMIN_NEEDS_SECOND_FACTOR: &str = "An admin account needs two-step sign-in before it can do anything admin: please set it up at /account/security first.";
 
 /// Why a request may not do what it asked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -69,13 +77,30 @@ pub enum Denied {
     SignInRequired,
     #[error("you do not have access to this")]
     Forbidden,
+    /// An admin whose account has no second factor yet.
+    #[error("an admin without a second factor")]
+    SecondFactorRequired,
 }
 
 impl Failure for Denied {
     fn kind(&self) -> FailureKind {
         match self {
             Denied::SignInRequired => FailureKind::SignInRequired,
-            Denied::Forbidden => FailureKind::Forbidden,
+            Denied::Forbidden | Denied::SecondFactorRequired => FailureKind::Forbidden,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            Denied::SecondFactorRequired => "second_factor_not_set_up",
+            _ => self.kind().code(),
+        }
+    }
+
+    fn public_message(&self) -> String {
+        match self {
+            Denied::SecondFactorRequired => ADMIN_NEEDS_SECOND_FACTOR.into(),
+            _ => self.kind().plain_message().into(),
         }
     }
 }
@@ -86,10 +111,22 @@ impl Viewer {
         viewer.ok_or(Denied::SignInRequired)
     }
 
-    /// An admin.
+    /// An admin whose account has a second factor. An admin's password alone is too little
+    /// to stand between the whole shop and whoever guessed or phished it (ASVS 2.2: a
+    /// second factor for administrative accounts).
     pub fn require_admin(viewer: Option<&Viewer>) -> Result<&Viewer, Denied> {
         match Self::require(viewer)? {
-            v if v.role == Role::Admin => Ok(v),
+            v if v.role == Role::Admin && v.second_factor => Ok(v),
+            v if v.role == Role::Admin => Err(Denied::SecondFactorRequired),
+            _ => Err(Denied::Forbidden),
+        }
+    }
+
+    /// A seller or an admin account: those that may protect themselves with a second factor
+    /// (shoppers' accounts are as they were).
+    pub fn require_seller_or_admin(viewer: Option<&Viewer>) -> Result<&Viewer, Denied> {
+        match Self::require(viewer)? {
+            v if matches!(v.role, Role::Seller | Role::Admin) => Ok(v),
             _ => Err(Denied::Forbidden),
         }
     }
@@ -128,6 +165,7 @@ mod tests {
             email: "a@example.com".into(),
             role,
             seller: seller.map(|s| (SellerId::new(s), format!("s{s}"))),
+            second_factor: true,
         }
     }
 
@@ -144,6 +182,14 @@ mod tests {
         );
         assert_eq!(Viewer::require_admin(Some(&seller)), Err(Denied::Forbidden));
         assert!(Viewer::require_admin(Some(&admin)).is_ok());
+        let password_only = Viewer {
+            second_factor: false,
+            ..admin.clone()
+        };
+        assert_eq!(
+            Viewer::require_admin(Some(&password_only)),
+            Err(Denied::SecondFactorRequired)
+        );
         assert_eq!(Viewer::require_seller(Some(&seller)), Ok(SellerId::new(7)));
         assert_eq!(Viewer::require_seller(Some(&admin)), Err(Denied::Forbidden));
         assert_eq!(

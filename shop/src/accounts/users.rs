@@ -1,6 +1,8 @@
-//! Accounts: sign-up, sign-in, password changes, and creating accounts of any role.
+//! Accounts: sign-up, sign-in (with its second step for accounts with a second factor),
+//! password changes, and creating accounts of any role.
 
 use super::password::{self, HashError, Hashing, NewPassword};
+use super::second_factor::{PendingSignIn, SecondFactors};
 use super::throttle::{Admitted, Throttle};
 use super::types::{Role, UserId, Viewer};
 use crate::catalog::SellerId;
@@ -20,6 +22,16 @@ pub enum AccountError {
     /// Inside the delay that recent failures set (`throttle`): the password was not checked.
     #[error("too many failed password checks: try again in {retry_after_secs} s")]
     Throttled { retry_after_secs: u64 },
+    /// The password was right, but the account has a second factor: no session yet. The
+    /// code goes with this token (`Users::finish_sign_in`).
+    #[error("a second factor is needed to finish signing in")]
+    SecondFactorNeeded(PendingSignIn),
+    /// A wrong code, a malformed one, or one already used: the same words for each.
+    #[error("that code is not right")]
+    WrongCode,
+    /// The step between password and code is unknown or past its time.
+    #[error("the sign-in waited too long for its code")]
+    SignInExpired,
     /// Sign-up with an email that has an account. Shown as `WrongCredentials`-like wording
     /// by the pages; `users create` says it plainly.
     #[error("an account with this email already exists")]
@@ -40,6 +52,9 @@ impl Failure for AccountError {
             AccountError::Invalid(e) => e.kind(),
             AccountError::WrongCredentials => FailureKind::SignInRequired,
             AccountError::Throttled { .. } => FailureKind::Throttled,
+            AccountError::SecondFactorNeeded(_)
+            | AccountError::WrongCode
+            | AccountError::SignInExpired => FailureKind::SignInRequired,
             AccountError::EmailTaken => FailureKind::Conflict,
             AccountError::NoSuchSeller(_) => FailureKind::NotFound,
             AccountError::SellerMismatch => FailureKind::Invalid,
@@ -52,6 +67,9 @@ impl Failure for AccountError {
         match self {
             AccountError::WrongCredentials => "wrong_credentials",
             AccountError::EmailTaken => "email_taken",
+            AccountError::SecondFactorNeeded(_) => "second_factor_required",
+            AccountError::WrongCode => "wrong_code",
+            AccountError::SignInExpired => "sign_in_expired",
             _ => self.kind().code(),
         }
     }
@@ -66,6 +84,13 @@ impl Failure for AccountError {
                 "Too many failed attempts: try again in {}.",
                 super::types::wait_in_words(*retry_after_secs)
             ),
+            AccountError::SecondFactorNeeded(_) => {
+                "Enter the 6-digit code from your authenticator app (or a recovery code) to finish signing in.".into()
+            }
+            AccountError::WrongCode => "That code isn't right, or it has already been used.".into(),
+            AccountError::SignInExpired => {
+                "That sign-in waited too long for its code: please enter your password again.".into()
+            }
             AccountError::EmailTaken => "An account with this email already exists.".into(),
             AccountError::NoSuchSeller(slug) => format!("There is no seller {slug:?}."),
             AccountError::SellerMismatch => {
@@ -91,31 +116,47 @@ pub struct Users {
     clock: Arc<dyn Clock>,
     throttle: Throttle,
     hashing: Hashing,
+    second_factors: SecondFactors,
 }
 
-type ViewerRow = (i64, String, String, Option<i64>, Option<String>);
+type ViewerRow = (
+    i64,
+    String,
+    String,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+);
 
 fn viewer_from(row: ViewerRow) -> Option<Viewer> {
-    let (id, email, role, seller, slug) = row;
+    let (id, email, role, seller, slug, factor_enabled) = row;
     Some(Viewer {
         user_id: UserId::new(id),
         email,
         role: Role::parse(&role).ok()?,
         seller: seller.map(|s| (SellerId::new(s), slug.unwrap_or_default())),
+        second_factor: factor_enabled.is_some(),
     })
 }
 
-const VIEWER_SELECT: &str = "SELECT u.id, u.email, u.role, u.seller_id, s.slug FROM users u \
-                             LEFT JOIN sellers s ON s.id = u.seller_id";
+const VIEWER_SELECT: &str = "SELECT u.id, u.email, u.role, u.seller_id, s.slug, f.enabled_at \
+                             FROM users u LEFT JOIN sellers s ON s.id = u.seller_id \
+                             LEFT JOIN second_factors f ON f.user_id = u.id";
 
 impl Users {
     pub fn new(db: Db, clock: Arc<dyn Clock>, throttle: Throttle) -> Self {
         Self {
+            second_factors: SecondFactors::new(db.clone(), clock.clone()),
             db,
             clock,
             throttle,
             hashing: Hashing::default(),
         }
+    }
+
+    /// Accounts' second factors: setting one up, and what it stands at.
+    pub fn second_factors(&self) -> &SecondFactors {
+        &self.second_factors
     }
 
     /// The same service hashing through `hashing` (the node's, with its configured bounds).
@@ -185,7 +226,9 @@ impl Users {
         self.create(email, password, Role::Shopper, None).await
     }
 
-    /// The account these credentials open. `address` is the client's, for throttling.
+    /// The account these credentials open. `address` is the client's, for throttling. For an
+    /// account with a second factor a right password is only half: the answer is
+    /// `SecondFactorNeeded` with the token that `finish_sign_in` takes with the code.
     pub async fn sign_in(
         &self,
         email: &str,
@@ -195,21 +238,28 @@ impl Users {
         // A malformed email is simply a wrong one (still checked against a decoy hash).
         let email = email.trim().to_lowercase();
         let admitted = self.admit(&email, address).await?;
-        let row: Option<(i64, String)> =
-            sqlx::query_as("SELECT id, password_hash FROM users WHERE email = $1")
-                .bind(&email)
-                .fetch_optional(self.db.pool())
-                .await?;
+        let row: Option<(i64, String, Option<i64>)> = sqlx::query_as(
+            "SELECT u.id, u.password_hash, f.enabled_at FROM users u \
+             LEFT JOIN second_factors f ON f.user_id = u.id WHERE u.email = $1",
+        )
+        .bind(&email)
+        .fetch_optional(self.db.pool())
+        .await?;
         let password = password
             .chars()
             .take(password::MAX_LENGTH + 1)
             .collect::<String>();
         let matched = self
             .hashing
-            .verify(&password, row.as_ref().map(|(_, h)| h.as_str()))
+            .verify(&password, row.as_ref().map(|(_, h, _)| h.as_str()))
             .await?;
         match row {
-            Some((id, _)) if matched => {
+            Some((id, _, Some(_))) if matched => {
+                self.throttle.first_factor_passed(admitted).await?;
+                let pending = self.second_factors.open_pending(UserId::new(id)).await?;
+                Err(AccountError::SecondFactorNeeded(pending))
+            }
+            Some((id, _, None)) if matched => {
                 self.throttle.succeeded(admitted).await?;
                 self.viewer(UserId::new(id))
                     .await?
@@ -218,6 +268,72 @@ impl Users {
             // The failure was counted when the try was admitted.
             _ => Err(AccountError::WrongCredentials),
         }
+    }
+
+    /// The second half of signing in to an account with a second factor: `code` (from the
+    /// app, or a recovery code) for the sign-in that `pending` stands for. A code is a guess
+    /// like a password, so it is counted in the same throttle, per account and per `address`.
+    pub async fn finish_sign_in(
+        &self,
+        pending: &PendingSignIn,
+        code: &str,
+        address: &str,
+    ) -> Result<Viewer, AccountError> {
+        let user = self
+            .second_factors
+            .pending_user(pending)
+            .await?
+            .ok_or(AccountError::SignInExpired)?;
+        self.check_code(user, code, address).await?;
+        self.second_factors.close_pending(pending).await?;
+        self.viewer(user)
+            .await?
+            .ok_or(AccountError::WrongCredentials)
+    }
+
+    /// Turns `user`'s second factor off, after a current code (a stolen session alone must
+    /// not be enough), throttled like a sign-in.
+    pub async fn turn_off_second_factor(
+        &self,
+        user: UserId,
+        code: &str,
+        address: &str,
+    ) -> Result<(), AccountError> {
+        self.check_code(user, code, address).await?;
+        Ok(self.second_factors.disable(user).await?)
+    }
+
+    /// New recovery codes for `user` in place of the old ones, after a current code; they
+    /// are shown once.
+    pub async fn new_recovery_codes(
+        &self,
+        user: UserId,
+        code: &str,
+        address: &str,
+    ) -> Result<Vec<String>, AccountError> {
+        self.check_code(user, code, address).await?;
+        Ok(self.second_factors.replace_recovery_codes(user).await?)
+    }
+
+    /// Checks a code of `user`'s second factor (using it up), counted in the throttle like a
+    /// password: a wrong code is a failure for the account and the address.
+    async fn check_code(
+        &self,
+        user: UserId,
+        code: &str,
+        address: &str,
+    ) -> Result<(), AccountError> {
+        let email: Option<String> = sqlx::query_scalar("SELECT email FROM users WHERE id = $1")
+            .bind(user.get())
+            .fetch_optional(self.db.pool())
+            .await?;
+        let email = email.ok_or(AccountError::WrongCode)?;
+        let admitted = self.admit(&email, address).await?;
+        if !self.second_factors.verify(user, code).await? {
+            // The failure was counted when the try was admitted.
+            return Err(AccountError::WrongCode);
+        }
+        Ok(self.throttle.succeeded(admitted).await?)
     }
 
     /// Lets a password check for `email` from `address` go ahead (counting it as a failure

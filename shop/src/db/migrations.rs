@@ -37,6 +37,7 @@ embed! {
     11, "seller feeds and the picture queue", "0011_feeds.sql";
     12, "job leases", "0012_job_leases.sql";
     13, "sign-up password on the link page, progressive sign-in delays", "0013_sign_up_password_on_link_page.sql";
+    14, "second factor: authenticator secrets, recovery codes, pending sign-ins", "0014_second_factor.sql";
     15, "fair queues per seller", "0015_fair_queues.sql";
 }
 

@@ -11,10 +11,11 @@ use shop::catalog::{Catalog, Sku};
 use shop::clock::{Clock, ManualClock};
 use std::sync::Arc;
 
-const PASSWORD: &str = "correct horse battery";
+pub(crate) const PASSWORD: &str = "correct horse battery";
 const MINUTE: i64 = 60_000;
 
-fn services(db: &shop::db::Db, clock: &ManualClock) -> (Users, Sessions) {
+/// Accounts and sessions on `clock`, with the default throttle.
+pub(crate) fn services(db: &shop::db::Db, clock: &ManualClock) -> (Users, Sessions) {
     let clock: Arc<dyn Clock> = Arc::new(clock.clone());
     (
         Users::new(

@@ -28,4 +28,5 @@ mod schema;
 mod scratch;
 mod search;
 mod search_paths;
+mod second_factor;
 mod simulate;

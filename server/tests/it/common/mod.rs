@@ -25,6 +25,9 @@ pub struct TestApp {
     pub assets_dir: std::path::PathBuf,
     /// The image store's temporary folder, removed with the app at the end of the test.
     _assets: tempfile::TempDir,
+    /// The authenticator app of each account that set up a second factor here: its secret
+    /// and the last time step whose code it gave (`enrol`, `sign_in`).
+    pub authenticators: std::sync::Mutex<std::collections::HashMap<String, (String, u64)>>,
     stop: Option<oneshot::Sender<()>>,
     pub server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -152,7 +155,9 @@ pub async fn new_cart(app: &impl JsonApi) -> String {
 /// The password every test account is created with.
 pub const PASSWORD: &str = "correct horse battery";
 
-/// Creates an account of `role` (of `seller`, for a seller's staff) with `PASSWORD`.
+/// Creates an account of `role` (of `seller`, for a seller's staff) with `PASSWORD`. An admin
+/// also sets up its second factor, as it must before doing anything admin (`sign_in` then
+/// answers its code).
 pub async fn account(app: &TestApp, email: &str, role: shop::accounts::Role, seller: Option<&str>) {
     app.state
         .services
@@ -160,9 +165,88 @@ pub async fn account(app: &TestApp, email: &str, role: shop::accounts::Role, sel
         .create(email, PASSWORD, role, seller)
         .await
         .unwrap();
+    if role == shop::accounts::Role::Admin {
+        enrol(app, email).await;
+    }
 }
 
-/// Signs in over the API; returns the session cookie's value.
+/// What an authenticator app set up with `secret` shows in time step `step`.
+pub fn app_code(secret: &str, step: u64) -> String {
+    let bytes = totp_rs::Secret::Encoded(secret.to_owned())
+        .to_bytes()
+        .expect("a base32 secret");
+    totp_rs::TOTP::new(
+        totp_rs::Algorithm::SHA1,
+        6,
+        0,
+        30,
+        bytes,
+        None,
+        String::new(),
+    )
+    .expect("a generator")
+    .generate(step * 30)
+}
+
+/// The authenticators' time step now, on the wall clock the server reads too.
+pub fn current_step() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+        / 30
+}
+
+/// Sets up `email`'s second factor as a person would (the secret put in an app, a code from
+/// it typed back); its recovery codes. The app is remembered for `next_code`.
+pub async fn enrol(app: &TestApp, email: &str) -> Vec<String> {
+    let users = &app.state.services.users;
+    let viewer = users.by_email(email).await.unwrap().expect("the account");
+    let enrolment = users
+        .second_factors()
+        .begin(viewer.user_id, email)
+        .await
+        .unwrap()
+        .expect("a set-up to begin");
+    let step = current_step();
+    let codes = users
+        .second_factors()
+        .enable(viewer.user_id, &app_code(&enrolment.secret, step))
+        .await
+        .unwrap()
+        .expect("the app's code turns the factor on");
+    app.authenticators
+        .lock()
+        .unwrap()
+        .insert(email.to_owned(), (enrolment.secret, step));
+    codes
+}
+
+/// The code `email`'s app shows next that the server has not taken yet: each step's code is
+/// taken once, so a step already used waits for the next (the server takes one step ahead,
+/// for drifting phones). `None` if the account set up no factor here.
+pub async fn next_code(app: &TestApp, email: &str) -> Option<String> {
+    let (secret, last) = app.authenticators.lock().unwrap().get(email).cloned()?;
+    let step = current_step().max(last + 1);
+    // At most one step (30 s) away: `wait_for`'s deadline is shorter than that.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while current_step() + 1 < step {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the clock stands still"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    app.authenticators
+        .lock()
+        .unwrap()
+        .insert(email.to_owned(), (secret.clone(), step));
+    Some(app_code(&secret, step))
+}
+
+/// Signs in over the API (for an account with a second factor set up by `enrol`, the
+/// password and then the app's code); returns the status, the session cookie's value and
+/// the body.
 pub async fn sign_in(
     app: &TestApp,
     email: &str,
@@ -172,6 +256,34 @@ pub async fn sign_in(
         .client
         .post(app.url("/api/v1/session"))
         .json(&serde_json::json!({ "email": email, "password": password }))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    if status == 202
+        && let Some(code) = next_code(app, email).await
+    {
+        let body: serde_json::Value = response.json().await.unwrap();
+        return second_step(app, &body["pending_token"], &code).await;
+    }
+    let cookie = session_cookie(&response);
+    (
+        status,
+        cookie,
+        response.json().await.unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// Sends a second factor's `code` with the token a right password got; as `sign_in` answers.
+pub async fn second_step(
+    app: &TestApp,
+    pending_token: &serde_json::Value,
+    code: &str,
+) -> (u16, Option<String>, serde_json::Value) {
+    let response = app
+        .client
+        .post(app.url("/api/v1/session/code"))
+        .json(&serde_json::json!({ "pending_token": pending_token, "code": code }))
         .send()
         .await
         .unwrap();
@@ -340,6 +452,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         state,
         assets_dir,
         _assets: assets,
+        authenticators: Default::default(),
         stop: Some(stop),
         server,
     }
