@@ -326,11 +326,11 @@ impl AssetStore {
         match after {
             // Logged once per outage, not at every failed probe.
             BreakerState::Open if before == BreakerState::Closed => {
-                tracing::warn!(store = %self.0.describe, "image store failing: pictures hidden")
+                tracing::warn!(store = %self.0.describe, "image store failing: pages show only the pictures this node holds")
             }
             BreakerState::Open => {}
             BreakerState::Closed => {
-                tracing::info!(store = %self.0.describe, "image store back: pictures shown")
+                tracing::info!(store = %self.0.describe, "image store back: every picture shown")
             }
             BreakerState::HalfOpen => {}
         }

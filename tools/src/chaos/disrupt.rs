@@ -361,7 +361,8 @@ async fn store_outage(
     };
     let after_noticed = pages() - before;
     out.story.push(format!(
-        "object store (pid {pid}) {name} ({}) for {:.1} s: every node switched to the pictures          it holds {}, {after_noticed} pages served after that{}",
+        "object store (pid {pid}) {name} ({}) for {:.1} s: every node switched to the pictures \
+         it holds {}, {after_noticed} pages served after that{}",
         match outage {
             traffic::Outage::BlackHoled => "SIGSTOP",
             traffic::Outage::Killed => "SIGKILL",
