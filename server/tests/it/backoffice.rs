@@ -793,16 +793,7 @@ async fn a_seller_past_their_feed_quota_is_refused_with_the_limit_by_the_api_and
         .unwrap();
     assert_eq!(response.status().as_u16(), 303);
     let location = response.headers()["location"].to_str().unwrap().to_owned();
-    let html = app
-        .client
-        .get(app.url(&location))
-        .header("Cookie", &seller_a)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = crate::common::page_as(&app, &location, &seller_a).await;
     assert!(
         html.contains("data-testid=\"feed-error\"") && html.contains("At most 2 feeds may wait"),
         "{location}: {html}"

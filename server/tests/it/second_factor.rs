@@ -3,7 +3,7 @@
 //! then a code, on the API and on the pages, never with the password alone.
 
 use crate::common::{
-    PASSWORD, TestApp, account, app_code, browser_call, current_step, enrol, next_code,
+    PASSWORD, TestApp, account, app_code, browser_call, current_step, enrol, next_code, page_as,
     second_step, signed_in_page, spawn_app,
 };
 use reqwest::Method;
@@ -116,16 +116,7 @@ async fn an_admin_without_a_second_factor_can_do_nothing_admin_until_it_is_set_u
             && html.contains("href=\"/account/security?why=admin\""),
         "the admin page leads to setting it up: {html}"
     );
-    let setup = app
-        .client
-        .get(app.url("/account/security?why=admin"))
-        .header("Cookie", &session)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let setup = page_as(&app, "/account/security?why=admin", &session).await;
     assert!(
         setup.contains("data-testid=\"totp-secret\"") && setup.contains("<svg"),
         "the set-up page shows the secret as text and as a QR code: {setup}"

@@ -8,7 +8,7 @@
 
 use super::pipeline::{self, Processed, Refusal};
 use super::store::{AssetStore, StoreError};
-use super::types::{ImageStatus, ImageVariant, Picture, ProductImage, QualityReport};
+use super::types::{ImageStatus, ImageVariant, Picture, ProductImage, QualityReport, variant_url};
 use crate::catalog::{ProductId, SellerId};
 use crate::db::{Db, placeholders};
 use crate::failure::{Failure, FailureKind};
@@ -584,7 +584,7 @@ impl Assets {
                 pictures.retain_mut(|picture| {
                     let held: Vec<ImageVariant> = ImageVariant::ALL
                         .into_iter()
-                        .filter(|&v| self.kept.contains_key(&picture.src(v)))
+                        .filter(|&v| self.kept.contains_key(&variant_url(&picture.base, v)))
                         .collect();
                     picture.held = Some(held);
                     picture.held.as_ref().is_some_and(|h| !h.is_empty())
@@ -666,11 +666,7 @@ impl Assets {
         if !is_hash(hash) || !self.is_shown(seller, hash).await? {
             return Err(AssetError::NotFound);
         }
-        let path = format!(
-            "{}/{}.jpg",
-            picture_base(seller.get(), hash),
-            variant.name()
-        );
+        let path = variant_url(&picture_base(seller.get(), hash), variant);
         if let Some(bytes) = self.kept.get(&path).await {
             return Ok(bytes);
         }

@@ -64,6 +64,11 @@ pub fn fit_within(width: u32, height: u32, long: u32) -> (u32, u32) {
     (w, h)
 }
 
+/// Where a picture's `variant` is loaded from, given the picture's `base`.
+pub fn variant_url(base: &str, variant: ImageVariant) -> String {
+    format!("{base}/{}.jpg", variant.name())
+}
+
 /// A picture a shopper may see: an approved image of a product.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -86,7 +91,7 @@ impl Picture {
     /// The address of `variant`, or of the variant nearest it that loads: the largest held
     /// one not above it, else the smallest held one.
     pub fn src(&self, variant: ImageVariant) -> String {
-        format!("{}/{}.jpg", self.base, self.usable(variant).name())
+        variant_url(&self.base, self.usable(variant))
     }
 
     /// Whether `variant` loads now.

@@ -307,19 +307,24 @@ pub fn session_cookie(response: &reqwest::Response) -> Option<String> {
         .map(|c| c.split(';').next().unwrap().to_owned())
 }
 
-/// Whether `/account` greets the holder of session `cookie` (`name=value`) as signed in.
-pub async fn signed_in_page(app: &TestApp, cookie: &str) -> bool {
-    let html = app
-        .client
-        .get(app.url("/account"))
+/// The HTML of `path` as the holder of `cookie` (`name=value`) sees it.
+pub async fn page_as(app: &TestApp, path: &str, cookie: &str) -> String {
+    app.client
+        .get(app.url(path))
         .header("Cookie", cookie)
         .send()
         .await
         .unwrap()
         .text()
         .await
-        .unwrap();
-    html.contains("Signed in as")
+        .unwrap()
+}
+
+/// Whether `/account` greets the holder of session `cookie` (`name=value`) as signed in.
+pub async fn signed_in_page(app: &TestApp, cookie: &str) -> bool {
+    page_as(app, "/account", cookie)
+        .await
+        .contains("Signed in as")
 }
 
 /// Sends `request` and reads the JSON it answers: the tests' one way to fetch a document they
