@@ -8,8 +8,9 @@
 //! - Finding the sellers and their due pictures reads one index entry per seller plus each
 //!   served seller's few oldest rows (`image_fetches_fair`), never a seller's whole line.
 //! - A seller has at most `seller_feeds` feeds waiting and `seller_pictures` pictures queued;
-//!   past that a feed is refused at the door, and a feed's pictures past it are reported on
-//!   their rows (the feed sent again later queues them), never dropped without a word.
+//!   past that a feed is refused at the door, a feed's pictures past it are reported on
+//!   their rows (the feed sent again later queues them), never dropped without a word, and a
+//!   failed picture's retry is refused with the limit.
 
 use super::store::{FeedError, Feeds, Job};
 use crate::catalog::{ProductId, SellerId};

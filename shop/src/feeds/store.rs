@@ -577,23 +577,41 @@ impl Feeds {
         self.metrics.finished(reason, Duration::from_millis(queued));
     }
 
-    /// Puts a seller's failed fetch back in the queue (the seller fixed their server).
+    /// Puts a seller's failed fetch back in the queue (the seller fixed their server), if
+    /// their picture quota has room: a retry queues a picture like a feed does.
     pub async fn retry(&self, seller: SellerId, fetch: i64) -> Result<(), FeedError> {
         let changed = sqlx::query(
             "UPDATE image_fetches SET status = 'queued', attempts = 0, next_attempt_at = $1, \
              reason = NULL, finished_at = NULL \
-             WHERE id = $2 AND seller_id = $3 AND status IN ('needs_review', 'refused')",
+             WHERE id = $2 AND seller_id = $3 AND status IN ('needs_review', 'refused') \
+               AND (SELECT COUNT(*) FROM image_fetches \
+                    WHERE seller_id = $3 AND status = 'queued') < $4",
         )
         .bind(self.clock.now())
         .bind(fetch)
         .bind(seller.get())
+        .bind(self.config.seller_pictures)
         .execute(self.db.pool())
         .await?
         .rows_affected();
-        if changed == 0 {
-            return Err(FeedError::NotFound);
+        if changed == 1 {
+            return Ok(());
         }
-        Ok(())
+        let failed: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM image_fetches \
+             WHERE id = $1 AND seller_id = $2 AND status IN ('needs_review', 'refused')",
+        )
+        .bind(fetch)
+        .bind(seller.get())
+        .fetch_optional(self.db.pool())
+        .await?;
+        Err(match failed {
+            Some(_) => FeedError::QueueFull(format!(
+                "{} Retry this one once some of them are fetched.",
+                self.pictures_full()
+            )),
+            None => FeedError::NotFound,
+        })
     }
 
     /// One of the seller's feeds with its report and its pictures' states.

@@ -331,3 +331,95 @@ async fn a_seller_over_quota_is_refused_with_the_limit_and_other_sellers_are_not
         full.public_message()
     );
 }
+
+#[tokio::test]
+async fn a_retried_picture_counts_against_the_quota_like_a_fed_one() {
+    let rig = rig().await;
+    let (a, b) = two_sellers(&rig).await;
+    let node = Feeds::new(
+        rig.scratch.db.clone(),
+        Catalog::new(rig.scratch.db.clone()),
+        Arc::new(SystemClock),
+        QueueConfig {
+            seller_pictures: 2,
+            ..QueueConfig::default()
+        },
+    );
+    let set_status = |id: i64, status: &'static str| {
+        let db = rig.scratch.db.clone();
+        async move {
+            sqlx::query("UPDATE image_fetches SET status = $1 WHERE id = $2")
+                .bind(status)
+                .bind(id)
+                .execute(db.pool())
+                .await
+                .unwrap();
+        }
+    };
+    let first = node
+        .submit(
+            a,
+            "first.csv",
+            picture_feed(
+                &rig,
+                "R",
+                &urls(2, |n| format!("http://r{n}.example/p.jpg")),
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    while node.process_next().await.unwrap() {}
+    let fetches = node.view(Some(a), first).await.unwrap().fetches;
+    assert_eq!(fetches.len(), 2, "{fetches:?}");
+    let (failed, waiting) = (fetches[0].id, fetches[1].id);
+    // One of them fails for good; another feed fills the freed place: the quota is full again.
+    set_status(failed, "refused").await;
+    node.submit(
+        a,
+        "second.csv",
+        picture_feed(&rig, "S", &urls(1, |_| "http://s.example/p.jpg".into())).as_bytes(),
+    )
+    .await
+    .unwrap();
+    while node.process_next().await.unwrap() {}
+
+    let full = node
+        .retry(a, failed)
+        .await
+        .expect_err("a retry past the quota is refused");
+    assert_eq!(full.kind(), FailureKind::Throttled, "{full}");
+    assert!(
+        full.public_message().contains("2 pictures"),
+        "the refusal says the limit: {}",
+        full.public_message()
+    );
+    let status: String = sqlx::query_scalar("SELECT status FROM image_fetches WHERE id = $1")
+        .bind(failed)
+        .fetch_one(rig.scratch.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        status, "refused",
+        "the refused retry left the picture as it was"
+    );
+    let theirs = node
+        .retry(b, failed)
+        .await
+        .expect_err("another seller cannot retry A's picture");
+    assert_eq!(theirs.kind(), FailureKind::NotFound, "{theirs}");
+
+    // A picture fetched frees a place, and the retry goes through.
+    set_status(waiting, "stored").await;
+    node.retry(a, failed)
+        .await
+        .expect("with room, the retry queues the picture");
+    let queued: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM image_fetches WHERE seller_id = $1 AND status = 'queued'",
+    )
+    .bind(a.get())
+    .fetch_one(rig.scratch.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(queued, 2, "the quota holds after the retry");
+}
