@@ -57,6 +57,11 @@ pub fn cargo_linted() -> Command {
 /// Runs a cargo build command, printing diagnostics as they come and counting them.
 pub fn cargo_build(mut cmd: Command, what: &str) -> Result<Diagnostics> {
     let started = Instant::now();
+    // EMPORIUM_CARGO_TIMINGS=1: cargo's per-crate timing report (target/…/cargo-timings/),
+    // to see where a build's minutes go.
+    if std::env::var_os("EMPORIUM_CARGO_TIMINGS").is_some() {
+        cmd.arg("--timings");
+    }
     let mut child = cmd
         .arg("--message-format=json-diagnostic-rendered-ansi")
         .stdout(Stdio::piped())
@@ -133,7 +138,6 @@ fn wasm_target_dir() -> PathBuf {
 /// (what `cargo xtask test` needs), in the same cargo invocation so nothing compiles twice.
 pub fn build_all(with_tests: bool, profile: Profile) -> Result<Built> {
     setup::rust_tools(with_tests)?;
-    setup::wasm_bindgen_cli(None)?;
     build_native(with_tests, profile)?;
     build_site(None)?;
     Ok(Built::in_target(profile))
@@ -245,23 +249,28 @@ fn modified(path: &Path) -> Option<std::time::SystemTime> {
 }
 
 /// Generates the JS glue and the final wasm into `pkg`, then precompresses both.
+///
+/// wasm-bindgen's own library, linked into xtask at the version Cargo.lock pins beside the
+/// `wasm-bindgen` crate (the two must match exactly), does what `wasm-bindgen --target web
+/// --no-typescript --out-name emporium --remove-name-section --remove-producers-section`
+/// does, byte for byte: no CLI to install. `cargo install wasm-bindgen-cli` cost a fresh
+/// machine 364–422 s of CPU (its test runner's HTTP server and TLS stack included), beside
+/// the workspace's builds.
 fn bindgen_and_compress(wasm: &Path, pkg: &Path) -> Result<()> {
-    util::run(
-        Command::new(setup::wasm_bindgen())
-            .args([
-                "--target",
-                "web",
-                "--no-typescript",
-                "--out-name",
-                "emporium",
-            ])
-            // The name section is most of an unstripped bundle's size; see Cargo.toml.
-            .args(["--remove-name-section", "--remove-producers-section"])
-            .arg("--out-dir")
-            .arg(pkg)
-            .arg(wasm),
-        "wasm-bindgen",
-    )?;
+    let started = Instant::now();
+    wasm_bindgen_cli_support::Bindgen::new()
+        .input_path(wasm)
+        .web(true)?
+        .out_name("emporium")
+        .typescript(false)
+        // The name section is most of an unstripped bundle's size; see Cargo.toml.
+        .remove_name_section(true)
+        .remove_producers_section(true)
+        // The CLI's defaults where the library's differ.
+        .omit_default_module_path(false)
+        .generate(pkg)
+        .context("wasm-bindgen")?;
+    eprintln!("    wasm-bindgen: done in {:.1?}", started.elapsed());
     // The .wasm last: its .br's age is what marks the bundle as up to date.
     for name in ["emporium.js", "emporium_bg.wasm"] {
         precompress(&pkg.join(name))?;

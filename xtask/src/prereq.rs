@@ -2,7 +2,7 @@
 //! anything compiles: a run that cannot finish says so at once, with every missing piece and
 //! the command that installs it, instead of failing twenty minutes in.
 //!
-//! What xtask can install itself (the wasm target, the wasm-bindgen CLI, cargo-nextest, the npm
+//! What xtask can install itself (the wasm target, cargo-nextest, the npm
 //! packages, moto, and Chromium as root on Debian) is not a failure here: it is installed,
 //! the slow parts in the background while Rust compiles.
 

@@ -1,27 +1,9 @@
 //! Installing what the build and the tests need, at pinned versions, only when missing.
 
 use crate::util::{self, has, output, run, step};
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-/// The wasm-bindgen version in Cargo.lock: the CLI must match the library exactly.
-pub fn wasm_bindgen_version() -> Result<String> {
-    let lock = std::fs::read_to_string(util::root().join("Cargo.lock"))
-        .context("cannot read Cargo.lock")?;
-    let mut lines = lock.lines();
-    while let Some(line) = lines.next() {
-        if line == "name = \"wasm-bindgen\""
-            && let Some(version) = lines
-                .next()
-                .and_then(|l| l.strip_prefix("version = \""))
-                .and_then(|l| l.strip_suffix('"'))
-        {
-            return Ok(version.to_string());
-        }
-    }
-    bail!("Cargo.lock has no wasm-bindgen entry")
-}
 
 /// The Rust pieces: the wasm target, and clippy and rustfmt.
 pub fn rust_tools(need_lints: bool) -> Result<()> {
@@ -45,44 +27,6 @@ pub fn rust_tools(need_lints: bool) -> Result<()> {
         )?;
     }
     Ok(())
-}
-
-/// The wasm-bindgen CLI, at the version of the library in Cargo.lock. Only the site needs it,
-/// so `cargo xtask test` installs it beside the wasm build while the native tests run.
-pub fn wasm_bindgen_cli(log: Option<&Path>) -> Result<()> {
-    let wanted = wasm_bindgen_version()?;
-    let current = output(Command::new(wasm_bindgen()).arg("--version")).unwrap_or_default();
-    if current.split_whitespace().nth(1) != Some(wanted.as_str()) {
-        step(&format!(
-            "Installing wasm-bindgen-cli {wanted} (about 3 minutes of CPU, beside the builds)"
-        ));
-        // Not --locked: the CLI's own lockfile names a crate version crates.io no longer has.
-        // Only the one binary the site needs, unoptimised and without debug info: on a fresh
-        // machine (CI's) this install competes with the workspace's builds for the cores, and
-        // the release build of all three binaries cost 422 s of CPU. Unoptimised, it turns
-        // the bundle into the same bytes in 4 s instead of 2.5.
-        util::run_logged(
-            util::cargo()
-                .args(["install", "wasm-bindgen-cli", "--version", &wanted])
-                .args(["--bin", "wasm-bindgen", "--debug"])
-                .env("CARGO_PROFILE_DEV_DEBUG", "0"),
-            "cargo install wasm-bindgen-cli",
-            log,
-        )?;
-    }
-    Ok(())
-}
-
-/// The wasm-bindgen CLI: the one cargo installs (`$CARGO_HOME/bin`, which need not be on
-/// PATH), else whatever PATH has.
-pub fn wasm_bindgen() -> PathBuf {
-    let cargo_home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
-    cargo_home
-        .map(|h| h.join("bin").join("wasm-bindgen"))
-        .filter(|p| p.exists())
-        .unwrap_or_else(|| PathBuf::from("wasm-bindgen"))
 }
 
 /// `clippy-driver`, used as the workspace's rustc wrapper so that the normal build also lints

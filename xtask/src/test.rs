@@ -195,17 +195,12 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
         },
     );
 
-    // The wasm bundle (and the wasm-bindgen CLI, if missing) builds in its own target folder
-    // from the start, beside the native build: that build spends long stretches compiling one
-    // large crate at a time (app, then server), each mostly on one core, and the wasm build
-    // fills the other. Measured from a clean clone: 19 min 21 s with the wasm built after the
-    // native build, SEE_README with it alongside.
+    // The wasm bundle builds in its own target folder from the start, beside the native
+    // build: that build spends long stretches compiling one large crate at a time (app, then
+    // server), each mostly on one core, and the wasm build fills the other.
     let wasm = browser.then(|| {
         let log = util::root().join("target/xtask-wasm.log");
-        std::thread::spawn(move || {
-            setup::wasm_bindgen_cli(Some(&log))?;
-            build::build_site(Some(&log))
-        })
+        std::thread::spawn(move || build::build_site(Some(&log)))
     });
 
     // One build of the server and every test target, linted by clippy (-D warnings: any
