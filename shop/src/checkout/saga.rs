@@ -601,6 +601,16 @@ impl Checkouts {
         }
         self.crash_point(Paying);
         self.pause("pay.charge").await;
+        // Still ours to charge? A request that stalled here past its lease may find that
+        // recovery has asked the gateway about this key meanwhile, found no charge and ended
+        // the attempt: a charge sent now would take money for a checkout already failed.
+        let state: Option<String> = sqlx::query_scalar("SELECT state FROM checkouts WHERE id = $1")
+            .bind(&a.id)
+            .fetch_optional(self.db.pool())
+            .await?;
+        if state.as_deref() != Some(Paying.as_str()) {
+            return Ok(Step::Continue);
+        }
         // The attempt's id is the gateway's idempotency key: fixed, and stored, before the call.
         let outcome = match self.gateway.charge(&a.id, a.total, card).await {
             Ok(o) => o,
@@ -616,14 +626,16 @@ impl Checkouts {
         let now = self.clock.now();
         match outcome {
             ChargeOutcome::Succeeded { charge_id } => {
-                transaction!(self, "pay.paid", tx => {
-                    if self.advance(tx, a, &[Paying], Paid, now)
-                        .await?
-                    {
+                let recorded = transaction!(self, "pay.paid", tx => {
+                    let moved = self.advance(tx, a, &[Paying], Paid, now).await?;
+                    if moved {
                         store::set_charge(tx, &a.id, &charge_id).await?;
                     }
-                    Ok(Tx::Commit(()))
+                    Ok(Tx::Commit(moved))
                 });
+                if !recorded {
+                    self.refund_if_failed(a, &charge_id).await?;
+                }
                 self.crash_point(Paid);
                 Ok(Step::Continue)
             }
@@ -783,6 +795,33 @@ impl Checkouts {
                 Ok(Step::Continue)
             }
         }
+    }
+
+    /// The gateway charged an attempt that this request no longer held (it stalled during
+    /// the call past its lease, and recovery moved the attempt on). If recovery found the
+    /// charge, the attempt is paid and becomes an order; if it ended the attempt as failed
+    /// before the charge landed, the money goes back now, under the refund key `reconcile`
+    /// uses, and `reconcile` is asked to look again should this refund not settle.
+    async fn refund_if_failed(&self, a: &Attempt, charge_id: &str) -> Result<(), CheckoutError> {
+        let state: Option<String> = sqlx::query_scalar("SELECT state FROM checkouts WHERE id = $1")
+            .bind(&a.id)
+            .fetch_optional(self.db.pool())
+            .await?;
+        if state.as_deref() != Some(Failed.as_str()) {
+            return Ok(());
+        }
+        tracing::error!(checkout = %a.id, charge = %charge_id, "a failed checkout was charged; refunding");
+        let refunded = self
+            .gateway
+            .refund(&format!("refund-{}", a.id), charge_id, a.total)
+            .await;
+        let settled = matches!(refunded, Ok(RefundOutcome::Refunded { .. }));
+        sqlx::query("UPDATE checkouts SET reconciled_at = $2 WHERE id = $1")
+            .bind(&a.id)
+            .bind(settled.then(|| self.clock.now()))
+            .execute(self.db.pool())
+            .await?;
+        Ok(())
     }
 
     /// Step 5: give the money back and let the stock go.
