@@ -18,77 +18,254 @@ use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
 use shop::cart::Cart;
+use shop::checkout::draft::Draft;
 use shop::checkout::{CheckoutState, CheckoutView};
+use shop::shipping::Quote;
 
-/// What the checkout page needs: the cart as it is now, and a fresh key for this rendering.
+/// What the checkout page needs: the cart as it is now, a fresh key for this rendering, what
+/// the shopper typed last time (with its problems), and, once the address is known, each
+/// seller's delivery options and the totals.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CheckoutForm {
     pub cart: Cart,
     pub key: String,
+    pub draft: Draft,
+    pub quote: Option<Quote>,
 }
 
 #[server(prefix = "/rpc", endpoint = "checkout/load")]
 pub async fn load_checkout() -> Result<Option<CheckoutForm>, crate::error::AppError> {
+    use shop::address::Address;
+    let services = crate::services::services()?;
     let Some(cart) = crate::cart::load_cart().await? else {
         return Ok(None);
     };
     if cart.is_empty() {
         return Ok(None);
     }
+    let mut draft = shop::checkout::draft::load(&services.db, &cart.id)
+        .await
+        .map_err(shop::checkout::CheckoutError::from)?
+        .unwrap_or_default();
+    // A signed-in shopper's e-mail, and the shop's home country, until typed otherwise.
+    if draft.email.is_empty()
+        && let Some(viewer) = crate::session::viewer()
+    {
+        draft.email = viewer.email;
+    }
+    if draft.address.country.is_empty() {
+        draft.address.country = "US".into();
+    }
+    let mut quote = None;
+    if let Ok(address) = Address::parse(&draft.address) {
+        match quote_cart(&services, &cart, &address, &draft.choices).await? {
+            Ok(q) => quote = Some(q),
+            Err(fields) => {
+                for (field, message) in fields.0 {
+                    draft.errors.add(&field, message);
+                }
+            }
+        }
+    }
     Ok(Some(CheckoutForm {
         cart,
         key: crate::session::one_time_token(),
+        draft,
+        quote,
     }))
+}
+
+/// The cart's delivery options and totals for `address`, or the form's fields that stop it
+/// (no shipping to the country, a method the part does not offer).
+#[cfg(feature = "ssr")]
+async fn quote_cart(
+    services: &crate::services::Services,
+    cart: &Cart,
+    address: &shop::address::Address,
+    choices: &[shop::shipping::Choice],
+) -> Result<Result<Quote, shop::address::FieldErrors>, crate::error::AppError> {
+    let Some(subtotal) = cart.subtotal else {
+        return Ok(Err(shop::address::FieldErrors::default()));
+    };
+    let discount = cart
+        .coupon
+        .as_ref()
+        .and_then(|c| c.discount)
+        .map_or(0, |d| d.amount);
+    let quoted = services
+        .rates
+        .quote(
+            subtotal.currency,
+            &shop::shipping::QuoteLine::of_cart(cart),
+            discount,
+            &address.country,
+            &address.region,
+            choices,
+        )
+        .await;
+    match quoted {
+        Ok(quote) => Ok(Ok(quote)),
+        Err(e) => match e.field_errors() {
+            Some(fields) => Ok(Err(fields)),
+            None => Err(e.into()),
+        },
+    }
 }
 
 #[server(prefix = "/rpc", endpoint = "checkout/place")]
 pub async fn place_order(
     key: String,
     expected_total: String,
+    intent: Option<String>,
     email: String,
     name: String,
     line1: String,
     line2: Option<String>,
     city: String,
+    region: Option<String>,
     postal_code: String,
     country: String,
-    card_number: String,
+    phone: Option<String>,
+    card_number: Option<String>,
+    shipping: Option<std::collections::BTreeMap<String, String>>,
 ) -> Result<(), crate::error::AppError> {
     use crate::session::{current_cart, redirect};
-    use shop::checkout::{Address, CheckoutError, CheckoutRequest, Email, IdempotencyKey, Placed};
+    use shop::address::{Address, FieldErrors};
+    use shop::checkout::{CheckoutError, CheckoutRequest, Email, IdempotencyKey, Placed, draft};
     use shop::payments::CardNumber;
+    use shop::shipping::Choice;
     let services = crate::services::services()?;
-    let Some(cart) = current_cart(&services).await? else {
+    let Some(cart_id) = current_cart(&services).await? else {
         redirect("/cart");
         return Ok(());
     };
-    let parsed = (|| {
-        Ok::<_, shop::InvalidInput>(CheckoutRequest {
-            cart,
-            email: Email::parse(&email)?,
-            address: Address::parse(
-                &name,
-                &line1,
-                line2.as_deref().unwrap_or(""),
-                &city,
-                &postal_code,
-                &country,
-            )?,
-            card: CardNumber::parse(&card_number)?,
-            expected_total: expected_total.trim().parse().ok(),
-            user: crate::session::viewer().map(|v| v.user_id),
+    let Ok(key) = IdempotencyKey::parse(&key) else {
+        redirect("/checkout?notice=form");
+        return Ok(());
+    };
+    let placing = intent.as_deref() != Some("review");
+    // Everything typed is kept, right or wrong, so the page comes back as it was.
+    let mut typed = Draft {
+        email,
+        address: Address {
+            name,
+            line1,
+            line2: line2.unwrap_or_default(),
+            city,
+            region: region.unwrap_or_default(),
+            postal_code,
+            country,
+            phone: phone.unwrap_or_default(),
+        },
+        choices: shipping
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(seller, method)| {
+                Some(Choice {
+                    seller: seller.parse().ok()?,
+                    method: method.chars().take(64).collect(),
+                })
+            })
+            .take(50)
+            .collect(),
+        errors: FieldErrors::default(),
+    };
+    let mut errors = FieldErrors::default();
+    let address = Address::parse(&typed.address)
+        .map_err(|e| errors.0.extend(e.0))
+        .ok();
+    let email = Email::parse(&typed.email)
+        .map_err(|_| {
+            errors.add(
+                "email",
+                "Please enter your e-mail address, such as ana@example.com.",
+            )
         })
-    })();
-    let request = match parsed {
-        Ok(r) => r,
-        Err(invalid) => {
-            redirect(&format!("/checkout?invalid={}", invalid.field));
+        .ok();
+    let card = match (placing, card_number.as_deref().unwrap_or("").trim()) {
+        (false, _) => None,
+        (true, "") => {
+            errors.add("card_number", "Please enter your card number.");
+            None
+        }
+        (true, number) => CardNumber::parse(number)
+            .map_err(|_| {
+                errors.add(
+                    "card_number",
+                    "That card number doesn't look right. Check the digits and try again.",
+                )
+            })
+            .ok(),
+    };
+    let save = |draft: &Draft| {
+        let (db, cart_id, now) = (services.db.clone(), cart_id.clone(), services.clock.now());
+        let draft = draft.clone();
+        async move {
+            draft::save(&db, &cart_id, &draft, now)
+                .await
+                .map_err(CheckoutError::from)
+        }
+    };
+    let (Some(address), Some(email)) = (address, email) else {
+        typed.errors = errors;
+        save(&typed).await?;
+        redirect("/checkout");
+        return Ok(());
+    };
+    let Some(cart) = crate::cart::load_cart().await? else {
+        redirect("/cart");
+        return Ok(());
+    };
+    let quote = match quote_cart(&services, &cart, &address, &typed.choices).await? {
+        Ok(quote) => quote,
+        Err(fields) => {
+            errors.0.extend(fields.0);
+            typed.errors = errors;
+            save(&typed).await?;
+            redirect("/checkout");
             return Ok(());
         }
     };
-    let Ok(key) = IdempotencyKey::parse(&key) else {
-        redirect("/checkout?invalid=form");
+    // The choices as the quote resolved them (the cheapest where none was made).
+    typed.choices = quote
+        .parts
+        .iter()
+        .map(|p| Choice {
+            seller: p.seller,
+            method: p.chosen.clone(),
+        })
+        .collect();
+    let total = quote.breakdown.totals.total.amount;
+    let seen = expected_total.trim().parse::<i64>().ok();
+    // Shipping and tax depend on the address: a total the shopper has not seen yet is shown
+    // before anything is charged.
+    if !placing || seen != Some(total) || !errors.is_empty() {
+        typed.errors = errors;
+        save(&typed).await?;
+        // No `#fragment` where a field is wrong: a page with a target element skips
+        // `autofocus`, and the first wrong field must have the cursor.
+        redirect(if !typed.errors.is_empty() {
+            "/checkout"
+        } else if placing {
+            "/checkout?notice=review#delivery"
+        } else {
+            "/checkout#delivery"
+        });
         return Ok(());
+    }
+    save(&typed).await?;
+    let Some(card) = card else {
+        redirect("/checkout");
+        return Ok(());
+    };
+    let request = CheckoutRequest {
+        cart: cart_id,
+        email,
+        address,
+        card,
+        expected_total: Some(total),
+        user: crate::session::viewer().map(|v| v.user_id),
+        shipping: typed.choices,
     };
     // On a task of its own: a shopper who closes the tab (or double-clicks, which aborts the
     // first request) must not stop the saga halfway and leave the attempt to recovery.
@@ -100,7 +277,7 @@ pub async fn place_order(
         Ok(Placed::Answer { checkout_id, .. })
         | Ok(Placed::Pending { checkout_id, .. })
         | Ok(Placed::InFlight { checkout_id, .. }) => redirect(&format!("/checkout/{checkout_id}")),
-        Err(CheckoutError::KeyReused) => redirect("/checkout?invalid=resubmitted"),
+        Err(CheckoutError::KeyReused) => redirect("/checkout?notice=resubmitted"),
         Err(CheckoutError::CartNotFound) => redirect("/cart"),
         Err(e) => return Err(e.into()),
     }
@@ -120,53 +297,192 @@ pub async fn load_checkout_status(id: String) -> Result<CheckoutView, crate::err
     Ok(view)
 }
 
-fn invalid_message(field: &str) -> &'static str {
-    match field {
-        "email" => "Please check your e-mail address.",
-        "name" => "Please enter the name to ship to.",
-        "line1" => "Please enter your street address.",
-        "line2" => "The second address line is too long.",
-        "city" => "Please enter your city.",
-        "postal_code" => "Please check your postal code.",
-        "country" => "Please enter a two-letter country code, such as US.",
-        "card_number" => "That card number doesn't look right. Check the digits and try again.",
-        "resubmitted" => {
-            "That form was already used. Please check your details and place the order again."
-        }
-        _ => "Something in the form wasn't right; please check it and try again.",
+fn notice_message(notice: &str) -> (&'static str, bool) {
+    match notice {
+        "review" => (
+            "Shipping and tax for your address are now in the total: please check it, then place your order.",
+            false,
+        ),
+        "resubmitted" => (
+            "That form was already used. Please check your details and place the order again.",
+            true,
+        ),
+        _ => (
+            "Something in the form wasn't right; please check it and try again.",
+            true,
+        ),
     }
 }
 
 #[component]
 pub fn CheckoutRoute() -> impl IntoView {
-    let form = Resource::new(|| (), |_| load_checkout());
+    let place = ServerAction::<PlaceOrder>::new();
     let query = use_query_map();
-    let invalid = move || query.read().get("invalid").map(|f| invalid_message(&f));
+    // Read again after every submission (with JavaScript the page is not reloaded: the
+    // action's answer is a redirect back here, often to the same address).
+    let form = Resource::new(
+        move || (place.version().get(), query.read().get("notice")),
+        |_| load_checkout(),
+    );
+    let notice = move || query.read().get("notice").map(|n| notice_message(&n));
     view! {
         <Title text="Checkout"/>
         <section class="checkout">
             <h1>"Checkout"</h1>
-            {move || invalid().map(|m| view! { <p class="notice error" role="alert">{m}</p> })}
-            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || {
+                notice()
+                    .map(|(m, error)| {
+                        view! {
+                            <p class=if error { "notice error" } else { "notice" } role="alert">
+                                {m}
+                            </p>
+                        }
+                    })
+            }}
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match form.await {
-                        Ok(Some(form)) => view! { <CheckoutFormView form/> }.into_any(),
+                        Ok(Some(form)) => view! { <CheckoutFormView form place/> }.into_any(),
                         Ok(None) => view! { <crate::cart::EmptyCart/> }.into_any(),
                         Err(error) => view! { <ErrorPage error/> }.into_any(),
                     }
                 })}
-            </Suspense>
+            </Transition>
         </section>
     }
 }
 
+/// A labelled input showing what was typed, and, if it was wrong, why, tied to it for screen
+/// readers (`aria-describedby`); the form's first wrong field takes the focus.
 #[component]
-fn CheckoutFormView(form: CheckoutForm) -> impl IntoView {
-    let place = ServerAction::<PlaceOrder>::new();
+fn Field(
+    label: &'static str,
+    name: &'static str,
+    value: String,
+    #[prop(default = None)] error: Option<String>,
+    #[prop(optional)] focus: bool,
+    #[prop(default = "text")] kind: &'static str,
+    #[prop(default = "")] autocomplete: &'static str,
+    #[prop(default = 200)] maxlength: u32,
+    #[prop(optional)] required: bool,
+    #[prop(optional)] numeric: bool,
+) -> impl IntoView {
+    let id = format!("checkout-{name}");
+    let error_id = format!("{id}-error");
+    let invalid = error.is_some();
+    view! {
+        <div class="field" class:invalid=invalid>
+            <label for=id.clone()>{label}</label>
+            <input
+                id=id
+                name=name
+                type=kind
+                value=value
+                autocomplete=autocomplete
+                maxlength=maxlength.to_string()
+                required=required
+                inputmode=numeric.then_some("numeric")
+                autofocus=focus
+                aria-invalid=invalid.then_some("true")
+                aria-describedby=invalid.then(|| error_id.clone())
+            />
+            {error.map(|e| view! { <p class="field-error" id=error_id>{e}</p> })}
+        </div>
+    }
+}
+
+#[component]
+fn CheckoutFormView(form: CheckoutForm, place: ServerAction<PlaceOrder>) -> impl IntoView {
     let pending = place.pending();
-    // The total to charge: the subtotal less the coupon's discount (re-checked by the saga).
-    let total = form.cart.total().map(|m| m.to_string()).unwrap_or_default();
-    let total_amount = form.cart.total().map(|m| m.amount).unwrap_or(0);
+    let draft = form.draft;
+    let errors = draft.errors.clone();
+    let first = errors
+        .first(&shop::checkout::draft::FORM_FIELDS)
+        .map(str::to_owned);
+    // Without JavaScript `autofocus` puts the cursor in the first wrong field; with it, the
+    // form is redrawn in place, so the focus is moved here.
+    #[cfg(feature = "hydrate")]
+    {
+        let target = first.clone();
+        Effect::new(move |_| {
+            use leptos::wasm_bindgen::JsCast;
+            if let Some(field) = target.as_deref()
+                && let Some(input) = document()
+                    .get_element_by_id(&format!("checkout-{field}"))
+                    .and_then(|e| e.dyn_into::<leptos::web_sys::HtmlElement>().ok())
+            {
+                let _ = input.focus();
+            }
+        });
+    }
+    let err = move |field: &str| errors.get(field).map(str::to_owned);
+    let focus = move |field: &str| first.as_deref() == Some(field);
+    let a = draft.address;
+    let currency = form.cart.subtotal.map(|m| m.currency);
+    let money = move |amount: i64| {
+        currency
+            .map(|c| shop::Money::new(amount, c).to_string())
+            .unwrap_or_default()
+    };
+    let expected = form
+        .quote
+        .as_ref()
+        .map(|q| q.breakdown.totals.total.amount.to_string())
+        .unwrap_or_default();
+    let delivery: AnyView = match &form.quote {
+        Some(quote) => {
+            let parts: Vec<AnyView> = quote
+                .parts
+                .iter()
+                .map(|part| {
+                    let group = format!("shipping[{}]", part.seller);
+                    let options: Vec<AnyView> = part
+                        .options
+                        .iter()
+                        .map(|o| {
+                            let price = if o.amount == 0 { "Free".to_owned() } else { money(o.amount) };
+                            let days = if o.days[0] == o.days[1] {
+                                format!("{} days", o.days[0])
+                            } else {
+                                format!("{}–{} days", o.days[0], o.days[1])
+                            };
+                            view! {
+                                <label class="option">
+                                    <input
+                                        type="radio"
+                                        name=group.clone()
+                                        value=o.method.clone()
+                                        checked=o.method == part.chosen
+                                    />
+                                    {format!("{} · {price} · {days}", o.name)}
+                                </label>
+                            }
+                            .into_any()
+                        })
+                        .collect();
+                    let from = if part.seller_name.is_empty() {
+                        "Delivery".to_owned()
+                    } else {
+                        format!("Delivery of {}'s items", part.seller_name)
+                    };
+                    view! {
+                        <fieldset class="delivery-part" data-seller=part.seller.to_string()>
+                            <legend>{from}</legend>
+                            {options}
+                        </fieldset>
+                    }
+                    .into_any()
+                })
+                .collect();
+            view! { <div class="delivery">{parts}</div> }.into_any()
+        }
+        None => view! {
+            <p class="hint">
+                "Enter your address, then choose “Update delivery and total” to see delivery options, shipping and tax."
+            </p>
+        }
+        .into_any(),
+    };
     let lines: Vec<AnyView> = form
         .cart
         .lines
@@ -182,51 +498,105 @@ fn CheckoutFormView(form: CheckoutForm) -> impl IntoView {
             .into_any()
         })
         .collect();
+    let totals: AnyView = match &form.quote {
+        Some(quote) => view! { <Totals totals=quote.breakdown.totals/> }.into_any(),
+        None => {
+            let subtotal = form.cart.total().map(|m| m.to_string()).unwrap_or_default();
+            view! {
+                <p class="total">"Subtotal " <strong data-testid="checkout-subtotal">{subtotal}</strong></p>
+                <p class="hint">"Shipping and tax are added once your address is known."</p>
+            }
+            .into_any()
+        }
+    };
+    let card_error = err("card_number");
     view! {
         <div class="checkout-grid">
-            <ActionForm action=place attr:class="checkout-form">
+            <ActionForm action=place attr:class="checkout-form" attr:id="checkout-form">
                 <crate::accounts::CsrfField/>
                 <input type="hidden" name="key" value=form.key/>
-                <input type="hidden" name="expected_total" value=total_amount/>
+                <input type="hidden" name="expected_total" value=expected/>
+                {(!draft.errors.is_empty()).then(|| view! {
+                    <p class="notice error" role="alert" id="checkout-errors">
+                        "Please check the fields marked below."
+                    </p>
+                })}
                 <fieldset>
                     <legend>"Contact"</legend>
-                    <label>"E-mail" <input type="email" name="email" autocomplete="email" required maxlength="254"/></label>
+                    <Field label="E-mail" name="email" kind="email" value=draft.email autocomplete="email" maxlength=254 required=true error=err("email") focus=focus("email")/>
                 </fieldset>
                 <fieldset>
                     <legend>"Shipping address"</legend>
-                    <label>"Full name" <input name="name" autocomplete="name" required maxlength="100"/></label>
-                    <label>"Address" <input name="line1" autocomplete="address-line1" required maxlength="200"/></label>
-                    <label>"Apartment, suite (optional)" <input name="line2" autocomplete="address-line2" maxlength="200"/></label>
+                    <Field label="Full name" name="name" value=a.name autocomplete="name" maxlength=100 required=true error=err("name") focus=focus("name")/>
+                    <Field label="Address" name="line1" value=a.line1 autocomplete="address-line1" required=true error=err("line1") focus=focus("line1")/>
+                    <Field label="Apartment, suite (optional)" name="line2" value=a.line2 autocomplete="address-line2" error=err("line2") focus=focus("line2")/>
                     <div class="row">
-                        <label>"City" <input name="city" autocomplete="address-level2" required maxlength="100"/></label>
-                        <label>"Postal code" <input name="postal_code" autocomplete="postal-code" required maxlength="20"/></label>
-                        <label>"Country" <input name="country" autocomplete="country" required maxlength="2" value="US" size="3"/></label>
+                        <Field label="City" name="city" value=a.city autocomplete="address-level2" maxlength=100 required=true error=err("city") focus=focus("city")/>
+                        <Field label="State / province" name="region" value=a.region autocomplete="address-level1" maxlength=100 error=err("region") focus=focus("region")/>
                     </div>
+                    <div class="row">
+                        <Field label="Postal code" name="postal_code" value=a.postal_code autocomplete="postal-code" maxlength=20 required=true error=err("postal_code") focus=focus("postal_code")/>
+                        <Field label="Country" name="country" value=a.country autocomplete="country" maxlength=2 required=true error=err("country") focus=focus("country")/>
+                    </div>
+                    <Field label="Phone (optional, for the carrier)" name="phone" kind="tel" value=a.phone autocomplete="tel" maxlength=30 error=err("phone") focus=focus("phone")/>
+                </fieldset>
+                <fieldset id="delivery">
+                    <legend>"Delivery"</legend>
+                    {delivery}
+                    {err("shipping").map(|e| view! { <p class="field-error">{e}</p> })}
+                    <button type="submit" name="intent" value="review" class="secondary">
+                        "Update delivery and total"
+                    </button>
                 </fieldset>
                 <fieldset>
                     <legend>"Payment"</legend>
-                    <label>
-                        "Card number"
-                        <input name="card_number" inputmode="numeric" autocomplete="cc-number" required maxlength="23"/>
-                    </label>
+                    <Field label="Card number" name="card_number" value=String::new() autocomplete="cc-number" maxlength=23 numeric=true error=card_error focus=focus("card_number")/>
                     <p class="hint">
                         "This is a demo shop: use the test card 4242 4242 4242 4242. "
                         "4000 0000 0000 0002 is declined."
                     </p>
                 </fieldset>
-                <button type="submit" class="place-order" disabled=move || pending.get()>
+                <button type="submit" name="intent" value="place" class="place-order" disabled=move || pending.get()>
                     {move || if pending.get() { "Placing your order…" } else { "Place order" }}
                 </button>
             </ActionForm>
             <aside class="order-summary" aria-label="Order summary">
                 <h2>"Order summary"</h2>
                 <ul>{lines}</ul>
-                <p class="total">"Total " <strong data-testid="checkout-total">{total}</strong></p>
+                {totals}
                 <p><A href="/cart">"Edit cart"</A></p>
             </aside>
         </div>
     }
     .into_any()
+}
+
+/// Subtotal, discount, shipping, tax and total, as every page shows them.
+#[component]
+pub fn Totals(totals: shop::pricing::Totals) -> impl IntoView {
+    let tax_label = if totals.tax_included {
+        "Including tax"
+    } else {
+        "Tax"
+    };
+    view! {
+        <dl class="totals">
+            <dt>"Subtotal"</dt>
+            <dd data-testid="totals-subtotal">{totals.subtotal.to_string()}</dd>
+            {(totals.discount.amount > 0).then(|| view! {
+                <dt>"Discount"</dt>
+                <dd data-testid="totals-discount">{format!("−{}", totals.discount)}</dd>
+            })}
+            <dt>"Shipping"</dt>
+            <dd data-testid="totals-shipping">
+                {if totals.shipping.amount == 0 { "Free".to_owned() } else { totals.shipping.to_string() }}
+            </dd>
+            <dt>{tax_label}</dt>
+            <dd data-testid="totals-tax">{totals.tax.to_string()}</dd>
+            <dt class="total">"Total"</dt>
+            <dd class="total"><strong data-testid="checkout-total">{totals.total.to_string()}</strong></dd>
+        </dl>
+    }
 }
 
 /// An attempt's live status: polls while the saga runs (or refreshes itself without
@@ -295,7 +665,9 @@ fn StatusView(view: CheckoutView) -> impl IntoView {
                 <h1>"We couldn't place your order"</h1>
                 <p class="notice error" role="alert" data-testid="failure">{message}</p>
                 <p>
-                    <A href="/cart" attr:class="button">"Back to your cart"</A>
+                    <A href="/checkout" attr:class="button">"Back to checkout"</A>
+                    " "
+                    <A href="/cart">"Back to your cart"</A>
                 </p>
             }
             .into_any()

@@ -15,12 +15,10 @@ pub async fn load_order(id: String) -> Result<Order, crate::error::AppError> {
     let mut order = services.orders.get(&id).await?;
     order.email = mask_email(&order.email);
     order.shipping_address = shop::checkout::Address {
-        name: String::new(),
-        line1: String::new(),
-        line2: String::new(),
         city: order.shipping_address.city,
-        postal_code: String::new(),
+        region: order.shipping_address.region,
         country: order.shipping_address.country,
+        ..Default::default()
     };
     Ok(order)
 }
@@ -102,6 +100,19 @@ fn OrderView(order: Order) -> impl IntoView {
             .into_any()
         })
         .collect();
+    let deliveries: Vec<AnyView> = order
+        .shipping
+        .iter()
+        .map(|p| {
+            let price = if p.amount == 0 {
+                "free".to_owned()
+            } else {
+                shop::Money::new(p.amount, currency).to_string()
+            };
+            let text = format!("{} ({price}), {}–{} days", p.name, p.days[0], p.days[1]);
+            view! { <li>{text}</li> }.into_any()
+        })
+        .collect();
     let history: Vec<AnyView> = order
         .history
         .iter()
@@ -116,7 +127,11 @@ fn OrderView(order: Order) -> impl IntoView {
             <ol class="timeline" aria-label="Order history">{history}</ol>
             <h2>"Items"</h2>
             <ul class="order-lines">{lines}</ul>
-            <p class="total">"Total " <strong>{order.total.to_string()}</strong></p>
+            {(!deliveries.is_empty()).then(|| view! {
+                <h2>"Delivery"</h2>
+                <ul class="order-deliveries">{deliveries}</ul>
+            })}
+            <crate::checkout::Totals totals=order.totals/>
             <p class="muted">
                 "Confirmation sent to " {order.email.clone()} ". Shipping to "
                 {order.shipping_address.city.clone()} ", " {order.shipping_address.country.clone()} "."

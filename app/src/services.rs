@@ -22,6 +22,8 @@ pub struct Services {
     pub carts: Carts,
     pub checkouts: Checkouts,
     pub orders: Orders,
+    /// Shipping zones and methods, the tax table, and quotes against them.
+    pub rates: shop::shipping::Rates,
     pub search: Search,
     pub recommender: Recommender,
     pub assets: Assets,

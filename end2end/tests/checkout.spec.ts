@@ -22,7 +22,12 @@ test('a shopper buys a product from the product page to the order page', async (
   expect(await available(request, found.url, found.sku)).toBe(4);
   const order = await (await request.get(`/api/v1/orders/${orderId}`)).json();
   expect(order.lines[0].sku).toBe(found.sku);
-  expect(order.total.amount).toBe(found.price);
+  const t = order.totals;
+  expect(t.subtotal.amount).toBe(found.price);
+  expect(t.total.amount).toBe(t.subtotal.amount - t.discount.amount + t.shipping.amount + t.tax.amount);
+  expect(order.total.amount).toBe(t.total.amount);
+  // Illinois's 6.25 %, on the goods (the shop does not tax shipping there).
+  expect(t.tax.amount).toBe(Math.round(found.price * 0.0625));
 });
 
 async function readyToBuy(browser: Browser, found: Found, email: string) {
@@ -94,7 +99,10 @@ test('a double-clicked Place order makes one order and one charge', async ({ bro
   // started a second attempt, its charge would be counted here too.
   const charges = await chargesFor(request, email);
   expect(charges.map((c) => c.status), 'the charges made for this shopper').toEqual(['succeeded']);
-  expect(charges[0].amount).toBe(found.price);
+  const orderId = await page.getByTestId('order-id').innerText();
+  const order = await (await request.get(`/api/v1/orders/${orderId}`)).json();
+  expect(order.totals.subtotal.amount).toBe(found.price);
+  expect(charges[0].amount, 'the card is charged the total with shipping and tax').toBe(order.totals.total.amount);
   expect(await available(request, found.url, found.sku)).toBe(2);
   await context.close();
 });

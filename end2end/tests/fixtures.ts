@@ -125,10 +125,13 @@ export async function fillCheckout(page: Page, email: string, card = '4242 4242 
   await page.getByLabel('Full name').fill('Ana Lima');
   await page.getByLabel('Address', { exact: true }).fill('1 Main St');
   await page.getByLabel('City').fill('Springfield');
-  await page.getByLabel('Postal code').fill('12345');
+  await page.getByLabel('State / province').fill('IL');
+  await page.getByLabel('Postal code').fill('62701');
+  // Shipping and tax depend on the address: the total is shown before the card is asked for.
+  await page.getByRole('button', { name: 'Update delivery and total' }).click();
+  await expect(page.getByTestId('totals-shipping')).toBeVisible();
   await page.getByLabel('Card number').fill(card);
 }
-
 
 export const PASSWORD = 'a long enough passphrase';
 

@@ -291,6 +291,9 @@ pub struct CheckoutSettings {
     /// How long a checkout request owns its attempt before recovery may take over
     /// (`EMPORIUM_CHECKOUT_LEASE_SECS`); must exceed a gateway call with its retries.
     pub lease_secs: u64,
+    /// Whether catalog prices include tax, EU-style (`EMPORIUM_PRICES_INCLUDE_TAX`; default
+    /// false: US-style, tax added at checkout).
+    pub prices_include_tax: bool,
 }
 
 impl Default for CheckoutSettings {
@@ -300,6 +303,17 @@ impl Default for CheckoutSettings {
             sweep_interval_secs: 60,
             recovery_interval_secs: 30,
             lease_secs: 60,
+            prices_include_tax: false,
+        }
+    }
+}
+
+impl CheckoutSettings {
+    pub fn tax_mode(&self) -> shop::pricing::TaxMode {
+        if self.prices_include_tax {
+            shop::pricing::TaxMode::Inclusive
+        } else {
+            shop::pricing::TaxMode::Exclusive
         }
     }
 }
@@ -463,6 +477,7 @@ pub const FLAT_KEYS: &[(&str, &str)] = &[
     ("sweep_interval_secs", "checkout.sweep_interval_secs"),
     ("recovery_interval_secs", "checkout.recovery_interval_secs"),
     ("checkout_lease_secs", "checkout.lease_secs"),
+    ("prices_include_tax", "checkout.prices_include_tax"),
     ("session_idle_minutes", "accounts.session_idle_minutes"),
     ("session_absolute_hours", "accounts.session_absolute_hours"),
     (

@@ -70,6 +70,7 @@ impl AppState {
                 .crash_after
                 .as_deref()
                 .and_then(CheckoutState::parse),
+            tax_mode: settings.checkout.tax_mode(),
             ..CheckoutConfig::default()
         };
         let search = Search::start(db.clone(), catalog.clone(), settings.search_location());
@@ -156,6 +157,7 @@ impl AppState {
                 )
                 .recording_to(metrics.recorder()),
                 orders: Orders::new(db.clone()),
+                rates: shop::shipping::Rates::new(db.clone(), settings.checkout.tax_mode()),
                 catalog,
                 clock: clock.clone(),
             }),

@@ -130,6 +130,12 @@ pub trait Failure: std::error::Error {
     fn retry_after(&self) -> Option<u64> {
         None
     }
+
+    /// Field name → what is wrong with it, when the failure is about a form's fields (each
+    /// shown beside its field on a page; `fields` in an API answer).
+    fn fields(&self) -> Option<&crate::address::FieldErrors> {
+        None
+    }
 }
 
 /// A failure as a boundary shows it: its kind (hence its status), its code and its sentence.
@@ -140,6 +146,7 @@ pub struct Shown {
     pub message: String,
     /// Seconds until trying again may work, if the failure knows.
     pub retry_after: Option<u64>,
+    pub fields: Option<crate::address::FieldErrors>,
 }
 
 /// What `failure` may show, with its detail logged here, once: an error for the unexpected,
@@ -165,6 +172,7 @@ pub fn shown(failure: &dyn Failure) -> Shown {
         code,
         message,
         retry_after: failure.retry_after(),
+        fields: failure.fields().cloned(),
     }
 }
 

@@ -5,6 +5,7 @@
 //! adds storage (sqlx over SQLite or PostgreSQL) and the services that use it.
 
 pub mod accounts;
+pub mod address;
 pub mod assets;
 pub mod cart;
 pub mod catalog;
@@ -17,8 +18,10 @@ pub mod inventory;
 pub mod money;
 pub mod orders;
 pub mod payments;
+pub mod pricing;
 pub mod search;
 pub mod sellers;
+pub mod shipping;
 
 #[cfg(feature = "server")]
 pub mod clock;

@@ -102,3 +102,16 @@ pub async fn create_coupon(
         .await
         .expect("the coupon is created");
 }
+
+/// A valid US shipping address (Springfield, Illinois), for tests that need one.
+pub fn us_address() -> crate::address::Address {
+    crate::address::Address {
+        name: "Ana Lima".into(),
+        line1: "1 Main St".into(),
+        city: "Springfield".into(),
+        region: "IL".into(),
+        postal_code: "62701".into(),
+        country: "US".into(),
+        ..Default::default()
+    }
+}

@@ -295,7 +295,7 @@ pub async fn flash_sale(run: &FlashSale) -> anyhow::Result<Report> {
                 "cart_id": cart,
                 "email": format!("buyer{i}@example.com"),
                 "shipping_address": { "name": "Buyer", "line1": "1 Sale St", "city": "Springfield",
-                                      "postal_code": "12345", "country": "US" },
+                                      "region": "IL", "postal_code": "62701", "country": "US" },
                 "payment": { "card_number": card },
             });
             // A buyer whose node died mid-request sends the same request again (same key),

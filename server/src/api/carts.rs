@@ -1,7 +1,7 @@
 //! `POST /carts`, `GET /carts/{cart_id}`, `PUT /carts/{cart_id}/lines/{sku}`.
 
 use super::ApiError;
-use super::extract::{Json, Known, Path};
+use super::extract::{Json, Known, Path, Query};
 use crate::state::AppState;
 use axum::Extension;
 use axum::extract::State;
@@ -9,9 +9,12 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use shop::Money;
 use shop::accounts::Visit;
+use shop::address::{Address, FieldErrors};
 use shop::cart::{Cart, CartError, CartId, CartOwner, LineNotice, LineQuantity};
 use shop::catalog::Sku;
 use shop::coupons::{AppliedCoupon, CouponCode};
+use shop::pricing::Totals;
+use shop::shipping::QuoteLine;
 use utoipa::ToSchema;
 
 use super::error::ErrorBody;
@@ -260,4 +263,121 @@ pub async fn set_line(
         .set_line(&id, &sku, quantity, state.clock.now())
         .await?;
     Ok(Json(body(&state, &id).await?))
+}
+
+#[derive(Deserialize)]
+pub struct ShippingQuery {
+    country: Option<String>,
+    region: Option<String>,
+    postal_code: Option<String>,
+}
+
+/// What the cart costs delivered to an address.
+#[derive(Serialize, ToSchema)]
+pub struct ShippingBody {
+    /// One per seller whose goods are in the cart: each ships on its own.
+    parts: Vec<ShippingPart>,
+    /// The totals with the cheapest option of each part (what checkout charges if the shopper
+    /// picks no other): `total = subtotal − discount + shipping + tax`.
+    estimate: Totals,
+}
+
+#[derive(Serialize, ToSchema)]
+struct ShippingPart {
+    /// The seller's id (what `POST /checkouts` takes in `shipping`).
+    seller: i64,
+    seller_name: String,
+    /// Cheapest first.
+    options: Vec<ShippingOptionBody>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct ShippingOptionBody {
+    /// The method's code (what `POST /checkouts` takes in `shipping`).
+    method: String,
+    name: String,
+    amount: Money,
+    /// The delivery estimate in days, `[min, max]`.
+    days: [u16; 2],
+}
+
+/// `GET /api/v1/carts/{cart_id}/shipping?country=US&region=CA&postal_code=94103`
+#[utoipa::path(
+    get,
+    path = "/carts/{cart_id}/shipping",
+    tag = "carts",
+    params(
+        ("cart_id" = String, Path, description = "The cart's token, from `POST /carts`."),
+        ("country" = String, Query, description = "ISO 3166-1 alpha-2 code, such as `US`."),
+        ("region" = Option<String>, Query, description = "The state or province (required in the US and Canada): its code (`CA`) or name."),
+        ("postal_code" = Option<String>, Query, description = "Checked against the country's format when given."),
+    ),
+    responses(
+        (status = 200, description = "Each seller's delivery options and the estimated totals.", body = ShippingBody),
+        (status = 404, description = "No such cart, or another account's (`not_found`).", body = ErrorBody),
+        (status = 422, description = "The address is incomplete or wrong, the cart is empty, or the shop does not ship there (`invalid`, with `fields`).", body = ErrorBody),
+    ),
+    security((), ("session" = []))
+)]
+pub async fn shipping(
+    State(state): State<AppState>,
+    visit: Option<Extension<Visit>>,
+    Known(CartPath { cart_id }, _): NamedCart,
+    Query(query): Query<ShippingQuery>,
+) -> Result<Json<ShippingBody>, ApiError> {
+    let id = usable(&state, &visit_of(visit), cart_id).await?;
+    let (country, region, _) = Address::parse_area(
+        query.country.as_deref().unwrap_or(""),
+        query.region.as_deref().unwrap_or(""),
+        query.postal_code.as_deref().unwrap_or(""),
+    )?;
+    let services = &state.services;
+    let cart = services.carts.with_coupon(&id, &services.coupons).await?;
+    let Some(subtotal) = cart.subtotal else {
+        let mut empty = FieldErrors::default();
+        empty.add("cart", "Your cart is empty.");
+        return Err(empty.into());
+    };
+    let discount = cart
+        .coupon
+        .as_ref()
+        .and_then(|c| c.discount)
+        .map_or(0, |d| d.amount);
+    let quote = services
+        .rates
+        .quote(
+            subtotal.currency,
+            &QuoteLine::of_cart(&cart),
+            discount,
+            &country,
+            &region,
+            &[],
+        )
+        .await
+        .map_err(|e| match e.field_errors() {
+            Some(fields) => ApiError::from(fields),
+            None => ApiError::from(e),
+        })?;
+    let currency = subtotal.currency;
+    Ok(Json(ShippingBody {
+        parts: quote
+            .parts
+            .into_iter()
+            .map(|p| ShippingPart {
+                seller: p.seller,
+                seller_name: p.seller_name,
+                options: p
+                    .options
+                    .into_iter()
+                    .map(|o| ShippingOptionBody {
+                        method: o.method,
+                        name: o.name,
+                        amount: Money::new(o.amount, currency),
+                        days: o.days,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        estimate: quote.breakdown.totals,
+    }))
 }

@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 use shop::cart::CartId;
 use shop::checkout::{Address, CheckoutError, CheckoutRequest, Email, IdempotencyKey, Placed};
 use shop::payments::CardNumber;
+use shop::pricing::Totals;
+use shop::shipping::Choice;
 use shop::{Money, checkout::CheckoutState};
 use utoipa::ToSchema;
 
@@ -29,6 +31,10 @@ pub struct CheckoutBody {
     /// request: any other price-like field is ignored.
     #[serde(default)]
     expected_total: Option<ExpectedTotal>,
+    /// The delivery method per seller's part (`GET /carts/{id}/shipping` lists them); a part
+    /// left out ships by its cheapest.
+    #[serde(default)]
+    shipping: Vec<Choice>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -55,6 +61,9 @@ pub struct CheckoutPlaced {
     status: CheckoutState,
     order_id: String,
     total: Money,
+    /// Subtotal, discount, shipping, tax and total: `total = subtotal − discount + shipping +
+    /// tax` (with `tax_included`, the tax is inside the other amounts and not added).
+    totals: Totals,
 }
 
 /// A checkout that stopped, as stored: the error shape, plus what the failure names.
@@ -74,8 +83,12 @@ pub struct CheckoutFailed {
     available: Option<i64>,
     /// `card_declined`: the gateway's reason.
     decline_code: Option<String>,
-    /// `total_changed`: the server's total now.
+    /// `total_changed`: the server's total now, and its parts.
     total: Option<Money>,
+    totals: Option<Totals>,
+    /// `invalid`: each wrong field and what is wrong with it.
+    #[schema(value_type = Option<std::collections::BTreeMap<String, String>>)]
+    fields: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// The gateway did not answer in time: the attempt is kept and finished by recovery.
@@ -100,7 +113,7 @@ pub struct CheckoutPending {
         (status = 402, description = "The card was refused (`card_declined`); nothing charged, stock released.", body = CheckoutFailed),
         (status = 404, description = "No such cart (`not_found`).", body = ErrorBody),
         (status = 409, description = "A line ran short (`out_of_stock`), the total changed (`total_changed`), the coupon no longer applies (`coupon_*`), or a request with this key is still running (`in_flight`).", body = CheckoutFailed),
-        (status = 422, description = "Nothing to buy (`cart_empty`), or this key was used for another request (`idempotency_key_reused`).", body = CheckoutFailed),
+        (status = 422, description = "An address field is missing or wrong (`invalid`, with `fields`: each field and its message; also `country` when the shop does not ship there, `shipping` for a method the part does not offer), nothing to buy (`cart_empty`), or this key was used for another request (`idempotency_key_reused`).", body = CheckoutFailed),
         (status = 503, description = "The gateway failed (`payment_unavailable`, `payment_failed`); nothing charged.", body = CheckoutFailed),
     ),
     security((), ("session" = [], "csrf_token" = []))
@@ -128,6 +141,7 @@ pub async fn create(
             ExpectedTotal::Amount(a) | ExpectedTotal::Money { amount: a } => a,
         }),
         user: visit.viewer.map(|v| v.user_id),
+        shipping: body.shipping,
     };
     // On a task of its own, so a client that hangs up mid-checkout does not stop the saga
     // halfway (its answer is kept for the retry with the same key).

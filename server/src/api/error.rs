@@ -19,6 +19,8 @@ pub struct ApiError {
     pub message: String,
     /// Seconds until trying again may work, when the failure knows (sent as `Retry-After`).
     pub retry_after: Option<u64>,
+    /// The form's fields that are wrong, each with its message (code `invalid`).
+    pub fields: Option<shop::address::FieldErrors>,
 }
 
 impl ApiError {
@@ -28,6 +30,7 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after: None,
+            fields: None,
         }
     }
 
@@ -55,6 +58,7 @@ impl<E: shop::Failure> From<E> for ApiError {
         let shown = shop::failure::shown(&failure);
         Self {
             retry_after: shown.retry_after,
+            fields: shown.fields,
             ..Self::new(status(shown.kind), shown.code, shown.message)
         }
     }
@@ -77,6 +81,11 @@ pub struct ErrorBody {
     /// A sentence for people (the one the shop's pages show); it may be reworded.
     #[schema(example = "The page must be a whole number from 1 to 10000.")]
     message: String,
+    /// With `invalid`: each field that is wrong (`postal_code`, `region` …) and what is wrong
+    /// with it, in words for the person who typed it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<std::collections::BTreeMap<String, String>>)]
+    fields: Option<shop::address::FieldErrors>,
 }
 
 impl IntoResponse for ApiError {
@@ -84,6 +93,7 @@ impl IntoResponse for ApiError {
         let body = Json(ErrorBody {
             error: self.code,
             message: self.message,
+            fields: self.fields,
         });
         let mut response = (self.status, body).into_response();
         if let Some(seconds) = self.retry_after {

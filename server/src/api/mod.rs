@@ -53,6 +53,7 @@ pub fn router() -> Classified<AppState> {
         .merge(catalog)
         .route("/carts", Cart, post(carts::create))
         .route("/carts/{cart_id}", Api, get(carts::show))
+        .route("/carts/{cart_id}/shipping", Api, get(carts::shipping))
         .route("/carts/{cart_id}/lines/{sku}", Cart, put(carts::set_line))
         .route(
             "/carts/{cart_id}/coupon",

@@ -41,6 +41,7 @@ use utoipa::{Modify, OpenApi};
         search::suggest,
         carts::create,
         carts::show,
+        carts::shipping,
         carts::set_line,
         carts::set_coupon,
         carts::remove_coupon,

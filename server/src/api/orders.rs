@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use shop::Money;
 use shop::checkout::Address;
 use shop::orders::{Order, OrderError, OrderId, OrderStatus, StatusChange};
+use shop::pricing::{PartShipping, Totals};
 use utoipa::ToSchema;
 
 #[derive(Deserialize)]
@@ -22,6 +23,11 @@ pub struct OrderBody {
     /// One of the statuses in docs/STATES.md.
     status: OrderStatus,
     total: Money,
+    /// Subtotal, discount, shipping, tax and total, as charged: `total = subtotal − discount
+    /// + shipping + tax` (with `tax_included`, the tax is inside the other amounts).
+    totals: Totals,
+    /// Each seller's part: its delivery method, what it cost, and its estimate in days.
+    shipping: Vec<PartShipping>,
     lines: Vec<OrderLine>,
     history: Vec<StatusChange>,
     /// Milliseconds since the epoch.
@@ -50,6 +56,8 @@ impl OrderBody {
             order_id: order.id.as_str().to_owned(),
             status: order.status,
             total: order.total,
+            totals: order.totals,
+            shipping: order.shipping.clone(),
             lines: order
                 .lines
                 .iter()

@@ -39,7 +39,7 @@ fn checkout_body(cart: &str, card: &str) -> Value {
         "email": "ana@example.com",
         "shipping_address": {
             "name": "Ana Lima", "line1": "1 Main St", "city": "Springfield",
-            "postal_code": "12345", "country": "US"
+            "region": "IL", "postal_code": "62701", "country": "US"
         },
         "payment": { "card_number": card },
     })
@@ -135,8 +135,16 @@ async fn a_purchase_through_the_api_makes_one_order_and_one_charge() {
     assert_eq!(status, 201, "{first}");
     let placed: Value = serde_json::from_str(&first).unwrap();
     assert_eq!(placed["status"], "confirmed");
-    assert_eq!(placed["total"]["amount"], total);
-    assert_eq!(app.ledger().await["charges"][0]["amount"], total);
+    // The cart's subtotal, with shipping (free over $50) and Illinois's tax on top.
+    assert_eq!(placed["totals"]["subtotal"]["amount"], total);
+    assert_eq!(placed["totals"]["shipping"]["amount"], 0);
+    let charged = placed["totals"]["total"]["amount"].as_i64().unwrap();
+    assert_eq!(
+        charged,
+        total + placed["totals"]["tax"]["amount"].as_i64().unwrap()
+    );
+    assert_eq!(placed["total"]["amount"], charged);
+    assert_eq!(app.ledger().await["charges"][0]["amount"], charged);
 
     let (status, again) = checkout(&app, Some("api-key-000001"), &body).await;
     assert_eq!(
@@ -276,7 +284,14 @@ async fn checkout_requests_are_checked_before_anything_happens() {
     assert_eq!(checkout(&app, Some("bad-mail-key-1"), &bad).await.0, 400);
     let mut bad = good.clone();
     bad["shipping_address"]["country"] = json!("Atlantis");
-    assert_eq!(checkout(&app, Some("bad-addr-key-1"), &bad).await.0, 400);
+    let (status, body) = checkout(&app, Some("bad-addr-key-1"), &bad).await;
+    assert_eq!(
+        status, 422,
+        "a wrong address field is the person's to fix: {body}"
+    );
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["error"], "invalid");
+    assert!(body["fields"]["country"].is_string(), "{body}");
     let (status, _) = checkout(
         &app,
         Some("unknown-cart-1"),

@@ -216,7 +216,7 @@ async fn place_order(app: &TestApp, lines: &[(&str, i64)]) -> String {
             Some(&format!("refund-test-{cart}")),
             &json!({
                 "cart_id": cart, "email": "buyer@example.com",
-                "shipping_address": { "name": "Ana", "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US" },
+                "shipping_address": { "name": "Ana", "line1": "1 Main St", "city": "Springfield", "region": "IL", "postal_code": "62701", "country": "US" },
                 "payment": { "card_number": "4242424242424242" }
             }),
         )

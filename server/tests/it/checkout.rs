@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use shop::cart::{CartId, Carts, Quantity};
 use shop::catalog::{Catalog, Sku};
 use shop::checkout::{
-    Address, CheckoutConfig, CheckoutError, CheckoutRequest, CheckoutState, Checkouts, Email,
+    CheckoutConfig, CheckoutError, CheckoutRequest, CheckoutState, Checkouts, Email,
     IdempotencyKey, Placed,
 };
 use shop::clock::{Clock, ManualClock};
@@ -86,10 +86,11 @@ impl Harness {
         CheckoutRequest {
             cart: cart.clone(),
             email: Email::parse("ana@example.com").unwrap(),
-            address: Address::parse("Ana", "1 Main St", "", "Springfield", "12345", "US").unwrap(),
+            address: shop::testing::us_address(),
             card: CardNumber::parse(card).unwrap(),
             expected_total: None,
             user: None,
+            shipping: Vec::new(),
         }
     }
 

@@ -255,7 +255,7 @@ fn checkout_body(cart: &str) -> Value {
     json!({
         "cart_id": cart,
         "email": "crash@example.com",
-        "shipping_address": { "name": "Ana", "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US" },
+        "shipping_address": { "name": "Ana", "line1": "1 Main St", "city": "Springfield", "region": "IL", "postal_code": "62701", "country": "US" },
         "payment": { "card_number": "4242424242424242" },
     })
 }

@@ -157,7 +157,7 @@ async fn a_shared_checkout_link_shows_the_e_mail_masked() {
                 "email": "ana.lima@example.com",
                 "shipping_address": {
                     "name": "Ana Lima", "line1": "1 Main St", "city": "Springfield",
-                    "postal_code": "12345", "country": "US"
+                    "region": "IL", "postal_code": "62701", "country": "US"
                 },
                 "payment": { "card_number": "4242424242424242" },
             }),

@@ -28,5 +28,6 @@ mod listener;
 mod openapi;
 mod pages;
 mod second_factor;
+mod totals;
 mod ui;
 mod web_layers;

@@ -185,6 +185,8 @@ impl Carts {
                 available,
                 notices,
                 picture: None,
+                seller_id: v.seller_id,
+                weight_grams: v.weight_grams,
             });
         }
         Ok(Cart {

@@ -167,6 +167,12 @@ pub struct CartLine {
     /// store fails).
     #[serde(default)]
     pub picture: Option<crate::assets::Picture>,
+    /// The product's seller: whose part of the order the line ships in.
+    #[serde(default)]
+    pub seller_id: i64,
+    /// One unit's weight in grams, when known.
+    #[serde(default)]
+    pub weight_grams: Option<i64>,
 }
 
 impl CartLine {

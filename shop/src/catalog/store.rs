@@ -619,7 +619,8 @@ pub async fn variants_in(
 }
 
 const VARIANT_SUMMARY: &str = "SELECT v.id, v.sku, v.product_id, v.options, v.price_amount, \
-    v.currency, p.title, p.slug FROM variants v JOIN products p ON p.id = v.product_id";
+    v.currency, p.title, p.slug, p.seller_id, p.weight_grams \
+    FROM variants v JOIN products p ON p.id = v.product_id";
 
 fn variant_summary(r: &AnyRow) -> Result<VariantSummary, CatalogError> {
     let options: String = r.try_get("options")?;
@@ -636,6 +637,8 @@ fn variant_summary(r: &AnyRow) -> Result<VariantSummary, CatalogError> {
             r.try_get("price_amount")?,
             &r.try_get::<String, _>("currency")?,
         )?,
+        seller_id: r.try_get("seller_id")?,
+        weight_grams: r.try_get("weight_grams")?,
     })
 }
 

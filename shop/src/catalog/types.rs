@@ -478,6 +478,12 @@ pub struct VariantSummary {
     pub slug: Slug,
     pub options: Vec<VariantOption>,
     pub price: Money,
+    /// The seller of the product: whose part of an order the variant ships in.
+    #[serde(default)]
+    pub seller_id: i64,
+    /// The product's weight in grams, when known (by-weight shipping).
+    #[serde(default)]
+    pub weight_grams: Option<i64>,
 }
 
 impl VariantSummary {

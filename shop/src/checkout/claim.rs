@@ -10,6 +10,8 @@ use crate::accounts::UserId;
 use crate::cart::{self, CartId};
 use crate::catalog::variants_in;
 use crate::coupons::{self, CouponCode};
+use crate::failure::Failure as _;
+use crate::shipping::{self, QuoteLine};
 use crate::{Currency, Money};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -58,7 +60,7 @@ impl Checkouts {
             // many checkouts race for it, and a failed checkout gives it back (`fail`).
             let mut discount = 0;
             let mut redeemed_code = None;
-            if let (Some(code), Ok((_, subtotal))) = (&coupon, &priced) {
+            if let (Some(code), Ok((_, subtotal, _))) = (&coupon, &priced) {
                 let customer = coupons::customer(request.user, &request.email);
                 match coupons::redeem(&mut tx, code, &customer, &id, *subtotal, now).await? {
                     Ok(redeemed) => {
@@ -74,12 +76,40 @@ impl Checkouts {
                     }
                 }
             }
-            let (lines, total) = match &priced {
-                Ok((lines, subtotal)) => (
-                    lines.clone(),
-                    Money::new(subtotal.amount - discount, subtotal.currency),
-                ),
-                Err(_) => (vec![], Money::new(0, Currency::USD)),
+            // Shipping and tax for the address and the chosen methods, on the discounted
+            // lines: the total the shopper pays, computed in the same transaction.
+            let mut pricing = None;
+            if let Ok((_, subtotal, quoted)) = &priced {
+                match shipping::quote(
+                    &mut tx,
+                    self.config.tax_mode,
+                    subtotal.currency,
+                    quoted,
+                    discount,
+                    &request.address.country,
+                    &request.address.region,
+                    &request.shipping,
+                )
+                .await
+                {
+                    Ok(quote) => pricing = Some(quote.breakdown),
+                    Err(e) => match e.field_errors() {
+                        Some(fields) => {
+                            priced = Err(Failure::new("invalid", 422, e.public_message())
+                                .with(json!({ "fields": fields })));
+                        }
+                        None => {
+                            return Err(match e {
+                                shipping::ShippingError::Db(e) => e.into(),
+                                other => CheckoutError::Corrupt(format!("pricing: {other}")),
+                            });
+                        }
+                    },
+                }
+            }
+            let (lines, total) = match (&priced, &pricing) {
+                (Ok((lines, ..)), Some(pricing)) => (lines.clone(), pricing.totals.total),
+                _ => (vec![], Money::new(0, Currency::USD)),
             };
             let inserted = store::insert(
                 &mut tx,
@@ -98,6 +128,7 @@ impl Checkouts {
                     user_id: request.user.map(UserId::get),
                     coupon: redeemed_code,
                     discount,
+                    pricing: pricing.as_ref(),
                 },
                 now,
             )
@@ -118,11 +149,13 @@ impl Checkouts {
                             "total_changed",
                             409,
                             format!(
-                                "Prices changed since you looked: the total is now {total}. \
+                                "The total changed since you looked: it is now {total}. \
                                  Please review and confirm the new total."
                             ),
                         )
-                        .with(json!({ "total": total })),
+                        .with(
+                            json!({ "total": total, "totals": pricing.as_ref().map(|p| p.totals) }),
+                        ),
                     ),
                     _ => None,
                 },
@@ -167,6 +200,7 @@ fn fingerprint(request: &CheckoutRequest) -> String {
         "card_last4": request.card.last4(),
         "expected_total": request.expected_total,
         "user": request.user,
+        "shipping": request.shipping,
     });
     Sha256::digest(canonical.to_string())
         .iter()
@@ -174,11 +208,14 @@ fn fingerprint(request: &CheckoutRequest) -> String {
         .collect()
 }
 
+/// A cart priced: its lines, its subtotal, and its lines as the shipping quote needs them.
+type Priced = (Vec<CheckoutLine>, Money, Vec<QuoteLine>);
+
 /// The cart's lines priced now, or why the cart cannot be checked out.
 async fn price_cart(
     conn: &mut crate::db::AnyConnection,
     cart: &CartId,
-) -> Result<Result<(Vec<CheckoutLine>, Money), Failure>, CheckoutError> {
+) -> Result<Result<Priced, Failure>, CheckoutError> {
     let stored = cart::stored_lines(conn, cart).await?;
     if stored.is_empty() {
         return Ok(Err(Failure::new("cart_empty", 422, "Your cart is empty.")));
@@ -186,6 +223,7 @@ async fn price_cart(
     let ids: Vec<_> = stored.iter().map(|l| l.variant).collect();
     let variants = variants_in(conn, &ids).await?;
     let mut lines = Vec::new();
+    let mut quoted = Vec::new();
     let mut total: Option<Money> = None;
     for line in stored {
         let Some(v) = variants.get(&line.variant) else {
@@ -218,10 +256,17 @@ async fn price_cart(
             options: v.options_label(),
             quantity: line.quantity,
             unit_price: v.price.amount,
+            seller_id: v.seller_id,
+        });
+        quoted.push(QuoteLine {
+            seller: v.seller_id,
+            quantity: line.quantity,
+            amount: line_total.amount,
+            weight_grams: v.weight_grams.unwrap_or(0).saturating_mul(line.quantity),
         });
     }
     match total {
-        Some(total) if total.amount > 0 => Ok(Ok((lines, total))),
+        Some(total) if total.amount > 0 => Ok(Ok((lines, total, quoted))),
         Some(_) => Ok(Err(Failure::new(
             "invalid_cart",
             422,

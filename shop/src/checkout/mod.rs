@@ -34,6 +34,7 @@
 mod batch;
 #[cfg(feature = "server")]
 mod claim;
+pub mod draft;
 #[cfg(feature = "server")]
 mod faults;
 #[cfg(feature = "server")]

@@ -92,6 +92,8 @@ pub struct CheckoutConfig {
     /// Test-only fault injection: abort the process right after committing this state, as a
     /// crash at that recovery point would.
     pub crash_after: Option<CheckoutState>,
+    /// Whether catalog prices include tax (`tax.prices_include_tax`).
+    pub tax_mode: crate::pricing::TaxMode,
 }
 
 impl Default for CheckoutConfig {
@@ -102,6 +104,7 @@ impl Default for CheckoutConfig {
             lease: Duration::from_secs(60),
             settle: Duration::from_secs(60),
             crash_after: None,
+            tax_mode: crate::pricing::TaxMode::Exclusive,
         }
     }
 }
@@ -738,13 +741,23 @@ impl Checkouts {
                 Err(e) => return Err(e.into()),
             }
             let order = orders::create(
-                tx, &a.id, &a.email, &a.address, &a.lines, a.total, charge_id, now,
+                tx,
+                &a.id,
+                &a.email,
+                &a.address,
+                &a.lines,
+                a.total,
+                a.pricing.as_ref(),
+                charge_id,
+                now,
             )
             .await?;
             let cart =
                 CartId::parse(&a.cart_id).map_err(|e| CheckoutError::Corrupt(e.to_string()))?;
             let bought: Vec<_> = a.lines.iter().map(|l| (l.variant_id, l.quantity)).collect();
             cart::remove_bought(tx, &cart, &bought, now).await?;
+            // What was typed into the form has served: the next checkout starts afresh.
+            super::draft::forget(tx, &cart).await?;
             events::emit(
                 tx,
                 ORDER_CONFIRMED,
@@ -758,6 +771,7 @@ impl Checkouts {
                 "status": "confirmed",
                 "order_id": order.as_str(),
                 "total": a.total,
+                "totals": a.pricing.as_ref().map(|p| p.totals),
             })
             .to_string();
             store::finish(

@@ -19,6 +19,9 @@ pub(super) struct Attempt {
     pub address: Address,
     pub lines: Vec<CheckoutLine>,
     pub total: Money,
+    /// None for attempts stored before shipping and tax were priced, and for carts that
+    /// could not be priced.
+    pub pricing: Option<crate::pricing::Breakdown>,
     pub charge_id: Option<String>,
     pub order_id: Option<String>,
     pub failure_code: Option<String>,
@@ -28,7 +31,7 @@ pub(super) struct Attempt {
 
 const COLUMNS: &str = "id, fingerprint, cart_id, state, email, shipping_address, lines, \
     total_amount, currency, charge_id, order_id, failure_code, failure_message, \
-    response_status, response_body";
+    response_status, response_body, pricing";
 
 fn corrupt(what: impl std::fmt::Display) -> sqlx::Error {
     sqlx::Error::Decode(format!("corrupt checkout row: {what}").into())
@@ -52,6 +55,11 @@ fn attempt(r: &AnyRow) -> Result<Attempt, sqlx::Error> {
             r.try_get("total_amount")?,
             Currency::parse(&currency).map_err(corrupt)?,
         ),
+        pricing: r
+            .try_get::<Option<String>, _>("pricing")?
+            .map(|p| serde_json::from_str(&p))
+            .transpose()
+            .map_err(corrupt)?,
         charge_id: r.try_get("charge_id")?,
         order_id: r.try_get("order_id")?,
         failure_code: r.try_get("failure_code")?,
@@ -109,6 +117,8 @@ pub(super) struct NewAttempt<'a> {
     /// The coupon redeemed for it, and what it took off `total`.
     pub coupon: Option<&'a str>,
     pub discount: i64,
+    /// The totals and their breakdown (none when the cart could not be priced).
+    pub pricing: Option<&'a crate::pricing::Breakdown>,
 }
 
 pub(super) async fn insert(
@@ -119,9 +129,10 @@ pub(super) async fn insert(
     sqlx::query(
         "INSERT INTO checkouts (id, owner, idempotency_key, fingerprint, cart_id, state, email, \
          shipping_address, lines, total_amount, currency, card_last4, lease_until, \
-         recovery_attempts, created_at, updated_at, user_id, coupon_code, discount_amount) \
+         recovery_attempts, created_at, updated_at, user_id, coupon_code, discount_amount, \
+         pricing) \
          VALUES ($1, $2, $3, $4, $5, 'claimed', $6, $7, $8, $9, $10, $11, $12, 0, $13, $13, \
-         $14, $15, $16)",
+         $14, $15, $16, $17)",
     )
     .bind(a.id)
     .bind(a.owner)
@@ -139,6 +150,12 @@ pub(super) async fn insert(
     .bind(a.user_id)
     .bind(a.coupon)
     .bind(a.discount)
+    .bind(
+        a.pricing
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(corrupt)?,
+    )
     .execute(&mut *conn)
     .await?;
     Ok(())

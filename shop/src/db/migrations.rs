@@ -39,6 +39,7 @@ embed! {
     13, "sign-up password on the link page, progressive sign-in delays", "0013_sign_up_password_on_link_page.sql";
     14, "second factor: authenticator secrets, recovery codes, pending sign-ins", "0014_second_factor.sql";
     15, "fair queues per seller", "0015_fair_queues.sql";
+    16, "shipping zones and methods, tax rules, weights, order totals, checkout drafts", "0016_shipping_and_tax.sql";
 }
 
 #[derive(Debug)]

@@ -357,6 +357,13 @@ async fn copy_schema(db: &Db, seed: &str) -> Result<(), sqlx::Error> {
     .await?;
     let ordered = parents_first(tables, &references);
     let mut tx = db.pool().begin().await?;
+    // The new schema holds what its migrations insert (default shipping zones, tax rules);
+    // the seed holds the same rows, possibly changed by its fill: the seed's copy wins.
+    for table in ordered.iter().rev() {
+        sqlx::query(&format!("DELETE FROM \"{table}\""))
+            .execute(&mut *tx)
+            .await?;
+    }
     for table in &ordered {
         sqlx::query(&format!(
             "INSERT INTO \"{table}\" SELECT * FROM {seed}.\"{table}\""

@@ -268,6 +268,7 @@ pub fn products(
                 brand,
                 product_class: None,
                 rating: None,
+                weight_grams: None,
                 variants,
             },
             key,

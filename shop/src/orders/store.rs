@@ -6,6 +6,7 @@ use crate::checkout::{Address, CheckoutLine};
 use crate::clock::Millis;
 use crate::db::{AnyConnection, Db};
 use crate::failure::{Failure, FailureKind};
+use crate::pricing::Breakdown;
 use crate::{Currency, Money};
 use sqlx::Row;
 use std::sync::Arc;
@@ -58,15 +59,20 @@ pub async fn create(
     address: &Address,
     lines: &[CheckoutLine],
     total: Money,
+    pricing: Option<&Breakdown>,
     charge_id: &str,
     now: Millis,
 ) -> Result<OrderId, OrderError> {
     let id = OrderId::generate();
     let address = serde_json::to_string(address).map_err(|e| OrderError::Corrupt(e.to_string()))?;
+    let corrupt = |e: serde_json::Error| OrderError::Corrupt(e.to_string());
+    let amounts = pricing.map(|p| p.totals);
     let inserted = sqlx::query(
         "INSERT INTO orders (id, checkout_id, email, status, total_amount, currency, \
-         shipping_address, charge_id, created_at, updated_at, user_id, discount_amount) \
-         SELECT $1, $2, $3, 'confirmed', $4, $5, $6, $7, $8, $8, c.user_id, c.discount_amount \
+         shipping_address, charge_id, created_at, updated_at, user_id, discount_amount, \
+         subtotal_amount, shipping_amount, tax_amount, pricing) \
+         SELECT $1, $2, $3, 'confirmed', $4, $5, $6, $7, $8, $8, c.user_id, c.discount_amount, \
+         $9, $10, $11, $12 \
          FROM checkouts c WHERE c.id = $2",
     )
     .bind(id.as_str())
@@ -77,6 +83,15 @@ pub async fn create(
     .bind(&address)
     .bind(charge_id)
     .bind(now)
+    .bind(amounts.map_or(total.amount, |t| t.subtotal.amount))
+    .bind(amounts.map_or(0, |t| t.shipping.amount))
+    .bind(amounts.map_or(0, |t| t.tax.amount))
+    .bind(
+        pricing
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(corrupt)?,
+    )
     .execute(&mut *conn)
     .await?;
     // The order takes its account and discount from its checkout row, which must exist.
@@ -86,7 +101,8 @@ pub async fn create(
     for (position, line) in lines.iter().enumerate() {
         sqlx::query(
             "INSERT INTO order_lines (order_id, position, variant_id, sku, title, options, \
-             quantity, unit_price, currency) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             quantity, unit_price, currency, seller_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(id.as_str())
         .bind(i64::try_from(position).unwrap_or(i64::MAX))
@@ -97,6 +113,7 @@ pub async fn create(
         .bind(line.quantity)
         .bind(line.unit_price)
         .bind(total.currency.code())
+        .bind((line.seller_id != 0).then_some(line.seller_id))
         .execute(&mut *conn)
         .await?;
     }
@@ -186,7 +203,8 @@ impl Orders {
     pub async fn get(&self, id: &OrderId) -> Result<Order, OrderError> {
         let row = sqlx::query(
             "SELECT id, status, email, total_amount, currency, shipping_address, created_at, \
-             discount_amount FROM orders WHERE id = $1",
+             discount_amount, subtotal_amount, shipping_amount, tax_amount, pricing \
+             FROM orders WHERE id = $1",
         )
         .bind(id.as_str())
         .fetch_optional(self.db.pool())
@@ -197,8 +215,8 @@ impl Orders {
         let currency =
             Currency::parse(&row.try_get::<String, _>("currency")?).map_err(|e| corrupt(&e))?;
         let lines = sqlx::query(
-            "SELECT variant_id, sku, title, options, quantity, unit_price FROM order_lines \
-             WHERE order_id = $1 ORDER BY position",
+            "SELECT variant_id, sku, title, options, quantity, unit_price, seller_id \
+             FROM order_lines WHERE order_id = $1 ORDER BY position",
         )
         .bind(id.as_str())
         .fetch_all(self.db.pool())
@@ -213,9 +231,30 @@ impl Orders {
                 options: r.try_get("options")?,
                 quantity: r.try_get("quantity")?,
                 unit_price: r.try_get("unit_price")?,
+                seller_id: r.try_get::<Option<i64>, _>("seller_id")?.unwrap_or(0),
             })
         })
         .collect::<Result<Vec<_>, OrderError>>()?;
+        let pricing: Option<Breakdown> = row
+            .try_get::<Option<String>, _>("pricing")?
+            .map(|p| serde_json::from_str(&p))
+            .transpose()
+            .map_err(|e| corrupt(&e))?;
+        let money = |column: &str| -> Result<Money, OrderError> {
+            Ok(Money::new(row.try_get(column)?, currency))
+        };
+        let totals = match &pricing {
+            Some(p) => p.totals,
+            // Placed before shipping and tax: what the columns hold.
+            None => crate::pricing::Totals {
+                subtotal: money("subtotal_amount")?,
+                discount: money("discount_amount")?,
+                shipping: money("shipping_amount")?,
+                tax: money("tax_amount")?,
+                total: money("total_amount")?,
+                tax_included: false,
+            },
+        };
         let history = sqlx::query(
             "SELECT status, at FROM order_history WHERE order_id = $1 ORDER BY at, status",
         )
@@ -242,6 +281,8 @@ impl Orders {
             history,
             created_at: row.try_get("created_at")?,
             discount: row.try_get("discount_amount")?,
+            totals,
+            shipping: pricing.map(|p| p.parts).unwrap_or_default(),
         })
     }
 

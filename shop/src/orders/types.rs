@@ -158,6 +158,12 @@ pub struct Order {
     /// What a coupon took off the lines' sum (`total` is what was charged).
     #[serde(default)]
     pub discount: i64,
+    /// Subtotal, discount, shipping, tax and total, as computed at checkout.
+    pub totals: crate::pricing::Totals,
+    /// Each seller's part's delivery method and its price (empty for orders placed before
+    /// shipping was priced).
+    #[serde(default)]
+    pub shipping: Vec<crate::pricing::PartShipping>,
 }
 
 /// An order in a list (a customer's history, the admin's orders).

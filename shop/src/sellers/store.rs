@@ -347,11 +347,12 @@ impl Sellers {
                 .await?
                 .ok_or(SellerError::NotFound)?;
         // An edit keeps the product's identity (and what the form does not edit).
-        let (source, external_id, product_class, rating) = match product {
+        // An edit keeps what the form does not show (class, rating, weight).
+        let (source, external_id, product_class, rating, weight_grams) = match product {
             Some(id) => {
                 let row = sqlx::query(
-                    "SELECT source, external_id, product_class, rating FROM products \
-                     WHERE id = $1 AND seller_id = $2",
+                    "SELECT source, external_id, product_class, rating, weight_grams \
+                     FROM products WHERE id = $1 AND seller_id = $2",
                 )
                 .bind(id)
                 .bind(seller.get())
@@ -364,6 +365,7 @@ impl Sellers {
                     row.try_get::<Option<String>, _>("product_class")?,
                     row.try_get::<Option<i64>, _>("rating")?
                         .and_then(|r| crate::catalog::Rating::from_hundredths(r).ok()),
+                    row.try_get::<Option<i64>, _>("weight_grams")?,
                 )
             }
             None => {
@@ -379,6 +381,7 @@ impl Sellers {
                     ),
                     None,
                     None,
+                    None,
                 )
             }
         };
@@ -392,6 +395,7 @@ impl Sellers {
             brand: (!brand.is_empty()).then(|| brand.to_owned()),
             product_class,
             rating,
+            weight_grams,
             variants,
         };
         let report = import::apply(

@@ -29,6 +29,7 @@ fn ordered(sku_text: &str, quantity: i64) -> CheckoutLine {
         options: String::new(),
         quantity,
         unit_price: 0,
+        seller_id: 0,
     }
 }
 

@@ -305,7 +305,7 @@ fn checkout_body(cart: &str, email: &str) -> Value {
         "cart_id": cart,
         "email": email,
         "shipping_address": { "name": "Racer", "line1": "3 Burst St", "city": "Springfield",
-                              "postal_code": "12345", "country": "US" },
+                              "region": "IL", "postal_code": "62701", "country": "US" },
         "payment": { "card_number": "4242424242424242" },
     })
 }

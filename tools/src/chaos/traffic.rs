@@ -395,7 +395,7 @@ async fn buy(
         "cart_id": cart,
         "email": "shopper@example.com",
         "shipping_address": { "name": "Shopper", "line1": "2 Side St", "city": "Springfield",
-                              "postal_code": "12345", "country": "US" },
+                              "region": "IL", "postal_code": "62701", "country": "US" },
         "payment": { "card_number": "4242424242424242" },
     });
     let response = resend(|| {

@@ -88,6 +88,58 @@ fn class_price_range(class: &str) -> (i64, i64) {
         .unwrap_or((1_900, 19_900))
 }
 
+/// A weight range in grams for a WANDS product class (the dataset has no weights), by the
+/// same class words as the prices: a sofa weighs tens of kilograms, a knob a few hundred grams.
+fn class_weight_range(class: &str) -> (i64, i64) {
+    let c = class.to_ascii_lowercase();
+    let ranges: &[(&str, (i64, i64))] = &[
+        ("sauna", (150_000, 400_000)),
+        ("bed", (30_000, 120_000)),
+        ("sofa", (40_000, 110_000)),
+        ("sectional", (70_000, 180_000)),
+        ("recliner", (30_000, 70_000)),
+        ("cabinet", (15_000, 80_000)),
+        ("armoire", (40_000, 120_000)),
+        ("desk", (15_000, 60_000)),
+        ("table", (8_000, 60_000)),
+        ("bookcase", (12_000, 50_000)),
+        ("chair", (5_000, 25_000)),
+        ("ottoman", (4_000, 20_000)),
+        ("rug", (3_000, 30_000)),
+        ("fountain", (5_000, 60_000)),
+        ("chandelier", (4_000, 25_000)),
+        ("light", (1_000, 8_000)),
+        ("sconce", (500, 4_000)),
+        ("lamp", (1_000, 8_000)),
+        ("mount", (1_000, 6_000)),
+        ("art", (1_000, 10_000)),
+        ("clock", (500, 4_000)),
+        ("pillow", (300, 2_000)),
+        ("sheet", (1_000, 3_000)),
+        ("candle", (200, 1_500)),
+        ("wreath", (500, 3_000)),
+        ("dish", (300, 2_000)),
+        ("platter", (500, 3_000)),
+        ("knob", (100, 600)),
+    ];
+    ranges
+        .iter()
+        .find(|(key, _)| c.contains(key))
+        .map(|(_, r)| *r)
+        .unwrap_or((1_000, 10_000))
+}
+
+/// A WANDS product's weight in grams: in its class's range, to the hundred grams, the same
+/// on every import (a hash of the product's id, like its price and stock).
+pub fn wands_weight_grams(external_id: &str, class: &str) -> i64 {
+    let (lo, hi) = class_weight_range(class);
+    pick(
+        stable_hash(&["wands-weight", external_id]),
+        lo / 100,
+        hi / 100,
+    ) * 100
+}
+
 /// A WANDS product's base price: in its class's range, ending in .99 like shop prices do.
 pub fn wands_price(external_id: &str, class: &str) -> i64 {
     let (lo, hi) = class_price_range(class);

@@ -73,6 +73,9 @@ struct Product {
     stock: Option<i64>,
     brand: Option<String>,
     sku: Option<String>,
+    /// 1–10 in the demo data, with no unit given: read as kilograms (its dimensions are
+    /// centimetres, so the data is metric).
+    weight: Option<f64>,
 }
 
 pub(super) fn parse(text: &str) -> Result<Vec<ParsedRow>, String> {
@@ -165,6 +168,10 @@ fn row(raw: &str) -> Result<ProductInput, String> {
         brand,
         product_class: None,
         rating,
+        weight_grams: p
+            .weight
+            .filter(|w| w.is_finite() && (0.0..=10_000.0).contains(w))
+            .map(|w| (w * 1000.0).round() as i64),
         category,
         variants,
     })

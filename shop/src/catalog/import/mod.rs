@@ -69,6 +69,8 @@ pub struct ProductInput {
     pub brand: Option<String>,
     pub product_class: Option<String>,
     pub rating: Option<Rating>,
+    /// Grams, when the source knows (by-weight shipping).
+    pub weight_grams: Option<i64>,
     pub variants: Vec<VariantInput>,
 }
 
@@ -303,8 +305,8 @@ async fn write_product(
     let (price_from, price_to) = (prices.clone().min().unwrap_or(0), prices.max().unwrap_or(0));
 
     let existing = sqlx::query(
-        "SELECT id, seller_id, category_id, title, description, brand, product_class, rating \
-         FROM products WHERE source = $1 AND external_id = $2",
+        "SELECT id, seller_id, category_id, title, description, brand, product_class, rating, \
+         weight_grams FROM products WHERE source = $1 AND external_id = $2",
     )
     .bind(&input.source)
     .bind(&input.external_id)
@@ -321,12 +323,13 @@ async fn write_product(
                 && row.try_get::<String, _>("description")? == input.description
                 && row.try_get::<Option<String>, _>("brand")? == input.brand
                 && row.try_get::<Option<String>, _>("product_class")? == input.product_class
-                && row.try_get::<Option<i64>, _>("rating")? == rating;
+                && row.try_get::<Option<i64>, _>("rating")? == rating
+                && row.try_get::<Option<i64>, _>("weight_grams")? == input.weight_grams;
             if !same {
                 sqlx::query(
                     "UPDATE products SET seller_id = $1, category_id = $2, title = $3, \
                      description = $4, brand = $5, product_class = $6, rating = $7, \
-                     updated_at = $8 WHERE id = $9",
+                     updated_at = $8, weight_grams = $10 WHERE id = $9",
                 )
                 .bind(seller_id)
                 .bind(category_id)
@@ -337,6 +340,7 @@ async fn write_product(
                 .bind(rating)
                 .bind(now)
                 .bind(id)
+                .bind(input.weight_grams)
                 .execute(&mut *conn)
                 .await?;
             }
@@ -354,8 +358,8 @@ async fn write_product(
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO products (seller_id, category_id, slug, title, description, brand, \
                  product_class, rating, price_from, price_to, currency, source, external_id, \
-                 created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) \
+                 created_at, updated_at, weight_grams) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15) \
                  RETURNING id",
             )
             .bind(seller_id)
@@ -372,6 +376,7 @@ async fn write_product(
             .bind(&input.source)
             .bind(&input.external_id)
             .bind(now)
+            .bind(input.weight_grams)
             .fetch_one(&mut *conn)
             .await?;
             (id, Outcome::Created)

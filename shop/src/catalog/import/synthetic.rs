@@ -166,6 +166,7 @@ fn product(i: usize) -> Result<ProductInput, String> {
         brand: Some(BRANDS[((h >> 40) % 10) as usize].to_string()),
         product_class: Some(noun.to_string()),
         rating: Rating::from_hundredths(derive::pick(h >> 48, 100, 500)).ok(),
+        weight_grams: Some(derive::pick(h >> 24, 1, 200) * 100),
         external_id: id,
         title,
         category,

@@ -103,6 +103,7 @@ fn row<'a>(
         brand: None,
         product_class: (!class.is_empty()).then(|| class.to_string()),
         rating: None,
+        weight_grams: Some(derive::wands_weight_grams(id, class)),
         category,
         variants,
     })

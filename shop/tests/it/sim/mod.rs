@@ -31,8 +31,7 @@ use rand::{Rng, SeedableRng};
 use shop::cart::{CartId, Carts, Quantity};
 use shop::catalog::{Catalog, Sku};
 use shop::checkout::{
-    Address, CheckoutConfig, CheckoutError, CheckoutRequest, Checkouts, Email, IdempotencyKey,
-    Placed,
+    CheckoutConfig, CheckoutError, CheckoutRequest, Checkouts, Email, IdempotencyKey, Placed,
 };
 use shop::clock::{Clock, ManualClock, Millis};
 use shop::db::scratch::ScratchDb;
@@ -63,6 +62,7 @@ fn checkout_config() -> CheckoutConfig {
         lease: Duration::from_secs(10),
         settle: Duration::from_secs(20),
         crash_after: None,
+        tax_mode: shop::pricing::TaxMode::Exclusive,
     }
 }
 
@@ -313,11 +313,11 @@ pub async fn run_seed(template: &Template, seed: u64) -> Run {
             request: CheckoutRequest {
                 cart,
                 email: Email::parse(&format!("buyer{b}@example.com")).expect("email"),
-                address: Address::parse("Ana", "1 Main St", "", "Springfield", "12345", "US")
-                    .expect("address"),
+                address: shop::testing::us_address(),
                 card: CardNumber::parse(card).expect("card"),
                 expected_total: None,
                 user: None,
+                shipping: Vec::new(),
             },
             answers: Vec::new(),
             sends: 0,
