@@ -84,24 +84,9 @@ async fn quote_cart(
     address: &shop::address::Address,
     choices: &[shop::shipping::Choice],
 ) -> Result<Result<Quote, shop::address::FieldErrors>, crate::error::AppError> {
-    let Some(subtotal) = cart.subtotal else {
-        return Ok(Err(shop::address::FieldErrors::default()));
-    };
-    let discount = cart
-        .coupon
-        .as_ref()
-        .and_then(|c| c.discount)
-        .map_or(0, |d| d.amount);
     let quoted = services
         .rates
-        .quote(
-            subtotal.currency,
-            &shop::shipping::QuoteLine::of_cart(cart),
-            discount,
-            &address.country,
-            &address.region,
-            choices,
-        )
+        .quote_cart(cart, &address.country, &address.region, choices)
         .await;
     match quoted {
         Ok(quote) => Ok(Ok(quote)),

@@ -9,12 +9,11 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use shop::Money;
 use shop::accounts::Visit;
-use shop::address::{Address, FieldErrors};
+use shop::address::Address;
 use shop::cart::{Cart, CartError, CartId, CartOwner, LineNotice, LineQuantity};
 use shop::catalog::Sku;
 use shop::coupons::{AppliedCoupon, CouponCode};
 use shop::pricing::Totals;
-use shop::shipping::QuoteLine;
 use utoipa::ToSchema;
 
 use super::error::ErrorBody;
@@ -333,32 +332,15 @@ pub async fn shipping(
     )?;
     let services = &state.services;
     let cart = services.carts.with_coupon(&id, &services.coupons).await?;
-    let Some(subtotal) = cart.subtotal else {
-        let mut empty = FieldErrors::default();
-        empty.add("cart", "Your cart is empty.");
-        return Err(empty.into());
-    };
-    let discount = cart
-        .coupon
-        .as_ref()
-        .and_then(|c| c.discount)
-        .map_or(0, |d| d.amount);
     let quote = services
         .rates
-        .quote(
-            subtotal.currency,
-            &QuoteLine::of_cart(&cart),
-            discount,
-            &country,
-            &region,
-            &[],
-        )
+        .quote_cart(&cart, &country, &region, &[])
         .await
         .map_err(|e| match e.field_errors() {
             Some(fields) => ApiError::from(fields),
             None => ApiError::from(e),
         })?;
-    let currency = subtotal.currency;
+    let currency = quote.breakdown.totals.total.currency;
     Ok(Json(ShippingBody {
         parts: quote
             .parts

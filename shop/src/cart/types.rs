@@ -203,12 +203,18 @@ impl Cart {
     /// What checkout will charge as the cart stands: the subtotal less the coupon's discount.
     pub fn total(&self) -> Option<Money> {
         let subtotal = self.subtotal?;
-        let off = self
-            .coupon
+        Some(Money::new(
+            subtotal.amount - self.discount(),
+            subtotal.currency,
+        ))
+    }
+
+    /// What the coupon takes off now, in minor units (0 without one).
+    pub fn discount(&self) -> i64 {
+        self.coupon
             .as_ref()
             .and_then(|c| c.discount)
-            .map_or(0, |d| d.amount);
-        Some(Money::new(subtotal.amount - off, subtotal.currency))
+            .map_or(0, |d| d.amount)
     }
 }
 

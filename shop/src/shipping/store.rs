@@ -21,6 +21,9 @@ pub enum ShippingError {
     /// The shopper chose a method the part does not offer.
     #[error("no method {method:?} for seller {seller}")]
     UnknownMethod { seller: i64, method: String },
+    /// Nothing to quote.
+    #[error("the cart is empty")]
+    Empty(FieldErrors),
     /// A method is priced in another currency than the goods.
     #[error("method {0} is not priced in the cart's currency")]
     Currency(String),
@@ -33,9 +36,9 @@ pub enum ShippingError {
 impl Failure for ShippingError {
     fn kind(&self) -> FailureKind {
         match self {
-            ShippingError::NoShipping { .. } | ShippingError::UnknownMethod { .. } => {
-                FailureKind::Refused
-            }
+            ShippingError::NoShipping { .. }
+            | ShippingError::UnknownMethod { .. }
+            | ShippingError::Empty(_) => FailureKind::Refused,
             ShippingError::Pricing(PricingError::Overflow) => FailureKind::Refused,
             ShippingError::Currency(_) | ShippingError::Pricing(_) => FailureKind::Internal,
             ShippingError::Db(e) => e.kind(),
@@ -44,7 +47,9 @@ impl Failure for ShippingError {
 
     fn code(&self) -> &'static str {
         match self {
-            ShippingError::NoShipping { .. } | ShippingError::UnknownMethod { .. } => "invalid",
+            ShippingError::NoShipping { .. }
+            | ShippingError::UnknownMethod { .. }
+            | ShippingError::Empty(_) => "invalid",
             _ => self.kind().code(),
         }
     }
@@ -58,6 +63,7 @@ impl Failure for ShippingError {
                 "That delivery option isn't available for this address: please choose one of those shown.".into()
             }
             ShippingError::Pricing(PricingError::Overflow) => "The order's total is too large.".into(),
+            ShippingError::Empty(_) => "Your cart is empty.".into(),
             _ => self.kind().plain_message().into(),
         }
     }
@@ -67,6 +73,7 @@ impl ShippingError {
     /// The form field the problem belongs to, with its message.
     pub fn field_errors(&self) -> Option<FieldErrors> {
         let field = match self {
+            ShippingError::Empty(fields) => return Some(fields.clone()),
             ShippingError::NoShipping { .. } => "country",
             ShippingError::UnknownMethod { .. } => "shipping",
             _ => return None,
@@ -133,6 +140,31 @@ impl Rates {
         let mut conn = self.db.pool().acquire().await?;
         quote(
             &mut conn, self.mode, currency, lines, discount, country, region, chosen,
+        )
+        .await
+    }
+
+    /// What a cart (with its coupon) costs delivered to (`country`, `region`), with the
+    /// methods in `chosen`: the cart page's estimate, the API's, the checkout page's.
+    pub async fn quote_cart(
+        &self,
+        cart: &crate::cart::Cart,
+        country: &str,
+        region: &str,
+        chosen: &[Choice],
+    ) -> Result<Quote, ShippingError> {
+        let Some(subtotal) = cart.subtotal else {
+            let mut empty = FieldErrors::default();
+            empty.add("cart", "Your cart is empty.");
+            return Err(ShippingError::Empty(empty));
+        };
+        self.quote(
+            subtotal.currency,
+            &QuoteLine::of_cart(cart),
+            cart.discount(),
+            country,
+            region,
+            chosen,
         )
         .await
     }
