@@ -7,8 +7,6 @@ use crate::catalog::cards::Tile;
 use crate::error::ErrorPage;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
-use leptos_router::hooks::{use_location, use_query_map};
 use shop::cart::{Cart, CartLine, LineNotice};
 
 /// The shopper's cart, or `None` when they have none yet.
@@ -163,10 +161,10 @@ pub fn cart_error_message(code: &str, available: Option<String>) -> String {
 
 #[component]
 pub fn CartRoute() -> impl IntoView {
-    let location = use_location();
-    let query = use_query_map();
+    let query = crate::route::query_map();
+    let search = crate::route::search();
     // Refetch whenever the query changes: every cart form ends in a redirect back here.
-    let cart = Resource::new(move || location.search.get(), |_| load_cart());
+    let cart = Resource::new(move || search.get(), |_| load_cart());
     let notice = move || {
         let q = query.read();
         if let Some(code) = q.get("error") {
@@ -227,7 +225,7 @@ pub fn CartRoute() -> impl IntoView {
 pub fn EmptyCart() -> impl IntoView {
     view! {
         <p class="empty">"Your cart is empty."</p>
-        <p><A href="/" attr:class="button">"Continue shopping"</A></p>
+        <p><a href="/" class="button">"Continue shopping"</a></p>
     }
 }
 
@@ -302,7 +300,7 @@ fn CartView(cart: Cart) -> impl IntoView {
                 }.into_any(),
             }}
             {if buyable {
-                view! { <A href="/checkout" attr:class="button">"Check out"</A> }.into_any()
+                view! { <a href="/checkout" class="button">"Check out"</a> }.into_any()
             } else {
                 view! {
                     <p class="notice error">

@@ -14,8 +14,6 @@
 use crate::error::ErrorPage;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
-use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
 use shop::cart::Cart;
 use shop::checkout::draft::Draft;
@@ -302,7 +300,7 @@ fn notice_message(notice: &str) -> (&'static str, bool) {
 #[component]
 pub fn CheckoutRoute() -> impl IntoView {
     let place = ServerAction::<PlaceOrder>::new();
-    let query = use_query_map();
+    let query = crate::route::query_map();
     // Read again after every submission (with JavaScript the page is not reloaded: the
     // action's answer is a redirect back here, often to the same address).
     let form = Resource::new(
@@ -549,7 +547,7 @@ fn CheckoutFormView(form: CheckoutForm, place: ServerAction<PlaceOrder>) -> impl
                 <h2>"Order summary"</h2>
                 <ul>{lines}</ul>
                 {totals}
-                <p><A href="/cart">"Edit cart"</A></p>
+                <p><a href="/cart">"Edit cart"</a></p>
             </aside>
         </div>
     }
@@ -588,7 +586,7 @@ pub fn Totals(totals: shop::pricing::Totals) -> impl IntoView {
 /// JavaScript), then shows the order or what went wrong.
 #[component]
 pub fn CheckoutStatusRoute() -> impl IntoView {
-    let params = use_params_map();
+    let params = crate::route::params_map();
     let id = move || params.read().get("id").unwrap_or_default();
     let status = Resource::new(id, load_checkout_status);
     // With JavaScript: look again every second until the attempt is over.
@@ -650,9 +648,9 @@ fn StatusView(view: CheckoutView) -> impl IntoView {
                 <h1>"We couldn't place your order"</h1>
                 <p class="notice error" role="alert" data-testid="failure">{message}</p>
                 <p>
-                    <A href="/checkout" attr:class="button">"Back to checkout"</A>
+                    <a href="/checkout" class="button">"Back to checkout"</a>
                     " "
-                    <A href="/cart">"Back to your cart"</A>
+                    <a href="/cart">"Back to your cart"</a>
                 </p>
             }
             .into_any()

@@ -10,7 +10,6 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use leptos::server_fn::{Bytes, Encodes};
-use leptos_router::components::A;
 use serde::{Deserialize, Serialize};
 use shop::FailureKind;
 
@@ -155,7 +154,7 @@ pub fn ErrorPage(error: AppError) -> impl IntoView {
             <h1>{title}</h1>
             <p class="lead">{error.to_string()}</p>
             <p class="actions">
-                <A href="/" attr:class="button">"Go to the home page"</A>
+                <a href="/" class="button">"Go to the home page"</a>
             </p>
         </section>
     }

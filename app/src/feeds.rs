@@ -8,8 +8,6 @@ use crate::format::utc;
 use crate::sellers::{SellerNav, sign_in_first};
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
-use leptos_router::components::A;
-use leptos_router::hooks::{use_params_map, use_query_map};
 use shop::feeds::{FeedView, FetchStatus};
 
 #[server(prefix = "/rpc", endpoint = "seller/feeds")]
@@ -48,7 +46,7 @@ fn status_label(status: &str) -> &'static str {
 
 #[component]
 pub fn SellerFeedsRoute() -> impl IntoView {
-    let query = use_query_map();
+    let query = crate::route::query_map();
     let feeds = Resource::new(|| (), |_| load_feeds());
     let error = move || query.read().get("error");
     view! {
@@ -87,7 +85,7 @@ pub fn SellerFeedsRoute() -> impl IntoView {
                                 let href = format!("/seller/feeds/{}", f.id);
                                 view! {
                                     <tr data-testid="feed-row">
-                                        <td><A href=href>{f.file_name.clone()}</A></td>
+                                        <td><a href=href>{f.file_name.clone()}</a></td>
                                         <td>{utc(f.created_at)}</td>
                                         <td data-testid="feed-status">{status_label(&f.status)}</td>
                                         <td>{format!("{} / {}", f.rows_done, f.rows_total)}</td>
@@ -114,8 +112,8 @@ pub fn SellerFeedsRoute() -> impl IntoView {
 
 #[component]
 pub fn SellerFeedRoute() -> impl IntoView {
-    let params = use_params_map();
-    let query = use_query_map();
+    let params = crate::route::params_map();
+    let query = crate::route::query_map();
     let feed = Resource::new(
         move || params.read().get("id").unwrap_or_default(),
         load_feed,
@@ -169,7 +167,7 @@ fn FeedReport(feed: FeedView) -> impl IntoView {
             let (id, feed_id) = (f.id.to_string(), feed_id.clone());
             view! {
                 <tr data-testid="feed-picture" data-status=f.status.as_str()>
-                    <td><A href=product>{format!("#{}", f.product_id)}</A></td>
+                    <td><a href=product>{format!("#{}", f.product_id)}</a></td>
                     <td class="url">{f.url.clone()}</td>
                     <td>{f.status.label()}</td>
                     <td>{f.attempts}</td>

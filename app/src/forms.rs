@@ -5,11 +5,10 @@
 use leptos::ev::SubmitEvent;
 use leptos::wasm_bindgen::JsCast;
 use leptos::web_sys::{FormData, HtmlFormElement, UrlSearchParams};
-use leptos_router::NavigateOptions;
 
 /// Turns a GET form's submission into a router navigation to `action?fields`. Does nothing
 /// (the browser submits the form itself) if anything about the form is unexpected.
-pub fn navigate_on_submit(ev: &SubmitEvent, navigate: &(impl Fn(&str, NavigateOptions) + ?Sized)) {
+pub fn navigate_on_submit(ev: &SubmitEvent, navigate: &crate::route::Navigator) {
     let Some(form) = ev
         .target()
         .and_then(|t| t.dyn_into::<HtmlFormElement>().ok())
@@ -30,5 +29,5 @@ pub fn navigate_on_submit(ev: &SubmitEvent, navigate: &(impl Fn(&str, NavigateOp
     } else {
         format!("{action}?{query}")
     };
-    navigate(&url, NavigateOptions::default());
+    navigate.go(&url);
 }

@@ -1,8 +1,6 @@
 //! The frame around every page: header with the search box and cart link, and the footer.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
-use leptos_router::hooks::{use_location, use_query_map};
 
 /// What the header shows: the cart's item count and who is signed in.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -30,9 +28,20 @@ pub async fn header_info() -> Result<HeaderFacts, crate::error::AppError> {
     Ok(HeaderFacts { cart_count, viewer })
 }
 
+/// The router's location, for the header and its search box: they sit outside `<Routes>`
+/// (where `crate::route`'s reads find the route's address) and are built synchronously while
+/// the request is alive, so the router is always there.
+fn here() -> leptos_router::location::Location {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "built synchronously under the router, see above"
+    )]
+    leptos_router::hooks::use_location()
+}
+
 #[component]
 pub fn Header() -> impl IntoView {
-    let location = use_location();
+    let location = here();
     // The count follows every navigation (each cart change ends in one).
     let info = Resource::new(
         move || location.pathname.get() + &location.search.get(),
@@ -46,10 +55,10 @@ pub fn Header() -> impl IntoView {
     view! {
         <header class="site-header">
             <div class="bar">
-                <A href="/" attr:class="logo">"Emporium"</A>
+                <a href="/" class="logo">"Emporium"</a>
                 <SearchBox/>
                 <nav class="account" aria-label="Your shop">
-                    <Suspense fallback=|| view! { <A href="/account/sign-in">"Sign in"</A> }>
+                    <Suspense fallback=|| view! { <a href="/account/sign-in">"Sign in"</a> }>
                         {move || Suspend::new(async move {
                             match info.await.ok().and_then(|i| i.viewer) {
                                 Some(v) => {
@@ -59,18 +68,18 @@ pub fn Header() -> impl IntoView {
                                         shop::accounts::Role::Shopper => None,
                                     };
                                     view! {
-                                        {portal.map(|(href, text)| view! { <A href=href>{text}</A> })}
-                                        <A href="/account" attr:data-testid="account-link">"Account"</A>
+                                        {portal.map(|(href, text)| view! { <a href=href>{text}</a> })}
+                                        <a href="/account" data-testid="account-link">"Account"</a>
                                     }.into_any()
                                 }
                                 None => view! {
-                                    <A href="/orders">"Orders"</A>
-                                    <A href="/account/sign-in" attr:data-testid="sign-in-link">"Sign in"</A>
+                                    <a href="/orders">"Orders"</a>
+                                    <a href="/account/sign-in" data-testid="sign-in-link">"Sign in"</a>
                                 }.into_any(),
                             }
                         })}
                     </Suspense>
-                    <A href="/cart" attr:class="cart-link">
+                    <a href="/cart" class="cart-link">
                         "Cart"
                         <Suspense>
                             {move || Suspend::new(async move {
@@ -79,7 +88,7 @@ pub fn Header() -> impl IntoView {
                                 })
                             })}
                         </Suspense>
-                    </A>
+                    </a>
                 </nav>
             </div>
             <Suspense>
@@ -106,8 +115,8 @@ fn SearchBox() -> impl IntoView {
     use shop::search::Suggestion;
     use std::time::Duration;
 
-    let query = use_query_map();
-    let location = use_location();
+    let location = here();
+    let query = location.query;
     let initial = query.read_untracked().get("q").unwrap_or_default();
     let text = RwSignal::new(initial.clone());
     let suggestions = RwSignal::new(Vec::<Suggestion>::new());
@@ -154,7 +163,7 @@ fn SearchBox() -> impl IntoView {
             Duration::from_millis(150),
         );
     };
-    let navigate = leptos_router::hooks::use_navigate();
+    let navigate = crate::route::Navigator::here();
     let submit_to = navigate.clone();
     let on_keydown = move |ev: KeyboardEvent| {
         let n = suggestions.with_untracked(Vec::len);
@@ -177,7 +186,7 @@ fn SearchBox() -> impl IntoView {
                 if let Some(url) = chosen {
                     ev.prevent_default();
                     close();
-                    navigate(&url, Default::default());
+                    navigate.go(&url);
                 }
             }
             // A search box clears itself on Escape; with the list open, Escape only closes it.

@@ -18,6 +18,7 @@ pub mod health;
 pub mod layout;
 pub mod orders;
 pub mod pager;
+pub mod route;
 pub mod sellers;
 #[cfg(feature = "ssr")]
 pub mod services;

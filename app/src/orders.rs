@@ -3,7 +3,6 @@
 use crate::error::ErrorPage;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_params_map, use_query_map};
 use shop::orders::Order;
 
 /// An order by its (unguessable) id. The page shows its status and contents; the e-mail is
@@ -56,7 +55,7 @@ pub async fn lookup_order(order: String, email: String) -> Result<(), crate::err
 
 #[component]
 pub fn OrderRoute() -> impl IntoView {
-    let params = use_params_map();
+    let params = crate::route::params_map();
     let id = move || params.read().get("id").unwrap_or_default();
     let order = Resource::new(id, load_order);
     #[cfg(feature = "hydrate")]
@@ -144,7 +143,7 @@ fn OrderView(order: Order) -> impl IntoView {
 #[component]
 pub fn OrderLookupRoute() -> impl IntoView {
     let lookup = ServerAction::<LookupOrder>::new();
-    let query = use_query_map();
+    let query = crate::route::query_map();
     let not_found = move || query.read().get("notfound").is_some();
     view! {
         <Title text="Find your order"/>

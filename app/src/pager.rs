@@ -3,8 +3,6 @@
 //! behind).
 
 use leptos::prelude::*;
-use leptos_router::components::A;
-use leptos_router::hooks::use_query_map;
 
 /// How many pages `total` rows make, `per_page` at a time (at least one).
 pub fn page_count(total: i64, per_page: i64) -> i64 {
@@ -24,7 +22,7 @@ pub fn Pager(
     #[prop(default = "Previous")] back: &'static str,
     #[prop(default = "Next")] forward: &'static str,
 ) -> impl IntoView {
-    let query = use_query_map();
+    let query = crate::route::query_map();
     let pages = page_count(total, per_page);
     let link = move |to: i64| {
         let mut params = leptos_router::params::ParamsMap::new();
@@ -40,8 +38,8 @@ pub fn Pager(
     view! {
         <p class="row pager">
             <span class="muted">{format!("{total} {noun}(s); page {page} of {pages}")}</span>
-            {(page > 1).then(|| view! { <A href=link(page - 1)>{back}</A> })}
-            {(page < pages).then(|| view! { <A href=link(page + 1)>{forward}</A> })}
+            {(page > 1).then(|| view! { <a href=link(page - 1)>{back}</a> })}
+            {(page < pages).then(|| view! { <a href=link(page + 1)>{forward}</a> })}
         </p>
     }
 }

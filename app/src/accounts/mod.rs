@@ -20,7 +20,6 @@ pub use sign_in::*;
 pub use sign_up::*;
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 use serde::{Deserialize, Serialize};
 use shop::accounts::Viewer;
 
@@ -174,7 +173,7 @@ fn ExpiredLink(again: &'static str) -> impl IntoView {
         <p class="notice error" role="alert" data-testid="link-expired">
             "This link has expired or has already been used."
         </p>
-        <p><A href=again>"Ask for a new one"</A> " or " <A href="/account/sign-in">"sign in"</A> "."</p>
+        <p><a href=again>"Ask for a new one"</a> " or " <a href="/account/sign-in">"sign in"</a> "."</p>
     }
 }
 
@@ -196,7 +195,7 @@ pub(crate) fn sign_in_or_error(
                 <p class="notice error" role="alert" data-testid="admin-needs-factor">
                     "An admin account needs two-step sign-in before it can use these pages."
                 </p>
-                <p><A href="/account/security?why=admin">"Set up two-step sign-in"</A> " (it takes a minute)."</p>
+                <p><a href="/account/security?why=admin">"Set up two-step sign-in"</a> " (it takes a minute)."</p>
             </section>
         }
         .into_any();
@@ -209,7 +208,7 @@ pub(crate) fn sign_in_or_error(
     view! {
         <section>
             <h1>{area}</h1>
-            <p>"Please " <A href=format!("/account/sign-in?next={home}")>"sign in"</A> " with " {account} "."</p>
+            <p>"Please " <a href=format!("/account/sign-in?next={home}")>"sign in"</a> " with " {account} "."</p>
         </section>
     }
     .into_any()

@@ -4,8 +4,6 @@ use super::CsrfField;
 use crate::error::ErrorPage;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
-use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 use shop::accounts::Viewer;
 use shop::orders::OrderSummary;
@@ -107,7 +105,7 @@ pub async fn reorder(order: shop::orders::OrderId) -> Result<(), crate::error::A
 
 #[component]
 pub fn AccountRoute() -> impl IntoView {
-    let query = use_query_map();
+    let query = crate::route::query_map();
     let account = Resource::new(move || query.read().get("page"), load_account);
     let notice = move || {
         let q = query.read();
@@ -148,7 +146,7 @@ pub fn AccountRoute() -> impl IntoView {
                         view! {
                         <section class="account-form">
                             <h1>"Your account"</h1>
-                            <p>"Please " <A href="/account/sign-in?next=/account">"sign in"</A> " to see your account and orders."</p>
+                            <p>"Please " <a href="/account/sign-in?next=/account">"sign in"</a> " to see your account and orders."</p>
                         </section>
                     }.into_any()
                     }
@@ -174,7 +172,7 @@ fn AccountView(page: AccountPage, notice: Option<(&'static str, &'static str)>) 
             let label = id.clone();
             view! {
                 <tr data-testid="history-order">
-                    <td><A href=href>{label}</A></td>
+                    <td><a href=href>{label}</a></td>
                     <td>{o.status.label()}</td>
                     <td>{o.items}</td>
                     <td>{o.total.to_string()}</td>
@@ -212,7 +210,7 @@ fn AccountView(page: AccountPage, notice: Option<(&'static str, &'static str)>) 
             }}
             {matches!(role, shop::accounts::Role::Seller | shop::accounts::Role::Admin).then(|| view! {
                 <h2>"Two-step sign-in"</h2>
-                <p>{if page.viewer.second_factor { "On." } else { "Off." }} " " <A href="/account/security">"Manage two-step sign-in"</A></p>
+                <p>{if page.viewer.second_factor { "On." } else { "Off." }} " " <a href="/account/security">"Manage two-step sign-in"</a></p>
             })}
             <h2>"Change password"</h2>
             <ActionForm action=password attr:class="stacked-form">

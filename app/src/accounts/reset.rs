@@ -4,8 +4,6 @@
 use super::{CsrfField, ExpiredLink, link_usable};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
-use leptos_router::hooks::use_query_map;
 
 /// Mails a password-reset link if the address has an account; answers the same either way.
 #[server(prefix = "/rpc", endpoint = "account/reset-request")]
@@ -63,7 +61,7 @@ fn reset_error(code: &str) -> &'static str {
 #[component]
 pub fn ResetRequestRoute() -> impl IntoView {
     let action = ServerAction::<RequestReset>::new();
-    let query = use_query_map();
+    let query = crate::route::query_map();
     let error = move || query.read().get("error").map(|c| reset_error(&c));
     let sent = move || query.read().get("sent").is_some();
     view! {
@@ -84,7 +82,7 @@ pub fn ResetRequestRoute() -> impl IntoView {
                     "The link works once, for an hour."
                 </p>
             </Show>
-            <p><A href="/account/sign-in">"Back to sign in"</A></p>
+            <p><a href="/account/sign-in">"Back to sign in"</a></p>
         </section>
     }
 }
@@ -92,8 +90,8 @@ pub fn ResetRequestRoute() -> impl IntoView {
 /// The page a reset link opens: a new password, which signs out every other session.
 #[component]
 pub fn ResetRoute() -> impl IntoView {
-    let params = leptos_router::hooks::use_params_map();
-    let query = use_query_map();
+    let params = crate::route::params_map();
+    let query = crate::route::query_map();
     let token = move || params.read().get("token").unwrap_or_default();
     let usable = Resource::new(token, |t| link_usable("reset".into(), t));
     let weak = move || query.read().get("error").is_some();

@@ -8,7 +8,6 @@ use super::CsrfField;
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 use shop::accounts::Role;
 
@@ -148,7 +147,7 @@ fn notice(done: Option<String>, error: Option<String>) -> Option<(&'static str, 
 
 #[component]
 pub fn SecurityRoute() -> impl IntoView {
-    let query = use_query_map();
+    let query = crate::route::query_map();
     // Every outcome comes back as a new query string: each loads the page again (a code used
     // up, recovery codes just made).
     let page = Resource::new(

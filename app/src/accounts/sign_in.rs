@@ -5,8 +5,6 @@
 use super::CsrfField;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
-use leptos_router::hooks::use_query_map;
 
 #[server(prefix = "/rpc", endpoint = "account/sign-in")]
 pub async fn sign_in(
@@ -115,7 +113,7 @@ fn sign_in_error(code: &str, seconds: Option<String>) -> String {
 
 /// The query's error, as a sentence, for either page.
 fn error_notice() -> impl Fn() -> Option<String> + Copy {
-    let query = use_query_map();
+    let query = crate::route::query_map();
     move || {
         let q = query.read();
         q.get("error").map(|c| sign_in_error(&c, q.get("seconds")))
@@ -125,7 +123,7 @@ fn error_notice() -> impl Fn() -> Option<String> + Copy {
 #[component]
 pub fn SignInRoute() -> impl IntoView {
     let action = ServerAction::<SignIn>::new();
-    let query = use_query_map();
+    let query = crate::route::query_map();
     let error = error_notice();
     let signed_out = move || query.read().get("signed_out").is_some();
     let next = move || query.read().get("next").unwrap_or_default();
@@ -144,8 +142,8 @@ pub fn SignInRoute() -> impl IntoView {
                 <label>"Password" <input type="password" name="password" required maxlength="128" autocomplete="current-password"/></label>
                 <button type="submit">"Sign in"</button>
             </ActionForm>
-            <p><A href="/account/reset">"Forgotten your password?"</A></p>
-            <p>"New here? " <A href="/account/sign-up">"Create an account"</A></p>
+            <p><a href="/account/reset">"Forgotten your password?"</a></p>
+            <p>"New here? " <a href="/account/sign-up">"Create an account"</a></p>
         </section>
     }
 }
@@ -153,7 +151,7 @@ pub fn SignInRoute() -> impl IntoView {
 #[component]
 pub fn SignInCodeRoute() -> impl IntoView {
     let action = ServerAction::<SignInCode>::new();
-    let query = use_query_map();
+    let query = crate::route::query_map();
     let error = error_notice();
     let next = move || query.read().get("next").unwrap_or_default();
     view! {
@@ -169,7 +167,7 @@ pub fn SignInCodeRoute() -> impl IntoView {
                 <button type="submit">"Finish signing in"</button>
             </ActionForm>
             <p class="muted">"Lost your phone? Enter one of your recovery codes instead; each works once."</p>
-            <p><A href="/account/sign-in">"Start again"</A></p>
+            <p><a href="/account/sign-in">"Start again"</a></p>
         </section>
     }
 }

@@ -6,8 +6,6 @@
 use super::{CsrfField, ExpiredLink, link_usable};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
-use leptos_router::hooks::use_query_map;
 
 /// Starts a sign-up: the address is checked here (a malformed one is nobody's secret), then
 /// the rest runs off the request and the answer is always "check your inbox", whether or not
@@ -70,7 +68,7 @@ fn sign_up_error(code: &str) -> &'static str {
 #[component]
 pub fn SignUpRoute() -> impl IntoView {
     let action = ServerAction::<SignUp>::new();
-    let query = use_query_map();
+    let query = crate::route::query_map();
     let error = move || query.read().get("error").map(|c| sign_up_error(&c));
     let sent = move || query.read().get("sent").is_some();
     view! {
@@ -91,7 +89,7 @@ pub fn SignUpRoute() -> impl IntoView {
                     "If this address already has an account, the message says so instead."
                 </p>
             </Show>
-            <p>"Have an account? " <A href="/account/sign-in">"Sign in"</A></p>
+            <p>"Have an account? " <a href="/account/sign-in">"Sign in"</a></p>
         </section>
     }
 }
@@ -100,8 +98,8 @@ pub fn SignUpRoute() -> impl IntoView {
 /// nothing (mail scanners open links); the button does.
 #[component]
 pub fn ConfirmRoute() -> impl IntoView {
-    let params = leptos_router::hooks::use_params_map();
-    let query = use_query_map();
+    let params = crate::route::params_map();
+    let query = crate::route::query_map();
     let token = move || params.read().get("token").unwrap_or_default();
     let usable = Resource::new(token, |t| link_usable("sign_up".into(), t));
     let weak = move || query.read().get("error").is_some();

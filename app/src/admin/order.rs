@@ -7,8 +7,6 @@ use crate::error::AppError;
 use crate::format::utc;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
-use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
 use shop::orders::{Order, OrderId, RefundView};
 
@@ -81,8 +79,8 @@ pub async fn refund_order(
 
 #[component]
 pub fn AdminOrderRoute() -> impl IntoView {
-    let params = use_params_map();
-    let query = use_query_map();
+    let params = crate::route::params_map();
+    let query = crate::route::query_map();
     let order = Resource::new(
         move || {
             (
@@ -187,7 +185,7 @@ fn AdminOrderView(o: AdminOrder, notice: Option<&'static str>) -> impl IntoView 
             })}
             <h2>"Refunds"</h2>
             <ul>{refunds}</ul>
-            <p><A href="/admin/orders">"All orders"</A></p>
+            <p><a href="/admin/orders">"All orders"</a></p>
         </section>
     }
 }

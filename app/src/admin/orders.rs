@@ -5,8 +5,6 @@ use crate::error::AppError;
 use crate::format::utc;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
-use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 use shop::orders::{OrderStatus, OrderSummary};
 
@@ -45,7 +43,7 @@ pub async fn load_orders(
 
 #[component]
 pub fn AdminOrdersRoute() -> impl IntoView {
-    let query = use_query_map();
+    let query = crate::route::query_map();
     let orders = Resource::new(
         move || {
             let q = query.read();
@@ -94,7 +92,7 @@ fn OrderTable(page: OrdersPage) -> impl IntoView {
             let href = format!("/admin/orders/{id}");
             view! {
                 <tr data-testid="admin-order">
-                    <td><A href=href>{id}</A></td>
+                    <td><a href=href>{id}</a></td>
                     <td>{utc(o.created_at)}</td>
                     <td>{o.email.clone()}</td>
                     <td>{o.status.label()}</td>

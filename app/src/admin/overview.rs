@@ -7,8 +7,6 @@ use crate::format::utc;
 use crate::health::Readiness;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
-use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 use shop::orders::ReturnedItem;
 
@@ -131,10 +129,10 @@ pub async fn inspect_return(item: i64, resellable: String) -> Result<(), AppErro
 
 #[component]
 pub fn AdminRoute() -> impl IntoView {
-    let query = use_query_map();
-    let location = leptos_router::hooks::use_location();
+    let query = crate::route::query_map();
+    let search = crate::route::search();
     // Every action on this page ends in a redirect back here with a new query string.
-    let overview = Resource::new(move || location.search.get(), |_| load_overview());
+    let overview = Resource::new(move || search.get(), |_| load_overview());
     let notice = move || {
         let q = query.read();
         if q.get("replayed").as_deref() == Some("1") {
@@ -252,7 +250,7 @@ fn OverviewView(o: Overview, notice: Option<&'static str>) -> impl IntoView {
             let (href, order) = (format!("/admin/orders/{}", r.order_id), r.order_id.clone());
             view! {
                 <tr data-testid="returned-item">
-                    <td><A href=href>{order}</A></td>
+                    <td><a href=href>{order}</a></td>
                     <td>{format!("{} × {} ({})", r.quantity, r.title, r.sku)}</td>
                     <td data-testid="return-status">{r.status.replace('_', " ")}</td>
                     <td>
@@ -281,7 +279,7 @@ fn OverviewView(o: Overview, notice: Option<&'static str>) -> impl IntoView {
     view! {
         <section class="admin">
             <h1>"Admin"</h1>
-            <nav class="row"><A href="/admin/orders">"All orders"</A></nav>
+            <nav class="row"><a href="/admin/orders">"All orders"</a></nav>
             {notice.map(|n| view! { <p class="notice" role="status">{n}</p> })}
             <h2>"Health: " <span data-testid="health-status">{o.health.status.as_str()}</span></h2>
             <table class="orders-table"><tbody>{health}</tbody></table>

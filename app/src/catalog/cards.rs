@@ -1,7 +1,6 @@
 //! Small pieces the catalog pages share: product cards, breadcrumbs, pagination.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 use shop::assets::{ImageVariant, Picture};
 use shop::catalog::{Crumb, Page, ProductCard, category_url};
 use shop::inventory::StockStatus;
@@ -45,7 +44,7 @@ pub fn ProductCardView(product: ProductCard, #[prop(optional)] eager: bool) -> i
             <div class="card-body">
                 <p class="card-category">{product.category}</p>
                 <h3 class="card-title">
-                    <A href=url>{product.title}</A>
+                    <a href=url>{product.title}</a>
                 </h3>
                 {product.brand.map(|b| view! { <p class="brand">{b}</p> })}
                 <p class="card-meta">
@@ -165,10 +164,10 @@ pub fn Breadcrumbs(crumbs: Vec<Crumb>) -> impl IntoView {
     view! {
         <nav class="breadcrumbs" aria-label="Breadcrumb">
             <ol>
-                <li><A href="/">"Home"</A></li>
+                <li><a href="/">"Home"</a></li>
                 {crumbs
                     .into_iter()
-                    .map(|c| view! { <li><A href=category_url(&c.path)>{c.name}</A></li> })
+                    .map(|c| view! { <li><a href=category_url(&c.path)>{c.name}</a></li> })
                     .collect_view()}
             </ol>
         </nav>
@@ -177,7 +176,7 @@ pub fn Breadcrumbs(crumbs: Vec<Crumb>) -> impl IntoView {
 
 /// Previous / numbered / next links for a listing. `link(page)` builds each page's address
 /// (keeping the sort and filters), so the links work without JavaScript. Plain `<a>`s (the
-/// router still navigates them client-side once hydrated): the router's `<A>` would mark
+/// router still navigates them client-side once hydrated): a marked active link would mark
 /// every page of the listing `aria-current`, as they share one path.
 #[component]
 pub fn Pagination<T: Send + Sync + 'static>(

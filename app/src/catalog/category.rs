@@ -6,14 +6,12 @@ use super::load_category;
 use crate::error::ErrorPage;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::{A, Form};
-use leptos_router::hooks::{use_params_map, use_query_map};
 use shop::catalog::{CategoryPage, Sort};
 
 #[component]
 pub fn CategoryRoute() -> impl IntoView {
-    let params = use_params_map();
-    let query = use_query_map();
+    let params = crate::route::params_map();
+    let query = crate::route::query_map();
     let request = move || {
         let q = query.read();
         (
@@ -43,6 +41,7 @@ fn Listing(page: CategoryPage) -> impl IntoView {
     let url = page.category.url();
     let sort = page.sort;
     let per_page = page.products.per_page;
+    let navigate = crate::route::Navigator::here();
     let total = page.products.total;
     let link = {
         let url = url.clone();
@@ -69,11 +68,12 @@ fn Listing(page: CategoryPage) -> impl IntoView {
                                 .children
                                 .into_iter()
                                 .map(|c| {
+                                    let href = c.url();
                                     view! {
                                         <li>
-                                            <A href=c.url()>
+                                            <a href=href>
                                                 {c.name} <span class="count">{c.product_count}</span>
-                                            </A>
+                                            </a>
                                         </li>
                                     }
                                 })
@@ -82,7 +82,12 @@ fn Listing(page: CategoryPage) -> impl IntoView {
                     </nav>
                 }
             })}
-        <Form method="GET" action=url.clone() attr:class="sort-form">
+        <form
+            method="get"
+            action=url.clone()
+            class="sort-form"
+            on:submit=move |ev| crate::forms::navigate_on_submit(&ev, &navigate)
+        >
             <label for="sort">"Sort by"</label>
             <select id="sort" name="sort">
                 {Sort::ALL
@@ -99,7 +104,7 @@ fn Listing(page: CategoryPage) -> impl IntoView {
             {(per_page != shop::catalog::PageRequest::DEFAULT_PER_PAGE)
                 .then(|| view! { <input type="hidden" name="per_page" value=per_page/> })}
             <button type="submit">"Apply"</button>
-        </Form>
+        </form>
         <ProductGrid
             products=page.products.items.clone()
             empty="There are no products on this page. Try the first page."

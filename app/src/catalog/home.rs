@@ -5,7 +5,6 @@ use super::load_home;
 use crate::error::ErrorPage;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
 use shop::catalog::HomePage;
 
 #[component]
@@ -43,14 +42,15 @@ fn Home(page: HomePage) -> impl IntoView {
                     .departments
                     .into_iter()
                     .map(|d| {
+                        let href = d.url();
                         view! {
                             <li>
-                                <A href=d.url()>
+                                <a href=href>
                                     <span class="department-name">{d.name}</span>
                                     <span class="count">
                                         {format!("{} products", d.product_count)}
                                     </span>
-                                </A>
+                                </a>
                             </li>
                         }
                     })

@@ -7,13 +7,12 @@ use super::load_product;
 use crate::error::ErrorPage;
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
-use leptos_router::hooks::{use_params_map, use_query_map};
 use shop::catalog::{ProductDetail, Variant};
 use shop::inventory::StockStatus;
 
 #[component]
 pub fn ProductRoute() -> impl IntoView {
-    let params = use_params_map();
+    let params = crate::route::params_map();
     // Only the slug keys the resource: choosing a variant changes the query, not the data.
     let slug = move || params.read().get("slug").unwrap_or_default();
     let product = Resource::new(slug, load_product);
@@ -42,7 +41,7 @@ fn ProductView(
     op: String,
     recommendations: Resource<Result<shop::search::Recommendations, crate::error::AppError>>,
 ) -> impl IntoView {
-    let query = use_query_map();
+    let query = crate::route::query_map();
     let variants = StoredValue::new(product.variants.clone());
     // The chosen variant follows `?sku=`; an unknown or missing SKU means the first one.
     let selected = Memo::new(move |_| {
@@ -198,7 +197,7 @@ fn Purchase(product: ProductDetail, selected: Memo<Option<Variant>>) -> impl Int
 fn AddToCart(selected: Memo<Option<Variant>>, op: String) -> impl IntoView {
     let add = ServerAction::<crate::cart::AddToCart>::new();
     let pending = add.pending();
-    let query = use_query_map();
+    let query = crate::route::query_map();
     let error = move || {
         let q = query.read();
         q.get("error")

@@ -7,14 +7,13 @@ use super::{SearchPage, search_products};
 use crate::error::ErrorPage;
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
-use leptos_router::hooks::use_query_map;
 use shop::catalog::Page;
 use shop::inventory::StockStatus;
 use shop::search::{FacetValue, Hit, SearchParams, SearchQuery, SearchResults, SearchSort};
 
 #[component]
 pub fn SearchRoute() -> impl IntoView {
-    let query = use_query_map();
+    let query = crate::route::query_map();
     let params = move || {
         let q = query.read();
         SearchParams {
@@ -286,7 +285,7 @@ fn PriceForm(q: SearchQuery) -> impl IntoView {
         .map(|p| (p / 100).to_string())
         .unwrap_or_default();
     let keep = hidden_fields(&q, &["min_price", "max_price", "page"]);
-    let navigate = leptos_router::hooks::use_navigate();
+    let navigate = crate::route::Navigator::here();
     view! {
         <form
             method="get"
@@ -394,7 +393,7 @@ fn ActiveFilters(q: SearchQuery) -> impl IntoView {
 fn SortForm(q: SearchQuery) -> impl IntoView {
     let sort = q.sort;
     let keep = hidden_fields(&q, &["sort", "page"]);
-    let navigate = leptos_router::hooks::use_navigate();
+    let navigate = crate::route::Navigator::here();
     view! {
         <form
             method="get"

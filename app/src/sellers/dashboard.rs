@@ -5,7 +5,6 @@ use crate::error::AppError;
 use crate::format::month_day;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
 use shop::sellers::Dashboard;
 
 #[server(prefix = "/rpc", endpoint = "seller/dashboard")]
@@ -103,7 +102,7 @@ fn DashboardView(d: Dashboard) -> impl IntoView {
             );
             view! {
                 <li data-testid="low-stock">
-                    <A href=href>{title}</A>
+                    <a href=href>{title}</a>
                     {format!(" ({}): {} left", l.sku, l.available)}
                 </li>
             }

@@ -21,7 +21,6 @@ pub use products::*;
 
 use crate::error::AppError;
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 #[cfg(feature = "ssr")]
 pub(crate) fn seller() -> Result<shop::catalog::SellerId, AppError> {
@@ -38,11 +37,11 @@ pub(crate) fn sign_in_first(error: AppError) -> AnyView {
 pub(crate) fn SellerNav() -> impl IntoView {
     view! {
         <nav class="row portal-nav" aria-label="Seller portal">
-            <A href="/seller">"Dashboard"</A>
-            <A href="/seller/products">"Products"</A>
-            <A href="/seller/products/new">"New product"</A>
-            <A href="/seller/orders">"Orders"</A>
-            <A href="/seller/feeds">"Feeds"</A>
+            <a href="/seller">"Dashboard"</a>
+            <a href="/seller/products">"Products"</a>
+            <a href="/seller/products/new">"New product"</a>
+            <a href="/seller/orders">"Orders"</a>
+            <a href="/seller/feeds">"Feeds"</a>
         </nav>
     }
 }

@@ -6,7 +6,6 @@ use crate::error::AppError;
 use crate::format::utc;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 
 #[server(prefix = "/rpc", endpoint = "seller/orders")]
 pub async fn load_seller_orders(page: Option<String>) -> Result<OrdersPage, AppError> {
@@ -33,7 +32,7 @@ pub async fn load_seller_orders(page: Option<String>) -> Result<OrdersPage, AppE
 
 #[component]
 pub fn SellerOrdersRoute() -> impl IntoView {
-    let query = use_query_map();
+    let query = crate::route::query_map();
     let orders = Resource::new(move || query.read().get("page"), load_seller_orders);
     view! {
         <Title text="Your orders"/>

@@ -7,8 +7,6 @@ use crate::error::AppError;
 use crate::format::utc;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
-use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
 use shop::assets::{ImageId, ProductImage};
 use shop::catalog::{ProductId, Sku};
@@ -225,8 +223,8 @@ fn ImageChangeButton(
 
 #[component]
 pub fn SellerProductRoute() -> impl IntoView {
-    let params = use_params_map();
-    let query = use_query_map();
+    let params = crate::route::params_map();
+    let query = crate::route::query_map();
     let editor = Resource::new(
         move || {
             (
@@ -413,7 +411,7 @@ fn EditorView(e: ProductEditor, notice: Option<String>) -> impl IntoView {
             <h1>{heading}</h1>
             <SellerNav/>
             {notice.map(|n| view! { <p class="notice" role="status" data-testid="portal-notice">{n}</p> })}
-            {e.slug.clone().map(move |slug| view! { <p><A href=format!("/p/{slug}")>"View in the shop"</A></p> })}
+            {e.slug.clone().map(move |slug| view! { <p><a href=format!("/p/{slug}")>"View in the shop"</a></p> })}
             <FieldError errors field="product"/>
             <ActionForm action=save attr:class="stacked-form product-form">
                 <CsrfField/>

@@ -5,8 +5,6 @@ use crate::error::AppError;
 use crate::format::utc;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
-use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 use shop::sellers::SellerProduct;
 
@@ -42,7 +40,7 @@ pub async fn load_products(
 
 #[component]
 pub fn SellerProductsRoute() -> impl IntoView {
-    let query = use_query_map();
+    let query = crate::route::query_map();
     let products = Resource::new(
         move || {
             let q = query.read();
@@ -81,7 +79,7 @@ fn ProductTable(page: ProductsPage) -> impl IntoView {
             let (href, title) = (format!("/seller/products/{}", p.id), p.title.clone());
             view! {
                 <tr data-testid="seller-product">
-                    <td><A href=href>{title}</A></td>
+                    <td><a href=href>{title}</a></td>
                     <td>{p.price_from.to_string()}</td>
                     <td>{p.variants}</td>
                     <td>{p.available}</td>

@@ -61,3 +61,45 @@ fn each_picture_button_posts_a_change_the_server_reads_back() {
         );
     }
 }
+
+/// A component built under an owner whose root is gone (the shopper closed the connection
+/// while a suspended part was being rendered) reads empty values instead of panicking.
+#[test]
+fn route_reads_nothing_and_does_not_panic_once_the_request_is_gone() {
+    use app::route::{Navigator, params_map, query_map};
+    use leptos::prelude::*;
+    let root = Owner::new_root(None);
+    let child = root.with(Owner::new);
+    drop(root);
+    child.with(|| {
+        assert!(query_map().get_untracked().get("q").is_none());
+        assert!(params_map().get_untracked().get("slug").is_none());
+        let _navigator = Navigator::here();
+    });
+}
+
+/// Under a route the same reads see the route's address.
+#[test]
+fn route_reads_the_routes_address() {
+    use app::route::{params_map, query_map};
+    use leptos::prelude::*;
+    use leptos_router::location::Url;
+    use leptos_router::params::ParamsMap;
+    let root = Owner::new_root(None);
+    root.with(|| {
+        let mut url = Url::default();
+        url.search_params_mut().insert("q", "lamp".to_string());
+        provide_context(ArcRwSignal::new(url));
+        let mut params = ParamsMap::new();
+        params.insert("slug", "oak-desk".to_string());
+        provide_context(ArcMemo::new(move |_| params.clone()));
+        assert_eq!(
+            query_map().get_untracked().get("q").as_deref(),
+            Some("lamp")
+        );
+        assert_eq!(
+            params_map().get_untracked().get("slug").as_deref(),
+            Some("oak-desk")
+        );
+    });
+}
