@@ -23,6 +23,7 @@ pub fn Pager(
     #[prop(default = "Next")] forward: &'static str,
 ) -> impl IntoView {
     let query = crate::route::query_map();
+    let path = crate::route::path();
     let pages = page_count(total, per_page);
     let link = move |to: i64| {
         let mut params = leptos_router::params::ParamsMap::new();
@@ -33,7 +34,7 @@ pub fn Pager(
             }
         }
         params.replace("page", to.to_string());
-        params.to_query_string()
+        format!("{}{}", path.get_untracked(), params.to_query_string())
     };
     view! {
         <p class="row pager">

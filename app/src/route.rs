@@ -27,6 +27,16 @@ pub fn query_map() -> Memo<ParamsMap> {
     })
 }
 
+/// The path of the page's address (`/admin/orders`), empty outside a route.
+pub fn path() -> Memo<String> {
+    let url = use_context::<ArcRwSignal<Url>>();
+    Memo::new(move |_| {
+        url.as_ref()
+            .map(|url| url.with(|url| url.path().to_string()))
+            .unwrap_or_default()
+    })
+}
+
 /// The raw query string, empty outside a route: a resource keyed
 /// on it loads again after every navigation that changes the query.
 pub fn search() -> Memo<String> {

@@ -81,14 +81,13 @@ fn route_reads_nothing_and_does_not_panic_once_the_request_is_gone() {
 /// Under a route the same reads see the route's address.
 #[test]
 fn route_reads_the_routes_address() {
-    use app::route::{params_map, query_map};
+    use app::route::{params_map, path, query_map};
     use leptos::prelude::*;
-    use leptos_router::location::Url;
+    use leptos_router::location::RequestUrl;
     use leptos_router::params::ParamsMap;
     let root = Owner::new_root(None);
     root.with(|| {
-        let mut url = Url::default();
-        url.search_params_mut().insert("q", "lamp".to_string());
+        let url = RequestUrl::new("/search?q=lamp").parse().expect("a url");
         provide_context(ArcRwSignal::new(url));
         let mut params = ParamsMap::new();
         params.insert("slug", "oak-desk".to_string());
@@ -101,5 +100,6 @@ fn route_reads_the_routes_address() {
             params_map().get_untracked().get("slug").as_deref(),
             Some("oak-desk")
         );
+        assert_eq!(path().get_untracked(), "/search");
     });
 }
