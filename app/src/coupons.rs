@@ -41,10 +41,10 @@ pub async fn create_coupon(
         number(&percent)?,
         amount.as_deref().map(str::trim).filter(|a| !a.is_empty()),
     ) {
-        (Some(p), None) => Discount::parse("percent", p, "USD")?,
+        (Some(p), None) => Discount::parse("percent", p, shop::Currency::shop().code())?,
         // The form takes a price as people write it ("5.00"); the discount counts cents.
         (None, Some(a)) => {
-            let amount = shop::Money::parse_price(a, shop::Currency::USD)?;
+            let amount = shop::Money::parse_price(a, shop::Currency::shop())?;
             Discount::parse("amount", amount.amount, amount.currency.code())?
         }
         _ => {
@@ -120,7 +120,7 @@ pub fn CouponsSection(coupons: Vec<CouponView>) -> impl IntoView {
             <CsrfField/>
             <label>"Code" <input name="code" required maxlength="32"/></label>
             <label>"Percent off" <input name="percent" inputmode="numeric"/></label>
-            <label>"…or amount off (USD)" <input name="amount" inputmode="decimal"/></label>
+            <label>{format!("…or amount off ({})", shop::Currency::shop())} <input name="amount" inputmode="decimal"/></label>
             <label>"Uses in total" <input name="total_limit" inputmode="numeric"/></label>
             <label>"Uses per customer" <input name="per_customer_limit" inputmode="numeric"/></label>
             <button type="submit">"Create coupon"</button>

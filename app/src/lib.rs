@@ -32,11 +32,14 @@ use leptos_router::{SsrMode, path};
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let locale = shop::money::locale();
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang=locale.language()>
             <head>
                 <meta charset="utf-8"/>
+                // What the browser's half writes amounts with (read by `configure_from_page`).
+                <meta name=MONEY_META content=format!("{} {locale}", shop::Currency::shop())/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link
                     rel="stylesheet"
@@ -50,6 +53,29 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App/>
             </body>
         </html>
+    }
+}
+
+/// The `<meta>` that carries the shop's currency and locale to the browser.
+const MONEY_META: &str = "emporium-money";
+
+/// In the browser, before hydrating: takes the shop's currency and locale from the page, so
+/// that amounts rendered there read as the server wrote them. A page without them (or with
+/// values this build does not know) keeps the defaults.
+#[cfg(feature = "hydrate")]
+pub fn configure_from_page() {
+    let content = document()
+        .query_selector(&format!("meta[name={MONEY_META}]"))
+        .ok()
+        .flatten()
+        .and_then(|m| m.get_attribute("content"));
+    if let Some((currency, locale)) = content.as_deref().and_then(|c| c.split_once(' '))
+        && let (Ok(currency), Ok(locale)) = (
+            shop::Currency::parse(currency),
+            shop::money::Locale::parse(locale),
+        )
+    {
+        let _ = shop::money::configure(currency, locale);
     }
 }
 

@@ -44,6 +44,7 @@ pub struct Settings {
     pub feeds: Feeds,
     pub payments: Payments,
     pub checkout: CheckoutSettings,
+    pub money: MoneySettings,
     pub accounts: Accounts,
     pub mail: Mail,
     pub retention: Retention,
@@ -63,6 +64,7 @@ impl Default for Settings {
             feeds: Feeds::default(),
             payments: Payments::default(),
             checkout: CheckoutSettings::default(),
+            money: MoneySettings::default(),
             accounts: Accounts::default(),
             mail: Mail::default(),
             retention: Retention::default(),
@@ -318,6 +320,27 @@ impl CheckoutSettings {
     }
 }
 
+/// What the shop sells in and how it writes amounts.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct MoneySettings {
+    /// The ISO 4217 code of the one currency the shop sells in (`EMPORIUM_CURRENCY`, default
+    /// `USD`). Prices are never converted: a catalog in another currency stops the start.
+    pub currency: shop::Currency,
+    /// How amounts are written on pages and in mail (`EMPORIUM_LOCALE`, default `en-US`;
+    /// also `en-GB`, `en-CA`, `de-DE`, `fr-FR`).
+    pub locale: shop::money::Locale,
+}
+
+impl Default for MoneySettings {
+    fn default() -> Self {
+        Self {
+            currency: shop::Currency::USD,
+            locale: shop::money::Locale::EnUs,
+        }
+    }
+}
+
 /// Sign-in and sessions.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default)]
@@ -478,6 +501,8 @@ pub const FLAT_KEYS: &[(&str, &str)] = &[
     ("recovery_interval_secs", "checkout.recovery_interval_secs"),
     ("checkout_lease_secs", "checkout.lease_secs"),
     ("prices_include_tax", "checkout.prices_include_tax"),
+    ("currency", "money.currency"),
+    ("locale", "money.locale"),
     ("session_idle_minutes", "accounts.session_idle_minutes"),
     ("session_absolute_hours", "accounts.session_absolute_hours"),
     (

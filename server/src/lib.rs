@@ -90,6 +90,7 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<AppState> {
     )
     .await?;
     db.migrate().await?;
+    shop::shipping::settle_currency(&db, settings.money.currency).await?;
     tracing::info!(database = %shop::db::redact(url), "database ready");
     let state = AppState::new(db, settings, leptos_options(settings))?;
     if settings.catalog.demo {

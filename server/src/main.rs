@@ -116,6 +116,8 @@ fn main() -> ExitCode {
 }
 
 async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
+    // Before anything reads or writes a price (an import, a coupon).
+    shop::money::configure(settings.money.currency, settings.money.locale)?;
     match command {
         Command::Serve => serve(settings).await,
         Command::Migrate => {

@@ -56,6 +56,7 @@ impl AppState {
         leptos_options: LeptosOptions,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
+        shop::money::configure(settings.money.currency, settings.money.locale)?;
         let catalog = Catalog::new(db.clone());
         let gateway = Gateway::new(GatewayConfig {
             timeout: Duration::from_millis(settings.payments.gateway_timeout_ms),

@@ -294,7 +294,7 @@ fn PriceForm(q: SearchQuery) -> impl IntoView {
             on:submit=move |ev| crate::forms::navigate_on_submit(&ev, &navigate)
         >
             <fieldset>
-                <legend>"Price range ($)"</legend>
+                <legend>{format!("Price range ({})", shop::money::locale().symbol(shop::Currency::shop()))}</legend>
                 {keep}
                 <label>
                     "Min" <input type="number" name="min_price" min="0" step="1" inputmode="numeric" value=min/>
@@ -337,10 +337,11 @@ fn ActiveFilters(q: SearchQuery) -> impl IntoView {
         ));
     }
     if q.min_price.is_some() || q.max_price.is_some() {
+        let whole = shop::money::bound_label;
         let label = match (q.min_price, q.max_price) {
-            (Some(lo), Some(hi)) => format!("${} – ${}", lo / 100, hi / 100),
-            (Some(lo), None) => format!("${} and up", lo / 100),
-            (None, Some(hi)) => format!("up to ${}", hi / 100),
+            (Some(lo), Some(hi)) => format!("{} – {}", whole(lo), whole(hi)),
+            (Some(lo), None) => format!("{} and up", whole(lo)),
+            (None, Some(hi)) => format!("up to {}", whole(hi)),
             (None, None) => String::new(),
         };
         chips.push((

@@ -51,7 +51,7 @@ fn SalesChart(d: Dashboard) -> impl IntoView {
                 "{}: {} order(s), {}",
                 month_day(day.day),
                 day.orders,
-                shop::Money::new(day.revenue, shop::Currency::USD)
+                shop::Money::new(day.revenue, shop::Currency::shop())
             );
             view! {
                 <g>
@@ -74,7 +74,7 @@ fn SalesChart(d: Dashboard) -> impl IntoView {
         "Last {} days: {} order(s), {} revenue",
         d.days.len(),
         total_orders,
-        shop::Money::new(total_revenue, shop::Currency::USD)
+        shop::Money::new(total_revenue, shop::Currency::shop())
     );
     view! {
         <figure class="sales-chart">
@@ -83,7 +83,7 @@ fn SalesChart(d: Dashboard) -> impl IntoView {
                 {bars}
                 <text x=pad y=h - 8.0>{first}</text>
                 <text x=w - pad y=h - 8.0 text-anchor="end">{last}</text>
-                <text x=pad y=16.0>{format!("max {}", shop::Money::new(max_revenue as i64, shop::Currency::USD))}</text>
+                <text x=pad y=16.0>{format!("max {}", shop::Money::new(max_revenue as i64, shop::Currency::shop()))}</text>
             </svg>
             <figcaption data-testid="sales-summary">{summary}</figcaption>
         </figure>

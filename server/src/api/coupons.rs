@@ -63,7 +63,7 @@ pub async fn create_coupon(
     Admin(_): Admin,
     Json(body): Json<CouponBody>,
 ) -> Result<(StatusCode, Json<CouponCreated>), ApiError> {
-    let currency = body.currency.unwrap_or(Currency::USD).to_string();
+    let currency = body.currency.unwrap_or(Currency::shop()).to_string();
     let discount = Discount::parse(&body.kind, body.value, &currency)?;
     state
         .services

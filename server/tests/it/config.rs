@@ -43,6 +43,28 @@ fn bad_values_are_refused_with_the_key_named() {
     });
 }
 
+/// The shop's money settings: read from their flat names, and a locale amounts cannot be
+/// written in is refused naming the setting and the locales that exist.
+#[test]
+fn the_currency_and_locale_are_read_and_an_unknown_locale_is_refused() {
+    figment::Jail::expect_with(|jail| {
+        jail.set_env("EMPORIUM_CURRENCY", "EUR");
+        jail.set_env("EMPORIUM_LOCALE", "fr-FR");
+        let s = Settings::from_layers(Path::new("missing.toml")).map_err(|e| *e)?;
+        assert_eq!(s.money.currency, shop::Currency::EUR);
+        assert_eq!(s.money.locale, shop::money::Locale::FrFr);
+        jail.set_env("EMPORIUM_LOCALE", "tlh-KX");
+        let err = Settings::from_layers(Path::new("missing.toml")).unwrap_err();
+        let err = err.to_string();
+        assert!(err.contains("locale") && err.contains("de-DE"), "{err}");
+        jail.set_env("EMPORIUM_LOCALE", "en-US");
+        jail.set_env("EMPORIUM_CURRENCY", "euro");
+        let err = Settings::from_layers(Path::new("missing.toml")).unwrap_err();
+        assert!(err.to_string().contains("currency"), "{err}");
+        Ok(())
+    });
+}
+
 #[test]
 fn flat_names_reach_their_concern_and_a_file_may_nest_them() {
     figment::Jail::expect_with(|jail| {

@@ -293,3 +293,26 @@ async fn the_bundle_is_served_under_its_version_as_immutable() {
     std::fs::write(pkg.join("emporium.js"), "export default 2;").unwrap();
     assert_ne!(server::bundle_version(site.path()), Some(version));
 }
+
+/// `EMPORIUM_LOCALE=de-DE`: the page says its language, hands the setting to the browser's
+/// half, and writes every amount the German way (decimal comma, symbol after a no-break
+/// space), the search's price bands included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shop_set_to_german_writes_amounts_the_german_way() {
+    let app = crate::common::spawn_app_with(|s| s.money.locale = shop::money::Locale::DeDe).await;
+    let (status, html) = app.get_text("/p/essence-mascara-lash-princess").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<html lang=\"de\""), "{}", &html[..200]);
+    assert!(html.contains("name=\"emporium-money\" content=\"USD de-DE\""));
+    assert!(
+        html.contains("9,99\u{a0}$"),
+        "the mascara's price, written for de-DE"
+    );
+    assert!(!html.contains("$9.99"), "no amount in the US way");
+
+    let (status, html) = app.get_text("/search?q=lamp").await;
+    assert_eq!(status, 200);
+    let bands = html.matches("\u{a0}$ – ").count() + html.matches("\u{a0}$ and up").count();
+    assert!(bands > 0, "price bands read like 10\u{a0}$ – 25\u{a0}$");
+    assert!(!html.contains("$10"), "no band in the US way");
+}

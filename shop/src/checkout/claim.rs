@@ -109,7 +109,7 @@ impl Checkouts {
             }
             let (lines, total) = match (&priced, &pricing) {
                 (Ok((lines, ..)), Some(pricing)) => (lines.clone(), pricing.totals.total),
-                _ => (vec![], Money::new(0, Currency::USD)),
+                _ => (vec![], Money::new(0, Currency::shop())),
             };
             let inserted = store::insert(
                 &mut tx,

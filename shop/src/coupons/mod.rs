@@ -96,11 +96,11 @@ impl Discount {
         }
     }
 
-    /// The parts `parse` reads, as a coupon is stored: kind, value and currency (USD for a
+    /// The parts `parse` reads, as a coupon is stored: kind, value and currency (the shop's for a
     /// percentage, which has none of its own).
     pub fn parts(&self) -> (&'static str, i64, Currency) {
         match *self {
-            Discount::Percent(p) => ("percent", p, Currency::USD),
+            Discount::Percent(p) => ("percent", p, Currency::shop()),
             Discount::Amount(m) => ("amount", m.amount, m.currency),
         }
     }

@@ -386,7 +386,7 @@ impl Coupons {
             None => quote(
                 found.as_ref(),
                 code,
-                Money::new(0, Currency::USD),
+                Money::new(0, Currency::shop()),
                 self.clock.now(),
             )
             .map(|_| None),

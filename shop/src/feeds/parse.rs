@@ -6,7 +6,8 @@
 //! |---------------|----------|-----------------------------------------------------------|
 //! | `product_key` | yes      | the seller's own id for the product (groups variants)     |
 //! | `sku`         | yes      | the seller's SKU: 1–64 letters, digits, `-`, `_` or `.`   |
-//! | `price`       | yes      | in dollars, e.g. `129.99`                                 |
+//! | `price`       | yes      | in the shop's currency, a plain number, e.g. `129.99`     |
+//! | `currency`    | no       | the prices' ISO code; a feed in another currency than the shop's is refused whole (prices are never converted) |
 //! | `title`       | first row| up to 200 characters                                      |
 //! | `description` | first row| up to 5,000 characters                                    |
 //! | `category`    | first row| an existing category: `Furniture > Beds`, or a unique name |
@@ -73,10 +74,11 @@ pub use super::parse_types::RowIssue;
 /// One raw row: its line and its cells by column name.
 pub type RawRow = (usize, HashMap<String, String>);
 
-const COLUMNS: [&str; 10] = [
+const COLUMNS: [&str; 11] = [
     "product_key",
     "sku",
     "price",
+    "currency",
     "title",
     "description",
     "category",
@@ -99,7 +101,38 @@ pub fn rows(format: FeedFormat, body: &str) -> Result<Vec<RawRow>, String> {
             rows.len()
         ));
     }
+    in_shop_currency(&rows)?;
     Ok(rows)
+}
+
+/// A feed that says its prices are in another currency than the shop sells in is refused
+/// as a whole: its numbers would otherwise be read as the shop's money.
+fn in_shop_currency(rows: &[RawRow]) -> Result<(), String> {
+    let shop = Currency::shop();
+    for (line, cells) in rows {
+        let Some(code) = cells
+            .get("currency")
+            .map(|c| c.trim())
+            .filter(|c| !c.is_empty())
+        else {
+            continue;
+        };
+        match Currency::parse(&code.to_ascii_uppercase()) {
+            Ok(c) if c == shop => {}
+            Ok(c) => {
+                return Err(format!(
+                    "the feed's prices are in {c} (line {line}), but this shop sells in {shop} \
+                     and never converts prices: send them in {shop}"
+                ));
+            }
+            Err(_) => {
+                return Err(format!(
+                    "line {line}: the currency {code:?} is not a three-letter ISO code such as {shop}"
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn csv_rows(body: &str) -> Result<Vec<RawRow>, String> {
@@ -406,8 +439,23 @@ fn variant(row: &RawRow, seen: &mut HashSet<String>) -> Result<VariantInput, Row
             "this SKU appears earlier in the feed",
         ));
     }
-    let price = Money::parse_price(cell(row, "price"), Currency::USD)
-        .map_err(|e| RowIssue::new(line, "price", format!("the price {}", e.message)))?;
+    let raw_price = cell(row, "price");
+    let price = Money::parse_price(raw_price, Currency::shop()).map_err(|e| {
+        // "€12.99" or "12.99 EUR": money, but written with its currency.
+        let marked = raw_price.chars().any(|c| c.is_ascii_digit())
+            && raw_price
+                .chars()
+                .any(|c| !(c.is_ascii_digit() || c == '.' || c == ',' || c.is_whitespace() || c == '-'));
+        let why = if marked {
+            format!(
+                "write the price as a plain number in {}, such as 129.99, without a currency sign or code",
+                Currency::shop()
+            )
+        } else {
+            format!("the price {}", e.message)
+        };
+        RowIssue::new(line, "price", why)
+    })?;
     if price.amount == 0 {
         return Err(RowIssue::new(line, "price", "the price must be above zero"));
     }

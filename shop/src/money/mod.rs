@@ -1,9 +1,51 @@
 //! Money is an integer count of a currency's minor units (cents) plus the currency. Never a
 //! float: prices are parsed from decimal text exactly and added with overflow checks.
 
+//!
+//! The shop sells in one currency and writes amounts for one locale, both settings
+//! (`EMPORIUM_CURRENCY`, `EMPORIUM_LOCALE`) given once at start-up to [`configure`]; every
+//! amount a person reads goes through [`Money`]'s `Display`, which writes it for that locale.
+
+mod locale;
+
+pub use locale::Locale;
+
 use crate::InvalidInput;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::sync::OnceLock;
+
+/// The shop's currency and locale, set once per process.
+static SHOP: OnceLock<(Currency, Locale)> = OnceLock::new();
+
+/// Sets the shop's currency and locale. The first call decides; a later call with other
+/// values is refused (two shops in one process would write each other's prices).
+pub fn configure(currency: Currency, locale: Locale) -> Result<(), InvalidInput> {
+    let set = *SHOP.get_or_init(|| (currency, locale));
+    if set == (currency, locale) {
+        Ok(())
+    } else {
+        Err(InvalidInput::new(
+            "currency",
+            format!(
+                "this process already sells in {} for {}; it cannot also use {currency} for {locale}",
+                set.0, set.1
+            ),
+        ))
+    }
+}
+
+/// A price bound in minor units of the shop's currency, for a label: `$10`, `10 €`.
+pub fn bound_label(minor: u64) -> String {
+    Money::new(i64::try_from(minor).unwrap_or(i64::MAX), Currency::shop())
+        .whole()
+        .to_string()
+}
+
+/// The locale amounts are written for: the configured one, else en-US.
+pub fn locale() -> Locale {
+    SHOP.get().map_or(Locale::EnUs, |s| s.1)
+}
 
 /// An ISO 4217 currency code, upper-case ASCII letters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -14,6 +56,12 @@ impl Currency {
     pub const EUR: Currency = Currency(*b"EUR");
     pub const GBP: Currency = Currency(*b"GBP");
     pub const JPY: Currency = Currency(*b"JPY");
+    pub const CAD: Currency = Currency(*b"CAD");
+
+    /// The currency the shop sells in: the configured one, else US dollars.
+    pub fn shop() -> Currency {
+        SHOP.get().map_or(Currency::USD, |s| s.0)
+    }
 
     /// Parses a three-letter code such as `USD` (case-sensitive, as ISO writes it).
     pub fn parse(code: &str) -> Result<Self, InvalidInput> {
@@ -39,16 +87,6 @@ impl Currency {
             b"JPY" | b"KRW" | b"ISK" | b"CLP" | b"VND" => 0,
             b"BHD" | b"KWD" | b"OMR" | b"JOD" | b"TND" => 3,
             _ => 2,
-        }
-    }
-
-    fn symbol(&self) -> Option<&'static str> {
-        match &self.0 {
-            b"USD" => Some("$"),
-            b"EUR" => Some("€"),
-            b"GBP" => Some("£"),
-            b"JPY" => Some("¥"),
-            _ => None,
         }
     }
 }
@@ -163,31 +201,32 @@ impl Money {
     }
 }
 
-impl fmt::Display for Money {
-    /// Shop-window formatting: `$1,234.50`, `€9.99`, `12.000 KWD`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let decimal = self.decimal();
-        let (sign, unsigned) = match decimal.strip_prefix('-') {
-            Some(rest) => ("-", rest),
-            None => ("", decimal.as_str()),
-        };
-        let (whole, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
-        let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
-        for (i, c) in whole.chars().enumerate() {
-            if i > 0 && (whole.len() - i) % 3 == 0 {
-                grouped.push(',');
+impl Money {
+    /// The amount written for `locale`: `$1,234.50`, `1.234,50 €`, `1 234,50 €`.
+    pub fn format_in(&self, locale: Locale) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = locale.write(&mut out, self.amount, self.currency, false);
+        out
+    }
+
+    /// The amount for a label where a whole amount reads better without its zero decimals
+    /// (`$10 – $50` on a price filter); any other amount is written in full.
+    pub fn whole(self) -> impl fmt::Display {
+        struct Whole(Money);
+        impl fmt::Display for Whole {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                locale().write(f, self.0.amount, self.0.currency, true)
             }
-            grouped.push(c);
         }
-        let number = if frac.is_empty() {
-            grouped
-        } else {
-            format!("{grouped}.{frac}")
-        };
-        match self.currency.symbol() {
-            Some(symbol) => write!(f, "{sign}{symbol}{number}"),
-            None => write!(f, "{sign}{number} {}", self.currency),
-        }
+        Whole(self)
+    }
+}
+
+impl fmt::Display for Money {
+    /// Written for the shop's locale (see [`configure`]).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        locale().write(f, self.amount, self.currency, false)
     }
 }
 
@@ -228,6 +267,7 @@ mod tests {
         assert!(Money::parse_price("10.5", Currency::JPY).is_err());
     }
 
+    /// The unconfigured shop writes en-US (what `Display` uses when no locale is set).
     #[test]
     fn money_formats_like_a_shop_window() {
         assert_eq!(Money::new(123_450, Currency::USD).to_string(), "$1,234.50");
@@ -235,8 +275,74 @@ mod tests {
         assert_eq!(Money::new(5, Currency::USD).to_string(), "$0.05");
         assert_eq!(Money::new(1500, Currency::JPY).to_string(), "¥1,500");
         let kwd = Currency::parse("KWD").unwrap();
-        assert_eq!(Money::new(12_000, kwd).to_string(), "12.000 KWD");
+        assert_eq!(Money::new(12_000, kwd).to_string(), "KWD\u{a0}12.000");
         assert_eq!(Money::new(-250, Currency::USD).to_string(), "-$2.50");
+        assert_eq!(Money::new(1000, Currency::USD).whole().to_string(), "$10");
+        assert_eq!(
+            Money::new(1050, Currency::USD).whole().to_string(),
+            "$10.50"
+        );
+    }
+
+    /// CLDR's standard currency format for each locale the shop supports: the decimal mark,
+    /// the thousands, the symbol and where it goes (U+00A0 and U+202F are no-break spaces).
+    #[test]
+    fn each_locale_writes_amounts_as_its_readers_do() {
+        let cases = [
+            (Locale::EnUs, Currency::USD, 123_456_789, "$1,234,567.89"),
+            (Locale::EnUs, Currency::EUR, 123_450, "€1,234.50"),
+            (Locale::EnUs, Currency::CAD, 500, "CA$5.00"),
+            (Locale::EnGb, Currency::GBP, 123_450, "£1,234.50"),
+            (Locale::EnGb, Currency::USD, 999, "US$9.99"),
+            (Locale::EnGb, Currency::EUR, -250, "-€2.50"),
+            (Locale::EnCa, Currency::CAD, 123_450, "$1,234.50"),
+            (Locale::DeDe, Currency::EUR, 123_450, "1.234,50\u{a0}€"),
+            (Locale::DeDe, Currency::EUR, 5, "0,05\u{a0}€"),
+            (
+                Locale::DeDe,
+                Currency::USD,
+                123_456_789,
+                "1.234.567,89\u{a0}$",
+            ),
+            (Locale::DeDe, Currency::EUR, -250, "-2,50\u{a0}€"),
+            (
+                Locale::FrFr,
+                Currency::EUR,
+                123_450,
+                "1\u{202f}234,50\u{a0}€",
+            ),
+            (Locale::FrFr, Currency::USD, 999, "9,99\u{a0}$US"),
+            (
+                Locale::FrFr,
+                Currency::GBP,
+                100_000_000,
+                "1\u{202f}000\u{202f}000,00\u{a0}£GB",
+            ),
+            (Locale::FrFr, Currency::JPY, 1500, "1\u{202f}500\u{a0}JPY"),
+        ];
+        for (locale, currency, minor, written) in cases {
+            assert_eq!(
+                Money::new(minor, currency).format_in(locale),
+                written,
+                "{locale} {currency}"
+            );
+        }
+    }
+
+    #[test]
+    fn locales_are_read_from_their_tags_and_unknown_ones_are_named() {
+        assert_eq!(Locale::parse("de-DE").unwrap(), Locale::DeDe);
+        assert_eq!(Locale::parse("fr_fr").unwrap(), Locale::FrFr);
+        assert_eq!(Locale::parse(" en-GB ").unwrap(), Locale::EnGb);
+        let err = Locale::parse("xx-YY").unwrap_err();
+        assert!(
+            err.message.contains("en-US, en-GB, en-CA, de-DE, fr-FR"),
+            "{}",
+            err.message
+        );
+        for l in Locale::ALL {
+            assert_eq!(Locale::parse(l.tag()).unwrap(), l);
+        }
     }
 
     #[test]

@@ -381,7 +381,10 @@ impl Refunds {
             row.ok_or(RefundError::NotFound)?;
         Ok(RefundView {
             id,
-            amount: Money::new(amount, Currency::parse(&currency).unwrap_or(Currency::USD)),
+            amount: Money::new(
+                amount,
+                Currency::parse(&currency).unwrap_or(Currency::shop()),
+            ),
             status,
             reason,
             failure,

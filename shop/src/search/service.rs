@@ -441,7 +441,7 @@ pub(super) fn answer(
         .filter_map(|((((_, doc), rank), title_html), snippet_html)| {
             let title = text_of(doc, f.title);
             let u = |field| doc.get_first(field).and_then(|v| v.as_u64()).unwrap_or(0);
-            let currency = Currency::parse(&text_of(doc, f.currency)).unwrap_or(Currency::USD);
+            let currency = Currency::parse(&text_of(doc, f.currency)).unwrap_or(Currency::shop());
             let rating = u(f.rating);
             let hit = Hit {
                 product_id: ProductId::new(i64::try_from(u(f.product_id)).ok()?),

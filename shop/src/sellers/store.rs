@@ -148,7 +148,7 @@ impl Sellers {
                     slug: r.try_get("slug")?,
                     price_from: Money::new(
                         r.try_get("price_from")?,
-                        Currency::parse(&currency).unwrap_or(Currency::USD),
+                        Currency::parse(&currency).unwrap_or(Currency::shop()),
                     ),
                     variants: r.try_get("variants")?,
                     available: r.try_get("available")?,
@@ -206,7 +206,7 @@ impl Sellers {
                     .join(", "),
                 price: Money::new(
                     v.try_get("price_amount")?,
-                    Currency::parse(&currency).unwrap_or(Currency::USD),
+                    Currency::parse(&currency).unwrap_or(Currency::shop()),
                 )
                 .decimal(),
             })
@@ -306,7 +306,7 @@ impl Sellers {
                     }
                 }
             }
-            let price = Money::parse_price(v.price.trim(), Currency::USD);
+            let price = Money::parse_price(v.price.trim(), Currency::shop());
             match &price {
                 Err(e) => errors.add(
                     format!("variants.{i}.price"),

@@ -9,7 +9,7 @@
 #[cfg(feature = "server")]
 mod store;
 #[cfg(feature = "server")]
-pub use store::{QuoteLine, Rates, ShippingError, quote};
+pub use store::{CurrencyConflict, QuoteLine, Rates, ShippingError, quote, settle_currency};
 
 use crate::pricing::{Breakdown, ShippingOption};
 use serde::{Deserialize, Serialize};

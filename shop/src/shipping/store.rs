@@ -382,3 +382,42 @@ async fn seller_names(
     }
     Ok(names)
 }
+
+/// The stored prices are in another currency than the one the shop is set to sell in.
+#[derive(Debug, thiserror::Error)]
+pub enum CurrencyConflict {
+    #[error(
+        "the catalog's prices are in {found}, but the shop is set to sell in {shop}: prices are \
+         never converted, so set EMPORIUM_CURRENCY={found} or start with an empty catalog"
+    )]
+    Catalog { found: String, shop: Currency },
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// Makes the stored prices agree with the shop's currency at start-up. A catalog priced in
+/// another currency stops the start (nothing is converted); the default shipping methods
+/// the migrations wrote, while nobody has edited them, take the shop's currency (their
+/// amounts are meant in whatever the shop sells in).
+pub async fn settle_currency(db: &Db, shop: Currency) -> Result<(), CurrencyConflict> {
+    let found: Option<String> =
+        sqlx::query_scalar("SELECT currency FROM variants WHERE currency <> $1 LIMIT 1")
+            .bind(shop.code())
+            .fetch_optional(db.pool())
+            .await?;
+    if let Some(found) = found {
+        return Err(CurrencyConflict::Catalog { found, shop });
+    }
+    let relabelled = sqlx::query(
+        "UPDATE shipping_methods SET currency = $1 \
+         WHERE currency <> $1 AND created_at = 0 AND updated_at = 0",
+    )
+    .bind(shop.code())
+    .execute(db.pool())
+    .await?
+    .rows_affected();
+    if relabelled > 0 {
+        tracing::info!(relabelled, currency = %shop, "default shipping methods priced in the shop's currency");
+    }
+    Ok(())
+}

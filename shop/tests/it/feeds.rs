@@ -572,6 +572,59 @@ async fn a_feed_that_is_not_a_feed_fails_as_a_whole_and_writes_nothing() {
     let _ = rig.slug.len();
 }
 
+/// Prices are never converted: a feed that says it is in another currency is refused whole
+/// with the reason, one in the shop's own applies, and a price written with its currency
+/// sign is refused on its row with what to write instead.
+#[tokio::test]
+async fn a_feed_in_another_currency_is_refused_with_the_reason() {
+    let rig = rig().await;
+    let c = &rig.category;
+    let before = crate::common::count(&rig.scratch.db, "products").await;
+    let euros = format!(
+        "product_key,sku,price,currency,title,description,category\n\
+         vase,VASE-1,12.99,EUR,Vase,A vase,\"{c}\"\n"
+    );
+    let id = rig
+        .feeds
+        .submit(rig.seller, "euros.csv", euros.as_bytes())
+        .await
+        .unwrap();
+    process(&rig.feeds).await;
+    let view = feed(&rig, id).await;
+    assert_eq!(view.status, "failed", "{view:?}");
+    let failure = view.failure.clone().unwrap_or_default();
+    assert!(
+        failure.contains("in EUR") && failure.contains("sells in USD"),
+        "{failure}"
+    );
+    assert_eq!(
+        crate::common::count(&rig.scratch.db, "products").await,
+        before
+    );
+
+    let dollars = format!(
+        "product_key,sku,price,currency,title,description,category\n\
+         vase,VASE-1,12.99,usd,Vase,A vase,\"{c}\"\n\
+         jug,JUG-1,€8.50,,Jug,A jug,\"{c}\"\n"
+    );
+    let id = rig
+        .feeds
+        .submit(rig.seller, "dollars.csv", dollars.as_bytes())
+        .await
+        .unwrap();
+    process(&rig.feeds).await;
+    let view = feed(&rig, id).await;
+    assert_eq!(view.status, "done", "{view:?}");
+    assert_eq!(view.created, 1, "{view:?}");
+    let issue = view.errors.first().expect("the jug's price is refused");
+    assert_eq!((issue.line, issue.column.as_str()), (3, "price"));
+    assert!(
+        issue.reason.contains("plain number in USD"),
+        "{}",
+        issue.reason
+    );
+}
+
 #[tokio::test]
 async fn several_nodes_taking_fetches_never_take_the_same_one() {
     let rig = rig().await;
@@ -680,5 +733,45 @@ async fn a_node_that_dies_mid_feed_or_mid_fetch_leaves_its_work_to_another() {
     assert_eq!(
         again.iter().map(|j| j.id).collect::<Vec<_>>(),
         vec![taken[0].id]
+    );
+}
+
+/// The shop's currency at start-up: a catalog priced in another currency stops the start
+/// (nothing is converted); in an empty shop the default shipping methods take the shop's
+/// currency, and a method someone has edited keeps its own.
+#[tokio::test]
+async fn the_stored_prices_must_be_in_the_shops_currency() {
+    use shop::Currency;
+    let demo = crate::common::demo_shop().await;
+    let err = shop::shipping::settle_currency(&demo.db, Currency::EUR)
+        .await
+        .expect_err("a dollar catalog cannot be sold in euros");
+    assert!(err.to_string().contains("in USD"), "{err}");
+    shop::shipping::settle_currency(&demo.db, Currency::USD)
+        .await
+        .unwrap();
+
+    let empty = shop::db::scratch::ScratchDb::new().await.unwrap();
+    sqlx::query(
+        "UPDATE shipping_methods SET updated_at = 1 WHERE code = 'express' AND zone_id = 1",
+    )
+    .execute(empty.db.pool())
+    .await
+    .unwrap();
+    shop::shipping::settle_currency(&empty.db, Currency::EUR)
+        .await
+        .unwrap();
+    let currencies: Vec<(String, String)> = sqlx::query_as(
+        "SELECT code, currency FROM shipping_methods WHERE zone_id = 1 ORDER BY code",
+    )
+    .fetch_all(empty.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        currencies,
+        [
+            ("express".into(), "USD".into()),
+            ("standard".into(), "EUR".into())
+        ]
     );
 }

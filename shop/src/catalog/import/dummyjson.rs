@@ -129,7 +129,7 @@ fn row(raw: &str) -> Result<ProductInput, String> {
         return Err("description is longer than 10,000 characters".into());
     }
     let price =
-        Money::parse_price(&p.price.to_string(), Currency::USD).map_err(|e| e.to_string())?;
+        Money::parse_price(&p.price.to_string(), Currency::shop()).map_err(|e| e.to_string())?;
     let rating = match p.rating {
         Some(r) if r.is_finite() => {
             Some(Rating::from_hundredths((r * 100.0).round() as i64).map_err(|e| e.to_string())?)

@@ -156,7 +156,7 @@ fn product(i: usize) -> Result<ProductInput, String> {
     let price = derive::pick(h >> 16, 5, 2_000) * 100 + 99;
     let stock = derive::pick(h >> 32, 0, 200);
     let sku = Sku::parse(&format!("SYN-{i}")).map_err(|e| e.to_string())?;
-    let variants = derive::variants(&id, &sku, price, Currency::USD, stock, &category, leaf);
+    let variants = derive::variants(&id, &sku, price, Currency::shop(), stock, &category, leaf);
     Ok(ProductInput {
         source: "synthetic".into(),
         seller: derive::seller_for_department(department),

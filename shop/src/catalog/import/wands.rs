@@ -93,7 +93,7 @@ fn row<'a>(
     let sku = Sku::parse(&format!("WANDS-{id}")).map_err(|e| e.to_string())?;
     let price = derive::wands_price(id, class);
     let stock = derive::wands_stock(id);
-    let variants = derive::variants(id, &sku, price, Currency::USD, stock, &category, class);
+    let variants = derive::variants(id, &sku, price, Currency::shop(), stock, &category, class);
     Ok(ProductInput {
         source: "wands".into(),
         external_id: id.to_string(),

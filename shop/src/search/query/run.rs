@@ -207,9 +207,12 @@ fn facets(counted: Counted, q: &SearchQuery) -> Facets {
                 lo / 100,
                 hi.map(|h| (h / 100 - 1).to_string()).unwrap_or_default()
             ),
-            label: match hi {
-                Some(h) => format!("${} – ${}", lo / 100, h / 100),
-                None => format!("${} and up", lo / 100),
+            label: {
+                let whole = crate::money::bound_label;
+                match hi {
+                    Some(h) => format!("{} – {}", whole(*lo), whole(*h)),
+                    None => format!("{} and up", whole(*lo)),
+                }
             },
             count,
         })
