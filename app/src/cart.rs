@@ -7,6 +7,7 @@ use crate::catalog::cards::Tile;
 use crate::error::ErrorPage;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use serde::{Deserialize, Serialize};
 use shop::cart::{Cart, CartLine, LineNotice};
 
 /// The shopper's cart, or `None` when they have none yet.
@@ -142,6 +143,105 @@ pub async fn apply_coupon(
     Ok(())
 }
 
+/// The cart's estimate: where to (as the shopper gave it on the cart or at checkout), and
+/// the delivery options and totals there, or what stops them.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CartEstimate {
+    pub country: String,
+    pub region: String,
+    pub errors: shop::address::FieldErrors,
+    pub quote: Option<shop::shipping::Quote>,
+}
+
+/// The estimate for the area kept in the cart's checkout draft, with the methods chosen
+/// there (the cheapest otherwise): the numbers the checkout will show. `None` without a
+/// cart to estimate.
+#[server(prefix = "/rpc", endpoint = "cart/estimate")]
+pub async fn load_estimate() -> Result<Option<CartEstimate>, crate::error::AppError> {
+    use shop::address::{Address, FieldErrors};
+    let services = crate::services::services()?;
+    let Some(id) = crate::session::current_cart(&services).await? else {
+        return Ok(None);
+    };
+    let cart = match services.carts.with_coupon(&id, &services.coupons).await {
+        Ok(cart) if !cart.is_empty() => cart,
+        Ok(_) | Err(shop::cart::CartError::CartNotFound) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let draft = shop::checkout::draft::load(&services.db, &cart.id)
+        .await
+        .map_err(shop::checkout::CheckoutError::from)?
+        .unwrap_or_default();
+    let (country, region) = (draft.address.country, draft.address.region);
+    let mut estimate = CartEstimate {
+        country: country.clone(),
+        region: region.clone(),
+        errors: FieldErrors::default(),
+        quote: None,
+    };
+    if country.is_empty() {
+        return Ok(Some(estimate));
+    }
+    match Address::parse_area(&country, &region, "") {
+        Err(errors) => estimate.errors = errors,
+        Ok((country, region, _)) => {
+            match services
+                .rates
+                .quote_cart(&cart, &country, &region, &draft.choices)
+                .await
+            {
+                Ok(quote) => estimate.quote = Some(quote),
+                Err(e) => match e.field_errors() {
+                    Some(errors) => estimate.errors = errors,
+                    None => return Err(e.into()),
+                },
+            }
+        }
+    }
+    Ok(Some(estimate))
+}
+
+/// Keeps where the shopper wants the estimate for in the cart's checkout draft (the
+/// checkout form starts from it), then back to the cart.
+#[server(prefix = "/rpc", endpoint = "cart/estimate-for")]
+pub async fn estimate_for(
+    country: String,
+    region: Option<String>,
+) -> Result<(), crate::error::AppError> {
+    use crate::session::{current_cart, redirect};
+    let services = crate::services::services()?;
+    let Some(cart) = current_cart(&services).await? else {
+        redirect("/cart");
+        return Ok(());
+    };
+    let typed = |t: &str| {
+        t.trim()
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(100)
+            .collect::<String>()
+    };
+    let mut draft = shop::checkout::draft::load(&services.db, &cart)
+        .await
+        .map_err(shop::checkout::CheckoutError::from)?
+        .unwrap_or_default();
+    let (country, region) = (
+        typed(&country).to_ascii_uppercase(),
+        typed(region.as_deref().unwrap_or("")),
+    );
+    if (&country, &region) != (&draft.address.country, &draft.address.region) {
+        // Methods chosen for another area may not exist in this one.
+        draft.choices.clear();
+    }
+    draft.address.country = country;
+    draft.address.region = region;
+    shop::checkout::draft::save(&services.db, &cart, &draft, services.clock.now())
+        .await
+        .map_err(shop::checkout::CheckoutError::from)?;
+    redirect("/cart");
+    Ok(())
+}
+
 /// A sentence for an `?error=` code on the cart and product pages.
 pub fn cart_error_message(code: &str, available: Option<String>) -> String {
     match code {
@@ -164,7 +264,11 @@ pub fn CartRoute() -> impl IntoView {
     let query = crate::route::query_map();
     let search = crate::route::search();
     // Refetch whenever the query changes: every cart form ends in a redirect back here.
-    let cart = Resource::new(move || search.get(), |_| load_cart());
+    // …and after an estimate's area is set (its redirect may lead to the same address).
+    let estimate_for = ServerAction::<EstimateFor>::new();
+    let version = estimate_for.version();
+    let cart = Resource::new(move || (search.get(), version.get()), |_| load_cart());
+    let estimate = Resource::new(move || (search.get(), version.get()), |_| load_estimate());
     let notice = move || {
         let q = query.read();
         if let Some(code) = q.get("error") {
@@ -210,7 +314,10 @@ pub fn CartRoute() -> impl IntoView {
             <Suspense fallback=|| view! { <p class="loading">"Loading your cart…"</p> }>
                 {move || Suspend::new(async move {
                     match cart.await {
-                        Ok(Some(cart)) if !cart.is_empty() => view! { <CartView cart/> }.into_any(),
+                        Ok(Some(cart)) if !cart.is_empty() => {
+                            let estimate = estimate.await.ok().flatten();
+                            view! { <CartView cart estimate estimate_for/> }.into_any()
+                        }
                         Ok(_) => view! { <EmptyCart/> }.into_any(),
                         Err(error) => view! { <ErrorPage error/> }.into_any(),
                     }
@@ -259,7 +366,11 @@ fn MergeNotes(notes: Vec<crate::accounts::MergeNote>) -> impl IntoView {
 }
 
 #[component]
-fn CartView(cart: Cart) -> impl IntoView {
+fn CartView(
+    cart: Cart,
+    estimate: Option<CartEstimate>,
+    estimate_for: ServerAction<EstimateFor>,
+) -> impl IntoView {
     let buyable = cart.is_buyable();
     let subtotal = cart.subtotal.map(|m| m.to_string()).unwrap_or_default();
     let total = cart.total().map(|m| m.to_string()).unwrap_or_default();
@@ -299,6 +410,7 @@ fn CartView(cart: Cart) -> impl IntoView {
                     </ActionForm>
                 }.into_any(),
             }}
+            {estimate.map(|estimate| view! { <Estimate estimate action=estimate_for/> })}
             {if buyable {
                 view! { <a href="/checkout" class="button">"Check out"</a> }.into_any()
             } else {
@@ -313,6 +425,86 @@ fn CartView(cart: Cart) -> impl IntoView {
         </div>
     }
     .into_any()
+}
+
+/// Delivery and tax for an area the shopper names: each seller's options, the totals the
+/// checkout will show, or what is wrong with the area. A plain form post without JavaScript.
+#[component]
+fn Estimate(estimate: CartEstimate, action: ServerAction<EstimateFor>) -> impl IntoView {
+    let set = action;
+    let err = |field: &str| estimate.errors.get(field).map(str::to_owned);
+    let (country_error, region_error) = (err("country"), err("region"));
+    // Anything else that stops the estimate (no shipping there, an empty part).
+    let other: Vec<String> = estimate
+        .errors
+        .0
+        .iter()
+        .filter(|(field, _)| !matches!(field.as_str(), "country" | "region"))
+        .map(|(_, message)| message.clone())
+        .collect();
+    let country = if estimate.country.is_empty() {
+        "US".to_owned()
+    } else {
+        estimate.country.clone()
+    };
+    let described = |error: &Option<String>, id: &'static str| error.as_ref().map(|_| id);
+    view! {
+        <section class="estimate" aria-labelledby="estimate-heading" data-testid="estimate">
+            <h2 id="estimate-heading">"Delivery and tax"</h2>
+            <ActionForm action=set attr:class="estimate-form">
+                <crate::accounts::CsrfField/>
+                <label>
+                    "Country (two letters)"
+                    <input
+                        name="country"
+                        value=country
+                        maxlength="2"
+                        size="3"
+                        autocomplete="country"
+                        aria-invalid=country_error.as_ref().map(|_| "true")
+                        aria-describedby=described(&country_error, "estimate-country-error")
+                    />
+                </label>
+                {country_error.clone().map(|e| view! { <p class="field-error" id="estimate-country-error">{e}</p> })}
+                <label>
+                    "State / province"
+                    <input
+                        name="region"
+                        value=estimate.region.clone()
+                        maxlength="100"
+                        autocomplete="address-level1"
+                        aria-invalid=region_error.as_ref().map(|_| "true")
+                        aria-describedby=described(&region_error, "estimate-region-error")
+                    />
+                </label>
+                {region_error.clone().map(|e| view! { <p class="field-error" id="estimate-region-error">{e}</p> })}
+                <button type="submit" class="secondary">"Estimate"</button>
+            </ActionForm>
+            {other.into_iter().map(|m| view! { <p class="notice error">{m}</p> }).collect_view()}
+            {match estimate.quote {
+                Some(quote) => {
+                    let parts = quote.parts.into_iter().map(|part| {
+                        let chosen = part.options.iter().find(|o| o.method == part.chosen).cloned();
+                        view! {
+                            <li data-testid="estimate-part">
+                                {part.seller_name} ": "
+                                {chosen.map(|o| format!("{} ({}–{} days)", o.name, o.days[0], o.days[1]))}
+                            </li>
+                        }
+                    }).collect_view();
+                    view! {
+                        <ul class="estimate-parts">{parts}</ul>
+                        <crate::checkout::Totals totals=quote.breakdown.totals/>
+                        <p class="muted">"An estimate: the checkout shows the final amounts for your address and the delivery you choose."</p>
+                    }.into_any()
+                }
+                None if estimate.country.is_empty() => view! {
+                    <p class="muted">"Shipping and tax are added at checkout. Say where your order goes to see them now."</p>
+                }.into_any(),
+                None => ().into_any(),
+            }}
+        </section>
+    }
 }
 
 fn line_view(line: CartLine) -> AnyView {

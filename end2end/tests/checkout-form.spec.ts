@@ -1,4 +1,4 @@
-import { test, expect, stocked, addToCart, uniqueEmail } from './fixtures';
+import { test, expect, stocked, addToCart, uniqueEmail, fillCheckout } from './fixtures';
 
 // The checkout form keeps what was typed after an error, puts each message beside its field
 // and the cursor in the first one, with JavaScript and without; shipping and tax for the
@@ -55,6 +55,44 @@ for (const js of [true, false]) {
     const order = await (await request.get(`/api/v1/orders/${orderId}`)).json();
     expect(`$${(order.totals.total.amount / 100).toFixed(2)}`).toBe(shown);
     expect(order.totals.shipping.amount).toBe(shipping);
+    await context.close();
+  });
+}
+
+// The cart estimates delivery and tax for the area the shopper names, and that estimate is
+// what the order then charges; the checkout form starts from the same area.
+for (const [js, category] of [[true, 'kitchen-and-tabletop'], [false, 'lighting']] as const) {
+  test(`the cart's estimate is what the order charges (JavaScript ${js ? 'on' : 'off'})`, async ({ browser, request }) => {
+    const context = await browser.newContext({ javaScriptEnabled: js });
+    const page = await context.newPage();
+    const found = await stocked(request, category, 3);
+    await addToCart(page, found, js);
+    const estimate = page.getByTestId('estimate');
+    await expect(estimate).toContainText('Shipping and tax are added at checkout');
+
+    // A state the country does not have: the message sits by its field, the area as typed.
+    await estimate.getByLabel('Country (two letters)').fill('US');
+    await estimate.getByLabel('State / province').fill('Atlantis');
+    await estimate.getByRole('button', { name: 'Estimate' }).click();
+    await expect(page.locator('#estimate-region-error')).toContainText('is not a state of United States');
+    await expect(estimate.getByLabel('State / province')).toHaveValue('Atlantis');
+
+    // Illinois: 6.25 % state sales tax on the goods.
+    await estimate.getByLabel('State / province').fill('IL');
+    await estimate.getByRole('button', { name: 'Estimate' }).click();
+    await expect(estimate.getByTestId('estimate-part')).toHaveCount(1);
+    const tax = Math.round((found.price * 625) / 10000);
+    await expect(estimate.getByTestId('totals-tax')).toHaveText(`$${(tax / 100).toFixed(2)}`);
+    const estimated = await estimate.getByTestId('checkout-total').innerText();
+
+    await fillCheckout(page, uniqueEmail(js ? 'estimate-js' : 'estimate-nojs'));
+    await expect(page.getByTestId('checkout-total')).toHaveText(estimated);
+    await page.getByRole('button', { name: 'Place order' }).click();
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText('Thank you! Your order is confirmed.');
+    const orderId = await page.getByTestId('order-id').innerText();
+    const order = await (await request.get(`/api/v1/orders/${orderId}`)).json();
+    expect(`$${(order.totals.total.amount / 100).toFixed(2)}`).toBe(estimated);
+    expect(order.totals.tax.amount).toBe(tax);
     await context.close();
   });
 }

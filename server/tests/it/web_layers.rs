@@ -26,8 +26,10 @@ fn policy(route: &str) -> RouteClass {
         "/api/v1/session",
     ];
     const CHECKOUT: [&str; 2] = ["/rpc/checkout/place", "/api/v1/checkouts"];
-    const CART: [&str; 7] = [
+    const CART: [&str; 9] = [
         "/rpc/cart/load",
+        "/rpc/cart/estimate",
+        "/rpc/cart/estimate-for",
         "/rpc/cart/add",
         "/rpc/cart/set",
         "/rpc/cart/coupon",
