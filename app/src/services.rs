@@ -30,6 +30,8 @@ pub struct Services {
     pub api_keys: shop::accounts::ApiKeys,
     pub users: shop::accounts::Users,
     pub sessions: shop::accounts::Sessions,
+    /// Signed-in shoppers' saved addresses.
+    pub addresses: shop::accounts::addresses::AddressBook,
     /// Mailed links: finishing a sign-up, resetting a password.
     pub links: shop::accounts::AccountLinks,
     pub outbox: shop::mail::Outbox,

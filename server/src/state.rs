@@ -113,6 +113,7 @@ impl AppState {
                 search,
                 assets,
                 api_keys: ApiKeys::new(db.clone()),
+                addresses: shop::accounts::addresses::AddressBook::new(db.clone()),
                 links: AccountLinks::new(
                     db.clone(),
                     clock.clone(),

@@ -18,6 +18,9 @@
 pub mod types;
 
 #[cfg(feature = "server")]
+pub mod addresses;
+
+#[cfg(feature = "server")]
 mod keys;
 #[cfg(feature = "server")]
 pub mod links;

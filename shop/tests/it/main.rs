@@ -14,6 +14,7 @@ mod images;
 mod sim;
 
 mod accounts;
+mod address_book;
 mod assets;
 mod cart;
 mod catalog;

@@ -1,0 +1,24 @@
+-- A signed-in shopper's address book: the addresses they keep, and which one checkout
+-- starts from. The default is a row of its own (one per account, replaced in one upsert) so
+-- that two "make this my default" clicks at once cannot leave two defaults or none; deleting
+-- the default address deletes the choice with it.
+CREATE TABLE saved_addresses (
+    id           BIGSERIAL PRIMARY KEY,
+    user_id      BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    name         TEXT NOT NULL,
+    line1        TEXT NOT NULL,
+    line2        TEXT NOT NULL,
+    city         TEXT NOT NULL,
+    region       TEXT NOT NULL,
+    postal_code  TEXT NOT NULL,
+    country      TEXT NOT NULL,
+    phone        TEXT NOT NULL,
+    created_at   BIGINT NOT NULL,
+    updated_at   BIGINT NOT NULL
+);
+CREATE INDEX saved_addresses_user ON saved_addresses (user_id, id);
+
+CREATE TABLE default_addresses (
+    user_id     BIGINT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    address_id  BIGINT NOT NULL REFERENCES saved_addresses (id) ON DELETE CASCADE
+);
