@@ -12,6 +12,7 @@
 #![allow(clippy::too_many_arguments)]
 
 use crate::error::ErrorPage;
+use crate::fields::{AddressFields, Field};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
@@ -50,6 +51,14 @@ pub async fn load_checkout() -> Result<Option<CheckoutForm>, crate::error::AppEr
         && let Some(viewer) = crate::session::viewer()
     {
         draft.email = viewer.email;
+    }
+    // …and a signed-in shopper's default address, until anything of an address is typed.
+    if draft.address.name.is_empty()
+        && draft.address.line1.is_empty()
+        && let Some(viewer) = crate::session::viewer()
+        && let Some(saved) = services.addresses.default_address(viewer.user_id).await?
+    {
+        draft.address = saved;
     }
     if draft.address.country.is_empty() {
         draft.address.country = "US".into();
@@ -335,45 +344,6 @@ pub fn CheckoutRoute() -> impl IntoView {
     }
 }
 
-/// A labelled input showing what was typed, and, if it was wrong, why, tied to it for screen
-/// readers (`aria-describedby`); the form's first wrong field takes the focus.
-#[component]
-fn Field(
-    label: &'static str,
-    name: &'static str,
-    value: String,
-    #[prop(default = None)] error: Option<String>,
-    #[prop(optional)] focus: bool,
-    #[prop(default = "text")] kind: &'static str,
-    #[prop(default = "")] autocomplete: &'static str,
-    #[prop(default = 200)] maxlength: u32,
-    #[prop(optional)] required: bool,
-    #[prop(optional)] numeric: bool,
-) -> impl IntoView {
-    let id = format!("checkout-{name}");
-    let error_id = format!("{id}-error");
-    let invalid = error.is_some();
-    view! {
-        <div class="field" class:invalid=invalid>
-            <label for=id.clone()>{label}</label>
-            <input
-                id=id
-                name=name
-                type=kind
-                value=value
-                autocomplete=autocomplete
-                maxlength=maxlength.to_string()
-                required=required
-                inputmode=numeric.then_some("numeric")
-                autofocus=focus
-                aria-invalid=invalid.then_some("true")
-                aria-describedby=invalid.then(|| error_id.clone())
-            />
-            {error.map(|e| view! { <p class="field-error" id=error_id>{e}</p> })}
-        </div>
-    }
-}
-
 #[component]
 fn CheckoutFormView(form: CheckoutForm, place: ServerAction<PlaceOrder>) -> impl IntoView {
     let pending = place.pending();
@@ -383,21 +353,10 @@ fn CheckoutFormView(form: CheckoutForm, place: ServerAction<PlaceOrder>) -> impl
         .first(&shop::checkout::draft::FORM_FIELDS)
         .map(str::to_owned);
     // Without JavaScript `autofocus` puts the cursor in the first wrong field; with it, the
-    // form is redrawn in place, so the focus is moved here.
-    #[cfg(feature = "hydrate")]
-    {
-        let target = first.clone();
-        Effect::new(move |_| {
-            use leptos::wasm_bindgen::JsCast;
-            if let Some(field) = target.as_deref()
-                && let Some(input) = document()
-                    .get_element_by_id(&format!("checkout-{field}"))
-                    .and_then(|e| e.dyn_into::<leptos::web_sys::HtmlElement>().ok())
-            {
-                let _ = input.focus();
-            }
-        });
-    }
+    // form is redrawn in place, so the focus is moved there.
+    crate::fields::focus_first_error("checkout", first.clone());
+    let address_errors = errors.clone();
+    let address_first = first.clone();
     let err = move |field: &str| errors.get(field).map(str::to_owned);
     let focus = move |field: &str| first.as_deref() == Some(field);
     let a = draft.address;
@@ -506,22 +465,11 @@ fn CheckoutFormView(form: CheckoutForm, place: ServerAction<PlaceOrder>) -> impl
                 })}
                 <fieldset>
                     <legend>"Contact"</legend>
-                    <Field label="E-mail" name="email" kind="email" value=draft.email autocomplete="email" maxlength=254 required=true error=err("email") focus=focus("email")/>
+                    <Field form="checkout" label="E-mail" name="email" kind="email" value=draft.email autocomplete="email" maxlength=254 required=true error=err("email") focus=focus("email")/>
                 </fieldset>
                 <fieldset>
                     <legend>"Shipping address"</legend>
-                    <Field label="Full name" name="name" value=a.name autocomplete="name" maxlength=100 required=true error=err("name") focus=focus("name")/>
-                    <Field label="Address" name="line1" value=a.line1 autocomplete="address-line1" required=true error=err("line1") focus=focus("line1")/>
-                    <Field label="Apartment, suite (optional)" name="line2" value=a.line2 autocomplete="address-line2" error=err("line2") focus=focus("line2")/>
-                    <div class="row">
-                        <Field label="City" name="city" value=a.city autocomplete="address-level2" maxlength=100 required=true error=err("city") focus=focus("city")/>
-                        <Field label="State / province" name="region" value=a.region autocomplete="address-level1" maxlength=100 error=err("region") focus=focus("region")/>
-                    </div>
-                    <div class="row">
-                        <Field label="Postal code" name="postal_code" value=a.postal_code autocomplete="postal-code" maxlength=20 required=true error=err("postal_code") focus=focus("postal_code")/>
-                        <Field label="Country" name="country" value=a.country autocomplete="country" maxlength=2 required=true error=err("country") focus=focus("country")/>
-                    </div>
-                    <Field label="Phone (optional, for the carrier)" name="phone" kind="tel" value=a.phone autocomplete="tel" maxlength=30 error=err("phone") focus=focus("phone")/>
+                    <AddressFields form="checkout" address=a errors=address_errors first=address_first/>
                 </fieldset>
                 <fieldset id="delivery">
                     <legend>"Delivery"</legend>
@@ -533,7 +481,7 @@ fn CheckoutFormView(form: CheckoutForm, place: ServerAction<PlaceOrder>) -> impl
                 </fieldset>
                 <fieldset>
                     <legend>"Payment"</legend>
-                    <Field label="Card number" name="card_number" value=String::new() autocomplete="cc-number" maxlength=23 numeric=true error=card_error focus=focus("card_number")/>
+                    <Field form="checkout" label="Card number" name="card_number" value=String::new() autocomplete="cc-number" maxlength=23 numeric=true error=card_error focus=focus("card_number")/>
                     <p class="hint">
                         "This is a demo shop: use the test card 4242 4242 4242 4242. "
                         "4000 0000 0000 0002 is declined."

@@ -12,6 +12,7 @@ pub mod checkout;
 pub mod coupons;
 pub mod error;
 pub mod feeds;
+pub mod fields;
 pub mod format;
 pub mod forms;
 pub mod health;
@@ -126,6 +127,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/orders") view=admin::AdminOrdersRoute ssr=SsrMode::Async/>
                     <Route path=path!("/admin/orders/:id") view=admin::AdminOrderRoute ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=accounts::AccountRoute ssr=SsrMode::Async/>
+                    <Route path=path!("/account/addresses") view=accounts::AddressesRoute ssr=SsrMode::Async/>
                     <Route path=path!("/account/sign-in") view=accounts::SignInRoute ssr=SsrMode::Async/>
                     <Route path=path!("/account/sign-in/code") view=accounts::SignInCodeRoute ssr=SsrMode::Async/>
                     <Route path=path!("/account/security") view=accounts::SecurityRoute ssr=SsrMode::Async/>

@@ -213,7 +213,7 @@ export function dataDir(): string {
 }
 
 /** Creates an account with the server's CLI (the password through the environment). */
-export function createAccount(email: string, role: 'seller' | 'admin', seller?: string) {
+export function createAccount(email: string, role: 'shopper' | 'seller' | 'admin', seller?: string) {
   const args = ['users', 'create', '--email', email, '--role', role];
   if (seller) args.push('--seller', seller);
   execFileSync(serverBin(), args, { env: { ...process.env, EMPORIUM_PASSWORD: PASSWORD, RUST_LOG: 'warn' } });

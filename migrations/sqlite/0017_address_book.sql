@@ -22,3 +22,15 @@ CREATE TABLE default_addresses (
     user_id     INTEGER PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
     address_id  INTEGER NOT NULL REFERENCES saved_addresses (id) ON DELETE CASCADE
 );
+
+-- An address form that came back with mistakes, as typed, until it is saved or abandoned
+-- (`new` for the add form, else the address's id): a form posted without JavaScript
+-- redirects, and the page it lands on shows the fields again from here.
+CREATE TABLE address_drafts (
+    user_id      INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    address_key  TEXT NOT NULL,
+    fields       TEXT NOT NULL,
+    errors       TEXT NOT NULL,
+    updated_at   INTEGER NOT NULL,
+    PRIMARY KEY (user_id, address_key)
+);

@@ -28,6 +28,14 @@ pub struct Address {
     pub phone: String,
 }
 
+/// An address in a signed-in shopper's address book (`accounts::addresses`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedAddress {
+    pub id: i64,
+    pub address: Address,
+    pub is_default: bool,
+}
+
 /// Field name → what is wrong with it, as a sentence for the shopper.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]

@@ -7,12 +7,14 @@
 //! with its mailed link, `overview` for `/account` itself, `security` for two-step sign-in); here what they share: starting a session (and the cart
 //! merge report it leaves), the mailed links' check, and the CSRF field every form carries.
 
+mod addresses;
 mod overview;
 mod reset;
 mod security;
 mod sign_in;
 mod sign_up;
 
+pub use addresses::*;
 pub use overview::*;
 pub use reset::*;
 pub use security::*;

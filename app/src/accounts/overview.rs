@@ -212,6 +212,8 @@ fn AccountView(page: AccountPage, notice: Option<(&'static str, &'static str)>) 
                 <h2>"Two-step sign-in"</h2>
                 <p>{if page.viewer.second_factor { "On." } else { "Off." }} " " <a href="/account/security">"Manage two-step sign-in"</a></p>
             })}
+            <h2>"Addresses"</h2>
+            <p>"Keep the addresses you send to; checkout starts from your default." " " <a href="/account/addresses">"Your address book"</a></p>
             <h2>"Change password"</h2>
             <ActionForm action=password attr:class="stacked-form">
                 <CsrfField/>

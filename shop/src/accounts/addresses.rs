@@ -6,23 +6,16 @@
 //! changes leave exactly one default (or none once it is deleted), never two.
 
 use super::types::UserId;
+pub use crate::address::SavedAddress;
 use crate::address::{Address, FieldErrors};
 use crate::clock::Millis;
 use crate::db::Db;
 use crate::failure::{Failure, FailureKind};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sqlx::Row;
 
 /// How many addresses one account may keep.
 pub const MAX_ADDRESSES: i64 = 20;
-
-/// An address in the book.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SavedAddress {
-    pub id: i64,
-    pub address: Address,
-    pub is_default: bool,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum AddressBookError {
@@ -259,6 +252,70 @@ impl AddressBook {
         tx.commit().await?;
         Ok(())
     }
+}
+
+impl AddressBook {
+    /// Keeps an address form as typed, with what was wrong with it, for the page the form's
+    /// redirect lands on (`key`: `new`, or the address's id).
+    pub async fn keep_draft(
+        &self,
+        user: UserId,
+        key: &str,
+        typed: &Address,
+        errors: &FieldErrors,
+        now: Millis,
+    ) -> Result<(), AddressBookError> {
+        sqlx::query(
+            "INSERT INTO address_drafts (user_id, address_key, fields, errors, updated_at) \
+             VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (user_id, address_key) DO UPDATE SET fields = $3, errors = $4, updated_at = $5",
+        )
+        .bind(user.get())
+        .bind(key)
+        .bind(json(typed))
+        .bind(json(errors))
+        .bind(now)
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The form kept for `key`, if any: what was typed and what was wrong.
+    pub async fn draft(
+        &self,
+        user: UserId,
+        key: &str,
+    ) -> Result<Option<(Address, FieldErrors)>, AddressBookError> {
+        let row: Option<(String, String)> = sqlx::query_as(
+            "SELECT fields, errors FROM address_drafts WHERE user_id = $1 AND address_key = $2",
+        )
+        .bind(user.get())
+        .bind(key)
+        .fetch_optional(self.db.pool())
+        .await?;
+        // A draft that no longer reads is as good as none.
+        Ok(row.and_then(|(fields, errors)| {
+            Some((
+                serde_json::from_str(&fields).ok()?,
+                serde_json::from_str(&errors).unwrap_or_default(),
+            ))
+        }))
+    }
+
+    /// Forgets the form kept for `key` (it was saved, or the shopper started again).
+    pub async fn forget_draft(&self, user: UserId, key: &str) -> Result<(), AddressBookError> {
+        sqlx::query("DELETE FROM address_drafts WHERE user_id = $1 AND address_key = $2")
+            .bind(user.get())
+            .bind(key)
+            .execute(self.db.pool())
+            .await?;
+        Ok(())
+    }
+}
+
+/// JSON text of what a draft keeps (these types cannot fail to encode).
+fn json<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
 }
 
 async fn set_default(
