@@ -113,7 +113,7 @@ impl QuoteLine {
 /// The shop's shipping and tax tables.
 #[derive(Clone, Debug)]
 pub struct Rates {
-    db: Db,
+    pub(super) db: Db,
     mode: TaxMode,
 }
 
@@ -354,7 +354,7 @@ async fn rules_for(conn: &mut AnyConnection, country: &str) -> Result<Vec<TaxRul
     rows.iter().map(tax_rule).collect()
 }
 
-fn tax_rule(r: &sqlx::any::AnyRow) -> Result<TaxRule, ShippingError> {
+pub(super) fn tax_rule(r: &sqlx::any::AnyRow) -> Result<TaxRule, ShippingError> {
     let ppm: i64 = r.try_get("rate_ppm")?;
     let rate = u32::try_from(ppm)
         .ok()

@@ -30,4 +30,5 @@ mod scratch;
 mod search;
 mod search_paths;
 mod second_factor;
+mod shipping_setup;
 mod simulate;
