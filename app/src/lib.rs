@@ -25,6 +25,7 @@ pub mod sellers;
 pub mod services;
 #[cfg(feature = "ssr")]
 pub mod session;
+pub mod shipping_setup;
 
 use leptos::prelude::*;
 use leptos_meta::{Link, Meta, MetaTags, Title, provide_meta_context};
@@ -122,9 +123,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/seller/products/:id") view=sellers::SellerProductRoute ssr=SsrMode::Async/>
                     <Route path=path!("/seller/orders") view=sellers::SellerOrdersRoute ssr=SsrMode::Async/>
                     <Route path=path!("/seller/feeds") view=feeds::SellerFeedsRoute ssr=SsrMode::Async/>
+                    <Route path=path!("/seller/shipping") view=shipping_setup::SellerShippingRoute ssr=SsrMode::Async/>
                     <Route path=path!("/seller/feeds/:id") view=feeds::SellerFeedRoute ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=admin::AdminRoute ssr=SsrMode::Async/>
                     <Route path=path!("/admin/orders") view=admin::AdminOrdersRoute ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/shipping") view=shipping_setup::AdminShippingRoute ssr=SsrMode::Async/>
                     <Route path=path!("/admin/orders/:id") view=admin::AdminOrderRoute ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=accounts::AccountRoute ssr=SsrMode::Async/>
                     <Route path=path!("/account/addresses") view=accounts::AddressesRoute ssr=SsrMode::Async/>

@@ -279,7 +279,7 @@ fn OverviewView(o: Overview, notice: Option<&'static str>) -> impl IntoView {
     view! {
         <section class="admin">
             <h1>"Admin"</h1>
-            <nav class="row"><a href="/admin/orders">"All orders"</a></nav>
+            <nav class="row"><a href="/admin/orders">"All orders"</a> " " <a href="/admin/shipping">"Shipping and tax"</a></nav>
             {notice.map(|n| view! { <p class="notice" role="status">{n}</p> })}
             <h2>"Health: " <span data-testid="health-status">{o.health.status.as_str()}</span></h2>
             <table class="orders-table"><tbody>{health}</tbody></table>

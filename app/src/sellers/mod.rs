@@ -42,6 +42,7 @@ pub(crate) fn SellerNav() -> impl IntoView {
             <a href="/seller/products/new">"New product"</a>
             <a href="/seller/orders">"Orders"</a>
             <a href="/seller/feeds">"Feeds"</a>
+            <a href="/seller/shipping">"Shipping"</a>
         </nav>
     }
 }

@@ -160,6 +160,16 @@ impl Sellers {
         Ok((products, total))
     }
 
+    /// The seller's shop name, if the seller exists.
+    pub async fn name(&self, seller: SellerId) -> Result<Option<String>, SellerError> {
+        let name = sqlx::query_scalar("SELECT name FROM sellers WHERE id = $1")
+            .bind(seller.get())
+            .fetch_optional(self.db.pool())
+            .await
+            .map_err(SellerError::from)?;
+        Ok(name)
+    }
+
     /// Every category, labelled with its names from the root, for the product form.
     pub async fn categories(&self) -> Result<Vec<CategoryChoice>, SellerError> {
         let all = self.catalog.categories().await?;
