@@ -24,7 +24,13 @@ pub async fn sign_up(email: String) -> Result<(), crate::error::AppError> {
             });
             redirect("/account/sign-up?sent=1");
         }
-        Err(_) => redirect("/account/sign-up?error=email"),
+        // The address comes back in the form as typed (bounded; the page only ever puts it
+        // in the field's value).
+        Err(_) => {
+            let typed: String = email.chars().take(254).collect();
+            let typed: String = url::form_urlencoded::byte_serialize(typed.as_bytes()).collect();
+            redirect(&format!("/account/sign-up?error=email&email={typed}"));
+        }
     }
     Ok(())
 }
@@ -71,6 +77,26 @@ pub fn SignUpRoute() -> impl IntoView {
     let query = crate::route::query_map();
     let error = move || query.read().get("error").map(|c| sign_up_error(&c));
     let sent = move || query.read().get("sent").is_some();
+    // With JavaScript the page is not loaded again (no `autofocus`): the cursor is put back.
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        use leptos::wasm_bindgen::JsCast;
+        if error().is_some()
+            && let Some(input) = document()
+                .get_element_by_id("sign-up-email")
+                .and_then(|e| e.dyn_into::<leptos::web_sys::HtmlElement>().ok())
+        {
+            let _ = input.focus();
+        }
+    });
+    // What was typed, when it came back wrong.
+    let typed = move || {
+        query
+            .read()
+            .get("email")
+            .map(|e| e.chars().take(254).collect::<String>())
+            .unwrap_or_default()
+    };
     view! {
         <Title text="Create an account"/>
         <section class="account-form">
@@ -79,7 +105,7 @@ pub fn SignUpRoute() -> impl IntoView {
                 {move || error().map(|e| view! { <p class="notice error" role="alert" data-testid="sign-up-error">{e}</p> })}
                 <ActionForm action attr:class="stacked-form">
                     <CsrfField/>
-                    <label>"E-mail" <input type="email" name="email" required maxlength="254" autocomplete="username"/></label>
+                    <label>"E-mail" <input type="email" name="email" required maxlength="254" autocomplete="username" id="sign-up-email" value=typed autofocus=move || error().is_some()/></label>
                     <p class="muted">"We'll mail you a link; you choose your password on its page."</p>
                     <button type="submit">"Create account"</button>
                 </ActionForm>
