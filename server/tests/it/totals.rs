@@ -154,6 +154,39 @@ async fn a_cart_from_two_sellers_ships_in_two_parts_and_the_order_keeps_its_tota
         methods.contains(&"express") && methods.contains(&"standard"),
         "{kept}"
     );
+
+    // Giving the mascara back refunds its price, its tax and its part's whole shipping (the
+    // part held nothing else); the bed then refunds the rest, to the cent of the total.
+    use shop::orders::refunds::RefundScope;
+    let position = kept["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|l| l["sku"] == "BEA-ESS-ESS-001")
+        .unwrap();
+    let order_id = shop::orders::OrderId::parse(id).unwrap();
+    let refunds = &app.state.services.refunds;
+    let scope = RefundScope::Lines(vec![(i64::try_from(position).unwrap(), 2)]);
+    let first = refunds
+        .refund(&order_id, &scope, "totals-refund-1", "returned", None)
+        .await
+        .unwrap();
+    assert_eq!(first.amount.amount, mascara + tax(mascara, 62_500) + 1499);
+    let rest = refunds
+        .refund(
+            &order_id,
+            &RefundScope::Full,
+            "totals-refund-2",
+            "returned",
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(rest.amount.amount, bed + tax(bed, 62_500));
+    assert_eq!(
+        first.amount.amount + rest.amount.amount,
+        amount(totals, "total")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -84,6 +84,8 @@ struct Line {
     quantity: i64,
     refunded: i64,
     unit_price: i64,
+    /// The seller whose part the line is in (none on orders from before parts existed).
+    seller: Option<i64>,
 }
 
 impl Refunds {
@@ -159,7 +161,7 @@ impl Refunds {
             return Ok(Recorded::Existing(self.view(&id).await?));
         }
         let head = sqlx::query(
-            "SELECT total_amount, discount_amount, currency, charge_id, status FROM orders \
+            "SELECT total_amount, discount_amount, currency, charge_id, status, pricing FROM orders \
              WHERE id = $1",
         )
         .bind(order.as_str())
@@ -172,7 +174,7 @@ impl Refunds {
             .map_err(|e| RefundError::Invalid(e.to_string()))?;
         let charge_id: String = head.try_get("charge_id")?;
         let lines: Vec<Line> = sqlx::query(
-            "SELECT position, quantity, refunded_quantity, unit_price FROM order_lines \
+            "SELECT position, quantity, refunded_quantity, unit_price, seller_id FROM order_lines \
              WHERE order_id = $1 ORDER BY position",
         )
         .bind(order.as_str())
@@ -185,6 +187,7 @@ impl Refunds {
                 quantity: r.try_get("quantity")?,
                 refunded: r.try_get("refunded_quantity")?,
                 unit_price: r.try_get("unit_price")?,
+                seller: r.try_get("seller_id")?,
             })
         })
         .collect::<Result<_, sqlx::Error>>()?;
@@ -217,8 +220,42 @@ impl Refunds {
             }
             amount += line.unit_price * quantity;
         }
-        // A coupon's discount is shared out over the lines in proportion to their price.
-        if discount > 0 && subtotal > 0 {
+        // The order's breakdown, as confirmed: each line's share of the discount, its tax,
+        // and its part's shipping and shipping tax go back in proportion (`pricing::refund`).
+        let breakdown: Option<crate::pricing::Breakdown> = head
+            .try_get::<Option<String>, _>("pricing")?
+            .and_then(|json| serde_json::from_str(&json).ok());
+        let priced: Option<Vec<crate::pricing::PricedLine>> = lines
+            .iter()
+            .map(|l| {
+                Some(crate::pricing::PricedLine {
+                    seller: l.seller?,
+                    quantity: l.quantity,
+                    amount: l.unit_price * l.quantity,
+                    weight_grams: 0,
+                })
+            })
+            .collect();
+        if let (Some(breakdown), Some(priced)) = (&breakdown, &priced)
+            && breakdown.lines.len() == priced.len()
+        {
+            let before: Vec<i64> = lines.iter().map(|l| l.refunded).collect();
+            let now: Vec<i64> = lines
+                .iter()
+                .map(|l| {
+                    wanted
+                        .iter()
+                        .filter(|(p, _)| *p == l.position)
+                        .map(|(_, q)| q)
+                        .sum()
+                })
+                .collect();
+            amount = crate::pricing::refund(breakdown, priced, &before, &now)
+                .map_err(|e| RefundError::Invalid(e.to_string()))?
+                .total;
+        } else if discount > 0 && subtotal > 0 {
+            // An order from before shipping and tax: a coupon's discount is shared out over
+            // the lines in proportion to their price.
             amount = i64::try_from(i128::from(amount) * i128::from(total) / i128::from(subtotal))
                 .unwrap_or(0);
         }
