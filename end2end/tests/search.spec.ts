@@ -49,16 +49,18 @@ test('facets narrow the results and the filter can be removed', async ({ page })
   expect(all).toBeGreaterThan(5);
 
   // A price band: the count drops to the band's own, and every card's price falls inside it.
-  // Every band reads "$lo – $hi" or "$lo and up"; the first with both bounds is taken.
+  // Every band reads "$lo – $hi" or "$lo and up" (en-US: "$1,000"); the first with both
+  // bounds is taken.
   const bands = page.locator('[data-facet="price"] a');
+  const dollars = (text: string) => Number(text.replace(/,/g, ''));
   // Each link reads its label, then how many results it keeps.
   const parsed = (await bands.allInnerTexts()).map((text) => {
-    const bounded = /^(\$(\d+) – \$(\d+))\s+(\d+)$/.exec(text.trim());
+    const bounded = /^(\$([\d,]+) – \$([\d,]+))\s+(\d+)$/.exec(text.trim());
     if (bounded) {
-      return { label: bounded[1], lo: Number(bounded[2]), hi: Number(bounded[3]), count: Number(bounded[4]) };
+      return { label: bounded[1], lo: dollars(bounded[2]), hi: dollars(bounded[3]), count: Number(bounded[4]) };
     }
-    const open = /^(\$(\d+) and up)\s+(\d+)$/.exec(text.trim());
-    if (open) return { label: open[1], lo: Number(open[2]), hi: Infinity, count: Number(open[3]) };
+    const open = /^(\$([\d,]+) and up)\s+(\d+)$/.exec(text.trim());
+    if (open) return { label: open[1], lo: dollars(open[2]), hi: Infinity, count: Number(open[3]) };
     throw new Error(`a price band that reads neither "$lo – $hi" nor "$lo and up": ${JSON.stringify(text)}`);
   });
   const chosen = parsed.findIndex((b) => b.hi !== Infinity);

@@ -534,7 +534,11 @@ async fn sign_up_answers_alike_for_new_and_taken_addresses_and_finishes_by_mail(
         &[("email", "not an address")],
     )
     .await;
-    assert_eq!(bad.1.as_deref(), Some("/account/sign-up?error=email"));
+    assert_eq!(
+        bad.1.as_deref(),
+        Some("/account/sign-up?error=email&email=not+an+address"),
+        "the form comes back with the address as typed"
+    );
 
     // The taken address's owner hears about it; the new one gets a link.
     let _ = mailed_link(&app, "taken@example.com", "/account/reset").await;

@@ -87,7 +87,9 @@ impl S3Server {
             .expect("moto_server starts");
         self.moto = Some(child);
         let client = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(30);
+        // A guard against a hang, not a promise of speed: moto is a large Python program, and
+        // with every core busy its first start has taken over 30 s.
+        let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             let made = client
                 .put(format!("{}/{BUCKET}", self.moto_url()))
