@@ -204,13 +204,24 @@ pub async fn place_order(
         redirect("/checkout");
         return Ok(());
     };
+    // A second post of the same form (a double click) may arrive after the first has made
+    // the cart an order: where the cart can no longer be quoted, it is answered with the
+    // first's attempt, as `place_order` would (looked up after the failure, so a first post
+    // that emptied the cart has its attempt by then).
     let Some(cart) = crate::cart::load_cart().await? else {
-        redirect("/cart");
+        match services.checkouts.attempt_for(&cart_id, &key).await? {
+            Some(id) => redirect(&format!("/checkout/{id}")),
+            None => redirect("/cart"),
+        }
         return Ok(());
     };
     let quote = match quote_cart(&services, &cart, &address, &typed.choices).await? {
         Ok(quote) => quote,
         Err(fields) => {
+            if let Some(id) = services.checkouts.attempt_for(&cart_id, &key).await? {
+                redirect(&format!("/checkout/{id}"));
+                return Ok(());
+            }
             errors.0.extend(fields.0);
             typed.errors = errors;
             save(&typed).await?;

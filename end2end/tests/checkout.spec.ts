@@ -75,13 +75,16 @@ test('a double-clicked Place order makes one order and one charge', async ({ bro
   // the server), so the second post is sent as the browser would send it: the same body and
   // cookies, racing the first.
   let second: Promise<APIResponse> | undefined;
+  let resend: (() => Promise<APIResponse>) | undefined;
   await page.route('**/rpc/checkout/place', async (route) => {
     const first = route.request();
-    second ??= context.request.post(first.url(), {
-      headers: { 'content-type': first.headers()['content-type'], accept: first.headers()['accept'] },
-      data: first.postData() ?? '',
-      maxRedirects: 0,
-    });
+    resend ??= () =>
+      context.request.post(first.url(), {
+        headers: { 'content-type': first.headers()['content-type'], accept: first.headers()['accept'] },
+        data: first.postData() ?? '',
+        maxRedirects: 0,
+      });
+    second ??= resend();
     await route.continue();
   });
   await page.getByRole('button', { name: 'Place order' }).dblclick();
@@ -95,6 +98,11 @@ test('a double-clicked Place order makes one order and one charge', async ({ bro
   const again = await second!;
   expect(again.status(), 'the second post is answered with a redirect').toBe(302);
   expect(again.headers()['location'], 'the second post leads to the same attempt').toBe(new URL(page.url()).pathname);
+  // The same form once more, now that the cart is an order: still that attempt, not the
+  // checkout page (nothing of the cart is left to check again).
+  const late = await resend!();
+  expect(late.status()).toBe(302);
+  expect(late.headers()['location'], 'a post after the order leads to its attempt').toBe(new URL(page.url()).pathname);
   // Every charge made for this shopper, whichever attempt made it: had the second post
   // started a second attempt, its charge would be counted here too.
   const charges = await chargesFor(request, email);

@@ -34,3 +34,14 @@ CREATE TABLE address_drafts (
     updated_at   BIGINT NOT NULL,
     PRIMARY KEY (user_id, address_key)
 );
+
+-- A seller's product form that came back with mistakes, as typed (`new`, or the product's
+-- id), for the page a form posted without JavaScript is redirected to (`?unsaved=1`).
+CREATE TABLE product_drafts (
+    seller_id    BIGINT NOT NULL REFERENCES sellers (id) ON DELETE CASCADE,
+    product_key  TEXT NOT NULL,
+    fields       TEXT NOT NULL,
+    errors       TEXT NOT NULL,
+    updated_at   BIGINT NOT NULL,
+    PRIMARY KEY (seller_id, product_key)
+);

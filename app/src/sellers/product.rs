@@ -19,6 +19,8 @@ pub struct ProductEditor {
     pub id: Option<i64>,
     pub slug: Option<String>,
     pub draft: ProductDraft,
+    /// What was wrong with the draft, when it is a refused save kept as typed.
+    pub errors: FieldErrors,
     pub categories: Vec<CategoryChoice>,
     pub stock: Vec<StockRow>,
     pub movements: Vec<Movement>,
@@ -26,15 +28,22 @@ pub struct ProductEditor {
 }
 
 #[server(prefix = "/rpc", endpoint = "seller/product")]
-pub async fn load_product(id: Option<String>) -> Result<ProductEditor, AppError> {
+pub async fn load_product(id: Option<String>, unsaved: bool) -> Result<ProductEditor, AppError> {
     let seller = super::seller()?;
     let services = crate::services::services()?;
     let categories = services.sellers.categories().await?;
+    // A refused save, as typed (`?unsaved=1` after it): see `save_product`.
+    let kept = match (&id, unsaved) {
+        (Some(key), true) => services.sellers.kept_draft(seller, key).await?,
+        _ => None,
+    };
     let Some(id) = id.filter(|i| i != "new") else {
+        let (draft, errors) = kept.unwrap_or_default();
         return Ok(ProductEditor {
             id: None,
             slug: None,
-            draft: ProductDraft::default(),
+            draft,
+            errors,
             categories,
             stock: vec![],
             movements: vec![],
@@ -43,7 +52,13 @@ pub async fn load_product(id: Option<String>) -> Result<ProductEditor, AppError>
     };
     let product = shop::catalog::ProductId::parse(&id)
         .map_err(|_| shop::catalog::CatalogError::ProductNotFound)?;
-    let draft = services.sellers.draft(seller, product.get()).await?;
+    let (draft, errors) = match kept {
+        Some(kept) => kept,
+        None => (
+            services.sellers.draft(seller, product.get()).await?,
+            FieldErrors::default(),
+        ),
+    };
     let slug = services
         .catalog
         .product_by_id(product)
@@ -64,6 +79,7 @@ pub async fn load_product(id: Option<String>) -> Result<ProductEditor, AppError>
             .movements(seller, product.get(), 50)
             .await?,
         draft,
+        errors,
         categories,
         images,
     })
@@ -104,19 +120,30 @@ pub async fn save_product(
         category,
         variants: parse_variant_lines(&variants),
     };
+    let key = id.map_or_else(|| "new".to_owned(), |id| id.to_string());
     match services.sellers.save(seller, id, &draft).await {
         Ok(saved) => {
+            services.sellers.forget_draft(seller, &key).await?;
             crate::session::redirect(&format!("/seller/products/{saved}?saved=1"));
             Ok(SaveOutcome {
                 saved: Some(saved),
                 ..SaveOutcome::default()
             })
         }
-        Err(SellerError::Invalid(errors)) => Ok(SaveOutcome {
-            saved: None,
-            draft,
-            errors,
-        }),
+        // Kept as typed for the page the form lands on: a form posted without JavaScript
+        // is answered by a redirect, not by this value.
+        Err(SellerError::Invalid(errors)) => {
+            services
+                .sellers
+                .keep_draft(seller, &key, &draft, &errors)
+                .await?;
+            crate::session::redirect(&format!("/seller/products/{key}?unsaved=1"));
+            Ok(SaveOutcome {
+                saved: None,
+                draft,
+                errors,
+            })
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -232,9 +259,10 @@ pub fn SellerProductRoute() -> impl IntoView {
                 query.read().get("saved"),
                 query.read().get("stock"),
                 query.read().get("image"),
+                query.read().get("unsaved"),
             )
         },
-        |(id, ..)| load_product(id),
+        |(id, _, _, _, unsaved)| load_product(id, unsaved.is_some()),
     );
     let notice = move || {
         let q = query.read();
@@ -288,7 +316,18 @@ fn FieldError(errors: ReadSignal<FieldErrors>, field: &'static str) -> impl Into
 fn EditorView(e: ProductEditor, notice: Option<String>) -> impl IntoView {
     use shop::sellers::format_variant_lines;
     let save = ServerAction::<SaveProduct>::new();
-    let (errors, set_errors) = signal(FieldErrors::default());
+    let (errors, set_errors) = signal(e.errors.clone());
+    // Without JavaScript the page comes back from a refused save: the cursor goes to the
+    // first field that was wrong (`variants.2.price` is the variants' box).
+    let first_wrong = ["title", "description", "brand", "category", "variants"]
+        .into_iter()
+        .find(|f| {
+            e.errors
+                .0
+                .iter()
+                .any(|(field, _)| field == f || field.starts_with(&format!("{f}.")))
+        });
+    let focus = move |field: &str| first_wrong == Some(field);
     let draft = RwSignal::new(e.draft.clone());
     Effect::new(move |_| {
         if let Some(Ok(outcome)) = save.value().get()
@@ -416,14 +455,14 @@ fn EditorView(e: ProductEditor, notice: Option<String>) -> impl IntoView {
             <ActionForm action=save attr:class="stacked-form product-form">
                 <CsrfField/>
                 <input type="hidden" name="id" value=id.clone()/>
-                <label>"Title" <input name="title" required maxlength="200" prop:value=move || draft.with(|d| d.title.clone())/></label>
+                <label>"Title" <input name="title" required maxlength="200" value=e.draft.title.clone() autofocus=focus("title") prop:value=move || draft.with(|d| d.title.clone())/></label>
                 <FieldError errors field="title"/>
-                <label>"Description" <textarea name="description" required maxlength="5000" rows="5" prop:value=move || draft.with(|d| d.description.clone())>{e.draft.description.clone()}</textarea></label>
+                <label>"Description" <textarea name="description" required maxlength="5000" rows="5" autofocus=focus("description") prop:value=move || draft.with(|d| d.description.clone())>{e.draft.description.clone()}</textarea></label>
                 <FieldError errors field="description"/>
-                <label>"Brand" <input name="brand" maxlength="80" prop:value=move || draft.with(|d| d.brand.clone())/></label>
+                <label>"Brand" <input name="brand" maxlength="80" value=e.draft.brand.clone() autofocus=focus("brand") prop:value=move || draft.with(|d| d.brand.clone())/></label>
                 <FieldError errors field="brand"/>
                 <label>"Category"
-                    <select name="category" required>
+                    <select name="category" required autofocus=focus("category")>
                         <option value="">"Choose…"</option>
                         {categories.into_iter().map(|c| {
                             let value = c.id.to_string();
@@ -435,7 +474,7 @@ fn EditorView(e: ProductEditor, notice: Option<String>) -> impl IntoView {
                 <FieldError errors field="category"/>
                 <label>
                     "Variants, one per line: SKU | price | options"
-                    <textarea name="variants" rows="4" placeholder="LAMP-01 | 49.00 | Color: Brass"
+                    <textarea name="variants" rows="4" placeholder="LAMP-01 | 49.00 | Color: Brass" autofocus=focus("variants")
                         prop:value=move || draft.with(|d| format_variant_lines(&d.variants))>
                         {format_variant_lines(&e.draft.variants)}
                     </textarea>

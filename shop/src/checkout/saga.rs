@@ -447,6 +447,22 @@ impl Checkouts {
         placed
     }
 
+    /// The attempt an earlier submission of this cart's form with `key` made, if any: a
+    /// resubmitted form (a double click) that can no longer be checked again (the first one
+    /// already turned the cart into an order) is answered with it.
+    pub async fn attempt_for(
+        &self,
+        cart: &CartId,
+        key: &IdempotencyKey,
+    ) -> Result<Option<String>, CheckoutError> {
+        let mut conn = self.db.pool().acquire().await?;
+        Ok(
+            store::find(&mut conn, &format!("cart:{cart}"), key.as_str())
+                .await?
+                .map(|a| a.id),
+        )
+    }
+
     /// The attempt as the status page shows it.
     pub async fn view(&self, id: &str) -> Result<CheckoutView, CheckoutError> {
         let mut conn = self.db.pool().acquire().await?;

@@ -40,7 +40,7 @@ embed! {
     14, "second factor: authenticator secrets, recovery codes, pending sign-ins", "0014_second_factor.sql";
     15, "fair queues per seller", "0015_fair_queues.sql";
     16, "shipping zones and methods, tax rules, weights, order totals, checkout drafts", "0016_shipping_and_tax.sql";
-    17, "address book", "0017_address_book.sql";
+    17, "address book, forms kept as typed", "0017_address_book.sql";
 }
 
 #[derive(Debug)]

@@ -160,6 +160,64 @@ impl Sellers {
         Ok((products, total))
     }
 
+    /// Keeps a product form as typed, with what was wrong with it, for the page a form posted
+    /// without JavaScript lands on (`key`: `new`, or the product's id).
+    pub async fn keep_draft(
+        &self,
+        seller: SellerId,
+        key: &str,
+        draft: &ProductDraft,
+        errors: &FieldErrors,
+    ) -> Result<(), SellerError> {
+        sqlx::query(
+            "INSERT INTO product_drafts (seller_id, product_key, fields, errors, updated_at) \
+             VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (seller_id, product_key) DO UPDATE SET fields = $3, errors = $4, updated_at = $5",
+        )
+        .bind(seller.get())
+        .bind(key)
+        .bind(serde_json::to_string(draft).unwrap_or_default())
+        .bind(serde_json::to_string(errors).unwrap_or_default())
+        .bind(self.clock.now())
+        .execute(self.db.pool())
+        .await
+        .map_err(SellerError::from)?;
+        Ok(())
+    }
+
+    /// The form kept for `key`, if any.
+    pub async fn kept_draft(
+        &self,
+        seller: SellerId,
+        key: &str,
+    ) -> Result<Option<(ProductDraft, FieldErrors)>, SellerError> {
+        let row: Option<(String, String)> = sqlx::query_as(
+            "SELECT fields, errors FROM product_drafts WHERE seller_id = $1 AND product_key = $2",
+        )
+        .bind(seller.get())
+        .bind(key)
+        .fetch_optional(self.db.pool())
+        .await
+        .map_err(SellerError::from)?;
+        Ok(row.and_then(|(fields, errors)| {
+            Some((
+                serde_json::from_str(&fields).ok()?,
+                serde_json::from_str(&errors).unwrap_or_default(),
+            ))
+        }))
+    }
+
+    /// Forgets the form kept for `key` (it was saved).
+    pub async fn forget_draft(&self, seller: SellerId, key: &str) -> Result<(), SellerError> {
+        sqlx::query("DELETE FROM product_drafts WHERE seller_id = $1 AND product_key = $2")
+            .bind(seller.get())
+            .bind(key)
+            .execute(self.db.pool())
+            .await
+            .map_err(SellerError::from)?;
+        Ok(())
+    }
+
     /// The seller's shop name, if the seller exists.
     pub async fn name(&self, seller: SellerId) -> Result<Option<String>, SellerError> {
         let name = sqlx::query_scalar("SELECT name FROM sellers WHERE id = $1")
