@@ -28,12 +28,15 @@ pub struct ProductEditor {
 }
 
 #[server(prefix = "/rpc", endpoint = "seller/product")]
-pub async fn load_product(id: Option<String>, unsaved: bool) -> Result<ProductEditor, AppError> {
+pub async fn load_product(
+    id: Option<String>,
+    unsaved: Option<bool>,
+) -> Result<ProductEditor, AppError> {
     let seller = super::seller()?;
     let services = crate::services::services()?;
     let categories = services.sellers.categories().await?;
     // A refused save, as typed (`?unsaved=1` after it): see `save_product`.
-    let kept = match (&id, unsaved) {
+    let kept = match (&id, unsaved.unwrap_or(false)) {
         (Some(key), true) => services.sellers.kept_draft(seller, key).await?,
         _ => None,
     };
@@ -262,7 +265,7 @@ pub fn SellerProductRoute() -> impl IntoView {
                 query.read().get("unsaved"),
             )
         },
-        |(id, _, _, _, unsaved)| load_product(id, unsaved.is_some()),
+        |(id, _, _, _, unsaved)| load_product(id, Some(unsaved.is_some())),
     );
     let notice = move || {
         let q = query.read();
