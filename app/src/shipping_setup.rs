@@ -58,11 +58,10 @@ fn back(
     match outcome {
         Ok(()) => crate::session::redirect(&format!("{page}?saved=1")),
         Err(SetupError::Invalid(fields)) => {
-            let field = fields.first(&FIELDS).unwrap_or("form");
-            let field = FIELDS
-                .iter()
-                .find(|f| **f == field)
-                .copied()
+            // `first` falls back to any field: one the page has no words for is "form".
+            let field = fields
+                .first(&FIELDS)
+                .filter(|f| FIELDS.contains(f))
                 .unwrap_or("form");
             crate::session::redirect(&format!("{page}?error={field}"));
         }

@@ -141,23 +141,17 @@ impl AddressBook {
         if count >= MAX_ADDRESSES {
             return Err(AddressBookError::Full);
         }
-        let id: i64 = sqlx::query_scalar(
+        let insert = sqlx::query(
             "INSERT INTO saved_addresses \
              (user_id, name, line1, line2, city, region, postal_code, country, phone, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
         )
-        .bind(user.get())
-        .bind(&address.name)
-        .bind(&address.line1)
-        .bind(&address.line2)
-        .bind(&address.city)
-        .bind(&address.region)
-        .bind(&address.postal_code)
-        .bind(&address.country)
-        .bind(&address.phone)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
+        .bind(user.get());
+        let id: i64 = bind_fields(insert, &address)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("id")?;
         let choose = if make_default {
             "INSERT INTO default_addresses (user_id, address_id) VALUES ($1, $2) \
              ON CONFLICT (user_id) DO UPDATE SET address_id = $2"
@@ -185,25 +179,18 @@ impl AddressBook {
     ) -> Result<(), AddressBookError> {
         let address = Address::parse(typed)?;
         let mut tx = self.db.begin_write().await?;
-        let changed = sqlx::query(
+        let update = sqlx::query(
             "UPDATE saved_addresses SET name = $3, line1 = $4, line2 = $5, city = $6, region = $7, \
              postal_code = $8, country = $9, phone = $10, updated_at = $11 \
              WHERE user_id = $1 AND id = $2",
         )
         .bind(user.get())
-        .bind(id)
-        .bind(&address.name)
-        .bind(&address.line1)
-        .bind(&address.line2)
-        .bind(&address.city)
-        .bind(&address.region)
-        .bind(&address.postal_code)
-        .bind(&address.country)
-        .bind(&address.phone)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        .bind(id);
+        let changed = bind_fields(update, &address)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         if changed == 0 {
             return Err(AddressBookError::NotFound);
         }
@@ -316,6 +303,22 @@ impl AddressBook {
 /// JSON text of what a draft keeps (these types cannot fail to encode).
 fn json<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_default()
+}
+
+/// Binds an address's fields in the order both the insert and the update name them.
+fn bind_fields<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    a: &'q Address,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    query
+        .bind(&a.name)
+        .bind(&a.line1)
+        .bind(&a.line2)
+        .bind(&a.city)
+        .bind(&a.region)
+        .bind(&a.postal_code)
+        .bind(&a.country)
+        .bind(&a.phone)
 }
 
 async fn set_default(

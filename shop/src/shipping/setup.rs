@@ -66,6 +66,15 @@ fn invalid(field: &str, message: impl Into<String>) -> SetupError {
     SetupError::Invalid(errors)
 }
 
+/// A delete that touched no row found nothing to delete.
+fn found(rows: u64) -> Result<(), SetupError> {
+    if rows == 0 {
+        Err(SetupError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
 /// `0` for the shop's methods, else the seller's id: the key the methods' unique index uses.
 fn owner(seller: Option<SellerId>) -> i64 {
     seller.map_or(0, SellerId::get)
@@ -197,11 +206,7 @@ impl Rates {
             .execute(self.db.pool())
             .await?
             .rows_affected();
-        if gone == 0 {
-            Err(SetupError::NotFound)
-        } else {
-            Ok(())
-        }
+        found(gone)
     }
 
     /// Adds a method to a zone (`id` none) or replaces one, for the shop or for `seller`
@@ -272,11 +277,7 @@ impl Rates {
         .execute(self.db.pool())
         .await?
         .rows_affected();
-        if gone == 0 {
-            Err(SetupError::NotFound)
-        } else {
-            Ok(())
-        }
+        found(gone)
     }
 
     /// Sets the rule for a country (`region` empty) or one of its regions: a percentage as
@@ -333,10 +334,6 @@ impl Rates {
             .execute(self.db.pool())
             .await?
             .rows_affected();
-        if gone == 0 {
-            Err(SetupError::NotFound)
-        } else {
-            Ok(())
-        }
+        found(gone)
     }
 }
