@@ -232,13 +232,14 @@ fn Facets(results: SearchResults) -> impl IntoView {
             link(b.label.clone(), b.count, url, current)
         })
         .collect();
+    let unit = shop::Currency::shop().minor_per_major();
     let prices: Vec<AnyView> = f
         .price_bands
         .iter()
         .map(|band| {
             let (lo, hi) = band.value.split_once('-').unwrap_or((&band.value, ""));
-            let min = lo.parse::<u64>().ok().map(|d| d * 100);
-            let max = hi.parse::<u64>().ok().map(|d| d * 100 + 99);
+            let min = lo.parse::<u64>().ok().map(|d| d * unit);
+            let max = hi.parse::<u64>().ok().map(|d| d * unit + (unit - 1));
             let current = q.min_price == min && q.max_price == max;
             let url = q.url_with(|q| {
                 q.min_price = min;
@@ -276,13 +277,14 @@ fn Facets(results: SearchResults) -> impl IntoView {
 /// A price range typed by the shopper, as a GET form keeping the rest of the search.
 #[component]
 fn PriceForm(q: SearchQuery) -> impl IntoView {
+    let unit = shop::Currency::shop().minor_per_major();
     let min = q
         .min_price
-        .map(|p| (p / 100).to_string())
+        .map(|p| (p / unit).to_string())
         .unwrap_or_default();
     let max = q
         .max_price
-        .map(|p| (p / 100).to_string())
+        .map(|p| (p / unit).to_string())
         .unwrap_or_default();
     let keep = hidden_fields(&q, &["min_price", "max_price", "page"]);
     let navigate = crate::route::Navigator::here();

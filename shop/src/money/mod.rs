@@ -89,6 +89,12 @@ impl Currency {
             _ => 2,
         }
     }
+
+    /// Minor units in one major unit: 100 for dollars, 1 for yen, 1000 for dinars. Prices a
+    /// shopper types as whole amounts (a search's price range) are scaled by it.
+    pub fn minor_per_major(&self) -> u64 {
+        10_u64.pow(self.minor_digits())
+    }
 }
 
 impl fmt::Display for Currency {

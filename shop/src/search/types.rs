@@ -102,7 +102,14 @@ const MAX_PRICE_UNITS: u32 = 10_000_000;
 impl SearchQuery {
     pub const DEFAULT_PER_PAGE: u32 = 24;
 
+    /// Reads a search from its URL's values, price bounds in whole units of the shop's
+    /// currency.
     pub fn parse(p: &SearchParams) -> Result<Self, InvalidInput> {
+        Self::parse_in(p, crate::Currency::shop())
+    }
+
+    /// [`parse`](Self::parse) for a shop selling in `currency`.
+    pub fn parse_in(p: &SearchParams, currency: crate::Currency) -> Result<Self, InvalidInput> {
         let text: String =
             p.q.as_deref()
                 .unwrap_or("")
@@ -120,15 +127,18 @@ impl SearchQuery {
             .map(|c| CategoryPath::parse(&c))
             .transpose()?;
         let brand = nonempty(&p.brand).map(|b| b.chars().take(100).collect());
+        // Bounds are typed in whole units of the shop's currency (dollars, yen); the query
+        // holds minor units, a maximum reaching the last minor unit below the next whole one.
+        let unit = currency.minor_per_major();
         let price = |field: &str, v: &Option<String>| -> Result<Option<u64>, InvalidInput> {
             match nonempty(v) {
                 None => Ok(None),
                 Some(s) => parse_bounded(field, Some(&s), 0, 0, MAX_PRICE_UNITS)
-                    .map(|d| Some(u64::from(d) * 100)),
+                    .map(|d| Some(u64::from(d) * unit)),
             }
         };
         let min_price = price("min_price", &p.min_price)?;
-        let max_price = price("max_price", &p.max_price)?.map(|m| m + 99);
+        let max_price = price("max_price", &p.max_price)?.map(|m| m + (unit - 1));
         let in_stock = match nonempty(&p.in_stock).as_deref() {
             None | Some("0" | "false" | "no") => false,
             Some("1" | "true" | "yes" | "on") => true,
@@ -161,6 +171,11 @@ impl SearchQuery {
     /// The query-string values of this search, in a fixed order, leaving out the defaults:
     /// what its URL carries and what a form that changes one thing must keep.
     pub fn params(&self) -> Vec<(&'static str, String)> {
+        self.params_in(crate::Currency::shop())
+    }
+
+    /// [`params`](Self::params) for a shop selling in `currency`.
+    pub fn params_in(&self, currency: crate::Currency) -> Vec<(&'static str, String)> {
         let mut out: Vec<(&'static str, String)> = Vec::new();
         if !self.text.is_empty() {
             out.push(("q", self.text.clone()));
@@ -171,11 +186,12 @@ impl SearchQuery {
         if let Some(b) = &self.brand {
             out.push(("brand", b.clone()));
         }
+        let unit = currency.minor_per_major();
         if let Some(p) = self.min_price {
-            out.push(("min_price", (p / 100).to_string()));
+            out.push(("min_price", (p / unit).to_string()));
         }
         if let Some(p) = self.max_price {
-            out.push(("max_price", (p / 100).to_string()));
+            out.push(("max_price", (p / unit).to_string()));
         }
         if self.in_stock {
             out.push(("in_stock", "true".into()));
@@ -369,6 +385,30 @@ mod tests {
         assert_eq!(
             url,
             "/search?q=king+bed&category=furniture/beds&min_price=100&max_price=500&in_stock=true&sort=price_asc&page=2"
+        );
+    }
+
+    #[test]
+    fn price_bounds_are_whole_units_of_the_shops_currency() {
+        use crate::Currency;
+        let p = params(&[("min_price", "1500"), ("max_price", "3000")]);
+        // Yen have no minor unit: 1500 typed is ¥1,500, not ¥150,000.
+        let yen = SearchQuery::parse_in(&p, Currency::JPY).unwrap();
+        assert_eq!((yen.min_price, yen.max_price), (Some(1_500), Some(3_000)));
+        assert_eq!(
+            yen.params_in(Currency::JPY),
+            [("min_price", "1500".into()), ("max_price", "3000".into())]
+        );
+        // Dinars have three decimals: up to 3000 reaches 3000.999.
+        let dinars = SearchQuery::parse_in(&p, Currency::parse("KWD").unwrap()).unwrap();
+        assert_eq!(
+            (dinars.min_price, dinars.max_price),
+            (Some(1_500_000), Some(3_000_999))
+        );
+        let dollars = SearchQuery::parse_in(&p, Currency::USD).unwrap();
+        assert_eq!(
+            (dollars.min_price, dollars.max_price),
+            (Some(150_000), Some(300_099))
         );
     }
 

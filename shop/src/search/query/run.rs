@@ -197,6 +197,7 @@ fn facets(counted: Counted, q: &SearchQuery) -> Facets {
         .collect();
     brands.sort_by(|a, b| b.count.cmp(&a.count).then(a.value.cmp(&b.value)));
     brands.truncate(20);
+    let unit = crate::Currency::shop().minor_per_major();
     let price_bands = PRICE_BANDS
         .iter()
         .zip(counted.bands)
@@ -204,8 +205,8 @@ fn facets(counted: Counted, q: &SearchQuery) -> Facets {
         .map(|((lo, hi), count)| FacetValue {
             value: format!(
                 "{}-{}",
-                lo / 100,
-                hi.map(|h| (h / 100 - 1).to_string()).unwrap_or_default()
+                lo / unit,
+                hi.map(|h| (h / unit - 1).to_string()).unwrap_or_default()
             ),
             label: {
                 let whole = crate::money::bound_label;
