@@ -385,12 +385,17 @@ impl Default for Accounts {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default)]
 pub struct Mail {
-    /// Where mail goes: `folder:PATH` (one `.eml` file per message) or `sendmail:PROGRAM`
-    /// (a local relay such as Postfix or msmtp); defaults to the folder `<data_dir>/mail`
-    /// (`EMPORIUM_MAIL`).
-    pub transport: Option<String>,
+    /// Where mail goes: `folder:PATH` (one `.eml` file per message), `sendmail:PROGRAM`
+    /// (a local relay such as Postfix or msmtp) or an SMTP relay,
+    /// `smtp://user:password@host:587` (STARTTLS required; `smtps://` for TLS on connect;
+    /// `?tls=none` for a relay on the same machine, without credentials); defaults to the
+    /// folder `<data_dir>/mail` (`EMPORIUM_MAIL`). A secret, since the URL may hold a password.
+    pub transport: Option<SecretString>,
     /// The `From:` of the shop's mail (`EMPORIUM_MAIL_FROM`).
     pub from: String,
+    /// A PEM file with the certificate authority of a private SMTP relay, trusted besides the
+    /// system's roots (`EMPORIUM_MAIL_CA_FILE`).
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for Mail {
@@ -398,6 +403,7 @@ impl Default for Mail {
         Self {
             transport: None,
             from: "Emporium <shop@localhost>".into(),
+            ca_file: None,
         }
     }
 }
@@ -516,6 +522,7 @@ pub const FLAT_KEYS: &[(&str, &str)] = &[
     ("password_hash_queue", "accounts.password_hash_queue"),
     ("mail", "mail.transport"),
     ("mail_from", "mail.from"),
+    ("mail_ca_file", "mail.ca_file"),
     ("retention_carts_days", "retention.carts_days"),
     ("retention_checkouts_days", "retention.checkouts_days"),
     ("retention_events_days", "retention.events_days"),
@@ -624,8 +631,19 @@ impl Settings {
 
     /// Where mail is delivered.
     pub fn mail_transport(&self) -> Result<shop::mail::Transport, shop::InvalidInput> {
+        let ca = match &self.mail.ca_file {
+            Some(path) => Some(std::fs::read(path).map_err(|e| {
+                shop::InvalidInput::new(
+                    "mail_ca_file",
+                    format!("cannot read {}: {e}", path.display()),
+                )
+            })?),
+            None => None,
+        };
         match &self.mail.transport {
-            Some(text) => shop::mail::Transport::parse(text),
+            Some(text) => {
+                shop::mail::Transport::parse_trusting(text.expose_secret(), ca.as_deref())
+            }
             None => Ok(shop::mail::Transport::Folder(self.data_dir.join("mail"))),
         }
     }

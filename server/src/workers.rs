@@ -31,6 +31,25 @@ impl Workers {
     }
 }
 
+/// The outbox events this node handles and who handles them. Its topics are listed in
+/// `metrics::DISPATCHED_TOPICS` too, for the backlog gauge.
+pub fn dispatcher(state: &AppState, settings: &Settings) -> Dispatcher {
+    let order_mails = shop::orders::mail::OrderMails::new(
+        state.services.orders.clone(),
+        state.services.outbox.clone(),
+        &settings.public_url(),
+    );
+    Dispatcher::new(state.db.clone()).on(
+        ORDER_CONFIRMED,
+        shop::events::all(vec![
+            // Fulfillment first: a mail that fails to queue retries both, and the shipment
+            // is created once whatever happens.
+            shop::fulfillment::on_order_confirmed(state.db.clone(), state.clock.clone()),
+            shop::orders::mail::on_order_confirmed(order_mails),
+        ]),
+    )
+}
+
 pub fn spawn(state: &AppState, settings: &Settings) -> Workers {
     let mut set = JoinSet::new();
     let checkouts = state.services.checkouts.clone();
@@ -182,11 +201,7 @@ pub fn spawn(state: &AppState, settings: &Settings) -> Workers {
             }
         },
     );
-    // Its topics are listed in `metrics::DISPATCHED_TOPICS` too, for the backlog gauge.
-    let dispatcher = Dispatcher::new(state.db.clone()).on(
-        ORDER_CONFIRMED,
-        shop::fulfillment::on_order_confirmed(state.db.clone(), state.clock.clone()),
-    );
+    let dispatcher = dispatcher(state, settings);
     // This node's product cache forgets what changed, on whichever node it changed.
     let catalog = state.services.catalog.clone();
     let cursor = Arc::new(tokio::sync::Mutex::new(None));

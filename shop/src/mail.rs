@@ -4,20 +4,28 @@
 //! one message twice at once (a worker leases a row by moving its `next_attempt_at` ahead
 //! with a conditional update).
 //!
-//! Two transports, neither needing a network library: a folder that receives one `.eml` file
-//! per message (a mail server's pickup folder, or a developer's inbox), and a local
-//! `sendmail`-compatible program (Postfix, Exim, msmtp…) that relays it.
+//! Three transports: a folder that receives one `.eml` file per message (a mail server's
+//! pickup folder, or a developer's inbox), a local `sendmail`-compatible program (Postfix,
+//! Exim, msmtp…) that relays it, and an SMTP relay (`smtp://user:password@host:587`, STARTTLS
+//! required; `smtps://` for TLS from the first byte) through `lettre`'s client.
 //!
 //! Messages are built by `lettre`, which checks the addresses and encodes the headers
 //! (RFC 2047 for anything not plain ASCII, so a line break in a name or a subject can never
-//! start a header of its own).
+//! start a header of its own). A message with an HTML part goes as `multipart/alternative`,
+//! the text first.
+//!
+//! A message queued for an event carries a de-duplication key ([`Outbox::queue_once`]): the
+//! handler that queues it may run again (a retried event, a crash after queueing) and the
+//! shopper still gets one message.
 
 use crate::checkout::Email;
 use crate::clock::{Clock, Millis};
 use crate::db::Db;
-use lettre::Message;
 use lettre::message::header::{ContentTransferEncoding, ContentType};
-use lettre::message::{Body, SinglePart};
+use lettre::message::{Body, MultiPart, SinglePart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
@@ -43,7 +51,10 @@ pub fn sender(text: &str) -> Result<Mailbox, crate::InvalidInput> {
 pub struct Mail {
     pub to: Email,
     pub subject: String,
+    /// The text part, which every reader can show.
     pub body: String,
+    /// The same message as HTML, for readers that prefer it.
+    pub html: Option<String>,
 }
 
 /// A queued message as the outbox holds it.
@@ -53,6 +64,7 @@ pub struct Queued {
     pub recipient: String,
     pub subject: String,
     pub body: String,
+    pub html: Option<String>,
     pub created_at: Millis,
     pub attempts: i64,
     pub sent_at: Option<Millis>,
@@ -75,19 +87,150 @@ pub enum Transport {
     Folder(PathBuf),
     /// `<program> -t -i`, the message on its standard input.
     Sendmail(PathBuf),
+    /// An SMTP relay.
+    Smtp(Smtp),
 }
 
 impl Transport {
-    /// `sendmail:/usr/sbin/sendmail`, `folder:/var/spool/emporium` or a bare folder path.
+    /// `sendmail:/usr/sbin/sendmail`, `folder:/var/spool/emporium`, a bare folder path, or
+    /// an SMTP URL (see [`Smtp::parse`]).
     pub fn parse(text: &str) -> Result<Self, crate::InvalidInput> {
-        let bad = || crate::InvalidInput::new("mail", "must be folder:PATH or sendmail:PATH");
+        Self::parse_trusting(text, None)
+    }
+
+    /// [`parse`](Self::parse), an SMTP relay's certificate also checked against `extra_ca`
+    /// (PEM: a private relay's own authority) besides the system's roots.
+    pub fn parse_trusting(
+        text: &str,
+        extra_ca: Option<&[u8]>,
+    ) -> Result<Self, crate::InvalidInput> {
+        let bad = || {
+            crate::InvalidInput::new(
+                "mail",
+                "must be folder:PATH, sendmail:PATH or smtp://[user:password@]host[:port]",
+            )
+        };
+        if text.starts_with("smtp://") || text.starts_with("smtps://") {
+            return Smtp::parse(text, extra_ca).map(Self::Smtp);
+        }
         match text.split_once(':') {
             Some(("sendmail", path)) if !path.is_empty() => Ok(Self::Sendmail(path.into())),
             Some(("folder", path)) if !path.is_empty() => Ok(Self::Folder(path.into())),
-            Some(("sendmail" | "folder", _)) => Err(bad()),
+            Some(("sendmail" | "folder" | "smtp" | "smtps", _)) => Err(bad()),
             _ if !text.trim().is_empty() => Ok(Self::Folder(text.into())),
             _ => Err(bad()),
         }
+    }
+}
+
+/// An SMTP relay and how to reach it.
+#[derive(Clone)]
+pub struct Smtp {
+    relay: AsyncSmtpTransport<Tokio1Executor>,
+    /// The URL without its password, for logs and comparisons.
+    shown: String,
+}
+
+impl std::fmt::Debug for Smtp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Smtp").field(&self.shown).finish()
+    }
+}
+
+impl PartialEq for Smtp {
+    fn eq(&self, other: &Self) -> bool {
+        self.shown == other.shown
+    }
+}
+
+impl Eq for Smtp {}
+
+/// How long one conversation with the relay may take before the attempt counts as failed.
+const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Smtp {
+    /// `smtp://user:password@host:587`: submission with STARTTLS required (the default port
+    /// 587), the credentials percent-encoded as in any URL. `smtps://…` (port 465): TLS from
+    /// the first byte. `smtp://host:25?tls=none`: no encryption, for a relay on the same
+    /// machine or a private network; credentials are then refused, since they would cross the
+    /// wire in clear. The certificate is checked against the system's roots and `extra_ca`.
+    pub fn parse(text: &str, extra_ca: Option<&[u8]>) -> Result<Self, crate::InvalidInput> {
+        let bad = |why: &str| crate::InvalidInput::new("mail", why.to_string());
+        let url = url::Url::parse(text).map_err(|e| {
+            bad(&format!(
+                "is not an SMTP URL like smtp://user:password@host:587 ({e})"
+            ))
+        })?;
+        let host = url
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| bad("names no relay host (smtp://user:password@host:587)"))?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        let implicit = url.scheme() == "smtps";
+        let mut tls_none = false;
+        for (key, value) in url.query_pairs() {
+            match (key.as_ref(), value.as_ref()) {
+                ("tls", "none") if !implicit => tls_none = true,
+                ("tls", "required") => {}
+                _ => {
+                    return Err(bad(&format!(
+                        "has an unknown option `{key}={value}` (only tls=none or tls=required)"
+                    )));
+                }
+            }
+        }
+        let decode = |part: &str| {
+            percent_encoding::percent_decode_str(part)
+                .decode_utf8()
+                .map(|c| c.into_owned())
+                .map_err(|_| bad("has credentials that are not UTF-8 once decoded"))
+        };
+        let user = decode(url.username())?;
+        let password = url.password().map(decode).transpose()?;
+        if tls_none && (!user.is_empty() || password.is_some()) {
+            return Err(bad(
+                "sends credentials only over TLS: drop tls=none or the user and password",
+            ));
+        }
+        let port = url.port().unwrap_or(if implicit { 465 } else { 587 });
+        let tls = if tls_none {
+            Tls::None
+        } else {
+            let mut params = TlsParameters::builder(host.clone());
+            if let Some(pem) = extra_ca {
+                let ca = Certificate::from_pem(pem)
+                    .map_err(|e| bad(&format!("cannot use the relay's CA certificate: {e}")))?;
+                params = params.add_root_certificate(ca);
+            }
+            let params = params
+                .build_rustls()
+                .map_err(|e| bad(&format!("cannot set up TLS: {e}")))?;
+            if implicit {
+                Tls::Wrapper(params)
+            } else {
+                Tls::Required(params)
+            }
+        };
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.clone())
+            .port(port)
+            .tls(tls)
+            .timeout(Some(SMTP_TIMEOUT));
+        if !user.is_empty() {
+            builder =
+                builder.credentials(Credentials::new(user.clone(), password.unwrap_or_default()));
+        }
+        let who = if user.is_empty() {
+            String::new()
+        } else {
+            format!("{user}@")
+        };
+        let query = if tls_none { "?tls=none" } else { "" };
+        Ok(Self {
+            relay: builder.build(),
+            shown: format!("{}://{who}{host}:{port}{query}", url.scheme()),
+        })
     }
 }
 
@@ -103,6 +246,8 @@ pub enum DeliveryError {
     Io(#[from] std::io::Error),
     #[error("sendmail exited with {0}")]
     Sendmail(std::process::ExitStatus),
+    #[error("the SMTP relay: {0}")]
+    Smtp(#[from] lettre::transport::smtp::Error),
 }
 
 /// How long a worker owns a message it took; a crash mid-send frees it after this.
@@ -122,22 +267,24 @@ type Row = (
     String,
     String,
     String,
+    Option<String>,
     i64,
     i64,
     Option<i64>,
     Option<String>,
 );
 
-const SELECT: &str = "SELECT id, recipient, subject, body, created_at, attempts, sent_at, last_error FROM mail_outbox";
+const SELECT: &str = "SELECT id, recipient, subject, body, html, created_at, attempts, sent_at, last_error FROM mail_outbox";
 
 fn queued(
-    (id, recipient, subject, body, created_at, attempts, sent_at, last_error): Row,
+    (id, recipient, subject, body, html, created_at, attempts, sent_at, last_error): Row,
 ) -> Queued {
     Queued {
         id,
         recipient,
         subject,
         body,
+        html,
         created_at,
         attempts,
         sent_at,
@@ -157,16 +304,32 @@ impl Outbox {
     /// Queues a message for delivery.
     #[tracing::instrument(name = "mail.queue", skip_all)]
     pub async fn queue(&self, mail: &Mail) -> Result<i64, sqlx::Error> {
+        let id = self.insert(mail, None).await?;
+        // Without a key nothing can conflict, so the insert always returns its id.
+        id.ok_or(sqlx::Error::RowNotFound)
+    }
+
+    /// Queues a message unless one was already queued under `key` (an event's id, say):
+    /// `None` then. However often the caller runs, the recipient gets one message.
+    #[tracing::instrument(name = "mail.queue_once", skip_all, fields(key))]
+    pub async fn queue_once(&self, key: &str, mail: &Mail) -> Result<Option<i64>, sqlx::Error> {
+        self.insert(mail, Some(key)).await
+    }
+
+    async fn insert(&self, mail: &Mail, key: Option<&str>) -> Result<Option<i64>, sqlx::Error> {
         let now = self.clock.now();
         sqlx::query_scalar(
-            "INSERT INTO mail_outbox (recipient, subject, body, created_at, next_attempt_at) \
-             VALUES ($1, $2, $3, $4, $4) RETURNING id",
+            "INSERT INTO mail_outbox (recipient, subject, body, html, dedup_key, created_at, \
+             next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $6) \
+             ON CONFLICT (dedup_key) DO NOTHING RETURNING id",
         )
         .bind(mail.to.as_str())
         .bind(mail.subject.replace(['\r', '\n'], " "))
         .bind(&mail.body)
+        .bind(mail.html.as_deref())
+        .bind(key)
         .bind(now)
-        .fetch_one(self.db.pool())
+        .fetch_optional(self.db.pool())
         .await
     }
 
@@ -238,18 +401,20 @@ impl Outbox {
                 continue;
             }
             let sent_now = match self.render(&mail) {
-                Ok(message) => transport.send(mail.id, &mail.recipient, &message).await,
+                Ok(message) => transport.send(mail.id, &mail.recipient, message).await,
                 Err(e) => Err(e),
             };
             match sent_now {
                 Ok(()) => {
                     // Its body goes with the sending: a mailed link is a credential, and
                     // the outbox should keep no copy of it once it has left.
-                    sqlx::query("UPDATE mail_outbox SET sent_at = $1, body = '' WHERE id = $2")
-                        .bind(self.clock.now())
-                        .bind(mail.id)
-                        .execute(self.db.pool())
-                        .await?;
+                    sqlx::query(
+                        "UPDATE mail_outbox SET sent_at = $1, body = '', html = NULL WHERE id = $2",
+                    )
+                    .bind(self.clock.now())
+                    .bind(mail.id)
+                    .execute(self.db.pool())
+                    .await?;
                     sent += 1;
                 }
                 Err(error) => {
@@ -271,8 +436,9 @@ impl Outbox {
         Ok(sent)
     }
 
-    /// The message as RFC 5322 text: plain UTF-8, CRLF line ends.
-    fn render(&self, mail: &Queued) -> Result<Vec<u8>, DeliveryError> {
+    /// The message: plain UTF-8 text with CRLF line ends, and its HTML beside it if it has
+    /// one.
+    fn render(&self, mail: &Queued) -> Result<Message, DeliveryError> {
         // A bare address, never a name: the row holds a parsed `Email`.
         let to: lettre::Address = mail
             .recipient
@@ -280,8 +446,11 @@ impl Outbox {
             .map_err(|e| DeliveryError::Recipient(mail.recipient.clone(), e))?;
         let created =
             UNIX_EPOCH + Duration::from_millis(u64::try_from(mail.created_at).unwrap_or(0));
-        let body = body_8bit(&mail.body).unwrap_or_else(|| Body::new(mail.body.clone()));
-        let message = Message::builder()
+        let part = |content: ContentType, text: &str| {
+            let body = body_8bit(text).unwrap_or_else(|| Body::new(text.to_string()));
+            SinglePart::builder().header(content).body(body)
+        };
+        let builder = Message::builder()
             .from(self.from.clone())
             .to(Mailbox::new(None, to))
             .subject(mail.subject.clone())
@@ -291,13 +460,17 @@ impl Outbox {
                 mail.id,
                 mail.created_at,
                 self.from.email.domain()
-            )))
-            .singlepart(
-                SinglePart::builder()
-                    .header(ContentType::TEXT_PLAIN)
-                    .body(body),
-            )?;
-        Ok(message.formatted())
+            )));
+        let text = part(ContentType::TEXT_PLAIN, &mail.body);
+        let message = match &mail.html {
+            Some(html) => builder.multipart(
+                MultiPart::alternative()
+                    .singlepart(text)
+                    .singlepart(part(ContentType::TEXT_HTML, html)),
+            )?,
+            None => builder.singlepart(text)?,
+        };
+        Ok(message)
     }
 }
 
@@ -324,12 +497,17 @@ fn body_8bit(text: &str) -> Option<Body> {
 
 impl Transport {
     #[tracing::instrument(name = "mail.send", skip_all, fields(id))]
-    async fn send(&self, id: i64, recipient: &str, message: &[u8]) -> Result<(), DeliveryError> {
+    async fn send(&self, id: i64, recipient: &str, message: Message) -> Result<(), DeliveryError> {
         match self {
+            Self::Smtp(smtp) => {
+                smtp.relay.send(message).await?;
+                tracing::info!(id, relay = %smtp.shown, "mail handed to the relay");
+                Ok(())
+            }
             Self::Folder(folder) => {
                 tokio::fs::create_dir_all(folder).await?;
                 let part = folder.join(format!(".{id}.eml.part"));
-                tokio::fs::write(&part, message).await?;
+                tokio::fs::write(&part, message.formatted()).await?;
                 tokio::fs::rename(&part, folder.join(format!("{id}.eml"))).await?;
                 tracing::info!(id, folder = %folder.display(), "mail written");
                 Ok(())
@@ -342,7 +520,7 @@ impl Transport {
                     .kill_on_drop(true)
                     .spawn()?;
                 if let Some(mut stdin) = child.stdin.take() {
-                    stdin.write_all(message).await?;
+                    stdin.write_all(&message.formatted()).await?;
                 }
                 let status = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait())
                     .await
@@ -354,5 +532,51 @@ impl Transport {
                 Ok(())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn smtp(text: &str) -> Result<Smtp, crate::InvalidInput> {
+        match Transport::parse(text)? {
+            Transport::Smtp(smtp) => Ok(smtp),
+            other => panic!("{text} parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn smtp_urls_default_to_submission_with_starttls_and_never_show_the_password() {
+        let relay = smtp("smtp://shop:p%40ss%20word@mail.example.com").unwrap();
+        assert_eq!(relay.shown, "smtp://shop@mail.example.com:587");
+        assert!(!format!("{relay:?}").contains("word"), "{relay:?}");
+        assert_eq!(
+            smtp("smtps://mail.example.com").unwrap().shown,
+            "smtps://mail.example.com:465"
+        );
+        assert_eq!(
+            smtp("smtp://localhost:25?tls=none").unwrap().shown,
+            "smtp://localhost:25?tls=none"
+        );
+    }
+
+    #[test]
+    fn smtp_urls_that_would_leak_or_mean_nothing_are_refused() {
+        for bad in [
+            // Credentials over a connection without TLS.
+            "smtp://shop:secret@mail.example.com:25?tls=none",
+            "smtp://shop@mail.example.com:25?tls=none",
+            // TLS from the first byte cannot also be none.
+            "smtps://mail.example.com?tls=none",
+            "smtp://mail.example.com?tls=maybe",
+            "smtp://mail.example.com?timeout=5",
+            "smtp://",
+        ] {
+            let error = smtp(bad).unwrap_err();
+            assert_eq!(error.field, "mail", "{bad}");
+        }
+        // A URL missing its `//` is a mistake, not a folder named `smtp:relay`.
+        assert_eq!(Transport::parse("smtp:relay").unwrap_err().field, "mail");
     }
 }

@@ -40,8 +40,9 @@ pub fn clippy_driver() -> Option<PathBuf> {
     has("clippy-driver").then(|| PathBuf::from("clippy-driver"))
 }
 
-/// The pinned moto, and where it is installed.
-const MOTO: &str = "moto[server]==5.2.5";
+/// The tests' Python servers, pinned, and where they are installed: moto (S3) and aiosmtpd
+/// (SMTP). One virtual environment holds both.
+const TEST_SERVERS: &[&str] = &["moto[server]==5.2.5", "aiosmtpd==1.4.6"];
 
 fn moto_venv() -> PathBuf {
     util::root().join("target/tools/moto")
@@ -52,12 +53,15 @@ pub fn moto_installed() -> Option<PathBuf> {
     let venv = moto_venv();
     let program = venv.join("bin/moto_server");
     let marker = std::fs::read_to_string(venv.join("installed.txt")).ok();
-    (program.exists() && marker.as_deref() == Some(MOTO)).then_some(program)
+    (program.exists() && marker.as_deref() == Some(TEST_SERVERS.join(" ").as_str()))
+        .then_some(program)
 }
 
-/// The S3-compatible server the asset tests run against: moto's server mode, pinned, in a
-/// virtual environment under `target/tools/moto` (PyPI is reachable where crates.io is).
-/// Returns the `moto_server` program. `log`: where the installers' output goes (`None`: here).
+/// The S3-compatible server the asset tests run against (moto's server mode) and the SMTP
+/// server the mail tests run against (aiosmtpd), pinned, in a virtual environment under
+/// `target/tools/moto` (PyPI is reachable where crates.io is). Returns the `moto_server`
+/// program; the environment's `python` beside it runs aiosmtpd ([`test_python`]). `log`:
+/// where the installers' output goes (`None`: here).
 pub fn moto(log: Option<&Path>) -> Result<PathBuf> {
     if let Some(program) = moto_installed() {
         return Ok(program);
@@ -66,7 +70,7 @@ pub fn moto(log: Option<&Path>) -> Result<PathBuf> {
         bail!("python3 is missing: the S3 tests need it for moto (apt-get install python3-venv)");
     }
     let venv = moto_venv();
-    step("Installing the S3-compatible test server (moto, from PyPI)");
+    step("Installing the S3 and SMTP test servers (moto and aiosmtpd, from PyPI)");
     util::run_logged(
         Command::new("python3")
             .args(["-m", "venv", "--clear"])
@@ -75,17 +79,19 @@ pub fn moto(log: Option<&Path>) -> Result<PathBuf> {
         log,
     )?;
     util::run_logged(
-        Command::new(venv.join("bin/pip")).args([
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            MOTO,
-        ]),
-        "pip install moto",
+        Command::new(venv.join("bin/pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check"])
+            .args(TEST_SERVERS),
+        "pip install moto aiosmtpd",
         log,
     )?;
-    std::fs::write(venv.join("installed.txt"), MOTO)?;
+    std::fs::write(venv.join("installed.txt"), TEST_SERVERS.join(" "))?;
     Ok(venv.join("bin/moto_server"))
+}
+
+/// The Python of the test servers' environment (given `moto_server` from [`moto`]).
+pub fn test_python(moto_server: &Path) -> PathBuf {
+    moto_server.with_file_name("python")
 }
 
 /// The end-to-end suite's npm packages (`log` as for [`moto`]).

@@ -208,10 +208,16 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
     let native = build::build_native(true, build::Profile::Quick)?;
 
     let moto = moto.wait()?;
-    let mut env = vec![(
-        "EMPORIUM_TEST_MOTO_SERVER",
-        moto.to_string_lossy().into_owned(),
-    )];
+    let mut env = vec![
+        (
+            "EMPORIUM_TEST_MOTO_SERVER",
+            moto.to_string_lossy().into_owned(),
+        ),
+        (
+            "EMPORIUM_TEST_PYTHON",
+            setup::test_python(&moto).to_string_lossy().into_owned(),
+        ),
+    ];
     let seeds = args.seeds.unwrap_or(simulate::SLICE);
     env.extend(simulate::seed_env(simulate::slice_start(), seeds));
     if sqlite_pass {

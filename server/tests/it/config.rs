@@ -86,8 +86,8 @@ fn flat_names_reach_their_concern_and_a_file_may_nest_them() {
             "the environment over the file's section"
         );
         assert_eq!(
-            s.mail.transport.as_deref(),
-            Some("sendmail:/usr/sbin/sendmail")
+            s.mail_transport().unwrap(),
+            shop::mail::Transport::Sendmail("/usr/sbin/sendmail".into())
         );
         assert_eq!(s.assets.probe_ms, 250);
         assert_eq!(s.http.site_root, PathBuf::from("site-from-leptos"));

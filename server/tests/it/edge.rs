@@ -285,6 +285,7 @@ async fn queue_a_message(app: &TestApp) {
         .services
         .outbox
         .queue(&shop::mail::Mail {
+            html: None,
             to: shop::checkout::Email::parse("gauge@example.com").unwrap(),
             subject: "Hello".into(),
             body: "A message that waits.".into(),

@@ -125,6 +125,7 @@ impl AccountLinks {
         if self.users.by_email(email.as_str()).await?.is_some() {
             self.outbox
                 .queue(&Mail {
+                    html: None,
                     to: email,
                     subject: "You already have an Emporium account".into(),
                     body: format!(
@@ -144,6 +145,7 @@ impl AccountLinks {
             .await?;
         self.outbox
             .queue(&Mail {
+                html: None,
                 to: email,
                 subject: "Finish creating your Emporium account".into(),
                 body: format!(
@@ -230,6 +232,7 @@ impl AccountLinks {
             .await?;
         self.outbox
             .queue(&Mail {
+                html: None,
                 to: email,
                 subject: "Choose a new Emporium password".into(),
                 body: format!(

@@ -77,6 +77,22 @@ pub struct Event {
 /// Handles one event; an `Err` is retried later.
 pub type Handler = Arc<dyn Fn(Event) -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
 
+/// One handler that runs `handlers` in turn for the same event (fulfillment and the
+/// confirmation mail both follow `order_confirmed`). The first failure fails the delivery and
+/// its retry runs them all again: each must be idempotent, as every handler is.
+pub fn all(handlers: Vec<Handler>) -> Handler {
+    let handlers: Arc<[Handler]> = handlers.into();
+    Arc::new(move |event: Event| {
+        let handlers = handlers.clone();
+        Box::pin(async move {
+            for handler in handlers.iter() {
+                handler(event.clone()).await?;
+            }
+            Ok(())
+        })
+    })
+}
+
 /// What one dispatch pass did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DispatchReport {

@@ -12,6 +12,8 @@ mod types;
 pub use types::*;
 
 #[cfg(feature = "server")]
+pub mod mail;
+#[cfg(feature = "server")]
 pub mod refunds;
 #[cfg(feature = "server")]
 mod store;

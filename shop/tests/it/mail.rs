@@ -282,6 +282,7 @@ async fn several_workers_deliver_each_message_exactly_once() {
     for n in 0..40 {
         k.outbox
             .queue(&Mail {
+                html: None,
                 to: email(&format!("buyer{n}@example.com")),
                 subject: format!("Message {n}\r\nBcc: evil@example.com"),
                 body: format!("Hello {n}.\nSecond line."),
@@ -335,6 +336,7 @@ async fn a_failing_relay_is_retried_later_and_reported() {
     let k = kit(&scratch.db);
     k.outbox
         .queue(&Mail {
+            html: None,
             to: email("kim@example.com"),
             subject: "Hello".into(),
             body: "Hi.".into(),
@@ -383,6 +385,7 @@ async fn a_message_keeps_its_body_until_it_is_sent_and_not_after() {
     let k = kit(&scratch.db);
     k.outbox
         .queue(&Mail {
+            html: None,
             to: email("ola@example.com"),
             subject: "Your link".into(),
             body: "Reset: https://shop.example/account/reset/secret".into(),
@@ -425,6 +428,7 @@ async fn headers_outside_ascii_are_encoded_and_a_line_break_starts_no_header() {
     let outbox = Outbox::new(scratch.db.clone(), clock, from);
     outbox
         .queue(&Mail {
+            html: None,
             to: email("lea@example.com"),
             subject: "Ihre Bestellung: Größe L".into(),
             body: "Größe L, Farbe Grün.\n".into(),
@@ -487,6 +491,7 @@ async fn long_lines_stay_whole_in_8bit_and_only_overlong_ones_are_encoded() {
     let body = format!("Welcome.\nConfirm here:\n{link}\n");
     k.outbox
         .queue(&Mail {
+            html: None,
             to: email("ivy@example.com"),
             subject: "Confirm".into(),
             body,
@@ -495,6 +500,7 @@ async fn long_lines_stay_whole_in_8bit_and_only_overlong_ones_are_encoded() {
         .unwrap();
     k.outbox
         .queue(&Mail {
+            html: None,
             to: email("ann@example.com"),
             subject: "Huge".into(),
             body: "x".repeat(1200),

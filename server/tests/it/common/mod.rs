@@ -21,6 +21,8 @@ pub struct TestApp {
     pub scratch: ScratchDb,
     /// The services the server runs with (for tests that reach behind the HTTP surface).
     pub state: AppState,
+    /// The settings it was started with.
+    pub settings: Settings,
     /// The folder the image store keeps pictures in (unless the test chose S3).
     pub assets_dir: std::path::PathBuf,
     /// The image store's temporary folder, removed with the app at the end of the test.
@@ -455,6 +457,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
             .expect("a client"),
         scratch,
         state,
+        settings,
         assets_dir,
         _assets: assets,
         authenticators: Default::default(),
@@ -464,6 +467,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
 }
 pub mod openapi;
 pub mod s3;
+pub mod smtp;
 
 /// Polls `check` until it holds, failing the test after a generous deadline (a state is
 /// waited for, never slept for).

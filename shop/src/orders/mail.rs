@@ -1,0 +1,241 @@
+//! The mail an order's shopper gets. Each message is queued by an outbox event's handler
+//! under a key made of the event's name and the order (`order_confirmed:ord_…`), so a
+//! redelivered event or a handler that runs twice still sends one message
+//! ([`Outbox::queue_once`]).
+//!
+//! Every amount is written by [`Money`](crate::Money)'s `Display` (the shop's currency and
+//! locale), the same as the pages. The HTML part escapes everything that came from outside
+//! the shop's own words: product titles and options come from sellers' feeds, names and
+//! addresses from the shopper.
+
+use super::{Order, OrderError, OrderId, Orders};
+use crate::Money;
+use crate::address::Country;
+use crate::checkout::Email;
+use crate::events::{Event, Handler};
+use crate::mail::{Mail, Outbox};
+use std::fmt::Write;
+use std::sync::Arc;
+
+/// Queues the order mails.
+#[derive(Clone, Debug)]
+pub struct OrderMails {
+    orders: Orders,
+    outbox: Outbox,
+    /// The shop's address as shoppers reach it, without a trailing `/`.
+    public_url: String,
+}
+
+impl OrderMails {
+    pub fn new(orders: Orders, outbox: Outbox, public_url: &str) -> Self {
+        Self {
+            orders,
+            outbox,
+            public_url: public_url.trim_end_matches('/').to_string(),
+        }
+    }
+
+    /// Queues the confirmation of `order` (once, however often it is asked). `None` when it
+    /// was queued before.
+    pub async fn confirmed(&self, order: &OrderId) -> Result<Option<i64>, OrderError> {
+        let order = self.orders.get(order).await?;
+        let mail = confirmation(&order, &self.public_url)?;
+        let key = format!("order_confirmed:{}", order.id);
+        Ok(self.outbox.queue_once(&key, &mail).await?)
+    }
+}
+
+/// The `order_confirmed` handler that mails the confirmation.
+pub fn on_order_confirmed(mails: OrderMails) -> Handler {
+    Arc::new(move |event: Event| {
+        let mails = mails.clone();
+        Box::pin(async move {
+            let id = event.payload["order_id"]
+                .as_str()
+                .unwrap_or(&event.aggregate_id);
+            let order = OrderId::parse(id).map_err(|e| e.to_string())?;
+            mails
+                .confirmed(&order)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
+    })
+}
+
+/// The confirmation of `order`: what was bought, the five amounts, where it goes, and the
+/// link to follow it.
+pub fn confirmation(order: &Order, public_url: &str) -> Result<Mail, OrderError> {
+    let to = Email::parse(&order.email).map_err(|e| OrderError::Corrupt(e.to_string()))?;
+    let currency = order.totals.total.currency;
+    let link = format!("{public_url}/orders/{}", order.id);
+    let name = order.shipping_address.name.trim();
+    let greeting = if name.is_empty() {
+        "Thank you for your order!".to_string()
+    } else {
+        format!("Thank you for your order, {name}!")
+    };
+    let lines: Vec<(String, String)> = order
+        .lines
+        .iter()
+        .map(|line| {
+            let what = if line.options.is_empty() {
+                line.title.clone()
+            } else {
+                format!("{} ({})", line.title, line.options)
+            };
+            let amount = Money::new(line.unit_price.saturating_mul(line.quantity), currency);
+            (format!("{} × {what}", line.quantity), amount.to_string())
+        })
+        .collect();
+    let deliveries: Vec<String> = order
+        .shipping
+        .iter()
+        .map(|part| {
+            let price = if part.amount == 0 {
+                "free".to_string()
+            } else {
+                Money::new(part.amount, currency).to_string()
+            };
+            format!(
+                "{} ({price}), {}–{} days",
+                part.name, part.days[0], part.days[1]
+            )
+        })
+        .collect();
+    let totals = amounts(&order.totals);
+    let address = address_lines(&order.shipping_address);
+
+    let mut text = String::new();
+    let _ = writeln!(text, "{greeting}\n");
+    let _ = writeln!(text, "Your order {} is confirmed and paid.\n", order.id);
+    for (what, amount) in &lines {
+        let _ = writeln!(text, "  {what}  {amount}");
+    }
+    text.push('\n');
+    for (label, amount) in &totals {
+        let _ = writeln!(text, "{label}: {amount}");
+    }
+    if !deliveries.is_empty() {
+        let _ = writeln!(text, "\nDelivery:");
+        for d in &deliveries {
+            let _ = writeln!(text, "  {d}");
+        }
+    }
+    let _ = writeln!(text, "\nShipping to:");
+    for line in &address {
+        let _ = writeln!(text, "  {line}");
+    }
+    let _ = writeln!(
+        text,
+        "\nFollow your order: {link}\n\nWe will write again when it ships."
+    );
+
+    // One element per line: the part then travels as readable 8bit text (a line may not
+    // pass 998 bytes), and a link stays whole.
+    // One element per line: the part then travels as readable 8bit text (no line may pass
+    // 998 bytes), and the link stays whole on its line.
+    let e = crate::search::escape;
+    let mut html = String::from(
+        "<!doctype html>\n<html><body style=\"font-family:sans-serif;color:#1a1a1a\">\n",
+    );
+    let _ = writeln!(html, "<p>{}</p>", e(&greeting));
+    let _ = write!(
+        html,
+        "<p>Your order <strong>{}</strong> is confirmed and paid.</p>\n<table>\n",
+        e(order.id.as_str())
+    );
+    for (what, amount) in &lines {
+        let _ = writeln!(
+            html,
+            "<tr><td>{}</td><td style=\"text-align:right\">{}</td></tr>",
+            e(what),
+            e(amount)
+        );
+    }
+    for (label, amount) in &totals {
+        let _ = writeln!(
+            html,
+            "<tr><th style=\"text-align:left\">{}</th><td style=\"text-align:right\">{}</td></tr>",
+            e(label),
+            e(amount)
+        );
+    }
+    html.push_str("</table>\n");
+    if !deliveries.is_empty() {
+        html.push_str("<p>Delivery:</p>\n<ul>\n");
+        for d in &deliveries {
+            let _ = writeln!(html, "<li>{}</li>", e(d));
+        }
+        html.push_str("</ul>\n");
+    }
+    html.push_str("<p>Shipping to:<br>\n");
+    let address_html: Vec<String> = address.iter().map(|l| e(l)).collect();
+    html.push_str(&address_html.join("<br>\n"));
+    let _ = writeln!(
+        html,
+        "</p>\n<p><a href=\"{}\">Follow your order</a></p>\n<p>We will write again when it ships.</p>\n</body></html>",
+        e(&link)
+    );
+    Ok(Mail {
+        to,
+        subject: format!("Your order {} is confirmed", order.id),
+        body: text,
+        html: Some(html),
+    })
+}
+
+/// The totals as the pages show them: the discount only when there is one, free shipping
+/// said in words, tax named for how the shop prices.
+fn amounts(totals: &crate::pricing::Totals) -> Vec<(&'static str, String)> {
+    let mut out = vec![("Subtotal", totals.subtotal.to_string())];
+    if totals.discount.amount > 0 {
+        out.push(("Discount", format!("−{}", totals.discount)));
+    }
+    out.push((
+        "Shipping",
+        if totals.shipping.amount == 0 {
+            "Free".into()
+        } else {
+            totals.shipping.to_string()
+        },
+    ));
+    out.push((
+        if totals.tax_included {
+            "Including tax"
+        } else {
+            "Tax"
+        },
+        totals.tax.to_string(),
+    ));
+    out.push(("Total", totals.total.to_string()));
+    out
+}
+
+/// An address as a label is written: name, street, town with region and postal code, country.
+fn address_lines(a: &crate::checkout::Address) -> Vec<String> {
+    // `Portland, OR 97201`; `Berlin 10115` where there is no region.
+    let after = [a.region.trim(), a.postal_code.trim()]
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let town = match (a.city.trim(), after.is_empty()) {
+        (city, true) => city.to_string(),
+        ("", false) => after,
+        (city, false) if a.region.trim().is_empty() => format!("{city} {after}"),
+        (city, false) => format!("{city}, {after}"),
+    };
+    let country = Country::known(&a.country).map_or(a.country.as_str(), |c| c.name);
+    [
+        a.name.trim(),
+        a.line1.trim(),
+        a.line2.trim(),
+        &town,
+        country,
+    ]
+    .into_iter()
+    .filter(|l| !l.is_empty())
+    .map(str::to_string)
+    .collect()
+}
