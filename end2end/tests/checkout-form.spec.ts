@@ -1,4 +1,4 @@
-import { test, expect, stocked, addToCart, uniqueEmail, fillCheckout } from './fixtures';
+import { test, expect, stocked, addToCart, uniqueEmail, fillCheckout, mailTo } from './fixtures';
 
 // The checkout form keeps what was typed after an error, puts each message beside its field
 // and the cursor in the first one, with JavaScript and without; shipping and tax for the
@@ -85,7 +85,8 @@ for (const [js, category] of [[true, 'kitchen-and-tabletop'], [false, 'lighting'
     await expect(estimate.getByTestId('totals-tax')).toHaveText(`$${(tax / 100).toFixed(2)}`);
     const estimated = await estimate.getByTestId('checkout-total').innerText();
 
-    await fillCheckout(page, uniqueEmail(js ? 'estimate-js' : 'estimate-nojs'));
+    const email = uniqueEmail(js ? 'estimate-js' : 'estimate-nojs');
+    await fillCheckout(page, email);
     await expect(page.getByTestId('checkout-total')).toHaveText(estimated);
     await page.getByRole('button', { name: 'Place order' }).click();
     await expect(page.getByRole('heading', { level: 1 })).toHaveText('Thank you! Your order is confirmed.');
@@ -93,6 +94,13 @@ for (const [js, category] of [[true, 'kitchen-and-tabletop'], [false, 'lighting'
     const order = await (await request.get(`/api/v1/orders/${orderId}`)).json();
     expect(`$${(order.totals.total.amount / 100).toFixed(2)}`).toBe(estimated);
     expect(order.totals.tax.amount).toBe(tax);
+    // The page says a confirmation was sent, and the server's workers did send it: the same
+    // total, the tax, and the order's link.
+    await expect(page.getByText(/A confirmation is on its way to/)).toBeVisible();
+    const mail = await mailTo(email, `Subject: Your order ${orderId} is confirmed`);
+    expect(mail).toContain(`Total: ${estimated}`);
+    expect(mail).toContain(`Tax: $${(tax / 100).toFixed(2)}`);
+    expect(mail).toContain(`/orders/${orderId}`);
     await context.close();
   });
 }

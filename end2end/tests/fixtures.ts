@@ -212,6 +212,31 @@ export function dataDir(): string {
   return data;
 }
 
+/**
+ * The newest message to `to` whose text holds `marker`, from the folder the server delivers
+ * mail to (`<data dir>/mail`, one .eml file per message), polled until it arrives (the
+ * server's workers send it on their own schedule).
+ */
+export async function mailTo(to: string, marker: string): Promise<string> {
+  const folder = path.join(dataDir(), 'mail');
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    let files: string[] = [];
+    try {
+      files = fs.readdirSync(folder).filter((f) => f.endsWith('.eml'));
+    } catch {
+      // Not created until the first message is delivered.
+    }
+    const found = files
+      .sort((a, b) => parseInt(b) - parseInt(a))
+      .map((f) => fs.readFileSync(path.join(folder, f), 'utf8'))
+      .find((m) => m.includes(`\r\nTo: ${to}\r\n`) && m.includes(marker));
+    if (found) return found;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`no mail to ${to} holding ${marker}`);
+}
+
 /** Creates an account with the server's CLI (the password through the environment). */
 export function createAccount(email: string, role: 'shopper' | 'seller' | 'admin', seller?: string) {
   const args = ['users', 'create', '--email', email, '--role', role];
