@@ -102,15 +102,7 @@ fn OrderView(order: Order) -> impl IntoView {
     let deliveries: Vec<AnyView> = order
         .shipping
         .iter()
-        .map(|p| {
-            let price = if p.amount == 0 {
-                "free".to_owned()
-            } else {
-                shop::Money::new(p.amount, currency).to_string()
-            };
-            let text = format!("{} ({price}), {}–{} days", p.name, p.days[0], p.days[1]);
-            view! { <li>{text}</li> }.into_any()
-        })
+        .map(|p| view! { <li>{p.describe(currency)}</li> }.into_any())
         .collect();
     let history: Vec<AnyView> = order
         .history

@@ -3,7 +3,7 @@
 //! idempotent against the gateway and put nothing back on sale before an inspection.
 
 use crate::common::browser_call as call;
-use crate::common::{JsonApi, PASSWORD, TestApp, account, sign_in, spawn_app, spawn_app_with};
+use crate::common::{PASSWORD, TestApp, account, sign_in, spawn_app, spawn_app_with};
 use reqwest::Method;
 use serde_json::{Value, json};
 use shop::accounts::Role;
@@ -191,41 +191,8 @@ async fn searched_for(app: &TestApp, query: &str, title: &str) -> Value {
 }
 
 async fn place_order(app: &TestApp, lines: &[(&str, i64)]) -> String {
-    let (_, cart) = app
-        .send_json(Method::POST, "/api/v1/carts", None, &json!({}))
-        .await;
-    let cart = serde_json::from_str::<Value>(&cart).unwrap()["cart_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    for (sku, q) in lines {
-        let (status, body) = app
-            .send_json(
-                Method::PUT,
-                &format!("/api/v1/carts/{cart}/lines/{sku}"),
-                None,
-                &json!({ "quantity": q }),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-    }
-    let (status, body) = app
-        .send_json(
-            Method::POST,
-            "/api/v1/checkouts",
-            Some(&format!("refund-test-{cart}")),
-            &json!({
-                "cart_id": cart, "email": "buyer@example.com",
-                "shipping_address": { "name": "Ana", "line1": "1 Main St", "city": "Springfield", "region": "IL", "postal_code": "62701", "country": "US" },
-                "payment": { "card_number": "4242424242424242" }
-            }),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    serde_json::from_str::<Value>(&body).unwrap()["order_id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    let placed = crate::common::place_order_as(app, lines, "buyer@example.com", "Ana").await;
+    placed["order_id"].as_str().unwrap().to_owned()
 }
 
 /// The status of a bodiless `method path` as the holder of `cookie` (if any).

@@ -4,43 +4,10 @@
 //! whose received copy is read back and checked.
 
 use crate::common::smtp::{PASSWORD, SmtpServer};
-use crate::common::{JsonApi, TestApp, new_cart, spawn_app};
-use reqwest::Method;
-use serde_json::{Value, json};
+use crate::common::{place_order_as, spawn_app};
+use serde_json::Value;
 use shop::Money;
 use shop::mail::Transport;
-
-/// Places an order for `quantity` of `sku` through the API; the checkout's answer.
-async fn place(app: &TestApp, sku: &str, quantity: i64, email: &str) -> Value {
-    let cart = new_cart(app).await;
-    let (status, body) = app
-        .send_json(
-            Method::PUT,
-            &format!("/api/v1/carts/{cart}/lines/{sku}"),
-            None,
-            &json!({ "quantity": quantity }),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let (status, body) = app
-        .send_json(
-            Method::POST,
-            "/api/v1/checkouts",
-            Some(&format!("mail-{cart}")),
-            &json!({
-                "cart_id": cart,
-                "email": email,
-                "shipping_address": {
-                    "name": "Ana <b>Lima</b>", "line1": "1 Main St", "city": "Springfield",
-                    "region": "IL", "postal_code": "62701", "country": "US"
-                },
-                "payment": { "card_number": "4242424242424242" },
-            }),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    serde_json::from_str(&body).unwrap()
-}
 
 /// An amount of the API's answer as the shop writes it.
 fn written(amount: &Value) -> String {
@@ -54,7 +21,13 @@ async fn an_order_confirmation_is_mailed_once_through_a_real_smtp_relay() {
         return;
     };
     let app = spawn_app().await;
-    let placed = place(&app, "WANDS-13-QUEEN", 2, "ana@example.com").await;
+    let placed = place_order_as(
+        &app,
+        &[("WANDS-13-QUEEN", 2)],
+        "ana@example.com",
+        "Ana <b>Lima</b>",
+    )
+    .await;
     let order = placed["order_id"].as_str().unwrap().to_string();
     let outbox = &app.state.services.outbox;
     assert!(

@@ -68,7 +68,7 @@ pub fn on_order_confirmed(mails: OrderMails) -> Handler {
 pub fn confirmation(order: &Order, public_url: &str) -> Result<Mail, OrderError> {
     let to = Email::parse(&order.email).map_err(|e| OrderError::Corrupt(e.to_string()))?;
     let currency = order.totals.total.currency;
-    let link = format!("{public_url}/orders/{}", order.id);
+    let link = format!("{}/orders/{}", public_url.trim_end_matches('/'), order.id);
     let name = order.shipping_address.name.trim();
     let greeting = if name.is_empty() {
         "Thank you for your order!".to_string()
@@ -91,17 +91,7 @@ pub fn confirmation(order: &Order, public_url: &str) -> Result<Mail, OrderError>
     let deliveries: Vec<String> = order
         .shipping
         .iter()
-        .map(|part| {
-            let price = if part.amount == 0 {
-                "free".to_string()
-            } else {
-                Money::new(part.amount, currency).to_string()
-            };
-            format!(
-                "{} ({price}), {}–{} days",
-                part.name, part.days[0], part.days[1]
-            )
-        })
+        .map(|part| part.describe(currency))
         .collect();
     let totals = amounts(&order.totals);
     let address = address_lines(&order.shipping_address);
@@ -238,4 +228,120 @@ fn address_lines(a: &crate::checkout::Address) -> Vec<String> {
     .filter(|l| !l.is_empty())
     .map(str::to_string)
     .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkout::{Address, CheckoutLine};
+    use crate::orders::OrderStatus;
+    use crate::pricing::{PartShipping, Totals};
+    use crate::{Currency, Money};
+
+    fn order(address: Address, totals: Totals) -> Order {
+        Order {
+            id: OrderId::parse("ord_0123456789abcdef01234567").unwrap(),
+            status: OrderStatus::Confirmed,
+            email: "ana@example.com".into(),
+            total: totals.total,
+            shipping_address: address,
+            lines: vec![CheckoutLine {
+                variant_id: crate::catalog::VariantId::parse("7").unwrap(),
+                sku: crate::catalog::Sku::parse("LAMP-1").unwrap(),
+                title: "Desk lamp <script>".into(),
+                options: "Blue & white".into(),
+                quantity: 3,
+                unit_price: 1_250,
+                seller_id: 1,
+            }],
+            history: vec![],
+            created_at: 0,
+            discount: totals.discount.amount,
+            totals,
+            shipping: vec![PartShipping {
+                seller: 1,
+                method: "standard".into(),
+                name: "Standard".into(),
+                amount: 0,
+                tax: 0,
+                days: [3, 5],
+            }],
+        }
+    }
+
+    fn totals(discount: i64, shipping: i64, tax: i64, tax_included: bool) -> Totals {
+        let usd = |amount| Money::new(amount, Currency::USD);
+        let subtotal = 3_750;
+        let extra = if tax_included { 0 } else { tax };
+        Totals {
+            subtotal: usd(subtotal),
+            discount: usd(discount),
+            shipping: usd(shipping),
+            tax: usd(tax),
+            total: usd(subtotal - discount + shipping + extra),
+            tax_included,
+        }
+    }
+
+    #[test]
+    fn the_confirmation_says_what_the_order_page_says() {
+        let german = Address {
+            name: "Jonas Weber".into(),
+            line1: "Hauptstraße 5".into(),
+            city: "Berlin".into(),
+            postal_code: "10115".into(),
+            country: "DE".into(),
+            ..Default::default()
+        };
+        let mail = confirmation(
+            &order(german, totals(500, 0, 0, true)),
+            "https://shop.example",
+        )
+        .unwrap();
+        assert_eq!(mail.to.as_str(), "ana@example.com");
+        let text = &mail.body;
+        for expected in [
+            "Thank you for your order, Jonas Weber!",
+            "3 × Desk lamp <script> (Blue & white)  $37.50",
+            "Subtotal: $37.50",
+            "Discount: −$5.00",
+            "Shipping: Free",
+            "Including tax: $0.00",
+            "Total: $32.50",
+            "Standard (free), 3–5 days",
+            "  Hauptstraße 5\n  Berlin 10115\n  Germany\n",
+            "Follow your order: https://shop.example/orders/ord_0123456789abcdef01234567",
+        ] {
+            assert!(text.contains(expected), "{expected:?} in:\n{text}");
+        }
+        let html = mail.html.unwrap();
+        assert!(
+            html.contains("Desk lamp &lt;script&gt; (Blue &amp; white)"),
+            "{html}"
+        );
+        assert!(!html.contains("<script>"));
+        assert!(
+            html.lines().all(|l| l.len() <= 998),
+            "every line fits 8bit mail"
+        );
+    }
+
+    #[test]
+    fn no_discount_line_without_a_discount_and_tax_named_as_added() {
+        let mail = confirmation(
+            &order(crate::testing::us_address(), totals(0, 599, 234, false)),
+            "https://shop.example/",
+        )
+        .unwrap();
+        let text = &mail.body;
+        assert!(!text.contains("Discount"), "{text}");
+        assert!(
+            text.contains("Shipping: $5.99\nTax: $2.34\nTotal: $45.83"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  Springfield, IL 62701\n  United States\n"),
+            "{text}"
+        );
+    }
 }

@@ -53,6 +53,21 @@ pub struct PartShipping {
     pub days: [u16; 2],
 }
 
+impl PartShipping {
+    /// How the order page and the order mail write it: `Standard (free), 3–5 days`.
+    pub fn describe(&self, currency: Currency) -> String {
+        let price = if self.amount == 0 {
+            "free".to_owned()
+        } else {
+            Money::new(self.amount, currency).to_string()
+        };
+        format!(
+            "{} ({price}), {}–{} days",
+            self.name, self.days[0], self.days[1]
+        )
+    }
+}
+
 /// The tax and discount of one line, as computed at checkout and kept with the order.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LineTax {

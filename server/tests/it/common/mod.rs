@@ -154,6 +154,47 @@ pub async fn new_cart(app: &impl JsonApi) -> String {
         .to_string()
 }
 
+/// Places an order through the API: a new cart holding `lines`, checked out as `email` to
+/// `name` in Springfield, Illinois with the test card. The checkout's `201` answer.
+pub async fn place_order_as(
+    app: &impl JsonApi,
+    lines: &[(&str, i64)],
+    email: &str,
+    name: &str,
+) -> serde_json::Value {
+    use reqwest::Method;
+    use serde_json::json;
+    let cart = new_cart(app).await;
+    for (sku, quantity) in lines {
+        let (status, body) = app
+            .send_json(
+                Method::PUT,
+                &format!("/api/v1/carts/{cart}/lines/{sku}"),
+                None,
+                &json!({ "quantity": quantity }),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, body) = app
+        .send_json(
+            Method::POST,
+            "/api/v1/checkouts",
+            Some(&format!("order-{cart}")),
+            &json!({
+                "cart_id": cart, "email": email,
+                "shipping_address": {
+                    "name": name, "line1": "1 Main St", "city": "Springfield",
+                    "region": "IL", "postal_code": "62701", "country": "US"
+                },
+                "payment": { "card_number": "4242424242424242" }
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    serde_json::from_str(&body).expect("the checkout's answer")
+}
+
 /// The password every test account is created with.
 pub const PASSWORD: &str = "correct horse battery";
 
