@@ -588,13 +588,17 @@ fn StatusView(view: CheckoutView) -> impl IntoView {
     let body = match state {
         CheckoutState::Confirmed => {
             let order = view.order_id.clone().unwrap_or_default();
+            let link = match &view.order_token {
+                Some(token) => format!("/orders/{order}?token={token}"),
+                None => format!("/orders/{order}"),
+            };
             view! {
                 <h1>"Thank you! Your order is confirmed."</h1>
                 <p class="lead">
                     "Order number " <strong data-testid="order-id">{order.clone()}</strong>
                     ". A confirmation is on its way to " {view.email.clone()} "."
                 </p>
-                <p><a class="button" href=format!("/orders/{order}")>"View your order"</a></p>
+                <p><a class="button" href=link data-testid="order-link">"View your order"</a></p>
             }
             .into_any()
         }

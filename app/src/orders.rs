@@ -5,13 +5,22 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use shop::orders::Order;
 
-/// An order by its (unguessable) id. The page shows its status and contents; the e-mail is
-/// masked and the address left out, since the link may be shared.
+/// An order, for its signed-in owner, an admin, or whoever holds its secret link (`token`);
+/// anyone else is told there is no such order. The page shows its status and contents; the
+/// e-mail is masked and the street left out, since a secret link may still be forwarded.
 #[server(prefix = "/rpc", endpoint = "orders/load")]
-pub async fn load_order(id: String) -> Result<Order, crate::error::AppError> {
+pub async fn load_order(
+    id: String,
+    #[server(default)] token: Option<String>,
+) -> Result<Order, crate::error::AppError> {
     let id = shop::orders::OrderId::parse(&id).map_err(|_| shop::orders::OrderError::NotFound)?;
     let services = crate::services::services()?;
-    let mut order = services.orders.get(&id).await?;
+    let viewer = crate::session::viewer();
+    let access = shop::orders::Access {
+        viewer: viewer.as_ref(),
+        token: token.as_deref(),
+    };
+    let mut order = services.orders.get_for(&id, access).await?;
     order.email = mask_email(&order.email);
     order.shipping_address = shop::checkout::Address {
         city: order.shipping_address.city,
@@ -36,28 +45,34 @@ pub(crate) fn mask_email(email: &str) -> String {
     }
 }
 
-/// Finds a guest's order from its number and e-mail; a mismatch and an unknown number look
-/// the same.
+/// Finds a guest's order from its number and e-mail by mailing its secret link to that
+/// address: whoever asks learns nothing (a match, a mismatch and an unknown number get the
+/// same answer), and only the mailbox that placed the order can open it. An address gets at
+/// most `MAILS_PER_HOUR` messages an hour, whoever asks; the route counts against the
+/// sign-in limit per client.
 #[server(prefix = "/rpc", endpoint = "orders/lookup")]
 pub async fn lookup_order(order: String, email: String) -> Result<(), crate::error::AppError> {
-    use crate::session::redirect;
     let services = crate::services::services()?;
-    let found = match shop::orders::OrderId::parse(order.trim()) {
-        Ok(id) => services.orders.lookup(&id, &email).await.ok(),
-        Err(_) => None,
-    };
-    match found {
-        Some(order) => redirect(&format!("/orders/{}", order.id)),
-        None => redirect("/orders?notfound=1"),
+    if let Ok(id) = shop::orders::OrderId::parse(order.trim())
+        && let Ok(found) = services.orders.lookup(&id, &email).await
+    {
+        services.order_mails.link(&found).await?;
     }
+    crate::session::redirect("/orders?sent=1");
     Ok(())
 }
 
 #[component]
 pub fn OrderRoute() -> impl IntoView {
     let params = crate::route::params_map();
-    let id = move || params.read().get("id").unwrap_or_default();
-    let order = Resource::new(id, load_order);
+    let query = crate::route::query_map();
+    let id = move || {
+        (
+            params.read().get("id").unwrap_or_default(),
+            query.read().get("token"),
+        )
+    };
+    let order = Resource::new(id, |(id, token)| load_order(id, token));
     #[cfg(feature = "hydrate")]
     {
         use std::time::Duration;
@@ -136,21 +151,22 @@ fn OrderView(order: Order) -> impl IntoView {
 pub fn OrderLookupRoute() -> impl IntoView {
     let lookup = ServerAction::<LookupOrder>::new();
     let query = crate::route::query_map();
-    let not_found = move || query.read().get("notfound").is_some();
+    let sent = move || query.read().get("sent").is_some();
     view! {
         <Title text="Find your order"/>
         <section class="order-lookup">
             <h1>"Find your order"</h1>
-            <Show when=not_found>
-                <p class="notice error" role="alert">
-                    "We couldn't find an order with that number and e-mail address."
+            <p>"We'll e-mail the link to your order to the address it was placed with."</p>
+            <Show when=sent>
+                <p class="notice" role="status" data-testid="lookup-sent">
+                    "If that order number and e-mail address match an order, its link is on its way to that address."
                 </p>
             </Show>
             <ActionForm action=lookup attr:class="lookup-form">
                 <crate::accounts::CsrfField/>
                 <label>"Order number" <input name="order" required maxlength="40" placeholder="ord_…"/></label>
                 <label>"E-mail used for the order" <input type="email" name="email" required maxlength="254"/></label>
-                <button type="submit">"Find order"</button>
+                <button type="submit">"E-mail me the link"</button>
             </ActionForm>
         </section>
     }

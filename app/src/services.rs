@@ -35,6 +35,8 @@ pub struct Services {
     /// Mailed links: finishing a sign-up, resetting a password.
     pub links: shop::accounts::AccountLinks,
     pub outbox: shop::mail::Outbox,
+    /// The shopper's order mail (the confirmation, the order's link on request).
+    pub order_mails: shop::orders::mail::OrderMails,
     /// Sellers' feeds and the picture queue.
     pub feeds: shop::feeds::Feeds,
     pub coupons: shop::coupons::Coupons,

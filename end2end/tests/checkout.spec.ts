@@ -1,4 +1,4 @@
-import { test, expect, stocked, available, addToCart, fillCheckout, chargesFor, uniqueEmail } from './fixtures';
+import { test, expect, stocked, available, addToCart, fillCheckout, chargesFor, uniqueEmail, orderApiPath } from './fixtures';
 import type { Found } from './fixtures';
 import type { APIResponse, Page, Browser } from '@playwright/test';
 
@@ -20,7 +20,7 @@ test('a shopper buys a product from the product page to the order page', async (
   await expect(page.getByTestId('order-status')).toHaveText('Being prepared', { timeout: 15_000 });
 
   expect(await available(request, found.url, found.sku)).toBe(4);
-  const order = await (await request.get(`/api/v1/orders/${orderId}`)).json();
+  const order = await (await request.get(await orderApiPath(page))).json();
   expect(order.lines[0].sku).toBe(found.sku);
   const t = order.totals;
   expect(t.subtotal.amount).toBe(found.price);
@@ -108,7 +108,7 @@ test('a double-clicked Place order makes one order and one charge', async ({ bro
   const charges = await chargesFor(request, email);
   expect(charges.map((c) => c.status), 'the charges made for this shopper').toEqual(['succeeded']);
   const orderId = await page.getByTestId('order-id').innerText();
-  const order = await (await request.get(`/api/v1/orders/${orderId}`)).json();
+  const order = await (await request.get(await orderApiPath(page))).json();
   expect(order.totals.subtotal.amount).toBe(found.price);
   expect(charges[0].amount, 'the card is charged the total with shipping and tax').toBe(order.totals.total.amount);
   expect(await available(request, found.url, found.sku)).toBe(2);

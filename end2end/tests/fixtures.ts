@@ -213,6 +213,18 @@ export function dataDir(): string {
 }
 
 /**
+ * The API path of the order the page shows: the confirmation page's link to it, or the
+ * order page's own address. Both carry the order's secret token, without which the API shows
+ * an order only to its signed-in owner and admins.
+ */
+export async function orderApiPath(page: Page): Promise<string> {
+  const link = page.getByTestId('order-link');
+  if ((await link.count()) > 0) return `/api/v1${await link.getAttribute('href')}`;
+  const url = new URL(page.url());
+  return `/api/v1${url.pathname}${url.search}`;
+}
+
+/**
  * The newest message to `to` whose text holds `marker`, from the folder the server delivers
  * mail to (`<data dir>/mail`, one .eml file per message), polled until it arrives (the
  * server's workers send it on their own schedule).

@@ -122,6 +122,11 @@ impl AppState {
                     &settings.public_url(),
                 ),
                 users,
+                order_mails: shop::orders::mail::OrderMails::new(
+                    Orders::new(db.clone()),
+                    outbox.clone(),
+                    &settings.public_url(),
+                ),
                 outbox,
                 feeds: shop::feeds::Feeds::new(
                     db.clone(),

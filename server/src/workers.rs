@@ -33,12 +33,8 @@ impl Workers {
 
 /// The outbox events this node handles and who handles them. Its topics are listed in
 /// `metrics::DISPATCHED_TOPICS` too, for the backlog gauge.
-pub fn dispatcher(state: &AppState, settings: &Settings) -> Dispatcher {
-    let order_mails = shop::orders::mail::OrderMails::new(
-        state.services.orders.clone(),
-        state.services.outbox.clone(),
-        &settings.public_url(),
-    );
+pub fn dispatcher(state: &AppState) -> Dispatcher {
+    let order_mails = state.services.order_mails.clone();
     Dispatcher::new(state.db.clone()).on(
         ORDER_CONFIRMED,
         shop::events::all(vec![
@@ -201,7 +197,7 @@ pub fn spawn(state: &AppState, settings: &Settings) -> Workers {
             }
         },
     );
-    let dispatcher = dispatcher(state, settings);
+    let dispatcher = dispatcher(state);
     // This node's product cache forgets what changed, on whichever node it changed.
     let catalog = state.services.catalog.clone();
     let cursor = Arc::new(tokio::sync::Mutex::new(None));

@@ -301,6 +301,11 @@ impl Outbox {
         Self { db, clock, from }
     }
 
+    /// The outbox's clock's time (for limits counted over the messages it holds).
+    pub fn now(&self) -> Millis {
+        self.clock.now()
+    }
+
     /// Queues a message for delivery.
     #[tracing::instrument(name = "mail.queue", skip_all)]
     pub async fn queue(&self, mail: &Mail) -> Result<i64, sqlx::Error> {

@@ -60,6 +60,9 @@ pub struct CheckoutPlaced {
     /// `confirmed`.
     status: CheckoutState,
     order_id: String,
+    /// The token of the order's secret link: `GET /orders/{order_id}?token=…` shows the order
+    /// to whoever holds it.
+    order_token: String,
     total: Money,
     /// Subtotal, discount, shipping, tax and total: `total = subtotal − discount + shipping +
     /// tax` (with `tax_included`, the tax is inside the other amounts and not added).
@@ -199,6 +202,8 @@ pub struct CheckoutStatus {
     status: CheckoutState,
     total: Money,
     order_id: Option<String>,
+    /// The token of the order's secret link, once there is an order.
+    order_token: Option<String>,
     /// Why it failed, once it has (`card_declined`, `out_of_stock`, …).
     error: Option<String>,
     message: Option<String>,
@@ -228,6 +233,7 @@ pub async fn show(
         status: view.state,
         total: view.total,
         order_id: view.order_id,
+        order_token: view.order_token,
         error: view.failure_code,
         message: view.failure_message,
     }))

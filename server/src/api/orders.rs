@@ -2,18 +2,20 @@
 
 use super::ApiError;
 use super::extract::{Json, Known, Query};
+use super::session::Visitor;
 use crate::state::AppState;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use shop::Money;
 use shop::checkout::Address;
-use shop::orders::{Order, OrderError, OrderId, OrderStatus, StatusChange};
+use shop::orders::{Access, Order, OrderError, OrderId, OrderStatus, StatusChange};
 use shop::pricing::{PartShipping, Totals};
 use utoipa::ToSchema;
 
 #[derive(Deserialize)]
 pub struct Lookup {
-    email: Option<String>,
+    /// The order's secret-link token.
+    token: Option<String>,
 }
 
 /// An order as the API shows it.
@@ -32,12 +34,8 @@ pub struct OrderBody {
     history: Vec<StatusChange>,
     /// Milliseconds since the epoch.
     created_at: i64,
-    /// Only with the order's own e-mail in `?email=`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    email: Option<String>,
-    /// Only with the order's own e-mail in `?email=`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    shipping_address: Option<Address>,
+    email: String,
+    shipping_address: Address,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -50,8 +48,8 @@ struct OrderLine {
 }
 
 impl OrderBody {
-    /// `order` without what only its owner may see.
-    fn public(order: &Order) -> Self {
+    /// `order` as its owner sees it.
+    fn of(order: Order) -> Self {
         Self {
             order_id: order.id.as_str().to_owned(),
             status: order.status,
@@ -71,40 +69,38 @@ impl OrderBody {
                 .collect(),
             history: order.history.clone(),
             created_at: order.created_at,
-            email: None,
-            shipping_address: None,
+            email: order.email,
+            shipping_address: order.shipping_address,
         }
     }
 }
 
-/// `GET /api/v1/orders/{id}[?email=…]`: status, lines and total to whoever has the
-/// (unguessable) id; the e-mail and shipping address only with the matching e-mail.
+/// `GET /api/v1/orders/{id}[?token=…]`: the order, to its signed-in owner, an admin, or
+/// whoever holds its secret link (the token is in the checkout's answer, on the confirmation
+/// page and in the order's mail). Anyone else gets `404`, as for an order that does not exist.
 #[utoipa::path(
     get,
     path = "/orders/{id}",
     tag = "checkout",
     params(
         ("id" = String, Path, description = "The `order_id` (unguessable)."),
-        ("email" = Option<String>, Query, description = "The order's e-mail (any case): adds `email` and `shipping_address`."),
+        ("token" = Option<String>, Query, description = "The order's secret-link token (`order_token` in the checkout's answer)."),
     ),
     responses(
         (status = 200, description = "The order.", body = OrderBody),
-        (status = 404, description = "No such order (`not_found`).", body = super::error::ErrorBody),
+        (status = 404, description = "No such order, or not one this caller may see (`not_found`).", body = super::error::ErrorBody),
     )
 )]
 pub async fn show(
     State(state): State<AppState>,
+    Visitor(viewer): Visitor,
     Known(id, _): Known<OrderId, OrderError>,
     Query(lookup): Query<Lookup>,
 ) -> Result<Json<OrderBody>, ApiError> {
-    let order = state.services.orders.get(&id).await?;
-    let owner = lookup
-        .email
-        .is_some_and(|e| order.email.eq_ignore_ascii_case(e.trim()));
-    let mut body = OrderBody::public(&order);
-    if owner {
-        body.email = Some(order.email);
-        body.shipping_address = Some(order.shipping_address);
-    }
-    Ok(Json(body))
+    let access = Access {
+        viewer: viewer.as_ref(),
+        token: lookup.token.as_deref(),
+    };
+    let order = state.services.orders.get_for(&id, access).await?;
+    Ok(Json(OrderBody::of(order)))
 }

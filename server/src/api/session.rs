@@ -35,6 +35,17 @@ impl FromRequestParts<AppState> for SignedIn {
     }
 }
 
+/// Whoever is signed in, if anyone (for routes open to guests that show more to some).
+pub struct Visitor(pub Option<Viewer>);
+
+impl FromRequestParts<AppState> for Visitor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, ApiError> {
+        Ok(Visitor(visit(parts).viewer))
+    }
+}
+
 /// An admin with a second factor; 401 for a guest, 403 for anyone else (and for an admin who
 /// has not set up a second factor yet: `second_factor_not_set_up`).
 pub struct Admin(pub Viewer);

@@ -126,7 +126,7 @@ pub fn server_functions() -> [(&'static str, RouteClass); 60] {
         (feeds::RetryFetch::PATH, Browse),
         (layout::HeaderInfo::PATH, Browse),
         (orders::LoadOrder::PATH, Browse),
-        (orders::LookupOrder::PATH, Browse),
+        (orders::LookupOrder::PATH, SignIn),
         (sellers::LoadDashboard::PATH, Browse),
         (sellers::LoadProducts::PATH, Browse),
         (sellers::LoadProduct::PATH, Browse),

@@ -161,19 +161,34 @@ async fn a_purchase_through_the_api_makes_one_order_and_one_charge() {
     let (status, view) = app.get_json(&format!("/api/v1/checkouts/{checkout}")).await;
     assert_eq!(status, 200);
     assert_eq!(view["order_id"], placed["order_id"]);
+    assert_eq!(view["order_token"], placed["order_token"]);
 
+    // The order is shown to whoever holds its secret link, and to no one else: not for
+    // its id alone, its e-mail, or a token of the right shape that is not its own.
     let order = placed["order_id"].as_str().unwrap();
-    let (status, public) = app.get_json(&format!("/api/v1/orders/{order}")).await;
-    assert_eq!(status, 200);
-    assert_eq!(public["lines"][0]["sku"], "WANDS-13-KING");
-    assert!(
-        public.get("shipping_address").is_none(),
-        "no personal data without the e-mail"
-    );
-    let (_, private) = app
-        .get_json(&format!("/api/v1/orders/{order}?email=ANA@example.com"))
+    let token = placed["order_token"].as_str().unwrap();
+    assert_eq!(token.len(), 32);
+    let (status, shown) = app
+        .get_json(&format!("/api/v1/orders/{order}?token={token}"))
         .await;
-    assert_eq!(private["shipping_address"]["city"], "Springfield");
+    assert_eq!(status, 200, "{shown}");
+    assert_eq!(shown["lines"][0]["sku"], "WANDS-13-KING");
+    assert_eq!(shown["shipping_address"]["city"], "Springfield");
+    assert_eq!(shown["email"], "ana@example.com");
+    let wrong: String = token
+        .chars()
+        .map(|c| if c == '0' { '1' } else { '0' })
+        .collect();
+    for path in [
+        format!("/api/v1/orders/{order}"),
+        format!("/api/v1/orders/{order}?email=ana@example.com"),
+        format!("/api/v1/orders/{order}?token={wrong}"),
+        format!("/api/v1/orders/{order}?token="),
+    ] {
+        let (status, body) = app.get_json(&path).await;
+        assert_eq!(status, 404, "{path}: {body}");
+        assert_eq!(body["error"], "not_found", "as for no such order: {body}");
+    }
     assert_eq!(app.ledger().await["charges"].as_array().unwrap().len(), 1);
 }
 

@@ -26,6 +26,7 @@ mod http_metrics;
 mod lifecycle;
 mod listener;
 mod openapi;
+mod order_access;
 mod order_mail;
 mod pages;
 mod second_factor;

@@ -36,7 +36,7 @@ async fn an_order_confirmation_is_mailed_once_through_a_real_smtp_relay() {
     );
 
     // The node's own dispatcher handles the event: the shipment and the mail.
-    let dispatcher = server::workers::dispatcher(&app.state, &app.settings);
+    let dispatcher = server::workers::dispatcher(&app.state);
     let report = dispatcher
         .dispatch(app.state.clock.now(), 10)
         .await
@@ -149,7 +149,8 @@ async fn an_order_confirmation_is_mailed_once_through_a_real_smtp_relay() {
         "the line, its quantity and amount: {text}"
     );
     assert!(text.contains("Springfield, IL 62701") && text.contains("United States"));
-    let link = format!("{}/orders/{order}", app.settings.public_url());
+    let token = placed["order_token"].as_str().unwrap();
+    let link = format!("{}/orders/{order}?token={token}", app.settings.public_url());
     assert!(text.contains(&link), "the order's link: {text}");
     assert!(html.contains(&format!("href=\"{link}\"")));
     // What the shopper typed is escaped in the HTML part, kept as typed in the text.

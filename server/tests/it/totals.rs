@@ -137,7 +137,10 @@ async fn a_cart_from_two_sellers_ships_in_two_parts_and_the_order_keeps_its_tota
     );
 
     let id = placed["order_id"].as_str().unwrap();
-    let (status, kept) = app.get_json(&format!("/api/v1/orders/{id}")).await;
+    let token = placed["order_token"].as_str().unwrap();
+    let (status, kept) = app
+        .get_json(&format!("/api/v1/orders/{id}?token={token}"))
+        .await;
     assert_eq!(status, 200, "{kept}");
     assert_eq!(
         kept["totals"], placed["totals"],

@@ -469,7 +469,16 @@ impl Checkouts {
         let a = store::load(&mut conn, id)
             .await?
             .ok_or(CheckoutError::NotFound)?;
+        let order_token: Option<String> = match &a.order_id {
+            Some(order) => sqlx::query_scalar("SELECT access_token FROM orders WHERE id = $1")
+                .bind(order)
+                .fetch_optional(&mut *conn)
+                .await?
+                .flatten(),
+            None => None,
+        };
         Ok(CheckoutView {
+            order_token,
             id: a.id,
             state: a.state,
             total: a.total,
@@ -756,7 +765,7 @@ impl Checkouts {
                 Err(HoldError::HoldLost { .. }) => return Ok(Tx::Rollback(Some(Err(())))),
                 Err(e) => return Err(e.into()),
             }
-            let order = orders::create(
+            let (order, order_token) = orders::create(
                 tx,
                 &a.id,
                 &a.email,
@@ -786,6 +795,7 @@ impl Checkouts {
                 "checkout_id": a.id,
                 "status": "confirmed",
                 "order_id": order.as_str(),
+                "order_token": order_token,
                 "total": a.total,
                 "totals": a.pricing.as_ref().map(|p| p.totals),
             })

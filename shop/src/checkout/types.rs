@@ -220,6 +220,10 @@ pub struct CheckoutView {
     pub lines: Vec<CheckoutLine>,
     pub email: String,
     pub order_id: Option<String>,
+    /// The token of the order's secret link, once there is an order: the confirmation page
+    /// links to the order with it.
+    #[serde(default)]
+    pub order_token: Option<String>,
     pub failure_code: Option<String>,
     pub failure_message: Option<String>,
 }

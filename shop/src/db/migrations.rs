@@ -42,6 +42,7 @@ embed! {
     16, "shipping zones and methods, tax rules, weights, order totals, checkout drafts", "0016_shipping_and_tax.sql";
     17, "address book, forms kept as typed", "0017_address_book.sql";
     18, "order mail: HTML parts, de-duplication keys", "0018_order_mail.sql";
+    19, "orders' secret links", "0019_order_links.sql";
 }
 
 #[derive(Debug)]

@@ -10,6 +10,7 @@
 
 use super::{Order, OrderError, OrderId, Orders};
 use crate::Money;
+use crate::accounts::links::MAILS_PER_HOUR;
 use crate::address::Country;
 use crate::checkout::Email;
 use crate::events::{Event, Handler};
@@ -38,10 +39,41 @@ impl OrderMails {
     /// Queues the confirmation of `order` (once, however often it is asked). `None` when it
     /// was queued before.
     pub async fn confirmed(&self, order: &OrderId) -> Result<Option<i64>, OrderError> {
+        let link = format!("{}{}", self.public_url, self.orders.link(order).await?);
         let order = self.orders.get(order).await?;
-        let mail = confirmation(&order, &self.public_url)?;
+        let mail = confirmation(&order, &link)?;
         let key = format!("order_confirmed:{}", order.id);
         Ok(self.outbox.queue_once(&key, &mail).await?)
+    }
+}
+
+impl OrderMails {
+    /// Mails `order`'s secret link to the address it was placed with (a guest who asked for
+    /// it by number and e-mail). Nothing is queued past [`MAILS_PER_HOUR`] messages to that
+    /// address in the last hour, so the form cannot be used to flood a mailbox.
+    pub async fn link(&self, order: &Order) -> Result<(), OrderError> {
+        let to = Email::parse(&order.email).map_err(|e| OrderError::Corrupt(e.to_string()))?;
+        let hour_ago = self.outbox.now() - 3_600_000;
+        if self.outbox.queued_since(&to, hour_ago).await? >= MAILS_PER_HOUR {
+            tracing::info!("order link held back: {MAILS_PER_HOUR} messages this hour");
+            return Ok(());
+        }
+        let link = format!("{}{}", self.public_url, self.orders.link(&order.id).await?);
+        let body = format!(
+            "Here is the link to your order {id}, as you asked:\n{link}\n\n\
+             Anyone with this link can see the order, so keep it to yourself.\n\
+             If you didn't ask for it, you can ignore this message.\n",
+            id = order.id
+        );
+        self.outbox
+            .queue(&Mail {
+                to,
+                subject: format!("The link to your order {}", order.id),
+                body,
+                html: None,
+            })
+            .await?;
+        Ok(())
     }
 }
 
@@ -63,12 +95,11 @@ pub fn on_order_confirmed(mails: OrderMails) -> Handler {
     })
 }
 
-/// The confirmation of `order`: what was bought, the five amounts, where it goes, and the
-/// link to follow it.
-pub fn confirmation(order: &Order, public_url: &str) -> Result<Mail, OrderError> {
+/// The confirmation of `order`: what was bought, the five amounts, where it goes, and
+/// `link`, the order page's secret link, to follow it.
+pub fn confirmation(order: &Order, link: &str) -> Result<Mail, OrderError> {
     let to = Email::parse(&order.email).map_err(|e| OrderError::Corrupt(e.to_string()))?;
     let currency = order.totals.total.currency;
-    let link = format!("{}/orders/{}", public_url.trim_end_matches('/'), order.id);
     let name = order.shipping_address.name.trim();
     let greeting = if name.is_empty() {
         "Thank you for your order!".to_string()
@@ -121,8 +152,6 @@ pub fn confirmation(order: &Order, public_url: &str) -> Result<Mail, OrderError>
         "\nFollow your order: {link}\n\nWe will write again when it ships."
     );
 
-    // One element per line: the part then travels as readable 8bit text (a line may not
-    // pass 998 bytes), and a link stays whole.
     // One element per line: the part then travels as readable 8bit text (no line may pass
     // 998 bytes), and the link stays whole on its line.
     let e = crate::search::escape;
@@ -165,7 +194,7 @@ pub fn confirmation(order: &Order, public_url: &str) -> Result<Mail, OrderError>
     let _ = writeln!(
         html,
         "</p>\n<p><a href=\"{}\">Follow your order</a></p>\n<p>We will write again when it ships.</p>\n</body></html>",
-        e(&link)
+        e(link)
     );
     Ok(Mail {
         to,
@@ -295,7 +324,7 @@ mod tests {
         };
         let mail = confirmation(
             &order(german, totals(500, 0, 0, true)),
-            "https://shop.example",
+            "https://shop.example/orders/ord_0123456789abcdef01234567?token=abc",
         )
         .unwrap();
         assert_eq!(mail.to.as_str(), "ana@example.com");
@@ -310,7 +339,7 @@ mod tests {
             "Total: $32.50",
             "Standard (free), 3–5 days",
             "  Hauptstraße 5\n  Berlin 10115\n  Germany\n",
-            "Follow your order: https://shop.example/orders/ord_0123456789abcdef01234567",
+            "Follow your order: https://shop.example/orders/ord_0123456789abcdef01234567?token=abc",
         ] {
             assert!(text.contains(expected), "{expected:?} in:\n{text}");
         }
@@ -320,6 +349,11 @@ mod tests {
             "{html}"
         );
         assert!(!html.contains("<script>"));
+        let href = "href=\"https://shop.example/orders/ord_0123456789abcdef01234567?token=abc\"";
+        assert!(
+            html.contains(href),
+            "the link whole, as an attribute: {html}"
+        );
         assert!(
             html.lines().all(|l| l.len() <= 998),
             "every line fits 8bit mail"
@@ -330,7 +364,7 @@ mod tests {
     fn no_discount_line_without_a_discount_and_tax_named_as_added() {
         let mail = confirmation(
             &order(crate::testing::us_address(), totals(0, 599, 234, false)),
-            "https://shop.example/",
+            "https://shop.example/orders/ord_0123456789abcdef01234567?token=abc",
         )
         .unwrap();
         let text = &mail.body;

@@ -6,7 +6,8 @@
 //!   that commits the stock and announces `order_confirmed`;
 //! - a status moves only to one of `OrderStatus::next`, with a conditional update on the
 //!   current status, and every move is kept in `order_history`;
-//! - a guest's order is found only with its unguessable id and the e-mail it was placed with.
+//! - an order is shown only to its signed-in owner, an admin, or whoever holds its secret
+//!   link (`Orders::get_for`); its id alone, or with its e-mail, shows nothing.
 
 mod types;
 pub use types::*;
@@ -18,4 +19,4 @@ pub mod refunds;
 #[cfg(feature = "server")]
 mod store;
 #[cfg(feature = "server")]
-pub use store::{OrderError, OrderFilter, Orders, advance, create};
+pub use store::{Access, OrderError, OrderFilter, Orders, advance, create};

@@ -50,7 +50,8 @@ impl From<sqlx::Error> for OrderError {
     }
 }
 
-/// Writes a confirmed order (inside the checkout's confirm transaction).
+/// Writes a confirmed order (inside the checkout's confirm transaction); its id and the token
+/// of its secret link.
 #[allow(clippy::too_many_arguments)]
 pub async fn create(
     conn: &mut AnyConnection,
@@ -62,17 +63,18 @@ pub async fn create(
     pricing: Option<&Breakdown>,
     charge_id: &str,
     now: Millis,
-) -> Result<OrderId, OrderError> {
+) -> Result<(OrderId, String), OrderError> {
     let id = OrderId::generate();
+    let token = access_token();
     let address = serde_json::to_string(address).map_err(|e| OrderError::Corrupt(e.to_string()))?;
     let corrupt = |e: serde_json::Error| OrderError::Corrupt(e.to_string());
     let amounts = pricing.map(|p| p.totals);
     let inserted = sqlx::query(
         "INSERT INTO orders (id, checkout_id, email, status, total_amount, currency, \
          shipping_address, charge_id, created_at, updated_at, user_id, discount_amount, \
-         subtotal_amount, shipping_amount, tax_amount, pricing) \
+         subtotal_amount, shipping_amount, tax_amount, pricing, access_token) \
          SELECT $1, $2, $3, 'confirmed', $4, $5, $6, $7, $8, $8, c.user_id, c.discount_amount, \
-         $9, $10, $11, $12 \
+         $9, $10, $11, $12, $13 \
          FROM checkouts c WHERE c.id = $2",
     )
     .bind(id.as_str())
@@ -92,6 +94,7 @@ pub async fn create(
             .transpose()
             .map_err(corrupt)?,
     )
+    .bind(&token)
     .execute(&mut *conn)
     .await?;
     // The order takes its account and discount from its checkout row, which must exist.
@@ -118,7 +121,23 @@ pub async fn create(
         .await?;
     }
     record_history(conn, &id, OrderStatus::Confirmed, now).await?;
-    Ok(id)
+    Ok((id, token))
+}
+
+/// A new order's secret-link token: 128 random bits as 32 hex digits.
+fn access_token() -> String {
+    use rand::Rng;
+    let bytes: [u8; 16] = rand::rng().random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Who asks to see an order.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Access<'a> {
+    /// The signed-in account, if any.
+    pub viewer: Option<&'a crate::accounts::Viewer>,
+    /// The token of the order's secret link, if the request carries one.
+    pub token: Option<&'a str>,
 }
 
 /// Moves an order to `next` if the state machine allows it from where it is now. Returns
@@ -286,6 +305,41 @@ impl Orders {
         })
     }
 
+    /// The order, if `access` may see it: its signed-in owner, an admin (with a second
+    /// factor), or whoever holds its secret link. Anyone else gets `NotFound`, as for an
+    /// order that does not exist, so an id alone tells nothing.
+    pub async fn get_for(&self, id: &OrderId, access: Access<'_>) -> Result<Order, OrderError> {
+        let row: Option<(Option<i64>, Option<String>)> =
+            sqlx::query_as("SELECT user_id, access_token FROM orders WHERE id = $1")
+                .bind(id.as_str())
+                .fetch_optional(self.db.pool())
+                .await?;
+        let (owner, token) = row.ok_or(OrderError::NotFound)?;
+        let owns = access
+            .viewer
+            .is_some_and(|v| owner == Some(v.user_id.get()));
+        let admin = crate::accounts::Viewer::require_admin(access.viewer).is_ok();
+        let holds_link = match (access.token, token.as_deref()) {
+            (Some(given), Some(kept)) => same_secret(given.trim(), kept),
+            _ => false,
+        };
+        if owns || admin || holds_link {
+            self.get(id).await
+        } else {
+            Err(OrderError::NotFound)
+        }
+    }
+
+    /// The token of the order's secret link (`None` for orders placed before links).
+    pub async fn access_token(&self, id: &OrderId) -> Result<Option<String>, OrderError> {
+        let row: Option<Option<String>> =
+            sqlx::query_scalar("SELECT access_token FROM orders WHERE id = $1")
+                .bind(id.as_str())
+                .fetch_optional(self.db.pool())
+                .await?;
+        row.ok_or(OrderError::NotFound)
+    }
+
     /// The account that placed the order, if any (`Err(NotFound)` for no such order).
     pub async fn owner(&self, id: &OrderId) -> Result<Option<UserId>, OrderError> {
         let row: Option<Option<i64>> =
@@ -422,6 +476,15 @@ impl Orders {
         Ok((orders, total))
     }
 
+    /// The path of the order's page with its secret link (`/orders/<id>?token=…`), or
+    /// without one for orders placed before links.
+    pub async fn link(&self, id: &OrderId) -> Result<String, OrderError> {
+        Ok(match self.access_token(id).await? {
+            Some(token) => format!("/orders/{id}?token={token}"),
+            None => format!("/orders/{id}"),
+        })
+    }
+
     /// A guest's order: found only when the e-mail matches too (case-insensitively). A wrong
     /// e-mail and an unknown id look the same from outside.
     pub async fn lookup(&self, id: &OrderId, email: &str) -> Result<Order, OrderError> {
@@ -432,4 +495,13 @@ impl Orders {
             Err(OrderError::NotFound)
         }
     }
+}
+
+/// Whether two secrets are equal, in time that does not depend on where they differ.
+fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
