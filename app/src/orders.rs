@@ -124,8 +124,13 @@ fn OrderView(order: Order) -> impl IntoView {
         .iter()
         .map(|h| view! { <li>{h.status.label()}</li> }.into_any())
         .collect();
+    // Without JavaScript the page reloads itself while the order is still moving.
+    let refresh = order.status.refresh_secs().map(|secs| {
+        view! { <noscript><meta http-equiv="refresh" content=secs.to_string()/></noscript> }
+    });
     view! {
         <section class="order">
+            {refresh}
             <h1>"Order " <span class="order-number">{order.id.to_string()}</span></h1>
             <p class="lead">
                 "Status: " <strong data-testid="order-status">{order.status.label()}</strong>

@@ -145,3 +145,35 @@ async fn a_lost_link_is_mailed_to_the_orders_address_and_never_shown() {
     let mailed = outbox.to("hal@example.com").await.unwrap().len() as i64;
     assert_eq!(mailed, shop::accounts::links::MAILS_PER_HOUR);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_page_refreshes_itself_without_javascript_while_the_order_moves() {
+    let app = spawn_app().await;
+    let placed = place_order_as(&app, &[("WANDS-13-QUEEN", 1)], "ivy@example.com", "Ivy").await;
+    let order = placed["order_id"].as_str().unwrap();
+    let page = format!(
+        "/orders/{order}?token={}",
+        placed["order_token"].as_str().unwrap()
+    );
+    for (status, refresh) in [
+        ("confirmed", Some("5")),
+        ("fulfilling", Some("60")),
+        ("shipped", Some("60")),
+        ("delivered", None),
+        ("cancelled", None),
+    ] {
+        sqlx::query("UPDATE orders SET status = $1 WHERE id = $2")
+            .bind(status)
+            .bind(order)
+            .execute(app.scratch.db.pool())
+            .await
+            .unwrap();
+        let (code, html) = get(&app, &page, None).await;
+        assert_eq!(code, 200, "{status}");
+        let meta = html
+            .split("<meta http-equiv=\"refresh\" content=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next());
+        assert_eq!(meta, refresh, "{status}");
+    }
+}

@@ -123,6 +123,17 @@ impl OrderStatus {
         self.next().contains(&next)
     }
 
+    /// How often a page showing an order in this status reloads itself without JavaScript:
+    /// soon while fulfillment is about to pick it up, slowly while it waits on a seller or a
+    /// carrier, never once it has settled.
+    pub fn refresh_secs(self) -> Option<u32> {
+        match self {
+            OrderStatus::Confirmed => Some(5),
+            OrderStatus::Fulfilling | OrderStatus::Shipped => Some(60),
+            OrderStatus::Delivered | OrderStatus::Cancelled | OrderStatus::Refunded => None,
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             OrderStatus::Confirmed => "Confirmed",
