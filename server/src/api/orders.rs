@@ -8,7 +8,7 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use shop::Money;
 use shop::checkout::Address;
-use shop::orders::{Access, Order, OrderError, OrderId, OrderStatus, StatusChange};
+use shop::orders::{Access, Order, OrderError, OrderId, OrderStatus, RefundView, StatusChange};
 use shop::pricing::{PartShipping, Totals};
 use utoipa::ToSchema;
 
@@ -36,6 +36,9 @@ pub struct OrderBody {
     created_at: i64,
     email: String,
     shipping_address: Address,
+    /// What was given back, oldest first: each refund's amount, `status` (`pending`,
+    /// `succeeded`, `failed`) and reason.
+    refunds: Vec<RefundView>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -48,8 +51,8 @@ struct OrderLine {
 }
 
 impl OrderBody {
-    /// `order` as its owner sees it.
-    fn of(order: Order) -> Self {
+    /// `order` as its owner sees it, with its refunds.
+    fn of(order: Order, refunds: Vec<RefundView>) -> Self {
         Self {
             order_id: order.id.as_str().to_owned(),
             status: order.status,
@@ -71,6 +74,7 @@ impl OrderBody {
             created_at: order.created_at,
             email: order.email,
             shipping_address: order.shipping_address,
+            refunds,
         }
     }
 }
@@ -102,5 +106,6 @@ pub async fn show(
         token: lookup.token.as_deref(),
     };
     let order = state.services.orders.get_for(&id, access).await?;
-    Ok(Json(OrderBody::of(order)))
+    let refunds = state.services.refunds.for_order(&id).await?;
+    Ok(Json(OrderBody::of(order, refunds)))
 }

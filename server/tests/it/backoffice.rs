@@ -302,6 +302,30 @@ async fn refunds_are_idempotent_per_line_and_restock_only_after_inspection() {
         refunded, order_row.total.amount,
         "the gateway refunded each unit once"
     );
+    // The shopper sees the same refunds on their order.
+    let token = app
+        .state
+        .services
+        .orders
+        .access_token(&id)
+        .await
+        .unwrap()
+        .unwrap();
+    let (status, shown) = app
+        .get_json(&format!("/api/v1/orders/{order}?token={token}"))
+        .await;
+    assert_eq!(status, 200, "{shown}");
+    let listed = shown["refunds"].as_array().unwrap();
+    assert_eq!(listed.len(), 2, "the one-unit refund and the rest: {shown}");
+    assert_eq!(
+        listed
+            .iter()
+            .map(|r| r["amount"]["amount"].as_i64().unwrap())
+            .sum::<i64>(),
+        order_row.total.amount
+    );
+    assert!(listed.iter().all(|r| r["status"] == "succeeded"), "{shown}");
+    assert_eq!(listed[1]["reason"], "customer request");
     // Nothing is back on sale until someone looks at it.
     assert_eq!(available(&app, "WANDS-13-QUEEN").await, before);
     let items = refunds.returned(10).await.unwrap();

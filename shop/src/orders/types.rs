@@ -192,6 +192,7 @@ pub struct OrderSummary {
 
 /// Where a refund ended up.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RefundView {
     pub id: String,
     pub amount: Money,
