@@ -3,28 +3,9 @@
 //! wrong field named. Every answer is checked against the OpenAPI document as it arrives.
 
 use crate::common::openapi::{CheckedApp, spawn_checked_app, spawn_checked_app_with};
-use crate::common::{JsonApi, new_cart};
+use crate::common::{JsonApi, cart_of};
 use reqwest::Method;
 use serde_json::{Value, json};
-
-/// A cart holding these lines, and the cart as the API shows it.
-async fn cart_of(app: &CheckedApp, lines: &[(&str, i64)]) -> (String, Value) {
-    let cart = new_cart(app).await;
-    let mut body = Value::Null;
-    for (sku, quantity) in lines {
-        let (status, text) = app
-            .send_json(
-                Method::PUT,
-                &format!("/api/v1/carts/{cart}/lines/{sku}"),
-                None,
-                &json!({ "quantity": quantity }),
-            )
-            .await;
-        assert_eq!(status, 200, "{text}");
-        body = serde_json::from_str(&text).unwrap();
-    }
-    (cart, body)
-}
 
 fn line_total(cart: &Value, sku: &str) -> i64 {
     cart["lines"]

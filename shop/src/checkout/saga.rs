@@ -470,11 +470,7 @@ impl Checkouts {
             .await?
             .ok_or(CheckoutError::NotFound)?;
         let order_token: Option<String> = match &a.order_id {
-            Some(order) => sqlx::query_scalar("SELECT access_token FROM orders WHERE id = $1")
-                .bind(order)
-                .fetch_optional(&mut *conn)
-                .await?
-                .flatten(),
+            Some(order) => orders::token_of(&mut conn, order).await?.flatten(),
             None => None,
         };
         Ok(CheckoutView {

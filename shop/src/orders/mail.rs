@@ -36,10 +36,19 @@ impl OrderMails {
         }
     }
 
+    /// The order page's secret link, with the shop's address.
+    async fn full_link(&self, order: &OrderId) -> Result<String, OrderError> {
+        Ok(format!(
+            "{}{}",
+            self.public_url,
+            self.orders.link(order).await?
+        ))
+    }
+
     /// Queues the confirmation of `order` (once, however often it is asked). `None` when it
     /// was queued before.
     pub async fn confirmed(&self, order: &OrderId) -> Result<Option<i64>, OrderError> {
-        let link = format!("{}{}", self.public_url, self.orders.link(order).await?);
+        let link = self.full_link(order).await?;
         let order = self.orders.get(order).await?;
         let mail = confirmation(&order, &link)?;
         let key = format!("order_confirmed:{}", order.id);
@@ -58,7 +67,7 @@ impl OrderMails {
             tracing::info!("order link held back: {MAILS_PER_HOUR} messages this hour");
             return Ok(());
         }
-        let link = format!("{}{}", self.public_url, self.orders.link(&order.id).await?);
+        let link = self.full_link(&order.id).await?;
         let body = format!(
             "Here is the link to your order {id}, as you asked:\n{link}\n\n\
              Anyone with this link can see the order, so keep it to yourself.\n\

@@ -19,4 +19,4 @@ pub mod refunds;
 #[cfg(feature = "server")]
 mod store;
 #[cfg(feature = "server")]
-pub use store::{Access, OrderError, OrderFilter, Orders, advance, create};
+pub use store::{Access, OrderError, OrderFilter, Orders, advance, create, token_of};

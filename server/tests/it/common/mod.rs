@@ -154,6 +154,25 @@ pub async fn new_cart(app: &impl JsonApi) -> String {
         .to_string()
 }
 
+/// A new cart holding these lines through the API: its id, and the cart as the API shows it.
+pub async fn cart_of(app: &impl JsonApi, lines: &[(&str, i64)]) -> (String, serde_json::Value) {
+    let cart = new_cart(app).await;
+    let mut body = serde_json::Value::Null;
+    for (sku, quantity) in lines {
+        let (status, text) = app
+            .send_json(
+                reqwest::Method::PUT,
+                &format!("/api/v1/carts/{cart}/lines/{sku}"),
+                None,
+                &serde_json::json!({ "quantity": quantity }),
+            )
+            .await;
+        assert_eq!(status, 200, "{text}");
+        body = serde_json::from_str(&text).expect("the cart");
+    }
+    (cart, body)
+}
+
 /// Places an order through the API: a new cart holding `lines`, checked out as `email` to
 /// `name` in Springfield, Illinois with the test card. The checkout's `201` answer.
 pub async fn place_order_as(
@@ -164,18 +183,7 @@ pub async fn place_order_as(
 ) -> serde_json::Value {
     use reqwest::Method;
     use serde_json::json;
-    let cart = new_cart(app).await;
-    for (sku, quantity) in lines {
-        let (status, body) = app
-            .send_json(
-                Method::PUT,
-                &format!("/api/v1/carts/{cart}/lines/{sku}"),
-                None,
-                &json!({ "quantity": quantity }),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-    }
+    let (cart, _) = cart_of(app, lines).await;
     let (status, body) = app
         .send_json(
             Method::POST,
